@@ -1,0 +1,101 @@
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import F, Q
+
+from nowistay.validators import validate_phone, validate_time_zone
+
+
+class PmsSource(models.TextChoices):
+    NOWISTAY = "nowistay", "Nowistay PMS"
+    DIRECT_OTA = "direct_ota", "Direct OTA connection"
+    OTHER_PMS = "other_pms", "Another PMS connector"
+
+
+# The one definition of "may have a smart lock": used by queries and by single objects alike.
+SMART_LOCK_ELIGIBILITY = {"pms_source": PmsSource.NOWISTAY, "ai_assistant_active": True}
+SMART_LOCK_ELIGIBLE = Q(**SMART_LOCK_ELIGIBILITY)
+
+
+class PropertyQuerySet(models.QuerySet):
+    def eligible_for_smart_lock(self):
+        return self.filter(SMART_LOCK_ELIGIBLE)
+
+    def of_host(self, host):
+        return self.filter(host=host)
+
+
+class Property(models.Model):
+    host = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="properties")
+    name = models.CharField(max_length=200)
+    time_zone = models.CharField(max_length=64, validators=[validate_time_zone], help_text="IANA name, e.g. Europe/Paris")
+    default_check_in_time = models.TimeField(null=True, blank=True, help_text="Empty means 15:00.")
+    default_check_out_time = models.TimeField(null=True, blank=True, help_text="Empty means 11:00.")
+    pms_source = models.CharField(max_length=20, choices=PmsSource.choices, default=PmsSource.NOWISTAY)
+    ai_assistant_active = models.BooleanField("AI Assistant subscription active", default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = PropertyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name_plural = "properties"
+        ordering = ["name", "id"]
+        indexes = [models.Index(fields=["host", "name"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(pms_source__in=PmsSource.values), name="property_pms_source_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_eligible_for_smart_lock(self) -> bool:
+        return all(getattr(self, field) == value for field, value in SMART_LOCK_ELIGIBILITY.items())
+
+
+class BookingStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    CONFIRMED = "confirmed", "Confirmed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class Booking(models.Model):
+    property = models.ForeignKey(Property, on_delete=models.CASCADE, related_name="bookings")
+    guest_name = models.CharField(max_length=200)
+    guest_email = models.EmailField(blank=True)
+    guest_phone = models.CharField(max_length=32, blank=True, validators=[validate_phone])
+    arrival_date = models.DateField()
+    departure_date = models.DateField()
+    status = models.CharField(max_length=12, choices=BookingStatus.choices, default=BookingStatus.PENDING)
+    check_in_time = models.TimeField(
+        null=True, blank=True, help_text="Negotiated check-in on the arrival date; empty uses the property's."
+    )
+    check_out_time = models.TimeField(
+        null=True, blank=True, help_text="Negotiated check-out on the departure date; empty uses the property's."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["arrival_date", "id"]
+        indexes = [
+            models.Index(fields=["property", "arrival_date"]),
+            models.Index(fields=["status", "arrival_date"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(departure_date__gt=F("arrival_date")), name="booking_departure_after_arrival"
+            ),
+            models.CheckConstraint(condition=Q(status__in=BookingStatus.values), name="booking_status_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.guest_name} at {self.property} ({self.arrival_date} → {self.departure_date})"
+
+    def clean(self) -> None:
+        super().clean()
+        if self.arrival_date and self.departure_date and self.departure_date <= self.arrival_date:
+            raise ValidationError({"departure_date": "The departure must be after the arrival."})

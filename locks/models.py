@@ -1,0 +1,139 @@
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+from bookings.models import Property
+from nowistay.crypto import EncryptedJSONField
+
+LEAD_DAYS_MIN, LEAD_DAYS_MAX, LEAD_DAYS_DEFAULT = 1, 14, 5
+MARGIN_MINUTES_MIN, MARGIN_MINUTES_MAX, MARGIN_MINUTES_DEFAULT = 0, 240, 30
+
+
+class Provider(models.TextChoices):
+    TTLOCK = "ttlock", "TTLock"
+    TEDEE = "tedee", "Tedee"
+    NUKI = "nuki", "Nuki"
+    IGLOOHOME = "igloohome", "igloohome"
+
+
+class AccountStatus(models.TextChoices):
+    CONNECTED = "connected", "Connected"
+    NEEDS_RECONNECT = "needs_reconnect", "Needs reconnecting"
+
+
+class ProviderAccount(models.Model):
+    """A host's connection to one vendor cloud. Credentials and tokens never leave encrypted."""
+
+    host = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="provider_accounts")
+    provider = models.CharField(max_length=16, choices=Provider.choices)
+    display_name = models.CharField("account name", max_length=200, blank=True)
+    credentials = EncryptedJSONField(default=dict, blank=True, editable=False)
+    token_expires_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=20, choices=AccountStatus.choices, default=AccountStatus.CONNECTED)
+    last_error = models.CharField(max_length=500, blank=True)
+    connected_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["host_id", "provider"]
+        constraints = [
+            models.UniqueConstraint(fields=["host", "provider"], name="one_account_per_host_and_provider"),
+            models.CheckConstraint(condition=Q(provider__in=Provider.values), name="account_provider_valid"),
+            models.CheckConstraint(condition=Q(status__in=AccountStatus.values), name="account_status_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_provider_display()}: {self.display_name or 'unnamed account'}"
+
+    @property
+    def needs_reconnect(self) -> bool:
+        return self.status == AccountStatus.NEEDS_RECONNECT
+
+
+class Lock(models.Model):
+    account = models.ForeignKey(ProviderAccount, on_delete=models.CASCADE, related_name="locks")
+    # Text, not an integer: Nuki ids exceed 32 bits and igloohome's are strings.
+    vendor_lock_id = models.CharField(max_length=64)
+    name = models.CharField(max_length=200)
+    supports_remote_codes = models.BooleanField(
+        default=False, help_text="Can take remote, time-limited keypad codes (a prerequisite for assignment)."
+    )
+    unavailable_reason = models.CharField(max_length=300, blank=True)
+    is_online = models.BooleanField(null=True, blank=True, help_text="Live state at the last refresh; never blocks assignment.")
+    vendor_time_zone = models.CharField(max_length=64, blank=True, help_text="The lock's own IANA zone, when reported.")
+    vendor_utc_offset_minutes = models.IntegerField(null=True, blank=True, help_text="The lock's own UTC offset, when reported.")
+    last_refreshed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["account_id", "name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "vendor_lock_id"], name="one_lock_per_vendor_id"),
+            models.CheckConstraint(
+                condition=Q(supports_remote_codes=True) | ~Q(unavailable_reason=""),
+                name="unavailable_lock_has_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def provider(self) -> str:
+        return self.account.provider
+
+
+class CodeSource(models.TextChoices):
+    RANDOM = "random", "Random 6-digit PIN"
+    GUEST_PHONE = "guest_phone", "Last 6 digits of the guest's phone"
+
+
+class LockAssignment(models.Model):
+    """Which lock opens a property. One per property whatever the brand; one property per lock."""
+
+    property = models.OneToOneField(Property, on_delete=models.CASCADE, related_name="lock_assignment")
+    lock = models.OneToOneField(Lock, on_delete=models.CASCADE, related_name="assignment")
+    lead_days = models.PositiveSmallIntegerField(
+        "generate codes X days before arrival",
+        default=LEAD_DAYS_DEFAULT,
+        validators=[MinValueValidator(LEAD_DAYS_MIN), MaxValueValidator(LEAD_DAYS_MAX)],
+    )
+    margin_minutes = models.PositiveSmallIntegerField(
+        "access margin (minutes)",
+        default=MARGIN_MINUTES_DEFAULT,
+        validators=[MinValueValidator(MARGIN_MINUTES_MIN), MaxValueValidator(MARGIN_MINUTES_MAX)],
+    )
+    code_source = models.CharField(max_length=16, choices=CodeSource.choices, default=CodeSource.RANDOM)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["property_id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(lead_days__gte=LEAD_DAYS_MIN, lead_days__lte=LEAD_DAYS_MAX),
+                name="assignment_lead_days_1_to_14",
+            ),
+            models.CheckConstraint(
+                condition=Q(margin_minutes__gte=MARGIN_MINUTES_MIN, margin_minutes__lte=MARGIN_MINUTES_MAX),
+                name="assignment_margin_0_to_240",
+            ),
+            models.CheckConstraint(condition=Q(code_source__in=CodeSource.values), name="assignment_code_source_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lock} → {self.property}"
+
+    def clean(self) -> None:
+        super().clean()
+        if not (self.property_id and self.lock_id):
+            return
+        if self.lock.account.host_id != self.property.host_id:
+            raise ValidationError("This lock belongs to another host's account.")
+        if not self.property.is_eligible_for_smart_lock:
+            raise ValidationError(
+                {"property": "Only properties on the Nowistay PMS with an active AI Assistant subscription can have a smart lock."}
+            )
+        if not self.lock.supports_remote_codes:
+            raise ValidationError({"lock": f"This lock cannot take remote codes: {self.lock.unavailable_reason}"})

@@ -1,0 +1,1 @@
+# Message templates and their delivery ledger arrive with the guest-messaging work.

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class NowistayConfig(AppConfig):
+    name = "nowistay"
+    verbose_name = "Nowistay"

@@ -1,0 +1,75 @@
+"""Parsing helpers for settings: kept out of settings.py so they can be tested on their own."""
+
+import base64
+import hashlib
+import re
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+INSTANCE_ID_PATTERN = re.compile(r"^[a-z0-9]{1,6}$")
+SQLITE_BUSY_TIMEOUT_SECONDS = 30
+
+
+def database_settings(config: dict) -> dict:
+    """Complete a parsed DATABASE_URL; SQLite gets what lets web, worker and beat write at once."""
+    if config["ENGINE"] == "django.db.backends.sqlite3":
+        options = config.setdefault("OPTIONS", {})
+        # WAL lets readers run beside one writer; IMMEDIATE takes the write lock at BEGIN, so a
+        # transaction never fails half-way on "database is locked"; the timeout makes it wait.
+        options.setdefault("init_command", "PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL")
+        options.setdefault("transaction_mode", "IMMEDIATE")
+        options.setdefault("timeout", SQLITE_BUSY_TIMEOUT_SECONDS)
+    else:
+        config.setdefault("CONN_MAX_AGE", 60)
+        config.setdefault("CONN_HEALTH_CHECKS", True)
+    return config
+
+
+def encryption_keys(configured: list[str], secret_key: str) -> list[str]:
+    """The Fernet keys, newest first. Without any, one is derived from SECRET_KEY (development)."""
+    keys = [key.strip() for key in configured if key.strip()]
+    if not keys:
+        digest = hashlib.sha256(f"nowistay-field-encryption:{secret_key}".encode()).digest()
+        keys = [base64.urlsafe_b64encode(digest).decode()]
+    for key in keys:
+        try:
+            if len(base64.urlsafe_b64decode(key.encode())) != 32:
+                raise ValueError
+        except ValueError:
+            raise ImproperlyConfigured(
+                "FIELD_ENCRYPTION_KEYS must hold Fernet keys (32 url-safe base64-encoded bytes); "
+                "make one with: python manage.py generate_encryption_key"
+            ) from None
+    return keys
+
+
+def validate_instance_id(value: str) -> str:
+    """Short and plain, because it lives inside vendor code names (Nuki allows 20 characters)."""
+    if not INSTANCE_ID_PATTERN.match(value):
+        raise ImproperlyConfigured("INSTANCE_ID must be 1-6 lowercase letters or digits")
+    return value
+
+
+def broker_settings(*, broker_url: str, result_url: str, var_dir: Path) -> dict:
+    """Celery broker and results: Redis when configured, else kombu's server-less filesystem."""
+    if broker_url:
+        return {
+            "CELERY_BROKER_URL": broker_url,
+            "CELERY_RESULT_BACKEND": result_url or None,
+            "CELERY_BROKER_TRANSPORT_OPTIONS": {"visibility_timeout": 3600},
+        }
+    queue_dir = var_dir / "broker" / "queue"
+    processed_dir = var_dir / "broker" / "processed"
+    for folder in (queue_dir, processed_dir):
+        folder.mkdir(parents=True, exist_ok=True)
+    return {
+        "CELERY_BROKER_URL": "filesystem://",
+        "CELERY_RESULT_BACKEND": result_url or None,
+        "CELERY_BROKER_TRANSPORT_OPTIONS": {
+            "data_folder_in": str(queue_dir),
+            "data_folder_out": str(queue_dir),
+            "processed_folder": str(processed_dir),
+            "store_processed": False,
+        },
+    }

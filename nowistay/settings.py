@@ -1,0 +1,151 @@
+"""Django settings, read from the environment (see .env.example for every variable)."""
+
+from pathlib import Path
+
+import environ
+
+from nowistay.config import (
+    broker_settings,
+    database_settings,
+    encryption_keys,
+    validate_instance_id,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+DEBUG = env.bool("DEBUG", default=False)
+# The insecure default only ever serves a developer's machine; production sets SECRET_KEY.
+SECRET_KEY = env.str("SECRET_KEY", default="dev-insecure-nowistay-secret-key-change-me")
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "nowistay",
+    "bookings",
+    "locks",
+    "messaging",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "nowistay.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "nowistay.wsgi.application"
+
+DATABASES = {
+    "default": database_settings(
+        env.db_url_config(env.str("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"))
+    )
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-gb"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+# --- Email -----------------------------------------------------------------------------------
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Nowistay <no-reply@nowistay.example>")
+
+# --- Encryption at rest ----------------------------------------------------------------------
+# Fernet keys, newest first: new values are encrypted with the first, any of them decrypts.
+FIELD_ENCRYPTION_KEYS = encryption_keys(env.list("FIELD_ENCRYPTION_KEYS", default=[]), SECRET_KEY)
+
+# Prefixes the names of codes this installation creates on locks, so two installations (or the
+# demo and production) sharing a vendor account never mistake each other's codes.
+INSTANCE_ID = validate_instance_id(env.str("INSTANCE_ID", default="nw"))
+
+# --- Vendors (every adapter reads its URLs from here, so tests and the sandbox can redirect) ---
+TTLOCK_API_URL = env.str("TTLOCK_API_URL", default="https://euapi.ttlock.com")
+TTLOCK_CLIENT_ID = env.str("TTLOCK_CLIENT_ID", default="")
+TTLOCK_CLIENT_SECRET = env.str("TTLOCK_CLIENT_SECRET", default="")
+TEDEE_API_URL = env.str("TEDEE_API_URL", default="https://api.tedee.com")
+TEDEE_AUTH_URL = env.str("TEDEE_AUTH_URL", default="https://tedee.b2clogin.com/tedee.onmicrosoft.com")
+TEDEE_CLIENT_ID = env.str("TEDEE_CLIENT_ID", default="")
+TEDEE_CLIENT_SECRET = env.str("TEDEE_CLIENT_SECRET", default="")
+NUKI_API_URL = env.str("NUKI_API_URL", default="https://api.nuki.io")
+NUKI_CLIENT_ID = env.str("NUKI_CLIENT_ID", default="")
+NUKI_CLIENT_SECRET = env.str("NUKI_CLIENT_SECRET", default="")
+IGLOOHOME_API_URL = env.str("IGLOOHOME_API_URL", default="https://api.igloodeveloper.co/igloohome")
+IGLOOHOME_AUTH_URL = env.str("IGLOOHOME_AUTH_URL", default="https://auth.igloohome.co")
+VENDOR_HTTP_TIMEOUT_SECONDS = env.float("VENDOR_HTTP_TIMEOUT_SECONDS", default=20.0)
+
+# --- Code lifecycle timing (settings so tests and benchmarks can compress time) ----------------
+LOCKS_RETRY_INTERVAL_SECONDS = env.int("LOCKS_RETRY_INTERVAL_SECONDS", default=3600)
+LOCKS_CLAIM_LEASE_SECONDS = env.int("LOCKS_CLAIM_LEASE_SECONDS", default=300)
+LOCKS_SWEEP_PERIOD_SECONDS = env.int("LOCKS_SWEEP_PERIOD_SECONDS", default=900)
+
+# --- Celery ----------------------------------------------------------------------------------
+REDIS_URL = env.str("REDIS_URL", default="")
+vars().update(
+    broker_settings(
+        broker_url=env.str("CELERY_BROKER_URL", default="") or REDIS_URL,
+        result_url=env.str("CELERY_RESULT_BACKEND", default="") or REDIS_URL,
+        var_dir=VAR_DIR,
+    )
+)
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+CELERY_BEAT_SCHEDULE: dict = {}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+}
+
+if not DEBUG:
+    SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=False)
+    CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=False)

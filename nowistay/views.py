@@ -1,0 +1,21 @@
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from bookings.models import Booking, Property
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    properties = Property.objects.of_host(request.user).select_related("lock_assignment__lock__account")
+    upcoming = (
+        Booking.objects.filter(property__host=request.user, departure_date__gte=timezone.localdate())
+        .select_related("property")
+        .order_by("arrival_date", "id")[:50]
+    )
+    return render(request, "home.html", {"properties": properties, "upcoming_bookings": upcoming})
+
+
+def healthz(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"status": "ok"})
