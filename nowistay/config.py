@@ -61,7 +61,8 @@ def broker_settings(*, broker_url: str, result_url: str, var_dir: Path) -> dict:
         }
     queue_dir = var_dir / "broker" / "queue"
     processed_dir = var_dir / "broker" / "processed"
-    for folder in (queue_dir, processed_dir):
+    control_dir = var_dir / "broker" / "control"
+    for folder in (queue_dir, processed_dir, control_dir):
         folder.mkdir(parents=True, exist_ok=True)
     return {
         "CELERY_BROKER_URL": "filesystem://",
@@ -70,6 +71,7 @@ def broker_settings(*, broker_url: str, result_url: str, var_dir: Path) -> dict:
             "data_folder_in": str(queue_dir),
             "data_folder_out": str(queue_dir),
             "processed_folder": str(processed_dir),
+            "control_folder": str(control_dir),
             "store_processed": False,
         },
     }
