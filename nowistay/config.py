@@ -46,7 +46,7 @@ def encryption_keys(configured: list[str], secret_key: str) -> list[str]:
 
 def validate_instance_id(value: str) -> str:
     """Short and plain, because it lives inside vendor code names (Nuki allows 20 characters)."""
-    if not INSTANCE_ID_PATTERN.match(value):
+    if not INSTANCE_ID_PATTERN.fullmatch(value):
         raise ImproperlyConfigured("INSTANCE_ID must be 1-6 lowercase letters or digits")
     return value
 

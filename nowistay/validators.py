@@ -24,7 +24,7 @@ def validate_time_zone(value: str) -> None:
 
 
 def validate_phone(value: str) -> None:
-    if value and not PHONE_PATTERN.match(value):
+    if value and not PHONE_PATTERN.fullmatch(value):
         raise ValidationError(
             "Enter a phone number with digits only (spaces, +, -, ( ) and . are allowed).",
             code="invalid_phone",
