@@ -2,10 +2,10 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 from bookings.models import Property
-from nowistay.crypto import EncryptedJSONField
+from nowistay.crypto import EncryptedJSONField, EncryptedTextField
 
 LEAD_DAYS_MIN, LEAD_DAYS_MAX, LEAD_DAYS_DEFAULT = 1, 14, 5
 MARGIN_MINUTES_MIN, MARGIN_MINUTES_MAX, MARGIN_MINUTES_DEFAULT = 0, 240, 30
@@ -21,6 +21,7 @@ class Provider(models.TextChoices):
 class AccountStatus(models.TextChoices):
     CONNECTED = "connected", "Connected"
     NEEDS_RECONNECT = "needs_reconnect", "Needs reconnecting"
+    DISCONNECTED = "disconnected", "Disconnected"
 
 
 class ProviderAccount(models.Model):
@@ -130,10 +131,137 @@ class LockAssignment(models.Model):
         if not (self.property_id and self.lock_id):
             return
         if self.lock.account.host_id != self.property.host_id:
-            raise ValidationError("This lock belongs to another host's account.")
+            raise ValidationError({"lock": "This lock belongs to another host's account."})
         if not self.property.is_eligible_for_smart_lock:
             raise ValidationError(
                 {"property": "Only properties on the Nowistay PMS with an active AI Assistant subscription can have a smart lock."}
             )
         if not self.lock.supports_remote_codes:
             raise ValidationError({"lock": f"This lock cannot take remote codes: {self.lock.unavailable_reason}"})
+
+
+class CodeState(models.TextChoices):
+    SCHEDULED = "scheduled", "Scheduled"  # waits for its generation moment
+    CREATING = "creating", "Being created"  # due; retried hourly while the vendor fails
+    ACTIVE = "active", "Active"  # on the lock with the window we want
+    UPDATING = "updating", "Being updated"  # on the lock, window or name to change
+    REVOKING = "revoking", "Being revoked"  # to delete from the lock (cancelled, moved)
+    EXPIRING = "expiring", "Being removed"  # window over, to delete from the lock
+    SUPERSEDED = "superseded", "Superseded"  # replaced, but the vendor cannot revoke it: valid until its end
+    REVOKED = "revoked", "Revoked"
+    EXPIRED = "expired", "Expired"
+    FAILED = "failed", "Failed"
+
+
+# States in which a code may be on a lock now or soon (PIN uniqueness counts these).
+LIVE_CODE_STATES = [
+    CodeState.SCHEDULED,
+    CodeState.CREATING,
+    CodeState.ACTIVE,
+    CodeState.UPDATING,
+    CodeState.REVOKING,
+    CodeState.EXPIRING,
+    CodeState.SUPERSEDED,
+]
+FINAL_CODE_STATES = [CodeState.REVOKED, CodeState.EXPIRED, CodeState.FAILED]
+
+
+class AccessCode(models.Model):
+    """One keypad code of one booking on one lock, and the work still to do on it.
+
+    `state` and `next_attempt_at` say what is due and when; `starts_at`/`ends_at` are the window we
+    want, `lock_starts_at`/`lock_ends_at` the window the lock holds. A worker owns the row while
+    `claimed_until` lies in the future; an expired claim is taken again by the scheduler.
+    """
+
+    booking = models.ForeignKey("bookings.Booking", on_delete=models.CASCADE, related_name="access_codes")
+    lock = models.ForeignKey(Lock, on_delete=models.PROTECT, related_name="access_codes")
+    state = models.CharField(max_length=12, choices=CodeState.choices, default=CodeState.SCHEDULED)
+    is_current = models.BooleanField(default=True, help_text="The code the booking's guest should use.")
+    pin = EncryptedTextField(null=True, blank=True, editable=False)
+    vendor_code_id = models.CharField(max_length=64, blank=True)
+    usage_note = models.CharField(max_length=300, blank=True)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    lock_starts_at = models.DateTimeField(null=True, blank=True)
+    lock_ends_at = models.DateTimeField(null=True, blank=True)
+    generate_at = models.DateTimeField(help_text="When the code is due to be created.")
+    retry_deadline = models.DateTimeField(help_text="Creation stops being retried here.")
+    alert_at = models.DateTimeField(help_text="If still failing here, the host is emailed once.")
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    create_outcome_unknown = models.BooleanField(
+        default=False, help_text="A create was sent and its answer never came: look before creating again."
+    )
+    pin_rejections = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True)
+    last_error_kind = models.CharField(max_length=32, blank=True)
+    first_failure_at = models.DateTimeField(null=True, blank=True)
+    alert_sent_at = models.DateTimeField(null=True, blank=True)
+    failure_notified_at = models.DateTimeField(null=True, blank=True)
+    claim_token = models.CharField(max_length=32, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    activated_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                name="accesscode_due_idx",
+                condition=Q(next_attempt_at__isnull=False),
+            ),
+            models.Index(fields=["lock", "state"], name="accesscode_lock_state_idx"),
+            models.Index(fields=["booking", "is_current"], name="accesscode_booking_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["booking"], condition=Q(is_current=True), name="one_current_code_per_booking"
+            ),
+            models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="code_window_ends_after_start"),
+            models.CheckConstraint(condition=Q(state__in=CodeState.values), name="code_state_valid"),
+            models.CheckConstraint(
+                condition=~Q(state__in=FINAL_CODE_STATES) | Q(next_attempt_at__isnull=True),
+                name="final_code_has_no_next_attempt",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Code {self.pk} ({self.get_state_display()}) for booking {self.booking_id}"
+
+    @property
+    def vendor_name(self) -> str:
+        """The deterministic name of this code on the lock: instance prefix + our id."""
+        return f"{settings.INSTANCE_ID}-{self.pk}"
+
+
+class CallOutcome(models.TextChoices):
+    OK = "ok", "Succeeded"
+    TRANSIENT = "transient", "Failed, will retry"
+    PERMANENT = "permanent", "Failed, needs attention"
+    UNKNOWN = "unknown", "Outcome unknown"
+
+
+class VendorCall(models.Model):
+    """Audit trail: one row per request to a vendor. Never a secret, token or PIN."""
+
+    account = models.ForeignKey(ProviderAccount, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    provider = models.CharField(max_length=16, choices=Provider.choices)
+    operation = models.CharField(max_length=32)
+    access_code = models.ForeignKey(AccessCode, null=True, blank=True, on_delete=models.SET_NULL, related_name="vendor_calls")
+    lock = models.ForeignKey(Lock, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    outcome = models.CharField(max_length=12, choices=CallOutcome.choices)
+    error_kind = models.CharField(max_length=32, blank=True)
+    error_message = models.CharField(max_length=500, blank=True)
+    duration_ms = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["provider", "created_at"], name="vendorcall_provider_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.operation}: {self.outcome}"

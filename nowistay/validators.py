@@ -1,21 +1,16 @@
 """Validators shared by models, forms and (later) the API, so bad input gets one message."""
 
 import re
-from functools import lru_cache
-from zoneinfo import available_timezones
 
 from django.core.exceptions import ValidationError
+
+from locks.windows import is_valid_time_zone
 
 PHONE_PATTERN = re.compile(r"^\+?[0-9 ()./-]{4,32}$")
 
 
-@lru_cache(maxsize=1)
-def _time_zones() -> frozenset[str]:
-    return frozenset(available_timezones())
-
-
 def validate_time_zone(value: str) -> None:
-    if value not in _time_zones():
+    if not is_valid_time_zone(value):
         raise ValidationError(
             "“%(value)s” is not a known time zone; use an IANA name such as Europe/Paris.",
             code="invalid_time_zone",

@@ -1,0 +1,104 @@
+"""The interface every lock vendor adapter implements, and the values it trades in.
+
+Adapters are the only code that knows a vendor. They take plain values (ids, UTC datetimes,
+PINs) and return plain values; they raise only the errors in `exceptions`. The lifecycle
+services decide what should happen and call one method per step.
+"""
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import ClassVar
+
+from locks import pins
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a vendor can do; the services branch on these, never on a vendor's name."""
+
+    chosen_pins: bool = True  # we pick the PIN (False: the vendor generates it, e.g. algoPIN)
+    remote_revoke: bool = True  # a code can be deleted before its end
+    update_in_place: bool = True  # a code's window can be changed without re-creating it
+
+
+@dataclass(frozen=True)
+class RemoteLock:
+    """A lock as the vendor reports it, with whether it can take remote time-limited codes."""
+
+    vendor_lock_id: str
+    name: str
+    supports_remote_codes: bool
+    unavailable_reason: str = ""
+    is_online: bool | None = None
+    time_zone: str = ""
+    utc_offset_minutes: int | None = None
+
+
+@dataclass(frozen=True)
+class CodeSpec:
+    """A code to put on a lock. `name` is deterministic (instance prefix + code id)."""
+
+    name: str
+    pin: str | None  # None when the vendor generates the PIN
+    starts_at: datetime  # aware, UTC
+    ends_at: datetime  # aware, UTC
+    time_zone: str  # the property's IANA zone, for vendors that take local times
+
+
+@dataclass(frozen=True)
+class IssuedCode:
+    """A code as it stands on the lock."""
+
+    vendor_code_id: str
+    pin: str
+    starts_at: datetime
+    ends_at: datetime
+    name: str = ""
+    usage_note: str = ""  # e.g. igloohome: "use it within 24 hours of its start"
+
+
+@dataclass
+class AccountSession:
+    """What an adapter gets of an account: its decrypted credentials and a way to store new ones."""
+
+    account_id: int | None
+    credentials: dict
+    save_credentials: Callable[[dict, datetime | None], None] = field(default=lambda credentials, expires_at: None)
+
+
+class LockProvider(ABC):
+    """One vendor's cloud, seen through one connected account."""
+
+    slug: ClassVar[str]
+    display_name: ClassVar[str]
+    capabilities: Capabilities = Capabilities()
+
+    def __init__(self, session: AccountSession):
+        self.session = session
+
+    @classmethod
+    def pin_problem(cls, pin: str) -> str | None:
+        """Why this vendor would refuse this PIN, in plain words; None when it is acceptable."""
+        return pins.pin_rule_for(cls.slug)(pin)
+
+    @abstractmethod
+    def list_locks(self) -> list[RemoteLock]:
+        """Every lock of the account, each with its eligibility and reason."""
+
+    @abstractmethod
+    def create_code(self, vendor_lock_id: str, spec: CodeSpec) -> IssuedCode:
+        """Put a new time-limited code on the lock."""
+
+    @abstractmethod
+    def update_code(self, vendor_lock_id: str, vendor_code_id: str, spec: CodeSpec) -> IssuedCode:
+        """Change a code's window (and name) in place. Only when `capabilities.update_in_place`."""
+
+    @abstractmethod
+    def delete_code(self, vendor_lock_id: str, vendor_code_id: str) -> None:
+        """Remove a code. A code that is already gone counts as removed."""
+
+    @abstractmethod
+    def find_code(self, vendor_lock_id: str, name: str) -> IssuedCode | None:
+        """The code this system created under `name`, after a request whose outcome is unknown."""

@@ -1,0 +1,102 @@
+"""The whole error vocabulary of lock vendors. Two branches decide behaviour:
+
+- TransientProviderError: retry later (offline hub, 5xx, timeout, busy, rate limited).
+- PermanentProviderError: retrying blindly cannot mend it; each leaf says what can.
+
+Messages are plain words a host can read; they never carry a token, secret or PIN.
+"""
+
+
+class ProviderError(Exception):
+    """Base of every vendor failure; `message` is safe to show a host and to store."""
+
+    def __init__(self, message: str, *, vendor_code: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.vendor_code = vendor_code
+
+    def __reduce__(self):  # pickles cleanly across Celery and processes
+        return (_rebuild, (type(self), self.message, self.__dict__))
+
+    @property
+    def kind(self) -> str:
+        """A stable name for the audit trail and metrics, e.g. 'lock_offline'."""
+        return _KIND_NAMES.get(type(self), type(self).__name__)
+
+
+def _rebuild(cls, message, state):
+    error = cls.__new__(cls)
+    Exception.__init__(error, message)
+    error.__dict__.update(state)
+    return error
+
+
+class TransientProviderError(ProviderError):
+    """Try again later; `retry_after` (seconds) when the vendor said how long to wait."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, vendor_code: str | None = None):
+        super().__init__(message, vendor_code=vendor_code)
+        self.retry_after = retry_after
+
+
+class LockOffline(TransientProviderError):
+    """The lock, its gateway or its bridge cannot be reached right now."""
+
+
+class RateLimited(TransientProviderError):
+    """The vendor asked us to slow down."""
+
+
+class VendorUnavailable(TransientProviderError):
+    """The vendor's cloud failed (5xx, malformed answer) or was busy."""
+
+
+class OutcomeUnknown(TransientProviderError):
+    """The request may have been carried out (timeout, connection lost after sending).
+
+    A retry must first look for what the lost request may have created.
+    """
+
+
+class PermanentProviderError(ProviderError):
+    """Retrying the same request cannot succeed."""
+
+
+class ProviderAuthError(PermanentProviderError):
+    """Credentials were revoked or expired beyond refresh: the account needs reconnecting."""
+
+
+class CodeRejected(PermanentProviderError):
+    """The vendor refused this PIN (duplicate on the lock, too simple, wrong length)."""
+
+
+class LockNotFound(PermanentProviderError):
+    """The lock is no longer in the account, or the account lost its rights on it."""
+
+
+class CodeNotFound(PermanentProviderError):
+    """The code is no longer on the lock."""
+
+
+class CodeStorageFull(PermanentProviderError):
+    """The lock's code memory is full."""
+
+
+class OperationNotSupported(PermanentProviderError):
+    """The vendor cannot do this at all (e.g. revoke an offline algoPIN)."""
+
+
+_KIND_NAMES = {
+    LockOffline: "lock_offline",
+    RateLimited: "rate_limited",
+    VendorUnavailable: "vendor_unavailable",
+    OutcomeUnknown: "outcome_unknown",
+    TransientProviderError: "transient",
+    ProviderAuthError: "auth",
+    CodeRejected: "code_rejected",
+    LockNotFound: "lock_not_found",
+    CodeNotFound: "code_not_found",
+    CodeStorageFull: "storage_full",
+    OperationNotSupported: "not_supported",
+    PermanentProviderError: "permanent",
+}

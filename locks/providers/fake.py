@@ -1,0 +1,175 @@
+"""A scriptable in-memory lock cloud for tests and benchmarks: no network, same contract.
+
+    cloud = FakeCloud()
+    cloud.add_lock("L1")
+    cloud.fail_next("create_code", LockOffline("Gateway offline"))
+    cloud.lose_response_next("create_code")   # acts, then the answer is lost
+    cloud.latency = 0.2                       # seconds per call
+"""
+
+import itertools
+import random
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field, replace
+
+from locks import pins
+from locks.providers.base import AccountSession, Capabilities, CodeSpec, IssuedCode, LockProvider, RemoteLock
+from locks.providers.exceptions import (
+    CodeNotFound,
+    CodeRejected,
+    LockNotFound,
+    LockOffline,
+    OutcomeUnknown,
+    ProviderError,
+)
+
+
+@dataclass
+class FakeLock:
+    vendor_lock_id: str
+    name: str
+    supports_remote_codes: bool = True
+    unavailable_reason: str = ""
+    online: bool = True
+    codes: dict[str, IssuedCode] = field(default_factory=dict)
+
+
+class FakeCloud:
+    def __init__(self):
+        self._mutex = threading.Lock()
+        self._ids = itertools.count(1000)
+        self.locks: dict[str, FakeLock] = {}
+        self.latency = 0.0
+        self.calls: Counter[str] = Counter()
+        self._faults: dict[str, list[ProviderError | str]] = {}
+
+    # --- scripting -----------------------------------------------------------------------
+    def add_lock(self, vendor_lock_id: str, name: str = "", **attributes) -> FakeLock:
+        lock = FakeLock(vendor_lock_id, name or f"Lock {vendor_lock_id}", **attributes)
+        self.locks[vendor_lock_id] = lock
+        return lock
+
+    def fail_next(self, operation: str, error: ProviderError, times: int = 1) -> None:
+        self._faults.setdefault(operation, []).extend([error] * times)
+
+    def lose_response_next(self, operation: str) -> None:
+        """The next `operation` is carried out, then its answer is lost (a timeout)."""
+        self._faults.setdefault(operation, []).append("lose-response")
+
+    def codes_on(self, vendor_lock_id: str) -> list[IssuedCode]:
+        return list(self.locks[vendor_lock_id].codes.values())
+
+    # --- the cloud's behaviour ---------------------------------------------------------------
+    def call(self, operation: str, vendor_lock_id: str | None, action):
+        if self.latency:
+            time.sleep(self.latency)
+        with self._mutex:
+            self.calls[operation] += 1
+            fault = self._pop_fault(operation)
+            if isinstance(fault, ProviderError):
+                raise fault
+            if vendor_lock_id is not None:
+                self._check_reachable(vendor_lock_id)
+            result = action()
+        if fault == "lose-response":
+            raise OutcomeUnknown("The lock vendor did not answer in time.")
+        return result
+
+    def _pop_fault(self, operation: str):
+        queue = self._faults.get(operation)
+        return queue.pop(0) if queue else None
+
+    def _check_reachable(self, vendor_lock_id: str) -> None:
+        lock = self.locks.get(vendor_lock_id)
+        if lock is None:
+            raise LockNotFound("The lock is no longer in this account.")
+        if not lock.online:
+            raise LockOffline("The lock's gateway is offline.")
+
+    def new_id(self) -> str:
+        return str(next(self._ids))
+
+
+class FakeProvider(LockProvider):
+    """Talks to a FakeCloud. Build variants with `fake_provider_class` (slug, capabilities)."""
+
+    slug = "fake"
+    display_name = "Fake"
+    cloud: FakeCloud
+
+    def list_locks(self) -> list[RemoteLock]:
+        def action():
+            return [
+                RemoteLock(
+                    vendor_lock_id=lock.vendor_lock_id,
+                    name=lock.name,
+                    supports_remote_codes=lock.supports_remote_codes,
+                    unavailable_reason=lock.unavailable_reason,
+                    is_online=lock.online,
+                )
+                for lock in self.cloud.locks.values()
+            ]
+
+        return self.cloud.call("list_locks", None, action)
+
+    def create_code(self, vendor_lock_id: str, spec: CodeSpec) -> IssuedCode:
+        def action():
+            lock = self.cloud.locks[vendor_lock_id]
+            pin = spec.pin if self.capabilities.chosen_pins else self._generated_pin(lock)
+            self._check_pin(lock, pin, except_id=None)
+            issued = IssuedCode(self.cloud.new_id(), pin, spec.starts_at, spec.ends_at, name=spec.name)
+            lock.codes[issued.vendor_code_id] = issued
+            return issued
+
+        return self.cloud.call("create_code", vendor_lock_id, action)
+
+    def update_code(self, vendor_lock_id: str, vendor_code_id: str, spec: CodeSpec) -> IssuedCode:
+        def action():
+            lock = self.cloud.locks[vendor_lock_id]
+            current = lock.codes.get(vendor_code_id)
+            if current is None:
+                raise CodeNotFound("The code is no longer on the lock.")
+            updated = replace(current, starts_at=spec.starts_at, ends_at=spec.ends_at, name=spec.name)
+            lock.codes[vendor_code_id] = updated
+            return updated
+
+        return self.cloud.call("update_code", vendor_lock_id, action)
+
+    def delete_code(self, vendor_lock_id: str, vendor_code_id: str) -> None:
+        def action():
+            self.cloud.locks[vendor_lock_id].codes.pop(vendor_code_id, None)
+
+        self.cloud.call("delete_code", vendor_lock_id, action)
+
+    def find_code(self, vendor_lock_id: str, name: str) -> IssuedCode | None:
+        def action():
+            matches = [c for c in self.cloud.locks[vendor_lock_id].codes.values() if c.name == name]
+            return matches[0] if matches else None
+
+        return self.cloud.call("find_code", vendor_lock_id, action)
+
+    def _check_pin(self, lock: FakeLock, pin: str, except_id: str | None) -> None:
+        problem = self.pin_problem(pin)
+        if problem:
+            raise CodeRejected(f"The lock refused the PIN: {problem}.")
+        if any(c.pin == pin and c.vendor_code_id != except_id for c in lock.codes.values()):
+            raise CodeRejected("The lock already holds this PIN.")
+
+    def _generated_pin(self, lock: FakeLock) -> str:
+        return pins.random_pin(rng=random.Random(), rule=pins.generic_rule, taken={c.pin for c in lock.codes.values()})
+
+
+def fake_provider_class(slug: str, cloud: FakeCloud, capabilities: Capabilities = Capabilities()) -> type[FakeProvider]:
+    """A FakeProvider standing in for `slug` (its PIN rules), with the given capabilities."""
+    return type(
+        f"Fake{slug.title()}Provider",
+        (FakeProvider,),
+        {"slug": slug, "display_name": f"Fake {slug}", "cloud": cloud, "capabilities": capabilities},
+    )
+
+
+def fake_session(account_id: int | None = None) -> AccountSession:
+    return AccountSession(account_id=account_id, credentials={})
+

@@ -1,0 +1,17 @@
+"""Provider slug -> adapter class. An explicit dict: what is supported is visible in one place."""
+
+from locks.providers.base import AccountSession, LockProvider
+from locks.providers.exceptions import OperationNotSupported
+
+PROVIDER_CLASSES: dict[str, type[LockProvider]] = {}
+
+
+def provider_class(slug: str) -> type[LockProvider]:
+    try:
+        return PROVIDER_CLASSES[slug]
+    except KeyError:
+        raise OperationNotSupported(f"No adapter is installed for the provider “{slug}”.") from None
+
+
+def provider_for(slug: str, session: AccountSession) -> LockProvider:
+    return provider_class(slug)(session)

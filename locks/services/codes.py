@@ -1,0 +1,175 @@
+"""What each booking's code should be, decided in the database. No vendor call happens here:
+work that is due is handed to a task on commit, and the scheduler pass is the backstop."""
+
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from bookings.models import Booking, BookingStatus
+from locks.models import AccessCode, AccountStatus, CodeState, Lock, LockAssignment
+from locks.providers import registry
+from locks.providers.base import Capabilities
+from locks.services.planning import CodePlan, code_plan
+
+
+def enqueue_code(code_id: int) -> None:
+    """Hand a due code to a worker once the surrounding transaction has committed."""
+    from locks import tasks  # tasks import services; the import is deferred to break the cycle
+
+    transaction.on_commit(lambda: tasks.process_code.delay(code_id))
+
+
+def capabilities_of(lock: Lock) -> Capabilities:
+    return registry.provider_class(lock.account.provider).capabilities
+
+
+def current_code(booking: Booking, *, for_update: bool = False) -> AccessCode | None:
+    codes = AccessCode.objects.filter(booking=booking, is_current=True)
+    if for_update:
+        codes = codes.select_for_update(of=("self",))
+    return codes.select_related("lock__account").first()
+
+
+def usable_assignment(booking: Booking) -> LockAssignment | None:
+    """The assignment that should hold this booking's code, if the property may have one now."""
+    prop = booking.property
+    if not prop.is_eligible_for_smart_lock:
+        return None
+    assignment = LockAssignment.objects.select_related("lock__account").filter(property=prop).first()
+    if assignment is None or assignment.lock.account.status == AccountStatus.DISCONNECTED:
+        return None
+    return assignment
+
+
+def maybe_on_lock(code: AccessCode, now: datetime) -> bool:
+    """Could this code exist on the lock? (A worker may hold it mid-request.)"""
+    if code.vendor_code_id or code.create_outcome_unknown:
+        return True
+    return code.claimed_until is not None and code.claimed_until > now
+
+
+def booking_reconcile(*, booking: Booking, now: datetime | None = None) -> AccessCode | None:
+    """Bring the booking's current code in line with the booking, its property and assignment.
+
+    Every booking and settings event ends here; it is idempotent and returns the current code.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        code = current_code(booking, for_update=True)
+        assignment = usable_assignment(booking) if booking.status == BookingStatus.CONFIRMED else None
+        plan = code_plan(booking, assignment) if assignment else None
+        if plan is None or plan.ends_at <= now:
+            return _without_code(booking, code, now)
+        if code is None:
+            return _new_code(booking, assignment.lock, plan, now)
+        if code.lock_id != assignment.lock_id:
+            return _move(booking, code, assignment.lock, plan, now)
+        _apply_plan(code, plan, now)
+        return code
+
+
+def _without_code(booking: Booking, code: AccessCode | None, now: datetime) -> AccessCode | None:
+    if code is None:
+        return None
+    staying = booking.status == BookingStatus.CONFIRMED and code.starts_at <= now
+    if staying:
+        # Lock removed or stay over: a staying guest's code runs to its end and then expires.
+        return code
+    code_retire(code=code, now=now)
+    return None
+
+
+def _new_code(booking: Booking, lock: Lock, plan: CodePlan, now: datetime, pin: str | None = None) -> AccessCode:
+    code = AccessCode(booking=booking, lock=lock, state=CodeState.SCHEDULED, pin=pin)
+    _set_plan(code, plan)
+    code.next_attempt_at = plan.generate_at
+    code.save()
+    if plan.generate_at <= now:
+        enqueue_code(code.pk)
+    return code
+
+
+def _move(booking: Booking, code: AccessCode, lock: Lock, plan: CodePlan, now: datetime) -> AccessCode:
+    """The booking's lock changed: re-target a code not yet on a lock, else revoke and re-create."""
+    if code.state in (CodeState.SCHEDULED, CodeState.CREATING, CodeState.FAILED) and not maybe_on_lock(code, now):
+        code.lock = lock
+        code.pin = None  # chosen again against the new lock's codes
+        _restart(code, plan, now)
+        return code
+    keep_pin = code.pin if capabilities_of(lock).chosen_pins else None
+    code_retire(code=code, now=now)
+    return _new_code(booking, lock, plan, now, pin=keep_pin)
+
+
+def _set_plan(code: AccessCode, plan: CodePlan) -> None:
+    code.starts_at, code.ends_at = plan.starts_at, plan.ends_at
+    code.generate_at, code.retry_deadline, code.alert_at = plan.generate_at, plan.retry_deadline, plan.alert_at
+
+
+def _plan_differs(code: AccessCode, plan: CodePlan) -> bool:
+    return (code.starts_at, code.ends_at, code.generate_at) != (plan.starts_at, plan.ends_at, plan.generate_at)
+
+
+def _restart(code: AccessCode, plan: CodePlan, now: datetime) -> None:
+    """Start creation afresh (new lock, or a failed code whose booking changed)."""
+    _set_plan(code, plan)
+    code.state = CodeState.SCHEDULED
+    code.attempts = 0
+    code.pin_rejections = 0
+    code.first_failure_at = code.alert_sent_at = code.failure_notified_at = None
+    code.last_error = code.last_error_kind = ""
+    code.next_attempt_at = plan.generate_at
+    code.save()
+    if plan.generate_at <= now:
+        enqueue_code(code.pk)
+
+
+def _apply_plan(code: AccessCode, plan: CodePlan, now: datetime) -> None:
+    if code.state == CodeState.FAILED:
+        if _plan_differs(code, plan):
+            if code.vendor_code_id:
+                _set_plan(code, plan)
+                _mark_for_update(code, now)
+            else:
+                _restart(code, plan, now)
+        return
+    if not _plan_differs(code, plan) and (code.retry_deadline, code.alert_at) == (plan.retry_deadline, plan.alert_at):
+        return
+    _set_plan(code, plan)
+    if code.state == CodeState.SCHEDULED:
+        code.next_attempt_at = plan.generate_at
+        code.save()
+        if plan.generate_at <= now:
+            enqueue_code(code.pk)
+    elif code.state in (CodeState.ACTIVE, CodeState.UPDATING):
+        if (code.lock_starts_at, code.lock_ends_at) != (plan.starts_at, plan.ends_at):
+            _mark_for_update(code, now)
+        else:
+            code.state, code.next_attempt_at = CodeState.ACTIVE, code.lock_ends_at
+            code.save()
+    else:  # creating: the next attempt sends the new window
+        code.save()
+
+
+def _mark_for_update(code: AccessCode, now: datetime) -> None:
+    code.state = CodeState.UPDATING
+    code.next_attempt_at = now
+    code.save()
+    enqueue_code(code.pk)
+
+
+def code_retire(*, code: AccessCode, now: datetime, enqueue: bool = True) -> None:
+    """The code is no longer the booking's: revoke it, or record until when it still works."""
+    code.is_current = False
+    if not maybe_on_lock(code, now):
+        code.state, code.next_attempt_at, code.finished_at = CodeState.REVOKED, None, now
+    elif not capabilities_of(code.lock).remote_revoke:
+        # e.g. igloohome algoPINs: nothing can revoke them, so they stay valid until their end.
+        code.state = CodeState.SUPERSEDED
+        code.next_attempt_at = code.lock_ends_at or code.ends_at
+    else:
+        code.state, code.next_attempt_at = CodeState.REVOKING, now
+        if enqueue:
+            enqueue_code(code.pk)
+    code.save()

@@ -1,0 +1,532 @@
+"""The vendor side of the lifecycle: claim due codes, make one vendor step, record the outcome.
+
+Each step reads the claimed code, calls the vendor outside any transaction, then merges the
+result into the row as it is *now* (a booking may have changed meanwhile) in a short
+transaction that also releases the claim.
+"""
+
+import logging
+import random
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from locks import notifications, pins
+from locks.models import (
+    LIVE_CODE_STATES,
+    AccessCode,
+    AccountStatus,
+    CallOutcome,
+    CodeState,
+    ProviderAccount,
+    VendorCall,
+)
+from locks.providers import registry
+from locks.providers.base import AccountSession, CodeSpec, IssuedCode, LockProvider
+from locks.providers.exceptions import (
+    CodeNotFound,
+    CodeRejected,
+    OutcomeUnknown,
+    PermanentProviderError,
+    ProviderAuthError,
+    ProviderError,
+    TransientProviderError,
+    VendorUnavailable,
+)
+
+logger = logging.getLogger(__name__)
+
+MAX_PIN_REJECTIONS = 5
+# After its window, a code the vendor keeps refusing to delete is given up on (it no longer opens).
+EXPIRY_CLEANUP_GIVE_UP = timedelta(days=7)
+_system_random = random.SystemRandom()
+
+
+@dataclass(frozen=True)
+class StepResult:
+    code_id: int
+    action: str  # created, updated, revoked, expired, superseded, retrying, failed, skipped
+    detail: str = ""
+
+
+# --- claims ---------------------------------------------------------------------------------
+
+def _claimable(now: datetime) -> Q:
+    return Q(next_attempt_at__lte=now) & (Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+
+
+def claim_due_codes(*, now: datetime, limit: int) -> tuple[str, list[int]]:
+    """Claim up to `limit` due codes for one lease. Two queries, whatever the table's size."""
+    token = secrets.token_hex(8)
+    lease_end = now + timedelta(seconds=settings.LOCKS_CLAIM_LEASE_SECONDS)
+    with transaction.atomic():
+        due = AccessCode.objects.filter(_claimable(now)).order_by("next_attempt_at")
+        if connection.features.has_select_for_update_skip_locked:
+            due = due.select_for_update(skip_locked=True)
+        ids = list(due.values_list("id", flat=True)[:limit])
+        if ids:
+            # The repeated condition makes the claim safe where rows cannot be locked (SQLite).
+            AccessCode.objects.filter(_claimable(now), id__in=ids).update(claim_token=token, claimed_until=lease_end)
+    return token, ids
+
+
+def claim_code(*, code_id: int, now: datetime) -> str | None:
+    """Claim one code if it is due and nobody holds it (used by event-driven tasks)."""
+    token = secrets.token_hex(8)
+    lease_end = now + timedelta(seconds=settings.LOCKS_CLAIM_LEASE_SECONDS)
+    claimed = AccessCode.objects.filter(_claimable(now), pk=code_id).update(claim_token=token, claimed_until=lease_end)
+    return token if claimed else None
+
+
+def _load_claimed(code_id: int, token: str, now: datetime) -> AccessCode | None:
+    return (
+        AccessCode.objects.select_related("booking__property__host", "lock__account", "lock__assignment")
+        .filter(pk=code_id, claim_token=token, claimed_until__gt=now)
+        .first()
+    )
+
+
+def _finish(code: AccessCode, token: str, merge: Callable[[AccessCode], None], *, release: bool = True) -> AccessCode:
+    """Merge a step's outcome into the row as it is now, and (by default) release our claim."""
+    with transaction.atomic():
+        fresh = AccessCode.objects.select_for_update(of=("self",)).select_related("booking__property__host", "lock__account").get(pk=code.pk)
+        merge(fresh)
+        if release and fresh.claim_token == token:
+            fresh.claim_token, fresh.claimed_until = "", None
+        fresh.save()
+    return fresh
+
+
+# --- vendor calls -----------------------------------------------------------------------------
+
+def provider_for_account(account: ProviderAccount) -> LockProvider:
+    def save_credentials(credentials: dict, expires_at: datetime | None) -> None:
+        ProviderAccount.objects.filter(pk=account.pk).update(credentials=credentials, token_expires_at=expires_at)
+        account.credentials, account.token_expires_at = credentials, expires_at
+
+    session = AccountSession(account_id=account.pk, credentials=account.credentials, save_credentials=save_credentials)
+    return registry.provider_for(account.provider, session)
+
+
+def audited_call(*, account: ProviderAccount, operation: str, call: Callable, lock=None, code: AccessCode | None = None):
+    """Run one vendor request and write its audit row. Unexpected errors become VendorUnavailable."""
+    started = time.monotonic()
+    error: ProviderError | None = None
+    try:
+        return call()
+    except ProviderError as caught:
+        error = caught
+        raise
+    except Exception as caught:  # an adapter bug or a vendor answering garbage must not kill the claim
+        logger.exception("unexpected error from %s %s", account.provider, operation)
+        error = VendorUnavailable(f"Unexpected answer from {account.get_provider_display()}.")
+        raise error from caught
+    finally:
+        VendorCall.objects.create(
+            account=account,
+            provider=account.provider,
+            operation=operation,
+            access_code=code,
+            lock=lock,
+            outcome=_outcome(error),
+            error_kind=error.kind if error else "",
+            error_message=error.message[:500] if error else "",
+            duration_ms=int((time.monotonic() - started) * 1000),
+        )
+
+
+def _outcome(error: ProviderError | None) -> str:
+    if error is None:
+        return CallOutcome.OK
+    if isinstance(error, OutcomeUnknown):
+        return CallOutcome.UNKNOWN
+    if isinstance(error, TransientProviderError):
+        return CallOutcome.TRANSIENT
+    return CallOutcome.PERMANENT
+
+
+def _spec(code: AccessCode, pin: str | None) -> CodeSpec:
+    return CodeSpec(
+        name=code.vendor_name,
+        pin=pin,
+        starts_at=code.starts_at,
+        ends_at=code.ends_at,
+        time_zone=code.booking.property.time_zone,
+    )
+
+
+# --- the entry point ----------------------------------------------------------------------------
+
+def process_code(*, code_id: int, claim_token: str, now: datetime | None = None) -> StepResult:
+    """Take the one vendor step a claimed code needs now."""
+    now = now or timezone.now()
+    code = _load_claimed(code_id, claim_token, now)
+    if code is None:
+        return StepResult(code_id, "skipped", "not claimed by this worker")
+    step = _STEPS.get(code.state)
+    if step is None:
+        _finish(code, claim_token, lambda fresh: None)
+        return StepResult(code_id, "skipped", f"nothing to do in state {code.state}")
+    return step(code, claim_token, now)
+
+
+# --- create -------------------------------------------------------------------------------------
+
+def _create(code: AccessCode, token: str, now: datetime) -> StepResult:
+    account = code.lock.account
+    if account.status != AccountStatus.CONNECTED:
+        return _creation_failed(code, token, now, _account_unusable(account))
+    provider = provider_for_account(account)
+    while True:
+        prepared = _prepare_create(code, provider)
+        if prepared is None:  # retired or changed since it was claimed: take the step it needs now
+            return process_code(code_id=code.pk, claim_token=token, now=now)
+        code, looked_before = prepared
+        spec = _spec(code, code.pin if provider.capabilities.chosen_pins else None)
+        try:
+            issued = _find_or_create(provider, code, spec, looked_before)
+        except CodeRejected as error:
+            if provider.capabilities.chosen_pins and code.pin_rejections + 1 < MAX_PIN_REJECTIONS:
+                code = _finish(code, token, lambda row: _pin_rejected(row, error), release=False)
+                continue  # a new PIN, straight away
+            return _creation_failed(code, token, now, error)
+        except ProviderError as error:
+            return _creation_failed(code, token, now, error)
+        fresh = _finish(code, token, lambda row: _record_issued(row, issued, spec, now))
+        return StepResult(code.pk, "created", f"state {fresh.state}")
+
+
+def _find_or_create(provider: LockProvider, code: AccessCode, spec: CodeSpec, looked_before: bool) -> IssuedCode:
+    account, vendor_lock_id = code.lock.account, code.lock.vendor_lock_id
+    if looked_before:  # an earlier request's answer was lost: it may have created the code
+        found = audited_call(
+            account=account, operation="find_code", lock=code.lock, code=code,
+            call=lambda: provider.find_code(vendor_lock_id, spec.name),
+        )
+        if found is not None:
+            return found
+    return audited_call(
+        account=account, operation="create_code", lock=code.lock, code=code,
+        call=lambda: provider.create_code(vendor_lock_id, spec),
+    )
+
+
+def _prepare_create(code: AccessCode, provider: LockProvider) -> tuple[AccessCode, bool] | None:
+    """Choose the PIN and note that a create is in flight, before the request leaves."""
+    with transaction.atomic():
+        fresh = AccessCode.objects.select_for_update(of=("self",)).select_related("booking__property", "lock__account", "lock__assignment").get(pk=code.pk)
+        if fresh.state not in (CodeState.SCHEDULED, CodeState.CREATING) or fresh.claim_token != code.claim_token:
+            return None
+        looked_before = fresh.create_outcome_unknown
+        if provider.capabilities.chosen_pins and not fresh.pin:
+            fresh.pin = _choose_pin(fresh, provider)
+        fresh.state = CodeState.CREATING
+        fresh.create_outcome_unknown = True
+        fresh.save(update_fields=["pin", "state", "create_outcome_unknown", "updated_at"])
+    return fresh, looked_before
+
+
+def _choose_pin(code: AccessCode, provider: LockProvider) -> str:
+    taken = set(
+        AccessCode.objects.filter(lock_id=code.lock_id, state__in=LIVE_CODE_STATES, pin__isnull=False)
+        .exclude(pk=code.pk)
+        .values_list("pin", flat=True)
+    )
+    assignment = getattr(code.lock, "assignment", None)
+    source = assignment.code_source if assignment and code.pin_rejections == 0 else "random"
+    return pins.choose_pin(
+        source=source, phone=code.booking.guest_phone, taken=taken, rule=provider.pin_problem, rng=_system_random
+    )
+
+
+def _record_issued(row: AccessCode, issued: IssuedCode, sent: CodeSpec, now: datetime) -> None:
+    row.vendor_code_id = issued.vendor_code_id
+    row.pin = issued.pin
+    row.usage_note = issued.usage_note
+    row.lock_starts_at, row.lock_ends_at = issued.starts_at, issued.ends_at
+    row.create_outcome_unknown = False
+    row.attempts += 1
+    row.activated_at = row.activated_at or now
+    row.last_error = row.last_error_kind = ""
+    if row.state == CodeState.CREATING:
+        if (row.starts_at, row.ends_at) == (sent.starts_at, sent.ends_at):
+            row.state, row.next_attempt_at = CodeState.ACTIVE, issued.ends_at
+        else:  # the booking changed while the request was out
+            row.state, row.next_attempt_at = CodeState.UPDATING, now
+    elif row.state == CodeState.REVOKING:  # cancelled while the request was out
+        row.next_attempt_at = now
+
+
+def _creation_failed(code: AccessCode, token: str, now: datetime, error: ProviderError) -> StepResult:
+    if isinstance(error, ProviderAuthError):
+        account_mark_needs_reconnect(account=code.lock.account, error=error)
+    retryable = isinstance(error, (TransientProviderError, ProviderAuthError))
+    fresh = _finish(code, token, lambda row: _record_failure(row, error, now, retryable=retryable))
+    _notify_after_failure(fresh)
+    return StepResult(code.pk, "failed" if fresh.state == CodeState.FAILED else "retrying", error.message)
+
+
+def _pin_rejected(row: AccessCode, error: ProviderError) -> None:
+    row.pin = None
+    row.pin_rejections += 1
+    row.create_outcome_unknown = False
+    row.last_error, row.last_error_kind = error.message[:500], error.kind
+
+
+def _record_failure(row: AccessCode, error: ProviderError, now: datetime, *, retryable: bool) -> None:
+    row.attempts += 1
+    row.first_failure_at = row.first_failure_at or now
+    row.last_error, row.last_error_kind = error.message[:500], error.kind
+    row.create_outcome_unknown = isinstance(error, OutcomeUnknown) or (row.create_outcome_unknown and not retryable)
+    if row.state == CodeState.SCHEDULED:  # failed before a request left (e.g. account unusable)
+        row.state = CodeState.CREATING
+    if row.state != CodeState.CREATING:  # retired meanwhile: its own step follows now
+        row.next_attempt_at = now
+        return
+    if not retryable or now >= row.retry_deadline:
+        row.state, row.next_attempt_at = CodeState.FAILED, None
+        return
+    row.next_attempt_at = _next_retry(row, error, now)
+
+
+def _next_retry(row: AccessCode, error: ProviderError, now: datetime) -> datetime:
+    wait = settings.LOCKS_RETRY_INTERVAL_SECONDS
+    retry_after = getattr(error, "retry_after", None)
+    if retry_after and retry_after > wait:
+        wait = retry_after
+    candidates = [now + timedelta(seconds=wait), row.retry_deadline]
+    if row.alert_sent_at is None and row.alert_at > now:
+        candidates.append(row.alert_at)  # one attempt right at the alert moment, then alert if it fails
+    return min(candidates)
+
+
+def _notify_after_failure(code: AccessCode) -> None:
+    """Alert once at the alert moment (or at once if the first failure comes later); report the end."""
+    now = timezone.now()
+    if code.state == CodeState.FAILED and code.failure_notified_at is None:
+        if notifications.code_failed(code):
+            AccessCode.objects.filter(pk=code.pk).update(failure_notified_at=now, alert_sent_at=code.alert_sent_at or now)
+    elif code.state == CodeState.CREATING and code.alert_sent_at is None and now >= code.alert_at:
+        if notifications.code_still_failing(code):
+            AccessCode.objects.filter(pk=code.pk).update(alert_sent_at=now)
+
+
+def _account_unusable(account: ProviderAccount) -> ProviderError:
+    name = account.get_provider_display()
+    if account.status == AccountStatus.DISCONNECTED:
+        return ProviderAuthError(f"The {name} account was disconnected.")
+    return ProviderAuthError(f"The {name} account needs reconnecting.")
+
+
+def account_mark_needs_reconnect(*, account: ProviderAccount, error: ProviderError) -> None:
+    """Flag the account and tell the host once, on the transition."""
+    changed = ProviderAccount.objects.filter(pk=account.pk, status=AccountStatus.CONNECTED).update(
+        status=AccountStatus.NEEDS_RECONNECT, last_error=error.message[:500]
+    )
+    if changed:
+        account.status, account.last_error = AccountStatus.NEEDS_RECONNECT, error.message[:500]
+        notifications.account_needs_reconnect(account)
+
+
+# --- update ---------------------------------------------------------------------------------------
+
+def _update(code: AccessCode, token: str, now: datetime) -> StepResult:
+    account = code.lock.account
+    if account.status != AccountStatus.CONNECTED:
+        return _later_failed(code, token, now, _account_unusable(account))
+    provider = provider_for_account(account)
+    capabilities = provider.capabilities
+    if not capabilities.update_in_place and not capabilities.remote_revoke:
+        _finish(code, token, lambda row: _supersede(row, now))
+        return StepResult(code.pk, "superseded", "the vendor cannot change this code: a new one is issued")
+    spec = _spec(code, code.pin)
+    vendor_lock_id = code.lock.vendor_lock_id
+    try:
+        if capabilities.update_in_place:
+            issued = audited_call(
+                account=account, operation="update_code", lock=code.lock, code=code,
+                call=lambda: provider.update_code(vendor_lock_id, code.vendor_code_id, spec),
+            )
+        else:  # delete and create again with the same PIN, so the guest's code does not change
+            audited_call(
+                account=account, operation="delete_code", lock=code.lock, code=code,
+                call=lambda: provider.delete_code(vendor_lock_id, code.vendor_code_id),
+            )
+            _finish(code, token, lambda row: _forget_vendor_code(row, now), release=False)
+            issued = audited_call(
+                account=account, operation="create_code", lock=code.lock, code=code,
+                call=lambda: provider.create_code(vendor_lock_id, spec),
+            )
+    except CodeNotFound:
+        _finish(code, token, lambda row: _forget_vendor_code(row, now))
+        return StepResult(code.pk, "retrying", "the code had vanished from the lock; it is created again")
+    except ProviderError as error:
+        return _later_failed(code, token, now, error)
+    fresh = _finish(code, token, lambda row: _record_updated(row, issued, spec, now))
+    return StepResult(code.pk, "updated", f"state {fresh.state}")
+
+
+def _record_updated(row: AccessCode, issued: IssuedCode, sent: CodeSpec, now: datetime) -> None:
+    row.vendor_code_id = issued.vendor_code_id
+    row.lock_starts_at, row.lock_ends_at = issued.starts_at, issued.ends_at
+    row.create_outcome_unknown = False
+    row.last_error = row.last_error_kind = ""
+    if row.state in (CodeState.UPDATING, CodeState.CREATING):
+        if (row.starts_at, row.ends_at) == (sent.starts_at, sent.ends_at):
+            row.state, row.next_attempt_at = CodeState.ACTIVE, issued.ends_at
+        else:
+            row.state, row.next_attempt_at = CodeState.UPDATING, now
+
+
+def _forget_vendor_code(row: AccessCode, now: datetime) -> None:
+    """The code is not on the lock any more: create it again (same PIN) if it is still wanted."""
+    row.vendor_code_id = ""
+    row.lock_starts_at = row.lock_ends_at = None
+    if row.state in (CodeState.UPDATING, CodeState.ACTIVE):
+        row.state, row.next_attempt_at = CodeState.CREATING, now
+
+
+def _supersede(row: AccessCode, now: datetime) -> None:
+    """A vendor that can neither change nor revoke: keep the old code on record, issue a new one."""
+    if row.state != CodeState.UPDATING or not row.is_current:
+        return
+    row.state, row.is_current = CodeState.SUPERSEDED, False
+    row.next_attempt_at = row.lock_ends_at or row.ends_at
+    row.save()
+    replacement = AccessCode(
+        booking=row.booking, lock=row.lock, state=CodeState.CREATING, next_attempt_at=now,
+        starts_at=row.starts_at, ends_at=row.ends_at, generate_at=row.generate_at,
+        retry_deadline=max(row.retry_deadline, now + timedelta(hours=1)), alert_at=row.alert_at,
+    )
+    replacement.save()
+    from locks.services.codes import enqueue_code
+
+    enqueue_code(replacement.pk)
+
+
+def _later_failed(code: AccessCode, token: str, now: datetime, error: ProviderError) -> StepResult:
+    """A failed update or delete: retried hourly until the code's window is over."""
+    if isinstance(error, ProviderAuthError):
+        account_mark_needs_reconnect(account=code.lock.account, error=error)
+    fresh = _finish(code, token, lambda row: _record_later_failure(row, error, now))
+    return StepResult(code.pk, "retrying" if fresh.next_attempt_at else "failed", error.message)
+
+
+def _record_later_failure(row: AccessCode, error: ProviderError, now: datetime) -> None:
+    row.attempts += 1
+    row.last_error, row.last_error_kind = error.message[:500], error.kind
+    give_up_at = row.ends_at + EXPIRY_CLEANUP_GIVE_UP
+    retryable = isinstance(error, (TransientProviderError, ProviderAuthError))
+    if row.state == CodeState.REVOKING and now >= row.ends_at:
+        row.state = CodeState.EXPIRING  # the window ended anyway; only the lock's memory is at stake
+    if row.state == CodeState.UPDATING and (not retryable or now >= row.ends_at):
+        row.state, row.next_attempt_at = CodeState.FAILED, None
+    elif not retryable or now >= give_up_at:
+        row.state, row.next_attempt_at, row.finished_at = _gave_up_state(row), None, now
+    else:
+        row.next_attempt_at = min(now + timedelta(seconds=settings.LOCKS_RETRY_INTERVAL_SECONDS), give_up_at)
+
+
+def _gave_up_state(row: AccessCode) -> str:
+    return CodeState.REVOKED if row.state == CodeState.REVOKING else CodeState.EXPIRED
+
+
+# --- revoke and expire --------------------------------------------------------------------------
+
+def _delete(code: AccessCode, token: str, now: datetime) -> StepResult:
+    account = code.lock.account
+    done_state = CodeState.REVOKED if code.state == CodeState.REVOKING else CodeState.EXPIRED
+    if account.status == AccountStatus.DISCONNECTED:
+        _finish(code, token, lambda row: _record_deleted(row, now, note="The account was disconnected; the code ends on its own."))
+        return StepResult(code.pk, done_state, "account disconnected")
+    if account.status != AccountStatus.CONNECTED:
+        return _later_failed(code, token, now, _account_unusable(account))
+    provider = provider_for_account(account)
+    if not provider.capabilities.remote_revoke:
+        _finish(code, token, lambda row: _record_unrevocable(row, now))
+        return StepResult(code.pk, "superseded" if code.state == CodeState.REVOKING else "expired")
+    vendor_lock_id = code.lock.vendor_lock_id
+    try:
+        vendor_code_id = code.vendor_code_id
+        if not vendor_code_id and code.create_outcome_unknown:
+            found = audited_call(
+                account=account, operation="find_code", lock=code.lock, code=code,
+                call=lambda: provider.find_code(vendor_lock_id, code.vendor_name),
+            )
+            vendor_code_id = found.vendor_code_id if found else ""
+        if vendor_code_id:
+            audited_call(
+                account=account, operation="delete_code", lock=code.lock, code=code,
+                call=lambda: provider.delete_code(vendor_lock_id, vendor_code_id),
+            )
+    except CodeNotFound:
+        pass  # already gone: that is what we wanted
+    except ProviderError as error:
+        return _later_failed(code, token, now, error)
+    _finish(code, token, lambda row: _record_deleted(row, now))
+    return StepResult(code.pk, done_state)
+
+
+def _record_deleted(row: AccessCode, now: datetime, note: str = "") -> None:
+    if row.state == CodeState.REVOKING:
+        row.state = CodeState.REVOKED
+    elif row.state == CodeState.EXPIRING:
+        row.state = CodeState.EXPIRED
+    else:
+        return  # reconsidered meanwhile
+    row.vendor_code_id = ""
+    row.create_outcome_unknown = False
+    row.next_attempt_at, row.finished_at = None, now
+    row.last_error = note
+
+
+def _record_unrevocable(row: AccessCode, now: datetime) -> None:
+    if row.state == CodeState.REVOKING:
+        row.state, row.next_attempt_at = CodeState.SUPERSEDED, row.lock_ends_at or row.ends_at
+    elif row.state == CodeState.EXPIRING:
+        row.state, row.next_attempt_at, row.finished_at = CodeState.EXPIRED, None, now
+
+
+def _expire(code: AccessCode, token: str, now: datetime) -> StepResult:
+    """An active code whose window is over is removed from the lock, freeing its memory."""
+    if code.lock_ends_at and code.lock_ends_at > now:  # due early (clock skew, stale row): wait
+        _finish(code, token, lambda row: setattr(row, "next_attempt_at", row.lock_ends_at))
+        return StepResult(code.pk, "skipped", "not over yet")
+    fresh = _finish(code, token, _start_expiring, release=False)
+    if fresh.state != CodeState.EXPIRING:
+        return process_code(code_id=code.pk, claim_token=token, now=now)
+    code.state = CodeState.EXPIRING
+    return _delete(code, token, now)
+
+
+def _start_expiring(row: AccessCode) -> None:
+    if row.state == CodeState.ACTIVE:
+        row.state = CodeState.EXPIRING
+
+
+def _end_superseded(code: AccessCode, token: str, now: datetime) -> StepResult:
+    _finish(code, token, lambda row: _close_superseded(row, now))
+    return StepResult(code.pk, "expired", "superseded code reached its end")
+
+
+def _close_superseded(row: AccessCode, now: datetime) -> None:
+    if row.state == CodeState.SUPERSEDED and (row.next_attempt_at is None or row.next_attempt_at <= now):
+        row.state, row.next_attempt_at, row.finished_at = CodeState.EXPIRED, None, now
+
+
+_STEPS = {
+    CodeState.SCHEDULED: _create,
+    CodeState.CREATING: _create,
+    CodeState.UPDATING: _update,
+    CodeState.REVOKING: _delete,
+    CodeState.EXPIRING: _delete,
+    CodeState.ACTIVE: _expire,
+    CodeState.SUPERSEDED: _end_superseded,
+}

@@ -1,0 +1,44 @@
+"""Thin Celery tasks: ids in, one service call, no business rules. Services are idempotent, so
+tasks are `acks_late`; the hourly retry schedule lives in each code's row, not here."""
+
+import logging
+
+from celery import shared_task
+from django.conf import settings
+from django.utils import timezone
+
+from locks.services import scheduler, work
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(acks_late=True)
+def scheduler_pass() -> str:
+    def dispatch(ids: list[int], token: str) -> None:
+        size = settings.LOCKS_TASK_BATCH_SIZE
+        for start in range(0, len(ids), size):
+            process_codes.delay(ids[start : start + size], token)
+
+    return scheduler.run_pass(dispatch=dispatch).summary()
+
+
+@shared_task(acks_late=True)
+def process_codes(code_ids: list[int], claim_token: str) -> list[str]:
+    """A batch claimed by the scheduler pass; a claim this worker lost is skipped."""
+    actions = []
+    for code_id in code_ids:
+        try:
+            actions.append(work.process_code(code_id=code_id, claim_token=claim_token).action)
+        except Exception:  # one broken row must not hold back the batch; its lease expires and it is retried
+            logger.exception("processing access code %s failed", code_id)
+            actions.append("error")
+    return actions
+
+
+@shared_task(acks_late=True)
+def process_code(code_id: int) -> str:
+    """Event-driven: claim the one code if it is due and free, and take its step."""
+    token = work.claim_code(code_id=code_id, now=timezone.now())
+    if token is None:
+        return "skipped"
+    return work.process_code(code_id=code_id, claim_token=token).action
