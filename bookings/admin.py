@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from bookings.models import Booking, Property
+from locks import services
 
 
 @admin.register(Property)
@@ -10,6 +11,11 @@ class PropertyAdmin(admin.ModelAdmin):
     search_fields = ["name", "host__username", "host__email"]
     list_select_related = ["host"]
 
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change:
+            services.property_times_changed(prop=obj)
+
 
 @admin.register(Booking)
 class BookingAdmin(admin.ModelAdmin):
@@ -18,3 +24,7 @@ class BookingAdmin(admin.ModelAdmin):
     search_fields = ["guest_name", "guest_email", "property__name"]
     list_select_related = ["property"]
     date_hierarchy = "arrival_date"
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        services.booking_changed(booking=obj)  # the code follows the booking, as from any other path

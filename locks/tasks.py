@@ -1,15 +1,11 @@
 """Thin Celery tasks: ids in, one service call, no business rules. Services are idempotent, so
 tasks are `acks_late`; the hourly retry schedule lives in each code's row, not here."""
 
-import logging
-
 from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
 from locks.services import scheduler, work
-
-logger = logging.getLogger(__name__)
 
 
 @shared_task(acks_late=True)
@@ -25,14 +21,7 @@ def scheduler_pass() -> str:
 @shared_task(acks_late=True)
 def process_codes(code_ids: list[int], claim_token: str) -> list[str]:
     """A batch claimed by the scheduler pass; a claim this worker lost is skipped."""
-    actions = []
-    for code_id in code_ids:
-        try:
-            actions.append(work.process_code(code_id=code_id, claim_token=claim_token).action)
-        except Exception:  # one broken row must not hold back the batch; its lease expires and it is retried
-            logger.exception("processing access code %s failed", code_id)
-            actions.append("error")
-    return actions
+    return [result.action for result in work.process_codes(code_ids=code_ids, claim_token=claim_token)]
 
 
 @shared_task(acks_late=True)

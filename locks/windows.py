@@ -36,8 +36,6 @@ def is_valid_time_zone(name: str) -> bool:
     return name in _time_zone_names()
 
 
-validate_time_zone = is_valid_time_zone
-
 
 def local_to_utc(day: date, at: time, tz_name: str, *, prefer_later: bool) -> datetime:
     """The UTC instant at which the wall clock of `tz_name` reads `at` on `day`.

@@ -1,9 +1,21 @@
 import os
+import sys
 
 from celery import Celery
+from celery.signals import worker_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "nowistay.settings")
 
 app = Celery("nowistay")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@worker_init.connect
+def shorten_gil_switch_interval(sender=None, **kwargs) -> None:
+    """Worker threads mostly wait on vendors and the database; with the default 5 ms switch
+    interval, a thread whose answer arrived can wait that long for the GIL, again and again
+    (the convoy effect), which throttles a threads pool long before the CPU is busy."""
+    from django.conf import settings
+
+    sys.setswitchinterval(settings.WORKER_GIL_SWITCH_INTERVAL_SECONDS)

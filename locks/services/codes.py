@@ -24,11 +24,8 @@ def capabilities_of(lock: Lock) -> Capabilities:
     return registry.provider_class(lock.account.provider).capabilities
 
 
-def current_code(booking: Booking, *, for_update: bool = False) -> AccessCode | None:
-    codes = AccessCode.objects.filter(booking=booking, is_current=True)
-    if for_update:
-        codes = codes.select_for_update(of=("self",))
-    return codes.select_related("lock__account").first()
+def current_code(booking: Booking) -> AccessCode | None:
+    return AccessCode.objects.filter(booking=booking, is_current=True).select_related("lock__account").first()
 
 
 def usable_assignment(booking: Booking) -> LockAssignment | None:
@@ -56,7 +53,10 @@ def booking_reconcile(*, booking: Booking, now: datetime | None = None) -> Acces
     """
     now = now or timezone.now()
     with transaction.atomic():
-        code = current_code(booking, for_update=True)
+        # Lock the booking itself: with no code yet there is no code row to lock, and two
+        # reconciliations (a pass and an event) must not both create one.
+        Booking.objects.select_for_update().filter(pk=booking.pk).exists()
+        code = current_code(booking)
         assignment = usable_assignment(booking) if booking.status == BookingStatus.CONFIRMED else None
         plan = code_plan(booking, assignment) if assignment else None
         if plan is None or plan.ends_at <= now:

@@ -12,7 +12,7 @@ from django.utils import timezone
 from bookings.models import SMART_LOCK_ELIGIBILITY, Booking, BookingStatus
 from locks.models import AccessCode, AccountStatus, LockAssignment
 from locks.services.codes import booking_reconcile
-from locks.services.work import StepResult, claim_due_codes, process_code
+from locks.services.work import StepResult, claim_due_codes, process_codes
 
 # Bookings a missed event could have left without a code: the longest lead time, plus a day of
 # slack on each side for time zones.
@@ -76,4 +76,5 @@ def run_pass(*, now: datetime | None = None, dispatch: Callable[[list[int], str]
 
 def process_inline(ids: list[int], token: str) -> list[StepResult]:
     """Dispatch for operators and tests: do the work now, in this process."""
-    return [process_code(code_id=code_id, claim_token=token) for code_id in ids]
+    size = settings.LOCKS_TASK_BATCH_SIZE
+    return [result for start in range(0, len(ids), size) for result in process_codes(code_ids=ids[start : start + size], claim_token=token)]

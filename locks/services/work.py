@@ -15,7 +15,8 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from locks import notifications, pins
@@ -85,22 +86,52 @@ def claim_code(*, code_id: int, now: datetime) -> str | None:
     return token if claimed else None
 
 
-def _load_claimed(code_id: int, token: str, now: datetime) -> AccessCode | None:
-    return (
-        AccessCode.objects.select_related("booking__property__host", "lock__account", "lock__assignment")
-        .filter(pk=code_id, claim_token=token, claimed_until__gt=now)
-        .first()
+def _load_claimed(code_ids: list[int], token: str, now: datetime) -> dict[int, AccessCode]:
+    """The codes of a batch still claimed under `token`, with what their steps need, in one query."""
+    claimed = AccessCode.objects.select_related("booking__property", "lock__account", "lock__assignment").filter(
+        pk__in=code_ids, claim_token=token, claimed_until__gt=now
     )
+    codes = {code.pk: code for code in claimed.order_by()}
+    # One account object per account, so a failure or a token refresh seen by one code counts for all.
+    accounts: dict[int, ProviderAccount] = {}
+    for code in codes.values():
+        code.lock.account = accounts.setdefault(code.lock.account_id, code.lock.account)
+    _load_pins_in_use(codes.values())
+    return codes
+
+
+def _load_pins_in_use(codes) -> None:
+    """PINs already on (or headed for) each lock that a code of the batch needs a PIN for: one query."""
+    lock_ids = {code.lock_id for code in codes if not code.pin and code.state in (CodeState.SCHEDULED, CodeState.CREATING)}
+    if not lock_ids:
+        return
+    in_use: dict[int, set[str]] = {lock_id: set() for lock_id in lock_ids}
+    rows = AccessCode.objects.filter(lock_id__in=lock_ids, state__in=LIVE_CODE_STATES, pin__isnull=False)
+    for lock_id, pin in rows.values_list("lock_id", "pin"):
+        in_use[lock_id].add(pin)
+    for code in codes:
+        if code.lock_id in in_use:
+            code.lock.batch_pins_in_use = in_use[code.lock_id]
 
 
 def _finish(code: AccessCode, token: str, merge: Callable[[AccessCode], None], *, release: bool = True) -> AccessCode:
     """Merge a step's outcome into the row as it is now, and (by default) release our claim."""
     with transaction.atomic():
-        fresh = AccessCode.objects.select_for_update(of=("self",)).select_related("booking__property__host", "lock__account").get(pk=code.pk)
+        fresh = _locked_row(code)
         merge(fresh)
         if release and fresh.claim_token == token:
             fresh.claim_token, fresh.claimed_until = "", None
         fresh.save()
+    return fresh
+
+
+def _locked_row(code: AccessCode) -> AccessCode:
+    """The code's row as it is now, locked; related objects reused from what the step loaded."""
+    fresh = AccessCode.objects.select_for_update().get(pk=code.pk)
+    if fresh.booking_id == code.booking_id:
+        fresh.booking = code.booking
+    if fresh.lock_id == code.lock_id:
+        fresh.lock = code.lock
     return fresh
 
 
@@ -164,12 +195,34 @@ def _spec(code: AccessCode, pin: str | None) -> CodeSpec:
 
 # --- the entry point ----------------------------------------------------------------------------
 
+def process_codes(*, code_ids: list[int], claim_token: str) -> list[StepResult]:
+    """Take the one vendor step each claimed code needs now; one query loads the whole batch."""
+    loaded = _load_claimed(code_ids, claim_token, timezone.now())
+    results = []
+    for code_id in code_ids:
+        code = loaded.get(code_id)
+        if code is None:
+            results.append(StepResult(code_id, "skipped", "not claimed by this worker"))
+            continue
+        try:
+            results.append(_take_step(code, claim_token, timezone.now()))
+        except Exception:  # one broken row must not hold back the batch; its lease expires, it is retried
+            logger.exception("processing access code %s failed", code_id)
+            results.append(StepResult(code_id, "error", "unexpected error; retried after the lease"))
+    return results
+
+
 def process_code(*, code_id: int, claim_token: str, now: datetime | None = None) -> StepResult:
     """Take the one vendor step a claimed code needs now."""
     now = now or timezone.now()
-    code = _load_claimed(code_id, claim_token, now)
+    code = _load_claimed([code_id], claim_token, now).get(code_id)
     if code is None:
         return StepResult(code_id, "skipped", "not claimed by this worker")
+    return _take_step(code, claim_token, now)
+
+
+def _take_step(code: AccessCode, claim_token: str, now: datetime) -> StepResult:
+    code_id = code.pk
     step = _STEPS.get(code.state)
     if step is None:
         _finish(code, claim_token, lambda fresh: None)
@@ -199,7 +252,7 @@ def _create(code: AccessCode, token: str, now: datetime) -> StepResult:
             return _creation_failed(code, token, now, error)
         except ProviderError as error:
             return _creation_failed(code, token, now, error)
-        fresh = _finish(code, token, lambda row: _record_issued(row, issued, spec, now))
+        fresh = _complete_creation(code, token, issued, spec, now)
         return StepResult(code.pk, "created", f"state {fresh.state}")
 
 
@@ -219,42 +272,78 @@ def _find_or_create(provider: LockProvider, code: AccessCode, spec: CodeSpec, lo
 
 
 def _prepare_create(code: AccessCode, provider: LockProvider) -> tuple[AccessCode, bool] | None:
-    """Choose the PIN and note that a create is in flight, before the request leaves."""
-    with transaction.atomic():
-        fresh = AccessCode.objects.select_for_update(of=("self",)).select_related("booking__property", "lock__account", "lock__assignment").get(pk=code.pk)
-        if fresh.state not in (CodeState.SCHEDULED, CodeState.CREATING) or fresh.claim_token != code.claim_token:
-            return None
-        looked_before = fresh.create_outcome_unknown
-        if provider.capabilities.chosen_pins and not fresh.pin:
-            fresh.pin = _choose_pin(fresh, provider)
-        fresh.state = CodeState.CREATING
-        fresh.create_outcome_unknown = True
-        fresh.save(update_fields=["pin", "state", "create_outcome_unknown", "updated_at"])
-    return fresh, looked_before
+    """Choose the PIN and note that a create is in flight, before the request leaves.
+
+    None when the code was retired or re-claimed since it was loaded.
+    """
+    looked_before = code.create_outcome_unknown
+    pin = code.pin
+    if provider.capabilities.chosen_pins and not pin:
+        pin = _choose_pin(code, provider)
+    started = AccessCode.objects.filter(
+        pk=code.pk, claim_token=code.claim_token, state__in=[CodeState.SCHEDULED, CodeState.CREATING]
+    ).update(pin=pin, state=CodeState.CREATING, create_outcome_unknown=True, updated_at=timezone.now())
+    if not started:
+        return None
+    code.pin, code.state, code.create_outcome_unknown = pin, CodeState.CREATING, True
+    return code, looked_before
 
 
 def _choose_pin(code: AccessCode, provider: LockProvider) -> str:
-    taken = set(
-        AccessCode.objects.filter(lock_id=code.lock_id, state__in=LIVE_CODE_STATES, pin__isnull=False)
-        .exclude(pk=code.pk)
-        .values_list("pin", flat=True)
-    )
+    taken = getattr(code.lock, "batch_pins_in_use", None)
+    if taken is None:
+        taken = code.lock.batch_pins_in_use = set(
+            AccessCode.objects.filter(lock_id=code.lock_id, state__in=LIVE_CODE_STATES, pin__isnull=False)
+            .exclude(pk=code.pk)
+            .values_list("pin", flat=True)
+        )
     assignment = getattr(code.lock, "assignment", None)
     source = assignment.code_source if assignment and code.pin_rejections == 0 else "random"
-    return pins.choose_pin(
+    pin = pins.choose_pin(
         source=source, phone=code.booking.guest_phone, taken=taken, rule=provider.pin_problem, rng=_system_random
     )
+    taken.add(pin)  # another code of the batch on this lock must not draw it too
+    return pin
+
+
+def _issued_fields(issued: IssuedCode, now: datetime) -> dict:
+    return {
+        "vendor_code_id": issued.vendor_code_id,
+        "pin": issued.pin,
+        "usage_note": issued.usage_note,
+        "lock_starts_at": issued.starts_at,
+        "lock_ends_at": issued.ends_at,
+        "create_outcome_unknown": False,
+        "last_error": "",
+        "last_error_kind": "",
+    }
+
+
+def _complete_creation(code: AccessCode, token: str, issued: IssuedCode, sent: CodeSpec, now: datetime) -> AccessCode:
+    """The common case in one conditional UPDATE; a row that changed meanwhile is merged under a lock."""
+    unchanged = AccessCode.objects.filter(
+        pk=code.pk, claim_token=token, state=CodeState.CREATING, starts_at=sent.starts_at, ends_at=sent.ends_at
+    )
+    if unchanged.update(
+        **_issued_fields(issued, now),
+        state=CodeState.ACTIVE,
+        next_attempt_at=issued.ends_at,
+        attempts=F("attempts") + 1,
+        activated_at=Coalesce(F("activated_at"), Value(now)),
+        claim_token="",
+        claimed_until=None,
+        updated_at=now,
+    ):
+        code.state = CodeState.ACTIVE
+        return code
+    return _finish(code, token, lambda row: _record_issued(row, issued, sent, now))
 
 
 def _record_issued(row: AccessCode, issued: IssuedCode, sent: CodeSpec, now: datetime) -> None:
-    row.vendor_code_id = issued.vendor_code_id
-    row.pin = issued.pin
-    row.usage_note = issued.usage_note
-    row.lock_starts_at, row.lock_ends_at = issued.starts_at, issued.ends_at
-    row.create_outcome_unknown = False
+    for field, value in _issued_fields(issued, now).items():
+        setattr(row, field, value)
     row.attempts += 1
     row.activated_at = row.activated_at or now
-    row.last_error = row.last_error_kind = ""
     if row.state == CodeState.CREATING:
         if (row.starts_at, row.ends_at) == (sent.starts_at, sent.ends_at):
             row.state, row.next_attempt_at = CodeState.ACTIVE, issued.ends_at
