@@ -5,7 +5,8 @@
 adding a small factory that returns an `AdapterUnderTest` (its provider built on a stubbed HTTP
 session or a sandbox, plus three lock ids: one that takes codes, one offline, one that does not
 exist) and a `pytest.param(factory, id=...)` line below. Checks that depend on a capability
-(update in place, remote revoke, chosen PINs) skip themselves for adapters without it.
+(update in place, remote revoke, chosen PINs) run on the adapters that have it; the others must
+refuse the operation with OperationNotSupported, or (without chosen PINs) generate their own.
 """
 
 import copy
@@ -22,6 +23,7 @@ from locks.providers.base import Capabilities, CodeSpec, IssuedCode, LockProvide
 from locks.providers.exceptions import (
     CodeRejected,
     LockNotFound,
+    OperationNotSupported,
     ProviderError,
     TransientProviderError,
 )
@@ -93,9 +95,18 @@ def adapter(request) -> AdapterUnderTest:
     return request.param()
 
 
-def needs(capability: str, adapter: AdapterUnderTest) -> None:
-    if not getattr(adapter.capabilities, capability):
-        pytest.skip(f"{type(adapter.provider).__name__} has no {capability}")
+def _adapters(capability: str, present: bool) -> list:
+    return [param for param in ADAPTERS if getattr(param.values[0]().capabilities, capability) is present]
+
+
+def having(capability: str):
+    """Run a test only on the adapters that have `capability`."""
+    return pytest.mark.parametrize("adapter", _adapters(capability, True), indirect=True)
+
+
+def lacking(capability: str):
+    """Run a test only on the adapters without `capability`."""
+    return pytest.mark.parametrize("adapter", _adapters(capability, False), indirect=True)
 
 
 def assert_round_trips(error: ProviderError) -> ProviderError:
@@ -172,8 +183,8 @@ class TestLockProviderContract:
 
     # --- update ---------------------------------------------------------------------------------------
 
+    @having("update_in_place")
     def test_update_code_moves_the_window_in_place(self, adapter):
-        needs("update_in_place", adapter)
         issued = adapter.provider.create_code(adapter.lock_id, adapter.spec("nw-101"))
         moved = adapter.provider.update_code(
             adapter.lock_id, issued.vendor_code_id, adapter.spec("nw-101", issued.pin, LATER_STARTS, LATER_ENDS)
@@ -186,15 +197,15 @@ class TestLockProviderContract:
 
     # --- delete -------------------------------------------------------------------------------------
 
+    @having("remote_revoke")
     def test_delete_code_removes_it_and_deleting_again_does_not_raise(self, adapter):
-        needs("remote_revoke", adapter)
         issued = adapter.provider.create_code(adapter.lock_id, adapter.spec("nw-101"))
         assert adapter.provider.delete_code(adapter.lock_id, issued.vendor_code_id) is None
         assert adapter.provider.find_code(adapter.lock_id, "nw-101") is None
         adapter.provider.delete_code(adapter.lock_id, issued.vendor_code_id)  # already gone: fine
 
+    @having("remote_revoke")
     def test_delete_code_leaves_other_codes(self, adapter):
-        needs("remote_revoke", adapter)
         pins = adapter.acceptable_pins()
         first = adapter.provider.create_code(adapter.lock_id, adapter.spec("nw-101", pins[0]))
         second = adapter.provider.create_code(adapter.lock_id, adapter.spec("nw-102", pins[1]))
@@ -203,12 +214,19 @@ class TestLockProviderContract:
 
     # --- failures -------------------------------------------------------------------------------------
 
-    @pytest.mark.parametrize("operation", ["create_code", "find_code", "delete_code", "update_code"])
+    @pytest.mark.parametrize("operation", ["create_code", "find_code"])
     def test_an_offline_lock_raises_a_transient_error(self, adapter, operation):
-        if operation == "update_code":
-            needs("update_in_place", adapter)
-        if operation == "delete_code":
-            needs("remote_revoke", adapter)
+        self._offline(adapter, operation)
+
+    @having("update_in_place")
+    def test_an_offline_lock_refuses_an_update_transiently(self, adapter):
+        self._offline(adapter, "update_code")
+
+    @having("remote_revoke")
+    def test_an_offline_lock_refuses_a_delete_transiently(self, adapter):
+        self._offline(adapter, "delete_code")
+
+    def _offline(self, adapter, operation):
         call = {
             "create_code": lambda: adapter.provider.create_code(adapter.offline_lock_id, adapter.spec("nw-101")),
             "find_code": lambda: adapter.provider.find_code(adapter.offline_lock_id, "nw-101"),
@@ -220,12 +238,19 @@ class TestLockProviderContract:
         assert caught.value.message and caught.value.kind
         assert_round_trips(caught.value)
 
-    @pytest.mark.parametrize("operation", ["create_code", "find_code", "delete_code", "update_code"])
+    @pytest.mark.parametrize("operation", ["create_code", "find_code"])
     def test_a_missing_lock_raises_lock_not_found(self, adapter, operation):
-        if operation == "update_code":
-            needs("update_in_place", adapter)
-        if operation == "delete_code":
-            needs("remote_revoke", adapter)
+        self._missing(adapter, operation)
+
+    @having("update_in_place")
+    def test_a_missing_lock_refuses_an_update(self, adapter):
+        self._missing(adapter, "update_code")
+
+    @having("remote_revoke")
+    def test_a_missing_lock_refuses_a_delete(self, adapter):
+        self._missing(adapter, "delete_code")
+
+    def _missing(self, adapter, operation):
         call = {
             "create_code": lambda: adapter.provider.create_code(adapter.missing_lock_id, adapter.spec("nw-101")),
             "find_code": lambda: adapter.provider.find_code(adapter.missing_lock_id, "nw-101"),
@@ -237,8 +262,8 @@ class TestLockProviderContract:
         assert caught.value.kind == "lock_not_found"
         assert_round_trips(caught.value)
 
+    @having("chosen_pins")
     def test_a_duplicate_pin_is_rejected_even_when_the_windows_do_not_overlap(self, adapter):
-        needs("chosen_pins", adapter)
         pin = adapter.acceptable_pins()[0]
         adapter.provider.create_code(adapter.lock_id, adapter.spec("nw-101", pin))
         with pytest.raises(CodeRejected) as caught:
@@ -249,8 +274,8 @@ class TestLockProviderContract:
         assert adapter.provider.find_code(adapter.lock_id, "nw-102") is None
         assert_round_trips(caught.value)
 
+    @having("chosen_pins")
     def test_a_pin_breaking_the_vendors_rules_is_rejected(self, adapter):
-        needs("chosen_pins", adapter)
         refused = adapter.refused_pins()
         assert refused, "the vendor's rule refuses at least the obvious PINs (123456, 111111)"
         with pytest.raises(CodeRejected) as caught:
@@ -258,10 +283,34 @@ class TestLockProviderContract:
         assert refused[0] not in caught.value.message
         assert adapter.provider.find_code(adapter.lock_id, "nw-101") is None
 
+    @having("chosen_pins")
     def test_pin_problem_accepts_the_pins_it_promises(self, adapter):
-        needs("chosen_pins", adapter)
         for pin in adapter.acceptable_pins():
             adapter.provider.create_code(adapter.lock_id, adapter.spec(f"nw-{pin}", pin))  # none refused
+
+
+    # --- what a vendor cannot do -------------------------------------------------------------------
+
+    @lacking("update_in_place")
+    def test_without_update_in_place_an_update_is_refused(self, adapter):
+        issued = adapter.provider.create_code(adapter.lock_id, adapter.spec("nw-101"))
+        with pytest.raises(OperationNotSupported):
+            adapter.provider.update_code(adapter.lock_id, issued.vendor_code_id, adapter.spec("nw-101", None, LATER_STARTS, LATER_ENDS))
+        found = adapter.provider.find_code(adapter.lock_id, "nw-101")
+        assert (found.starts_at, found.ends_at) == (STARTS, ENDS)
+
+    @lacking("remote_revoke")
+    def test_without_remote_revoke_a_delete_is_refused(self, adapter):
+        issued = adapter.provider.create_code(adapter.lock_id, adapter.spec("nw-101"))
+        with pytest.raises(OperationNotSupported):
+            adapter.provider.delete_code(adapter.lock_id, issued.vendor_code_id)
+        assert adapter.provider.find_code(adapter.lock_id, "nw-101") is not None
+
+    @lacking("chosen_pins")
+    def test_without_chosen_pins_the_vendor_generates_distinct_pins(self, adapter):
+        first = adapter.provider.create_code(adapter.lock_id, adapter.spec("nw-101"))
+        second = adapter.provider.create_code(adapter.lock_id, adapter.spec("nw-102"))
+        assert first.pin.isdigit() and second.pin.isdigit() and first.pin != second.pin
 
 
 # --- the error vocabulary ---------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from locks.providers.exceptions import (
     CodeRejected,
     LockNotFound,
     LockOffline,
+    OperationNotSupported,
     OutcomeUnknown,
     ProviderError,
 )
@@ -126,6 +127,9 @@ class FakeProvider(LockProvider):
         return self.cloud.call("create_code", vendor_lock_id, action)
 
     def update_code(self, vendor_lock_id: str, vendor_code_id: str, spec: CodeSpec) -> IssuedCode:
+        if not self.capabilities.update_in_place:
+            raise OperationNotSupported(f"{self.display_name} cannot change a code's window.")
+
         def action():
             lock = self.cloud.locks[vendor_lock_id]
             current = lock.codes.get(vendor_code_id)
@@ -138,6 +142,9 @@ class FakeProvider(LockProvider):
         return self.cloud.call("update_code", vendor_lock_id, action)
 
     def delete_code(self, vendor_lock_id: str, vendor_code_id: str) -> None:
+        if not self.capabilities.remote_revoke:
+            raise OperationNotSupported(f"{self.display_name} cannot revoke a code remotely.")
+
         def action():
             self.cloud.locks[vendor_lock_id].codes.pop(vendor_code_id, None)
 
