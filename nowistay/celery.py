@@ -8,6 +8,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "nowistay.settings")
 
 app = Celery("nowistay")
 app.config_from_object("django.conf:settings", namespace="CELERY")
+# Celery's Django fix-up closes the database connection around every task unless this is set:
+# a new PostgreSQL connection (a server process) per task costs more than the task itself.
+app.conf["CELERY_DB_REUSE_MAX"] = 200
 app.autodiscover_tasks()
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -64,17 +64,20 @@ def _claimable(now: datetime) -> Q:
 
 
 def claim_due_codes(*, now: datetime, limit: int) -> tuple[str, list[int]]:
-    """Claim up to `limit` due codes for one lease. Two queries, whatever the table's size."""
+    """Claim up to `limit` due codes for one lease: two queries, whatever the table's size.
+
+    The UPDATE repeats the due condition, so when two passes race for a row only one claims it
+    (PostgreSQL re-checks the condition after waiting; SQLite runs one writer at a time).
+    """
     token = secrets.token_hex(8)
     lease_end = now + timedelta(seconds=settings.LOCKS_CLAIM_LEASE_SECONDS)
-    with transaction.atomic():
-        due = AccessCode.objects.filter(_claimable(now)).order_by("next_attempt_at")
-        if connection.features.has_select_for_update_skip_locked:
-            due = due.select_for_update(skip_locked=True)
-        ids = list(due.values_list("id", flat=True)[:limit])
-        if ids:
-            # The repeated condition makes the claim safe where rows cannot be locked (SQLite).
-            AccessCode.objects.filter(_claimable(now), id__in=ids).update(claim_token=token, claimed_until=lease_end)
+    due = AccessCode.objects.filter(_claimable(now)).order_by("next_attempt_at")
+    ids = list(due.values_list("id", flat=True)[:limit])
+    if not ids:
+        return token, []
+    claimed = AccessCode.objects.filter(_claimable(now), id__in=ids).update(claim_token=token, claimed_until=lease_end)
+    if claimed < len(ids):  # another pass took some of them first
+        ids = list(AccessCode.objects.filter(id__in=ids, claim_token=token).values_list("id", flat=True))
     return token, ids
 
 
