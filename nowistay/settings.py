@@ -109,6 +109,8 @@ TEDEE_API_URL = env.str("TEDEE_API_URL", default="https://api.tedee.com")
 TEDEE_AUTH_URL = env.str("TEDEE_AUTH_URL", default="https://tedee.b2clogin.com/tedee.onmicrosoft.com")
 TEDEE_CLIENT_ID = env.str("TEDEE_CLIENT_ID", default="")
 TEDEE_CLIENT_SECRET = env.str("TEDEE_CLIENT_SECRET", default="")
+# Tedee retires API versions; pin the one the adapter was written against.
+TEDEE_API_VERSION = env.str("TEDEE_API_VERSION", default="v37")
 NUKI_API_URL = env.str("NUKI_API_URL", default="https://api.nuki.io")
 NUKI_CLIENT_ID = env.str("NUKI_CLIENT_ID", default="")
 NUKI_CLIENT_SECRET = env.str("NUKI_CLIENT_SECRET", default="")

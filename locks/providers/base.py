@@ -59,6 +59,15 @@ class IssuedCode:
     usage_note: str = ""  # e.g. igloohome: "use it within 24 hours of its start"
 
 
+@dataclass(frozen=True)
+class ConnectResult:
+    """What a successful sign-in yields: the credentials to keep (tokens, never a password)."""
+
+    credentials: dict
+    expires_at: datetime | None
+    display_name: str
+
+
 @dataclass
 class AccountSession:
     """What an adapter gets of an account: its decrypted credentials and a way to store new ones."""
@@ -102,3 +111,9 @@ class LockProvider(ABC):
     @abstractmethod
     def find_code(self, vendor_lock_id: str, name: str) -> IssuedCode | None:
         """The code this system created under `name`, after a request whose outcome is unknown."""
+
+    def keep_alive(self) -> None:
+        """Refresh credentials that would otherwise lapse while the account is idle (no-op by default).
+
+        Raises ProviderAuthError when the vendor no longer accepts them.
+        """

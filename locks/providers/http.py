@@ -1,0 +1,75 @@
+"""The one HTTP seam every vendor adapter goes through: one session, timeouts, a User-Agent,
+transport failures turned into our error vocabulary, and logs that never carry a secret.
+
+Adapters build URLs from settings (so tests and the sandbox can point them elsewhere) and call
+`VendorHttp.request`; they interpret vendor answers themselves.
+"""
+
+import logging
+import re
+import time
+from typing import Any
+
+import requests
+from django.conf import settings
+
+from locks.providers.exceptions import OutcomeUnknown, VendorUnavailable
+
+logger = logging.getLogger("locks.providers.http")
+
+USER_AGENT = "Nowistay-SmartLocks/1.0 (+https://nowistay.example)"
+# Keys whose values never reach a log line, an audit row or an exception message.
+SECRET_KEYS = re.compile(r"token|password|secret|passwd|pin|keyboardpwd|code_verifier|authorization|^code$", re.I)
+REDACTED = "[redacted]"
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def redact(value: Any) -> Any:
+    """A copy of a JSON-like value with every secret-looking field's value replaced."""
+    if isinstance(value, dict):
+        return {key: REDACTED if SECRET_KEYS.search(str(key)) else redact(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [redact(item) for item in value]
+    return value
+
+
+class VendorHttp:
+    """A requests.Session for one vendor, shared by the adapter's calls in this process."""
+
+    def __init__(self, vendor: str, *, timeout: float | None = None):
+        self.vendor = vendor
+        self.timeout = timeout if timeout is not None else settings.VENDOR_HTTP_TIMEOUT_SECONDS
+        self.session = requests.Session()
+        self.session.headers["User-Agent"] = USER_AGENT
+
+    def request(self, method: str, url: str, **kwargs) -> requests.Response:
+        """Send one request. Raises VendorUnavailable when nothing can have happened at the vendor,
+        OutcomeUnknown when the request may have been carried out but the answer was lost."""
+        method = method.upper()
+        started = time.monotonic()
+        try:
+            response = self.session.request(method, url, timeout=self.timeout, **kwargs)
+        except (requests.ConnectTimeout, requests.exceptions.SSLError) as error:
+            self._log(method, url, f"failed: {type(error).__name__}", started)
+            raise VendorUnavailable(f"{self.vendor} could not be reached.") from None
+        except (requests.ReadTimeout, requests.ConnectionError) as error:
+            self._log(method, url, f"failed: {type(error).__name__}", started)
+            if method in SAFE_METHODS:
+                raise VendorUnavailable(f"{self.vendor} did not answer in time.") from None
+            raise OutcomeUnknown(f"{self.vendor} did not answer in time; the request may have been carried out.") from None
+        except requests.RequestException as error:
+            self._log(method, url, f"failed: {type(error).__name__}", started)
+            raise VendorUnavailable(f"{self.vendor} could not be reached.") from None
+        self._log(method, url, str(response.status_code), started)
+        return response
+
+    def json(self, response: requests.Response) -> Any:
+        """The answer's JSON; a vendor answering garbage is a (transient) vendor failure."""
+        try:
+            return response.json()
+        except ValueError:
+            raise VendorUnavailable(f"{self.vendor} answered with something that is not JSON.") from None
+
+    def _log(self, method: str, url: str, outcome: str, started: float) -> None:
+        # The query string is dropped: some vendors (TTLock) put the access token there.
+        logger.info("%s %s %s -> %s in %d ms", self.vendor, method, url.split("?", 1)[0], outcome, (time.monotonic() - started) * 1000)

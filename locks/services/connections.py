@@ -1,0 +1,35 @@
+"""Connecting an account: store what a sign-in yielded, resume waiting work, read the locks."""
+
+from django.db import transaction
+
+from locks.models import AccountStatus, ProviderAccount
+from locks.providers.base import ConnectResult
+from locks.providers.exceptions import ProviderError
+from locks.services.accounts import account_reconnected, account_refresh_locks
+
+
+def account_connect(*, host, provider: str, result: ConnectResult) -> ProviderAccount:
+    """Store a successful sign-in for `host` (a first connection or a reconnection) and read the locks.
+
+    A lock list the vendor fails to give is not a failed connection: the host can refresh later.
+    """
+    with transaction.atomic():
+        account, created = ProviderAccount.objects.select_for_update().get_or_create(
+            host=host,
+            provider=provider,
+            defaults={
+                "credentials": result.credentials,
+                "token_expires_at": result.expires_at,
+                "display_name": result.display_name,
+                "status": AccountStatus.CONNECTED,
+            },
+        )
+        if not created:
+            account_reconnected(
+                account=account, credentials=result.credentials, expires_at=result.expires_at, display_name=result.display_name
+            )
+    try:
+        account_refresh_locks(account=account)
+    except ProviderError as error:
+        ProviderAccount.objects.filter(pk=account.pk).update(last_error=f"Locks could not be read yet: {error.message}"[:500])
+    return account

@@ -1,0 +1,8 @@
+from django.urls import include, path
+
+app_name = "locks"
+
+urlpatterns = [
+    path("connect/ttlock/", include("locks.connect.ttlock_urls")),
+    path("connect/tedee/", include("locks.connect.tedee_urls")),
+]
