@@ -5,7 +5,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from locks.services import scheduler, work
+from locks.services import accounts, scheduler, work
 
 
 @shared_task(acks_late=True)
@@ -31,3 +31,8 @@ def process_code(code_id: int) -> str:
     if token is None:
         return "skipped"
     return work.process_code(code_id=code_id, claim_token=token).action
+
+
+@shared_task(acks_late=True)
+def keep_accounts_alive() -> dict:
+    return accounts.accounts_keep_alive()

@@ -526,3 +526,26 @@ class TestVendorsThatCannotRevoke:
         code = AccessCode.objects.get(booking=booking)
         assert code.state == CodeState.SUPERSEDED and code.next_attempt_at == utc(2026, 6, 5, 9, 30)
         assert fake_cloud.calls["delete_code"] == 0
+
+
+class TestKeepAlive:
+    def test_keep_alive_refreshes_connected_accounts_and_flags_refused_ones(self, make_lock, fake_cloud, monkeypatch):
+        from locks.providers.fake import FakeProvider
+        from locks.services.accounts import accounts_keep_alive
+
+        make_lock(vendor_lock_id="L1", provider="ttlock")
+        make_lock(vendor_lock_id="N1", provider="nuki")
+        calls = []
+
+        def keep_alive(self):
+            calls.append(self.slug)
+            if self.slug == "nuki":
+                raise ProviderAuthError("Nuki refused the saved login.")
+
+        monkeypatch.setattr(FakeProvider, "keep_alive", keep_alive)
+        assert accounts_keep_alive() == {"refreshed": 1, "needs_reconnect": 1, "failed": 0}
+        assert sorted(calls) == ["nuki", "ttlock"]
+        nuki = ProviderAccount.objects.get(provider="nuki")
+        assert nuki.status == AccountStatus.NEEDS_RECONNECT
+        assert [m.subject for m in mail.outbox] == ["Reconnect your Nuki account"]
+        assert VendorCall.objects.filter(operation="keep_alive").count() == 2

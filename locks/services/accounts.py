@@ -105,3 +105,23 @@ def account_reconnected(*, account: ProviderAccount, credentials: dict, expires_
         for code_id in ids:
             enqueue_code(code_id)
     return len(ids)
+
+
+def accounts_keep_alive() -> dict[str, int]:
+    """Refresh credentials of idle connected accounts before they lapse (Tedee's refresh tokens
+    live 14 days). A vendor that refuses marks the account for reconnection and tells the host."""
+    from locks.providers.exceptions import ProviderAuthError, ProviderError
+    from locks.services.work import account_mark_needs_reconnect
+
+    outcome = {"refreshed": 0, "needs_reconnect": 0, "failed": 0}
+    for account in ProviderAccount.objects.filter(status=AccountStatus.CONNECTED).select_related("host"):
+        try:
+            provider = provider_for_account(account)
+            audited_call(account=account, operation="keep_alive", call=provider.keep_alive)
+            outcome["refreshed"] += 1
+        except ProviderAuthError as error:
+            account_mark_needs_reconnect(account=account, error=error)
+            outcome["needs_reconnect"] += 1
+        except ProviderError:
+            outcome["failed"] += 1  # a passing failure: the next run tries again
+    return outcome

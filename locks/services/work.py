@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -64,21 +64,44 @@ def _claimable(now: datetime) -> Q:
 
 
 def claim_due_codes(*, now: datetime, limit: int) -> tuple[str, list[int]]:
-    """Claim up to `limit` due codes for one lease: two queries, whatever the table's size.
-
-    The UPDATE repeats the due condition, so when two passes race for a row only one claims it
-    (PostgreSQL re-checks the condition after waiting; SQLite runs one writer at a time).
-    """
+    """Claim up to `limit` due codes for one lease, whatever the table's size."""
     token = secrets.token_hex(8)
     lease_end = now + timedelta(seconds=settings.LOCKS_CLAIM_LEASE_SECONDS)
+    if connection.vendor == "postgresql":
+        return token, _claim_skip_locked(now, lease_end, token, limit)
+    return token, _claim_conditionally(now, lease_end, token, limit)
+
+
+# The queue-claim idiom: rows another pass holds are skipped, not waited for; one statement.
+_CLAIM_SQL = """
+UPDATE {table} SET claim_token = %s, claimed_until = %s
+WHERE id IN (
+    SELECT id FROM {table}
+    WHERE next_attempt_at <= %s AND (claimed_until IS NULL OR claimed_until < %s)
+    ORDER BY next_attempt_at
+    LIMIT %s
+    FOR UPDATE SKIP LOCKED
+)
+RETURNING id
+"""
+
+
+def _claim_skip_locked(now: datetime, lease_end: datetime, token: str, limit: int) -> list[int]:
+    with connection.cursor() as cursor:
+        cursor.execute(_CLAIM_SQL.format(table=AccessCode._meta.db_table), [token, lease_end, now, now, limit])
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _claim_conditionally(now: datetime, lease_end: datetime, token: str, limit: int) -> list[int]:
+    """Without SKIP LOCKED (SQLite): the UPDATE repeats the due condition, and one writer runs at a time."""
     due = AccessCode.objects.filter(_claimable(now)).order_by("next_attempt_at")
     ids = list(due.values_list("id", flat=True)[:limit])
     if not ids:
-        return token, []
+        return []
     claimed = AccessCode.objects.filter(_claimable(now), id__in=ids).update(claim_token=token, claimed_until=lease_end)
-    if claimed < len(ids):  # another pass took some of them first
+    if claimed < len(ids):
         ids = list(AccessCode.objects.filter(id__in=ids, claim_token=token).values_list("id", flat=True))
-    return token, ids
+    return ids
 
 
 def claim_code(*, code_id: int, now: datetime) -> str | None:
