@@ -10,7 +10,8 @@ from django.core.mail import send_mail
 logger = logging.getLogger(__name__)
 
 
-def _local(moment: datetime, tz_name: str) -> str:
+def local_time(moment: datetime, tz_name: str) -> str:
+    """A moment as a host reads it: property time, e.g. "11:30 on 15 March 2026"."""
     return moment.astimezone(ZoneInfo(tz_name)).strftime("%H:%M on %-d %B %Y")
 
 
@@ -34,7 +35,7 @@ def code_still_failing(code) -> bool:
         f"Door code not created yet for {code.booking.guest_name}",
         f"We could not create the door code for {_booking_line(code)} yet.\n\n"
         f"Reason: {code.last_error}\n\n"
-        f"We keep trying every hour until {_local(code.retry_deadline, tz_name)} (property time). "
+        f"We keep trying every hour until {local_time(code.retry_deadline, tz_name)} (property time). "
         "Please check that the lock and its gateway or bridge are online.",
     )
 
@@ -59,4 +60,16 @@ def account_needs_reconnect(account) -> bool:
         f"Reason: {account.last_error}\n\n"
         f"No door codes can be created or changed on your {name} locks until you reconnect it "
         "from Integrations. Work that came due meanwhile resumes as soon as you do.",
+    )
+
+
+def code_cannot_be_revoked(code) -> bool:
+    brand = code.lock.account.get_provider_display()
+    until = local_time(code.lock_ends_at or code.ends_at, code.booking.property.time_zone)
+    return _send(
+        code.booking.property.host,
+        f"A {brand} code keeps working until {until}",
+        f"The door code of {_booking_line(code)} is no longer wanted, but {brand} codes cannot be "
+        f"revoked remotely: it keeps opening the door until {until} (property time).\n\n"
+        "If that is a problem, change the lock's codes on the lock itself.",
     )

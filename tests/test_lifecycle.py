@@ -549,3 +549,50 @@ class TestKeepAlive:
         assert nuki.status == AccountStatus.NEEDS_RECONNECT
         assert [m.subject for m in mail.outbox] == ["Reconnect your Nuki account"]
         assert VendorCall.objects.filter(operation="keep_alive").count() == 2
+
+
+class TestHonestyAboutVendorLimits:
+    def test_cancelled_unrevocable_code_is_recorded_and_the_host_told_until_when(self, assigned_property, book, fake_cloud, django_capture_on_commit_callbacks):
+        prop = assigned_property(provider="igloohome", vendor_lock_id="IG1")
+        with freeze_time("2026-06-01 00:00:00"):
+            booking = book(prop, date(2026, 6, 2), date(2026, 6, 5))
+            services.booking_created(booking=booking)
+            tick()
+            booking.status = BookingStatus.CANCELLED
+            booking.save()
+            with django_capture_on_commit_callbacks(execute=True):
+                services.booking_cancelled(booking=booking)
+        code = AccessCode.objects.get(booking=booking)
+        assert code.warning == "igloohome cannot revoke this code: it keeps working until 11:30 on 5 June 2026."
+        (message,) = [m for m in mail.outbox if "keeps working" in m.subject]
+        assert "11:30 on 5 June 2026" in message.body and "cannot be revoked remotely" in message.body
+
+    def test_lost_create_on_a_vendor_that_cannot_list_is_recorded_not_hidden(self, assigned_property, book, fake_cloud):
+        prop = assigned_property(provider="igloohome", vendor_lock_id="IG1")
+        fake_cloud.lose_response_next("create_code")
+        with freeze_time("2026-06-01 00:00:00") as frozen:
+            booking = book(prop, date(2026, 6, 2), date(2026, 6, 5))
+            services.booking_created(booking=booking)
+            tick()
+            frozen.move_to("2026-06-01 01:00:00")
+            tick()
+        code = current(booking)
+        assert code.state == CodeState.ACTIVE
+        assert fake_cloud.calls["find_code"] == 0  # nothing to look in
+        assert "may have created a code that cannot be listed" in code.warning
+        assert "11:30 on 5 June 2026" in code.warning
+
+    def test_changed_booking_on_an_unrevocable_vendor_records_the_old_code(self, assigned_property, book, fake_cloud):
+        prop = assigned_property(provider="igloohome", vendor_lock_id="IG1")
+        with freeze_time("2026-06-01 00:00:00"):
+            booking = book(prop, date(2026, 6, 2), date(2026, 6, 5))
+            services.booking_created(booking=booking)
+            tick()
+            old = current(booking)
+            booking.departure_date = date(2026, 6, 6)
+            booking.save()
+            services.booking_changed(booking=booking)
+            tick()
+        old.refresh_from_db()
+        assert old.state == CodeState.SUPERSEDED
+        assert old.warning == "Replaced by a new code after the booking changed; this one still works until 11:30 on 5 June 2026."

@@ -21,6 +21,7 @@ class Capabilities:
     chosen_pins: bool = True  # we pick the PIN (False: the vendor generates it, e.g. algoPIN)
     remote_revoke: bool = True  # a code can be deleted before its end
     update_in_place: bool = True  # a code's window can be changed without re-creating it
+    find_codes: bool = True  # codes can be listed, so a lost create can be found by its name
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,8 @@ class IssuedCode:
     starts_at: datetime
     ends_at: datetime
     name: str = ""
-    usage_note: str = ""  # e.g. igloohome: "use it within 24 hours of its start"
+    usage_note: str = ""  # for the guest, e.g. igloohome: "use it within 24 hours of its start"
+    warning: str = ""  # for the host, e.g. "works until 3 May, after the stay ends"
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from bookings.models import Booking, BookingStatus
+from locks import notifications
 from locks.models import AccessCode, AccountStatus, CodeState, Lock, LockAssignment
 from locks.providers import registry
 from locks.providers.base import Capabilities
@@ -159,6 +160,16 @@ def _mark_for_update(code: AccessCode, now: datetime) -> None:
     enqueue_code(code.pk)
 
 
+def code_record_unrevocable(code: AccessCode) -> None:
+    """Retired, but the vendor cannot revoke it: on record as valid until its end, and the host told."""
+    code.state = CodeState.SUPERSEDED
+    code.next_attempt_at = code.lock_ends_at or code.ends_at
+    until = notifications.local_time(code.next_attempt_at, code.booking.property.time_zone)
+    brand = code.lock.account.get_provider_display()
+    code.warning = f"{brand} cannot revoke this code: it keeps working until {until}."
+    transaction.on_commit(lambda: notifications.code_cannot_be_revoked(code))
+
+
 def code_retire(*, code: AccessCode, now: datetime, enqueue: bool = True) -> None:
     """The code is no longer the booking's: revoke it, or record until when it still works."""
     code.is_current = False
@@ -166,8 +177,7 @@ def code_retire(*, code: AccessCode, now: datetime, enqueue: bool = True) -> Non
         code.state, code.next_attempt_at, code.finished_at = CodeState.REVOKED, None, now
     elif not capabilities_of(code.lock).remote_revoke:
         # e.g. igloohome algoPINs: nothing can revoke them, so they stay valid until their end.
-        code.state = CodeState.SUPERSEDED
-        code.next_attempt_at = code.lock_ends_at or code.ends_at
+        code_record_unrevocable(code)
     else:
         code.state, code.next_attempt_at = CodeState.REVOKING, now
         if enqueue:

@@ -41,6 +41,7 @@ from locks.providers.exceptions import (
     TransientProviderError,
     VendorUnavailable,
 )
+from locks.services.codes import code_record_unrevocable, enqueue_code
 
 logger = logging.getLogger(__name__)
 
@@ -284,7 +285,9 @@ def _create(code: AccessCode, token: str, now: datetime) -> StepResult:
 
 def _find_or_create(provider: LockProvider, code: AccessCode, spec: CodeSpec, looked_before: bool) -> IssuedCode:
     account, vendor_lock_id = code.lock.account, code.lock.vendor_lock_id
-    if looked_before:  # an earlier request's answer was lost: it may have created the code
+    if looked_before and not provider.capabilities.find_codes:
+        _warn_of_unlistable_code(code, provider)
+    elif looked_before:  # an earlier request's answer was lost: it may have created the code
         found = audited_call(
             account=account, operation="find_code", lock=code.lock, code=code,
             call=lambda: provider.find_code(vendor_lock_id, spec.name),
@@ -295,6 +298,16 @@ def _find_or_create(provider: LockProvider, code: AccessCode, spec: CodeSpec, lo
         account=account, operation="create_code", lock=code.lock, code=code,
         call=lambda: provider.create_code(vendor_lock_id, spec),
     )
+
+
+def _warn_of_unlistable_code(code: AccessCode, provider: LockProvider) -> None:
+    """The vendor cannot list codes, so a lost create cannot be looked for: say so, do not pretend."""
+    until = notifications.local_time(code.ends_at, code.booking.property.time_zone)
+    code.warning = (
+        f"An earlier request to {provider.display_name} got no answer and may have created a code "
+        f"that cannot be listed; if so, it works until {until}."
+    )
+    AccessCode.objects.filter(pk=code.pk).update(warning=code.warning)
 
 
 def _prepare_create(code: AccessCode, provider: LockProvider) -> tuple[AccessCode, bool] | None:
@@ -332,11 +345,12 @@ def _choose_pin(code: AccessCode, provider: LockProvider) -> str:
     return pin
 
 
-def _issued_fields(issued: IssuedCode, now: datetime) -> dict:
+def _issued_fields(issued: IssuedCode, code: AccessCode) -> dict:
     return {
         "vendor_code_id": issued.vendor_code_id,
         "pin": issued.pin,
         "usage_note": issued.usage_note,
+        "warning": " ".join(part for part in (code.warning, issued.warning) if part)[:500],
         "lock_starts_at": issued.starts_at,
         "lock_ends_at": issued.ends_at,
         "create_outcome_unknown": False,
@@ -351,7 +365,7 @@ def _complete_creation(code: AccessCode, token: str, issued: IssuedCode, sent: C
         pk=code.pk, claim_token=token, state=CodeState.CREATING, starts_at=sent.starts_at, ends_at=sent.ends_at
     )
     if unchanged.update(
-        **_issued_fields(issued, now),
+        **_issued_fields(issued, code),
         state=CodeState.ACTIVE,
         next_attempt_at=issued.ends_at,
         attempts=F("attempts") + 1,
@@ -366,7 +380,7 @@ def _complete_creation(code: AccessCode, token: str, issued: IssuedCode, sent: C
 
 
 def _record_issued(row: AccessCode, issued: IssuedCode, sent: CodeSpec, now: datetime) -> None:
-    for field, value in _issued_fields(issued, now).items():
+    for field, value in _issued_fields(issued, row).items():
         setattr(row, field, value)
     row.attempts += 1
     row.activated_at = row.activated_at or now
@@ -514,6 +528,8 @@ def _supersede(row: AccessCode, now: datetime) -> None:
         return
     row.state, row.is_current = CodeState.SUPERSEDED, False
     row.next_attempt_at = row.lock_ends_at or row.ends_at
+    until = notifications.local_time(row.next_attempt_at, row.booking.property.time_zone)
+    row.warning = f"Replaced by a new code after the booking changed; this one still works until {until}."
     row.save()
     replacement = AccessCode(
         booking=row.booking, lock=row.lock, state=CodeState.CREATING, next_attempt_at=now,
@@ -521,8 +537,6 @@ def _supersede(row: AccessCode, now: datetime) -> None:
         retry_deadline=max(row.retry_deadline, now + timedelta(hours=1)), alert_at=row.alert_at,
     )
     replacement.save()
-    from locks.services.codes import enqueue_code
-
     enqueue_code(replacement.pk)
 
 
@@ -604,7 +618,7 @@ def _record_deleted(row: AccessCode, now: datetime, note: str = "") -> None:
 
 def _record_unrevocable(row: AccessCode, now: datetime) -> None:
     if row.state == CodeState.REVOKING:
-        row.state, row.next_attempt_at = CodeState.SUPERSEDED, row.lock_ends_at or row.ends_at
+        code_record_unrevocable(row)
     elif row.state == CodeState.EXPIRING:
         row.state, row.next_attempt_at, row.finished_at = CodeState.EXPIRED, None, now
 
