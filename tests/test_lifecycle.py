@@ -462,6 +462,21 @@ class TestNeverTwice:
         assert fake_cloud.calls["create_code"] == 1 and fake_cloud.calls["find_code"] == 1
         assert code.vendor_code_id == on_lock(fake_cloud)[0].vendor_code_id
 
+    def test_a_vendor_failure_after_a_create_was_sent_is_looked_up_before_creating_again(self, assigned_property, book, fake_cloud):
+        from locks.providers.exceptions import VendorUnavailable
+
+        prop = assigned_property()
+        fake_cloud.fail_next("create_code", VendorUnavailable("TTLock answered 502."))
+        with freeze_time("2026-06-01 00:00:00") as frozen:
+            booking = book(prop, date(2026, 6, 2), date(2026, 6, 5))
+            services.booking_created(booking=booking)
+            tick()
+            frozen.move_to("2026-06-01 01:00:00")
+            tick()
+        assert current(booking).state == CodeState.ACTIVE
+        assert fake_cloud.calls["find_code"] == 1 and fake_cloud.calls["create_code"] == 2
+        assert len(on_lock(fake_cloud)) == 1
+
     def test_lost_response_then_cancel_removes_what_was_created(self, assigned_property, book, fake_cloud):
         prop = assigned_property()
         fake_cloud.lose_response_next("create_code")

@@ -12,6 +12,7 @@ from typing import Any
 
 import requests
 from django.conf import settings
+from urllib3.exceptions import NameResolutionError, NewConnectionError
 
 from locks.providers.exceptions import OutcomeUnknown, VendorUnavailable
 
@@ -33,6 +34,14 @@ def redact(value: Any) -> Any:
     return value
 
 
+def _nothing_sent(error: requests.RequestException) -> bool:
+    """True when the request cannot have reached the vendor (refused, DNS, TLS, connect timeout)."""
+    if isinstance(error, (requests.ConnectTimeout, requests.exceptions.SSLError, requests.exceptions.InvalidURL)):
+        return True
+    reason = getattr(error.args[0], "reason", None) if error.args else None
+    return isinstance(reason, (NewConnectionError, NameResolutionError))
+
+
 class VendorHttp:
     """A requests.Session for one vendor, shared by the adapter's calls in this process."""
 
@@ -49,17 +58,14 @@ class VendorHttp:
         started = time.monotonic()
         try:
             response = self.session.request(method, url, timeout=self.timeout, **kwargs)
-        except (requests.ConnectTimeout, requests.exceptions.SSLError) as error:
-            self._log(method, url, f"failed: {type(error).__name__}", started)
-            raise VendorUnavailable(f"{self.vendor} could not be reached.") from None
-        except (requests.ReadTimeout, requests.ConnectionError) as error:
-            self._log(method, url, f"failed: {type(error).__name__}", started)
-            if method in SAFE_METHODS:
-                raise VendorUnavailable(f"{self.vendor} did not answer in time.") from None
-            raise OutcomeUnknown(f"{self.vendor} did not answer in time; the request may have been carried out.") from None
         except requests.RequestException as error:
             self._log(method, url, f"failed: {type(error).__name__}", started)
-            raise VendorUnavailable(f"{self.vendor} could not be reached.") from None
+            if _nothing_sent(error):
+                raise VendorUnavailable(f"{self.vendor} could not be reached.") from None
+            if method in SAFE_METHODS:
+                raise VendorUnavailable(f"{self.vendor} did not answer in time.") from None
+            # A timeout or a connection broken after sending: the vendor may have acted.
+            raise OutcomeUnknown(f"{self.vendor} did not answer in time; the request may have been carried out.") from None
         self._log(method, url, str(response.status_code), started)
         return response
 

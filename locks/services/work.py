@@ -413,7 +413,10 @@ def _record_failure(row: AccessCode, error: ProviderError, now: datetime, *, ret
     row.attempts += 1
     row.first_failure_at = row.first_failure_at or now
     row.last_error, row.last_error_kind = error.message[:500], error.kind
-    row.create_outcome_unknown = isinstance(error, OutcomeUnknown) or (row.create_outcome_unknown and not retryable)
+    # A vendor that failed (5xx, garbage) after a create was sent may still have acted: look first next time.
+    row.create_outcome_unknown = isinstance(error, (OutcomeUnknown, VendorUnavailable)) or (
+        row.create_outcome_unknown and not retryable
+    )
     if row.state == CodeState.SCHEDULED:  # failed before a request left (e.g. account unusable)
         row.state = CodeState.CREATING
     if row.state != CodeState.CREATING:  # retired meanwhile: its own step follows now
