@@ -1,0 +1,83 @@
+"""Virtual vendor accounts, locks and codes, with the faults a test or a host can switch on."""
+
+from django.db import models
+
+
+class Vendor(models.TextChoices):
+    TTLOCK = "ttlock", "TTLock"
+    TEDEE = "tedee", "Tedee"
+    NUKI = "nuki", "Nuki"
+    IGLOOHOME = "igloohome", "igloohome"
+
+
+class Faults(models.Model):
+    """Switchable misbehaviour; both accounts and locks carry it (a lock's adds to its account's)."""
+
+    offline = models.BooleanField(default=False, help_text="Gateway, bridge or lock unreachable.")
+    server_errors = models.PositiveIntegerField(default=0, help_text="Answer the next N requests with a 5xx.")
+    timeouts = models.PositiveIntegerField(default=0, help_text="Hang the next N requests past the client's timeout.")
+    rate_limited = models.PositiveIntegerField(default=0, help_text="Answer the next N requests with 429 and Retry-After.")
+    retry_after_seconds = models.PositiveIntegerField(default=60)
+    lose_responses = models.PositiveIntegerField(default=0, help_text="Act on the next N writes, then break the answer.")
+    latency_ms = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class VirtualAccount(Faults):
+    vendor = models.CharField(max_length=16, choices=Vendor.choices)
+    login = models.CharField(max_length=200, help_text="Username / email / client id, as the vendor names it.")
+    password = models.CharField(max_length=200, blank=True, help_text="Sandbox only: a demo secret, shown on purpose.")
+    display_name = models.CharField(max_length=200)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["vendor", "login"], name="sandbox_one_login_per_vendor")]
+
+    def __str__(self) -> str:
+        return f"{self.get_vendor_display()} {self.login}"
+
+
+class VirtualToken(models.Model):
+    account = models.ForeignKey(VirtualAccount, on_delete=models.CASCADE, related_name="tokens")
+    access_token = models.CharField(max_length=200, unique=True)
+    refresh_token = models.CharField(max_length=200, unique=True)
+    expires_at = models.DateTimeField()
+    revoked = models.BooleanField(default=False)
+
+
+class VirtualLock(Faults):
+    account = models.ForeignKey(VirtualAccount, on_delete=models.CASCADE, related_name="locks")
+    vendor_lock_id = models.CharField(max_length=64)
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=40, help_text="eligible, no_gateway, old_passcodes, no_keypad, offline, not_admin")
+    has_gateway = models.BooleanField(default=True)
+    has_keypad = models.BooleanField(default=True)
+    is_admin = models.BooleanField(default=True)
+    passcode_version = models.PositiveSmallIntegerField(default=4)
+    time_zone = models.CharField(max_length=64, default="Europe/Paris")
+    capacity = models.PositiveIntegerField(default=150)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "vendor_lock_id"], name="sandbox_one_lock_id")]
+        ordering = ["account_id", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.account.get_vendor_display()})"
+
+
+class VirtualCode(models.Model):
+    lock = models.ForeignKey(VirtualLock, on_delete=models.CASCADE, related_name="codes")
+    vendor_code_id = models.CharField(max_length=64)
+    name = models.CharField(max_length=100)
+    pin = models.CharField(max_length=12)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    revocable = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["starts_at", "id"]
+
+    def opens_at(self, moment) -> bool:
+        return self.starts_at <= moment < self.ends_at

@@ -1,0 +1,46 @@
+"""The demo's virtual accounts: one per vendor, with a lock of every kind a host meets."""
+
+from django.db import transaction
+
+from sandbox.models import Vendor, VirtualAccount, VirtualLock
+
+DEMO_ACCOUNTS = {
+    Vendor.TTLOCK: ("demo-host@nowistay.example", "sandbox-ttlock", "demo-host@nowistay.example"),
+    Vendor.TEDEE: ("demo-host@nowistay.example", "sandbox-tedee", "Demo Host (Tedee)"),
+    Vendor.NUKI: ("demo-host@nowistay.example", "sandbox-nuki-api-token", "Demo Host (Nuki)"),
+    Vendor.IGLOOHOME: ("sandbox-igloohome-client", "sandbox-igloohome-secret", "Demo Host (igloohome)"),
+}
+
+# (id suffix, name, kind, attributes)
+LOCK_KINDS = [
+    ("01", "Front door", "eligible", {}),
+    ("02", "Garden gate (no gateway)", "no_gateway", {"has_gateway": False}),
+    ("03", "Cellar (old keypad)", "old_passcodes", {"passcode_version": 3}),
+    ("04", "Shed (no keypad)", "no_keypad", {"has_keypad": False}),
+    ("05", "Studio (offline)", "offline", {"offline": True}),
+    ("06", "Neighbour's door (not admin)", "not_admin", {"is_admin": False}),
+]
+NUMERIC_BASE = {Vendor.TTLOCK: 7100000, Vendor.TEDEE: 41000, Vendor.NUKI: 17179869184, Vendor.IGLOOHOME: None}
+
+
+def vendor_lock_id(vendor: str, suffix: str) -> str:
+    base = NUMERIC_BASE[vendor]
+    # Nuki ids exceed 32 bits; igloohome ids are strings.
+    return f"IGP1{suffix}A7" if base is None else str(base + int(suffix))
+
+
+@transaction.atomic
+def seed_sandbox() -> list[VirtualAccount]:
+    accounts = []
+    for vendor, (login, password, display_name) in DEMO_ACCOUNTS.items():
+        account, created = VirtualAccount.objects.get_or_create(
+            vendor=vendor, login=login, defaults={"password": password, "display_name": display_name}
+        )
+        accounts.append(account)
+        if not created:
+            continue
+        for suffix, name, kind, attributes in LOCK_KINDS:
+            VirtualLock.objects.create(
+                account=account, vendor_lock_id=vendor_lock_id(vendor, suffix), name=name, kind=kind, **attributes
+            )
+    return accounts

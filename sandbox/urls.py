@@ -1,0 +1,16 @@
+from django.urls import include, path
+
+from sandbox import views
+
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("doors/<int:lock_id>/", views.door, name="door"),
+    path("accounts/<int:account_id>/faults/", views.account_faults, name="account_faults"),
+]
+
+# Each virtual cloud answers under its own prefix; the vendor URL settings point there.
+for vendor in ("ttlock", "tedee", "nuki", "igloohome"):
+    try:
+        urlpatterns.append(path(f"{vendor}/", include(f"sandbox.vendors.{vendor}")))
+    except ModuleNotFoundError:  # a cloud not written yet
+        pass
