@@ -6,6 +6,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
+SANDBOX_PORT ?= 8100
+SANDBOX := http://127.0.0.1:$(SANDBOX_PORT)
 
 .PHONY: run test venv migrate demo worker beat web clean
 
@@ -22,10 +24,25 @@ migrate: venv
 demo: migrate
 	$(BIN)/python manage.py seed_demo
 
-# Web server, Celery worker and beat under honcho (Procfile.dev); Ctrl-C stops all three.
+# The demo points every vendor at the sandbox lock clouds (a process of their own).
+run: export TTLOCK_API_URL = $(SANDBOX)/ttlock
+run: export TEDEE_API_URL = $(SANDBOX)/tedee
+run: export TEDEE_AUTH_URL = $(SANDBOX)/tedee/auth
+run: export NUKI_API_URL = $(SANDBOX)/nuki
+run: export IGLOOHOME_API_URL = $(SANDBOX)/igloohome/api
+run: export IGLOOHOME_AUTH_URL = $(SANDBOX)/igloohome/auth
+run: export TTLOCK_CLIENT_ID = sandbox-client
+run: export TTLOCK_CLIENT_SECRET = sandbox-secret
+run: export TEDEE_CLIENT_ID = sandbox-client
+run: export TEDEE_CLIENT_SECRET = sandbox-secret
+run: export NUKI_CLIENT_ID = sandbox-client
+run: export NUKI_CLIENT_SECRET = sandbox-secret
+run: export VENDOR_HTTP_TIMEOUT_SECONDS = 5
+
+# Sandbox, web server, Celery worker and beat under honcho (Procfile.dev); Ctrl-C stops them all.
 run: demo
-	@echo "Nowistay: http://$(HOST):$(PORT)/  (Ctrl-C stops web, worker and beat)"
-	HOST=$(HOST) PORT=$(PORT) $(BIN)/honcho -f Procfile.dev start
+	@echo "Nowistay: http://$(HOST):$(PORT)/   sandbox lock clouds and door pages: $(SANDBOX)/"
+	HOST=$(HOST) PORT=$(PORT) SANDBOX_PORT=$(SANDBOX_PORT) $(BIN)/honcho -f Procfile.dev start
 
 test: venv
 	$(BIN)/pytest
