@@ -6,6 +6,8 @@ urlpatterns = [
     path("", views.index, name="index"),
     path("doors/<int:lock_id>/", views.door, name="door"),
     path("accounts/<int:account_id>/faults/", views.account_faults, name="account_faults"),
+    path("_control/<str:vendor>/locks/<str:vendor_lock_id>/", views.lock_state, name="lock_state"),
+    path("_control/<str:vendor>/locks/<str:vendor_lock_id>/faults/", views.lock_faults, name="lock_faults"),
 ]
 
 # Each virtual cloud answers under its own prefix; the vendor URL settings point there.

@@ -1,12 +1,16 @@
 """The door pages: what a virtual lock holds, whether a PIN would open it, and its fault switches."""
 
+import json
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from django import forms
 from django.contrib import messages
+from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
 
 from sandbox.models import VirtualAccount, VirtualLock
 
@@ -76,3 +80,34 @@ def _would_open(lock: VirtualLock, pin: str, moment: datetime) -> str:
         return f"Yes: the door opens with {pin} at {moment:%H:%M on %d %b %Y}."
     windows = ", ".join(f"{c.starts_at.astimezone(moment.tzinfo):%d %b %H:%M} → {c.ends_at.astimezone(moment.tzinfo):%d %b %H:%M}" for c in matching)
     return f"No: {pin} is only valid {windows}."
+
+
+# --- machine control, for tests and scripts ------------------------------------------------------
+
+def _lock_by_vendor_id(vendor: str, vendor_lock_id: str) -> VirtualLock:
+    return get_object_or_404(VirtualLock, account__vendor=vendor, vendor_lock_id=vendor_lock_id)
+
+
+def lock_state(request, vendor: str, vendor_lock_id: str):
+    """The codes a virtual lock holds, as JSON."""
+    lock = _lock_by_vendor_id(vendor, vendor_lock_id)
+    codes = [
+        {"id": c.vendor_code_id, "name": c.name, "pin": c.pin, "starts_at": c.starts_at.isoformat(), "ends_at": c.ends_at.isoformat()}
+        for c in lock.codes.all()
+    ]
+    return JsonResponse({"lock": lock.vendor_lock_id, "codes": codes, **{field: getattr(lock, field) for field in FAULT_FIELDS}})
+
+
+@csrf_exempt
+@require_POST
+def lock_faults(request, vendor: str, vendor_lock_id: str):
+    """Set a virtual lock's fault switches from a JSON body, e.g. {"offline": true}."""
+    lock = _lock_by_vendor_id(vendor, vendor_lock_id)
+    changes = json.loads(request.body or b"{}")
+    unknown = set(changes) - set(FAULT_FIELDS)
+    if unknown:
+        return JsonResponse({"error": f"unknown switches: {sorted(unknown)}"}, status=400)
+    for field, value in changes.items():
+        setattr(lock, field, value)
+    lock.save(update_fields=list(changes))
+    return JsonResponse({field: getattr(lock, field) for field in FAULT_FIELDS})

@@ -595,7 +595,22 @@ class TestHonestyAboutVendorLimits:
         assert code.state == CodeState.ACTIVE
         assert fake_cloud.calls["find_code"] == 0  # nothing to look in
         assert "may have created a code that cannot be listed" in code.warning
-        assert "11:30 on 5 June 2026" in code.warning
+        assert "until about 11:30 on 5 June 2026" in code.warning
+
+    def test_a_change_that_leaves_the_window_alone_does_not_reissue_an_unrevocable_code(self, assigned_property, book, fake_cloud):
+        prop = assigned_property(provider="igloohome", vendor_lock_id="IG1")
+        with freeze_time("2026-06-01 00:00:00"):
+            booking = book(prop, date(2026, 6, 2), date(2026, 6, 5))
+            services.booking_created(booking=booking)
+            tick()
+            code = current(booking)
+            # The vendor rounds the window (igloohome: whole hours).
+            AccessCode.objects.filter(pk=code.pk).update(lock_starts_at=utc(2026, 6, 2, 12, 0), lock_ends_at=utc(2026, 6, 5, 10, 0))
+            services.assignment_settings_changed(prop=prop, lead_days=3)
+            services.property_times_changed(prop=prop)
+            tick()
+        assert current(booking).pk == code.pk and current(booking).state == CodeState.ACTIVE
+        assert fake_cloud.calls["create_code"] == 1
 
     def test_changed_booking_on_an_unrevocable_vendor_records_the_old_code(self, assigned_property, book, fake_cloud):
         prop = assigned_property(provider="igloohome", vendor_lock_id="IG1")

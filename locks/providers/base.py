@@ -22,6 +22,7 @@ class Capabilities:
     remote_revoke: bool = True  # a code can be deleted before its end
     update_in_place: bool = True  # a code's window can be changed without re-creating it
     find_codes: bool = True  # codes can be listed, so a lost create can be found by its name
+    offline_codes: bool = False  # codes are computed without reaching the lock (algoPINs)
 
 
 @dataclass(frozen=True)

@@ -63,7 +63,7 @@ class FakeCloud:
         return list(self.locks[vendor_lock_id].codes.values())
 
     # --- the cloud's behaviour ---------------------------------------------------------------
-    def call(self, operation: str, vendor_lock_id: str | None, action):
+    def call(self, operation: str, vendor_lock_id: str | None, action, *, online_needed: bool = True):
         if self.latency:
             time.sleep(self.latency)
         with self._mutex:
@@ -72,7 +72,7 @@ class FakeCloud:
             if isinstance(fault, ProviderError):
                 raise fault
             if vendor_lock_id is not None:
-                self._check_reachable(vendor_lock_id)
+                self._check_reachable(vendor_lock_id, online_needed)
             result = action()
         if fault == "lose-response":
             raise OutcomeUnknown("The lock vendor did not answer in time.")
@@ -82,11 +82,11 @@ class FakeCloud:
         queue = self._faults.get(operation)
         return queue.pop(0) if queue else None
 
-    def _check_reachable(self, vendor_lock_id: str) -> None:
+    def _check_reachable(self, vendor_lock_id: str, online_needed: bool) -> None:
         lock = self.locks.get(vendor_lock_id)
         if lock is None:
             raise LockNotFound("The lock is no longer in this account.")
-        if not lock.online:
+        if online_needed and not lock.online:
             raise LockOffline("The lock's gateway is offline.")
 
     def new_id(self) -> str:
@@ -124,7 +124,7 @@ class FakeProvider(LockProvider):
             lock.codes[issued.vendor_code_id] = issued
             return issued
 
-        return self.cloud.call("create_code", vendor_lock_id, action)
+        return self.cloud.call("create_code", vendor_lock_id, action, online_needed=not self.capabilities.offline_codes)
 
     def update_code(self, vendor_lock_id: str, vendor_code_id: str, spec: CodeSpec) -> IssuedCode:
         if not self.capabilities.update_in_place:
@@ -151,6 +151,9 @@ class FakeProvider(LockProvider):
         self.cloud.call("delete_code", vendor_lock_id, action)
 
     def find_code(self, vendor_lock_id: str, name: str) -> IssuedCode | None:
+        if not self.capabilities.find_codes:
+            raise OperationNotSupported(f"{self.display_name} cannot list the codes on a lock.")
+
         def action():
             matches = [c for c in self.cloud.locks[vendor_lock_id].codes.values() if c.name == name]
             return matches[0] if matches else None

@@ -2,8 +2,15 @@
 
 from locks.providers.base import AccountSession, LockProvider
 from locks.providers.exceptions import OperationNotSupported
+from locks.providers.igloohome import IgloohomeProvider
+from locks.providers.nuki import NukiProvider
+from locks.providers.ttlock import TTLockProvider
 
-PROVIDER_CLASSES: dict[str, type[LockProvider]] = {}
+PROVIDER_CLASSES: dict[str, type[LockProvider]] = {
+    IgloohomeProvider.slug: IgloohomeProvider,
+    NukiProvider.slug: NukiProvider,
+    TTLockProvider.slug: TTLockProvider,
+}
 
 
 def provider_class(slug: str) -> type[LockProvider]:

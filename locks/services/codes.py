@@ -137,19 +137,18 @@ def _apply_plan(code: AccessCode, plan: CodePlan, now: datetime) -> None:
         return
     if not _plan_differs(code, plan) and (code.retry_deadline, code.alert_at) == (plan.retry_deadline, plan.alert_at):
         return
+    # Compared with the window we wanted before, not with the lock's: vendors round (igloohome
+    # to the hour), and a code must not be re-issued for a change the lock cannot see.
+    window_moved = (code.starts_at, code.ends_at) != (plan.starts_at, plan.ends_at)
     _set_plan(code, plan)
     if code.state == CodeState.SCHEDULED:
         code.next_attempt_at = plan.generate_at
         code.save()
         if plan.generate_at <= now:
             enqueue_code(code.pk)
-    elif code.state in (CodeState.ACTIVE, CodeState.UPDATING):
-        if (code.lock_starts_at, code.lock_ends_at) != (plan.starts_at, plan.ends_at):
-            _mark_for_update(code, now)
-        else:
-            code.state, code.next_attempt_at = CodeState.ACTIVE, code.lock_ends_at
-            code.save()
-    else:  # creating: the next attempt sends the new window
+    elif code.state in (CodeState.ACTIVE, CodeState.UPDATING) and window_moved:
+        _mark_for_update(code, now)
+    else:  # creating: the next attempt sends the new window; otherwise only deadlines moved
         code.save()
 
 

@@ -305,7 +305,7 @@ def _warn_of_unlistable_code(code: AccessCode, provider: LockProvider) -> None:
     until = notifications.local_time(code.ends_at, code.booking.property.time_zone)
     code.warning = (
         f"An earlier request to {provider.display_name} got no answer and may have created a code "
-        f"that cannot be listed; if so, it works until {until}."
+        f"that cannot be listed; if so, it works until about {until}."
     )
     AccessCode.objects.filter(pk=code.pk).update(warning=code.warning)
 

@@ -1,0 +1,60 @@
+"""Connecting an igloohome account: the host pastes the client ID and secret of an API client made
+in the iglooaccess portal. A token is fetched to prove them before anything is stored."""
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from locks.models import Provider, ProviderAccount
+from locks.providers.exceptions import PermanentProviderError, ProviderError
+from locks.providers.igloohome import IgloohomeProvider
+from locks.services.connections import account_connect
+
+
+def igloohome_connect(*, host, client_id: str, client_secret: str) -> ProviderAccount:
+    """Sign in with the host's igloohome API client and store the account (a first connection or a
+    reconnection). Raises ProviderError, with a message a host can read, when it cannot."""
+    result = IgloohomeProvider.sign_in(client_id=client_id.strip(), client_secret=client_secret.strip())
+    return account_connect(host=host, provider=Provider.IGLOOHOME, result=result)
+
+
+class IgloohomeConnectForm(forms.Form):
+    client_id = forms.CharField(
+        label="API client ID", max_length=200, help_text="In the iglooaccess portal, under API access."
+    )
+    # render_value=False: a secret typed in is never sent back in the page, even when the form fails.
+    client_secret = forms.CharField(
+        label="API client secret", max_length=500, strip=True, widget=forms.PasswordInput(render_value=False)
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def igloohome_connect_view(request: HttpRequest) -> HttpResponse:
+    form = IgloohomeConnectForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            account = igloohome_connect(
+                host=request.user,
+                client_id=form.cleaned_data["client_id"],
+                client_secret=form.cleaned_data["client_secret"],
+            )
+        except ProviderError as error:
+            form.add_error(None, _connect_failure(error))
+        else:
+            messages.success(request, f"igloohome is connected ({account.display_name}).")
+            account.refresh_from_db(fields=["last_error"])  # a lock list igloohome failed to give
+            if account.last_error:
+                messages.warning(request, account.last_error)
+            return redirect("home")
+    current = ProviderAccount.objects.filter(host=request.user, provider=Provider.IGLOOHOME).first()
+    return render(request, "locks/connect_igloohome.html", {"form": form, "account": current})
+
+
+def _connect_failure(error: ProviderError) -> str:
+    if isinstance(error, PermanentProviderError):
+        return f"{error.message} Nothing was saved; check the API client in the iglooaccess portal and try again."
+    return f"{error.message} Nothing was saved; please try again in a few minutes."

@@ -1,0 +1,654 @@
+"""TTLock: the TTLock Open Platform cloud API v3, seen through one host's TTLock app account.
+
+Source keys are those of shared/reference/vendor-apis.md §0, plus T-FV (the featureValue page,
+https://euopen.ttlock.com/document-pages/cloud/lock/featureValue) and T-SDKFV (TTLock's Android
+SDK `com.ttlock.bl.sdk.constant.FeatureValue`, "Created by TTLock", seen as idx:40189137811).
+
+Verified facts
+--------------
+- Sign-in: POST {base}/oauth2/token, form `clientId`, `clientSecret`, `username` and `password`
+  = MD5 of the app password, 32 lowercase hex; the documented request carries no `grant_type`
+  [T-TOK, CN and EN pages]. Answer `{access_token, uid, refresh_token, expires_in}` (seconds,
+  90 days by default) [T-TOK].
+- Refresh: same URL, form `clientId`, `clientSecret`, `grant_type=refresh_token`,
+  `refresh_token`; answer `{access_token, refresh_token, expires_in}`; refresh tokens live
+  10 years [T-REF, EN and CN].
+- Every API call carries `clientId`, `accessToken` and `date` (now, ms; ±5 min or errcode
+  80000) [T-ADD curl, T-LL, T-ERR]. GET endpoints take them in the query string (lock/list,
+  lock/detail, lock/listKeyboardPwd), POST endpoints as form fields (keyboardPwd/add, change,
+  delete) [T-LL, T-LD, T-LPWD, T-ADD, T-CHG, T-DEL curl examples].
+- Errors: HTTP 200 with a non-zero `errcode` [HT api.py]; the table below is T-ERR (CN page,
+  the most complete, checked against the EN page).
+- lock/list: pageNo from 1, pageSize ≤ 1000, answer `{list, pageNo, pageSize, pages, total}`,
+  only locks the account is top administrator of [T-LL]. lock/detail adds `featureValue`,
+  `hasGateway` (1/0) and `timezoneRawOffset` (ms) [T-LD]; `keyboardPwdVersion` appears in a
+  real payload only [HT tests/const.py].
+- featureValue is hex; bit n is `(int(value, 16) >> n) & 1` (the page's worked example reverses
+  the bits of each byte, which is the same thing) [T-FV]. Bit 0 = passcodes [T-FV, T-SDKFV];
+  bit 56 = WiFi lock, which needs no gateway [T-SDKFV `WIFI_LOCK = 56`, HT models.py].
+- Custom passcodes need V4 passcode locks [T-ADD-OLD]; 4-9 digits (-3006), not too simple
+  (-2032), unique on the lock (-3007), at most 250 (-3009) [T-ADD, T-ERR].
+- keyboardPwd/add: `keyboardPwdType` 3 = period, `addType` 2 = through the gateway or WiFi
+  (1, the default, only records the code in the cloud: it never reaches the lock), `startDate`
+  and `endDate` in ms, precise to the minute; answer `{keyboardPwdId}` [T-ADD, T-ADD-OLD].
+- keyboardPwd/change: `changeType` 2; both dates are required, without `startDate` the call
+  succeeds and changes nothing [T-CHG]. keyboardPwd/delete: `deleteType` 2 [T-DEL].
+- lock/listKeyboardPwd: pageNo, pageSize ≤ 200 and `orderBy` (required: 0 by name, 1 newest
+  first, 2 by name descending); items carry `keyboardPwd` as a String [T-LPWD].
+
+Decisions on what the sources leave open
+----------------------------------------
+- PINs with a leading zero: the CN add page types `keyboardPwd` as Int, but the same platform
+  returns passcodes as Strings with a leading zero ("034234" in T-LPWD), types `newKeyboardPwd`
+  [T-CHG] and deleteByCode's `keyboardPwd` [T-DEL] as String, and its SDKs pass String
+  passcodes. Form encoding carries text anyway: the PIN is sent exactly as its digit string and
+  is never turned into a number here.
+- featureValue bit 56 = WiFi comes from TTLock's own SDK constants and HT, not the cloud page
+  (whose table is cut in the stored copy).
+- `timezoneRawOffset` may be a standard-time offset (the name reads like Java's
+  `TimeZone.getRawOffset`); `offset_warning` says so when that would explain a difference.
+- Serialisation is per lock: TTLock can route one lock through any of several gateways
+  ("many-to-many", best RSSI) [T-GW], so the gateway id is not known before a call. Only calls
+  that travel through the gateway are serialised; cloud reads are not [HT api.py GW_LOCK].
+- find_code pages through every passcode rather than trusting `searchStr` (a fuzzy name search
+  whose exact behaviour is undocumented): a missed match would put a second code on the lock.
+"""
+
+import hashlib
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock_time
+from typing import Any, ContextManager
+from zoneinfo import ZoneInfo
+
+import requests
+from django.conf import settings
+from django.db import DatabaseError, connection
+from django.utils import timezone
+
+from locks.providers.base import AccountSession, Capabilities, CodeSpec, ConnectResult, IssuedCode, LockProvider, RemoteLock
+from locks.providers.exceptions import (
+    CodeNotFound,
+    CodeRejected,
+    CodeStorageFull,
+    LockNotFound,
+    LockOffline,
+    OperationNotSupported,
+    OutcomeUnknown,
+    PermanentProviderError,
+    ProviderAuthError,
+    ProviderError,
+    RateLimited,
+    VendorUnavailable,
+)
+from locks.providers.http import VendorHttp
+
+logger = logging.getLogger(__name__)
+
+RECONNECT = "TTLock no longer accepts this connection: reconnect the TTLock account."
+WRONG_REGION = 30008
+# Our marker in `vendor_code` when TTLock's answer could not be read (not a TTLock errcode).
+ANSWER_MALFORMED = "malformed"
+
+# errcode -> (our error, plain message). Source: T-ERR; comments say why when it is not obvious.
+ERRCODES: dict[int, tuple[type[ProviderError], str]] = {
+    # account, application and tokens
+    1: (VendorUnavailable, "TTLock reported that the operation failed."),
+    -3: (VendorUnavailable, "TTLock refused a parameter of the request."),
+    10000: (ProviderAuthError, "TTLock does not know Nowistay's application id."),
+    10001: (ProviderAuthError, "TTLock refused Nowistay's application credentials."),
+    10003: (ProviderAuthError, RECONNECT),  # token unknown: refreshed once before this is raised
+    10004: (ProviderAuthError, RECONNECT),  # token expired or revoked: refreshed once first [T-TOK]
+    10007: (ProviderAuthError, "TTLock did not accept this username and password."),
+    10011: (ProviderAuthError, RECONNECT),  # refresh token refused: only a new sign-in helps
+    20002: (LockNotFound, "This TTLock account is not an administrator of the lock."),
+    -2018: (LockNotFound, "This TTLock account has no rights on the lock."),
+    30006: (RateLimited, "TTLock is limiting how many requests Nowistay may send."),
+    30007: (RateLimited, "Nowistay's monthly TTLock request quota is used up."),
+    WRONG_REGION: (
+        ProviderAuthError,
+        "This TTLock account belongs to TTLock's mainland-China service, which Nowistay does not connect to.",
+    ),
+    80000: (VendorUnavailable, "TTLock refused the request time: the server clock may be off."),
+    80002: (VendorUnavailable, "TTLock could not read the request."),
+    90000: (VendorUnavailable, "TTLock had an internal error."),
+    # locks
+    -1003: (LockNotFound, "The lock is no longer in this TTLock account."),
+    -2025: (VendorUnavailable, "The lock is frozen in TTLock: unfreeze it in the TTLock app."),
+    -4043: (OperationNotSupported, "This TTLock lock does not support the operation."),
+    -4056: (CodeStorageFull, "The lock's storage is full."),
+    # passcodes
+    -2009: (CodeNotFound, "The passcode is no longer on the lock."),
+    -2032: (CodeRejected, "TTLock refused the PIN as too simple (consecutive or repeated digits)."),
+    -3006: (CodeRejected, "TTLock refused the PIN's length: 4 to 9 digits."),
+    -3007: (CodeRejected, "The lock already holds this PIN."),
+    -3008: (OperationNotSupported, "TTLock cannot change a passcode that was never used on the lock."),
+    -3009: (CodeStorageFull, "The lock's passcode memory is full (250 custom passcodes)."),
+    # gateways and WiFi locks: hasGateway=1 does not prove the gateway is online [T-GW]
+    -2012: (LockOffline, "No TTLock gateway near the lock is online."),
+    -3002: (LockOffline, "The lock's TTLock gateway is offline."),
+    -3003: (VendorUnavailable, "The lock's TTLock gateway is busy."),
+    -3034: (LockOffline, "The WiFi lock has no network configured."),
+    -3035: (LockOffline, "The WiFi lock is in power-saving mode: turn it off in the TTLock app."),
+    -3036: (LockOffline, "The lock is offline."),
+    -3037: (VendorUnavailable, "The lock is busy."),
+    -4037: (LockOffline, "The lock's TTLock gateway no longer exists."),
+}
+# Answered with a refresh and one retry before anything is raised.
+TOKEN_ERRCODES = {10003, 10004}
+
+PERIOD_PASSCODE = 3  # keyboardPwdType: 2 permanent, 3 period [T-ADD]
+VIA_GATEWAY = 2  # addType / changeType / deleteType: 2 = gateway or WiFi; 1 = cloud record only [T-ADD]
+NEWEST_FIRST = 1  # listKeyboardPwd orderBy; our codes are usually recent [T-LPWD]
+V4_PASSCODES = 4
+FEATURE_PASSCODE = 0  # [T-FV]
+FEATURE_WIFI_LOCK = 56  # [T-SDKFV, HT models.py]
+NO_GATEWAY = "No gateway: link the lock to a TTLock gateway"
+OLD_PASSCODES = "Keypad passcodes older than V4 are not supported"
+NO_KEYPAD = "The lock has no keypad"
+UNKNOWN_PASSCODES = "TTLock did not say which keypad passcode version the lock has (V4 is needed)"
+NO_DETAILS = "TTLock did not give this account the lock's details (administrators only)"
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_BEIJING = ZoneInfo("Asia/Shanghai")  # the monthly quota resets on the 1st, Beijing time [T-ERR CN, T-CNT]
+
+
+# --- time --------------------------------------------------------------------------------------
+
+def to_ms(moment: datetime) -> int:
+    """Milliseconds since the epoch, exactly (TTLock's unit for every date) [T-ADD]."""
+    return (moment - _EPOCH) // timedelta(milliseconds=1)
+
+
+def from_ms(value: Any) -> datetime:
+    return _EPOCH + timedelta(milliseconds=int(value))
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def offset_warning(lock_offset_minutes: int | None, property_tz: str, *, on: date) -> str:
+    """A plain warning when the lock's UTC offset is not its property's on `on`; "" when they agree.
+
+    The lock checks code windows against its own clock and zone [T-LD, SEAM-T]; a wrong zone is
+    the usual cause of codes that open hours off.
+    """
+    if lock_offset_minutes is None:
+        return ""
+    noon = datetime.combine(on, clock_time(12), tzinfo=ZoneInfo(property_tz))
+    expected = int(noon.utcoffset().total_seconds()) // 60
+    if lock_offset_minutes == expected:
+        return ""
+    standard = expected - int((noon.dst() or timedelta()).total_seconds()) // 60
+    why = " (it may not follow daylight saving time)" if lock_offset_minutes == standard else ""
+    return (
+        f"The lock is set to {_utc_label(lock_offset_minutes)}{why}, but {property_tz} is at "
+        f"{_utc_label(expected)} on {on.isoformat()}: guest codes may open at the wrong hour. "
+        "Set the lock's time zone in the TTLock app."
+    )
+
+
+def _utc_label(minutes: int) -> str:
+    sign = "+" if minutes >= 0 else "-"
+    hours, rest = divmod(abs(minutes), 60)
+    return f"UTC{sign}{hours:02d}:{rest:02d}"
+
+
+def _seconds_until_quota_resets(now: datetime) -> float:
+    local = now.astimezone(_BEIJING)
+    year, month = (local.year + 1, 1) if local.month == 12 else (local.year, local.month + 1)
+    return (datetime(year, month, 1, tzinfo=_BEIJING) - local).total_seconds()
+
+
+# --- one call in flight per lock ---------------------------------------------------------------
+
+_thread_locks: dict[str, threading.RLock] = {}
+_thread_locks_guard = threading.Lock()
+
+
+@contextmanager
+def one_call_per_lock_in_process(vendor_lock_id: str) -> Iterator[None]:
+    """Serialise calls to one lock among the threads of this process."""
+    with _thread_locks_guard:
+        lock = _thread_locks.setdefault(vendor_lock_id, threading.RLock())
+    with lock:
+        yield
+
+
+@contextmanager
+def one_call_per_lock(vendor_lock_id: str) -> Iterator[None]:
+    """Serialise calls to one lock across threads and worker processes.
+
+    On PostgreSQL a session-level advisory lock (held by this thread's connection, released
+    explicitly, never tied to a transaction); elsewhere a lock shared by this process's threads.
+    A gateway answers one request at a time and says -3003 "busy" otherwise [T-ERR, HT GW_LOCK].
+    """
+    if connection.vendor != "postgresql":
+        with one_call_per_lock_in_process(vendor_lock_id):
+            yield
+        return
+    key = _advisory_key(vendor_lock_id)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s)", [key])
+    try:
+        yield
+    finally:
+        _advisory_unlock(key)
+
+
+def _advisory_key(vendor_lock_id: str) -> int:
+    digest = hashlib.blake2b(f"nowistay:ttlock-lock:{vendor_lock_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def _advisory_unlock(key: int) -> None:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+    except DatabaseError:
+        # An unlock that fails (aborted transaction, lost connection) would leave the lock held
+        # by this session: ending the session is the one sure release.
+        logger.warning("releasing the TTLock advisory lock failed; closing the database connection")
+        connection.close()
+
+
+# --- answers -------------------------------------------------------------------------------------
+
+class _TokenRejected(Exception):
+    """TTLock refused the access token (10003/10004): refresh once, then retry once."""
+
+    def __init__(self, errcode: int):
+        super().__init__(errcode)
+        self.errcode = errcode
+
+
+def _malformed(what: str = "an answer") -> VendorUnavailable:
+    return VendorUnavailable(f"TTLock sent {what} that Nowistay cannot read.", vendor_code=ANSWER_MALFORMED)
+
+
+def _error_for(errcode: int) -> ProviderError:
+    error_class, message = ERRCODES.get(errcode, (VendorUnavailable, f"TTLock refused the request (error {errcode})."))
+    if errcode == 30007:
+        return RateLimited(message, retry_after=_seconds_until_quota_resets(timezone.now()), vendor_code=str(errcode))
+    return error_class(message, vendor_code=str(errcode))
+
+
+def _errcode(body: dict) -> int:
+    try:
+        return int(body.get("errcode") or 0)
+    except (TypeError, ValueError):
+        raise _malformed() from None
+
+
+def _read(http: VendorHttp, response: requests.Response, *, token_retry: bool) -> dict:
+    """The answer's JSON object, or the error its errcode (or HTTP status) stands for."""
+    if response.status_code >= 500:
+        raise VendorUnavailable(f"TTLock failed (HTTP {response.status_code}).")
+    if response.status_code == 429:
+        raise RateLimited("TTLock asked Nowistay to slow down.", retry_after=_retry_after(response))
+    try:
+        body = http.json(response)
+    except VendorUnavailable:
+        raise _malformed() from None
+    if not isinstance(body, dict):
+        raise _malformed()
+    errcode = _errcode(body)
+    if errcode and token_retry and errcode in TOKEN_ERRCODES:
+        raise _TokenRejected(errcode)
+    if errcode:
+        raise _error_for(errcode)
+    if response.status_code != 200:
+        raise VendorUnavailable(f"TTLock answered HTTP {response.status_code}.")
+    return body
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    value = response.headers.get("Retry-After", "")
+    return float(value) if value.isdigit() else None
+
+
+def _page_count(body: dict) -> int:
+    try:
+        return max(int(body.get("pages") or 1), 1)
+    except (TypeError, ValueError):
+        raise _malformed("a page count") from None
+
+
+def _items(body: dict) -> list[dict]:
+    items = body.get("list")
+    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+        raise _malformed("a list")
+    return items
+
+
+def _has_feature(feature_value: Any, bit: int) -> bool | None:
+    """Whether featureValue (hex) has `bit`; None when TTLock did not say."""
+    if not isinstance(feature_value, str) or not feature_value.strip():
+        return None
+    try:
+        return bool((int(feature_value, 16) >> bit) & 1)
+    except ValueError:
+        return None
+
+
+def _digits(value: str, error: PermanentProviderError) -> str:
+    if not re.fullmatch(r"[0-9]+", str(value)):
+        raise error
+    return str(value)
+
+
+# --- tokens ----------------------------------------------------------------------------------------
+
+def _token_url() -> str:
+    return f"{settings.TTLOCK_API_URL.rstrip('/')}/oauth2/token"
+
+
+def _token_request(http: VendorHttp, form: dict) -> dict:
+    try:
+        response = http.request("POST", _token_url(), data=form)
+    except OutcomeUnknown:  # a token request changes nothing that must be looked for afterwards
+        raise VendorUnavailable("TTLock did not answer in time.") from None
+    return _read(http, response, token_retry=False)
+
+
+def _credentials_from(body: dict, *, username: str, previous_refresh_token: str = "") -> tuple[dict, datetime]:
+    """What we keep of a token answer: the tokens, their expiry and the username, nothing else."""
+    access_token = body.get("access_token")
+    refresh_token = body.get("refresh_token") or previous_refresh_token
+    try:
+        lifetime = int(body.get("expires_in"))
+    except (TypeError, ValueError):
+        raise _malformed("a sign-in answer") from None
+    if not isinstance(access_token, str) or not access_token or not isinstance(refresh_token, str) or lifetime <= 0:
+        raise _malformed("a sign-in answer")
+    expires_at = timezone.now() + timedelta(seconds=lifetime)
+    credentials = {
+        "access_token": access_token,
+        "refresh_token": refresh_token,
+        "expires_at": expires_at.isoformat(),
+        "username": username,
+    }
+    return credentials, expires_at
+
+
+def _password_digest(password: str) -> str:
+    # TTLock takes the MD5 of the app password, 32 lowercase hex, never the password [T-TOK].
+    return hashlib.md5(password.encode("utf-8")).hexdigest()
+
+
+# --- the adapter -----------------------------------------------------------------------------------
+
+class TTLockProvider(LockProvider):
+    """A host's TTLock account: locks with a gateway (or WiFi) and V4 passcodes take guest codes."""
+
+    slug = "ttlock"
+    display_name = "TTLock"
+    capabilities = Capabilities(chosen_pins=True, remote_revoke=True, update_in_place=True)
+
+    LOCK_PAGE_SIZE = 100  # lock/list allows up to 1000 [T-LL]
+    PASSCODE_PAGE_SIZE = 200  # the documented maximum [T-LPWD]
+    MAX_PAGES = 100  # a cloud answering `pages` wrongly must not keep us looping
+    REFRESH_MARGIN = timedelta(minutes=10)
+    KEEP_ALIVE_MARGIN = timedelta(days=1)  # the keep-alive task runs every few hours
+
+    def __init__(
+        self,
+        session: AccountSession,
+        *,
+        http: VendorHttp | None = None,
+        call_guard: Callable[[str], ContextManager[None]] | None = None,
+    ):
+        super().__init__(session)
+        self.http = http or VendorHttp(self.display_name)
+        self.call_guard = call_guard or one_call_per_lock
+        self._refreshed = False
+
+    # --- connecting -----------------------------------------------------------------------------
+
+    @classmethod
+    def sign_in(cls, username: str, password: str, *, http: VendorHttp | None = None) -> ConnectResult:
+        """Sign in with the host's TTLock app account; the password is used once and never kept."""
+        form = {
+            "clientId": settings.TTLOCK_CLIENT_ID,
+            "clientSecret": settings.TTLOCK_CLIENT_SECRET,
+            "username": username,
+            "password": _password_digest(password),
+        }
+        body = _token_request(http or VendorHttp(cls.display_name), form)
+        credentials, expires_at = _credentials_from(body, username=username)
+        return ConnectResult(credentials=credentials, expires_at=expires_at, display_name=username)
+
+    def keep_alive(self) -> None:
+        if self._expires_within(self.KEEP_ALIVE_MARGIN):
+            self._refresh()
+
+    # --- locks ------------------------------------------------------------------------------------
+
+    def list_locks(self) -> list[RemoteLock]:
+        return [self._remote_lock(entry) for entry in self._pages("lock/list", {}, self.LOCK_PAGE_SIZE)]
+
+    def _remote_lock(self, entry: dict) -> RemoteLock:
+        lock_id = str(entry.get("lockId", ""))
+        if not lock_id:
+            raise _malformed("a lock without an id")
+        try:
+            details = {**entry, **self._call("GET", "lock/detail", {"lockId": lock_id})}
+            reasons = self._unavailable_reasons(details)
+        except LockNotFound:
+            details, reasons = entry, [NO_DETAILS]
+        offset = details.get("timezoneRawOffset")
+        return RemoteLock(
+            vendor_lock_id=lock_id,
+            name=str(details.get("lockAlias") or details.get("lockName") or f"TTLock {lock_id}"),
+            supports_remote_codes=not reasons,
+            unavailable_reason="; ".join(reasons),
+            is_online=None,  # hasGateway is cached for 30 minutes; only a call's errcode tells [T-GW]
+            utc_offset_minutes=round(int(offset) / 60000) if isinstance(offset, int | float) else None,
+        )
+
+    @staticmethod
+    def _unavailable_reasons(details: dict) -> list[str]:
+        reasons = []
+        if _has_feature(details.get("featureValue"), FEATURE_PASSCODE) is False:
+            reasons.append(NO_KEYPAD)
+        reachable = details.get("hasGateway") in (1, "1") or _has_feature(details.get("featureValue"), FEATURE_WIFI_LOCK)
+        if not reachable:
+            reasons.append(NO_GATEWAY)
+        version = details.get("keyboardPwdVersion")
+        if version in (None, ""):
+            reasons.append(UNKNOWN_PASSCODES)
+        elif str(version) != str(V4_PASSCODES):
+            reasons.append(OLD_PASSCODES)
+        return reasons
+
+    # --- codes ------------------------------------------------------------------------------------
+
+    def create_code(self, vendor_lock_id: str, spec: CodeSpec) -> IssuedCode:
+        pin = self._checked_pin(spec.pin)
+        lock_id = self._lock_id(vendor_lock_id)
+        answer = self._call(
+            "POST",
+            "keyboardPwd/add",
+            {
+                "lockId": lock_id,
+                "keyboardPwd": pin,  # the digit string as is: a leading zero stays
+                "keyboardPwdName": spec.name,
+                "keyboardPwdType": PERIOD_PASSCODE,
+                "startDate": to_ms(spec.starts_at),
+                "endDate": to_ms(spec.ends_at),
+                "addType": VIA_GATEWAY,  # the default (1) stores the code in the cloud only [T-ADD]
+            },
+            lock_id=lock_id,
+        )
+        code_id = answer.get("keyboardPwdId")
+        if code_id in (None, ""):  # TTLock acted but did not say on what: look for it before retrying
+            raise OutcomeUnknown("TTLock accepted the code without giving its id.")
+        return IssuedCode(str(code_id), pin, spec.starts_at, spec.ends_at, name=spec.name)
+
+    def update_code(self, vendor_lock_id: str, vendor_code_id: str, spec: CodeSpec) -> IssuedCode:
+        lock_id = self._lock_id(vendor_lock_id)
+        code_id = _digits(vendor_code_id, CodeNotFound("The passcode is no longer on the lock."))
+        self._call(
+            "POST",
+            "keyboardPwd/change",
+            {
+                "lockId": lock_id,
+                "keyboardPwdId": code_id,
+                "keyboardPwdName": spec.name,
+                # Both dates, always: without startDate TTLock answers success and changes nothing [T-CHG].
+                "startDate": to_ms(spec.starts_at),
+                "endDate": to_ms(spec.ends_at),
+                "changeType": VIA_GATEWAY,
+            },
+            lock_id=lock_id,
+        )
+        return IssuedCode(code_id, spec.pin or "", spec.starts_at, spec.ends_at, name=spec.name)
+
+    def delete_code(self, vendor_lock_id: str, vendor_code_id: str) -> None:
+        lock_id = self._lock_id(vendor_lock_id)
+        if not re.fullmatch(r"[0-9]+", str(vendor_code_id)):
+            return None  # not an id TTLock could have given: nothing of ours to remove
+        try:
+            self._call(
+                "POST",
+                "keyboardPwd/delete",
+                {"lockId": lock_id, "keyboardPwdId": vendor_code_id, "deleteType": VIA_GATEWAY},
+                lock_id=lock_id,
+            )
+        except CodeNotFound:
+            return None  # already gone counts as removed
+        return None
+
+    def find_code(self, vendor_lock_id: str, name: str) -> IssuedCode | None:
+        lock_id = self._lock_id(vendor_lock_id)
+        params = {"lockId": lock_id, "orderBy": NEWEST_FIRST}
+        for entry in self._pages("lock/listKeyboardPwd", params, self.PASSCODE_PAGE_SIZE):
+            if entry.get("keyboardPwdName") == name:
+                return self._issued(entry)
+        return None
+
+    @staticmethod
+    def _issued(entry: dict) -> IssuedCode:
+        try:
+            return IssuedCode(
+                vendor_code_id=str(entry["keyboardPwdId"]),
+                pin=str(entry["keyboardPwd"]),
+                starts_at=from_ms(entry["startDate"]),
+                ends_at=from_ms(entry["endDate"]),
+                name=str(entry.get("keyboardPwdName", "")),
+            )
+        except (KeyError, TypeError, ValueError):
+            raise _malformed("a passcode") from None
+
+    def _checked_pin(self, pin: str | None) -> str:
+        if not pin:
+            raise CodeRejected("TTLock codes need a PIN chosen by Nowistay.")
+        problem = self.pin_problem(pin)
+        if problem:
+            raise CodeRejected(problem)
+        return pin
+
+    @staticmethod
+    def _lock_id(vendor_lock_id: str) -> str:
+        return _digits(vendor_lock_id, LockNotFound("The lock is no longer in this TTLock account."))
+
+    # --- requests ---------------------------------------------------------------------------------
+
+    def _pages(self, path: str, params: dict, page_size: int) -> Iterator[dict]:
+        page = 1
+        while True:
+            answer = self._call("GET", path, {**params, "pageNo": page, "pageSize": page_size})
+            items = _items(answer)
+            yield from items
+            if page >= min(_page_count(answer), self.MAX_PAGES) or not items:
+                return
+            page += 1
+
+    def _call(self, method: str, path: str, params: dict, *, lock_id: str | None = None) -> dict:
+        """One API call with fresh tokens; a refused token is refreshed once and the call retried once."""
+        # Once per adapter at most: tokens living less than the margin must not be renewed on every call.
+        if not self._refreshed and self._expires_within(self.REFRESH_MARGIN):
+            self._refresh()
+        with self.call_guard(lock_id) if lock_id is not None else nullcontext():
+            try:
+                return self._send(method, path, params)
+            except _TokenRejected:
+                self._refresh()
+            try:
+                return self._send(method, path, params)
+            except _TokenRejected as rejected:
+                raise ProviderAuthError(RECONNECT, vendor_code=str(rejected.errcode)) from None
+
+    def _send(self, method: str, path: str, params: dict) -> dict:
+        signed = {
+            "clientId": settings.TTLOCK_CLIENT_ID,
+            "accessToken": self._access_token(),
+            **params,
+            "date": _now_ms(),
+        }
+        url = f"{settings.TTLOCK_API_URL.rstrip('/')}/v3/{path}"
+        if method == "GET":
+            response = self.http.request("GET", url, params=signed)
+        else:
+            response = self.http.request("POST", url, data=signed)
+        return _read(self.http, response, token_retry=True)
+
+    # --- tokens -----------------------------------------------------------------------------------
+
+    def _access_token(self) -> str:
+        token = self.session.credentials.get("access_token")
+        if not token:
+            raise ProviderAuthError(RECONNECT)
+        return token
+
+    def _expires_within(self, margin: timedelta) -> bool:
+        try:
+            expires_at = datetime.fromisoformat(self.session.credentials["expires_at"])
+        except (KeyError, TypeError, ValueError):
+            return False  # unknown expiry: an expired-token errcode will tell
+        return expires_at - timezone.now() <= margin
+
+    def _refresh(self) -> None:
+        credentials = self.session.credentials
+        refresh_token = credentials.get("refresh_token")
+        if not refresh_token:
+            raise ProviderAuthError(RECONNECT)
+        form = {
+            "clientId": settings.TTLOCK_CLIENT_ID,
+            "clientSecret": settings.TTLOCK_CLIENT_SECRET,
+            "grant_type": "refresh_token",
+            "refresh_token": refresh_token,
+        }
+        try:
+            body = _token_request(self.http, form)
+        except ProviderAuthError as refused:
+            raise ProviderAuthError(RECONNECT, vendor_code=refused.vendor_code) from None
+        fresh, expires_at = _credentials_from(
+            body, username=credentials.get("username", ""), previous_refresh_token=refresh_token
+        )
+        self.session.credentials = fresh
+        self._refreshed = True
+        self.session.save_credentials(fresh, expires_at)
+
+
+# urllib3 logs each request line, query string included, at DEBUG; TTLock's GET calls carry the
+# access token there [T-LL], so it is masked before any handler sees it.
+_TOKEN_IN_URL = re.compile(r"(accessToken|access_token|refresh_token|clientSecret)=[^&\s\"]*")
+
+
+class _MaskTokensInUrls(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(_TOKEN_IN_URL.sub(r"\1=[redacted]", a) if isinstance(a, str) else a for a in record.args)
+        if isinstance(record.msg, str):
+            record.msg = _TOKEN_IN_URL.sub(r"\1=[redacted]", record.msg)
+        return True
+
+
+logging.getLogger("urllib3.connectionpool").addFilter(_MaskTokensInUrls())
