@@ -4,11 +4,13 @@ from locks.providers.base import AccountSession, LockProvider
 from locks.providers.exceptions import OperationNotSupported
 from locks.providers.igloohome import IgloohomeProvider
 from locks.providers.nuki import NukiProvider
+from locks.providers.tedee import TedeeProvider
 from locks.providers.ttlock import TTLockProvider
 
 PROVIDER_CLASSES: dict[str, type[LockProvider]] = {
     IgloohomeProvider.slug: IgloohomeProvider,
     NukiProvider.slug: NukiProvider,
+    TedeeProvider.slug: TedeeProvider,
     TTLockProvider.slug: TTLockProvider,
 }
 
