@@ -98,3 +98,92 @@ def book(db):
         return Booking.objects.create(property=prop, arrival_date=arrival, departure_date=departure, status=status, **fields)
 
     return make
+
+
+# --- sandbox process and a real worker (end-to-end tests) -------------------------------------------
+import os as _os  # noqa: E402
+import socket  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time as _time  # noqa: E402
+from pathlib import Path as _Path  # noqa: E402
+
+import requests as _requests  # noqa: E402
+from django.db import connection as _connection  # noqa: E402
+
+ROOT = _Path(__file__).resolve().parent.parent
+
+
+def wait_until(check, what: str, timeout: float = 30) -> None:
+    deadline = _time.monotonic() + timeout
+    while _time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except _requests.RequestException:
+            pass
+        _time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def sandbox_url(tmp_path_factory):
+    port = _free_port()
+    database = tmp_path_factory.mktemp("sandbox") / "sandbox.sqlite3"
+    env = {**_os.environ, "SANDBOX_DATABASE_URL": f"sqlite:///{database}"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sandbox", "--port", str(port), "--seed"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: _requests.get(url + "/", timeout=1).ok, "the sandbox to start")
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture
+def vendors_on_sandbox(settings, sandbox_url):
+    """Every vendor URL pointed at the sandbox, as `make run` does (see the Makefile)."""
+    settings.TTLOCK_API_URL = f"{sandbox_url}/ttlock"
+    settings.TEDEE_API_URL = f"{sandbox_url}/tedee"
+    settings.TEDEE_AUTH_URL = f"{sandbox_url}/tedee/auth"
+    settings.NUKI_API_URL = f"{sandbox_url}/nuki"
+    settings.IGLOOHOME_API_URL = f"{sandbox_url}/igloohome/api"
+    settings.IGLOOHOME_AUTH_URL = f"{sandbox_url}/igloohome/auth"
+    for vendor in ("TTLOCK", "TEDEE", "NUKI"):
+        setattr(settings, f"{vendor}_CLIENT_ID", "sandbox-client")
+        setattr(settings, f"{vendor}_CLIENT_SECRET", "sandbox-secret")
+    settings.VENDOR_HTTP_TIMEOUT_SECONDS = 5
+    return sandbox_url
+
+
+def _close_thread_connection(**kwargs):
+    _connection.close()  # worker threads outlive the test; their connections must not
+
+
+@pytest.fixture
+def worker(settings):
+    from celery.contrib.testing.worker import start_worker
+    from celery.signals import task_postrun
+
+    from nowistay.celery import app
+
+    app.conf.task_always_eager = False
+    task_postrun.connect(_close_thread_connection)
+    try:
+        with start_worker(app, pool="threads", concurrency=4, perform_ping_check=False, shutdown_timeout=30):
+            yield
+    finally:
+        task_postrun.disconnect(_close_thread_connection)
+        _connection.close()
+
+
