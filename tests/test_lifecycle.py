@@ -626,3 +626,25 @@ class TestHonestyAboutVendorLimits:
         old.refresh_from_db()
         assert old.state == CodeState.SUPERSEDED
         assert old.warning == "Replaced by a new code after the booking changed; this one still works until 11:30 on 5 June 2026."
+
+
+class TestAssignmentWarnings:
+    def test_a_ttlock_clock_in_another_zone_is_reported(self, assigned_property, monkeypatch):
+        from locks.providers import registry
+        from locks.providers.ttlock import TTLockProvider
+        from locks.services.assignments import assignment_warnings
+
+        monkeypatch.setitem(registry.PROVIDER_CLASSES, "ttlock", TTLockProvider)
+        prop = assigned_property()  # Europe/Paris
+        lock = prop.lock_assignment.lock
+        lock.vendor_utc_offset_minutes = 60  # winter time all year round
+        lock.save()
+        (warning,) = assignment_warnings(prop.lock_assignment, on=date(2026, 7, 1))
+        assert "UTC+01:00" in warning and "UTC+02:00" in warning and "daylight saving" in warning
+        assert assignment_warnings(prop.lock_assignment, on=date(2026, 1, 15)) == []
+
+    def test_vendors_without_a_clock_rule_warn_of_nothing(self, assigned_property):
+        from locks.services.assignments import assignment_warnings
+
+        prop = assigned_property(provider="nuki", vendor_lock_id="N1")
+        assert assignment_warnings(prop.lock_assignment, on=date(2026, 7, 1)) == []

@@ -95,6 +95,12 @@ class LockProvider(ABC):
         """Why this vendor would refuse this PIN, in plain words; None when it is acceptable."""
         return pins.pin_rule_for(cls.slug)(pin)
 
+    @classmethod
+    def clock_warning(cls, lock_offset_minutes: int | None, property_tz: str, *, on) -> str:
+        """Why the lock's own clock may disagree with its property's zone; "" when it does not
+        (only vendors whose locks judge windows by their own clock override this)."""
+        return ""
+
     @abstractmethod
     def list_locks(self) -> list[RemoteLock]:
         """Every lock of the account, each with its eligibility and reason."""

@@ -397,6 +397,10 @@ class TTLockProvider(LockProvider):
     REFRESH_MARGIN = timedelta(minutes=10)
     KEEP_ALIVE_MARGIN = timedelta(days=1)  # the keep-alive task runs every few hours
 
+    @classmethod
+    def clock_warning(cls, lock_offset_minutes: int | None, property_tz: str, *, on: date) -> str:
+        return offset_warning(lock_offset_minutes, property_tz, on=on)
+
     def __init__(
         self,
         session: AccountSession,

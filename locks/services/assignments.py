@@ -106,3 +106,14 @@ def lock_assignment_remove(*, prop: Property, now: datetime | None = None) -> in
             code_retire(code=code, now=now)
             count += 1
     return count
+
+
+def assignment_warnings(assignment: LockAssignment, *, on=None) -> list[str]:
+    """What the host should know about an assignment that nothing blocks (e.g. a lock clock set to
+    another zone than its property's)."""
+    from locks.providers.registry import provider_class
+
+    on = on or timezone.localdate()
+    lock, prop = assignment.lock, assignment.property
+    warning = provider_class(lock.account.provider).clock_warning(lock.vendor_utc_offset_minutes, prop.time_zone, on=on)
+    return [warning] if warning else []
