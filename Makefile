@@ -42,7 +42,7 @@ run: export VENDOR_HTTP_TIMEOUT_SECONDS = 5
 # Sandbox, web server, Celery worker and beat under honcho (Procfile.dev); Ctrl-C stops them all.
 run: demo
 	@echo "Nowistay: http://$(HOST):$(PORT)/   sandbox lock clouds and door pages: $(SANDBOX)/"
-	HOST=$(HOST) PORT=$(PORT) SANDBOX_PORT=$(SANDBOX_PORT) $(BIN)/honcho -f Procfile.dev start
+	WEB_HOST=$(HOST) WEB_PORT=$(PORT) SANDBOX_PORT=$(SANDBOX_PORT) $(BIN)/honcho -f Procfile.dev start
 
 test: venv
 	$(BIN)/pytest
