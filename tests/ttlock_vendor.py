@@ -27,6 +27,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 import requests
 import responses
+
+from locks.providers.http import VendorHttp
 from django.conf import settings
 from django.utils import timezone
 from requests.adapters import HTTPAdapter
@@ -396,7 +398,8 @@ def ttlock_adapter():
     cloud.add_lock(3002, "Back door", online=False)
     cloud.add_lock(3003, "Garage", has_gateway=0)
     # The contract runs without a database: the in-process guard stands in for the advisory lock.
-    provider = TTLockProvider(cloud.session(), call_guard=one_call_per_lock_in_process)
+    # Its own session: the emulator is mounted on it, and must not leak into the shared one.
+    provider = TTLockProvider(cloud.session(), call_guard=one_call_per_lock_in_process, http=VendorHttp("TTLock"))
     provider.http.session.mount("https://", cloud.transport())
     provider.http.session.mount("http://", cloud.transport())
     return AdapterUnderTest(provider, lock_id="3001", offline_lock_id="3002", missing_lock_id="3999")

@@ -47,9 +47,13 @@ class VendorHttp:
 
     def __init__(self, vendor: str, *, timeout: float | None = None):
         self.vendor = vendor
-        self.timeout = timeout if timeout is not None else settings.VENDOR_HTTP_TIMEOUT_SECONDS
+        self._timeout = timeout
         self.session = requests.Session()
         self.session.headers["User-Agent"] = USER_AGENT
+
+    @property
+    def timeout(self) -> float:
+        return self._timeout if self._timeout is not None else settings.VENDOR_HTTP_TIMEOUT_SECONDS
 
     def request(self, method: str, url: str, **kwargs) -> requests.Response:
         """Send one request. Raises VendorUnavailable when nothing can have happened at the vendor,
@@ -79,3 +83,14 @@ class VendorHttp:
     def _log(self, method: str, url: str, outcome: str, started: float) -> None:
         # The query string is dropped: some vendors (TTLock) put the access token there.
         logger.info("%s %s %s -> %s in %d ms", self.vendor, method, url.split("?", 1)[0], outcome, (time.monotonic() - started) * 1000)
+
+
+_shared: dict[str, VendorHttp] = {}
+
+
+def shared_http(vendor: str) -> VendorHttp:
+    """The process-wide seam for one vendor: one session (and its connection pool) reused by
+    every adapter instance, rather than a new one per task."""
+    if vendor not in _shared:
+        _shared[vendor] = VendorHttp(vendor)
+    return _shared[vendor]

@@ -95,7 +95,7 @@ from locks.providers.exceptions import (
     RateLimited,
     VendorUnavailable,
 )
-from locks.providers.http import VendorHttp
+from locks.providers.http import VendorHttp, shared_http
 
 logger = logging.getLogger(__name__)
 
@@ -187,14 +187,8 @@ def _daily_end(start: datetime, cover_until: datetime, zone: ZoneInfo) -> dateti
 
 # --- the adapter -----------------------------------------------------------------------------------
 
-_shared_http: VendorHttp | None = None
-
-
 def _http() -> VendorHttp:
-    global _shared_http
-    if _shared_http is None:
-        _shared_http = VendorHttp(VENDOR)
-    return _shared_http
+    return shared_http(VENDOR)
 
 
 class IgloohomeProvider(LockProvider):

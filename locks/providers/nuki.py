@@ -132,7 +132,7 @@ from locks.providers.exceptions import (
     RateLimited,
     VendorUnavailable,
 )
-from locks.providers.http import VendorHttp
+from locks.providers.http import VendorHttp, shared_http
 
 logger = logging.getLogger(__name__)
 
@@ -165,17 +165,6 @@ STATUS_ERRORS: dict[int, tuple[type[ProviderError], str]] = {
 }
 DUPLICATE_CODE = "The lock already holds this PIN."
 NO_KEYPAD = "No Nuki Keypad is paired with this lock."
-
-_shared_http: VendorHttp | None = None
-
-
-def shared_http() -> VendorHttp:
-    """The process-wide HTTP seam for Nuki (one session, reused by every adapter instance)."""
-    global _shared_http
-    if _shared_http is None:
-        _shared_http = VendorHttp("Nuki")
-    return _shared_http
-
 
 # --- URLs (all built from settings.NUKI_API_URL, as Nuki serves OAuth from the API host) ----------
 
@@ -321,7 +310,7 @@ def exchange_code(*, code: str, redirect_uri: str, code_verifier: str | None = N
 
     Raises ProviderAuthError when Nuki refuses the code, VendorUnavailable when Nuki cannot be
     reached or answers nonsense (vendor_code MALFORMED)."""
-    http = http or shared_http()
+    http = http or shared_http("Nuki")
     form = {
         "grant_type": "authorization_code",
         "code": code,
@@ -338,14 +327,14 @@ def exchange_code(*, code: str, redirect_uri: str, code_verifier: str | None = N
 
 def connect_with_api_token(*, token: str, http: VendorHttp | None = None) -> ConnectResult:
     """Check a pasted Nuki Web API token by reading the account it belongs to."""
-    http = http or shared_http()
+    http = http or shared_http("Nuki")
     name = account_name(token, http=http)
     return ConnectResult(credentials={"auth": API_TOKEN, "access_token": token}, expires_at=None, display_name=name)
 
 
 def account_name(token: str, *, http: VendorHttp | None = None) -> str:
     """`GET /account` with this token: the account's name (or email) to show the host."""
-    http = http or shared_http()
+    http = http or shared_http("Nuki")
     response = http.request("GET", api_url("account"), headers=_headers(token))
     raise_for_status(response)
     account = _json(http, response)
@@ -400,7 +389,7 @@ class NukiProvider(LockProvider):
 
     def __init__(self, session: AccountSession, *, http: VendorHttp | None = None, sleep=time.sleep):
         super().__init__(session)
-        self.http = http or shared_http()
+        self.http = http or shared_http("Nuki")
         self._sleep = sleep
 
     # --- credentials -------------------------------------------------------------------------------

@@ -101,7 +101,7 @@ from locks.providers.exceptions import (
     RateLimited,
     VendorUnavailable,
 )
-from locks.providers.http import VendorHttp
+from locks.providers.http import VendorHttp, shared_http
 
 logger = logging.getLogger(__name__)
 
@@ -132,17 +132,6 @@ REFRESH_MARGIN = timedelta(minutes=5)  # refresh an access token this long befor
 REFRESH_TOKEN_LIFETIME = timedelta(days=14)  # when the answer does not say [TD authenticate]
 KEEP_ALIVE_AFTER = timedelta(days=7)  # half the refresh token's life: one missed daily run is harmless
 DEFAULT_ACCESS_LIFETIME = 3600  # seconds, the documented sample, when neither expires_in nor exp is given
-
-_shared_http: VendorHttp | None = None
-
-
-def shared_http() -> VendorHttp:
-    """The process-wide HTTP seam for Tedee (one session, reused by every adapter instance)."""
-    global _shared_http
-    if _shared_http is None:
-        _shared_http = VendorHttp("Tedee")
-    return _shared_http
-
 
 # --- URLs (all built from settings) -------------------------------------------------------------
 
@@ -205,7 +194,7 @@ def exchange_code(*, code: str, code_verifier: str, redirect_uri: str, http: Ven
         "code_verifier": code_verifier,
         "redirect_uri": redirect_uri,
     }
-    answer = _token_request(http or shared_http(), form, refused="Tedee did not accept the sign-in.")
+    answer = _token_request(http or shared_http("Tedee"), form, refused="Tedee did not accept the sign-in.")
     credentials = credentials_from_token_answer(answer, redirect_uri=redirect_uri)
     return ConnectResult(
         credentials=credentials,
@@ -229,7 +218,7 @@ def refresh_tokens(credentials: dict, *, http: VendorHttp | None = None) -> dict
     if credentials.get("redirect_uri"):
         form["redirect_uri"] = credentials["redirect_uri"]
     answer = _token_request(
-        http or shared_http(), form, refused="Tedee no longer accepts this connection; please reconnect the account."
+        http or shared_http("Tedee"), form, refused="Tedee no longer accepts this connection; please reconnect the account."
     )
     return credentials_from_token_answer(answer, redirect_uri=credentials.get("redirect_uri", ""), previous=credentials)
 
@@ -347,7 +336,7 @@ class TedeeProvider(LockProvider):
 
     def __init__(self, session: AccountSession, *, http: VendorHttp | None = None):
         super().__init__(session)
-        self.http = http or shared_http()
+        self.http = http or shared_http("Tedee")
 
     # --- locks -----------------------------------------------------------------------------------
 

@@ -86,7 +86,7 @@ from locks.providers.exceptions import (
     RateLimited,
     VendorUnavailable,
 )
-from locks.providers.http import VendorHttp
+from locks.providers.http import VendorHttp, shared_http
 
 logger = logging.getLogger(__name__)
 
@@ -409,7 +409,7 @@ class TTLockProvider(LockProvider):
         call_guard: Callable[[str], ContextManager[None]] | None = None,
     ):
         super().__init__(session)
-        self.http = http or VendorHttp(self.display_name)
+        self.http = http or shared_http(self.display_name)
         self.call_guard = call_guard or one_call_per_lock
         self._refreshed = False
 
@@ -424,7 +424,7 @@ class TTLockProvider(LockProvider):
             "username": username,
             "password": _password_digest(password),
         }
-        body = _token_request(http or VendorHttp(cls.display_name), form)
+        body = _token_request(http or shared_http(cls.display_name), form)
         credentials, expires_at = _credentials_from(body, username=username)
         return ConnectResult(credentials=credentials, expires_at=expires_at, display_name=username)
 
