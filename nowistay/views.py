@@ -4,6 +4,14 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from bookings.models import Booking, Property
+from locks.models import Provider, ProviderAccount
+
+CONNECT_URLS = {
+    Provider.TTLOCK: "locks:ttlock_connect",
+    Provider.TEDEE: "locks:tedee_connect",
+    Provider.NUKI: "locks:nuki_connect",
+    Provider.IGLOOHOME: "locks:igloohome_connect",
+}
 
 
 @login_required
@@ -14,7 +22,12 @@ def home(request: HttpRequest) -> HttpResponse:
         .select_related("property")
         .order_by("arrival_date", "id")[:50]
     )
-    return render(request, "home.html", {"properties": properties, "upcoming_bookings": upcoming})
+    accounts = {account.provider: account for account in ProviderAccount.objects.filter(host=request.user)}
+    providers = [
+        {"name": label, "account": accounts.get(slug), "connect_url": CONNECT_URLS[slug]}
+        for slug, label in Provider.choices
+    ]
+    return render(request, "home.html", {"properties": properties, "upcoming_bookings": upcoming, "providers": providers})
 
 
 def healthz(request: HttpRequest) -> JsonResponse:

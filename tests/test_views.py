@@ -116,3 +116,14 @@ def test_admin_reachable_by_staff(client, django_user_model):
     staff = django_user_model.objects.create_user(username="staff", password="staff-pw-12345", is_staff=True, is_superuser=True)
     client.force_login(staff)
     assert client.get("/admin/").status_code == 200
+
+
+def test_home_lists_each_lock_brand_with_its_connect_link(client, host):
+    from locks.models import ProviderAccount
+
+    ProviderAccount.objects.create(host=host, provider="tedee", display_name="Ada (ada@example.com)")
+    client.force_login(host)
+    content = client.get("/").content.decode()
+    for url in ("/locks/connect/ttlock/", "/locks/connect/tedee/", "/locks/connect/nuki/", "/locks/connect/igloohome/"):
+        assert f'href="{url}"' in content
+    assert "Ada (ada@example.com)" in content and "Not connected" in content
