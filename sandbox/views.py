@@ -1,7 +1,7 @@
 """The door pages: what a virtual lock holds, whether a PIN would open it, and its fault switches."""
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django import forms
@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from sandbox.models import VirtualAccount, VirtualLock
+from sandbox.models import Vendor, VirtualAccount, VirtualLock
 
 FAULT_FIELDS = ["offline", "server_errors", "timeouts", "rate_limited", "retry_after_seconds", "lose_responses", "latency_ms"]
 
@@ -72,14 +72,33 @@ def account_faults(request, account_id: int):
     return render(request, "sandbox/account_faults.html", {"account": account, "form": form})
 
 
+FIRST_USE_WITHIN = timedelta(hours=24)  # igloohome: a code longer than this must first be used within it
+
+
 def _would_open(lock: VirtualLock, pin: str, moment: datetime) -> str:
     matching = [code for code in lock.codes.all() if code.pin == pin]
     if not matching:
         return f"No: {lock.name} holds no code {pin}."
-    if any(code.opens_at(moment) for code in matching):
+    opening = [code for code in matching if code.opens_at(moment)]
+    if any(not _first_use_due_before(lock, code, moment) for code in opening):
         return f"Yes: the door opens with {pin} at {moment:%H:%M on %d %b %Y}."
+    if opening:
+        deadline = (opening[0].starts_at + FIRST_USE_WITHIN).astimezone(moment.tzinfo)
+        return (
+            f"Only if {pin} was already entered before {deadline:%H:%M on %d %b %Y}: an igloohome code valid for "
+            "more than 24 hours stops working if it is not used within 24 hours of its start."
+        )
     windows = ", ".join(f"{c.starts_at.astimezone(moment.tzinfo):%d %b %H:%M} → {c.ends_at.astimezone(moment.tzinfo):%d %b %H:%M}" for c in matching)
     return f"No: {pin} is only valid {windows}."
+
+
+def _first_use_due_before(lock: VirtualLock, code, moment: datetime) -> bool:
+    """igloohome's rule: a code longer than 24 h opens after its first 24 h only if used within them."""
+    return (
+        lock.account.vendor == Vendor.IGLOOHOME
+        and code.ends_at - code.starts_at > FIRST_USE_WITHIN
+        and moment >= code.starts_at + FIRST_USE_WITHIN
+    )
 
 
 # --- machine control, for tests and scripts ------------------------------------------------------
@@ -92,7 +111,10 @@ def lock_state(request, vendor: str, vendor_lock_id: str):
     """The codes a virtual lock holds, as JSON."""
     lock = _lock_by_vendor_id(vendor, vendor_lock_id)
     codes = [
-        {"id": c.vendor_code_id, "name": c.name, "pin": c.pin, "starts_at": c.starts_at.isoformat(), "ends_at": c.ends_at.isoformat()}
+        {
+            "id": c.vendor_code_id, "name": c.name, "pin": c.pin, "revocable": c.revocable,
+            "starts_at": c.starts_at.isoformat(), "ends_at": c.ends_at.isoformat(),
+        }
         for c in lock.codes.all()
     ]
     return JsonResponse({"lock": lock.vendor_lock_id, "codes": codes, **{field: getattr(lock, field) for field in FAULT_FIELDS}})
