@@ -74,6 +74,13 @@ def _connect_tedee(host) -> ProviderAccount:
         raise RuntimeError(f"Tedee demo sign-in: {error.message}") from None
 
 
+def _connect_nuki(host) -> ProviderAccount:
+    from locks.connect.nuki import nuki_connect_with_api_token
+
+    # sandbox/seed.py: the Nuki demo account's password field is its Nuki Web API token.
+    return nuki_connect_with_api_token(host=host, token="sandbox-nuki-api-token")
+
+
 def _connect_igloohome(host) -> ProviderAccount:
     from locks.connect.igloohome import igloohome_connect
 
@@ -84,6 +91,7 @@ def _connect_igloohome(host) -> ProviderAccount:
 DEMO_CONNECTIONS = [
     DemoConnection(Provider.TTLOCK, "Montmartre Loft", _connect_ttlock),
     DemoConnection(Provider.TEDEE, "Brooklyn Brownstone", _connect_tedee),
+    DemoConnection(Provider.NUKI, "Lord Howe Beach House", _connect_nuki),
     DemoConnection(Provider.IGLOOHOME, "Thamel Guesthouse", _connect_igloohome),
 ]
 # The sandbox's fully capable lock of each account (sandbox/seed.py); others show the reasons.

@@ -165,3 +165,39 @@ def test_lifecycle_tasks_are_acknowledged_late():
     """Services are idempotent, so a task lost with its worker is simply run again."""
     for task in (tasks.scheduler_pass, tasks.process_codes, tasks.process_code):
         assert task.acks_late is True
+
+
+def test_a_code_changed_while_a_worker_held_it_is_handed_on_when_released(assigned_property, book, fake_cloud, django_capture_on_commit_callbacks, monkeypatch):
+    """Cancelled while its create was out: the event could not claim it, so the worker that
+    releases it hands its next step on at once instead of leaving it to the next pass."""
+    from datetime import date
+
+    from freezegun import freeze_time
+
+    from bookings.models import BookingStatus
+    from locks import services
+    from locks.models import AccessCode, CodeState
+    from locks.services import codes, work
+
+    enqueued = []
+    monkeypatch.setattr(codes, "enqueue_code", lambda code_id: enqueued.append(("event", code_id)))
+    monkeypatch.setattr(work, "enqueue_code", lambda code_id: enqueued.append(("released", code_id)))
+    prop = assigned_property()
+    with freeze_time("2026-06-01 00:00:00"):
+        booking = book(prop, date(2026, 6, 2), date(2026, 6, 5))
+        code = services.booking_created(booking=booking)
+        token, ids = work.claim_due_codes(now=work.timezone.now(), limit=10)
+        def cancel_meanwhile(*args, **kwargs):
+            booking.status = BookingStatus.CANCELLED
+            booking.save()
+            services.booking_cancelled(booking=booking)
+            return real_create(*args, **kwargs)
+
+        provider_class = type(work.provider_for_account(code.lock.account))
+        real_create = provider_class.create_code.__get__(work.provider_for_account(code.lock.account))
+        monkeypatch.setattr(provider_class, "create_code", lambda self, *a, **k: cancel_meanwhile(*a, **k))
+        enqueued.clear()
+        work.process_codes(code_ids=ids, claim_token=token)
+    code.refresh_from_db()
+    assert code.state == CodeState.REVOKING and code.vendor_code_id and not code.claim_token
+    assert ("released", code.pk) in enqueued

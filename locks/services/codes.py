@@ -26,7 +26,10 @@ def capabilities_of(lock: Lock) -> Capabilities:
 
 
 def current_code(booking: Booking) -> AccessCode | None:
-    return AccessCode.objects.filter(booking=booking, is_current=True).select_related("lock__account").first()
+    """The booking's current code, row-locked: a worker finishing a step on it waits for us, so
+    neither write overwrites the other."""
+    codes = AccessCode.objects.filter(booking=booking, is_current=True).select_for_update(of=("self",))
+    return codes.select_related("lock__account").first()
 
 
 def usable_assignment(booking: Booking) -> LockAssignment | None:

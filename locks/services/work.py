@@ -146,9 +146,13 @@ def _finish(code: AccessCode, token: str, merge: Callable[[AccessCode], None], *
     with transaction.atomic():
         fresh = _locked_row(code)
         merge(fresh)
-        if release and fresh.claim_token == token:
+        released = release and fresh.claim_token == token
+        if released:
             fresh.claim_token, fresh.claimed_until = "", None
         fresh.save()
+        if released and fresh.next_attempt_at is not None and fresh.next_attempt_at <= timezone.now():
+            # Changed while we held it (e.g. cancelled mid-update): its next step need not wait for the pass.
+            enqueue_code(fresh.pk)
     return fresh
 
 
