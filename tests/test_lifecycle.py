@@ -477,6 +477,24 @@ class TestNeverTwice:
         assert fake_cloud.calls["find_code"] == 1 and fake_cloud.calls["create_code"] == 2
         assert len(on_lock(fake_cloud)) == 1
 
+    def test_a_failed_search_after_a_lost_create_does_not_forget_it(self, assigned_property, book, fake_cloud):
+        """Found by the chaos benchmark: a rate-limited search reset the 'unknown' mark, and the
+        next attempt created a second code."""
+        prop = assigned_property()
+        fake_cloud.lose_response_next("create_code")
+        fake_cloud.fail_next("find_code", RateLimited("Too many requests."))
+        with freeze_time("2026-06-01 00:00:00") as frozen:
+            booking = book(prop, date(2026, 6, 2), date(2026, 6, 5))
+            services.booking_created(booking=booking)
+            tick()  # create sent, answer lost
+            frozen.move_to("2026-06-01 01:00:00")
+            tick()  # search refused
+            assert current(booking).create_outcome_unknown
+            frozen.move_to("2026-06-01 02:00:00")
+            tick()  # search again: found
+        assert current(booking).state == CodeState.ACTIVE
+        assert len(on_lock(fake_cloud)) == 1 and fake_cloud.calls["create_code"] == 1
+
     def test_lost_response_then_cancel_removes_what_was_created(self, assigned_property, book, fake_cloud):
         prop = assigned_property()
         fake_cloud.lose_response_next("create_code")

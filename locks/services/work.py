@@ -266,7 +266,7 @@ def _take_step(code: AccessCode, claim_token: str, now: datetime) -> StepResult:
 def _create(code: AccessCode, token: str, now: datetime) -> StepResult:
     account = code.lock.account
     if account.status != AccountStatus.CONNECTED:
-        return _creation_failed(code, token, now, _account_unusable(account))
+        return _creation_failed(code, token, now, _account_unusable(account), request_sent=False)
     provider = provider_for_account(account)
     while True:
         prepared = _prepare_create(code, provider)
@@ -280,9 +280,9 @@ def _create(code: AccessCode, token: str, now: datetime) -> StepResult:
             if provider.capabilities.chosen_pins and code.pin_rejections + 1 < MAX_PIN_REJECTIONS:
                 code = _finish(code, token, lambda row: _pin_rejected(row, error), release=False)
                 continue  # a new PIN, straight away
-            return _creation_failed(code, token, now, error)
+            return _creation_failed(code, token, now, error, looked_before=looked_before)
         except ProviderError as error:
-            return _creation_failed(code, token, now, error)
+            return _creation_failed(code, token, now, error, looked_before=looked_before)
         fresh = _complete_creation(code, token, issued, spec, now)
         return StepResult(code.pk, "created", f"state {fresh.state}")
 
@@ -397,11 +397,19 @@ def _record_issued(row: AccessCode, issued: IssuedCode, sent: CodeSpec, now: dat
         row.next_attempt_at = now
 
 
-def _creation_failed(code: AccessCode, token: str, now: datetime, error: ProviderError) -> StepResult:
+def _creation_failed(
+    code: AccessCode, token: str, now: datetime, error: ProviderError, *, looked_before: bool = False, request_sent: bool = True
+) -> StepResult:
     if isinstance(error, ProviderAuthError):
         account_mark_needs_reconnect(account=code.lock.account, error=error)
     retryable = isinstance(error, (TransientProviderError, ProviderAuthError))
-    fresh = _finish(code, token, lambda row: _record_failure(row, error, now, retryable=retryable))
+    # An earlier lost create stays unresolved until a search or a create succeeds (a failed search
+    # proves nothing); a create that failed after it was sent (5xx, garbage, timeout) may have acted.
+    if request_sent:
+        unknown = looked_before or isinstance(error, (OutcomeUnknown, VendorUnavailable))
+    else:
+        unknown = code.create_outcome_unknown
+    fresh = _finish(code, token, lambda row: _record_failure(row, error, now, retryable=retryable, unknown=unknown))
     _notify_after_failure(fresh)
     return StepResult(code.pk, "failed" if fresh.state == CodeState.FAILED else "retrying", error.message)
 
@@ -413,14 +421,11 @@ def _pin_rejected(row: AccessCode, error: ProviderError) -> None:
     row.last_error, row.last_error_kind = error.message[:500], error.kind
 
 
-def _record_failure(row: AccessCode, error: ProviderError, now: datetime, *, retryable: bool) -> None:
+def _record_failure(row: AccessCode, error: ProviderError, now: datetime, *, retryable: bool, unknown: bool) -> None:
     row.attempts += 1
     row.first_failure_at = row.first_failure_at or now
     row.last_error, row.last_error_kind = error.message[:500], error.kind
-    # A vendor that failed (5xx, garbage) after a create was sent may still have acted: look first next time.
-    row.create_outcome_unknown = isinstance(error, (OutcomeUnknown, VendorUnavailable)) or (
-        row.create_outcome_unknown and not retryable
-    )
+    row.create_outcome_unknown = unknown
     if row.state == CodeState.SCHEDULED:  # failed before a request left (e.g. account unusable)
         row.state = CodeState.CREATING
     if row.state != CodeState.CREATING:  # retired meanwhile: its own step follows now
