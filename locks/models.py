@@ -224,8 +224,11 @@ class AccessCode(models.Model):
             ),
             models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="code_window_ends_after_start"),
             models.CheckConstraint(condition=Q(state__in=CodeState.values), name="code_state_valid"),
+            # A failed code whose last create went unanswered keeps one job: find and remove it.
             models.CheckConstraint(
-                condition=~Q(state__in=FINAL_CODE_STATES) | Q(next_attempt_at__isnull=True),
+                condition=~Q(state__in=FINAL_CODE_STATES)
+                | Q(next_attempt_at__isnull=True)
+                | Q(state=CodeState.FAILED, create_outcome_unknown=True),
                 name="final_code_has_no_next_attempt",
             ),
         ]

@@ -495,6 +495,26 @@ class TestNeverTwice:
         assert current(booking).state == CodeState.ACTIVE
         assert len(on_lock(fake_cloud)) == 1 and fake_cloud.calls["create_code"] == 1
 
+    def test_a_code_failing_after_a_lost_create_removes_what_it_may_have_left(self, assigned_property, book, fake_cloud):
+        """Found by the chaos benchmark: the last create's answer was lost, the deadline passed, the
+        code was marked failed, and the code it had created stayed on the lock untracked."""
+        prop = assigned_property()
+        fake_cloud.lose_response_next("create_code")
+        fake_cloud.fail_next("find_code", LockOffline("Gateway offline."))
+        with freeze_time("2026-06-02 21:00:00") as frozen:  # 23:00 Paris on the arrival day
+            booking = book(prop, date(2026, 6, 2), date(2026, 6, 5))
+            services.booking_created(booking=booking)
+            tick()  # create sent, answer lost
+            frozen.move_to("2026-06-02 22:00:00")  # the deadline: the search fails, the code fails
+            tick()
+            code = current(booking)
+            assert code.state == CodeState.FAILED and code.next_attempt_at is not None
+            frozen.move_to("2026-06-02 23:00:00")
+            tick()
+        code.refresh_from_db()
+        assert code.state == CodeState.FAILED and code.next_attempt_at is None and not code.create_outcome_unknown
+        assert on_lock(fake_cloud) == []
+
     def test_lost_response_then_cancel_removes_what_was_created(self, assigned_property, book, fake_cloud):
         prop = assigned_property()
         fake_cloud.lose_response_next("create_code")

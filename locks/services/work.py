@@ -432,9 +432,16 @@ def _record_failure(row: AccessCode, error: ProviderError, now: datetime, *, ret
         row.next_attempt_at = now
         return
     if not retryable or now >= row.retry_deadline:
-        row.state, row.next_attempt_at = CodeState.FAILED, None
+        row.state = CodeState.FAILED
+        # A create that may have acted leaves a code we must not lose track of: look for it and remove it.
+        row.next_attempt_at = _next_retry_after(error, now) if row.create_outcome_unknown else None
         return
     row.next_attempt_at = _next_retry(row, error, now)
+
+
+def _next_retry_after(error: ProviderError, now: datetime) -> datetime:
+    wait = max(settings.LOCKS_RETRY_INTERVAL_SECONDS, getattr(error, "retry_after", None) or 0)
+    return now + timedelta(seconds=wait)
 
 
 def _next_retry(row: AccessCode, error: ProviderError, now: datetime) -> datetime:
@@ -662,7 +669,41 @@ def _close_superseded(row: AccessCode, now: datetime) -> None:
         row.state, row.next_attempt_at, row.finished_at = CodeState.EXPIRED, None, now
 
 
+def _clean_up_failed(code: AccessCode, token: str, now: datetime) -> StepResult:
+    """A failed code whose last create went unanswered: remove what it may have left on the lock."""
+    account = code.lock.account
+    if account.status != AccountStatus.CONNECTED or code.ends_at <= now:
+        _finish(code, token, _stop_cleaning)  # nothing can reach it, or it has expired anyway
+        return StepResult(code.pk, "failed", "clean-up given up")
+    provider = provider_for_account(account)
+    if not provider.capabilities.find_codes:
+        _finish(code, token, _stop_cleaning)
+        return StepResult(code.pk, "failed", "the vendor cannot list codes")
+    vendor_lock_id = code.lock.vendor_lock_id
+    try:
+        found = audited_call(
+            account=account, operation="find_code", lock=code.lock, code=code,
+            call=lambda: provider.find_code(vendor_lock_id, code.vendor_name),
+        )
+        if found is not None and provider.capabilities.remote_revoke:
+            audited_call(
+                account=account, operation="delete_code", lock=code.lock, code=code,
+                call=lambda: provider.delete_code(vendor_lock_id, found.vendor_code_id),
+            )
+    except ProviderError as error:
+        _finish(code, token, lambda row: setattr(row, "next_attempt_at", _next_retry_after(error, now)))
+        return StepResult(code.pk, "retrying", f"clean-up: {error.message}")
+    _finish(code, token, _stop_cleaning)
+    return StepResult(code.pk, "failed", "clean-up done")
+
+
+def _stop_cleaning(row: AccessCode) -> None:
+    if row.state == CodeState.FAILED:
+        row.create_outcome_unknown, row.next_attempt_at = False, None
+
+
 _STEPS = {
+    CodeState.FAILED: _clean_up_failed,
     CodeState.SCHEDULED: _create,
     CodeState.CREATING: _create,
     CodeState.UPDATING: _update,
