@@ -1,5 +1,6 @@
 """Virtual vendor accounts, locks and codes, with the faults a test or a host can switch on."""
 
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 
@@ -20,6 +21,15 @@ class Faults(models.Model):
     retry_after_seconds = models.PositiveIntegerField(default=60)
     lose_responses = models.PositiveIntegerField(default=0, help_text="Act on the next N writes, then break the answer.")
     latency_ms = models.PositiveIntegerField(default=0)
+    # Probabilistic switches, for chaos runs (benchmarks/chaos.py): each request rolls the dice.
+    failure_rate = models.FloatField(
+        default=0.0, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="Share of requests (0-1), drawn at random, answered with a transient failure (5xx or 429) without acting.",
+    )
+    loss_rate = models.FloatField(
+        default=0.0, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="Share of writes (0-1), drawn at random, acted on and then their answer lost.",
+    )
 
     class Meta:
         abstract = True

@@ -29,18 +29,34 @@ def vendor_lock_id(vendor: str, suffix: str) -> str:
     return f"IGP1{suffix}A7" if base is None else str(base + int(suffix))
 
 
+# Extra eligible locks (`python -m sandbox --seed --extra-locks N`) take the suffixes after LOCK_KINDS.
+FIRST_EXTRA_SUFFIX = len(LOCK_KINDS) + 1
+
+
+def extra_lock_suffix(index: int) -> str:
+    """The id suffix of the `index`-th extra eligible lock (0-based): "07", "08", ..., "100", ..."""
+    return f"{FIRST_EXTRA_SUFFIX + index:02d}"
+
+
 @transaction.atomic
-def seed_sandbox() -> list[VirtualAccount]:
+def seed_sandbox(extra_locks: int = 0) -> list[VirtualAccount]:
+    """The demo accounts with a lock of every kind, plus `extra_locks` more eligible locks per
+    account (for benchmarks that need many doors). Idempotent."""
     accounts = []
     for vendor, (login, password, display_name) in DEMO_ACCOUNTS.items():
         account, created = VirtualAccount.objects.get_or_create(
             vendor=vendor, login=login, defaults={"password": password, "display_name": display_name}
         )
         accounts.append(account)
-        if not created:
-            continue
-        for suffix, name, kind, attributes in LOCK_KINDS:
-            VirtualLock.objects.create(
-                account=account, vendor_lock_id=vendor_lock_id(vendor, suffix), name=name, kind=kind, **attributes
+        if created:
+            for suffix, name, kind, attributes in LOCK_KINDS:
+                VirtualLock.objects.create(
+                    account=account, vendor_lock_id=vendor_lock_id(vendor, suffix), name=name, kind=kind, **attributes
+                )
+        for index in range(extra_locks):
+            suffix = extra_lock_suffix(index)
+            VirtualLock.objects.get_or_create(
+                account=account, vendor_lock_id=vendor_lock_id(vendor, suffix),
+                defaults={"name": f"Door {suffix}", "kind": "eligible"},
             )
     return accounts

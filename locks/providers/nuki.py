@@ -130,6 +130,7 @@ from locks.providers.exceptions import (
     ProviderAuthError,
     ProviderError,
     RateLimited,
+    TransientProviderError,
     VendorUnavailable,
 )
 from locks.providers.http import VendorHttp, shared_http
@@ -512,7 +513,11 @@ class NukiProvider(LockProvider):
         self._call("PUT", f"smartlock/{vendor_lock_id}/auth", json=body, code_write=True)
         for delay in self.readback_delays:
             self._sleep(delay)
-            auth = self._pick(self._keypad_auths(vendor_lock_id), spec.name, code=code)
+            try:
+                auth = self._pick(self._keypad_auths(vendor_lock_id), spec.name, code=code)
+            except TransientProviderError:
+                # The PUT was accepted: whatever the read-back says, a code may now exist.
+                raise OutcomeUnknown("Nuki accepted the code but could not be asked whether the lock took it; it is looked for before anything is sent again.") from None
             if auth is None or auth.get("operationId"):
                 continue  # not listed yet, or the bridge is still applying it
             if auth.get("error"):

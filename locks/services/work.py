@@ -10,7 +10,7 @@ import random
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -275,7 +275,7 @@ def _create(code: AccessCode, token: str, now: datetime) -> StepResult:
         code, looked_before = prepared
         spec = _spec(code, code.pin if provider.capabilities.chosen_pins else None)
         try:
-            issued = _find_or_create(provider, code, spec, looked_before)
+            issued, found = _find_or_create(provider, code, spec, looked_before)
         except CodeRejected as error:
             if provider.capabilities.chosen_pins and code.pin_rejections + 1 < MAX_PIN_REJECTIONS:
                 code = _finish(code, token, lambda row: _pin_rejected(row, error), release=False)
@@ -283,11 +283,14 @@ def _create(code: AccessCode, token: str, now: datetime) -> StepResult:
             return _creation_failed(code, token, now, error, looked_before=looked_before)
         except ProviderError as error:
             return _creation_failed(code, token, now, error, looked_before=looked_before)
+        if found:  # created by an earlier request, with the window wanted then: move it if it changed
+            spec = replace(spec, starts_at=issued.starts_at, ends_at=issued.ends_at)
         fresh = _complete_creation(code, token, issued, spec, now)
         return StepResult(code.pk, "created", f"state {fresh.state}")
 
 
-def _find_or_create(provider: LockProvider, code: AccessCode, spec: CodeSpec, looked_before: bool) -> IssuedCode:
+def _find_or_create(provider: LockProvider, code: AccessCode, spec: CodeSpec, looked_before: bool) -> tuple[IssuedCode, bool]:
+    """The code on the lock, and whether it was found (left there by an earlier request) rather than created."""
     account, vendor_lock_id = code.lock.account, code.lock.vendor_lock_id
     if looked_before and not provider.capabilities.find_codes:
         _warn_of_unlistable_code(code, provider)
@@ -297,11 +300,12 @@ def _find_or_create(provider: LockProvider, code: AccessCode, spec: CodeSpec, lo
             call=lambda: provider.find_code(vendor_lock_id, spec.name),
         )
         if found is not None:
-            return found
-    return audited_call(
+            return found, True
+    created = audited_call(
         account=account, operation="create_code", lock=code.lock, code=code,
         call=lambda: provider.create_code(vendor_lock_id, spec),
     )
+    return created, False
 
 
 def _warn_of_unlistable_code(code: AccessCode, provider: LockProvider) -> None:
