@@ -83,16 +83,6 @@ def test_a_lost_create_found_after_the_dates_changed_gets_the_new_window(assigne
     assert (on_lock.starts_at, on_lock.ends_at) == (code.starts_at, code.ends_at)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "Past the retry deadline (the stay has begun, e.g. a lock assigned mid-stay or a booking the "
-        "pass backfills), a create whose answer was lost marks the code failed with "
-        "create_outcome_unknown set, and nothing ever looks for it: the code stays on the lock, unknown "
-        "to the database, after its window (chaos benchmark: codes left after expiry on Tedee and Nuki; "
-        "on igloohome, an algoPIN nothing in the database explains)."
-    ),
-)
 def test_a_create_lost_after_the_retry_deadline_is_not_left_on_the_lock(assigned_property, book, fake_cloud):
     prop = assigned_property()  # Paris
     fake_cloud.lose_response_next("create_code")
@@ -107,16 +97,6 @@ def test_a_create_lost_after_the_retry_deadline_is_not_left_on_the_lock(assigned
     assert fake_cloud.codes_on("L1") == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "igloohome: a booking cancelled while its create is out records the code superseded (it cannot "
-        "be revoked, valid until its end); the create's answer is then lost and _record_failure sets "
-        "next_attempt_at = now for the retired row, so the next pass closes the superseded code as "
-        "expired at once, though the algoPIN works until its end (chaos benchmark, 200 bookings: two "
-        "algoPINs on an igloohome lock whose code the database called expired)."
-    ),
-)
 def test_an_igloohome_code_cancelled_while_its_create_is_out_stays_superseded_until_its_end(assigned_property, book, fake_cloud, monkeypatch):
     prop = assigned_property(provider="igloohome", vendor_lock_id="IG1")
     provider_class = registry.PROVIDER_CLASSES["igloohome"]

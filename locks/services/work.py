@@ -433,7 +433,8 @@ def _record_failure(row: AccessCode, error: ProviderError, now: datetime, *, ret
     if row.state == CodeState.SCHEDULED:  # failed before a request left (e.g. account unusable)
         row.state = CodeState.CREATING
     if row.state != CodeState.CREATING:  # retired meanwhile: its own step follows now
-        row.next_attempt_at = now
+        if row.state != CodeState.SUPERSEDED:  # (a superseded code is only closed at its end)
+            row.next_attempt_at = now
         return
     if not retryable or now >= row.retry_deadline:
         row.state = CodeState.FAILED
@@ -674,10 +675,11 @@ def _close_superseded(row: AccessCode, now: datetime) -> None:
 
 
 def _clean_up_failed(code: AccessCode, token: str, now: datetime) -> StepResult:
-    """A failed code whose last create went unanswered: remove what it may have left on the lock."""
+    """A failed code whose last create went unanswered: if the create did act, adopt the code
+    while its window lasts (the guest's PIN is the one we stored), else remove it from the lock."""
     account = code.lock.account
-    if account.status != AccountStatus.CONNECTED or code.ends_at <= now:
-        _finish(code, token, _stop_cleaning)  # nothing can reach it, or it has expired anyway
+    if account.status != AccountStatus.CONNECTED or now >= code.ends_at + EXPIRY_CLEANUP_GIVE_UP:
+        _finish(code, token, _stop_cleaning)
         return StepResult(code.pk, "failed", "clean-up given up")
     provider = provider_for_account(account)
     if not provider.capabilities.find_codes:
@@ -689,6 +691,9 @@ def _clean_up_failed(code: AccessCode, token: str, now: datetime) -> StepResult:
             account=account, operation="find_code", lock=code.lock, code=code,
             call=lambda: provider.find_code(vendor_lock_id, code.vendor_name),
         )
+        if found is not None and found.ends_at > now:
+            _finish(code, token, lambda row: _adopt(row, found, now))
+            return StepResult(code.pk, "created", "found on the lock after all")
         if found is not None and provider.capabilities.remote_revoke:
             audited_call(
                 account=account, operation="delete_code", lock=code.lock, code=code,
@@ -699,6 +704,17 @@ def _clean_up_failed(code: AccessCode, token: str, now: datetime) -> StepResult:
         return StepResult(code.pk, "retrying", f"clean-up: {error.message}")
     _finish(code, token, _stop_cleaning)
     return StepResult(code.pk, "failed", "clean-up done")
+
+
+def _adopt(row: AccessCode, found: IssuedCode, now: datetime) -> None:
+    if row.state != CodeState.FAILED:
+        return
+    for field, value in _issued_fields(found, row).items():
+        setattr(row, field, value)
+    row.state, row.next_attempt_at = CodeState.ACTIVE, found.ends_at
+    row.activated_at = row.activated_at or now
+    if (found.starts_at, found.ends_at) != (row.starts_at, row.ends_at):
+        row.state, row.next_attempt_at = CodeState.UPDATING, now
 
 
 def _stop_cleaning(row: AccessCode) -> None:
