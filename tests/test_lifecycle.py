@@ -687,3 +687,21 @@ class TestAssignmentWarnings:
 
         prop = assigned_property(provider="nuki", vendor_lock_id="N1")
         assert assignment_warnings(prop.lock_assignment, on=date(2026, 7, 1)) == []
+
+
+class TestFailedAfterALostCreateOnAVendorThatCannotList:
+    def test_the_possible_code_is_recorded_on_the_failed_code(self, assigned_property, book, fake_cloud):
+        """Chaos benchmark: an igloohome create lost past the retry deadline left an algoPIN that
+        nothing in the database explained."""
+        prop = assigned_property(provider="igloohome", vendor_lock_id="IG1")
+        fake_cloud.lose_response_next("create_code")
+        with freeze_time("2026-06-03 12:00:00") as frozen:  # the stay began: no retries left
+            booking = book(prop, date(2026, 6, 2), date(2026, 6, 5))
+            services.booking_created(booking=booking)
+            tick()
+            frozen.move_to("2026-06-03 13:00:00")
+            tick()
+        code = current(booking)
+        assert code.state == CodeState.FAILED and code.next_attempt_at is None
+        assert "may have created a code that cannot be listed" in code.warning
+        assert fake_cloud.calls["find_code"] == 0

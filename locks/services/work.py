@@ -683,6 +683,7 @@ def _clean_up_failed(code: AccessCode, token: str, now: datetime) -> StepResult:
         return StepResult(code.pk, "failed", "clean-up given up")
     provider = provider_for_account(account)
     if not provider.capabilities.find_codes:
+        _warn_of_unlistable_code(code, provider)  # it cannot be looked for: say so on the code
         _finish(code, token, _stop_cleaning)
         return StepResult(code.pk, "failed", "the vendor cannot list codes")
     vendor_lock_id = code.lock.vendor_lock_id
