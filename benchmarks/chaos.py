@@ -681,6 +681,9 @@ def classify_unrevocable(findings: Findings, entry: dict, matched, named, ended:
     elif named is not None and LOST_CREATE_WARNING in (named.warning or ""):
         findings.igloo_apart["from creates whose answer was lost (recorded on the code, with a warning)"] += 1
         return True
+    elif named is not None and named.state == CodeState.FAILED and named.warning:
+        findings.igloo_apart["from a create whose answer was lost, its code failed (recorded, with a warning)"] += 1
+        return True
     else:
         kind = f"unknown to the database (named code: {named.state + (' with a warning' if named.warning else '') if named else 'none'})"
     findings.add("igloo_unexplained", "igloohome")
