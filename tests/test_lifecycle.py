@@ -705,3 +705,20 @@ class TestFailedAfterALostCreateOnAVendorThatCannotList:
         assert code.state == CodeState.FAILED and code.next_attempt_at is None
         assert "may have created a code that cannot be listed" in code.warning
         assert fake_cloud.calls["find_code"] == 0
+
+
+def test_a_clean_up_finished_by_another_worker_is_not_rescheduled(assigned_property, book, fake_cloud):
+    """Chaos benchmark: a worker whose claim had expired tried to reschedule a clean-up another
+    worker had finished, and hit the database's 'final code has no next attempt' constraint."""
+    from locks.providers.exceptions import VendorUnavailable
+    from locks.services.work import _retry_cleaning
+
+    prop = assigned_property()
+    with freeze_time("2026-06-01 00:00:00"):
+        code = services.booking_created(booking=book(prop, date(2026, 6, 2), date(2026, 6, 5)))
+        AccessCode.objects.filter(pk=code.pk).update(state=CodeState.FAILED, next_attempt_at=None, create_outcome_unknown=False)
+        code.refresh_from_db()
+        _retry_cleaning(code, VendorUnavailable("Nuki failed."), utc(2026, 6, 1))
+        code.save()
+    code.refresh_from_db()
+    assert code.next_attempt_at is None

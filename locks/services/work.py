@@ -701,7 +701,7 @@ def _clean_up_failed(code: AccessCode, token: str, now: datetime) -> StepResult:
                 call=lambda: provider.delete_code(vendor_lock_id, found.vendor_code_id),
             )
     except ProviderError as error:
-        _finish(code, token, lambda row: setattr(row, "next_attempt_at", _next_retry_after(error, now)))
+        _finish(code, token, lambda row: _retry_cleaning(row, error, now))
         return StepResult(code.pk, "retrying", f"clean-up: {error.message}")
     _finish(code, token, _stop_cleaning)
     return StepResult(code.pk, "failed", "clean-up done")
@@ -716,6 +716,12 @@ def _adopt(row: AccessCode, found: IssuedCode, now: datetime) -> None:
     row.activated_at = row.activated_at or now
     if (found.starts_at, found.ends_at) != (row.starts_at, row.ends_at):
         row.state, row.next_attempt_at = CodeState.UPDATING, now
+
+
+def _retry_cleaning(row: AccessCode, error: ProviderError, now: datetime) -> None:
+    # Only while the clean-up is still wanted: a worker that took over an expired claim may have done it.
+    if row.state == CodeState.FAILED and row.create_outcome_unknown:
+        row.next_attempt_at = _next_retry_after(error, now)
 
 
 def _stop_cleaning(row: AccessCode) -> None:
