@@ -137,16 +137,6 @@ def test_an_igloohome_create_lost_after_the_retry_deadline_is_recorded_with_a_wa
     assert code.warning  # the host is told a code may work until its end
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "work.process_codes checks the batch's claims once, when it loads the batch; a later code's "
-        "step runs even if its lease ran out meanwhile and the pass gave it to another worker (only "
-        "creates re-check the claim, in _prepare_create), so two workers act on one code at once. The "
-        "chaos benchmark logged it as a CheckViolation (final_code_has_no_next_attempt) when two "
-        "clean-up steps of one failed Nuki code ran 17 s apart from two claims."
-    ),
-)
 def test_a_batch_does_not_act_on_a_code_whose_claim_ran_out_mid_batch(assigned_property, book, fake_cloud, settings, monkeypatch):
     from django.utils import timezone
 

@@ -235,6 +235,9 @@ def process_codes(*, code_ids: list[int], claim_token: str) -> list[StepResult]:
         if code is None:
             results.append(StepResult(code_id, "skipped", "not claimed by this worker"))
             continue
+        if code.claimed_until <= timezone.now():  # the lease ran out mid-batch: the pass may have given it away
+            results.append(StepResult(code_id, "skipped", "the claim's lease ran out"))
+            continue
         try:
             results.append(_take_step(code, claim_token, timezone.now()))
         except Exception:  # one broken row must not hold back the batch; its lease expires, it is retried
