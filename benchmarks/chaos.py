@@ -784,10 +784,10 @@ def report(config: Config, plan: Plan, findings: Findings, now: datetime, timing
     print(f"worker killed (SIGKILL) at t={kill.get('at', 0):.0f} s with {kill.get('claimed', 0)} codes claimed by the workers; "
           f"a new worker started {RESTART_AFTER} s later")
     ran_out = kill.get("ran_out", [])
-    if ran_out:
-        states = Counter(AccessCode.objects.filter(id__in=ran_out).values_list("state", flat=True))
-        print(f"  {len(ran_out)} of those claims ran out unreleased (the dead worker's, or batches still queued) and were "
-              f"taken again by the pass; those codes now: " + ", ".join(f"{state} {n}" for state, n in states.most_common()))
+    states = Counter(AccessCode.objects.filter(id__in=ran_out).values_list("state", flat=True))
+    print(f"  {len(ran_out)} of those claims ran out unreleased (the dead worker's, or batches still queued) and were "
+          f"taken again by the pass" + ("; those codes now: " if ran_out else "")
+          + ", ".join(f"{state} {n}" for state, n in states.most_common()))
     print(f"time: setup {timings['setup']:.0f} s, bookings made in {timings['booking']:.0f} s, "
           f"{'settled' if timings['settled'] else 'NOT settled (time limit)'} {timings['run']:.0f} s after the first booking; "
           f"total {timings['total']:.0f} s")
