@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from sandbox.models import Vendor, VirtualAccount, VirtualLock
 
-FAULT_FIELDS = ["offline", "server_errors", "timeouts", "rate_limited", "retry_after_seconds", "lose_responses", "latency_ms"]
+FAULT_FIELDS = ["offline", "server_errors", "timeouts", "rate_limited", "retry_after_seconds", "lose_responses", "latency_ms", "failure_rate", "loss_rate"]
 
 
 class TryPinForm(forms.Form):
