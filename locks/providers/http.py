@@ -5,9 +5,11 @@ Adapters build URLs from settings (so tests and the sandbox can point them elsew
 `VendorHttp.request`; they interpret vendor answers themselves.
 """
 
+import email.utils
 import logging
 import re
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import requests
@@ -94,3 +96,21 @@ def shared_http(vendor: str) -> VendorHttp:
     if vendor not in _shared:
         _shared[vendor] = VendorHttp(vendor)
     return _shared[vendor]
+
+
+def retry_after_seconds(response: requests.Response) -> float | None:
+    """A 429's Retry-After in seconds, given as seconds or as an HTTP date (RFC 9110 §10.2.3)."""
+    value = response.headers.get("Retry-After", "").strip()
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:  # "-0000" dates parse naive; they mean UTC
+        moment = moment.replace(tzinfo=UTC)
+    return max(0.0, (moment - datetime.now(UTC)).total_seconds())

@@ -95,7 +95,7 @@ from locks.providers.exceptions import (
     RateLimited,
     VendorUnavailable,
 )
-from locks.providers.http import VendorHttp, shared_http
+from locks.providers.http import VendorHttp, shared_http, retry_after_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -363,7 +363,7 @@ class IgloohomeProvider(LockProvider):
         if status == 404:
             raise LockNotFound("igloohome does not know this lock; it is no longer in this account.", vendor_code=code)
         if status == 429:
-            raise RateLimited("igloohome asked us to slow down.", retry_after=_retry_after(response), vendor_code=code)
+            raise RateLimited("igloohome asked us to slow down.", retry_after=retry_after_seconds(response), vendor_code=code)
         if status in (400, 422) and on_device:
             raise CodeRejected(f"igloohome refused the code: {detail or 'no reason given'}.", vendor_code=code)
         if status == 504 and creating:
@@ -410,7 +410,7 @@ class IgloohomeProvider(LockProvider):
             raise ProviderAuthError(_token_refusal(response), vendor_code=str(status))
         if status == 429:
             raise RateLimited(
-                "igloohome asked us to slow down.", retry_after=_retry_after(response), vendor_code=str(status)
+                "igloohome asked us to slow down.", retry_after=retry_after_seconds(response), vendor_code=str(status)
             )
         if not 200 <= status < 300:
             raise VendorUnavailable(f"igloohome's sign-in failed (HTTP {status}).", vendor_code=str(status))
@@ -512,18 +512,3 @@ def _token_refusal(response: requests.Response) -> str:
         return ("This igloohome API client is not allowed what Nowistay needs (device list, hourly and daily "
                 "algoPINs); give it those permissions in the iglooaccess portal.")
     return "igloohome did not accept the API client ID and secret."
-
-
-def _retry_after(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After", "").strip()
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, (moment - timezone.now()).total_seconds())

@@ -133,7 +133,7 @@ from locks.providers.exceptions import (
     TransientProviderError,
     VendorUnavailable,
 )
-from locks.providers.http import VendorHttp, shared_http
+from locks.providers.http import VendorHttp, shared_http, retry_after_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -236,23 +236,6 @@ def _id_text(value: Any, what: str) -> str:
     return text
 
 
-def _retry_after(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        moment = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return max(0.0, (moment - datetime.now(UTC)).total_seconds())
-
-
 def _vendor_detail(response: requests.Response) -> str:
     """The vendor's own explanation, for *classifying* only: never put in a message or a log."""
     try:
@@ -283,10 +266,10 @@ def raise_for_status(response: requests.Response, *, code_write: bool = False) -
     if status in STATUS_ERRORS:
         cls, message = STATUS_ERRORS[status]
         if issubclass(cls, RateLimited | VendorUnavailable):
-            raise cls(message, retry_after=_retry_after(response), vendor_code=vendor_code)
+            raise cls(message, retry_after=retry_after_seconds(response), vendor_code=vendor_code)
         raise cls(message, vendor_code=vendor_code)
     if status >= 500:
-        raise VendorUnavailable("Nuki is having trouble right now; it is tried again later.", retry_after=_retry_after(response), vendor_code=vendor_code)
+        raise VendorUnavailable("Nuki is having trouble right now; it is tried again later.", retry_after=retry_after_seconds(response), vendor_code=vendor_code)
     raise PermanentProviderError(f"Nuki refused the request (HTTP {status}).", vendor_code=vendor_code)
 
 

@@ -101,7 +101,7 @@ from locks.providers.exceptions import (
     RateLimited,
     VendorUnavailable,
 )
-from locks.providers.http import VendorHttp, shared_http
+from locks.providers.http import VendorHttp, shared_http, retry_after_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -308,21 +308,6 @@ def account_name(answer: dict) -> str:
     if name and mail and name != mail:
         return f"{name} ({mail})"[:200]
     return (name or mail or "Tedee account")[:200]
-
-
-def retry_after_seconds(response) -> float | None:
-    """Retry-After in seconds (Tedee sends seconds [TD api-rate-limiting]; an HTTP date is also read)."""
-    value = response.headers.get("Retry-After")
-    if not value:
-        return None
-    seconds = _seconds(value)
-    if seconds is not None:
-        return seconds
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max((when - datetime.now(UTC)).total_seconds(), 0.0)
 
 
 # --- the adapter -------------------------------------------------------------------------------------

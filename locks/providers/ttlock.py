@@ -86,7 +86,7 @@ from locks.providers.exceptions import (
     RateLimited,
     VendorUnavailable,
 )
-from locks.providers.http import VendorHttp, shared_http
+from locks.providers.http import VendorHttp, shared_http, retry_after_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -291,7 +291,7 @@ def _read(http: VendorHttp, response: requests.Response, *, token_retry: bool) -
     if response.status_code >= 500:
         raise VendorUnavailable(f"TTLock failed (HTTP {response.status_code}).")
     if response.status_code == 429:
-        raise RateLimited("TTLock asked Nowistay to slow down.", retry_after=_retry_after(response))
+        raise RateLimited("TTLock asked Nowistay to slow down.", retry_after=retry_after_seconds(response))
     try:
         body = http.json(response)
     except VendorUnavailable:
@@ -306,11 +306,6 @@ def _read(http: VendorHttp, response: requests.Response, *, token_retry: bool) -
     if response.status_code != 200:
         raise VendorUnavailable(f"TTLock answered HTTP {response.status_code}.")
     return body
-
-
-def _retry_after(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After", "")
-    return float(value) if value.isdigit() else None
 
 
 def _page_count(body: dict) -> int:
