@@ -10,5 +10,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", views.healthz, name="healthz"),
     path("locks/", include("locks.urls")),
+    path("integrations/", include("locks.dashboard.urls")),
+    path("", include("bookings.urls")),
     path("admin/", admin.site.urls),
 ]

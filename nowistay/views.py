@@ -6,14 +6,6 @@ from django.utils import timezone
 from bookings.models import Booking, Property
 from locks.models import Provider, ProviderAccount
 
-CONNECT_URLS = {
-    Provider.TTLOCK: "locks:ttlock_connect",
-    Provider.TEDEE: "locks:tedee_connect",
-    Provider.NUKI: "locks:nuki_connect",
-    Provider.IGLOOHOME: "locks:igloohome_connect",
-}
-
-
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     properties = Property.objects.of_host(request.user).select_related("lock_assignment__lock__account")
@@ -24,7 +16,7 @@ def home(request: HttpRequest) -> HttpResponse:
     )
     accounts = {account.provider: account for account in ProviderAccount.objects.filter(host=request.user)}
     providers = [
-        {"name": label, "account": accounts.get(slug), "connect_url": CONNECT_URLS[slug]}
+        {"name": label, "slug": slug, "account": accounts.get(slug)}
         for slug, label in Provider.choices
     ]
     return render(request, "home.html", {"properties": properties, "upcoming_bookings": upcoming, "providers": providers})

@@ -712,7 +712,7 @@ class TestConnect:
 
     def test_the_form_asks_for_the_client_id_and_secret(self, client, host):
         client.force_login(host)
-        content = client.get(self.url).content.decode()
+        content = client.get(self.url, follow=True).content.decode()  # the form lives in the igloohome panel
         assert 'name="client_id"' in content and 'type="password" name="client_secret"' in content
         assert "csrfmiddlewaretoken" in content
 
@@ -720,8 +720,8 @@ class TestConnect:
         client.force_login(host)
         with freeze_time("2026-06-01 08:00:00"):
             response = client.post(self.url, {"client_id": f" {CLIENT_ID} ", "client_secret": CLIENT_SECRET}, follow=True)
-        assert response.redirect_chain == [(reverse("home"), 302)]
-        assert f"igloohome is connected (API client {CLIENT_ID})." in response.content.decode()
+        assert response.redirect_chain == [(reverse("integrations:panel", args=["igloohome"]), 302)]
+        assert f"Your igloohome account “API client {CLIENT_ID}” is connected." in response.content.decode()
         account = ProviderAccount.objects.get(host=host, provider="igloohome")
         assert (account.status, account.display_name) == (AccountStatus.CONNECTED, f"API client {CLIENT_ID}")
         assert account.token_expires_at == utc(2026, 6, 1, 9)
@@ -735,21 +735,21 @@ class TestConnect:
         with freeze_time("2026-06-01 08:00:00"):
             response = client.post(self.url, {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}, follow=True)
         content = response.content.decode()
-        assert "igloohome is connected" in content
+        assert "igloohome account" in content and "is connected" in content
         assert "Locks could not be read yet: igloohome failed (HTTP 503)." in content
         assert ProviderAccount.objects.get(host=host).status == AccountStatus.CONNECTED
 
     def test_an_empty_form_is_refused_before_asking_igloohome(self, client, host, cloud):
         client.force_login(host)
         response = client.post(self.url, {})
-        assert response.status_code == 200 and "This field is required." in response.content.decode()
+        assert response.status_code == 400 and "This field is required." in response.content.decode()
         assert cloud.token_requests == 0
 
     def test_wrong_credentials_store_nothing_and_never_echo_the_secret(self, client, host, cloud, igloo_registered):
         client.force_login(host)
         response = client.post(self.url, {"client_id": CLIENT_ID, "client_secret": "wrong-" + CLIENT_SECRET})
         content = response.content.decode()
-        assert response.status_code == 200
+        assert response.status_code == 400
         assert "igloohome did not accept the API client ID and secret. Nothing was saved" in content
         assert CLIENT_SECRET not in content and CLIENT_ID in content  # the id is kept, the secret is not
         assert not ProviderAccount.objects.exists()

@@ -705,7 +705,7 @@ class TestOAuthConnect:
         code = cloud.issue_code(REDIRECT_URI)
         response = client.get(reverse("locks:nuki_callback"), {"code": code, "state": state})
 
-        assert response.status_code == 302 and response["Location"] == reverse("home")
+        assert response.status_code == 302 and response["Location"] == reverse("integrations:panel", args=["nuki"])
         account = ProviderAccount.objects.get(host=host, provider="nuki")
         assert account.display_name == "Ada Host" and account.status == AccountStatus.CONNECTED
         assert account.credentials["auth"] == "oauth" and account.credentials["access_token"] in cloud.access_tokens
@@ -783,7 +783,7 @@ class TestOAuthConnect:
         settings.NUKI_CLIENT_ID = settings.NUKI_CLIENT_SECRET = ""
         client.force_login(host)
         response = client.get(reverse("locks:nuki_connect_oauth"), follow=True)
-        assert response.redirect_chain[-1][0] == reverse("locks:nuki_connect")
+        assert response.redirect_chain[-1][0] == reverse("integrations:panel", args=["nuki"])
         assert escape(connect.NukiConnectError.NOT_CONFIGURED) in response.content.decode()
         assert "locks_oauth_pending" not in client.session
 
@@ -799,14 +799,14 @@ class TestOAuthConnect:
 class TestApiTokenConnect:
     def test_the_form_asks_for_the_token_in_a_password_field(self, client, host):
         client.force_login(host)
-        content = client.get(reverse("locks:nuki_connect")).content.decode()
+        content = client.get(reverse("locks:nuki_connect"), follow=True).content.decode()
         assert 'type="password"' in content and 'name="token"' in content and "value=" not in content.split('name="token"')[1].split(">")[0]
 
     def test_a_valid_token_connects_the_account_and_is_never_rendered(self, client, host, cloud, nuki_registered, caplog):
         caplog.set_level(logging.DEBUG)
         client.force_login(host)
         response = client.post(reverse("locks:nuki_connect"), {"token": API_TOKEN}, follow=True)
-        assert response.redirect_chain[-1][0] == reverse("home")
+        assert response.redirect_chain[-1][0] == reverse("integrations:panel", args=["nuki"])
         assert "Ada Host" in response.content.decode() and API_TOKEN not in response.content.decode()
         account = ProviderAccount.objects.get(host=host, provider="nuki")
         assert account.credentials == {"auth": "api_token", "access_token": API_TOKEN} and account.token_expires_at is None

@@ -507,7 +507,7 @@ class TestConnect:
         client.force_login(host)
         answer = cloud.authorize(start(client))
         response = callback(client, **answer)
-        assert response.status_code == 302 and response["Location"] == reverse("home")
+        assert response.status_code == 302 and response["Location"] == reverse("integrations:panel", args=["tedee"])
 
         account = ProviderAccount.objects.get(host=host, provider="tedee")
         assert account.display_name == "Ada Host (ada@example.com)" and account.status == AccountStatus.CONNECTED

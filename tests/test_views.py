@@ -118,12 +118,12 @@ def test_admin_reachable_by_staff(client, django_user_model):
     assert client.get("/admin/").status_code == 200
 
 
-def test_home_lists_each_lock_brand_with_its_connect_link(client, host):
+def test_home_lists_each_lock_brand_with_a_link_to_its_panel(client, host):
     from locks.models import ProviderAccount
 
     ProviderAccount.objects.create(host=host, provider="tedee", display_name="Ada (ada@example.com)")
     client.force_login(host)
     content = client.get("/").content.decode()
-    for url in ("/locks/connect/ttlock/", "/locks/connect/tedee/", "/locks/connect/nuki/", "/locks/connect/igloohome/"):
+    for url in ("/integrations/ttlock/", "/integrations/tedee/", "/integrations/nuki/", "/integrations/igloohome/"):
         assert f'href="{url}"' in content
     assert "Ada (ada@example.com)" in content and "Not connected" in content

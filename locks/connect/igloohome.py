@@ -5,9 +5,10 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.views.decorators.http import require_http_methods
 
+from locks.dashboard.views import panel_url, render_panel
 from locks.models import Provider, ProviderAccount
 from locks.providers.exceptions import PermanentProviderError, ProviderError
 from locks.providers.igloohome import IgloohomeProvider
@@ -34,8 +35,11 @@ class IgloohomeConnectForm(forms.Form):
 @login_required
 @require_http_methods(["GET", "POST"])
 def igloohome_connect_view(request: HttpRequest) -> HttpResponse:
-    form = IgloohomeConnectForm(request.POST if request.method == "POST" else None)
-    if request.method == "POST" and form.is_valid():
+    """The form lives in the igloohome panel; a failed sign-in shows it again there, minus the secret."""
+    if request.method == "GET":
+        return redirect(panel_url(Provider.IGLOOHOME))
+    form = IgloohomeConnectForm(request.POST)
+    if form.is_valid():
         try:
             account = igloohome_connect(
                 host=request.user,
@@ -45,13 +49,12 @@ def igloohome_connect_view(request: HttpRequest) -> HttpResponse:
         except ProviderError as error:
             form.add_error(None, _connect_failure(error))
         else:
-            messages.success(request, f"igloohome is connected ({account.display_name}).")
+            messages.success(request, f"Your igloohome account “{account.display_name}” is connected.")
             account.refresh_from_db(fields=["last_error"])  # a lock list igloohome failed to give
             if account.last_error:
                 messages.warning(request, account.last_error)
-            return redirect("home")
-    current = ProviderAccount.objects.filter(host=request.user, provider=Provider.IGLOOHOME).first()
-    return render(request, "locks/connect_igloohome.html", {"form": form, "account": current})
+            return redirect(panel_url(Provider.IGLOOHOME))
+    return render_panel(request, Provider.IGLOOHOME, connect_form=form, status=400)
 
 
 def _connect_failure(error: ProviderError) -> str:

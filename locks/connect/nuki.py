@@ -21,12 +21,13 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods
 
 from locks.connect import oauth
+from locks.dashboard.views import panel_url, render_panel
 from locks.models import Provider, ProviderAccount
 from locks.providers import nuki
 from locks.providers.base import ConnectResult
@@ -137,18 +138,19 @@ class NukiApiTokenForm(forms.Form):
 @login_required
 @require_http_methods(["GET", "POST"])
 def nuki_connect(request: HttpRequest) -> HttpResponse:
-    """The Nuki connect page: paste an API token (and a link to sign in with Nuki, when set up)."""
-    form = NukiApiTokenForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    """Paste an API token. The form lives in the Nuki panel; a failure shows it again there, empty."""
+    if request.method == "GET":
+        return redirect(panel_url(Provider.NUKI))
+    form = NukiApiTokenForm(request.POST)
+    if form.is_valid():
         try:
             account = nuki_connect_with_api_token(host=request.user, token=form.cleaned_data["token"])
         except NukiConnectError as error:
             form.add_error(None, error.message)
         else:
             messages.success(request, f"Your Nuki account “{account.display_name}” is connected.")
-            return redirect("home")
-    context = {"form": form, "oauth_available": bool(settings.NUKI_CLIENT_ID and settings.NUKI_CLIENT_SECRET)}
-    return render(request, "locks/connect_nuki.html", context, status=400 if form.errors else 200)
+            return redirect(panel_url(Provider.NUKI))
+    return render_panel(request, Provider.NUKI, connect_form=form, status=400)
 
 
 @login_required
@@ -159,7 +161,7 @@ def nuki_connect_oauth(request: HttpRequest) -> HttpResponse:
         return redirect(nuki_oauth_start(session=request.session, redirect_uri=nuki_redirect_uri(request)))
     except NukiConnectError as error:
         messages.error(request, error.message)
-        return redirect("locks:nuki_connect")
+        return redirect(panel_url(Provider.NUKI))
 
 
 @login_required
@@ -172,7 +174,6 @@ def nuki_callback(request: HttpRequest) -> HttpResponse:
         )
     except NukiConnectError as error:
         logger.info("Nuki sign-in for host %s not completed: %s", request.user.pk, error.message)
-        messages.error(request, error.message)
-        return redirect("locks:nuki_connect")
+        return render_panel(request, Provider.NUKI, connect_error=error.message, status=400)
     messages.success(request, f"Your Nuki account “{account.display_name}” is connected.")
-    return redirect("home")
+    return redirect(panel_url(Provider.NUKI))

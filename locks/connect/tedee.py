@@ -20,10 +20,11 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
+from locks.dashboard.views import panel_url, render_panel
 from locks.models import Provider, ProviderAccount
 from locks.providers import tedee
 from locks.providers.exceptions import ProviderAuthError, ProviderError, VendorUnavailable
@@ -124,7 +125,7 @@ def tedee_connect(request: HttpRequest) -> HttpResponse:
     try:
         return redirect(tedee_authorization_redirect(request))
     except TedeeConnectError as error:
-        return render(request, "locks/connect_tedee.html", {"message": error.message}, status=503)
+        return render_panel(request, Provider.TEDEE, connect_error=error.message, status=503)
 
 
 @login_required
@@ -134,6 +135,6 @@ def tedee_callback(request: HttpRequest) -> HttpResponse:
         account = tedee_complete(request)
     except TedeeConnectError as error:
         logger.info("Tedee sign-in for host %s not completed: %s", request.user.pk, error.message)
-        return render(request, "locks/connect_tedee_failed.html", {"message": error.message}, status=400)
+        return render_panel(request, Provider.TEDEE, connect_error=error.message, status=400)
     messages.success(request, f"Your Tedee account “{account.display_name}” is connected.")
-    return redirect("home")
+    return redirect(panel_url(Provider.TEDEE))

@@ -8,10 +8,11 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
+from locks.dashboard.views import panel_url, render_panel
 from locks.models import Provider, ProviderAccount
 from locks.providers.exceptions import ProviderAuthError, ProviderError, TransientProviderError
 from locks.providers.ttlock import ANSWER_MALFORMED, WRONG_REGION, TTLockProvider
@@ -100,8 +101,11 @@ class TTLockConnectForm(forms.Form):
 @login_required
 @require_http_methods(["GET", "POST"])
 def ttlock_connect_view(request: HttpRequest) -> HttpResponse:
-    form = TTLockConnectForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    """The form lives in the TTLock panel; a failed sign-in shows it again there, minus the password."""
+    if request.method == "GET":
+        return redirect(panel_url(Provider.TTLOCK))
+    form = TTLockConnectForm(request.POST)
+    if form.is_valid():
         try:
             account = ttlock_connect(
                 host=request.user, username=form.cleaned_data["username"], password=form.cleaned_data["password"]
@@ -109,6 +113,6 @@ def ttlock_connect_view(request: HttpRequest) -> HttpResponse:
         except TTLockConnectError as error:
             form.add_error(None, error.message)
         else:
-            messages.success(request, f"Your TTLock account {account.display_name} is connected.")
-            return redirect("home")
-    return render(request, "locks/connect_ttlock.html", {"form": form})
+            messages.success(request, f"Your TTLock account “{account.display_name}” is connected.")
+            return redirect(panel_url(Provider.TTLOCK))
+    return render_panel(request, Provider.TTLOCK, connect_form=form, status=400)

@@ -1,0 +1,92 @@
+"""The host's properties and the "Bookings and codes" page. Everything is read from the database
+(the code's state as stored, never a vendor call) and scoped to the logged-in host."""
+
+from datetime import timedelta
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Prefetch
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from bookings.forms import TIME_ZONE_NAMES, PropertySettingsForm
+from bookings.models import Booking, Property
+from locks.code_status import code_to_show, describe_code
+from locks.models import AccessCode, LockAssignment
+from locks.services import code_retry_now, property_times_changed
+
+
+@login_required
+@require_GET
+def properties(request: HttpRequest) -> HttpResponse:
+    props = Property.objects.of_host(request.user).select_related("lock_assignment__lock__account")
+    return render(request, "bookings/properties.html", {"properties": props})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def property_settings(request: HttpRequest, property_id: int) -> HttpResponse:
+    prop = get_object_or_404(Property.objects.of_host(request.user), pk=property_id)
+    form = PropertySettingsForm(request.POST or None, instance=prop)
+    if request.method == "POST":
+        if form.is_valid():
+            form.save()
+            moved = property_times_changed(prop=prop) if form.times_changed() else 0
+            message = f"Saved the settings of {prop.name}."
+            if moved:
+                message += f" The codes of {moved} booking(s) follow the new times."
+            messages.success(request, message)
+            return redirect("bookings:properties")
+    status = 400 if form.errors else 200
+    return render(request, "bookings/property_settings.html", {"property": prop, "form": form, "time_zones": TIME_ZONE_NAMES}, status=status)
+
+
+# --- bookings and codes ---------------------------------------------------------------------------
+
+def upcoming_and_current_bookings(host):
+    """Bookings not over yet (a day of slack so every time zone's "today" is covered)."""
+    since = timezone.now().date() - timedelta(days=1)
+    codes = AccessCode.objects.select_related("lock__account").order_by("-id")
+    return (
+        Booking.objects.filter(property__host=host, departure_date__gte=since)
+        .select_related("property")
+        .prefetch_related(Prefetch("access_codes", queryset=codes))
+        .order_by("property__name", "property_id", "arrival_date", "id")
+    )
+
+
+def _assigned_property_ids(host) -> set[int]:
+    return set(LockAssignment.objects.filter(property__host=host).values_list("property_id", flat=True))
+
+
+@login_required
+@require_GET
+def codes(request: HttpRequest) -> HttpResponse:
+    now = timezone.now()
+    with_lock = _assigned_property_ids(request.user)
+    groups: dict[int, dict] = {}
+    for booking in upcoming_and_current_bookings(request.user):
+        code = code_to_show(booking.access_codes.all())
+        status = describe_code(code, booking=booking, has_lock=booking.property_id in with_lock, now=now)
+        group = groups.setdefault(booking.property_id, {"property": booking.property, "rows": []})
+        group["rows"].append({"booking": booking, "code": code, "status": status})
+    return render(request, "bookings/codes.html", {"groups": list(groups.values())})
+
+
+@login_required
+@require_POST
+def retry_code(request: HttpRequest, booking_id: int) -> HttpResponse:
+    booking = get_object_or_404(Booking.objects.filter(property__host=request.user), pk=booking_id)
+    code = code_to_show(booking.access_codes.select_related("lock__account").order_by("-id"))
+    if code is None:
+        messages.error(request, f"{booking.guest_name}'s booking has no code to retry.")
+    else:
+        messages.success(request, f"{booking.guest_name} at {booking.property.name}: {code_retry_now(code_id=code.pk)}")
+    return redirect(f"{_codes_url()}#booking-{booking.pk}")
+
+
+def _codes_url() -> str:
+    return reverse("bookings:codes")

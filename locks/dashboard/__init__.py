@@ -1,0 +1,1 @@
+"""The host's integrations dashboard: provider cards, provider panels, lock assignments, disconnect."""

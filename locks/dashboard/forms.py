@@ -1,0 +1,50 @@
+from django import forms
+
+from locks.models import (
+    LEAD_DAYS_DEFAULT,
+    LEAD_DAYS_MAX,
+    LEAD_DAYS_MIN,
+    MARGIN_MINUTES_DEFAULT,
+    MARGIN_MINUTES_MAX,
+    MARGIN_MINUTES_MIN,
+    CodeSource,
+)
+
+
+class AssignmentForm(forms.Form):
+    """One row of "Lock assignments". The lock is an id checked against the host's own account by
+    the view (another host's lock is a 404, not a form error); the template draws the options."""
+
+    lock = forms.IntegerField(
+        required=True, error_messages={"required": "Choose a lock, or use Remove to take the lock off this property."}
+    )
+    lead_days = forms.IntegerField(
+        label="Generate codes X days before arrival",
+        min_value=LEAD_DAYS_MIN,
+        max_value=LEAD_DAYS_MAX,
+        initial=LEAD_DAYS_DEFAULT,
+        error_messages={
+            "min_value": f"Choose from {LEAD_DAYS_MIN} to {LEAD_DAYS_MAX} days.",
+            "max_value": f"Choose from {LEAD_DAYS_MIN} to {LEAD_DAYS_MAX} days.",
+            "invalid": "Enter a whole number of days.",
+            "required": f"Enter a number of days from {LEAD_DAYS_MIN} to {LEAD_DAYS_MAX}.",
+        },
+    )
+    margin_minutes = forms.IntegerField(
+        label="Access margin",
+        min_value=MARGIN_MINUTES_MIN,
+        max_value=MARGIN_MINUTES_MAX,
+        initial=MARGIN_MINUTES_DEFAULT,
+        error_messages={
+            "min_value": f"Choose from {MARGIN_MINUTES_MIN} to {MARGIN_MINUTES_MAX} minutes.",
+            "max_value": f"Choose from {MARGIN_MINUTES_MIN} to {MARGIN_MINUTES_MAX} minutes (4 hours).",
+            "invalid": "Enter a whole number of minutes.",
+            "required": f"Enter a number of minutes from {MARGIN_MINUTES_MIN} to {MARGIN_MINUTES_MAX}.",
+        },
+    )
+    code_source = forms.ChoiceField(label="Code source", choices=CodeSource.choices, required=False)
+
+    def __init__(self, *args, takes_chosen_pins: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not takes_chosen_pins:
+            del self.fields["code_source"]

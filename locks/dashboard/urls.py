@@ -1,0 +1,14 @@
+from django.urls import path
+
+from locks.dashboard import views
+
+app_name = "integrations"
+
+urlpatterns = [
+    path("", views.integrations, name="index"),
+    path("<slug:provider>/", views.panel, name="panel"),
+    path("<slug:provider>/refresh/", views.refresh_locks, name="refresh_locks"),
+    path("<slug:provider>/disconnect/", views.disconnect, name="disconnect"),
+    path("<slug:provider>/properties/<int:property_id>/", views.assignment_save, name="assignment_save"),
+    path("<slug:provider>/properties/<int:property_id>/remove/", views.assignment_remove, name="assignment_remove"),
+]
