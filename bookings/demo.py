@@ -11,6 +11,9 @@ from bookings.models import Booking, BookingStatus, PmsSource, Property
 
 DEMO_HOST_USERNAME = "demo-host"
 DEMO_HOST_PASSWORD = "demo-host-password"
+# A host with properties and bookings but no lock account yet: try connecting from scratch.
+NEW_HOST_USERNAME = "new-host"
+NEW_HOST_PASSWORD = "new-host-password"
 DEMO_STAFF_USERNAME = "demo-staff"
 DEMO_STAFF_PASSWORD = "demo-staff-password"
 
@@ -35,6 +38,12 @@ DEMO_PROPERTIES = [
     DemoProperty("Lisbon Flat (direct OTA)", "Europe/Lisbon", pms_source=PmsSource.DIRECT_OTA),
     DemoProperty("Austin Cabin (other PMS)", "America/Chicago", pms_source=PmsSource.OTHER_PMS),
     DemoProperty("Berlin Studio (no AI Assistant)", "Europe/Berlin", ai_assistant_active=False),
+]
+
+NEW_HOST_PROPERTIES = [
+    DemoProperty("Canal House", "Europe/Amsterdam"),
+    DemoProperty("Harbour Cottage", "Europe/Dublin", check_in=time(16)),
+    DemoProperty("Porto Riverside (direct OTA)", "Europe/Lisbon", pms_source=PmsSource.DIRECT_OTA),
 ]
 
 DEMO_GUESTS = ["Alice Martin", "Bruno Costa", "Chen Wei", "Dana Cohen", "Emeka Obi", "Freya Lund"]
@@ -97,10 +106,27 @@ def _bookings_for(prop: Property, spec: DemoProperty, today: date, offset: int) 
 def seed_demo(*, today: date) -> SeedResult:
     """Create the demo host, staff user, properties and bookings; a second run changes nothing."""
     host, created = _users()
+    _seed_new_host(today)
     if not created and Property.objects.filter(host=host).exists():
         return SeedResult(created=False, properties=host.properties.count(), bookings=Booking.objects.filter(property__host=host).count())
+    count = _seed_properties(host, DEMO_PROPERTIES, today)
+    return SeedResult(created=True, properties=len(DEMO_PROPERTIES), bookings=count)
+
+
+def _seed_new_host(today: date) -> None:
+    host, created = get_user_model().objects.get_or_create(
+        username=NEW_HOST_USERNAME, defaults={"email": "new-host@nowistay.example", "first_name": "New"}
+    )
+    if created:
+        host.set_password(NEW_HOST_PASSWORD)
+        host.save()
+    if not Property.objects.filter(host=host).exists():
+        _seed_properties(host, NEW_HOST_PROPERTIES, today)
+
+
+def _seed_properties(host, specs: list[DemoProperty], today: date) -> int:
     bookings: list[Booking] = []
-    for offset, spec in enumerate(DEMO_PROPERTIES):
+    for offset, spec in enumerate(specs):
         prop = Property.objects.create(
             host=host,
             name=spec.name,
@@ -114,4 +140,4 @@ def seed_demo(*, today: date) -> SeedResult:
     for booking in bookings:
         booking.full_clean()
     Booking.objects.bulk_create(bookings)
-    return SeedResult(created=True, properties=len(DEMO_PROPERTIES), bookings=len(bookings))
+    return len(bookings)

@@ -20,6 +20,19 @@ from locks.services import lock_assignment_set
 
 # Sandbox demo sign-ins (sandbox/seed.py creates the same ones on the virtual side).
 DEMO_LOGIN = "demo-host@nowistay.example"
+TTLOCK_PASSWORD = "sandbox-ttlock"
+TEDEE_PASSWORD = "sandbox-tedee"
+NUKI_API_TOKEN = "sandbox-nuki-api-token"
+IGLOOHOME_CLIENT = ("sandbox-igloohome-client", "sandbox-igloohome-secret")
+
+# Shown on the connect panels when the vendors point at the sandbox (`make run`): nobody has to
+# look up what to type. Never shown against real vendors (settings.SANDBOX_URL is empty there).
+SANDBOX_SIGN_IN_HINTS = {
+    Provider.TTLOCK: f"TTLock app username {DEMO_LOGIN}, password {TTLOCK_PASSWORD}.",
+    Provider.TEDEE: f"on the sandbox's Tedee page, e-mail {DEMO_LOGIN}, password {TEDEE_PASSWORD}.",
+    Provider.NUKI: f"Nuki Web API token {NUKI_API_TOKEN} (or Sign in with Nuki: {DEMO_LOGIN} / {NUKI_API_TOKEN}).",
+    Provider.IGLOOHOME: f"API client ID {IGLOOHOME_CLIENT[0]}, secret {IGLOOHOME_CLIENT[1]}.",
+}
 
 
 @dataclass(frozen=True)
@@ -32,7 +45,7 @@ class DemoConnection:
 def _connect_ttlock(host) -> ProviderAccount:
     from locks.connect.ttlock import ttlock_connect
 
-    return ttlock_connect(host=host, username=DEMO_LOGIN, password="sandbox-ttlock")
+    return ttlock_connect(host=host, username=DEMO_LOGIN, password=TTLOCK_PASSWORD)
 
 
 def _connect_tedee(host) -> ProviderAccount:
@@ -61,7 +74,7 @@ def _connect_tedee(host) -> ProviderAccount:
             raise RuntimeError(f"Tedee demo sign-in: the sandbox sign-in page did not open (HTTP {page.status_code}).")
         answer = browser.post(
             urljoin(page.url, html.unescape(form.group(1))),
-            data={"csrfmiddlewaretoken": csrf.group(1), "email": DEMO_LOGIN, "password": "sandbox-tedee", "action": "sign_in"},
+            data={"csrfmiddlewaretoken": csrf.group(1), "email": DEMO_LOGIN, "password": TEDEE_PASSWORD, "action": "sign_in"},
             allow_redirects=False,
             timeout=10,
         )
@@ -78,14 +91,14 @@ def _connect_nuki(host) -> ProviderAccount:
     from locks.connect.nuki import nuki_connect_with_api_token
 
     # sandbox/seed.py: the Nuki demo account's password field is its Nuki Web API token.
-    return nuki_connect_with_api_token(host=host, token="sandbox-nuki-api-token")
+    return nuki_connect_with_api_token(host=host, token=NUKI_API_TOKEN)
 
 
 def _connect_igloohome(host) -> ProviderAccount:
     from locks.connect.igloohome import igloohome_connect
 
     # The igloohome demo account is an API client (sandbox/seed.py): its client id and secret.
-    return igloohome_connect(host=host, client_id="sandbox-igloohome-client", client_secret="sandbox-igloohome-secret")
+    return igloohome_connect(host=host, client_id=IGLOOHOME_CLIENT[0], client_secret=IGLOOHOME_CLIENT[1])
 
 
 DEMO_CONNECTIONS = [

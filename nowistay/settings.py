@@ -102,6 +102,8 @@ FIELD_ENCRYPTION_KEYS = encryption_keys(env.list("FIELD_ENCRYPTION_KEYS", defaul
 # Prefixes the names of codes this installation creates on locks, so two installations (or the
 # demo and production) sharing a vendor account never mistake each other's codes.
 INSTANCE_ID = validate_instance_id(env.str("INSTANCE_ID", default="nw"))
+# Set by `make run` only: the connect panels then show the sandbox clouds' demo sign-ins.
+SANDBOX_URL = env.str("SANDBOX_URL", default="")
 
 # --- Vendors (every adapter reads its URLs from here, so tests and the sandbox can redirect) ---
 TTLOCK_API_URL = env.str("TTLOCK_API_URL", default="https://euapi.ttlock.com")

@@ -6,6 +6,7 @@ properties or locks (see benchmarks/dashboard.py).
 
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db.models import Count
 from django.http import Http404
 from django.utils import timezone
@@ -34,6 +35,15 @@ PREREQUISITES = {
     Provider.NUKI: "A keypad is paired and the lock is reachable through Nuki Web.",
     Provider.IGLOOHOME: "The lock supports algoPINs (remotely generated PINs).",
 }
+
+
+def sandbox_hint(provider: str) -> str:
+    """What to type against the sandbox clouds (`make run`); empty against real vendors."""
+    if not settings.SANDBOX_URL:
+        return ""
+    from locks.demo import SANDBOX_SIGN_IN_HINTS
+
+    return SANDBOX_SIGN_IN_HINTS[provider]
 
 
 def provider_or_404(slug: str) -> str:

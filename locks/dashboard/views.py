@@ -1,6 +1,7 @@
 """The integrations dashboard's views. They read through `panels` and act through the lifecycle
 services; every object is looked up within the logged-in host's own, so another host's id is a 404."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -50,6 +51,8 @@ def render_panel(request: HttpRequest, provider: str, *, connect_form=None, conn
         "oauth_start_url": oauth_start_url(provider),
         "connect_error": connect_error,
         "prerequisites": panels.PREREQUISITES[provider],
+        "sandbox_url": settings.SANDBOX_URL,
+        "sandbox_hint": panels.sandbox_hint(provider),
         "takes_chosen_pins": panels.takes_chosen_pins(provider),
         "locks": options,
         "rows": panels.assignment_rows(request.user, provider, options, bound) if connected else [],

@@ -12,4 +12,5 @@ class Command(BaseCommand):
         verb = "Loaded" if result.created else "Already loaded:"
         self.stdout.write(f"{verb} {result.properties} demo properties and {result.bookings} bookings.")
         self.stdout.write(f"Host login:  {demo.DEMO_HOST_USERNAME} / {demo.DEMO_HOST_PASSWORD}")
+        self.stdout.write(f"New host (no lock account yet): {demo.NEW_HOST_USERNAME} / {demo.NEW_HOST_PASSWORD}")
         self.stdout.write(f"Staff login: {demo.DEMO_STAFF_USERNAME} / {demo.DEMO_STAFF_PASSWORD} (admin at /admin/)")
