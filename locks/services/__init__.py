@@ -3,7 +3,7 @@
 from bookings.models import Booking, Property
 from locks.services.accounts import account_disconnect, account_reconnected, account_refresh_locks
 from locks.services.assignments import lock_assignment_remove, lock_assignment_set, property_reconcile
-from locks.services.codes import booking_reconcile
+from locks.services.codes import booking_reconcile, code_retry_now
 
 
 def booking_created(*, booking: Booking):
@@ -48,6 +48,7 @@ __all__ = [
     "booking_created",
     "booking_reconcile",
     "booking_set_pending",
+    "code_retry_now",
     "lock_assignment_remove",
     "lock_assignment_set",
     "property_times_changed",

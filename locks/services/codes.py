@@ -1,7 +1,7 @@
 """What each booking's code should be, decided in the database. No vendor call happens here:
 work that is due is handed to a task on commit, and the scheduler pass is the backstop."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -185,3 +185,78 @@ def code_retire(*, code: AccessCode, now: datetime, enqueue: bool = True) -> Non
         if enqueue:
             enqueue_code(code.pk)
     code.save()
+
+
+# A restarted creation is retried at least this long, so "Retry now" always makes an attempt.
+RETRY_NOW_MIN_WINDOW = timedelta(hours=1)
+
+
+def code_retry_now(*, code_id: int, now: datetime | None = None) -> str:
+    """"Retry now" (host dashboard, staff admin): make a waiting or failed code due at once.
+
+    Returns a short sentence for the person who pressed the button; nothing changes when there is
+    nothing to retry or a worker holds the code right now.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        code = (
+            AccessCode.objects.select_for_update(of=("self",))
+            .select_related("booking__property", "lock__account")
+            .filter(pk=code_id)
+            .first()
+        )
+        if code is None:
+            return "This code no longer exists."
+        if code.claimed_until is not None and code.claimed_until > now:
+            return "This code is already being worked on."
+        if code.state in (CodeState.CREATING, CodeState.UPDATING, CodeState.REVOKING, CodeState.EXPIRING):
+            if code.next_attempt_at is None:  # not expected: these states always have a next step
+                return "Nothing is waiting to be retried on this code."
+            code.next_attempt_at = now
+            code.save()
+            enqueue_code(code.pk)
+            return "Retrying now."
+        if code.state == CodeState.FAILED:
+            refusal = _failed_retry_refusal(code, now)
+            if refusal:
+                return refusal
+            if code.vendor_code_id:  # a failed update: the code is on the lock, move it again
+                code.state = CodeState.UPDATING
+            else:  # creation starts again; a possibly created code is looked for first
+                code.state = CodeState.CREATING
+                code.attempts = 0
+                code.pin_rejections = 0
+                code.first_failure_at = code.alert_sent_at = code.failure_notified_at = None
+                code.last_error = code.last_error_kind = ""
+                code.retry_deadline = max(code.retry_deadline, now + RETRY_NOW_MIN_WINDOW)
+            code.next_attempt_at = now
+            code.save()
+            enqueue_code(code.pk)
+            return "Retrying now."
+        return _NOTHING_TO_RETRY.get(code.state, "There is nothing to retry on this code.")
+
+
+_NOTHING_TO_RETRY = {
+    CodeState.SCHEDULED: "The code is not due yet: it will be created on its date.",
+    CodeState.ACTIVE: "The code is active: there is nothing to retry.",
+    CodeState.SUPERSEDED: "This code cannot be revoked remotely and works until its end: there is nothing to retry.",
+    CodeState.REVOKED: "The code was revoked: there is nothing to retry.",
+    CodeState.EXPIRED: "The code has expired: there is nothing to retry.",
+}
+
+
+def _failed_retry_refusal(code: AccessCode, now: datetime) -> str:
+    """Why a failed code may not be retried, or "" when it may."""
+    booking = code.booking
+    if not code.is_current:
+        return "This code was replaced by a newer one: there is nothing to retry."
+    if booking.status == BookingStatus.CANCELLED:
+        return "The booking is cancelled: there is nothing to retry."
+    if booking.status != BookingStatus.CONFIRMED:
+        return "The booking is not confirmed: there is nothing to retry."
+    if code.ends_at <= now:
+        return "The stay is over: there is nothing to retry."
+    assignment = usable_assignment(booking)
+    if assignment is None or assignment.lock_id != code.lock_id:
+        return "This lock is no longer assigned to the property (or its account is disconnected): there is nothing to retry."
+    return ""

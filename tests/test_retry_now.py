@@ -1,0 +1,438 @@
+"""The "Retry now" action (services.code_retry_now): what it changes on each kind of code, and
+that the retried work really gets done by the worker step afterwards."""
+
+from datetime import date, datetime, timedelta, timezone as dt_timezone
+from types import SimpleNamespace
+
+import pytest
+from freezegun import freeze_time
+
+from bookings.models import Booking, BookingStatus
+from locks import services
+from locks.code_status import describe_code
+from locks.models import AccessCode, CodeState
+from locks.providers.exceptions import CodeStorageFull, LockNotFound, LockOffline
+from locks.services import codes, scheduler
+from locks.services.work import claim_code, process_code
+
+UTC = dt_timezone.utc
+pytestmark = pytest.mark.django_db
+
+
+def utc(*args) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+def tick():
+    return scheduler.run_pass(dispatch=scheduler.process_inline)
+
+
+def current(booking) -> AccessCode:
+    return AccessCode.objects.get(booking=booking, is_current=True)
+
+
+def snapshot(code: AccessCode) -> dict:
+    row = AccessCode.objects.get(pk=code.pk)
+    return {field.attname: getattr(row, field.attname) for field in AccessCode._meta.concrete_fields}
+
+
+def work_now(code: AccessCode, now: datetime):
+    """What the enqueued task does: claim the code if it is due and free, take its step."""
+    token = claim_code(code_id=code.pk, now=now)
+    assert token is not None, "the retried code should be due and free"
+    return process_code(code_id=code.pk, claim_token=token, now=now)
+
+
+@pytest.fixture
+def enqueued(monkeypatch):
+    """Code ids handed to the process_code task (on commit); nothing runs."""
+    from locks import tasks
+
+    ids: list[int] = []
+    monkeypatch.setattr(tasks, "process_code", SimpleNamespace(delay=ids.append))
+    return ids
+
+
+@pytest.fixture
+def retry(django_capture_on_commit_callbacks, enqueued):
+    """code_retry_now, running its on-commit callbacks; returns (message, ids enqueued)."""
+
+    def run(code, now):
+        before = len(enqueued)
+        with django_capture_on_commit_callbacks(execute=True):
+            message = services.code_retry_now(code_id=code.pk, now=now)
+        return message, enqueued[before:]
+
+    return run
+
+
+@pytest.fixture
+def active(assigned_property, book):
+    """An active Paris code: stay 2-5 June 2026, created at 00:00Z on 1 June."""
+
+    def make(**prop_options):
+        prop = assigned_property(**prop_options)
+        booking = book(prop, date(2026, 6, 2), date(2026, 6, 5))
+        with freeze_time("2026-06-01 00:00:00"):
+            services.booking_created(booking=booking)
+            tick()
+        code = current(booking)
+        assert code.state == CodeState.ACTIVE
+        return code
+
+    return make
+
+
+def test_the_action_is_exported_from_the_services():
+    assert services.code_retry_now is codes.code_retry_now
+    assert "code_retry_now" in services.__all__
+
+
+class TestRetryingCreation:
+    def test_a_retrying_create_is_due_at_once_and_then_succeeds(self, assigned_property, book, fake_cloud, retry):
+        prop = assigned_property()
+        fake_cloud.fail_next("create_code", LockOffline("The lock's gateway is offline."))
+        with freeze_time("2026-06-01 00:00:00"):
+            booking = book(prop, date(2026, 6, 2), date(2026, 6, 5))
+            services.booking_created(booking=booking)
+            tick()
+        code = current(booking)
+        assert code.state == CodeState.CREATING and code.next_attempt_at == utc(2026, 6, 1, 1, 0)
+
+        now = utc(2026, 6, 1, 0, 20)
+        message, ids = retry(code, now)
+        assert message == "Retrying now." and ids == [code.pk]
+        code.refresh_from_db()
+        assert code.state == CodeState.CREATING and code.next_attempt_at == now
+        assert code.attempts == 1 and code.last_error_kind == "lock_offline"  # history kept
+
+        with freeze_time(now):
+            result = work_now(code, now)
+        assert result.action == "created"
+        code.refresh_from_db()
+        assert code.state == CodeState.ACTIVE and [c.pin for c in fake_cloud.codes_on("L1")] == [code.pin]
+
+
+class TestLaterSteps:
+    def test_an_update_waiting_for_a_retry(self, active, fake_cloud, retry):
+        code = active()
+        booking = code.booking
+        with freeze_time("2026-06-01 00:00:00"):
+            booking.departure_date = date(2026, 6, 7)
+            booking.save()
+            services.booking_changed(booking=booking)
+            fake_cloud.fail_next("update_code", LockOffline("Gateway offline."))
+            tick()
+        code.refresh_from_db()
+        assert code.state == CodeState.UPDATING and code.next_attempt_at == utc(2026, 6, 1, 1, 0)
+
+        now = utc(2026, 6, 1, 0, 10)
+        message, ids = retry(code, now)
+        assert message == "Retrying now." and ids == [code.pk]
+        code.refresh_from_db()
+        assert code.state == CodeState.UPDATING and code.next_attempt_at == now
+        with freeze_time(now):
+            assert work_now(code, now).action == "updated"
+        code.refresh_from_db()
+        assert code.state == CodeState.ACTIVE and code.lock_ends_at == utc(2026, 6, 7, 9, 30)
+        assert fake_cloud.codes_on("L1")[0].ends_at == utc(2026, 6, 7, 9, 30)
+
+    def test_a_revoke_waiting_for_a_retry(self, active, fake_cloud, retry):
+        code = active()
+        booking = code.booking
+        with freeze_time("2026-06-01 00:00:00"):
+            booking.status = BookingStatus.CANCELLED
+            booking.save()
+            services.booking_cancelled(booking=booking)
+            fake_cloud.fail_next("delete_code", LockOffline("Gateway offline."))
+            tick()
+        code.refresh_from_db()
+        assert code.state == CodeState.REVOKING and code.next_attempt_at == utc(2026, 6, 1, 1, 0)
+
+        now = utc(2026, 6, 1, 0, 30)
+        message, ids = retry(code, now)
+        assert message == "Retrying now." and ids == [code.pk]
+        code.refresh_from_db()
+        assert code.next_attempt_at == now and code.state == CodeState.REVOKING
+        with freeze_time(now):
+            work_now(code, now)
+        code.refresh_from_db()
+        assert code.state == CodeState.REVOKED and fake_cloud.codes_on("L1") == []
+
+    def test_a_removal_after_the_stay_waiting_for_a_retry(self, active, fake_cloud, retry):
+        code = active()
+        fake_cloud.fail_next("delete_code", LockOffline("Gateway offline."))
+        with freeze_time("2026-06-05 09:30:00"):
+            tick()
+        code.refresh_from_db()
+        assert code.state == CodeState.EXPIRING and code.next_attempt_at == utc(2026, 6, 5, 10, 30)
+
+        now = utc(2026, 6, 5, 9, 45)
+        message, ids = retry(code, now)
+        assert message == "Retrying now." and ids == [code.pk]
+        code.refresh_from_db()
+        assert code.next_attempt_at == now
+        with freeze_time(now):
+            work_now(code, now)
+        code.refresh_from_db()
+        assert code.state == CodeState.EXPIRED and fake_cloud.codes_on("L1") == []
+
+
+class TestFailedCreation:
+    @pytest.fixture
+    def failed(self, assigned_property, book, fake_cloud, mailoutbox):
+        prop = assigned_property()
+        fake_cloud.fail_next("create_code", CodeStorageFull("The lock's code memory is full."))
+        with freeze_time("2026-06-01 00:00:00"):
+            booking = book(prop, date(2026, 6, 2), date(2026, 6, 5))
+            services.booking_created(booking=booking)
+            tick()
+        code = current(booking)
+        assert code.state == CodeState.FAILED and code.next_attempt_at is None and not code.create_outcome_unknown
+        assert code.attempts == 1 and code.first_failure_at and code.failure_notified_at and code.alert_sent_at
+        assert len(mailoutbox) == 1
+        return code
+
+    def test_creation_restarts_from_scratch(self, failed, retry):
+        deadline = failed.retry_deadline
+        assert deadline == utc(2026, 6, 2, 22, 0)  # 24:00 Paris on arrival day
+        now = utc(2026, 6, 1, 3, 0)
+        message, ids = retry(failed, now)
+        assert message == "Retrying now." and ids == [failed.pk]
+        failed.refresh_from_db()
+        assert failed.state == CodeState.CREATING and failed.is_current
+        assert (failed.attempts, failed.pin_rejections) == (0, 0)
+        assert failed.first_failure_at is None and failed.alert_sent_at is None and failed.failure_notified_at is None
+        assert (failed.last_error, failed.last_error_kind) == ("", "")
+        assert failed.retry_deadline == deadline  # already later than an hour from now
+        assert failed.next_attempt_at == now and not failed.create_outcome_unknown
+
+    def test_the_restarted_creation_succeeds_on_the_next_worker_step(self, failed, retry, fake_cloud, mailoutbox):
+        now = utc(2026, 6, 1, 3, 0)
+        retry(failed, now)
+        with freeze_time(now):
+            result = work_now(failed, now)
+        assert result.action == "created"
+        failed.refresh_from_db()
+        assert failed.state == CodeState.ACTIVE and failed.attempts == 1
+        (issued,) = fake_cloud.codes_on("L1")
+        assert issued.pin == failed.pin and issued.vendor_code_id == failed.vendor_code_id
+        assert len(mailoutbox) == 1  # no new email
+
+    def test_the_scheduler_pass_picks_it_up_too(self, failed, retry, fake_cloud):
+        with freeze_time("2026-06-01 03:00:00"):
+            retry(failed, utc(2026, 6, 1, 3, 0))
+            report = tick()
+        assert report.actions["created"] == 1
+        failed.refresh_from_db()
+        assert failed.state == CodeState.ACTIVE and len(fake_cloud.codes_on("L1")) == 1
+
+    def test_after_the_deadline_one_more_hour_of_retries_is_given(self, assigned_property, book, fake_cloud, retry):
+        prop = assigned_property()
+        fake_cloud.fail_next("create_code", CodeStorageFull("The lock's code memory is full."))
+        with freeze_time("2026-06-03 12:00:00"):  # the stay has begun; the retry deadline has passed
+            booking = book(prop, date(2026, 6, 2), date(2026, 6, 5))
+            services.booking_created(booking=booking)
+            tick()
+        code = current(booking)
+        assert code.state == CodeState.FAILED and code.retry_deadline == utc(2026, 6, 2, 22, 0)
+
+        now = utc(2026, 6, 3, 12, 10)
+        assert retry(code, now)[0] == "Retrying now."
+        code.refresh_from_db()
+        assert code.retry_deadline == now + timedelta(hours=1)
+        # The attempt fails for a passing reason: it is retried once more instead of failing at once.
+        fake_cloud.fail_next("create_code", LockOffline("Gateway offline."))
+        with freeze_time(now):
+            assert work_now(code, now).action == "retrying"
+        code.refresh_from_db()
+        assert code.state == CodeState.CREATING and code.next_attempt_at == utc(2026, 6, 3, 13, 10)
+        later = utc(2026, 6, 3, 13, 10)
+        with freeze_time(later):
+            assert work_now(code, later).action == "created"
+        assert current(booking).state == CodeState.ACTIVE
+
+    def test_a_create_whose_answer_was_lost_is_looked_for_before_creating_again(self, assigned_property, book, fake_cloud, retry):
+        prop = assigned_property()
+        fake_cloud.lose_response_next("create_code")
+        fake_cloud.fail_next("find_code", LockOffline("Gateway offline."))
+        with freeze_time("2026-06-02 21:00:00") as frozen:  # 23:00 Paris on the arrival day
+            booking = book(prop, date(2026, 6, 2), date(2026, 6, 5))
+            services.booking_created(booking=booking)
+            tick()  # created on the lock, answer lost
+            frozen.move_to("2026-06-02 22:00:00")  # the deadline: the search fails, the code fails
+            tick()
+        code = current(booking)
+        assert code.state == CodeState.FAILED and code.create_outcome_unknown
+
+        now = utc(2026, 6, 2, 22, 10)
+        assert retry(code, now)[0] == "Retrying now."
+        code.refresh_from_db()
+        assert code.state == CodeState.CREATING and code.create_outcome_unknown  # kept: look first
+        assert code.retry_deadline == utc(2026, 6, 2, 23, 10)
+        with freeze_time(now):
+            work_now(code, now)
+        code.refresh_from_db()
+        assert code.state == CodeState.ACTIVE
+        assert fake_cloud.calls["create_code"] == 1  # found, not created twice
+        assert [issued.vendor_code_id for issued in fake_cloud.codes_on("L1")] == [code.vendor_code_id]
+
+    def test_the_dashboard_then_says_it_is_being_created(self, failed, retry):
+        now = utc(2026, 6, 1, 3, 0)
+        before = describe_code(failed, booking=failed.booking, has_lock=True, now=now)
+        assert before.kind == "failed" and before.can_retry
+        retry(failed, now)
+        failed.refresh_from_db()
+        after = describe_code(failed, booking=failed.booking, has_lock=True, now=now)
+        assert (after.kind, after.text, after.can_retry) == ("creating", "being created now", False)
+
+
+class TestFailedUpdate:
+    def test_a_failed_update_is_sent_again(self, active, fake_cloud, retry):
+        code = active()
+        booking = code.booking
+        with freeze_time("2026-06-01 00:00:00"):
+            booking.departure_date = date(2026, 6, 7)
+            booking.save()
+            services.booking_changed(booking=booking)
+            fake_cloud.fail_next("update_code", LockNotFound("The lock is no longer in this account."))
+            tick()
+        code.refresh_from_db()
+        assert code.state == CodeState.FAILED and code.vendor_code_id and code.next_attempt_at is None
+        vendor_code_id, attempts = code.vendor_code_id, code.attempts
+
+        now = utc(2026, 6, 1, 0, 30)
+        message, ids = retry(code, now)
+        assert message == "Retrying now." and ids == [code.pk]
+        code.refresh_from_db()
+        assert code.state == CodeState.UPDATING and code.next_attempt_at == now
+        assert code.vendor_code_id == vendor_code_id and code.attempts == attempts
+        with freeze_time(now):
+            assert work_now(code, now).action == "updated"
+        code.refresh_from_db()
+        assert code.state == CodeState.ACTIVE and code.lock_ends_at == utc(2026, 6, 7, 9, 30)
+        assert fake_cloud.calls["create_code"] == 1  # moved, not re-created
+
+
+class TestNothingChanges:
+    def test_a_code_a_worker_holds_is_left_alone(self, assigned_property, book, fake_cloud, retry):
+        prop = assigned_property()
+        fake_cloud.fail_next("create_code", LockOffline("Gateway offline."))
+        with freeze_time("2026-06-01 00:00:00"):
+            booking = book(prop, date(2026, 6, 2), date(2026, 6, 5))
+            services.booking_created(booking=booking)
+            tick()
+        code = current(booking)
+        now = utc(2026, 6, 1, 1, 0)
+        assert claim_code(code_id=code.pk, now=now)  # a worker is on it right now
+        before = snapshot(code)
+        message, ids = retry(code, now + timedelta(seconds=30))
+        assert "already being worked on" in message and ids == []
+        assert snapshot(code) == before
+
+    def test_a_failed_code_a_worker_holds_is_left_alone(self, assigned_property, book, fake_cloud, retry):
+        prop = assigned_property()
+        fake_cloud.fail_next("create_code", CodeStorageFull("Full."))
+        with freeze_time("2026-06-01 00:00:00"):
+            booking = book(prop, date(2026, 6, 2), date(2026, 6, 5))
+            services.booking_created(booking=booking)
+            tick()
+        code = current(booking)
+        AccessCode.objects.filter(pk=code.pk).update(claim_token="abc", claimed_until=utc(2026, 6, 1, 1, 5))
+        before = snapshot(code)
+        message, ids = retry(code, utc(2026, 6, 1, 1, 0))
+        assert "already being worked on" in message and ids == []
+        assert snapshot(code) == before
+        # Once the claim has lapsed, the retry goes ahead.
+        assert retry(code, utc(2026, 6, 1, 1, 6))[0] == "Retrying now."
+        assert AccessCode.objects.get(pk=code.pk).state == CodeState.CREATING
+
+    def test_active_scheduled_revoked_expired_and_superseded_codes(self, active, book, fake_cloud, retry):
+        code = active()
+        prop = code.booking.property
+        with freeze_time("2026-06-01 00:00:00"):
+            scheduled = services.booking_created(booking=book(prop, date(2026, 6, 20), date(2026, 6, 22)))
+            cancelled = book(prop, date(2026, 6, 25), date(2026, 6, 27))
+            revoked = services.booking_created(booking=cancelled)
+            cancelled.status = BookingStatus.CANCELLED
+            cancelled.save()
+            services.booking_cancelled(booking=cancelled)
+        igloo = active(provider="igloohome", vendor_lock_id="IG1")
+        with freeze_time("2026-06-01 00:00:00"):
+            Booking.objects.filter(pk=igloo.booking_id).update(status=BookingStatus.CANCELLED)
+            services.booking_cancelled(booking=Booking.objects.get(pk=igloo.booking_id))
+        cases = [
+            (code, CodeState.ACTIVE, "The code is active: there is nothing to retry."),
+            (scheduled, CodeState.SCHEDULED, "The code is not due yet: it will be created on its date."),
+            (revoked, CodeState.REVOKED, "The code was revoked: there is nothing to retry."),
+            (igloo, CodeState.SUPERSEDED, "This code cannot be revoked remotely and works until its end: there is nothing to retry."),
+        ]
+        now = utc(2026, 6, 1, 1, 0)
+        for row, state, expected in cases:
+            row.refresh_from_db()
+            assert row.state == state
+            before = snapshot(row)
+            assert retry(row, now) == (expected, [])
+            assert snapshot(row) == before
+
+        with freeze_time("2026-06-05 09:30:00"):
+            tick()
+        code.refresh_from_db()
+        assert code.state == CodeState.EXPIRED
+        before = snapshot(code)
+        assert retry(code, utc(2026, 6, 5, 10)) == ("The code has expired: there is nothing to retry.", [])
+        assert snapshot(code) == before
+
+    @pytest.fixture
+    def failed_during_stay(self, assigned_property, book, fake_cloud):
+        """A failed create whose guest is staying (2-5 June); now is 3 June 12:00Z."""
+        prop = assigned_property()
+        fake_cloud.fail_next("create_code", CodeStorageFull("The lock's code memory is full."))
+        with freeze_time("2026-06-03 12:00:00"):
+            booking = book(prop, date(2026, 6, 2), date(2026, 6, 5))
+            services.booking_created(booking=booking)
+            tick()
+        code = current(booking)
+        assert code.state == CodeState.FAILED
+        return code
+
+    @pytest.mark.parametrize(
+        "status, words", [(BookingStatus.CANCELLED, "cancelled"), (BookingStatus.PENDING, "not confirmed")]
+    )
+    def test_failed_but_the_booking_is_no_longer_confirmed(self, failed_during_stay, retry, status, words):
+        code = failed_during_stay
+        Booking.objects.filter(pk=code.booking_id).update(status=status)  # before its reconciliation ran
+        before = snapshot(code)
+        message, ids = retry(code, utc(2026, 6, 3, 12, 10))
+        assert words in message and "nothing to retry" in message and ids == []
+        assert snapshot(code) == before
+
+    def test_failed_but_the_stay_is_over(self, failed_during_stay, retry):
+        code = failed_during_stay
+        before = snapshot(code)
+        message, ids = retry(code, code.ends_at)
+        assert message == "The stay is over: there is nothing to retry." and ids == []
+        assert snapshot(code) == before
+
+    def test_failed_but_replaced(self, failed_during_stay, retry):
+        code = failed_during_stay
+        AccessCode.objects.filter(pk=code.pk).update(is_current=False)
+        before = snapshot(code)
+        message, ids = retry(code, utc(2026, 6, 3, 12, 10))
+        assert "replaced" in message and ids == []
+        assert snapshot(code) == before
+
+    def test_failed_but_the_lock_was_removed(self, failed_during_stay, retry):
+        code = failed_during_stay
+        with freeze_time("2026-06-03 12:05:00"):
+            services.lock_assignment_remove(prop=code.booking.property)
+        code.refresh_from_db()
+        assert code.state == CodeState.FAILED and code.is_current  # the guest is staying: kept
+        before = snapshot(code)
+        message, ids = retry(code, utc(2026, 6, 3, 12, 10))
+        assert "no longer assigned" in message and ids == []
+        assert snapshot(code) == before
+
+    def test_an_unknown_code(self, retry, db):
+        message, ids = retry(AccessCode(pk=999_999), utc(2026, 6, 1))
+        assert message == "This code no longer exists." and ids == []
