@@ -76,6 +76,9 @@ class Booking(models.Model):
     check_out_time = models.TimeField(
         null=True, blank=True, help_text="Negotiated check-out on the departure date; empty uses the property's."
     )
+    access_ended_at = models.DateTimeField(
+        null=True, blank=True, help_text="Access ended early (early departure, or revoked by staff): no code from then on."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -99,3 +102,19 @@ class Booking(models.Model):
         super().clean()
         if self.arrival_date and self.departure_date and self.departure_date <= self.arrival_date:
             raise ValidationError({"departure_date": "The departure must be after the arrival."})
+
+
+class ExternalBookingRef(models.Model):
+    """The PMS's (or channel manager's) own reference of a booking: a repeated push with the same
+    reference updates the booking instead of creating a second one. Unique per host."""
+
+    host = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    ref = models.CharField("external reference", max_length=100)
+    booking = models.OneToOneField(Booking, on_delete=models.CASCADE, related_name="external_ref")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["host", "ref"], name="one_booking_per_host_external_ref")]
+
+    def __str__(self) -> str:
+        return self.ref

@@ -61,7 +61,7 @@ def booking_reconcile(*, booking: Booking, now: datetime | None = None) -> Acces
         # reconciliations (a pass and an event) must not both create one.
         Booking.objects.select_for_update().filter(pk=booking.pk).exists()
         code = current_code(booking)
-        assignment = usable_assignment(booking) if booking.status == BookingStatus.CONFIRMED else None
+        assignment = usable_assignment(booking) if _may_have_access(booking) else None
         plan = code_plan(booking, assignment) if assignment else None
         if plan is None or plan.ends_at <= now:
             return _without_code(booking, code, now)
@@ -73,10 +73,14 @@ def booking_reconcile(*, booking: Booking, now: datetime | None = None) -> Acces
         return code
 
 
+def _may_have_access(booking: Booking) -> bool:
+    return booking.status == BookingStatus.CONFIRMED and booking.access_ended_at is None
+
+
 def _without_code(booking: Booking, code: AccessCode | None, now: datetime) -> AccessCode | None:
     if code is None:
         return None
-    staying = booking.status == BookingStatus.CONFIRMED and code.starts_at <= now
+    staying = _may_have_access(booking) and code.starts_at <= now
     if staying:
         # Lock removed or stay over: a staying guest's code runs to its end and then expires.
         return code
@@ -260,3 +264,41 @@ def _failed_retry_refusal(code: AccessCode, now: datetime) -> str:
     if assignment is None or assignment.lock_id != code.lock_id:
         return "This lock is no longer assigned to the property (or its account is disconnected): there is nothing to retry."
     return ""
+
+
+def booking_end_access(*, booking: Booking, now: datetime | None = None) -> AccessCode | None:
+    """End the guest's access now (early departure, or staff revoking a code): the current code is
+    revoked at once, even mid-stay, and no new one is made. Returns the retired code, if any."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        Booking.objects.select_for_update().filter(pk=booking.pk).update(access_ended_at=now)
+        booking.access_ended_at = now
+        code = current_code(booking)
+        booking_reconcile(booking=booking, now=now)
+    if code is not None:
+        code.refresh_from_db()
+    return code
+
+
+def code_regenerate(*, code_id: int, now: datetime | None = None) -> str:
+    """Give the booking a new PIN (e.g. the old one leaked): retire the current code and let the
+    lifecycle make a fresh one with a newly chosen PIN. Returns a sentence for the person asking."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        code = AccessCode.objects.select_related("booking__property", "lock__account").filter(pk=code_id).first()
+        if code is None:
+            return "This code no longer exists."
+        booking = code.booking
+        Booking.objects.select_for_update().filter(pk=booking.pk).exists()
+        code = current_code(booking)
+        if code is None or code.pk != code_id:
+            return "This is not the booking's current code: there is nothing to regenerate."
+        if not _may_have_access(booking) or code.ends_at <= now:
+            return "The booking has no access to regenerate (not confirmed, access ended, or the stay is over)."
+        code_retire(code=code, now=now)
+        fresh = booking_reconcile(booking=booking, now=now)
+    old = "The old code keeps working until its end: this brand cannot revoke it." if code.state == CodeState.SUPERSEDED else "The old code is being revoked."
+    if fresh is None:
+        return f"{old} No new code could be planned (is a lock still assigned?)."
+    when = "now" if fresh.generate_at <= now else "on its date"
+    return f"{old} A new code with a new PIN is being created {when}."

@@ -41,6 +41,7 @@ def bookings_missing_a_code(now: datetime):
     return (
         Booking.objects.filter(
             status=BookingStatus.CONFIRMED,
+            access_ended_at__isnull=True,
             arrival_date__gte=today - timedelta(days=2),
             arrival_date__lte=today + timedelta(days=MISSED_EVENT_HORIZON_DAYS),
             departure_date__gte=today - timedelta(days=1),
