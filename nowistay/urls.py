@@ -12,5 +12,7 @@ urlpatterns = [
     path("locks/", include("locks.urls")),
     path("integrations/", include("locks.dashboard.urls")),
     path("", include("bookings.urls")),
+    path("bookings/", include("bookings.booking_urls")),
+    path("api/v1/", include("bookings.api.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,1 @@
+"""The PMS booking API (/api/v1/)."""
