@@ -19,7 +19,7 @@ from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from locks import notifications, pins
+from locks import notifications, pins, signals
 from locks.models import (
     LIVE_CODE_STATES,
     AccessCode,
@@ -261,7 +261,15 @@ def _take_step(code: AccessCode, claim_token: str, now: datetime) -> StepResult:
     if step is None:
         _finish(code, claim_token, lambda fresh: None)
         return StepResult(code_id, "skipped", f"nothing to do in state {code.state}")
-    return step(code, claim_token, now)
+    result = step(code, claim_token, now)
+    if result.action in _READY_ACTIONS:
+        booking_id = code.booking_id
+        transaction.on_commit(lambda: signals.code_ready.send(sender=AccessCode, code_id=code_id, booking_id=booking_id))
+    return result
+
+
+# Step outcomes after which a code may be on its lock with the window wanted (messages wait for this).
+_READY_ACTIONS = frozenset({"created", "updated"})
 
 
 # --- create -------------------------------------------------------------------------------------
