@@ -14,5 +14,6 @@ urlpatterns = [
     path("", include("bookings.urls")),
     path("bookings/", include("bookings.booking_urls")),
     path("api/v1/", include("bookings.api.urls")),
+    path("messages/", include("messaging.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,3 @@
+app_name = "messaging"
+
+urlpatterns: list = []  # filled by the guest-messaging pages (issue 9)
