@@ -9,7 +9,7 @@ PORT ?= 8000
 SANDBOX_PORT ?= 8100
 SANDBOX := http://127.0.0.1:$(SANDBOX_PORT)
 
-.PHONY: run test venv migrate demo worker beat web clean
+.PHONY: run test browser venv migrate demo worker beat web clean
 
 venv: $(STAMP)
 
@@ -38,6 +38,7 @@ run: export TEDEE_CLIENT_SECRET = sandbox-secret
 run: export NUKI_CLIENT_ID = sandbox-client
 run: export NUKI_CLIENT_SECRET = sandbox-secret
 run: export VENDOR_HTTP_TIMEOUT_SECONDS = 5
+run: export SANDBOX_URL = $(SANDBOX)
 
 # Sandbox, web server, Celery worker and beat under honcho (Procfile.dev); Ctrl-C stops them all.
 run: demo
@@ -46,6 +47,18 @@ run: demo
 
 test: venv
 	$(BIN)/pytest
+
+# Debian's Chromium for the browser tests (tests/browser, skipped without it); apt-get needs root, else sudo.
+# Quiet; `apt-get update` only when the install fails without it. .ci/run calls this too.
+CHROMIUM := /usr/bin/chromium
+APT_GET := $(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive apt-get
+browser:
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  echo "installing Debian's chromium (for the browser tests)"; \
+	  $(APT_GET) install -y -qq chromium >/dev/null 2>&1 \
+	    || { $(APT_GET) update -qq && $(APT_GET) install -y -qq chromium >/dev/null; }; \
+	fi
+	@$(CHROMIUM) --version 2>/dev/null
 
 clean:
 	rm -rf $(VENV) var db.sqlite3 db.sqlite3-wal db.sqlite3-shm .pytest_cache

@@ -100,7 +100,7 @@ def test_connect_with_a_wrong_secret_says_so_and_saves_nothing(vendors_on_sandbo
 
     client.force_login(host)
     page = client.post("/locks/connect/igloohome/", {"client_id": CLIENT_ID, "client_secret": "not-the-secret"})
-    assert page.status_code == 200
+    assert page.status_code == 400
     assert "igloohome did not accept the API client ID and secret. Nothing was saved" in page.content.decode()
     assert "not-the-secret" not in page.content.decode()
     assert not ProviderAccount.objects.filter(host=host).exists()

@@ -92,7 +92,7 @@ def connect_through_views(client, host) -> ProviderAccount:
     callback_url = client.session[SESSION_KEY]["redirect_uri"]
     query = redirect_query(sandbox_sign_in(start["Location"]), callback_url)
     back = client.get(reverse("locks:tedee_callback"), query)
-    assert back.status_code == 302 and back["Location"] == reverse("home"), back.content.decode()
+    assert back.status_code == 302 and back["Location"] == reverse("integrations:panel", args=["tedee"]), back.content.decode()
     return ProviderAccount.objects.get(host=host, provider="tedee")
 
 
