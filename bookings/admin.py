@@ -1,15 +1,18 @@
 from django.contrib import admin
 
-from bookings.models import Booking, Property
+from bookings.models import Booking, ExternalBookingRef, Property
 from locks import services
+from locks.admin import codes_for_booking_admin
+from locks.admin_display import codes_with_audit_html
 
 
 @admin.register(Property)
 class PropertyAdmin(admin.ModelAdmin):
     list_display = ["name", "host", "time_zone", "pms_source", "ai_assistant_active", "default_check_in_time", "default_check_out_time"]
-    list_filter = ["pms_source", "ai_assistant_active", "time_zone"]
+    list_filter = ["pms_source", "ai_assistant_active", "time_zone", ("host", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["name", "host__username", "host__email"]
     list_select_related = ["host"]
+    ordering = ["host__username", "name"]
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
@@ -17,13 +20,44 @@ class PropertyAdmin(admin.ModelAdmin):
             services.property_times_changed(prop=obj)
 
 
+class ExternalRefInline(admin.StackedInline):
+    model = ExternalBookingRef
+    fields = ["ref", "created_at"]
+    readonly_fields = fields
+    can_delete = False
+    extra = 0
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Booking)
 class BookingAdmin(admin.ModelAdmin):
-    list_display = ["guest_name", "property", "arrival_date", "departure_date", "status"]
-    list_filter = ["status", ("arrival_date", admin.DateFieldListFilter)]
-    search_fields = ["guest_name", "guest_email", "property__name"]
-    list_select_related = ["property"]
+    list_display = ["guest_name", "property", "host", "arrival_date", "departure_date", "status", "access_ended_at"]
+    list_filter = [
+        "status",
+        ("property__host", admin.RelatedOnlyFieldListFilter),
+        ("property", admin.RelatedOnlyFieldListFilter),
+        ("arrival_date", admin.DateFieldListFilter),
+        ("departure_date", admin.DateFieldListFilter),
+    ]
+    search_fields = ["guest_name", "guest_email", "guest_phone", "property__name", "property__host__username", "external_ref__ref"]
+    list_select_related = ["property__host"]
     date_hierarchy = "arrival_date"
+    ordering = ["-arrival_date", "-id"]
+    readonly_fields = ["access_ended_at", "codes_and_audit_trail", "created_at", "updated_at"]
+    inlines = [ExternalRefInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related(codes_for_booking_admin())
+
+    @admin.display(description="host", ordering="property__host__username")
+    def host(self, booking):
+        return booking.property.host
+
+    @admin.display(description="door codes and their vendor calls")
+    def codes_and_audit_trail(self, booking):
+        return codes_with_audit_html(list(booking.access_codes.all()))
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)

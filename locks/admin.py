@@ -1,56 +1,237 @@
-from django.contrib import admin
+"""Staff admin for locks: read everything, act only through the lifecycle services, never show a
+credential, token or PIN (credentials are not even a form field)."""
 
+from zoneinfo import ZoneInfo
+
+from django.contrib import admin, messages
+from django.db.models import Prefetch
+from django.urls import reverse
+from django.utils.html import format_html
+
+from locks import services
+from locks.admin_display import local_and_utc, status_words, window_text
 from locks.models import AccessCode, Lock, LockAssignment, ProviderAccount, VendorCall
 
-
-@admin.register(ProviderAccount)
-class ProviderAccountAdmin(admin.ModelAdmin):
-    # Credentials are not editable and never listed: staff see the account's state only.
-    list_display = ["host", "provider", "display_name", "status", "token_expires_at", "updated_at"]
-    list_filter = ["provider", "status"]
-    search_fields = ["display_name", "host__username", "host__email"]
-    readonly_fields = ["token_expires_at", "last_error", "connected_at", "updated_at"]
-    list_select_related = ["host"]
+PROVIDER_FILTER = ("lock__account__provider", admin.ChoicesFieldListFilter)
 
 
-@admin.register(Lock)
-class LockAdmin(admin.ModelAdmin):
-    list_display = ["name", "account", "vendor_lock_id", "supports_remote_codes", "is_online", "last_refreshed_at"]
-    list_filter = ["account__provider", "supports_remote_codes", "is_online"]
-    search_fields = ["name", "vendor_lock_id", "account__host__username"]
-    list_select_related = ["account__host"]
-
-
-@admin.register(LockAssignment)
-class LockAssignmentAdmin(admin.ModelAdmin):
-    list_display = ["property", "lock", "lead_days", "margin_minutes", "code_source"]
-    list_filter = ["lock__account__provider", "code_source"]
-    search_fields = ["property__name", "lock__name", "lock__vendor_lock_id"]
-    list_select_related = ["property", "lock__account"]
-
-
-@admin.register(AccessCode)
-class AccessCodeAdmin(admin.ModelAdmin):
-    # The PIN is encrypted and not shown here; staff read the state, window and errors.
-    list_display = ["id", "booking", "lock", "state", "is_current", "starts_at", "ends_at", "attempts", "next_attempt_at", "last_error"]
-    list_filter = ["state", "is_current", "lock__account__provider"]
-    search_fields = ["booking__guest_name", "booking__property__name", "lock__vendor_lock_id", "vendor_code_id"]
-    list_select_related = ["booking__property", "lock"]
-    readonly_fields = [field.name for field in AccessCode._meta.fields if field.name != "pin"]
-    exclude = ["pin"]
-
-    def has_add_permission(self, request):
-        return False
-
-
-@admin.register(VendorCall)
-class VendorCallAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "provider", "operation", "outcome", "error_kind", "duration_ms", "access_code", "lock"]
-    list_filter = ["provider", "operation", "outcome"]
-    date_hierarchy = "created_at"
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows written only by the product's own services: staff read them, they do not edit them."""
 
     def has_add_permission(self, request):
         return False
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(ProviderAccount)
+class ProviderAccountAdmin(ReadOnlyAdmin):
+    list_display = ["host", "provider", "display_name", "status", "needs_reconnect", "token_expires_at", "last_error", "updated_at"]
+    list_filter = ["provider", "status", ("connected_at", admin.DateFieldListFilter)]
+    search_fields = ["display_name", "host__username", "host__email"]
+    list_select_related = ["host"]
+    ordering = ["host__username", "provider"]
+    # `credentials` is editable=False and listed nowhere here: not even masked in a form.
+    fields = ["host", "provider", "display_name", "status", "token_expires_at", "last_error", "connected_at", "updated_at"]
+    readonly_fields = fields
+
+    @admin.display(boolean=True, description="needs reconnect")
+    def needs_reconnect(self, account):
+        return account.needs_reconnect
+
+
+@admin.register(Lock)
+class LockAdmin(ReadOnlyAdmin):
+    list_display = ["name", "provider", "host", "vendor_lock_id", "supports_remote_codes", "unavailable_reason", "is_online", "last_refreshed_at"]
+    list_filter = [("account__provider", admin.ChoicesFieldListFilter), "supports_remote_codes", "is_online"]
+    search_fields = ["name", "vendor_lock_id", "account__host__username", "account__host__email"]
+    list_select_related = ["account__host"]
+    ordering = ["account__host__username", "name"]
+
+    @admin.display(description="provider", ordering="account__provider")
+    def provider(self, lock):
+        return lock.account.get_provider_display()
+
+    @admin.display(description="host", ordering="account__host__username")
+    def host(self, lock):
+        return lock.account.host
+
+
+@admin.register(LockAssignment)
+class LockAssignmentAdmin(ReadOnlyAdmin):
+    list_display = ["property", "lock", "provider", "lead_days", "margin_minutes", "code_source", "updated_at"]
+    list_filter = [PROVIDER_FILTER, "code_source"]
+    search_fields = ["property__name", "property__host__username", "lock__name", "lock__vendor_lock_id"]
+    list_select_related = ["property", "lock__account"]
+    ordering = ["property__name"]
+
+    @admin.display(description="provider", ordering="lock__account__provider")
+    def provider(self, assignment):
+        return assignment.lock.account.get_provider_display()
+
+
+class VendorCallInline(admin.TabularInline):
+    model = VendorCall
+    fk_name = "access_code"
+    fields = ["created_at", "operation", "outcome", "error_kind", "error_message", "duration"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    ordering = ["-created_at", "-id"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="took")
+    def duration(self, call):
+        return f"{call.duration_ms} ms"
+
+
+@admin.register(AccessCode)
+class AccessCodeAdmin(ReadOnlyAdmin):
+    list_display = ["id", "guest", "property", "provider", "state", "is_current", "window_local", "attempts", "next_try", "last_error"]
+    list_filter = [
+        "state",
+        "is_current",
+        PROVIDER_FILTER,
+        ("booking__property", admin.RelatedOnlyFieldListFilter),
+        ("booking__property__host", admin.RelatedOnlyFieldListFilter),
+        ("starts_at", admin.DateFieldListFilter),
+        ("next_attempt_at", admin.DateFieldListFilter),
+    ]
+    search_fields = [
+        "booking__guest_name",
+        "booking__guest_email",
+        "booking__property__name",
+        "booking__property__host__username",
+        "lock__vendor_lock_id",
+        "lock__name",
+        "vendor_code_id",
+    ]
+    list_select_related = ["booking__property", "lock__account"]
+    ordering = ["-id"]
+    actions = ["retry_now", "revoke_now", "regenerate_pin"]
+    inlines = [VendorCallInline]
+    # The PIN is encrypted and never shown to staff; the plain-words status masks it too.
+    fields = [
+        "booking_link", "lock", "status_in_words", "state", "is_current", "window_local_and_utc", "lock_window",
+        "generate_at_local", "retry_deadline_local", "attempts", "next_try_local", "last_error", "last_error_kind",
+        "create_outcome_unknown", "pin_rejections", "warning", "usage_note", "vendor_code_id", "first_failure_at",
+        "alert_sent_at", "failure_notified_at", "activated_at", "finished_at", "claimed_until", "created_at", "updated_at",
+    ]
+    readonly_fields = fields
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # a code on a lock is removed by revoking it, not by deleting its row
+
+    @admin.display(description="guest", ordering="booking__guest_name")
+    def guest(self, code):
+        return code.booking.guest_name
+
+    @admin.display(description="property", ordering="booking__property__name")
+    def property(self, code):
+        return code.booking.property.name
+
+    @admin.display(description="provider", ordering="lock__account__provider")
+    def provider(self, code):
+        return code.lock.account.get_provider_display()
+
+    @admin.display(description="window (property time)", ordering="starts_at")
+    def window_local(self, code):
+        tz_name = code.booking.property.time_zone
+        zone = ZoneInfo(tz_name)
+        return f"{code.starts_at.astimezone(zone):%d %b %H:%M} → {code.ends_at.astimezone(zone):%d %b %H:%M} {tz_name}"
+
+    @admin.display(description="next try", ordering="next_attempt_at")
+    def next_try(self, code):
+        return local_and_utc(code.next_attempt_at, code.booking.property.time_zone)
+
+    @admin.display(description="booking")
+    def booking_link(self, code):
+        url = reverse("admin:bookings_booking_change", args=[code.booking_id])
+        return format_html('<a href="{}">{}</a>', url, code.booking)
+
+    @admin.display(description="status")
+    def status_in_words(self, code):
+        return status_words(code)
+
+    @admin.display(description="window wanted")
+    def window_local_and_utc(self, code):
+        return window_text(code)
+
+    @admin.display(description="window on the lock")
+    def lock_window(self, code):
+        tz_name = code.booking.property.time_zone
+        return f"{local_and_utc(code.lock_starts_at, tz_name)} → {local_and_utc(code.lock_ends_at, tz_name)}"
+
+    @admin.display(description="created on")
+    def generate_at_local(self, code):
+        return local_and_utc(code.generate_at, code.booking.property.time_zone)
+
+    @admin.display(description="creation retried until")
+    def retry_deadline_local(self, code):
+        return local_and_utc(code.retry_deadline, code.booking.property.time_zone)
+
+    @admin.display(description="next try")
+    def next_try_local(self, code):
+        return local_and_utc(code.next_attempt_at, code.booking.property.time_zone)
+
+    # --- actions: the same services as the rest of the product, one line per row ----------------
+
+    @admin.action(description="Retry now")
+    def retry_now(self, request, queryset):
+        for code in queryset.select_related("booking__property"):
+            self._report(request, code, services.code_retry_now(code_id=code.pk))
+
+    @admin.action(description="Revoke now (ends the guest's access)")
+    def revoke_now(self, request, queryset):
+        for code in queryset.select_related("booking__property", "lock__account"):
+            if not code.is_current:
+                self._report(request, code, "Not the booking's current code: nothing to revoke.", level=messages.WARNING)
+                continue
+            retired = services.booking_end_access(booking=code.booking)
+            self._report(request, code, _revoke_outcome(retired))
+
+    @admin.action(description="Regenerate PIN")
+    def regenerate_pin(self, request, queryset):
+        for code in queryset.select_related("booking__property"):
+            self._report(request, code, services.code_regenerate(code_id=code.pk))
+
+    def _report(self, request, code, text, level=messages.INFO):
+        self.message_user(request, f"Code {code.pk} ({code.booking.guest_name}, {code.booking.property.name}): {text}", level=level)
+
+
+def _revoke_outcome(code) -> str:
+    if code is None:
+        return "The booking had no code; its access is ended."
+    if code.state == "superseded":
+        return f"Access ended, but {code.lock.account.get_provider_display()} cannot revoke codes: {code.warning}"
+    return f"Access ended; the code is {code.get_state_display().lower()}."
+
+
+@admin.register(VendorCall)
+class VendorCallAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "provider", "operation", "outcome", "error_kind", "error_message", "duration", "access_code", "lock"]
+    list_filter = ["provider", "operation", "outcome", "error_kind", ("created_at", admin.DateFieldListFilter)]
+    search_fields = ["error_message", "lock__vendor_lock_id", "access_code__booking__guest_name"]
+    list_select_related = ["lock", "access_code"]
+    date_hierarchy = "created_at"
+    ordering = ["-created_at", "-id"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # the retention task prunes it; nobody edits history by hand
+
+    @admin.display(description="took", ordering="duration_ms")
+    def duration(self, call):
+        return f"{call.duration_ms} ms"
+
+
+def codes_for_booking_admin():
+    """Prefetch for the booking page: its codes, their locks and audit rows in three queries."""
+    calls = VendorCall.objects.order_by("-created_at", "-id")
+    return Prefetch(
+        "access_codes",
+        queryset=AccessCode.objects.select_related("lock__account", "booking__property").prefetch_related(Prefetch("vendor_calls", queryset=calls)).order_by("-id"),
+    )

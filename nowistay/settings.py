@@ -129,6 +129,9 @@ LOCKS_SWEEP_PERIOD_SECONDS = env.int("LOCKS_SWEEP_PERIOD_SECONDS", default=900)
 # Codes claimed per query by the scheduler pass, and handed to one worker task.
 LOCKS_CLAIM_BATCH_SIZE = env.int("LOCKS_CLAIM_BATCH_SIZE", default=5000)
 LOCKS_TASK_BATCH_SIZE = env.int("LOCKS_TASK_BATCH_SIZE", default=8)
+# Retention (locks.services.housekeeping, run daily): audit rows, then guests' personal data.
+RETENTION_AUDIT_DAYS = env.int("RETENTION_AUDIT_DAYS", default=180)
+RETENTION_GUEST_DATA_DAYS = env.int("RETENTION_GUEST_DATA_DAYS", default=365)
 
 # --- Celery ----------------------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
@@ -153,6 +156,7 @@ CELERY_BEAT_SCHEDULE = {
     "locks-scheduler-pass": {"task": "locks.tasks.scheduler_pass", "schedule": float(LOCKS_SWEEP_PERIOD_SECONDS)},
     # Keeps idle vendor connections alive (e.g. Tedee refresh tokens expire after 14 days unused).
     "locks-keep-accounts-alive": {"task": "locks.tasks.keep_accounts_alive", "schedule": 6 * 3600.0},
+    "locks-prune-old-data": {"task": "locks.tasks.prune_old_data", "schedule": 24 * 3600.0},
 }
 
 LOGGING = {

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from locks import admin_health
 from nowistay import views
 
 urlpatterns = [
@@ -15,5 +16,6 @@ urlpatterns = [
     path("bookings/", include("bookings.booking_urls")),
     path("api/v1/", include("bookings.api.urls")),
     path("messages/", include("messaging.urls")),
+    path("admin/health/", admin.site.admin_view(admin_health.health), name="admin_health"),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,63 @@
+"""The staff health page: what needs attention across every host, read from the database only."""
+
+from datetime import timedelta
+
+from django.contrib import admin
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.utils import timezone
+
+from locks.models import AccessCode, AccountStatus, CallOutcome, CodeState, ProviderAccount, VendorCall
+
+RETRYING_STATES = [CodeState.CREATING, CodeState.UPDATING, CodeState.REVOKING, CodeState.EXPIRING]
+
+
+def codes_by_state() -> list[dict]:
+    counts = dict(AccessCode.objects.values_list("state").annotate(count=Count("id")).order_by())
+    return [{"state": label, "value": value, "count": counts.get(value, 0)} for value, label in CodeState.choices]
+
+
+def accounts_needing_reconnection():
+    return ProviderAccount.objects.filter(status=AccountStatus.NEEDS_RECONNECT).select_related("host").order_by("updated_at")
+
+
+def codes_retrying_longest(limit: int = 20):
+    return (
+        AccessCode.objects.filter(state__in=RETRYING_STATES, first_failure_at__isnull=False)
+        .select_related("booking__property", "lock__account")
+        .order_by("first_failure_at")[:limit]
+    )
+
+
+def vendor_error_rates(now=None) -> list[dict]:
+    since = (now or timezone.now()) - timedelta(hours=24)
+    rows = (
+        VendorCall.objects.filter(created_at__gte=since)
+        .values("provider")
+        .annotate(
+            calls=Count("id"),
+            transient=Count("id", filter=Q(outcome=CallOutcome.TRANSIENT)),
+            permanent=Count("id", filter=Q(outcome=CallOutcome.PERMANENT)),
+            unknown=Count("id", filter=Q(outcome=CallOutcome.UNKNOWN)),
+        )
+        .order_by("provider")
+    )
+    report = []
+    for row in rows:
+        failed = row["transient"] + row["permanent"] + row["unknown"]
+        report.append({**row, "failed": failed, "error_rate": f"{100 * failed / row['calls']:.1f} %"})
+    return report
+
+
+def health(request: HttpRequest) -> HttpResponse:
+    context = {
+        **admin.site.each_context(request),
+        "title": "Smart-lock health",
+        "codes_by_state": codes_by_state(),
+        "accounts": accounts_needing_reconnection(),
+        "retrying": codes_retrying_longest(),
+        "vendors": vendor_error_rates(),
+        "now": timezone.now(),
+    }
+    return TemplateResponse(request, "admin/locks_health.html", context)
