@@ -1,0 +1,205 @@
+"""Staff admin: permissions, actions through the services, the booking's story, the health page,
+and no credential, token or PIN in any admin page."""
+
+from datetime import date, datetime, timedelta, timezone as dt_timezone
+
+import pytest
+from django.contrib import admin as django_admin
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+from freezegun import freeze_time
+
+from bookings.models import Booking
+from locks import services
+from locks.models import AccessCode, AccountStatus, CodeState, ProviderAccount, VendorCall
+from locks.providers.exceptions import LockOffline
+from locks.services import housekeeping, scheduler
+
+pytestmark = pytest.mark.django_db
+UTC = dt_timezone.utc
+SECRETS = ["secret-access-token-123", "secret-refresh-token-456", "hunter2-password-md5"]
+
+
+def tick():
+    return scheduler.run_pass(dispatch=scheduler.process_inline)
+
+
+@pytest.fixture
+def staff(db):
+    return get_user_model().objects.create_user(username="support", password="support-pass-1", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def staff_client(client, staff):
+    client.force_login(staff)
+    return client
+
+
+@pytest.fixture
+def story(assigned_property, book, fake_cloud):
+    """A TTLock property whose booking has an active code (and audit rows), with secrets stored."""
+    prop = assigned_property()
+    with freeze_time("2026-03-11 09:00:00"):
+        booking = book(prop, date(2026, 3, 12), date(2026, 3, 14), guest_name="Ada Guest")
+        services.booking_created(booking=booking)
+        tick()
+    code = AccessCode.objects.get(booking=booking)
+    assert code.state == CodeState.ACTIVE
+    account = code.lock.account
+    account.credentials = {"access_token": SECRETS[0], "refresh_token": SECRETS[1], "password_md5": SECRETS[2]}
+    account.save()
+    return booking, code
+
+
+def test_only_staff_reach_admin(client, host, staff):
+    assert client.get("/admin/").status_code == 302
+    client.force_login(host)  # a host is not staff
+    for url in ("/admin/", "/admin/locks/accesscode/", reverse("admin_health")):
+        response = client.get(url)
+        assert response.status_code == 302 and response["Location"].startswith("/admin/login/")
+    client.force_login(staff)
+    assert client.get("/admin/").status_code == 200
+    assert client.get(reverse("admin_health")).status_code == 200
+
+
+def test_no_secret_or_pin_on_any_admin_page(staff_client, story):
+    booking, code = story
+    pages = ["/admin/", reverse("admin_health")]
+    for model in django_admin.site._registry:
+        opts = model._meta
+        pages.append(reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"))
+        first = model.objects.first()
+        if first is not None:
+            pages.append(reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[first.pk]))
+    checked = 0
+    for url in pages:
+        response = staff_client.get(url)
+        assert response.status_code == 200, url
+        html = response.content.decode()
+        for secret in [*SECRETS, code.pin]:
+            assert secret not in html, f"{secret!r} shown on {url}"
+        checked += 1
+    assert checked > 10
+
+
+def test_credentials_cannot_be_edited_in_admin(staff_client, story):
+    booking, code = story
+    account = code.lock.account
+    url = reverse("admin:locks_provideraccount_change", args=[account.pk])
+    page = staff_client.get(url).content.decode()
+    assert 'name="credentials"' not in page and "<form" in page
+    response = staff_client.post(url, {"display_name": "changed", "credentials": "{}"})
+    assert response.status_code == 403
+    account.refresh_from_db()
+    assert account.credentials["access_token"] == SECRETS[0] and account.display_name != "changed"
+
+
+def test_booking_page_shows_its_codes_and_their_vendor_calls(staff_client, story):
+    booking, code = story
+    html = staff_client.get(reverse("admin:bookings_booking_change", args=[booking.pk])).content.decode()
+    assert f"Code {code.pk}" in html and "Active" in html
+    assert "create_code" in html and "Succeeded" in html and " ms" in html
+    assert "Europe/Paris" in html and "UTC" in html
+
+
+def test_code_page_reads_the_failure_in_plain_words(staff_client, assigned_property, book, fake_cloud):
+    prop = assigned_property()
+    fake_cloud.fail_next("create_code", LockOffline("The lock's gateway is offline."))
+    with freeze_time("2026-03-11 09:00:00"):
+        booking = book(prop, date(2026, 3, 12), date(2026, 3, 14))
+        services.booking_created(booking=booking)
+        tick()
+        code = AccessCode.objects.get(booking=booking)
+        html = staff_client.get(reverse("admin:locks_accesscode_change", args=[code.pk])).content.decode()
+    assert "retrying" in html and "gateway is offline" in html
+    assert "Attempts" in html and "lock_offline" in html
+
+
+def _act(client, action, code):
+    return client.post(
+        reverse("admin:locks_accesscode_changelist"), {"action": action, "_selected_action": [code.pk]}, follow=True
+    )
+
+
+def test_retry_now_action_makes_the_code_due_and_reports_per_row(staff_client, assigned_property, book, fake_cloud):
+    prop = assigned_property()
+    fake_cloud.fail_next("create_code", LockOffline("The lock's gateway is offline."))
+    with freeze_time("2026-03-11 09:00:00"):
+        booking = book(prop, date(2026, 3, 12), date(2026, 3, 14))
+        services.booking_created(booking=booking)
+        tick()
+        code = AccessCode.objects.get(booking=booking)
+        assert code.next_attempt_at > datetime(2026, 3, 11, 9, 0, tzinfo=UTC)
+        response = _act(staff_client, "retry_now", code)
+        code.refresh_from_db()
+        assert code.next_attempt_at == datetime(2026, 3, 11, 9, 0, tzinfo=UTC)
+        tick()
+    assert f"Code {code.pk} (Grace Guest, {prop.name}): Retrying now." in response.content.decode()
+    code.refresh_from_db()
+    assert code.state == CodeState.ACTIVE
+
+
+def test_revoke_now_action_ends_the_access_through_the_lifecycle(staff_client, story, fake_cloud):
+    booking, code = story
+    with freeze_time("2026-03-12 15:00:00"):
+        response = _act(staff_client, "revoke_now", code)
+        tick()
+    assert "Access ended" in response.content.decode()
+    code.refresh_from_db()
+    booking.refresh_from_db()
+    assert code.state == CodeState.REVOKED and booking.access_ended_at is not None
+    assert fake_cloud.codes_on("L1") == []
+
+
+def test_regenerate_pin_action_gives_a_new_pin(staff_client, story, fake_cloud):
+    booking, code = story
+    with freeze_time("2026-03-12 15:00:00"):
+        response = _act(staff_client, "regenerate_pin", code)
+        tick()
+    assert "new PIN" in response.content.decode()
+    fresh = AccessCode.objects.get(booking=booking, is_current=True)
+    assert fresh.pk != code.pk and fresh.pin != code.pin and fresh.state == CodeState.ACTIVE
+
+
+def test_audit_trail_is_read_only_and_filterable(staff_client, story):
+    call = VendorCall.objects.first()
+    assert staff_client.post(reverse("admin:locks_vendorcall_change", args=[call.pk]), {}).status_code == 403
+    assert staff_client.post(reverse("admin:locks_vendorcall_delete", args=[call.pk]), {"post": "yes"}).status_code == 403
+    listing = staff_client.get(reverse("admin:locks_vendorcall_changelist"), {"provider": "ttlock", "outcome__exact": "ok"})
+    assert listing.status_code == 200 and "create_code" in listing.content.decode()
+
+
+def test_health_page_counts_states_lists_reconnects_retrying_codes_and_error_rates(staff_client, assigned_property, book, fake_cloud):
+    prop = assigned_property()
+    fake_cloud.fail_next("create_code", LockOffline("The lock's gateway is offline."))
+    with freeze_time("2026-03-11 09:00:00"):
+        booking = book(prop, date(2026, 3, 12), date(2026, 3, 14), guest_name="Retry Rita")
+        services.booking_created(booking=booking)
+        tick()
+        account = ProviderAccount.objects.get()
+        ProviderAccount.objects.filter(pk=account.pk).update(status=AccountStatus.NEEDS_RECONNECT, last_error="TTLock refused the token.")
+        html = staff_client.get(reverse("admin_health")).content.decode()
+    assert "Retry Rita" in html and "TTLock refused the token." in html
+    assert "100.0 %" in html  # one call, one failure
+
+
+def test_prune_deletes_old_audit_rows_and_removes_old_guest_data(story, settings):
+    booking, code = story
+    settings.RETENTION_AUDIT_DAYS = 30
+    settings.RETENTION_GUEST_DATA_DAYS = 60
+    VendorCall.objects.update(created_at=datetime(2026, 1, 1, tzinfo=UTC))
+    with freeze_time("2026-03-20 09:00:00"):
+        report = housekeeping.prune()
+    assert report.audit_rows_deleted >= 1 and not VendorCall.objects.exists()
+    booking.refresh_from_db()
+    assert booking.guest_name == "Ada Guest"  # not old enough yet
+    AccessCode.objects.filter(pk=code.pk).update(state=CodeState.EXPIRED, next_attempt_at=None)
+    with freeze_time("2026-06-01 09:00:00"):
+        report = housekeeping.prune()
+        again = housekeeping.prune()
+    booking.refresh_from_db()
+    code.refresh_from_db()
+    assert (booking.guest_name, booking.guest_email, booking.guest_phone) == (housekeeping.REMOVED_GUEST_NAME, "", "")
+    assert code.pin is None and report.bookings_anonymised == 1 and report.pins_erased == 1
+    assert (again.bookings_anonymised, again.pins_erased) == (0, 0)
+    assert Booking.objects.filter(pk=booking.pk).exists()
