@@ -3,6 +3,10 @@ from django.contrib.auth import get_user_model
 
 from bookings.models import PmsSource, Property
 
+# Load the URLconf (and the API's pydantic schemas) now: imported first inside freeze_time, they
+# would be built from freezegun's fake datetime class and fail.
+import nowistay.urls  # noqa: E402,F401
+
 
 @pytest.fixture
 def host(db):

@@ -64,7 +64,7 @@ def booking_reconcile(*, booking: Booking, now: datetime | None = None) -> Acces
         assignment = usable_assignment(booking) if _may_have_access(booking) else None
         plan = code_plan(booking, assignment) if assignment else None
         if plan is None or plan.ends_at <= now:
-            return _without_code(booking, code, now)
+            return _without_code(booking, code, now, stay_over=plan is not None)
         if code is None:
             return _new_code(booking, assignment.lock, plan, now)
         if code.lock_id != assignment.lock_id:
@@ -77,10 +77,12 @@ def _may_have_access(booking: Booking) -> bool:
     return booking.status == BookingStatus.CONFIRMED and booking.access_ended_at is None
 
 
-def _without_code(booking: Booking, code: AccessCode | None, now: datetime) -> AccessCode | None:
+def _without_code(booking: Booking, code: AccessCode | None, now: datetime, *, stay_over: bool = False) -> AccessCode | None:
     if code is None:
         return None
     staying = _may_have_access(booking) and code.starts_at <= now
+    if stay_over and code.ends_at > now:
+        staying = False  # the stay was shortened into the past: the code must not outlive it
     if staying:
         # Lock removed or stay over: a staying guest's code runs to its end and then expires.
         return code

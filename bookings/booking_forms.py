@@ -1,0 +1,88 @@
+"""Forms of the host booking pages. Model validation (departure after arrival, phone) runs through
+the ModelForm; the property choices are the host's own, so another host's id is "Select a valid
+choice". Saving goes through `bookings.services`, which validate again."""
+
+from django import forms
+
+from bookings.models import Booking, BookingStatus, Property
+
+DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+TIME_WIDGET = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
+
+
+class HostPropertyChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Property) -> str:
+        return f"{obj.name} ({obj.time_zone})"
+
+
+class BookingForm(forms.ModelForm):
+    """A booking as the host types it. `with_status` on create only: on an existing booking the
+    status changes through the confirm / pending / cancel actions, each with its own preview."""
+
+    property = HostPropertyChoiceField(queryset=Property.objects.none(), label="Property")
+
+    class Meta:
+        model = Booking
+        fields = [
+            "property",
+            "guest_name",
+            "guest_email",
+            "guest_phone",
+            "arrival_date",
+            "departure_date",
+            "check_in_time",
+            "check_out_time",
+            "status",
+        ]
+        labels = {
+            "guest_name": "Guest name",
+            "guest_email": "Guest email",
+            "guest_phone": "Guest phone",
+            "arrival_date": "Arrival",
+            "departure_date": "Departure",
+            "check_in_time": "Negotiated check-in time",
+            "check_out_time": "Negotiated check-out time",
+        }
+        help_texts = {
+            "check_in_time": "Optional early check-in on the arrival date; empty uses the property's default.",
+            "check_out_time": "Optional late check-out on the departure date; empty uses the property's default.",
+        }
+        widgets = {
+            "arrival_date": DATE_WIDGET,
+            "departure_date": DATE_WIDGET,
+            "check_in_time": TIME_WIDGET,
+            "check_out_time": TIME_WIDGET,
+        }
+
+    def __init__(self, *args, host, with_status: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["property"].queryset = Property.objects.of_host(host)
+        if not with_status:
+            del self.fields["status"]
+
+    def service_data(self) -> dict:
+        """The cleaned values, as `booking_create` / `booking_update` take them."""
+        return {name: self.cleaned_data[name] for name in self.fields}
+
+
+class BookingFilterForm(forms.Form):
+    """The list's filters (GET). Empty dates mean "upcoming and current"."""
+
+    property = HostPropertyChoiceField(queryset=Property.objects.none(), required=False, empty_label="All properties")
+    status = forms.ChoiceField(choices=[("", "All statuses"), *BookingStatus.choices], required=False)
+    arrival_from = forms.DateField(required=False, widget=DATE_WIDGET, label="Arriving from")
+    arrival_to = forms.DateField(required=False, widget=DATE_WIDGET, label="Arriving until")
+
+    def __init__(self, *args, host, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["property"].queryset = Property.objects.of_host(host)
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        start, end = cleaned.get("arrival_from"), cleaned.get("arrival_to")
+        if start and end and end < start:
+            self.add_error("arrival_to", "This date must not be before “Arriving from”.")
+        return cleaned
+
+    def has_date_range(self) -> bool:  # (a method: the `property` field shadows the builtin here)
+        return bool(self.cleaned_data.get("arrival_from") or self.cleaned_data.get("arrival_to"))

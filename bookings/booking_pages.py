@@ -1,0 +1,325 @@
+"""The host's booking pages (issue 8): list, create, edit, and the status / end-access actions.
+
+Every change is previewed first: a POST validates and shows what will happen to the door code
+(`locks.services.preview`), saving nothing; a second POST ("Save" / the action's button) carries
+the same values in hidden fields and goes through `bookings.services`. Works without JavaScript.
+Every lookup is scoped to the logged-in host, so another host's booking is a 404.
+"""
+
+from dataclasses import dataclass
+from datetime import time, timedelta
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Prefetch, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from bookings import services
+from bookings.booking_forms import BookingFilterForm, BookingForm
+from bookings.models import Booking, BookingStatus
+from locks import windows
+from locks.code_status import CodeStatus, code_to_show, describe_code
+from locks.models import AccessCode, CodeState, LockAssignment
+from locks.notifications import local_time
+from locks.services.preview import code_outlook, end_access_outlook
+
+PAGE_SIZE = 50
+
+
+# --- reading ---------------------------------------------------------------------------------------
+
+def host_bookings(host) -> QuerySet[Booking]:
+    codes = AccessCode.objects.select_related("lock__account").order_by("-id")
+    return (
+        Booking.objects.filter(property__host=host)
+        .select_related("property")
+        .prefetch_related(Prefetch("access_codes", queryset=codes))
+    )
+
+
+def host_booking_or_404(host, booking_id: int) -> Booking:
+    return get_object_or_404(host_bookings(host), pk=booking_id)
+
+
+def _assigned_property_ids(host) -> set[int]:
+    return set(LockAssignment.objects.filter(property__host=host).values_list("property_id", flat=True))
+
+
+def code_state(booking: Booking, *, has_lock: bool | None = None) -> CodeStatus:
+    """The code's state now, in plain words (as on "Bookings and codes")."""
+    if has_lock is None:
+        has_lock = LockAssignment.objects.filter(property_id=booking.property_id).exists()
+    code = code_to_show(booking.access_codes.all())
+    return describe_code(code, booking=booking, has_lock=has_lock, now=timezone.now())
+
+
+@dataclass(frozen=True)
+class StayTimes:
+    check_in: time
+    check_out: time
+    negotiated_check_in: bool
+    negotiated_check_out: bool
+
+
+def stay_times(booking: Booking) -> StayTimes:
+    """The check-in and check-out times that apply: the booking's own, the property's, the system's."""
+    prop = booking.property
+    return StayTimes(
+        check_in=booking.check_in_time or prop.default_check_in_time or windows.SYSTEM_CHECK_IN,
+        check_out=booking.check_out_time or prop.default_check_out_time or windows.SYSTEM_CHECK_OUT,
+        negotiated_check_in=booking.check_in_time is not None,
+        negotiated_check_out=booking.check_out_time is not None,
+    )
+
+
+# --- list --------------------------------------------------------------------------------------------
+
+@login_required
+@require_GET
+def booking_list(request: HttpRequest) -> HttpResponse:
+    form = BookingFilterForm(request.GET or None, host=request.user)
+    bookings = host_bookings(request.user)
+    status = 200
+    if form.is_bound and not form.is_valid():
+        bookings, status = bookings.none(), 400
+    else:
+        bookings = _filtered(bookings, form.cleaned_data if form.is_bound else {})
+    page = Paginator(bookings.order_by("arrival_date", "id"), PAGE_SIZE).get_page(request.GET.get("page"))
+    with_lock = _assigned_property_ids(request.user)
+    rows = [
+        {"booking": booking, "times": stay_times(booking), "code": code_state(booking, has_lock=booking.property_id in with_lock)}
+        for booking in page
+    ]
+    upcoming_only = not (form.is_bound and form.is_valid() and form.has_date_range())
+    context = {"form": form, "page": page, "rows": rows, "upcoming_only": upcoming_only}
+    return render(request, "bookings/booking_list.html", context, status=status)
+
+
+def _filtered(bookings: QuerySet[Booking], filters: dict) -> QuerySet[Booking]:
+    if filters.get("property"):
+        bookings = bookings.filter(property=filters["property"])
+    if filters.get("status"):
+        bookings = bookings.filter(status=filters["status"])
+    if filters.get("arrival_from"):
+        bookings = bookings.filter(arrival_date__gte=filters["arrival_from"])
+    if filters.get("arrival_to"):
+        bookings = bookings.filter(arrival_date__lte=filters["arrival_to"])
+    if not (filters.get("arrival_from") or filters.get("arrival_to")):
+        # Upcoming and current: not departed yet (a day of slack covers every time zone's "today").
+        bookings = bookings.filter(departure_date__gte=timezone.now().date() - timedelta(days=1))
+    return bookings
+
+
+# --- create and edit ----------------------------------------------------------------------------
+
+REVIEW, SAVE, CHANGE = "review", "save", "change"
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def booking_new(request: HttpRequest) -> HttpResponse:
+    if request.method == "GET":
+        initial = {"property": request.GET.get("property")} if request.GET.get("property") else {}
+        form = BookingForm(host=request.user, with_status=True, initial=initial)
+        return _form_page(request, form)
+    form = BookingForm(request.POST, host=request.user, with_status=True)
+    step = request.POST.get("step")
+    if step == CHANGE:
+        return _form_page(request, form)
+    if not form.is_valid():
+        return _form_page(request, form, status=400)
+    if step != SAVE:
+        return _review_page(request, form, before=None, after=form.instance)
+    try:
+        booking = services.booking_create(host=request.user, data=form.service_data())
+    except ValidationError as error:
+        form.add_error(None, error)
+        return _form_page(request, form, status=400)
+    messages.success(request, f"Saved {booking.guest_name}'s booking at {booking.property.name}.")
+    return redirect(booking_url(booking))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def booking_edit(request: HttpRequest, booking_id: int) -> HttpResponse:
+    before = host_booking_or_404(request.user, booking_id)
+    if request.method == "GET":
+        return _detail_page(request, before, BookingForm(instance=before, host=request.user, with_status=False))
+    # The form writes the proposed values onto its instance: give it a copy, `before` stays as saved.
+    proposed = Booking.objects.select_related("property").get(pk=before.pk)
+    form = BookingForm(request.POST, instance=proposed, host=request.user, with_status=False)
+    step = request.POST.get("step")
+    if step == CHANGE:
+        return _detail_page(request, before, form)
+    if not form.is_valid():
+        return _detail_page(request, before, form, status=400)
+    if step != SAVE:
+        return _review_page(request, form, before=before, after=form.instance)
+    if request.POST.get("version") != booking_version(before):
+        return _review_page(request, form, before=before, after=form.instance, stale=True)
+    try:
+        services.booking_update(booking=before, data=form.service_data())
+    except ValidationError as error:
+        form.add_error(None, error)
+        return _detail_page(request, before, form, status=400)
+    messages.success(request, f"Saved the changes to {form.instance.guest_name}'s booking.")
+    return redirect(booking_url(before))
+
+
+def booking_url(booking: Booking) -> str:
+    return reverse("booking_pages:edit", args=[booking.pk])
+
+
+def booking_version(booking: Booking) -> str:
+    """What the host reviewed: a save against a booking changed since then is reviewed again.
+    (Ending access updates `access_ended_at` without touching `updated_at`, hence both.)"""
+    ended = booking.access_ended_at.isoformat() if booking.access_ended_at else ""
+    return f"{booking.updated_at.isoformat()}|{ended}|{booking.status}"
+
+
+def _form_page(request: HttpRequest, form: BookingForm, *, status: int = 200) -> HttpResponse:
+    return render(request, "bookings/booking_form.html", {"form": form}, status=status)
+
+
+def _detail_page(request: HttpRequest, booking: Booking, form: BookingForm, *, status: int = 200) -> HttpResponse:
+    context = {
+        "booking": booking,
+        "times": stay_times(booking),
+        "code": code_state(booking),
+        "ended_at": local_time(booking.access_ended_at, booking.property.time_zone) if booking.access_ended_at else "",
+        "actions": [(action, reverse(f"booking_pages:{action.url_name}", args=[booking.pk])) for action in actions_for(booking)],
+        "form": form,
+    }
+    return render(request, "bookings/booking_detail.html", context, status=status)
+
+
+def _review_page(request: HttpRequest, form: BookingForm, *, before: Booking | None, after: Booking, stale: bool = False) -> HttpResponse:
+    context = {
+        "title": "Review the new booking" if before is None else f"Review the changes to {before.guest_name}'s booking",
+        "booking": before,
+        "summary": _summary(after),
+        "outlook": code_outlook(before, after, now=timezone.now()),
+        "form": form,
+        "version": booking_version(before) if before else "",
+        "action_url": request.path,
+        "confirm_label": "Save",
+        "confirm_name": "step",
+        "confirm_value": SAVE,
+        "stale": stale,
+        "back_url": booking_url(before) if before else reverse("booking_pages:new"),
+    }
+    return render(request, "bookings/booking_review.html", context, status=409 if stale else 200)
+
+
+def _summary(booking: Booking) -> list[tuple[str, str]]:
+    times = stay_times(booking)
+    rows = [
+        ("Property", f"{booking.property.name} ({booking.property.time_zone})"),
+        ("Guest", booking.guest_name),
+        ("Email", booking.guest_email or "—"),
+        ("Phone", booking.guest_phone or "—"),
+        ("Arrival", f"{booking.arrival_date:%-d %B %Y}, check-in {times.check_in:%H:%M}" + (" (negotiated)" if times.negotiated_check_in else "")),
+        ("Departure", f"{booking.departure_date:%-d %B %Y}, check-out {times.check_out:%H:%M}" + (" (negotiated)" if times.negotiated_check_out else "")),
+        ("Status", booking.get_status_display()),
+    ]
+    return rows
+
+
+# --- actions ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Action:
+    slug: str
+    url_name: str
+    label: str  # the button on the booking page and on the preview
+    status: str | None  # the status it sets; None for "End access now"
+    done: str  # the message's end, after the guest's name
+    danger: bool = False
+
+    def applies_to(self, booking: Booking) -> bool:
+        if self.status is None:
+            return booking.status == BookingStatus.CONFIRMED and booking.access_ended_at is None
+        return booking.status != self.status
+
+
+ACTIONS = {
+    action.slug: action
+    for action in (
+        Action("confirm", "confirm", "Confirm booking", BookingStatus.CONFIRMED, "booking is confirmed."),
+        Action("pending", "pending", "Set back to pending", BookingStatus.PENDING, "booking is back to pending."),
+        Action("cancel", "cancel", "Cancel booking", BookingStatus.CANCELLED, "booking is cancelled.", danger=True),
+        Action("end-access", "end_access", "End access now", None, "access has ended.", danger=True),
+    )
+}
+
+
+def actions_for(booking: Booking) -> list[Action]:
+    return [action for action in ACTIONS.values() if action.applies_to(booking)]
+
+
+@login_required
+@require_POST
+def booking_action(request: HttpRequest, booking_id: int, action: str) -> HttpResponse:
+    booking = host_booking_or_404(request.user, booking_id)
+    act = ACTIONS.get(action)
+    if act is None:
+        raise Http404("No such action.")
+    if not act.applies_to(booking):
+        messages.warning(request, f"“{act.label}” does not apply to this booking any more: nothing was changed.")
+        return redirect(booking_url(booking))
+    if request.POST.get("step") != SAVE:
+        return _action_review(request, booking, act)
+    if request.POST.get("version") != booking_version(booking):
+        return _action_review(request, booking, act, stale=True)
+    if act.status is None:
+        retired = services.booking_end_access(booking=booking)
+        messages.success(request, f"{booking.guest_name}'s {act.done} {_ended_code_note(retired, booking)}")
+    else:
+        services.booking_set_status(booking=booking, status=act.status)
+        messages.success(request, f"{booking.guest_name}'s {act.done}")
+    return redirect(booking_url(booking))
+
+
+def _action_review(request: HttpRequest, booking: Booking, act: Action, *, stale: bool = False) -> HttpResponse:
+    now = timezone.now()
+    if act.status is None:
+        outlook = end_access_outlook(booking, now=now)
+        after = booking
+    else:
+        after = Booking.objects.select_related("property").get(pk=booking.pk)
+        after.status = act.status
+        outlook = code_outlook(booking, after, now=now)
+    context = {
+        "title": f"{act.label}: {booking.guest_name} at {booking.property.name}",
+        "booking": booking,
+        "summary": _summary(after),
+        "outlook": outlook,
+        "form": None,
+        "version": booking_version(booking),
+        "action_url": request.path,
+        "confirm_label": act.label,
+        "confirm_name": "step",
+        "confirm_value": SAVE,
+        "danger": act.danger,
+        "stale": stale,
+        "back_url": booking_url(booking),
+    }
+    return render(request, "bookings/booking_review.html", context, status=409 if stale else 200)
+
+
+def _ended_code_note(code: AccessCode | None, booking: Booking) -> str:
+    if code is None or code.state in (CodeState.EXPIRED,):
+        return "There was no working code to revoke."
+    if code.state == CodeState.SUPERSEDED:
+        brand = code.lock.account.get_provider_display()
+        until = local_time(code.lock_ends_at or code.ends_at, booking.property.time_zone)
+        return f"{brand} cannot revoke codes remotely: the code keeps working until {until}."
+    if code.state == CodeState.REVOKING:
+        return "The code is being revoked from the lock."
+    return "The code was revoked."

@@ -1,0 +1,172 @@
+"""What a proposed booking change will do to the booking's door code, in one plain sentence.
+
+Shown to the host before they confirm a change, so it must follow `codes.booking_reconcile` step
+by step: the same assignment (`usable_assignment`), the same plan (`code_plan`), the same
+comparisons against the current code. Pure reading: no write, no vendor call, no row lock. Times
+read in the property's time zone.
+"""
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bookings.models import Booking, BookingStatus
+from locks.models import AccessCode, CodeState, LockAssignment
+from locks.services.codes import capabilities_of, maybe_on_lock, usable_assignment
+from locks.services.planning import CodePlan, code_plan
+
+NOTHING_CHANGES = "nothing changes for the code"
+
+_MOMENT = "%H:%M %-d %b"
+_DAY = "%-d %B"
+# A current code in these states does nothing any more: retiring it changes nothing on a lock.
+_OVER = (CodeState.REVOKED, CodeState.EXPIRED)
+
+
+def code_outlook(before: Booking | None, after: Booking, *, now: datetime) -> str:
+    """What saving `after` (an unsaved booking with the proposed values) will do to the code.
+
+    `before` is the booking as saved, or None when `after` is a new booking.
+    """
+    code = _current_code(before)
+    assignment = usable_assignment(after) if _may_have_access(after) else None
+    plan = code_plan(after, assignment) if assignment else None
+    zone = ZoneInfo(after.property.time_zone)
+    if plan is None or plan.ends_at <= now:
+        if code is None:
+            return _no_code_reason(after, plan)
+        shortened_into_the_past = plan is not None and code.ends_at > now
+        if _may_have_access(after) and code.starts_at <= now and not shortened_into_the_past:
+            # The lifecycle leaves a staying guest's code to run to its end (lock removed, or the
+            # stay over): it is neither moved nor revoked.
+            return _keeps_working(code, plan, now, zone)
+        return _retired(code, now, zone)
+    if code is None:
+        return _creation(plan, now, zone)
+    if code.lock_id != assignment.lock_id:
+        return _moved(code, after, assignment, plan, now, zone)
+    return _replanned(code, plan, now, zone)
+
+
+def end_access_outlook(booking: Booking, *, now: datetime) -> str:
+    """What "End access now" (early departure) will do: the code is revoked at once, none made."""
+    code = _current_code(booking)
+    zone = ZoneInfo(booking.property.time_zone)
+    never_again = "no new code will be created for this booking"
+    if code is None or code.state in _OVER or (code.state == CodeState.FAILED and not maybe_on_lock(code, now)):
+        return f"the booking has no working code; {never_again}"
+    if not maybe_on_lock(code, now):
+        return f"the code will be revoked at once (it is not on the lock yet); {never_again}"
+    if not capabilities_of(code.lock).remote_revoke:
+        return f"{_unrevocable(code, zone)}; {never_again}"
+    return f"the code will be revoked at once; {never_again}"
+
+
+# --- the branches of booking_reconcile ----------------------------------------------------------
+
+def _current_code(booking: Booking | None) -> AccessCode | None:
+    if booking is None or booking.pk is None:
+        return None
+    codes = AccessCode.objects.filter(booking_id=booking.pk, is_current=True).select_related("lock__account")
+    return codes.first()
+
+
+def _may_have_access(booking: Booking) -> bool:
+    return booking.status == BookingStatus.CONFIRMED and booking.access_ended_at is None
+
+
+def _no_code_reason(booking: Booking, plan: CodePlan | None) -> str:
+    prop = booking.property
+    if booking.status == BookingStatus.PENDING:
+        return "no code: the booking is not confirmed"
+    if booking.status == BookingStatus.CANCELLED:
+        return "no code: the booking is cancelled"
+    if booking.access_ended_at is not None:
+        return "no code: the guest's access was ended early"
+    if not prop.is_eligible_for_smart_lock:
+        return f"no code: {prop.name} cannot have a smart lock (needs the Nowistay PMS and an active AI Assistant subscription)"
+    if plan is None:
+        assignment = LockAssignment.objects.select_related("lock__account").filter(property=prop).first()
+        if assignment is not None:  # assigned, but unusable: its account is disconnected
+            brand = assignment.lock.account.get_provider_display()
+            return f"no code: the {brand} account of {prop.name}'s lock is disconnected"
+        return f"no code: no lock is assigned to {prop.name}"
+    return "no code: the stay is over"
+
+
+def _keeps_working(code: AccessCode, plan: CodePlan | None, now: datetime, zone: ZoneInfo) -> str:
+    until = code.lock_ends_at or code.ends_at
+    unchanged = plan is not None and (code.starts_at, code.ends_at) == (plan.starts_at, plan.ends_at)
+    if code.state in _OVER or unchanged or until <= now:
+        return NOTHING_CHANGES
+    return f"the code keeps working until {_moment(until, zone)}"
+
+
+def _retired(code: AccessCode, now: datetime, zone: ZoneInfo) -> str:
+    """code_retire: dropped if not on the lock, else revoked, else (igloohome) left running."""
+    if code.state in _OVER:
+        return NOTHING_CHANGES
+    if maybe_on_lock(code, now) and not capabilities_of(code.lock).remote_revoke:
+        return _unrevocable(code, zone)
+    return "the code will be revoked"
+
+
+def _unrevocable(code: AccessCode, zone: ZoneInfo) -> str:
+    brand = code.lock.account.get_provider_display()
+    return f"this {brand} code cannot be revoked and works until {_moment(code.lock_ends_at or code.ends_at, zone)}"
+
+
+def _creation(plan: CodePlan, now: datetime, zone: ZoneInfo) -> str:
+    if plan.generate_at <= now:
+        return "the code will be created now"
+    return f"a code will be created on {_day(plan.generate_at, now, zone)}"
+
+
+def _moved(code: AccessCode, booking: Booking, assignment: LockAssignment, plan: CodePlan, now: datetime, zone: ZoneInfo) -> str:
+    """codes._move: a code not on a lock yet is re-targeted (PIN chosen again); one on a lock is
+    retired and re-created on the new lock, keeping the PIN when that lock takes chosen PINs."""
+    lock = assignment.lock
+    text = f"the code moves to {lock.name} at {booking.property.name}"
+    retarget = code.state in (CodeState.SCHEDULED, CodeState.CREATING, CodeState.FAILED) and not maybe_on_lock(code, now)
+    if not retarget:
+        text += ", keeping the guest's PIN" if code.pin and capabilities_of(lock).chosen_pins else ", with a new PIN"
+        if not capabilities_of(code.lock).remote_revoke:
+            text += f"; the old {_unrevocable(code, zone).removeprefix('this ')}"
+    when = "now" if plan.generate_at <= now else f"on {_day(plan.generate_at, now, zone)}"
+    return f"{text}; it will be created there {when}"
+
+
+def _replanned(code: AccessCode, plan: CodePlan, now: datetime, zone: ZoneInfo) -> str:
+    """codes._apply_plan: same lock; the window (and, for a code not made yet, its date) moves."""
+    window_moved = (code.starts_at, code.ends_at) != (plan.starts_at, plan.ends_at)
+    date_moved = code.generate_at != plan.generate_at
+    if not (window_moved or date_moved):
+        return NOTHING_CHANGES
+    window = f"the code's window moves to {_moment(plan.starts_at, zone)} → {_moment(plan.ends_at, zone)}"
+    if code.state == CodeState.FAILED and not code.vendor_code_id:
+        return _creation(plan, now, zone)  # creation starts afresh with the new plan
+    if code.state == CodeState.SCHEDULED:
+        if not date_moved:
+            return window
+        when = "now" if plan.generate_at <= now else f"on {_day(plan.generate_at, now, zone)}"
+        return f"{window}; it will be created {when}" if window_moved else f"the code will be created {when}"
+    if not window_moved:
+        return NOTHING_CHANGES  # only deadlines of a code already made moved
+    if code.state in (CodeState.ACTIVE, CodeState.UPDATING):
+        capabilities = capabilities_of(code.lock)
+        if not capabilities.update_in_place and not capabilities.remote_revoke:
+            brand = code.lock.account.get_provider_display()
+            until = _moment(code.lock_ends_at or code.ends_at, zone)
+            return f"{window}: {brand} cannot change a code, so a new code will be issued and the current one works until {until}"
+    return window
+
+
+def _moment(moment: datetime, zone: ZoneInfo) -> str:
+    return moment.astimezone(zone).strftime(_MOMENT)
+
+
+def _day(moment: datetime, now: datetime, zone: ZoneInfo) -> str:
+    local = moment.astimezone(zone)
+    text = local.strftime(_DAY)
+    if local.year != now.astimezone(zone).year:
+        text += f" {local.year}"
+    return text
