@@ -841,23 +841,18 @@ class TestLockOfAPropertyThatLostEligibility:
         other = make_property(name="Beach House")
         return flat, other, LockAssignment.objects.get(property=flat).lock
 
-    def test_the_property_has_no_row_and_its_lock_cannot_be_given_to_another(self, logged_in, stuck):
+    def test_its_row_says_why_and_offers_only_remove_and_the_lock_cannot_be_given_to_another(self, logged_in, stuck):
         flat, other, lock = stuck
         content = logged_in.get(panel_url("ttlock")).content.decode()
-        assert row_html(content, flat) == "" and row_html(content, other)
+        row = row_html(content, flat)
+        assert "Flat L1 can no longer have a smart lock" in row and "Remove Door L1 to free the lock" in row
+        assert ">Remove</button>" in row and ">Save</button>" not in row and 'name="p%d-lead_days"' % flat.pk not in row
+        assert row_html(content, other)
         response = logged_in.post(save_url("ttlock", other), row_fields(other, lock.pk))
         assert response.status_code == 400
         assert messages_of(response) == ["Beach House: Door L1 is already assigned to Flat L1. Remove it there first."]
         assert LockAssignment.objects.get(lock=lock).property == flat
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason=(
-            "BUG: the lock is stuck. Saving it for another property is refused with 'Remove it there first', "
-            "but the panel has no row for the ineligible property and its remove URL is a 404 "
-            "(eligible_property_or_404), so only disconnecting the whole account frees the lock."
-        ),
-    )
     def test_the_host_can_free_the_lock(self, logged_in, stuck):
         flat, other, lock = stuck
         response = logged_in.post(remove_url("ttlock", flat))
@@ -905,14 +900,6 @@ class TestRefreshLocks:
         content = logged_in.get(panel_url("ttlock")).content.decode()
         assert "1 lock in this account" in content and "Door L1" in content and "Garage" not in content
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason=(
-            "BUG: an auth error while refreshing the locks (revoked token, changed password) only shows a "
-            "message; unlike code work and keep-alive (account_mark_needs_reconnect) it leaves the account "
-            "'connected', so the panel offers no sign-in form and the host cannot reconnect from it."
-        ),
-    )
     def test_an_auth_error_asks_the_host_to_sign_in_again(self, logged_in, make_lock, fake_cloud):
         from locks.providers.exceptions import ProviderAuthError
 

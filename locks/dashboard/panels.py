@@ -7,9 +7,12 @@ properties or locks (see benchmarks/dashboard.py).
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db.models import Count
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
 from django.http import Http404
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
 
 from bookings.models import SMART_LOCK_ELIGIBLE, Property
 from locks.dashboard.forms import AssignmentForm
@@ -146,18 +149,61 @@ class LockOption:
         return text
 
 
+# Rows per page of "Lock assignments": every row repeats the account's lock dropdown.
+ROWS_PER_PAGE = 100
+
+
+def lock_options_html(options: list[LockOption]) -> SafeString:
+    """The dropdown's options, rendered once per page and shared by every row."""
+    return format_html_join(
+        "",
+        '<option value="{}"{}>{}{}</option>',
+        (
+            (
+                option.lock.pk,
+                mark_safe(" disabled") if option.disabled else "",
+                option.label,
+                f" — assigned to {option.assigned_to.name}" if option.assigned_to and not option.disabled else "",
+            )
+            for option in options
+        ),
+    )
+
+
 @dataclass
 class AssignmentRow:
-    """One eligible property in a provider's "Lock assignments" list."""
+    """One property in a provider's "Lock assignments" list: an eligible one, or one that still
+    holds this account's lock after losing its eligibility (so the lock can be freed)."""
 
     property: Property
     provider: str
     form: AssignmentForm
     options: list[LockOption]
     assignment: LockAssignment | None
+    shared_options_html: SafeString = mark_safe("")
     warnings: list[str] = field(default_factory=list)
     message: str = ""
     error: str = ""
+
+    @property
+    def eligible(self) -> bool:
+        return self.property.is_eligible_for_smart_lock
+
+    @property
+    def options_html(self) -> SafeString:
+        shared = self.shared_options_html or lock_options_html(self.options)
+        selected = self.selected_lock_id
+        if not selected:
+            return shared
+        marker = format_html('<option value="{}"', selected)
+        start = shared.find(marker)
+        if start < 0:
+            return shared
+        end = shared.find("</option>", start)
+        # The row's own lock needs no "assigned to <this property>" note.
+        own_note = format_html(" — assigned to {}", self.property.name)
+        option = shared[start:end].replace(marker, f"{marker} selected", 1).removesuffix(own_note)
+        return mark_safe(shared[:start] + option + shared[end:])
 
     @property
     def provider_label(self) -> str:
@@ -191,17 +237,38 @@ def _assigned_property(lock: Lock) -> Property | None:
         return None
 
 
+def _with_assignment(properties):
+    # The account's credentials are never needed here: do not load (and decrypt) them per row.
+    return properties.select_related("lock_assignment__lock__account").defer("lock_assignment__lock__account__credentials")
+
+
 def eligible_properties(host):
-    return (
-        Property.objects.of_host(host)
-        .eligible_for_smart_lock()
-        .select_related("lock_assignment__lock__account")
-        .order_by("name", "id")
-    )
+    return _with_assignment(Property.objects.of_host(host).eligible_for_smart_lock()).order_by("name", "id")
+
+
+def panel_properties(host, account: ProviderAccount, query: str = ""):
+    """The panel's rows: eligible properties, plus any that lost eligibility but still hold one of
+    this account's locks (only "Remove" is offered there)."""
+    properties = Property.objects.of_host(host).filter(SMART_LOCK_ELIGIBLE | Q(lock_assignment__lock__account=account))
+    if query:
+        properties = properties.filter(name__icontains=query)
+    return _with_assignment(properties).order_by("name", "id")
 
 
 def eligible_property_or_404(host, property_id: int) -> Property:
     prop = eligible_properties(host).filter(pk=property_id).first()
+    if prop is None:
+        raise Http404("No such property.")
+    return prop
+
+
+def reloaded(prop: Property) -> Property:
+    """The property read again with its assignment, after an action changed it."""
+    return _with_assignment(Property.objects.filter(pk=prop.pk)).get()
+
+
+def panel_property_or_404(host, account: ProviderAccount, property_id: int) -> Property:
+    prop = panel_properties(host, account).filter(pk=property_id).first()
     if prop is None:
         raise Http404("No such property.")
     return prop
@@ -235,7 +302,9 @@ def assignment_form(prop: Property, provider: str, data=None) -> AssignmentForm:
     )
 
 
-def assignment_row(prop: Property, provider: str, options: list[LockOption], form: AssignmentForm | None = None, **notes) -> AssignmentRow:
+def assignment_row(
+    prop: Property, provider: str, options: list[LockOption], form: AssignmentForm | None = None, *, shared_options_html=None, **notes
+) -> AssignmentRow:
     assignment = current_assignment(prop)
     warnings = []
     if assignment is not None and assignment.lock.account.provider == provider:
@@ -246,14 +315,23 @@ def assignment_row(prop: Property, provider: str, options: list[LockOption], for
         form=form or assignment_form(prop, provider),
         options=options,
         assignment=assignment,
+        shared_options_html=shared_options_html or lock_options_html(options),
         warnings=warnings,
         **notes,
     )
 
 
-def assignment_rows(host, provider: str, options: list[LockOption], bound: dict[int, AssignmentForm] | None = None) -> list[AssignmentRow]:
+def assignment_rows_page(host, account: ProviderAccount, options: list[LockOption], *, page=1, query: str = "", bound=None):
+    """One page of rows (and the page object, for the links); the dropdown is rendered once."""
     bound = bound or {}
-    return [assignment_row(prop, provider, options, bound.get(prop.pk)) for prop in eligible_properties(host)]
+    paginator = Paginator(panel_properties(host, account, query), ROWS_PER_PAGE)
+    page_obj = paginator.get_page(page)
+    shared = lock_options_html(options)
+    rows = [
+        assignment_row(prop, account.provider, options, bound.get(prop.pk), shared_options_html=shared)
+        for prop in page_obj.object_list
+    ]
+    return rows, page_obj
 
 
 # --- disconnecting ---------------------------------------------------------------------------------

@@ -55,8 +55,14 @@ def render_panel(request: HttpRequest, provider: str, *, connect_form=None, conn
         "sandbox_hint": panels.sandbox_hint(provider),
         "takes_chosen_pins": panels.takes_chosen_pins(provider),
         "locks": options,
-        "rows": panels.assignment_rows(request.user, provider, options, bound) if connected else [],
     }
+    if connected:
+        page = request.POST.get("page") or request.GET.get("page") or 1
+        query = (request.GET.get("q") or "").strip()
+        context["rows"], context["page_obj"] = panels.assignment_rows_page(
+            request.user, account, options, page=page, query=query, bound=bound
+        )
+        context["query"] = query
     return render(request, "locks/dashboard/panel.html", context, status=status)
 
 
@@ -82,7 +88,7 @@ def assignment_save(request: HttpRequest, provider: str, property_id: int) -> Ht
         )
     except ValidationError as error:
         return _row_response(request, prop, provider, account, form=form, error=" ".join(error.messages), status=400)
-    prop = panels.eligible_property_or_404(request.user, property_id)  # re-read: the assignment changed
+    prop = panels.reloaded(prop)
     return _row_response(request, prop, provider, account, message=f"Saved: {lock.name} opens {prop.name}.")
 
 
@@ -106,13 +112,13 @@ def _posted_lock_or_404(form, account) -> Lock | None:
 def assignment_remove(request: HttpRequest, provider: str, property_id: int) -> HttpResponse:
     provider = panels.provider_or_404(provider)
     account = panels.connected_account_or_404(request.user, provider)
-    prop = panels.eligible_property_or_404(request.user, property_id)
+    prop = panels.panel_property_or_404(request.user, account, property_id)
     assignment = panels.current_assignment(prop)
     if assignment is None or assignment.lock.account_id != account.pk:
         return _row_response(request, prop, provider, account, message=f"{prop.name} has no {panels.provider_label(provider)} lock.")
     lock_name = assignment.lock.name
     revoked = lock_assignment_remove(prop=prop)
-    prop = panels.eligible_property_or_404(request.user, property_id)
+    prop = panels.reloaded(prop)
     message = f"Removed {lock_name} from {prop.name}."
     if revoked:
         message += f" The codes of {revoked} upcoming booking(s) are being revoked"
@@ -131,7 +137,9 @@ def _row_response(request, prop, provider, account, *, form=None, message: str =
             messages.error(request, f"{prop.name}: {error}")
         return render_panel(request, provider, bound={prop.pk: form}, status=status)
     messages.success(request, message)
-    return redirect(f"{panel_url(provider)}#property-{prop.pk}")
+    page = request.POST.get("page", "")
+    query = f"?page={page}" if page.isdigit() and page != "1" else ""
+    return redirect(f"{panel_url(provider)}{query}#property-{prop.pk}")
 
 
 # --- account actions -----------------------------------------------------------------------------

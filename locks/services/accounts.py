@@ -15,9 +15,20 @@ PENDING_WORK_STATES = [CodeState.CREATING, CodeState.UPDATING, CodeState.REVOKIN
 
 
 def account_refresh_locks(*, account: ProviderAccount) -> list[Lock]:
-    """Read the account's locks from the vendor and store them; locks it no longer has stay, unavailable."""
+    """Read the account's locks from the vendor and store them; locks it no longer has stay, unavailable.
+
+    A vendor refusing the account's credentials marks it for reconnection (the host is asked to
+    sign in again), as code work does.
+    """
+    from locks.providers.exceptions import ProviderAuthError
+    from locks.services.work import account_mark_needs_reconnect
+
     provider = provider_for_account(account)
-    remote_locks = audited_call(account=account, operation="list_locks", call=provider.list_locks)
+    try:
+        remote_locks = audited_call(account=account, operation="list_locks", call=provider.list_locks)
+    except ProviderAuthError as error:
+        account_mark_needs_reconnect(account=account, error=error)
+        raise
     now = timezone.now()
     seen = []
     with transaction.atomic():
