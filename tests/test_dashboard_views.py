@@ -1441,3 +1441,25 @@ class TestSecretsNeverShown:
         for account in connected_for_real.values():
             blob = json.dumps(account.credentials)
             assert blob not in logged_in.get(panel_url(account.provider)).content.decode()
+
+
+def test_disconnecting_igloohome_says_until_when_upcoming_codes_keep_working(client, host, assigned_property, book, fake_cloud):
+    from datetime import timedelta
+
+    from django.contrib.messages import get_messages
+    from django.utils import timezone
+
+    from locks import services as lifecycle
+    from locks.models import AccessCode, CodeState
+    from locks.services import scheduler
+
+    prop = assigned_property(provider="igloohome")
+    booking = book(prop, timezone.localdate() + timedelta(days=2), timezone.localdate() + timedelta(days=4), guest_name="Ivy Upcoming")
+    lifecycle.booking_created(booking=booking)
+    scheduler.run_pass(dispatch=scheduler.process_inline)
+    assert AccessCode.objects.get(booking=booking).state == CodeState.ACTIVE
+    client.force_login(host)
+    response = client.post(reverse("integrations:disconnect", args=["igloohome"]))
+    (message,) = [str(m) for m in get_messages(response.wsgi_request)]
+    assert "Ivy Upcoming's code at Flat L1 could not be removed and works until" in message
+    assert AccessCode.objects.get(booking=booking).state == CodeState.SUPERSEDED

@@ -79,10 +79,12 @@ def account_disconnect(*, account: ProviderAccount, now: datetime | None = None)
         code.refresh_from_db()
         if code.state == CodeState.REVOKED:
             revoked += 1
-        elif code.state != CodeState.SUPERSEDED:
+        else:  # the vendor cannot revoke it (already superseded), or failed to now
             left_valid.append(code)
     with transaction.atomic():
         for code in left_valid:
+            if code.state == CodeState.SUPERSEDED:
+                continue
             code.state = CodeState.SUPERSEDED
             code.next_attempt_at = code.lock_ends_at or code.ends_at
             code.last_error = "Could not be removed before disconnecting; it works until its end."
