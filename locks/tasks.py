@@ -5,7 +5,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from locks.services import accounts, housekeeping, scheduler, work
+from locks.services import accounts, scheduler, work
 
 
 @shared_task(acks_late=True)
@@ -36,8 +36,3 @@ def process_code(code_id: int) -> str:
 @shared_task(acks_late=True)
 def keep_accounts_alive() -> dict:
     return accounts.accounts_keep_alive()
-
-
-@shared_task(acks_late=True)
-def prune_old_data() -> str:
-    return housekeeping.prune().summary()

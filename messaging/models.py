@@ -1,1 +1,239 @@
-# Message templates and their delivery ledger arrive with the guest-messaging work.
+"""Guest messages: the host's templates, and the ledger of what was sent to whom with which code."""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+
+from messaging import rendering, schedule
+from nowistay.crypto import EncryptedTextField
+
+BEFORE_CHECK_IN_MAX_DAYS = 30
+BEFORE_CHECK_IN_MAX_HOURS = 7 * 24
+AFTER_CHECK_OUT_MAX_HOURS = 7 * 24
+
+
+class TriggerKind(models.TextChoices):
+    ON_CONFIRMATION = schedule.ON_CONFIRMATION, "When the booking is confirmed"
+    BEFORE_CHECK_IN = schedule.BEFORE_CHECK_IN, "Before check-in"
+    ARRIVAL_DAY = schedule.ARRIVAL_DAY, "On the arrival day"
+    AFTER_CHECK_OUT = schedule.AFTER_CHECK_OUT, "After check-out"
+
+
+class OffsetUnit(models.TextChoices):
+    DAYS = schedule.DAYS, "days"
+    HOURS = schedule.HOURS, "hours"
+
+
+class Channel(models.TextChoices):
+    # Sent through Django's email backend. Other channels (SMS, WhatsApp, the OTA inbox) would be
+    # added here, each with its own sender in services.
+    EMAIL = "email", "Email"
+
+
+class MessageTemplateQuerySet(models.QuerySet):
+    def of_host(self, host):
+        return self.filter(host=host)
+
+    def for_property(self, property_id: int):
+        """Templates that apply to a property: limited to it, or not limited at all."""
+        return self.filter(Q(properties__isnull=True) | Q(properties=property_id)).distinct()
+
+
+class MessageTemplate(models.Model):
+    """An automated guest message. Text may use the variables of `messaging.rendering` only."""
+
+    host = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="message_templates")
+    name = models.CharField(max_length=200)
+    properties = models.ManyToManyField(
+        "bookings.Property", blank=True, related_name="message_templates",
+        help_text="Leave empty to use it for all your properties.",
+    )
+    trigger = models.CharField(max_length=20, choices=TriggerKind.choices, default=TriggerKind.BEFORE_CHECK_IN)
+    offset = models.PositiveSmallIntegerField(
+        "how long", null=True, blank=True,
+        help_text="Before check-in: 1-30 days or 1-168 hours. After check-out: 0-168 hours.",
+    )
+    offset_unit = models.CharField("unit", max_length=8, choices=OffsetUnit.choices, default=OffsetUnit.DAYS)
+    send_at = models.TimeField(
+        "at (property time)", null=True, blank=True,
+        help_text="Time of day in the property's time zone (days before check-in, or the arrival day).",
+    )
+    channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.EMAIL)
+    subject = models.CharField(max_length=300)
+    body = models.TextField()
+    is_active = models.BooleanField("active", default=True)
+    is_code_change = models.BooleanField(
+        "door code change message", default=False,
+        help_text="Sent automatically when a guest's door code changes after they received it (the trigger is not used).",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = MessageTemplateQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "id"]
+        indexes = [models.Index(fields=["host", "is_active"], name="msgtemplate_host_active_idx")]
+        constraints = [
+            models.CheckConstraint(condition=Q(trigger__in=TriggerKind.values), name="msgtemplate_trigger_valid"),
+            models.CheckConstraint(condition=Q(offset_unit__in=OffsetUnit.values), name="msgtemplate_offset_unit_valid"),
+            models.CheckConstraint(condition=Q(channel__in=Channel.values), name="msgtemplate_channel_valid"),
+            models.CheckConstraint(condition=Q(offset__isnull=True) | Q(offset__lte=720), name="msgtemplate_offset_bounded"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        super().clean()
+        errors: dict[str, list] = {}
+        for field in ("subject", "body"):
+            try:
+                rendering.validate_text(getattr(self, field))
+            except ValidationError as error:
+                errors.setdefault(field, []).extend(error.error_list)
+        uses_code = rendering.uses_code(self.subject or "", self.body or "")
+        if self.is_code_change:
+            if not uses_code and "body" not in errors:
+                errors.setdefault("body", []).append(
+                    ValidationError("A door code change message must include the new code: add {{smartlock_code}}.")
+                )
+        else:
+            self._clean_trigger(errors, uses_code)
+        if errors:
+            raise ValidationError(errors)
+
+    def _clean_trigger(self, errors: dict, uses_code: bool) -> None:
+        def need(field: str, message: str) -> None:
+            errors.setdefault(field, []).append(ValidationError(message))
+
+        if self.trigger == TriggerKind.BEFORE_CHECK_IN:
+            if self.offset_unit == OffsetUnit.HOURS:
+                if self.offset is None or not 1 <= self.offset <= BEFORE_CHECK_IN_MAX_HOURS:
+                    need("offset", f"Enter 1 to {BEFORE_CHECK_IN_MAX_HOURS} hours before check-in.")
+            else:
+                if self.offset is None or not 1 <= self.offset <= BEFORE_CHECK_IN_MAX_DAYS:
+                    need("offset", f"Enter 1 to {BEFORE_CHECK_IN_MAX_DAYS} days before check-in.")
+                if self.send_at is None:
+                    need("send_at", "Choose the time of day (property time) to send it.")
+        elif self.trigger == TriggerKind.ARRIVAL_DAY:
+            if self.send_at is None:
+                need("send_at", "Choose the time of day (property time) to send it.")
+        elif self.trigger == TriggerKind.AFTER_CHECK_OUT:
+            if self.offset is None or not 0 <= self.offset <= AFTER_CHECK_OUT_MAX_HOURS:
+                need("offset", f"Enter 0 to {AFTER_CHECK_OUT_MAX_HOURS} hours after check-out.")
+            if uses_code:
+                need("body", "The door code no longer works after check-out: remove the code variables from this message.")
+
+    @property
+    def uses_code(self) -> bool:
+        return rendering.uses_code(self.subject, self.body)
+
+    def as_trigger(self) -> schedule.Trigger:
+        unit = OffsetUnit.HOURS if self.trigger == TriggerKind.AFTER_CHECK_OUT else self.offset_unit
+        return schedule.Trigger(kind=self.trigger, offset=self.offset, unit=unit, at=self.send_at)
+
+    def trigger_text(self) -> str:
+        """The trigger in words, e.g. "1 day before check-in at 10:00"."""
+        if self.is_code_change:
+            return "When the door code changes after the guest received it"
+        at = self.send_at.strftime("%H:%M") if self.send_at else ""
+        if self.trigger == TriggerKind.BEFORE_CHECK_IN:
+            if self.offset_unit == OffsetUnit.HOURS:
+                return f"{_count(self.offset, 'hour')} before check-in"
+            return f"{_count(self.offset, 'day')} before check-in at {at}"
+        if self.trigger == TriggerKind.ARRIVAL_DAY:
+            return f"On the arrival day at {at}"
+        if self.trigger == TriggerKind.AFTER_CHECK_OUT:
+            return f"{_count(self.offset, 'hour')} after check-out"
+        return "When the booking is confirmed"
+
+
+def _count(number: int | None, word: str) -> str:
+    number = number or 0
+    return f"{number} {word}{'' if number == 1 else 's'}"
+
+
+class DeliveryStatus(models.TextChoices):
+    DUE = "due", "Due"  # to be sent now (or retried after an email error)
+    WAITING_FOR_CODE = "waiting_for_code", "Waiting for the door code"
+    SENT = "sent", "Sent"
+    MISSED_CODE = "missed_code", "Not sent: no code by check-in"  # the host was emailed
+    SKIPPED = "skipped", "Not sent"  # see `note`
+    FAILED = "failed", "Failed"  # the email could not be sent; the host was emailed
+
+
+OPEN_STATUSES = [DeliveryStatus.DUE, DeliveryStatus.WAITING_FOR_CODE]
+
+
+class MessageDelivery(models.Model):
+    """The ledger: one row per (template, booking, trigger occurrence), so each message goes out
+    once per booking and trigger, however often a task runs. A worker owns an open row while
+    `claimed_until` lies in the future; an expired claim is taken again by the next pass."""
+
+    booking = models.ForeignKey("bookings.Booking", on_delete=models.CASCADE, related_name="message_deliveries")
+    # The ledger outlives a deleted template: its name is kept below.
+    template = models.ForeignKey(MessageTemplate, null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries")
+    template_name = models.CharField(max_length=200)
+    trigger_key = models.CharField(max_length=64, help_text="Which occurrence, e.g. before_check_in:2026-03-29.")
+    channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.EMAIL)
+    status = models.CharField(max_length=20, choices=DeliveryStatus.choices, default=DeliveryStatus.DUE)
+    due_at = models.DateTimeField()
+    next_attempt_at = models.DateTimeField(null=True, blank=True, help_text="When an open row is looked at next.")
+    wait_deadline = models.DateTimeField(null=True, blank=True, help_text="A code message still waiting here is missed.")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    claim_token = models.CharField(max_length=32, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    recipient = models.CharField(max_length=254, blank=True)
+    code = models.ForeignKey("locks.AccessCode", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    pin = EncryptedTextField(null=True, blank=True, editable=False, help_text="The PIN the message carried.")
+    # What went out, as sent (it may hold the PIN, so encrypted like it).
+    subject = EncryptedTextField(null=True, blank=True, editable=False)
+    body = EncryptedTextField(null=True, blank=True, editable=False)
+    note = models.CharField(max_length=500, blank=True, help_text="Why it waits, was skipped or failed.")
+    host_notified_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-due_at", "-id"]
+        verbose_name_plural = "message deliveries"
+        indexes = [
+            models.Index(fields=["next_attempt_at"], name="msgdelivery_open_idx", condition=Q(status__in=OPEN_STATUSES)),
+            models.Index(fields=["booking", "status"], name="msgdelivery_booking_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["template", "booking", "trigger_key"], name="one_delivery_per_template_booking_trigger"),
+            models.CheckConstraint(condition=Q(status__in=DeliveryStatus.values), name="msgdelivery_status_valid"),
+            models.CheckConstraint(
+                condition=~Q(status=DeliveryStatus.SENT) | Q(sent_at__isnull=False), name="msgdelivery_sent_has_sent_at"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.template_name} for booking {self.booking_id} ({self.get_status_display()})"
+
+
+class CodeChangeNotice(models.Model):
+    """A booking's door code changed after a guest had received one: the host is told once per
+    new code, and the booking's message log shows it."""
+
+    booking = models.ForeignKey("bookings.Booking", on_delete=models.CASCADE, related_name="code_change_notices")
+    previous_code = models.ForeignKey("locks.AccessCode", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    previous_pin = EncryptedTextField(null=True, blank=True, editable=False)
+    new_code = models.ForeignKey("locks.AccessCode", null=True, on_delete=models.SET_NULL, related_name="+")
+    new_pin = EncryptedTextField(null=True, blank=True, editable=False)
+    change_messages = models.PositiveSmallIntegerField(default=0, help_text="Code change messages planned to the guest.")
+    host_notified_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["booking", "new_code"], name="one_notice_per_new_code"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Code change for booking {self.booking_id}"

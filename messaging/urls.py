@@ -1,3 +1,14 @@
+from django.urls import path
+
+from messaging import views
+
 app_name = "messaging"
 
-urlpatterns: list = []  # filled by the guest-messaging pages (issue 9)
+urlpatterns = [
+    path("", views.template_list, name="templates"),
+    path("new/", views.template_create, name="template_create"),
+    path("<int:template_id>/", views.template_edit, name="template_edit"),
+    path("<int:template_id>/delete/", views.template_delete, name="template_delete"),
+    path("preview/", views.preview, name="preview"),
+    path("bookings/<int:booking_id>/", views.booking_log, name="booking_log"),
+]

@@ -1,0 +1,61 @@
+from django import forms
+from django.urls import reverse
+
+from bookings.models import Property
+from messaging.models import MessageTemplate
+
+DEFAULT_SUBJECT = "Your stay at {{property_name}}"
+DEFAULT_BODY = (
+    "Hello {{guest_name}},\n\n"
+    "Your door code for {{property_name}} is {{smartlock_code}}.\n"
+    "It works from {{code_valid_from}} until {{code_valid_until}}. {{code_usage_note}}\n\n"
+    "Check-in is from {{check_in_time}} on {{arrival_date}}; check-out by {{check_out_time}} on {{departure_date}}.\n\n"
+    "See you soon!"
+)
+
+
+class MessageTemplateForm(forms.ModelForm):
+    """A host's message. The text is checked by the model (known variables only); the property
+    choices are the host's own, so another host's property id is an invalid choice."""
+
+    class Meta:
+        model = MessageTemplate
+        fields = [
+            "name", "is_active", "properties", "trigger", "offset", "offset_unit", "send_at",
+            "is_code_change", "channel", "subject", "body",
+        ]
+        labels = {"is_active": "Active", "trigger": "Send", "properties": "Properties"}
+        widgets = {
+            "properties": forms.CheckboxSelectMultiple,
+            "send_at": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+            "offset": forms.NumberInput(attrs={"min": 0, "max": 720}),
+            "body": forms.Textarea(attrs={"rows": 12, "cols": 80, "spellcheck": "true"}),
+            "subject": forms.TextInput(attrs={"size": 60}),
+        }
+        help_texts = {
+            "trigger": "Times are in each property's time zone. A booking confirmed after the moment still gets the message, until check-in.",
+        }
+
+    def __init__(self, *args, host, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.host = host
+        self.instance.host = host
+        # Live preview with htmx; without JavaScript the form's "Preview" button does the same.
+        live = {
+            "hx-post": reverse("messaging:preview"),
+            "hx-trigger": "keyup changed delay:400ms",
+            "hx-target": "#preview",
+            "hx-include": "closest form",
+        }
+        for name in ("subject", "body"):
+            self.fields[name].widget.attrs.update(live)
+        self.fields["properties"].queryset = Property.objects.of_host(host)
+        if not self.instance.pk and not self.is_bound:
+            # A new message starts from a working example rather than blank fields.
+            for name, value in (("subject", DEFAULT_SUBJECT), ("body", DEFAULT_BODY), ("offset", 1), ("send_at", "10:00")):
+                if not self.initial.get(name):
+                    self.initial[name] = value
+
+    def save(self, commit: bool = True) -> MessageTemplate:
+        self.instance.host = self.host
+        return super().save(commit=commit)

@@ -1,0 +1,30 @@
+"""Thin Celery tasks: ids in, one service call. Sending is idempotent by the ledger's claims, so
+tasks are `acks_late`; retries of a failing email backend live in each row, not here."""
+
+from celery import shared_task
+
+from messaging import services
+
+
+@shared_task(acks_late=True)
+def send_due_messages() -> str:
+    """Beat, every 5 minutes: plan due messages, then fan the claimed rows out in batches."""
+
+    def dispatch(ids: list[int], token: str) -> None:
+        size = 20
+        for start in range(0, len(ids), size):
+            send_messages.delay(ids[start : start + size], token)
+
+    return services.run_pass(dispatch=dispatch).summary()
+
+
+@shared_task(acks_late=True)
+def send_messages(delivery_ids: list[int], claim_token: str) -> list[str]:
+    """A batch claimed by the pass; rows whose claim this worker lost are skipped."""
+    return services.process_deliveries(delivery_ids=delivery_ids, claim_token=claim_token)
+
+
+@shared_task(acks_late=True)
+def send_booking_messages(booking_id: int) -> list[str]:
+    """Event-driven (booking confirmed, door code ready): this booking's messages, now."""
+    return services.booking_messages_send(booking_id=booking_id)

@@ -1,0 +1,18 @@
+"""The daily retention job across apps: the locks' audit trail and guest data, and the guest
+messages' ledger (which keeps the PINs and texts sent)."""
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from locks.services import housekeeping
+from messaging.services import deliveries_erase_personal_data
+
+
+def prune_old_data(*, now: datetime | None = None) -> str:
+    now = now or timezone.now()
+    report = housekeeping.prune(now=now)
+    guest_cutoff = (now - timedelta(days=settings.RETENTION_GUEST_DATA_DAYS)).date()
+    messages = deliveries_erase_personal_data(departed_before=guest_cutoff)
+    return f"{report.summary()}, {messages} sent messages' texts and PINs erased"
