@@ -23,6 +23,7 @@ migrate: venv
 
 demo: migrate
 	$(BIN)/python manage.py seed_demo
+	$(BIN)/python manage.py seed_demo_messages
 
 # The demo points every vendor at the sandbox lock clouds (a process of their own).
 run: export TTLOCK_API_URL = $(SANDBOX)/ttlock
@@ -42,6 +43,7 @@ run: export SANDBOX_URL = $(SANDBOX)
 
 # Sandbox, web server, Celery worker and beat under honcho (Procfile.dev); Ctrl-C stops them all.
 run: demo
+	$(BIN)/python manage.py seed_api_token --url http://$(HOST):$(PORT)
 	@echo "Nowistay: http://$(HOST):$(PORT)/   sandbox lock clouds and door pages: $(SANDBOX)/"
 	WEB_HOST=$(HOST) WEB_PORT=$(PORT) SANDBOX_PORT=$(SANDBOX_PORT) $(BIN)/honcho -f Procfile.dev start
 

@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from bookings.api.models import ApiToken
+from bookings.api.services import api_token_revoke
 from bookings.models import Booking, ExternalBookingRef, Property
 from locks import services
 from locks.admin import codes_for_booking_admin
@@ -62,3 +64,30 @@ class BookingAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         services.booking_changed(booking=obj)  # the code follows the booking, as from any other path
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Staff see who holds which token and revoke it; the token itself is only ever stored hashed
+    and its hash is not shown."""
+
+    list_display = ["name", "host", "prefix", "read_pins", "created_at", "last_used_at", "revoked_at"]
+    list_filter = ["read_pins", ("revoked_at", admin.EmptyFieldListFilter), ("host", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["name", "prefix", "host__username", "host__email"]
+    list_select_related = ["host"]
+    ordering = ["-created_at"]
+    fields = ["name", "host", "prefix", "read_pins", "created_at", "last_used_at", "revoked_at"]
+    readonly_fields = fields
+    actions = ["revoke"]
+
+    def has_add_permission(self, request):
+        return False  # tokens are created by hosts, shown to them once
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Revoke the selected tokens")
+    def revoke(self, request, queryset):
+        for token in queryset.filter(revoked_at__isnull=True):
+            api_token_revoke(token=token)
+            self.message_user(request, f"Revoked {token}.")

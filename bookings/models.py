@@ -1,3 +1,5 @@
+from datetime import date
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -56,6 +58,9 @@ class Property(models.Model):
         return all(getattr(self, field) == value for field, value in SMART_LOCK_ELIGIBILITY.items())
 
 
+FIRST_BOOKING_DATE, LAST_BOOKING_DATE = date(2000, 1, 1), date(2099, 12, 31)
+
+
 class BookingStatus(models.TextChoices):
     PENDING = "pending", "Pending"
     CONFIRMED = "confirmed", "Confirmed"
@@ -100,6 +105,11 @@ class Booking(models.Model):
 
     def clean(self) -> None:
         super().clean()
+        for name in ("arrival_date", "departure_date"):
+            day = getattr(self, name)
+            if day and not (FIRST_BOOKING_DATE <= day <= LAST_BOOKING_DATE):
+                # Code windows are computed around these dates: far dates overflow datetime.
+                raise ValidationError({name: f"Choose a date from {FIRST_BOOKING_DATE:%Y} to {LAST_BOOKING_DATE:%Y}."})
         if self.arrival_date and self.departure_date and self.departure_date <= self.arrival_date:
             raise ValidationError({"departure_date": "The departure must be after the arrival."})
 
@@ -118,3 +128,4 @@ class ExternalBookingRef(models.Model):
 
     def __str__(self) -> str:
         return self.ref
+from bookings.api.models import ApiToken  # noqa: E402,F401

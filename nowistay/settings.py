@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
+    "ninja",  # serves the API docs' Swagger UI from /static/ (no CDN)
     "nowistay",
     "bookings",
     "locks",
@@ -94,6 +95,8 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 # --- Email -----------------------------------------------------------------------------------
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Nowistay <no-reply@nowistay.example>")
+# A hung SMTP server must not hold a message past its claim (10 minutes): it would be sent twice.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 
 # --- Encryption at rest ----------------------------------------------------------------------
 # Fernet keys, newest first: new values are encrypted with the first, any of them decrypts.
@@ -129,6 +132,12 @@ LOCKS_SWEEP_PERIOD_SECONDS = env.int("LOCKS_SWEEP_PERIOD_SECONDS", default=900)
 # Codes claimed per query by the scheduler pass, and handed to one worker task.
 LOCKS_CLAIM_BATCH_SIZE = env.int("LOCKS_CLAIM_BATCH_SIZE", default=5000)
 LOCKS_TASK_BATCH_SIZE = env.int("LOCKS_TASK_BATCH_SIZE", default=8)
+
+# Shared by every process when it is Redis (the API's per-token rate limit counts there).
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+
+# Requests per API token (the PMS API, /api/v1/), e.g. 120/minute; over it the API answers 429.
+API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="120/minute")
 # Retention (locks.services.housekeeping, run daily): audit rows, then guests' personal data.
 RETENTION_AUDIT_DAYS = env.int("RETENTION_AUDIT_DAYS", default=180)
 RETENTION_GUEST_DATA_DAYS = env.int("RETENTION_GUEST_DATA_DAYS", default=365)
@@ -156,7 +165,9 @@ CELERY_BEAT_SCHEDULE = {
     "locks-scheduler-pass": {"task": "locks.tasks.scheduler_pass", "schedule": float(LOCKS_SWEEP_PERIOD_SECONDS)},
     # Keeps idle vendor connections alive (e.g. Tedee refresh tokens expire after 14 days unused).
     "locks-keep-accounts-alive": {"task": "locks.tasks.keep_accounts_alive", "schedule": 6 * 3600.0},
-    "locks-prune-old-data": {"task": "locks.tasks.prune_old_data", "schedule": 24 * 3600.0},
+    "prune-old-data": {"task": "nowistay.tasks.prune_old_data", "schedule": 24 * 3600.0},
+    # Guest messages that came due (in each property's time zone); codes becoming active also send at once.
+    "messaging-send-due-messages": {"task": "messaging.tasks.send_due_messages", "schedule": 300.0},
 }
 
 LOGGING = {

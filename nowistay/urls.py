@@ -16,6 +16,7 @@ urlpatterns = [
     path("bookings/", include("bookings.booking_urls")),
     path("api/v1/", include("bookings.api.urls")),
     path("messages/", include("messaging.urls")),
+    path("settings/api-tokens/", include("bookings.api.token_urls")),
     path("admin/health/", admin.site.admin_view(admin_health.health), name="admin_health"),
     path("admin/", admin.site.urls),
 ]

@@ -62,8 +62,11 @@ def test_only_staff_reach_admin(client, host, staff):
     assert client.get(reverse("admin_health")).status_code == 200
 
 
-def test_no_secret_or_pin_on_any_admin_page(staff_client, story):
+def test_no_secret_or_pin_on_any_admin_page(staff_client, story, host):
+    from bookings.api.services import api_token_create
+
     booking, code = story
+    token, plain = api_token_create(host=host, name="PMS", read_pins=True)
     pages = ["/admin/", reverse("admin_health")]
     for model in django_admin.site._registry:
         opts = model._meta
@@ -76,7 +79,7 @@ def test_no_secret_or_pin_on_any_admin_page(staff_client, story):
         response = staff_client.get(url)
         assert response.status_code == 200, url
         html = response.content.decode()
-        for secret in [*SECRETS, code.pin]:
+        for secret in [*SECRETS, code.pin, plain, token.token_hash]:
             assert secret not in html, f"{secret!r} shown on {url}"
         checked += 1
     assert checked > 10
@@ -203,3 +206,15 @@ def test_prune_deletes_old_audit_rows_and_removes_old_guest_data(story, settings
     assert code.pin is None and report.bookings_anonymised == 1 and report.pins_erased == 1
     assert (again.bookings_anonymised, again.pins_erased) == (0, 0)
     assert Booking.objects.filter(pk=booking.pk).exists()
+
+
+def test_staff_can_revoke_an_api_token(staff_client, host):
+    from bookings.api.models import ApiToken
+    from bookings.api.services import api_token_create
+
+    token, _ = api_token_create(host=host, name="Channel manager")
+    response = staff_client.post(
+        reverse("admin:bookings_apitoken_changelist"), {"action": "revoke", "_selected_action": [token.pk]}, follow=True
+    )
+    assert "Revoked Channel manager" in response.content.decode()
+    assert ApiToken.objects.get(pk=token.pk).revoked_at is not None

@@ -1,1 +1,7 @@
-urlpatterns: list = []  # filled by the API module (issue 8)
+"""The PMS booking API (/api/v1/): endpoints, /api/v1/schema/ (OpenAPI 3) and /api/v1/docs/."""
+
+from django.urls import path
+
+from bookings.api.api import api
+
+urlpatterns = [path("", api.urls)]

@@ -1,0 +1,245 @@
+"""The PMS booking API, /api/v1/ (django-ninja).
+
+Thin views: they authenticate the token, read through `selectors`, and write only through
+bookings.services (full_clean, then the code lifecycle). Everything is scoped to the token's host;
+another host's object answers 404, exactly like a missing one.
+"""
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import NinjaAPI, Path, Query, Router
+from ninja.errors import AuthenticationError, HttpError, Throttled
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.openapi.docs import Swagger
+from ninja.pagination import PageNumberPagination, paginate
+from ninja.responses import Status
+
+from bookings import services
+from bookings.api import selectors
+from bookings.api.schemas import (
+    MAX_ID,
+    REF_MAX_LENGTH,
+    REF_PATTERN,
+    BookingFilters,
+    BookingIn,
+    BookingOut,
+    BookingPatch,
+    ErrorOut,
+    PropertyOut,
+    ValidationErrorOut,
+)
+from bookings.api.security import TokenAuth, TokenRateThrottle
+from bookings.models import BookingStatus
+
+DESCRIPTION = """\
+The bookings of your properties, pushed by your PMS, and the state of each guest's door code.
+
+**Authentication**: `Authorization: Bearer <token>`. A host creates tokens under Settings → API
+tokens; a token sees only that host's properties and bookings. A revoked or unknown token gets 401.
+The guest's PIN is returned only to tokens with the `read_pins` scope.
+
+**Idempotent upsert**: `PUT /bookings/{external_ref}/` creates the booking the first time and
+replaces it afterwards; sending the same PUT again leaves the booking as it is and never creates
+a second booking or code. The door code follows every change on its own (created, moved, revoked).
+
+**Dates and times**: dates `YYYY-MM-DD`, times of day `HH:MM` in the property's time zone;
+timestamps in responses are ISO 8601, in UTC and (`*_local`) in the property's time zone.
+
+**Errors**: 400 `{"detail", "errors": [{"field", "message"}]}` for invalid input (field names
+as in the request); 401, 404 and 429 `{"detail"}`. Another host's objects answer 404.
+
+**Rate limit**: per token (default 120 requests a minute); over it, 429 with `Retry-After` seconds.
+
+**Pagination**: lists take `page` (from 1) and `page_size` (default 20, at most 100) and answer
+`{"items": [...], "count": <total>}`.
+"""
+
+PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+MAX_PAGE = 100_000
+
+
+class PageQuery(PageNumberPagination.Input):
+    page: int = Query(1, ge=1, le=MAX_PAGE, description="Page number, from 1.")
+    page_size: int = Query(PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE, description="Items per page.")
+
+
+class Pagination(PageNumberPagination):
+    """ninja's page-number pagination with bounded numbers (an unbounded page overflows OFFSET)."""
+
+    Input = PageQuery
+
+    def __init__(self, **kwargs):
+        super().__init__(page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE, **kwargs)
+
+
+api = NinjaAPI(
+    title="Nowistay PMS API",
+    version="1",
+    description=DESCRIPTION,
+    urls_namespace="api_v1",
+    openapi_url="/schema/",
+    docs=Swagger(settings={"persistAuthorization": True}),
+    docs_url="/docs/",
+    auth=TokenAuth(),
+    throttle=[TokenRateThrottle()],
+)
+
+# --- errors --------------------------------------------------------------------------------------
+
+AUTH_ERRORS = {401: ErrorOut, 429: ErrorOut}
+READ_ERRORS = {400: ValidationErrorOut, **AUTH_ERRORS}
+ONE_ERRORS = {**READ_ERRORS, 404: ErrorOut}
+
+
+def _errors(request: HttpRequest, errors: list[dict]) -> HttpResponse:
+    return api.create_response(request, {"detail": "Invalid request.", "errors": errors}, status=400)
+
+
+def _field_of(location) -> str | None:
+    # ninja locations look like ("body", "payload", "departure_date") or ("query", "page").
+    parts = [str(part) for part in location]
+    if parts and parts[0] in ("body", "query", "path", "header", "cookie"):
+        source, parts = parts[0], parts[1:]
+        if source == "body" and parts and parts[0] == "payload":
+            parts = parts[1:]
+    return ".".join(parts) or None
+
+
+@api.exception_handler(NinjaValidationError)
+def request_invalid(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
+    """Request-schema errors: 400 (not ninja's 422), one entry per field."""
+    errors = []
+    for error in exc.errors:
+        message = error.get("msg", "Invalid value.")
+        field = _field_of(error.get("loc", ()))
+        if error.get("type") == "missing":
+            message = "This field is required." if field else "A JSON object is required as the request body."
+        elif error.get("type") == "extra_forbidden":
+            message = "Unknown field."
+        errors.append({"field": field, "message": message.removeprefix("Value error, ")})
+    return _errors(request, errors)
+
+
+@api.exception_handler(DjangoValidationError)
+def model_invalid(request: HttpRequest, exc: DjangoValidationError) -> HttpResponse:
+    """The services' full_clean errors: 400 with the same field names as the request."""
+    if hasattr(exc, "error_dict"):
+        errors = [
+            {"field": None if field == "__all__" else field, "message": message}
+            for field, messages in exc.message_dict.items()
+            for message in messages
+        ]
+    else:
+        errors = [{"field": None, "message": message} for message in exc.messages]
+    return _errors(request, errors)
+
+
+@api.exception_handler(AuthenticationError)
+def unauthorized(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    response = api.create_response(request, {"detail": "A valid API token is required (Authorization: Bearer <token>)."}, status=401)
+    response["WWW-Authenticate"] = 'Bearer realm="api"'
+    return response
+
+
+@api.exception_handler(Throttled)
+def throttled(request: HttpRequest, exc: Throttled) -> HttpResponse:
+    response = api.create_response(request, {"detail": "Too many requests: slow down and retry after the given seconds."}, status=429)
+    response["Retry-After"] = str(getattr(request, "_api_retry_after", 60))
+    return response
+
+
+@api.exception_handler(Http404)
+def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return api.create_response(request, {"detail": "Not found."}, status=404)
+
+
+@api.exception_handler(HttpError)
+def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if exc.status_code == 400:  # e.g. a body that is not JSON
+        return _errors(request, [{"field": None, "message": str(exc)}])
+    return api.create_response(request, {"detail": str(exc)}, status=exc.status_code)
+
+
+# --- properties ----------------------------------------------------------------------------------
+
+properties = Router(tags=["properties"])
+
+
+@properties.get("/", response={200: list[PropertyOut], **READ_ERRORS}, summary="List your properties")
+@paginate(Pagination)
+def list_properties(request: HttpRequest):
+    return selectors.properties_of(request.auth.host)
+
+
+@properties.get("/{property_id}/", response={200: PropertyOut, **ONE_ERRORS}, summary="One of your properties")
+def get_property(request: HttpRequest, property_id: int = Path(..., ge=1, le=MAX_ID)):
+    return selectors.property_of(request.auth.host, property_id)
+
+
+# --- bookings ------------------------------------------------------------------------------------
+
+bookings = Router(tags=["bookings"])
+
+ExternalRef = Path(..., min_length=1, max_length=REF_MAX_LENGTH, pattern=REF_PATTERN, description="Your PMS's reference of the booking.")
+
+
+@bookings.get("/", response={200: list[BookingOut], **READ_ERRORS}, summary="List your bookings")
+@paginate(Pagination)
+def list_bookings(
+    request: HttpRequest,
+    filters: Query[BookingFilters],
+):
+    return selectors.bookings_of(
+        request.auth.host,
+        property_id=filters.property,
+        status=filters.status,
+        arrival_from=filters.arrival_from,
+        arrival_to=filters.arrival_to,
+        external_ref=filters.external_ref,
+    )
+
+
+@bookings.get("/{external_ref}/", response={200: BookingOut, **ONE_ERRORS}, summary="One booking, by your reference")
+def get_booking(request: HttpRequest, external_ref: str = ExternalRef):
+    return selectors.booking_by_ref(request.auth.host, external_ref)
+
+
+@bookings.put(
+    "/{external_ref}/",
+    response={200: BookingOut, 201: BookingOut, **READ_ERRORS},
+    summary="Create or replace a booking (idempotent)",
+    description="201 when the reference is new (the booking is created), 200 when it existed (the booking is replaced "
+    "by this one). Fields left out are cleared (optional ones) or refused (required ones).",
+)
+def put_booking(request: HttpRequest, payload: BookingIn, external_ref: str = ExternalRef):
+    host = request.auth.host
+    booking, created = services.booking_upsert_external(host=host, ref=external_ref, data=payload.model_dump())
+    return Status(201 if created else 200, selectors.booking_of(host, booking.pk))
+
+
+@bookings.patch("/{external_ref}/", response={200: BookingOut, **ONE_ERRORS}, summary="Change some fields of a booking")
+def patch_booking(request: HttpRequest, payload: BookingPatch, external_ref: str = ExternalRef):
+    host = request.auth.host
+    booking = selectors.booking_by_ref(host, external_ref)
+    data = payload.model_dump(exclude_unset=True)
+    nulls = [name for name, value in data.items() if value is None and name not in ("check_in_time", "check_out_time")]
+    if nulls:
+        raise DjangoValidationError({name: "This field cannot be null." for name in nulls})
+    if data:
+        services.booking_update(booking=booking, data=data)
+    return selectors.booking_of(host, booking.pk)
+
+
+@bookings.post("/{external_ref}/cancel/", response={200: BookingOut, **ONE_ERRORS}, summary="Cancel a booking")
+def cancel_booking(request: HttpRequest, external_ref: str = ExternalRef):
+    """The guest's code is revoked from the lock. Cancelling a cancelled booking changes nothing."""
+    host = request.auth.host
+    booking = selectors.booking_by_ref(host, external_ref)
+    if booking.status != BookingStatus.CANCELLED:
+        services.booking_set_status(booking=booking, status=BookingStatus.CANCELLED)
+    return selectors.booking_of(host, booking.pk)
+
+
+api.add_router("/properties", properties)
+api.add_router("/bookings", bookings)

@@ -1,0 +1,39 @@
+"""API tokens: how a host's PMS authenticates to the booking API (/api/v1/).
+
+Lives in the `bookings` app (imported at the end of bookings/models.py). A token is shown once, at
+creation; only its SHA-256 digest is stored, so a database leak gives no working token.
+"""
+
+from django.conf import settings
+from django.db import models
+
+
+class ApiToken(models.Model):
+    host = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100, help_text="What the token is for, e.g. the PMS's name.")
+    prefix = models.CharField(max_length=16, editable=False, help_text="The token's first characters, to recognise it.")
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    read_pins = models.BooleanField("may read guests' PINs", default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        app_label = "bookings"
+        verbose_name = "API token"
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["host", "created_at"], name="apitoken_host_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+    @property
+    def scopes(self) -> list[str]:
+        return ["read_pins"] if self.read_pins else []
+
+
+from bookings.api import checks  # noqa: E402,F401  (registers the API's system check)

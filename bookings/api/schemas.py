@@ -1,0 +1,268 @@
+"""Request and response bodies of the PMS API, and the value types they share.
+
+Inputs are strict on purpose: a PMS that sends a number where a date belongs, or an offset on a
+time of day, gets a 400 naming the field rather than a silently coerced value. Dates are
+YYYY-MM-DD and times HH:MM[:SS] in the property's own time zone, as on the dashboard.
+"""
+
+import re
+from datetime import date, datetime, time
+from typing import Annotated, Any, Literal
+
+from ninja import Field, Schema
+from pydantic import AfterValidator, ConfigDict, PlainSerializer, PlainValidator, StringConstraints, WithJsonSchema
+
+from bookings.api.selectors import code_view, lock_of
+from bookings.models import FIRST_BOOKING_DATE, LAST_BOOKING_DATE, Booking, BookingStatus
+from locks.windows import SYSTEM_CHECK_IN, SYSTEM_CHECK_OUT
+
+MAX_ID = 2**63 - 1  # a database bigint: larger ids cannot exist (and must not reach a query)
+REF_MAX_LENGTH = 100
+# A reference is a path segment: it starts with a letter or digit, ends with no blank, and holds
+# no "/" or control character.
+REF_PATTERN = r"^[A-Za-z0-9](?:[^/\x00-\x1f\x7f]*[^\s/\x00-\x1f\x7f])?$"
+TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$"
+DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+# No booking outside these years (the model's rule): the code lifecycle does date arithmetic around the stay.
+FIRST_DATE, LAST_DATE = FIRST_BOOKING_DATE, LAST_BOOKING_DATE
+
+_DATE_RE = re.compile(DATE_PATTERN)
+_TIME_RE = re.compile(TIME_PATTERN)
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
+
+
+def _parse_date(value: Any) -> date:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str) and _DATE_RE.fullmatch(value):
+        try:
+            parsed = date.fromisoformat(value)
+        except ValueError:
+            raise ValueError("Enter a real date as YYYY-MM-DD.") from None
+    else:
+        raise ValueError("Enter a date as YYYY-MM-DD.")
+    if not FIRST_DATE <= parsed <= LAST_DATE:
+        raise ValueError(f"Enter a date between {FIRST_DATE} and {LAST_DATE}.")
+    return parsed
+
+
+def _parse_time(value: Any) -> time:
+    if isinstance(value, time) and value.tzinfo is None:
+        return value
+    if isinstance(value, str) and _TIME_RE.fullmatch(value):
+        return time.fromisoformat(value)
+    raise ValueError("Enter a time of day as HH:MM or HH:MM:SS (property time, no offset).")
+
+
+def _clean_text(value: str) -> str:
+    """Leading and trailing blanks go; NUL, other control characters and lone surrogates are
+    refused (PostgreSQL cannot store NUL, and no guest's name needs a control character)."""
+    if _CONTROL_RE.search(value):
+        raise ValueError("Control characters are not allowed.")
+    return value.strip()
+
+
+def format_time(value: time) -> str:
+    return value.isoformat(timespec="minutes" if not value.second else "seconds")
+
+
+# Input types: a Python dump keeps the date / time (what the services take).
+ApiDate = Annotated[
+    date,
+    PlainValidator(_parse_date),
+    PlainSerializer(lambda value: value.isoformat(), return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "format": "date", "examples": ["2026-06-20"]}),
+]
+ApiTime = Annotated[
+    time,
+    PlainValidator(_parse_time),
+    PlainSerializer(format_time, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "pattern": TIME_PATTERN, "examples": ["14:00"]}),
+]
+# Output only: times of day are written HH:MM (HH:MM:SS when a second is set).
+TimeOfDay = Annotated[
+    time,
+    PlainSerializer(format_time, return_type=str),
+    WithJsonSchema({"type": "string", "pattern": TIME_PATTERN, "examples": ["15:00"]}),
+]
+ObjectId = Annotated[int, Field(ge=1, le=MAX_ID, strict=True)]  # in a JSON body: a number, not "12"
+QueryId = Annotated[int, Field(ge=1, le=MAX_ID)]  # in a query string, where everything is text
+
+
+def _text(max_length: int, min_length: int = 0):
+    return Annotated[str, StringConstraints(strict=True, min_length=min_length, max_length=max_length), AfterValidator(_clean_text)]
+
+
+GuestName = _text(Booking._meta.get_field("guest_name").max_length, min_length=1)
+GuestEmail = Annotated[
+    _text(Booking._meta.get_field("guest_email").max_length),
+    WithJsonSchema({"anyOf": [{"type": "string", "format": "email", "maxLength": 254}, {"type": "string", "maxLength": 0}]}),
+]
+# nowistay.validators.PHONE_PATTERN, or empty.
+PHONE_SCHEMA_PATTERN = r"^(\+?[0-9 ()./-]{4,32})?$"
+GuestPhone = Annotated[
+    _text(Booking._meta.get_field("guest_phone").max_length),
+    WithJsonSchema({"type": "string", "maxLength": 32, "pattern": PHONE_SCHEMA_PATTERN, "examples": ["+33 6 12 34 56 78"]}),
+]
+StatusValue = Literal["pending", "confirmed", "cancelled"]
+assert set(StatusValue.__args__) == set(BookingStatus.values)
+
+CODE_STATES = (
+    "no_code", "scheduled", "creating", "retrying", "active", "updating",
+    "revoking", "revoked", "expired", "failed", "unrevocable",
+)  # the kinds of locks.code_status.describe_code
+
+
+def _no_default(schema: dict) -> None:
+    schema.pop("default", None)
+
+
+def _optional(**kwargs):
+    """A PATCH field: may be left out, but not sent as null (unless its type allows null)."""
+    return Field(None, json_schema_extra=_no_default, **kwargs)
+
+
+# --- requests ------------------------------------------------------------------------------------
+
+
+class BookingIn(Schema):
+    """A whole booking (PUT): every field is set; an optional field left out is cleared."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    property: ObjectId = Field(..., description="Id of one of your properties.")
+    guest_name: GuestName
+    guest_email: GuestEmail = ""
+    guest_phone: GuestPhone = Field("", description="Digits; spaces, +, -, ( ) and . are allowed.")
+    arrival_date: ApiDate
+    departure_date: ApiDate = Field(..., description="After the arrival date.")
+    status: StatusValue = Field(..., description="Only confirmed bookings get a door code.")
+    check_in_time: ApiTime | None = Field(None, description="Negotiated check-in on the arrival date; null uses the property's.")
+    check_out_time: ApiTime | None = Field(None, description="Negotiated check-out on the departure date; null uses the property's.")
+
+
+class BookingPatch(Schema):
+    """Some fields of an existing booking (PATCH): fields left out keep their value."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    property: ObjectId = _optional(description="Id of one of your properties.")
+    guest_name: GuestName = _optional()
+    guest_email: GuestEmail = _optional()
+    guest_phone: GuestPhone = _optional()
+    arrival_date: ApiDate = _optional()
+    departure_date: ApiDate = _optional()
+    status: StatusValue = _optional()
+    check_in_time: ApiTime | None = _optional(description="null uses the property's check-in time.")
+    check_out_time: ApiTime | None = _optional(description="null uses the property's check-out time.")
+
+
+class BookingFilters(Schema):
+    """Query filters of the booking list; each may be left out (a query string has no null)."""
+
+    property: QueryId = _optional(description="Only this property's bookings.")
+    status: StatusValue = _optional(description="Only bookings with this status.")
+    arrival_from: ApiDate = _optional(description="Arriving on or after this date.")
+    arrival_to: ApiDate = _optional(description="Arriving on or before this date.")
+    external_ref: str = _optional(max_length=REF_MAX_LENGTH, pattern=REF_PATTERN, description="Exactly this reference.")
+
+
+# --- responses -----------------------------------------------------------------------------------
+
+
+class LockOut(Schema):
+    provider: str = Field(..., description="ttlock, tedee, nuki or igloohome.", examples=["ttlock"])
+    brand: str = Field(..., examples=["TTLock"])
+    name: str
+
+
+class PropertyOut(Schema):
+    id: int
+    name: str
+    time_zone: str = Field(..., description="IANA name, e.g. Europe/Paris.")
+    default_check_in_time: TimeOfDay = Field(..., description="The property's check-in time (15:00 when it has none).")
+    default_check_out_time: TimeOfDay = Field(..., description="The property's check-out time (11:00 when it has none).")
+    eligible_for_smart_lock: bool = Field(
+        ..., description="On the Nowistay PMS with an active AI Assistant subscription: only these get door codes."
+    )
+    lock: LockOut | None = Field(..., description="The smart lock assigned to the property, if any.")
+
+    @staticmethod
+    def resolve_default_check_in_time(obj) -> time:
+        return obj.default_check_in_time or SYSTEM_CHECK_IN
+
+    @staticmethod
+    def resolve_default_check_out_time(obj) -> time:
+        return obj.default_check_out_time or SYSTEM_CHECK_OUT
+
+    @staticmethod
+    def resolve_eligible_for_smart_lock(obj) -> bool:
+        return obj.is_eligible_for_smart_lock
+
+    @staticmethod
+    def resolve_lock(obj) -> dict | None:
+        lock = lock_of(obj)
+        if lock is None:
+            return None
+        return {"provider": lock.account.provider, "brand": lock.account.get_provider_display(), "name": lock.name}
+
+
+class CodeOut(Schema):
+    state: Literal[CODE_STATES] = Field(..., description="The code's state, as a machine-readable kind.")
+    description: str = Field(..., description="The state in plain words, as the host dashboard shows it.")
+    valid_from: datetime | None = Field(
+        ..., description="Start of the validity window (margin included), UTC. The lock's window when it holds one."
+    )
+    valid_until: datetime | None = Field(..., description="End of the validity window, UTC.")
+    valid_from_local: datetime | None = Field(..., description="valid_from in the property's time zone.")
+    valid_until_local: datetime | None = Field(..., description="valid_until in the property's time zone.")
+    time_zone: str = Field(..., description="The property's time zone.")
+    usage_note: str = Field(..., description="What the guest must know to use the code (e.g. use within 24 hours of its start).")
+    pin: str | None = Field(
+        ..., description="The guest's PIN: only for tokens with the read_pins scope, and only once the code has one; otherwise null."
+    )
+
+
+class BookingOut(Schema):
+    id: int
+    external_ref: str | None = Field(..., description="Your reference; null for bookings made on the dashboard.")
+    property: int
+    guest_name: str
+    guest_email: str
+    guest_phone: str
+    arrival_date: date
+    departure_date: date
+    status: StatusValue
+    check_in_time: TimeOfDay | None
+    check_out_time: TimeOfDay | None
+    access_ended_at: datetime | None = Field(..., description="Set when access ended early (early departure, or revoked by staff).")
+    created_at: datetime
+    updated_at: datetime
+    code: CodeOut
+
+    @staticmethod
+    def resolve_property(obj) -> int:
+        return obj.property_id
+
+    @staticmethod
+    def resolve_external_ref(obj) -> str | None:
+        link = getattr(obj, "external_ref", None)  # a missing reverse one-to-one is an AttributeError
+        return link.ref if link is not None else None
+
+    @staticmethod
+    def resolve_code(obj, context) -> dict:
+        return code_view(obj, token=getattr(context["request"], "auth", None))
+
+
+class FieldError(Schema):
+    field: str | None = Field(..., description="The field at fault (a dotted path for nested input); null for the request as a whole.")
+    message: str
+
+
+class ValidationErrorOut(Schema):
+    detail: str = Field(..., examples=["Invalid request."])
+    errors: list[FieldError]
+
+
+class ErrorOut(Schema):
+    detail: str

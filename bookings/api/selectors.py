@@ -1,0 +1,118 @@
+"""Read queries of the PMS API, scoped to one host, and the code of a booking as the API shows it.
+
+Read from the database only, never from a vendor (like every page). A missing object and another
+host's object both raise Http404.
+"""
+
+import copy
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from django.db.models import Prefetch, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from bookings.api.models import ApiToken
+from bookings.models import Booking, Property
+from locks.code_status import code_to_show, describe_code
+from locks.models import AccessCode, LockAssignment
+
+PIN_HIDDEN = "PIN hidden"  # replaces the PIN in the description for tokens without read_pins
+
+
+def properties_of(host) -> QuerySet[Property]:
+    return Property.objects.of_host(host).select_related("lock_assignment__lock__account").order_by("name", "id")
+
+
+def property_of(host, property_id: int) -> Property:
+    prop = properties_of(host).filter(pk=property_id).first()
+    if prop is None:
+        raise Http404
+    return prop
+
+
+def _bookings(host) -> QuerySet[Booking]:
+    codes = AccessCode.objects.select_related("lock__account").order_by("-id")
+    return (
+        Booking.objects.filter(property__host=host)
+        .select_related("property__lock_assignment", "external_ref")
+        .prefetch_related(Prefetch("access_codes", queryset=codes))
+    )
+
+
+def bookings_of(
+    host,
+    *,
+    property_id: int | None = None,
+    status: str | None = None,
+    arrival_from: date | None = None,
+    arrival_to: date | None = None,
+    external_ref: str | None = None,
+) -> QuerySet[Booking]:
+    bookings = _bookings(host)
+    if property_id is not None:
+        bookings = bookings.filter(property_id=property_id)
+    if status:
+        bookings = bookings.filter(status=status)
+    if arrival_from:
+        bookings = bookings.filter(arrival_date__gte=arrival_from)
+    if arrival_to:
+        bookings = bookings.filter(arrival_date__lte=arrival_to)
+    if external_ref is not None:
+        bookings = bookings.filter(external_ref__host=host, external_ref__ref=external_ref.strip())
+    return bookings.order_by("arrival_date", "id")
+
+
+def booking_of(host, booking_id: int) -> Booking:
+    booking = _bookings(host).filter(pk=booking_id).first()
+    if booking is None:
+        raise Http404
+    return booking
+
+
+def booking_by_ref(host, ref: str) -> Booking:
+    booking = _bookings(host).filter(external_ref__host=host, external_ref__ref=ref.strip()).first()
+    if booking is None:
+        raise Http404
+    return booking
+
+
+def _has_lock(prop: Property) -> bool:
+    try:
+        prop.lock_assignment
+    except LockAssignment.DoesNotExist:
+        return False
+    return True
+
+
+def lock_of(prop: Property):
+    return prop.lock_assignment.lock if _has_lock(prop) else None
+
+
+def code_view(booking: Booking, *, token: ApiToken | None, now: datetime | None = None) -> dict:
+    """The booking's code for the API: state (machine kind) and plain words, the window in UTC and
+    in the property's zone, the usage note, and the PIN only for a token with read_pins."""
+    now = now or timezone.now()
+    zone = ZoneInfo(booking.property.time_zone)
+    code = code_to_show(booking.access_codes.all())
+    may_read_pin = bool(token and token.read_pins)
+    described = code
+    if code is not None and code.pin and not may_read_pin:
+        described = copy.copy(code)  # never saved: only so the plain words carry no PIN
+        described.pin = PIN_HIDDEN
+    status = describe_code(described, booking=booking, has_lock=_has_lock(booking.property), now=now)
+    starts = ends = None
+    if code is not None:
+        starts = code.lock_starts_at or code.starts_at
+        ends = code.lock_ends_at or code.ends_at
+    return {
+        "state": status.kind,
+        "description": status.text,
+        "valid_from": starts,
+        "valid_until": ends,
+        "valid_from_local": starts.astimezone(zone) if starts else None,
+        "valid_until_local": ends.astimezone(zone) if ends else None,
+        "time_zone": booking.property.time_zone,
+        "usage_note": code.usage_note if code is not None else "",
+        "pin": (code.pin or None) if (code is not None and may_read_pin) else None,
+    }
