@@ -65,8 +65,16 @@ def test_only_staff_reach_admin(client, host, staff):
 def test_no_secret_or_pin_on_any_admin_page(staff_client, story, host):
     from bookings.api.services import api_token_create
 
+    from django.utils import timezone
+
+    from messaging.models import MessageDelivery
+
     booking, code = story
     token, plain = api_token_create(host=host, name="PMS", read_pins=True)
+    MessageDelivery.objects.create(
+        booking=booking, template_name="Door code", trigger_key="on_confirmation", due_at=timezone.now(),
+        pin=code.pin, subject="Your code", body=f"Your door code is {code.pin}.", recipient="guest-secret@example.com",
+    )
     pages = ["/admin/", reverse("admin_health")]
     for model in django_admin.site._registry:
         opts = model._meta
@@ -79,7 +87,7 @@ def test_no_secret_or_pin_on_any_admin_page(staff_client, story, host):
         response = staff_client.get(url)
         assert response.status_code == 200, url
         html = response.content.decode()
-        for secret in [*SECRETS, code.pin, plain, token.token_hash]:
+        for secret in [*SECRETS, code.pin, plain, token.token_hash, "guest-secret@example.com"]:
             assert secret not in html, f"{secret!r} shown on {url}"
         checked += 1
     assert checked > 10
