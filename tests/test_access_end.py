@@ -9,13 +9,10 @@ from freezegun import freeze_time
 from locks import services
 from locks.models import AccessCode, CodeState
 from locks.services import scheduler
+from tests.lifecycle_helpers import tick
 
 pytestmark = pytest.mark.django_db
 UTC = dt_timezone.utc
-
-
-def tick():
-    return scheduler.run_pass(dispatch=scheduler.process_inline)
 
 
 def current(booking):

@@ -1,7 +1,7 @@
 """Staff admin: permissions, actions through the services, the booking's story, the health page,
 and no credential, token or PIN in any admin page."""
 
-from datetime import date, datetime, timedelta, timezone as dt_timezone
+from datetime import date, datetime, timezone as dt_timezone
 
 import pytest
 from django.contrib import admin as django_admin
@@ -13,15 +13,12 @@ from bookings.models import Booking
 from locks import services
 from locks.models import AccessCode, AccountStatus, CodeState, ProviderAccount, VendorCall
 from locks.providers.exceptions import LockOffline
-from locks.services import housekeeping, scheduler
+from locks.services import housekeeping
+from tests.lifecycle_helpers import tick
 
 pytestmark = pytest.mark.django_db
 UTC = dt_timezone.utc
 SECRETS = ["secret-access-token-123", "secret-refresh-token-456", "hunter2-password-md5"]
-
-
-def tick():
-    return scheduler.run_pass(dispatch=scheduler.process_inline)
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from bookings.api.security import parse_rate
 from bookings.api.services import api_token_create, api_token_revoke
 from bookings.models import Booking, BookingStatus, ExternalBookingRef
 from locks.models import AccessCode, CodeState
-from locks.services import scheduler
+from tests.lifecycle_helpers import tick
 
 SNAPSHOT = Path(__file__).parent / "fixtures" / "openapi-v1.json"
 REFRESH = (
@@ -141,10 +141,6 @@ def errors_of(response) -> dict[str | None, str]:
     body = response.json()
     assert body["detail"] == "Invalid request."
     return {error["field"]: error["message"] for error in body["errors"]}
-
-
-def tick():
-    return scheduler.run_pass(dispatch=scheduler.process_inline)
 
 
 # --- the document ------------------------------------------------------------------------------

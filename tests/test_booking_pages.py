@@ -2,7 +2,7 @@
 code before saving, the confirm / pending / cancel / end-access actions, and the isolation and
 CSRF rules of the dashboard. The code lifecycle runs for real on the fake cloud."""
 
-from datetime import date, datetime, time, timedelta, timezone as dt_timezone
+from datetime import date, time, timedelta, timezone as dt_timezone
 
 import pytest
 from django.test import Client
@@ -12,11 +12,11 @@ from freezegun import freeze_time
 from bookings.models import Booking, BookingStatus, PmsSource, Property
 from locks import services
 from locks.models import AccessCode, CodeState
-from locks.services import scheduler
 
 # Load the URLconf now, not first inside freeze_time: the API's pydantic schemas
 # (bookings/api/schemas.py) cannot be built while freezegun has replaced `datetime`.
 import nowistay.urls  # noqa: E402, F401
+from tests.lifecycle_helpers import tick, utc
 
 UTC = dt_timezone.utc
 pytestmark = [
@@ -25,14 +25,6 @@ pytestmark = [
 ]
 
 NOW = "2026-03-09 12:00:00"  # a Monday; Paris is UTC+1
-
-
-def utc(*args) -> datetime:
-    return datetime(*args, tzinfo=UTC)
-
-
-def tick():
-    return scheduler.run_pass(dispatch=scheduler.process_inline)
 
 
 def current(booking) -> AccessCode | None:

@@ -14,17 +14,13 @@ from locks import services
 from locks.models import AccessCode, CodeState
 from locks.providers import registry
 from locks.providers.exceptions import LockOffline, RateLimited
-from locks.services import scheduler
 from tests.nuki_vendor import FRONT_DOOR
 from tests.test_nuki import cloud, nuki_property, nuki_registered  # noqa: F401  (fixtures)
+from tests.lifecycle_helpers import tick
 
 UTC = dt_timezone.utc
 
 pytestmark = pytest.mark.django_db
-
-
-def tick():
-    return scheduler.run_pass(dispatch=scheduler.process_inline)
 
 
 def current(booking) -> AccessCode:

@@ -2,7 +2,7 @@
 the lifecycle really produces on the fake cloud, in the property's time zone; and the promise that
 the preview is only a reading: no write, no vendor call."""
 
-from datetime import date, datetime, time, timezone as dt_timezone
+from datetime import date, time, timezone as dt_timezone
 
 import pytest
 from django.db import connection
@@ -14,19 +14,11 @@ from bookings.models import Booking, BookingStatus, PmsSource
 from locks import services
 from locks.models import AccessCode, AccountStatus, CodeState, LockAssignment
 from locks.providers.exceptions import LockOffline
-from locks.services import scheduler
 from locks.services.preview import NOTHING_CHANGES, code_outlook, end_access_outlook
+from tests.lifecycle_helpers import tick, utc
 
 UTC = dt_timezone.utc
 pytestmark = pytest.mark.django_db
-
-
-def utc(*args) -> datetime:
-    return datetime(*args, tzinfo=UTC)
-
-
-def tick():
-    return scheduler.run_pass(dispatch=scheduler.process_inline)
 
 
 def current(booking) -> AccessCode | None:

@@ -1,7 +1,7 @@
 """A booking's code in plain words for the host dashboard (locks.code_status), on codes the
 lifecycle really produces on the fake cloud, in the property's time zone."""
 
-from datetime import date, datetime, timedelta, timezone as dt_timezone
+from datetime import date, timedelta, timezone as dt_timezone
 
 import pytest
 from freezegun import freeze_time
@@ -17,18 +17,10 @@ from locks.providers.exceptions import (
     RateLimited,
     VendorUnavailable,
 )
-from locks.services import scheduler
+from tests.lifecycle_helpers import tick, utc
 
 UTC = dt_timezone.utc
 pytestmark = pytest.mark.django_db
-
-
-def utc(*args) -> datetime:
-    return datetime(*args, tzinfo=UTC)
-
-
-def tick():
-    return scheduler.run_pass(dispatch=scheduler.process_inline)
 
 
 def loaded(code_or_booking) -> AccessCode:

@@ -16,7 +16,7 @@ from bookings.models import Booking, PmsSource, Property
 from locks import services
 from locks.models import AccessCode, AccountStatus, CodeState, Lock, LockAssignment, ProviderAccount, VendorCall
 from locks.providers.exceptions import CodeStorageFull
-from locks.services import scheduler
+from tests.lifecycle_helpers import tick
 
 pytestmark = [
     pytest.mark.django_db,
@@ -25,10 +25,6 @@ pytestmark = [
 
 PROVIDERS = ["ttlock", "tedee", "nuki", "igloohome"]
 HTMX = {"HX-Request": "true"}
-
-
-def tick():
-    return scheduler.run_pass(dispatch=scheduler.process_inline)
 
 
 def current(booking) -> AccessCode:

@@ -7,7 +7,7 @@ tests/fixtures/igloohome/; stateful scenarios run on the emulator in tests/igloo
 import base64
 import json
 import logging
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -36,8 +36,8 @@ from locks.providers.exceptions import (
     VendorUnavailable,
 )
 from locks.providers.igloohome import IgloohomeProvider, algopin_window, ceil_to_local_hour, floor_to_local_hour
-from locks.services import scheduler
 from tests.igloohome_vendor import CLIENT_ID, CLIENT_SECRET, IgloohomeCloud
+from tests.lifecycle_helpers import tick, utc
 
 FIXTURES = Path(__file__).parent / "fixtures" / "igloohome"
 TOKEN_URL = "https://auth.igloohome.co/oauth2/token"
@@ -55,10 +55,6 @@ def fixture(name: str) -> dict:
 
 TOKEN = fixture("token")["access_token"]
 BEARER = {"Authorization": f"Bearer {TOKEN}", "Accept": "application/json"}
-
-
-def utc(*args) -> datetime:
-    return datetime(*args, tzinfo=UTC)
 
 
 def spec(starts_at: datetime, ends_at: datetime, time_zone="Europe/Paris", name="nw-101") -> CodeSpec:
@@ -559,10 +555,6 @@ def test_no_secret_token_or_pin_reaches_the_logs(cloud, caplog):
 
 
 # --- the lifecycle driving igloohome over HTTP ---------------------------------------------------------------
-
-def tick():
-    return scheduler.run_pass(dispatch=scheduler.process_inline)
-
 
 def current(booking) -> AccessCode:
     return AccessCode.objects.get(booking=booking, is_current=True)

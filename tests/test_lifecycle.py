@@ -1,6 +1,6 @@
 """The code lifecycle end to end through the services and the scheduler pass, on the fake cloud."""
 
-from datetime import date, datetime, time, timedelta, timezone as dt_timezone
+from datetime import date, time, timezone as dt_timezone
 
 import pytest
 from django.core import mail
@@ -9,20 +9,12 @@ from freezegun import freeze_time
 
 from bookings.models import BookingStatus
 from locks import services
-from locks.models import AccessCode, AccountStatus, CodeSource, CodeState, Lock, LockAssignment, ProviderAccount, VendorCall
+from locks.models import AccessCode, AccountStatus, CodeSource, CodeState, LockAssignment, ProviderAccount, VendorCall
 from locks.providers.exceptions import CodeStorageFull, LockOffline, ProviderAuthError, RateLimited
-from locks.services import scheduler
 from locks.services.work import claim_due_codes
+from tests.lifecycle_helpers import tick, utc
 
 UTC = dt_timezone.utc
-
-
-def utc(*args) -> datetime:
-    return datetime(*args, tzinfo=UTC)
-
-
-def tick():
-    return scheduler.run_pass(dispatch=scheduler.process_inline)
 
 
 def current(booking) -> AccessCode:

@@ -27,7 +27,7 @@ from freezegun import freeze_time
 from locks import services
 from locks.models import AccessCode, CodeState
 from locks.providers.exceptions import LockOffline
-from locks.services import scheduler
+from tests.lifecycle_helpers import tick
 
 pytestmark = pytest.mark.django_db
 
@@ -37,10 +37,6 @@ QUARTER = timedelta(minutes=15)
 
 def utc(*args: int) -> datetime:
     return datetime(*args, tzinfo=UTC)
-
-
-def tick():
-    return scheduler.run_pass(dispatch=scheduler.process_inline)
 
 
 def current(booking) -> AccessCode:

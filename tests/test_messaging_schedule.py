@@ -1,7 +1,7 @@
 """When scheduled guest messages fall due (messaging/schedule.py), in each property's time zone,
 across daylight-saving changes; and the beat pass sending them at that moment, once."""
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, time, timedelta
 
 import pytest
 from django.core import mail
@@ -9,10 +9,7 @@ from freezegun import freeze_time
 
 from messaging import schedule, services
 from messaging.models import DeliveryStatus, MessageDelivery, MessageTemplate, OffsetUnit, TriggerKind
-
-
-def utc(*args) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+from tests.lifecycle_helpers import utc
 
 
 def stay(arrival, departure, tz_name, check_in=time(15), check_out=time(11)) -> schedule.Stay:

@@ -58,6 +58,7 @@ from tests.nuki_vendor import (
     fixture,
     nuki_provider,
 )
+from tests.lifecycle_helpers import tick
 
 LOCK = str(FRONT_DOOR)
 BIG_ID = "9007199254740993"  # 2**53 + 1: a float cannot hold it
@@ -864,10 +865,6 @@ class TestApiTokenConnect:
 
 
 # --- the lifecycle over HTTP ----------------------------------------------------------------------------------
-
-def tick():
-    return scheduler.run_pass(dispatch=scheduler.process_inline)
-
 
 @pytest.fixture
 def nuki_property(host, make_property, nuki_registered):

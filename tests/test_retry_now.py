@@ -12,19 +12,12 @@ from locks import services
 from locks.code_status import describe_code
 from locks.models import AccessCode, CodeState
 from locks.providers.exceptions import CodeStorageFull, LockNotFound, LockOffline
-from locks.services import codes, scheduler
+from locks.services import codes
 from locks.services.work import claim_code, process_code
+from tests.lifecycle_helpers import tick, utc
 
 UTC = dt_timezone.utc
 pytestmark = pytest.mark.django_db
-
-
-def utc(*args) -> datetime:
-    return datetime(*args, tzinfo=UTC)
-
-
-def tick():
-    return scheduler.run_pass(dispatch=scheduler.process_inline)
 
 
 def current(booking) -> AccessCode:

@@ -177,7 +177,7 @@ def test_a_code_changed_while_a_worker_held_it_is_handed_on_when_released(assign
 
     from bookings.models import BookingStatus
     from locks import services
-    from locks.models import AccessCode, CodeState
+    from locks.models import CodeState
     from locks.services import codes, work
 
     enqueued = []

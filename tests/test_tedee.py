@@ -38,8 +38,8 @@ from locks.providers.exceptions import (
     VendorUnavailable,
 )
 from locks.providers.tedee import TedeeProvider
-from locks.services import scheduler
 from tests.tedee_vendor import ERRORS, REDIRECT_URI, TedeeCloud, fixture
+from tests.lifecycle_helpers import tick
 
 API = "https://api.tedee.com/api/v37"
 TOKEN_URL = "https://tedee.b2clogin.com/tedee.onmicrosoft.com/B2C_1A_Signup_Signin_With_Kmsi/oauth2/v2.0/token"
@@ -701,14 +701,6 @@ class TestConnect:
 
 
 # --- the lifecycle engine driving Tedee end to end -------------------------------------------------------
-
-def utc(*args) -> datetime:
-    return datetime(*args, tzinfo=UTC)
-
-
-def tick():
-    return scheduler.run_pass(dispatch=scheduler.process_inline)
-
 
 @pytest.fixture
 def tedee_property(db, host, make_property, cloud, tedee_registered):

@@ -47,8 +47,8 @@ from locks.providers.ttlock import (
     one_call_per_lock_in_process,
     to_ms,
 )
-from locks.services import scheduler
 from tests.ttlock_vendor import TTLockCloud
+from tests.lifecycle_helpers import tick
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ttlock"
 BASE = "https://euapi.ttlock.com"
@@ -711,10 +711,6 @@ class TestConnectService:
 
 
 # --- the lifecycle engine drives TTLock end to end --------------------------------------------------
-
-def tick():
-    return scheduler.run_pass(dispatch=scheduler.process_inline)
-
 
 @pytest.fixture
 def ttlock_property(host, make_property, cloud):
