@@ -21,10 +21,11 @@ import sys
 import time
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from benchmarks.common import create_postgres_database, sample_codes  # noqa: E402
 
 SIZES = [int(size) for size in os.environ.get("BENCH_SIZES", "50,500").split(",")]
 RUNS = int(os.environ.get("BENCH_RUNS", 5))
@@ -38,17 +39,6 @@ def configure_environment() -> None:
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     if url.startswith("postgres"):
         create_postgres_database(url)
-
-
-def create_postgres_database(url: str) -> None:
-    import psycopg
-
-    parsed = urlparse(url)
-    name = parsed.path.lstrip("/")
-    admin = parsed._replace(path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 class QueryCounter:
@@ -81,7 +71,7 @@ def seed(size: int):
     from django.utils import timezone
 
     from bookings.models import Booking, BookingStatus, PmsSource, Property
-    from locks.models import AccessCode, CodeState, Lock, LockAssignment, ProviderAccount
+    from locks.models import AccessCode, Lock, LockAssignment, ProviderAccount
 
     now, today = timezone.now(), timezone.localdate()
     host = get_user_model().objects.create_user(username=f"bench-host-{size}")
@@ -135,33 +125,7 @@ def seed(size: int):
                     departure_date=today - timedelta(days=15), status=BookingStatus.CONFIRMED),
         ]
     bookings = Booking.objects.bulk_create(bookings, batch_size=2000)
-    codes = []
-    for index, booking in enumerate(bookings):
-        lock = assigned.get(booking.property_id)
-        if lock is None or booking.departure_date < today:
-            continue
-        starts = now + timedelta(days=(booking.arrival_date - today).days, hours=-3)
-        ends = starts + timedelta(days=3)
-        common = dict(booking=booking, lock=lock, starts_at=starts, ends_at=ends, generate_at=starts - timedelta(days=5),
-                      retry_deadline=starts + timedelta(hours=10), alert_at=starts - timedelta(hours=6))
-        if booking.arrival_date < today:
-            codes.append(AccessCode(state=CodeState.ACTIVE, pin=f"{index % 1000000:06d}", vendor_code_id=f"v{index}",
-                                    lock_starts_at=starts, lock_ends_at=ends, next_attempt_at=ends, **common))
-            continue
-        kind = (index // 3) % 4
-        if kind == 0:
-            codes.append(AccessCode(state=CodeState.SCHEDULED, next_attempt_at=starts - timedelta(days=1), **common))
-        elif kind == 1:
-            codes.append(AccessCode(state=CodeState.CREATING, attempts=2, last_error="The lock's gateway is offline.",
-                                    last_error_kind="lock_offline", next_attempt_at=now + timedelta(minutes=40), **common))
-        elif kind == 2:
-            codes.append(AccessCode(state=CodeState.FAILED, attempts=5, last_error="The lock's code memory is full.",
-                                    last_error_kind="storage_full", next_attempt_at=None, **common))
-        else:
-            codes.append(AccessCode(state=CodeState.SUPERSEDED, is_current=False, pin="482915", vendor_code_id=f"old{index}",
-                                    next_attempt_at=ends, **common))
-            codes.append(AccessCode(state=CodeState.ACTIVE, pin="739164", vendor_code_id=f"new{index}",
-                                    lock_starts_at=starts, lock_ends_at=ends, next_attempt_at=ends, **common))
+    codes = sample_codes(bookings, assigned, now=now, today=today)
     AccessCode.objects.bulk_create(codes, batch_size=2000)
     print(
         f"seeded {size} eligible properties (+2 ineligible), {len(rows)} locks, {len(assignments)} assignments, "

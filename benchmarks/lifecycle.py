@@ -16,12 +16,13 @@ import random
 import sys
 import threading
 import time
-from datetime import date, datetime, timedelta, timezone as dt_timezone
+from datetime import date, timedelta
 from pathlib import Path
-from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from benchmarks.common import create_postgres_database  # noqa: E402
 
 PROPERTIES = int(os.environ.get("BENCH_PROPERTIES", 2000))
 BOOKINGS_PER_PROPERTY = int(os.environ.get("BENCH_BOOKINGS_PER_PROPERTY", 100))
@@ -43,17 +44,6 @@ def configure_environment() -> None:
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     if url.startswith("postgres"):
         create_postgres_database(url)
-
-
-def create_postgres_database(url: str) -> None:
-    import psycopg
-
-    parsed = urlparse(url)
-    name = parsed.path.lstrip("/")
-    admin = parsed._replace(path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 class QueryCounter:

@@ -11,7 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from bookings.models import Booking, BookingStatus, PmsSource, Property
-from locks.models import AccessCode, AccountStatus, CodeState, Lock, LockAssignment, ProviderAccount
+from locks.models import AccessCode, AccountStatus, Lock, LockAssignment, ProviderAccount
+from benchmarks.common import sample_codes
 
 pytestmark = [
     pytest.mark.django_db,
@@ -83,33 +84,7 @@ def build_host_world(owner, n: int) -> dict:
                                 departure_date=today - timedelta(days=15), status=BookingStatus.CONFIRMED))
     bookings = Booking.objects.bulk_create(bookings)
 
-    codes = []
-    for index, booking in enumerate(bookings):
-        lock = assigned_lock.get(booking.property_id)
-        if lock is None or booking.status != BookingStatus.CONFIRMED or booking.departure_date < today:
-            continue
-        starts = now + timedelta(days=(booking.arrival_date - today).days, hours=-3)
-        ends = starts + timedelta(days=3)
-        common = dict(booking=booking, lock=lock, starts_at=starts, ends_at=ends, generate_at=starts - timedelta(days=5),
-                      retry_deadline=starts + timedelta(hours=10), alert_at=starts - timedelta(hours=6))
-        if booking.arrival_date < today:
-            codes.append(AccessCode(state=CodeState.ACTIVE, pin=f"{booking.pk % 1000000:06d}", vendor_code_id=f"v{booking.pk}",
-                                    lock_starts_at=starts, lock_ends_at=ends, next_attempt_at=ends, **common))
-            continue
-        kind = (index // 3) % 4
-        if kind == 0:
-            codes.append(AccessCode(state=CodeState.SCHEDULED, next_attempt_at=starts - timedelta(days=1), **common))
-        elif kind == 1:
-            codes.append(AccessCode(state=CodeState.CREATING, attempts=2, last_error="The lock's gateway is offline.",
-                                    last_error_kind="lock_offline", next_attempt_at=now + timedelta(minutes=40), **common))
-        elif kind == 2:
-            codes.append(AccessCode(state=CodeState.FAILED, attempts=5, last_error="The lock's code memory is full.",
-                                    last_error_kind="storage_full", next_attempt_at=None, **common))
-        else:
-            codes.append(AccessCode(state=CodeState.SUPERSEDED, is_current=False, pin="482915", vendor_code_id=f"old{booking.pk}",
-                                    next_attempt_at=ends, **common))
-            codes.append(AccessCode(state=CodeState.ACTIVE, pin="739164", vendor_code_id=f"new{booking.pk}",
-                                    lock_starts_at=starts, lock_ends_at=ends, next_attempt_at=ends, **common))
+    codes = sample_codes(bookings, assigned_lock, now=now, today=today)
     AccessCode.objects.bulk_create(codes)
     return {"eligible": eligible, "accounts": accounts, "bookings": bookings, "codes": len(codes)}
 
