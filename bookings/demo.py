@@ -35,6 +35,8 @@ DEMO_PROPERTIES = [
     DemoProperty("Brooklyn Brownstone", "America/New_York", dst_change=date(2027, 3, 14)),
     DemoProperty("Lord Howe Beach House", "Australia/Lord_Howe", dst_change=date(2027, 4, 4)),
     DemoProperty("Thamel Guesthouse", "Asia/Kathmandu", check_in=time(14), check_out=time(12)),
+    # Its lock's gateway is offline in the sandbox: codes retry hourly, so a failing code can be studied.
+    DemoProperty("Canal Loft (offline lock)", "Europe/Amsterdam"),
     DemoProperty("Lisbon Flat (direct OTA)", "Europe/Lisbon", pms_source=PmsSource.DIRECT_OTA),
     DemoProperty("Austin Cabin (other PMS)", "America/Chicago", pms_source=PmsSource.OTHER_PMS),
     DemoProperty("Berlin Studio (no AI Assistant)", "Europe/Berlin", ai_assistant_active=False),

@@ -15,7 +15,7 @@ from django.http import QueryDict
 
 from bookings.demo import DEMO_HOST_USERNAME
 from bookings.models import Property
-from locks.models import AccountStatus, LockAssignment, Provider, ProviderAccount
+from locks.models import AccountStatus, Lock, LockAssignment, Provider, ProviderAccount
 from locks.services import lock_assignment_set
 
 # Sandbox demo sign-ins (sandbox/seed.py creates the same ones on the virtual side).
@@ -109,6 +109,8 @@ DEMO_CONNECTIONS = [
 ]
 # The sandbox's fully capable lock of each account (sandbox/seed.py); others show the reasons.
 DEMO_DOOR = "Front door"
+# A capable lock whose gateway the sandbox keeps offline: its codes show retrying and failing.
+OFFLINE_DEMO = (Provider.TTLOCK, "Studio (offline)", "Canal Loft (offline lock)")
 
 
 def wait_for_sandbox(url: str, timeout: float = 60) -> None:
@@ -143,4 +145,15 @@ def connect_demo_locks() -> list[str]:
             continue
         lock_assignment_set(prop=prop, lock=lock)
         report.append(f"assigned {lock.name} ({account.get_provider_display()}) to {prop.name}")
+    report += _assign_offline_lock(host)
     return report
+
+
+def _assign_offline_lock(host) -> list[str]:
+    provider, lock_name, property_name = OFFLINE_DEMO
+    prop = Property.objects.filter(host=host, name=property_name).first()
+    lock = Lock.objects.filter(account__host=host, account__provider=provider, name=lock_name, supports_remote_codes=True).first()
+    if prop is None or lock is None or LockAssignment.objects.filter(property=prop).exists():
+        return []
+    lock_assignment_set(prop=prop, lock=lock)
+    return [f"assigned {lock.name} to {prop.name}: its gateway is offline, so its codes keep retrying"]
