@@ -43,7 +43,10 @@ class BookingAdmin(admin.ModelAdmin):
         ("arrival_date", admin.DateFieldListFilter),
         ("departure_date", admin.DateFieldListFilter),
     ]
-    search_fields = ["guest_name", "guest_email", "guest_phone", "property__name", "property__host__username", "external_ref__ref"]
+    search_fields = [
+        "guest_name", "guest_email", "guest_phone", "property__name", "property__host__username", "external_ref__ref",
+        "access_codes__lock__vendor_lock_id",
+    ]
     list_select_related = ["property__host"]
     date_hierarchy = "arrival_date"
     ordering = ["-arrival_date", "-id"]

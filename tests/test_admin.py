@@ -223,3 +223,10 @@ def test_staff_can_revoke_an_api_token(staff_client, host):
     )
     assert "Revoked Channel manager" in response.content.decode()
     assert ApiToken.objects.get(pk=token.pk).revoked_at is not None
+
+
+def test_bookings_are_found_by_guest_host_and_vendor_lock_id(staff_client, story):
+    booking, code = story
+    for term in ("Ada Guest", booking.property.host.username, code.lock.vendor_lock_id):
+        listing = staff_client.get(reverse("admin:bookings_booking_changelist"), {"q": term}).content.decode()
+        assert "Ada Guest" in listing and "0 of 1 selected" in listing, term
