@@ -16,6 +16,9 @@ class PropertyAdmin(admin.ModelAdmin):
     list_select_related = ["host"]
     ordering = ["host__username", "name"]
 
+    def get_readonly_fields(self, request, obj=None):
+        return ["host"] if obj else []  # a property never moves to another host's account
+
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         if change:
@@ -56,6 +59,13 @@ class BookingAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related(codes_for_booking_admin())
 
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        if obj is not None and "property" in form.base_fields:
+            # A booking moves only between its own host's properties.
+            form.base_fields["property"].queryset = Property.objects.filter(host_id=obj.property.host_id)
+        return form
+
     @admin.display(description="host", ordering="property__host__username")
     def host(self, booking):
         return booking.property.host
@@ -89,7 +99,10 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
-    @admin.action(description="Revoke the selected tokens")
+    def has_act_permission(self, request):
+        return request.user.has_perm("bookings.change_apitoken")
+
+    @admin.action(description="Revoke the selected tokens", permissions=["act"])
     def revoke(self, request, queryset):
         for token in queryset.filter(revoked_at__isnull=True):
             api_token_revoke(token=token)

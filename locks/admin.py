@@ -16,13 +16,18 @@ PROVIDER_FILTER = ("lock__account__provider", admin.ChoicesFieldListFilter)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows written only by the product's own services: staff read them, they do not edit them."""
+    """Rows written only by the product's own services: staff read them, they do not edit them.
+    Actions that act through the services need the model's "change" permission ("act")."""
 
     def has_add_permission(self, request):
         return False
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    def has_act_permission(self, request):
+        opts = self.opts
+        return request.user.has_perm(f"{opts.app_label}.change_{opts.model_name}")
 
 
 @admin.register(ProviderAccount)
@@ -65,6 +70,16 @@ class LockAssignmentAdmin(ReadOnlyAdmin):
     search_fields = ["property__name", "property__host__username", "lock__name", "lock__vendor_lock_id"]
     list_select_related = ["property", "lock__account"]
     ordering = ["property__name"]
+    actions = ["remove"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # deleting the row would leave upcoming codes on the door: use the action
+
+    @admin.action(description="Remove (revokes the codes of stays not started)", permissions=["act"])
+    def remove(self, request, queryset):
+        for assignment in queryset.select_related("property", "lock"):
+            revoked = services.lock_assignment_remove(prop=assignment.property)
+            self.message_user(request, f"Removed {assignment.lock} from {assignment.property}: {revoked} upcoming code(s) being revoked.")
 
     @admin.display(description="provider", ordering="lock__account__provider")
     def provider(self, assignment):
@@ -180,12 +195,12 @@ class AccessCodeAdmin(ReadOnlyAdmin):
 
     # --- actions: the same services as the rest of the product, one line per row ----------------
 
-    @admin.action(description="Retry now")
+    @admin.action(description="Retry now", permissions=["act"])
     def retry_now(self, request, queryset):
         for code in queryset.select_related("booking__property"):
             self._report(request, code, services.code_retry_now(code_id=code.pk))
 
-    @admin.action(description="Revoke now (ends the guest's access)")
+    @admin.action(description="Revoke now (ends the guest's access)", permissions=["act"])
     def revoke_now(self, request, queryset):
         for code in queryset.select_related("booking__property", "lock__account"):
             if not code.is_current:
@@ -194,7 +209,7 @@ class AccessCodeAdmin(ReadOnlyAdmin):
             retired = services.booking_end_access(booking=code.booking)
             self._report(request, code, _revoke_outcome(retired))
 
-    @admin.action(description="Regenerate PIN")
+    @admin.action(description="Regenerate PIN", permissions=["act"])
     def regenerate_pin(self, request, queryset):
         for code in queryset.select_related("booking__property"):
             self._report(request, code, services.code_regenerate(code_id=code.pk))

@@ -3,6 +3,7 @@
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
@@ -50,7 +51,7 @@ def codes_with_audit_html(codes) -> str:
                 "Window: {}<br>Attempts: {} · next try: {} · last error: {}"
                 '<table style="margin-top:.4em"><thead><tr><th>When</th><th>Call</th><th>Outcome</th><th>Error</th><th>Took</th></tr></thead>'
                 "<tbody>{}</tbody></table></div>",
-                f"/admin/locks/accesscode/{code.pk}/change/",
+                reverse("admin:locks_accesscode_change", args=[code.pk]),
                 code.pk,
                 code.get_state_display(),
                 "current" if code.is_current else "not current",

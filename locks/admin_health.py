@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -51,6 +52,9 @@ def vendor_error_rates(now=None) -> list[dict]:
 
 
 def health(request: HttpRequest) -> HttpResponse:
+    """Every host's codes and accounts: for staff allowed to view access codes."""
+    if not request.user.has_perm("locks.view_accesscode"):
+        raise PermissionDenied
     context = {
         **admin.site.each_context(request),
         "title": "Smart-lock health",

@@ -230,3 +230,60 @@ def test_bookings_are_found_by_guest_host_and_vendor_lock_id(staff_client, story
     for term in ("Ada Guest", booking.property.host.username, code.lock.vendor_lock_id):
         listing = staff_client.get(reverse("admin:bookings_booking_changelist"), {"q": term}).content.decode()
         assert "Ada Guest" in listing and "0 of 1 selected" in listing, term
+
+
+@pytest.fixture
+def viewer_client(client, db):
+    """Staff allowed to read codes, not to act on them."""
+    from django.contrib.auth.models import Permission
+
+    viewer = get_user_model().objects.create_user(username="viewer", password="viewer-pass-1", is_staff=True)
+    viewer.user_permissions.add(*Permission.objects.filter(codename__in=["view_accesscode", "view_booking", "view_lockassignment"]))
+    client.force_login(viewer)
+    return client
+
+
+def test_staff_without_change_permission_cannot_act_on_codes(viewer_client, story):
+    booking, code = story
+    page = viewer_client.get(reverse("admin:locks_accesscode_changelist"))
+    assert page.status_code == 200 and "revoke_now" not in page.content.decode()
+    for action in ("retry_now", "revoke_now", "regenerate_pin"):
+        viewer_client.post(reverse("admin:locks_accesscode_changelist"), {"action": action, "_selected_action": [code.pk], "index": 0})
+    code.refresh_from_db()
+    booking.refresh_from_db()
+    assert code.state == CodeState.ACTIVE and code.is_current and booking.access_ended_at is None
+
+
+def test_the_health_page_needs_the_permission_to_view_codes(client, viewer_client, db):
+    assert viewer_client.get(reverse("admin_health")).status_code == 200
+    nobody = get_user_model().objects.create_user(username="bare-staff", password="bare-pass-1", is_staff=True)
+    client.force_login(nobody)
+    assert client.get(reverse("admin_health")).status_code == 403
+
+
+def test_lock_assignments_are_removed_through_the_lifecycle_not_deleted(staff_client, assigned_property, book, fake_cloud):
+    from locks.models import LockAssignment
+
+    prop = assigned_property()
+    with freeze_time("2026-03-11 09:00:00"):
+        booking = book(prop, date(2026, 3, 12), date(2026, 3, 14))
+        services.booking_created(booking=booking)
+        tick()
+        assignment = LockAssignment.objects.get(property=prop)
+        assert staff_client.post(reverse("admin:locks_lockassignment_delete", args=[assignment.pk]), {"post": "yes"}).status_code == 403
+        response = staff_client.post(
+            reverse("admin:locks_lockassignment_changelist"), {"action": "remove", "_selected_action": [assignment.pk]}, follow=True
+        )
+        tick()
+    assert "1 upcoming code(s) being revoked" in response.content.decode()
+    assert not LockAssignment.objects.filter(property=prop).exists()
+    assert AccessCode.objects.get(booking=booking).state == CodeState.REVOKED and fake_cloud.codes_on("L1") == []
+
+
+def test_a_booking_cannot_be_moved_to_another_hosts_property_in_admin(staff_client, story, other_host):
+    from bookings.models import Property
+
+    booking, code = story
+    Property.objects.create(host=other_host, name="Not yours", time_zone="Europe/Paris")
+    form = staff_client.get(reverse("admin:bookings_booking_change", args=[booking.pk])).content.decode()
+    assert "Not yours" not in form
