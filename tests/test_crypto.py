@@ -135,3 +135,23 @@ def test_module_helpers_roundtrip_and_reject_tampering():
         crypto.decrypt(tampered)
     with pytest.raises(DecryptionError):
         crypto.rotate("not a token")
+
+
+def test_rotation_never_writes_back_a_value_changed_after_it_was_listed(host, monkeypatch):
+    """A worker refreshing a token while the rotation runs: the fresh token must survive."""
+    from locks.management.commands import rotate_encryption_keys
+
+    with override_settings(FIELD_ENCRYPTION_KEYS=[OLD_KEY]):
+        account = ProviderAccount.objects.create(host=host, provider=Provider.TEDEE, credentials={"refresh_token": "old"})
+    real_atomic = rotate_encryption_keys.transaction.atomic
+
+    def refresh_then_atomic(*args, **kwargs):
+        ProviderAccount.objects.filter(pk=account.pk).update(credentials={"refresh_token": "fresh"})
+        return real_atomic(*args, **kwargs)
+
+    monkeypatch.setattr(rotate_encryption_keys.transaction, "atomic", refresh_then_atomic)
+    with override_settings(FIELD_ENCRYPTION_KEYS=[NEW_KEY, OLD_KEY]):
+        call_command("rotate_encryption_keys", stdout=StringIO())
+    monkeypatch.undo()
+    with override_settings(FIELD_ENCRYPTION_KEYS=[NEW_KEY]):
+        assert ProviderAccount.objects.get(pk=account.pk).credentials == {"refresh_token": "fresh"}

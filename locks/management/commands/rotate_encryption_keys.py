@@ -6,7 +6,7 @@ from nowistay.crypto import EncryptedTextField
 
 
 class Command(BaseCommand):
-    help = "Re-encrypt every encrypted value with the newest key in FIELD_ENCRYPTION_KEYS."
+    help = "Re-encrypt every encrypted value with the newest key in FIELD_ENCRYPTION_KEYS (safe while the product runs)."
 
     def handle(self, *args, **options):
         for model in apps.get_models():
@@ -17,9 +17,14 @@ class Command(BaseCommand):
     @staticmethod
     def _rotate(model, fields: list[str]) -> int:
         count = 0
-        for obj in model._default_manager.only("pk", *fields).iterator(chunk_size=500):
-            # Loading decrypts with any key; saving encrypts with the newest.
+        for pk in model._default_manager.values_list("pk", flat=True).iterator(chunk_size=500):
             with transaction.atomic():
-                model._default_manager.filter(pk=obj.pk).update(**{f: getattr(obj, f) for f in fields})
+                # Read under the row lock, then write: a token refresh or a PIN written by a worker
+                # meanwhile is never overwritten with an older value.
+                obj = model._default_manager.select_for_update().only("pk", *fields).filter(pk=pk).first()
+                if obj is None:  # deleted meanwhile
+                    continue
+                # Loading decrypted with any key; saving encrypts with the newest.
+                model._default_manager.filter(pk=pk).update(**{f: getattr(obj, f) for f in fields})
             count += 1
         return count
