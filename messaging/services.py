@@ -120,12 +120,9 @@ def templates_for(booking: Booking):
 
 
 def wait_deadline(booking: Booking, code: AccessCode | None) -> datetime:
-    """When a code message still waiting is missed: the guest may be at the door from the code
-    window's start (check-in minus the margin), else from the check-in moment."""
-    check_in_at = stay_of(booking).check_in_at
-    if code is not None and code.is_current:
-        return min(code.starts_at, check_in_at)
-    return check_in_at
+    """When a code message still waiting is missed (the host is emailed, it is never sent): the
+    check-in moment. Until then it goes out as soon as the code works, margin or not."""
+    return stay_of(booking).check_in_at
 
 
 def booking_has_messaging(booking_id: int) -> bool:

@@ -35,6 +35,7 @@ HOST = "host@example.com"
 ARRIVAL, DEPARTURE = date(2026, 6, 11), date(2026, 6, 13)
 DUE = "2026-06-10 08:00:00"
 WINDOW_START = datetime(2026, 6, 11, 12, 30, tzinfo=UTC)
+CHECK_IN = datetime(2026, 6, 11, 13, 0, tzinfo=UTC)  # 15:00 in Paris
 
 
 @pytest.fixture(autouse=True)
@@ -156,7 +157,7 @@ def test_no_email_while_the_code_is_being_created_then_at_once_on_code_ready(sta
         assert to_guest() == []
         delivery = MessageDelivery.objects.get()
         assert delivery.status == DeliveryStatus.WAITING_FOR_CODE
-        assert delivery.wait_deadline == WINDOW_START
+        assert delivery.wait_deadline == CHECK_IN
         assert "not active yet" in delivery.note
 
         frozen.move_to("2026-06-10 09:00:00")  # the hourly retry: the gateway is back
@@ -185,15 +186,15 @@ def test_still_waiting_when_the_guest_can_arrive_is_missed_and_the_host_emailed_
     with freeze_time(DUE) as frozen:
         booking = stay(lock_online=False)
         send()
-        frozen.move_to(WINDOW_START - timedelta(minutes=1))
+        frozen.move_to(CHECK_IN - timedelta(minutes=1))
         send()
         assert MessageDelivery.objects.get().status == DeliveryStatus.WAITING_FOR_CODE
         host_before = len(to_host())  # the lock's own alerts (evening before) are not ours
-        frozen.move_to(WINDOW_START)
+        frozen.move_to(CHECK_IN)
         send()
         send()
         fake_cloud.locks["L1"].online = True
-        frozen.move_to(WINDOW_START + timedelta(minutes=20))
+        frozen.move_to(CHECK_IN + timedelta(minutes=20))
         tick()  # the code finally works: a missed message stays unsent (the host took over)
         send()
     assert current(booking).state == CodeState.ACTIVE
@@ -202,8 +203,22 @@ def test_still_waiting_when_the_guest_can_arrive_is_missed_and_the_host_emailed_
     assert to_guest() == []
     (alert,) = to_host()[host_before:]
     assert alert.subject == "“Door code” not sent to Grace Guest: no door code yet"
-    assert "14:30 on 11 June 2026" in alert.body  # the window start, property time
+    assert "15:00 on 11 June 2026" in alert.body  # check-in, property time
     assert current(booking).pin not in alert.body
+
+
+def test_a_code_that_works_inside_the_margin_still_reaches_the_guest_before_check_in(stay, door_code, tick, send, fake_cloud):
+    door_code()
+    with freeze_time(DUE) as frozen:
+        booking = stay(lock_online=False)
+        send()
+        fake_cloud.locks["L1"].online = True
+        frozen.move_to(CHECK_IN - timedelta(minutes=10))  # after the window opened, before check-in
+        tick()
+        send()
+    assert MessageDelivery.objects.get().status == DeliveryStatus.SENT
+    (message,) = to_guest()
+    assert current(booking).pin in message.body
 
 
 def test_a_failed_code_is_never_sent_blank(stay, door_code, tick, send, fake_cloud):
