@@ -62,12 +62,18 @@ def booking_update(*, booking: Booking, data: dict) -> Booking:
     host = booking.property.host
     with transaction.atomic():
         locked = Booking.objects.select_for_update().select_related("property").get(pk=booking.pk)
-        status_before = locked.status
+        status_before, values_before = locked.status, _values(locked)
         _apply(locked, host, data)
+        if _values(locked) == values_before:
+            return locked  # a repeated push: nothing to save, nothing for the code to do
         locked.save()
         event = _STATUS_EVENTS[locked.status] if locked.status != status_before else lifecycle.booking_changed
         event(booking=locked)
     return locked
+
+
+def _values(booking: Booking) -> dict:
+    return {name: getattr(booking, "property_id" if name == "property" else name) for name in BOOKING_FIELDS}
 
 
 def booking_set_status(*, booking: Booking, status: str) -> Booking:

@@ -603,3 +603,16 @@ def test_services_refuse_dates_the_lifecycle_cannot_handle(host, assigned_proper
     data = {"property": prop.pk, "guest_name": "G", "arrival_date": arrival, "departure_date": departure, "status": "confirmed"}
     with pytest.raises(ValidationError):
         services.booking_create(host=host, data=data)
+
+
+def test_a_repeated_identical_push_changes_nothing(host, assigned_property):
+    from bookings import services
+    from bookings.models import Booking
+
+    prop = assigned_property()
+    data = {"property": prop.pk, "guest_name": "Gus", "arrival_date": date(2026, 7, 1), "departure_date": date(2026, 7, 3), "status": "confirmed"}
+    booking, created = services.booking_upsert_external(host=host, ref="PMS-77", data=data)
+    stamp = Booking.objects.get(pk=booking.pk).updated_at
+    again, created_again = services.booking_upsert_external(host=host, ref="PMS-77", data=data)
+    assert created and not created_again and again.pk == booking.pk
+    assert Booking.objects.get(pk=booking.pk).updated_at == stamp
