@@ -243,8 +243,10 @@ class Action:
     danger: bool = False
 
     def applies_to(self, booking: Booking) -> bool:
-        if self.status is None:
+        if self.slug == "end-access":
             return booking.status == BookingStatus.CONFIRMED and booking.access_ended_at is None
+        if self.slug == "restore-access":
+            return booking.access_ended_at is not None
         return booking.status != self.status
 
 
@@ -255,6 +257,7 @@ ACTIONS = {
         Action("pending", "pending", "Set back to pending", BookingStatus.PENDING, "booking is back to pending."),
         Action("cancel", "cancel", "Cancel booking", BookingStatus.CANCELLED, "booking is cancelled.", danger=True),
         Action("end-access", "end_access", "End access now", None, "access has ended.", danger=True),
+        Action("restore-access", "restore_access", "Restore access", None, "access is restored."),
     )
 }
 
@@ -277,9 +280,13 @@ def booking_action(request: HttpRequest, booking_id: int, action: str) -> HttpRe
         return _action_review(request, booking, act)
     if request.POST.get("version") != booking_version(booking):
         return _action_review(request, booking, act, stale=True)
-    if act.status is None:
+    if act.slug == "end-access":
         retired = services.booking_end_access(booking=booking)
         messages.success(request, f"{booking.guest_name}'s {act.done} {_ended_code_note(retired, booking)}")
+    elif act.slug == "restore-access":
+        outlook = code_outlook(booking, _with_access(booking), now=timezone.now())
+        services.booking_restore_access(booking=booking)
+        messages.success(request, f"{booking.guest_name}'s {act.done} For the code: {outlook}.")
     else:
         services.booking_set_status(booking=booking, status=act.status)
         messages.success(request, f"{booking.guest_name}'s {act.done}")
@@ -288,9 +295,12 @@ def booking_action(request: HttpRequest, booking_id: int, action: str) -> HttpRe
 
 def _action_review(request: HttpRequest, booking: Booking, act: Action, *, stale: bool = False) -> HttpResponse:
     now = timezone.now()
-    if act.status is None:
+    if act.slug == "end-access":
         outlook = end_access_outlook(booking, now=now)
         after = booking
+    elif act.slug == "restore-access":
+        after = _with_access(booking)
+        outlook = code_outlook(booking, after, now=now)
     else:
         after = Booking.objects.select_related("property").get(pk=booking.pk)
         after.status = act.status
@@ -311,6 +321,13 @@ def _action_review(request: HttpRequest, booking: Booking, act: Action, *, stale
         "back_url": booking_url(booking),
     }
     return render(request, "bookings/booking_review.html", context, status=409 if stale else 200)
+
+
+def _with_access(booking: Booking) -> Booking:
+    """The booking as it would be with its access restored (unsaved)."""
+    after = Booking.objects.select_related("property").get(pk=booking.pk)
+    after.access_ended_at = None
+    return after
 
 
 def _ended_code_note(code: AccessCode | None, booking: Booking) -> str:

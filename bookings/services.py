@@ -85,6 +85,11 @@ def booking_end_access(*, booking: Booking):
     return lifecycle.booking_end_access(booking=booking)
 
 
+def booking_restore_access(*, booking: Booking):
+    """Undo "End access now": the booking may have a code again (a new one, if it is confirmed)."""
+    return lifecycle.booking_restore_access(booking=booking)
+
+
 def booking_upsert_external(*, host, ref: str, data: dict) -> tuple[Booking, bool]:
     """Create or update the booking the PMS knows as `ref`; a repeated push changes nothing twice.
 

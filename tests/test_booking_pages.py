@@ -483,6 +483,25 @@ class TestActions:
         assert "End access now" not in [action.label for action, _ in page.context["actions"]]
         assert current(booking) is None
 
+    def test_restore_access_undoes_an_early_end_with_a_new_code(self, logged_in, active_booking, fake_cloud):
+        booking = active_booking()
+        with freeze_time("2026-03-11 09:00:00"):
+            review_then_confirm(logged_in, booking, "end_access")
+            tick()
+            page = logged_in.get(edit_url(booking))
+            assert "Restore access" in [action.label for action, _ in page.context["actions"]]
+            review, response = review_then_confirm(logged_in, booking, "restore_access")
+            tick()
+            after = logged_in.get(response["Location"])
+        assert review.context["outlook"] == "the code will be created now"
+        booking.refresh_from_db()
+        assert booking.access_ended_at is None
+        code = current(booking)
+        assert code is not None and code.state == CodeState.ACTIVE
+        assert [issued.pin for issued in fake_cloud.codes_on("L1")] == [code.pin]
+        assert "access is restored" in after.content.decode()
+        assert "Restore access" not in [action.label for action, _ in after.context["actions"]]
+
     def test_end_access_on_igloohome_says_until_when_the_code_works(self, logged_in, active_booking, fake_cloud):
         booking = active_booking(provider="igloohome", vendor_lock_id="G1")
         with freeze_time("2026-03-11 09:00:00"):

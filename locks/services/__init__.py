@@ -3,7 +3,7 @@
 from bookings.models import Booking, Property
 from locks.services.accounts import account_disconnect, account_reconnected, account_refresh_locks
 from locks.services.assignments import lock_assignment_remove, lock_assignment_set, property_reconcile
-from locks.services.codes import booking_end_access, booking_reconcile, code_regenerate, code_retry_now
+from locks.services.codes import booking_end_access, booking_reconcile, booking_restore_access, code_regenerate, code_retry_now
 
 
 def booking_created(*, booking: Booking):
@@ -47,6 +47,7 @@ __all__ = [
     "booking_confirmed",
     "booking_created",
     "booking_end_access",
+    "booking_restore_access",
     "code_regenerate",
     "booking_reconcile",
     "booking_set_pending",

@@ -282,6 +282,16 @@ def booking_end_access(*, booking: Booking, now: datetime | None = None) -> Acce
     return code
 
 
+def booking_restore_access(*, booking: Booking, now: datetime | None = None) -> AccessCode | None:
+    """Undo an early end of access (a mistaken click, a guest who comes back): the lifecycle plans
+    a code again if the booking is confirmed and not over. Returns the booking's current code."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        Booking.objects.select_for_update().filter(pk=booking.pk).update(access_ended_at=None)
+        booking.access_ended_at = None
+        return booking_reconcile(booking=booking, now=now)
+
+
 def code_regenerate(*, code_id: int, now: datetime | None = None) -> str:
     """Give the booking a new PIN (e.g. the old one leaked): retire the current code and let the
     lifecycle make a fresh one with a newly chosen PIN. Returns a sentence for the person asking."""
