@@ -194,3 +194,26 @@ def test_an_htmx_row_save_does_not_depend_on_the_number_of_properties(two_sizes)
         assert response.status_code == 200 and LockAssignment.objects.get(property=prop).lock == lock
         counts.append(len(captured))
     assert counts[0] == counts[1]
+
+
+def test_the_panel_pages_its_rows_with_the_same_queries_on_every_page(client, host, make_lock):
+    from locks.dashboard.panels import ROWS_PER_PAGE
+
+    make_lock("L1", "ttlock")
+    Property.objects.bulk_create(
+        Property(host=host, name=f"Flat {index:03d}", time_zone="Europe/Paris", pms_source=PmsSource.NOWISTAY, ai_assistant_active=True)
+        for index in range(ROWS_PER_PAGE + 20)
+    )
+    client.force_login(host)
+    url = reverse("integrations:panel", args=["ttlock"])
+    counts, rows = [], []
+    for page in (1, 2):
+        with CaptureQueriesContext(connection) as queries:
+            content = client.get(url, {"page": page}).content.decode()
+        counts.append(len(queries))
+        rows.append(content.count('<li class="assignment"'))
+    assert rows == [ROWS_PER_PAGE, 20]
+    assert counts[0] == counts[1] <= 15
+    assert "Page 2 of 2 (120 properties)" in content
+    found = client.get(url, {"q": "Flat 119"}).content.decode()
+    assert found.count('<li class="assignment"') == 1
