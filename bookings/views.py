@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -62,18 +63,22 @@ def _assigned_property_ids(host) -> set[int]:
     return set(LockAssignment.objects.filter(property__host=host).values_list("property_id", flat=True))
 
 
+BOOKINGS_PER_PAGE = 200
+
+
 @login_required
 @require_GET
 def codes(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     with_lock = _assigned_property_ids(request.user)
+    page = Paginator(upcoming_and_current_bookings(request.user), BOOKINGS_PER_PAGE).get_page(request.GET.get("page"))
     groups: dict[int, dict] = {}
-    for booking in upcoming_and_current_bookings(request.user):
+    for booking in page.object_list:
         code = code_to_show(booking.access_codes.all())
         status = describe_code(code, booking=booking, has_lock=booking.property_id in with_lock, now=now)
         group = groups.setdefault(booking.property_id, {"property": booking.property, "rows": []})
         group["rows"].append({"booking": booking, "code": code, "status": status})
-    return render(request, "bookings/codes.html", {"groups": list(groups.values())})
+    return render(request, "bookings/codes.html", {"groups": list(groups.values()), "page_obj": page})
 
 
 @login_required

@@ -217,3 +217,23 @@ def test_the_panel_pages_its_rows_with_the_same_queries_on_every_page(client, ho
     assert "Page 2 of 2 (120 properties)" in content
     found = client.get(url, {"q": "Flat 119"}).content.decode()
     assert found.count('<li class="assignment"') == 1
+
+
+def test_the_bookings_and_codes_page_is_paged_with_the_same_queries(client, host, make_property):
+    from bookings.views import BOOKINGS_PER_PAGE
+
+    prop = make_property(name="Busy Flat")
+    today = timezone.localdate()
+    Booking.objects.bulk_create(
+        Booking(property=prop, guest_name=f"Guest {index}", arrival_date=today + timedelta(days=index),
+                departure_date=today + timedelta(days=index + 1), status=BookingStatus.PENDING)
+        for index in range(BOOKINGS_PER_PAGE + 50)
+    )
+    client.force_login(host)
+    counts, rows = [], []
+    for page in (1, 2):
+        with CaptureQueriesContext(connection) as queries:
+            content = client.get(reverse("bookings:codes"), {"page": page}).content.decode()
+        counts.append(len(queries))
+        rows.append(content.count('<tr id="booking-'))
+    assert rows == [BOOKINGS_PER_PAGE, 50] and counts[0] == counts[1] <= 15
