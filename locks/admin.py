@@ -38,7 +38,10 @@ class ProviderAccountAdmin(ReadOnlyAdmin):
     list_select_related = ["host"]
     ordering = ["host__username", "provider"]
     # `credentials` is editable=False and listed nowhere here: not even masked in a form.
-    fields = ["host", "provider", "display_name", "status", "token_expires_at", "last_error", "connected_at", "updated_at"]
+    fields = [
+        "host", "provider", "display_name", "status", "token_expires_at", "last_error", "disconnect_started_at",
+        "disconnect_summary", "connected_at", "updated_at",
+    ]
     readonly_fields = fields
 
     @admin.display(boolean=True, description="needs reconnect")

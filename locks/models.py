@@ -21,6 +21,8 @@ class Provider(models.TextChoices):
 class AccountStatus(models.TextChoices):
     CONNECTED = "connected", "Connected"
     NEEDS_RECONNECT = "needs_reconnect", "Needs reconnecting"
+    # Codes of upcoming stays being revoked in the background; the credentials go once that is done.
+    DISCONNECTING = "disconnecting", "Disconnecting"
     DISCONNECTED = "disconnected", "Disconnected"
 
 
@@ -34,6 +36,12 @@ class ProviderAccount(models.Model):
     token_expires_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=20, choices=AccountStatus.choices, default=AccountStatus.CONNECTED)
     last_error = models.CharField(max_length=500, blank=True)
+    disconnect_started_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the last disconnection began (its report counts the codes retired since)."
+    )
+    disconnect_summary = models.CharField(
+        max_length=500, blank=True, help_text="What the last disconnection did, for the host; empty once reconnected."
+    )
     connected_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -51,6 +59,10 @@ class ProviderAccount(models.Model):
     @property
     def needs_reconnect(self) -> bool:
         return self.status == AccountStatus.NEEDS_RECONNECT
+
+    @property
+    def disconnecting(self) -> bool:
+        return self.status == AccountStatus.DISCONNECTING
 
 
 class Lock(models.Model):

@@ -34,5 +34,19 @@ def process_code(code_id: int) -> str:
 
 
 @shared_task(acks_late=True)
+def finish_account_disconnect(account_id: int) -> str:
+    """The vendor side of a disconnection the dashboard started: revoke, then forget the credentials."""
+    report = accounts.account_disconnect_finish(account_id=account_id)
+    if report is None:
+        return "not disconnecting"
+    return f"{report.revoked} revoked, {len(report.left_valid)} left valid, {report.staying_untouched} staying"
+
+
+@shared_task(acks_late=True)
 def keep_accounts_alive() -> dict:
-    return accounts.accounts_keep_alive()
+    """Also the backstop of disconnections whose finishing task was lost: they are sent again."""
+    outcome = accounts.accounts_keep_alive()
+    stalled = accounts.disconnects_stalled()
+    for account_id in stalled:
+        finish_account_disconnect.delay(account_id)
+    return {**outcome, "disconnects_resumed": len(stalled)}

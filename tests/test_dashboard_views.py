@@ -6,6 +6,7 @@ except where a real connect flow is needed (the vendor emulators of tests/*_vend
 
 import re
 from datetime import UTC, datetime, time, timedelta
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -17,7 +18,7 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from bookings.models import Booking, BookingStatus, PmsSource, Property
-from locks import services
+from locks import services, tasks
 from locks.code_status import describe_code
 from locks.models import (
     AccessCode,
@@ -938,6 +939,21 @@ def ttlock_with_codes(assigned_property, make_property, make_lock, stay):
     return prop, second, staying, upcoming
 
 
+@pytest.fixture
+def disconnect_queue(monkeypatch):
+    """`finish_account_disconnect.delay` records the account ids (no broker); `run()` then runs the
+    real task in this process, as a worker would."""
+    real_task = tasks.finish_account_disconnect
+    queued: list[int] = []
+    monkeypatch.setattr(tasks, "finish_account_disconnect", SimpleNamespace(delay=queued.append))
+
+    def run():
+        while queued:
+            real_task(queued.pop(0))
+
+    return SimpleNamespace(queued=queued, run=run)
+
+
 class TestDisconnect:
     def test_the_confirmation_lists_what_will_happen(self, logged_in, ttlock_with_codes):
         prop, second, staying, upcoming = ttlock_with_codes
@@ -969,24 +985,43 @@ class TestDisconnect:
         assert "Ursula Upcoming at Flat IG1" in content
         assert "remove every igloohome lock assignment (1 property: Flat IG1)" in content
 
-    def test_post_disconnects_revokes_upcoming_codes_and_leaves_staying_guests(self, logged_in, ttlock_with_codes, fake_cloud):
+    def test_post_starts_disconnecting_and_the_task_revokes_then_forgets_the_credentials(
+        self, logged_in, ttlock_with_codes, fake_cloud, disconnect_queue, django_capture_on_commit_callbacks
+    ):
         prop, second, staying, upcoming = ttlock_with_codes
         staying_code, upcoming_code = current(staying), current(upcoming)
         assert len(fake_cloud.codes_on("L1")) == 2
 
-        response = logged_in.post(reverse("integrations:disconnect", args=["ttlock"]))
+        with django_capture_on_commit_callbacks(execute=True):
+            response = logged_in.post(reverse("integrations:disconnect", args=["ttlock"]))
         assert response.status_code == 302 and response["Location"] == panel_url("ttlock")
         assert messages_of(response) == [
-            "TTLock is disconnected and its stored credentials are deleted. 1 code(s) of upcoming bookings were "
-            "revoked. 1 guest(s) staying now keep their code until check-out."
+            "Disconnecting TTLock: 1 upcoming code is being revoked; 2 lock assignments removed; the stored credentials are "
+            "deleted once this is done. 1 guest(s) staying now keep their code until check-out."
         ]
+        # At once: disconnecting, the assignments gone, the code retired; no vendor request yet.
         account = ProviderAccount.objects.get(provider="ttlock")
-        assert account.status == AccountStatus.DISCONNECTED
-        assert account.credentials == {} and account.token_expires_at is None
+        assert account.status == AccountStatus.DISCONNECTING and account.credentials != {}
         assert not LockAssignment.objects.exists()
         upcoming_code.refresh_from_db()
+        assert upcoming_code.state == CodeState.REVOKING and not upcoming_code.is_current
+        assert len(fake_cloud.codes_on("L1")) == 2
+        assert disconnect_queue.queued == [account.pk]
+        content = logged_in.get(panel_url("ttlock")).content.decode()
+        assert "Disconnecting…" in content and "The codes of upcoming bookings are being revoked" in content
+        assert 'name="password"' not in content and "Lock assignments" not in content
+        assert "Disconnecting…" in card_html(logged_in.get(reverse("integrations:index")).content.decode(), "ttlock")
+
+        disconnect_queue.run()
+        account.refresh_from_db()
+        assert account.status == AccountStatus.DISCONNECTED
+        assert account.credentials == {} and account.token_expires_at is None
+        assert account.disconnect_summary == (
+            "TTLock is disconnected and its stored credentials are deleted. 1 code(s) of upcoming bookings were "
+            "revoked. 1 guest(s) staying now keep their code until check-out."
+        )
+        upcoming_code.refresh_from_db()
         staying_code.refresh_from_db()
-        assert upcoming_code.state in (CodeState.REVOKED, CodeState.REVOKING) and not upcoming_code.is_current
         assert upcoming_code.state == CodeState.REVOKED  # the fake cloud answered at once
         assert staying_code.state == CodeState.ACTIVE and staying_code.is_current
         assert [code.pin for code in fake_cloud.codes_on("L1")] == [staying_code.pin]
@@ -994,6 +1029,7 @@ class TestDisconnect:
         content = logged_in.get(panel_url("ttlock")).content.decode()
         assert 'action="/locks/connect/ttlock/"' in content and 'name="password"' in content
         assert "Lock assignments" not in content and "ada@example.com" not in content
+        assert account.disconnect_summary in content and "Disconnecting…" not in content
         assert "Not connected." in card_html(logged_in.get(reverse("integrations:index")).content.decode(), "ttlock")
         # No new code for that property any more.
         later = Booking.objects.create(
@@ -1006,25 +1042,30 @@ class TestDisconnect:
         assert logged_in.post(reverse("integrations:disconnect", args=["ttlock"])).status_code == 404
         assert codes_state() == before
 
-    def test_a_code_that_could_not_be_revoked_is_named_in_the_message(self, logged_in, ttlock_with_codes):
+    def test_a_code_that_could_not_be_revoked_is_named_on_the_panel(self, logged_in, ttlock_with_codes, disconnect_queue):
         prop, second, staying, upcoming = ttlock_with_codes
         ProviderAccount.objects.filter(provider="ttlock").update(status=AccountStatus.NEEDS_RECONNECT)
         response = logged_in.post(reverse("integrations:disconnect", args=["ttlock"]))
-        (message,) = messages_of(response)
-        assert message.startswith("TTLock is disconnected and its stored credentials are deleted.")
-        assert "Ursula Upcoming's code at Flat L1 could not be removed and works until " in message
+        # Refused credentials revoke nothing: no vendor request to wait for, so it is done at once.
+        assert messages_of(response) == ["TTLock is disconnected."] and disconnect_queue.queued == []
+        summary = re.search(r'<p class="notice" id="last-disconnection">(.*?)</p>', logged_in.get(panel_url("ttlock")).content.decode(), re.S)
+        assert summary.group(1).startswith("TTLock is disconnected and its stored credentials are deleted.")
+        assert "Ursula Upcoming&#x27;s code at Flat L1 could not be removed and works until " in summary.group(1)
         code = AccessCode.objects.get(booking=upcoming)
         assert code.state == CodeState.SUPERSEDED and not code.is_current
         assert ProviderAccount.objects.get(provider="ttlock").credentials == {}
 
-    def test_igloohome_post_leaves_the_upcoming_algopin_valid_until_its_end(self, logged_in, assigned_property, stay):
+    def test_igloohome_post_leaves_the_upcoming_algopin_valid_until_its_end(self, logged_in, assigned_property, stay, disconnect_queue):
         prop = assigned_property(provider="igloohome", vendor_lock_id="IG1")
         staying = stay(prop, arrive_in=-1, guest_name="Sam Staying")
         upcoming = stay(prop, arrive_in=3, guest_name="Ursula Upcoming")
         tick()
         response = logged_in.post(reverse("integrations:disconnect", args=["igloohome"]))
         assert response.status_code == 302
-        assert messages_of(response)[0].startswith("igloohome is disconnected and its stored credentials are deleted.")
+        assert messages_of(response) == ["igloohome is disconnected."] and disconnect_queue.queued == []
+        assert ProviderAccount.objects.get(provider="igloohome").status == AccountStatus.DISCONNECTED
+        content = logged_in.get(panel_url("igloohome")).content.decode()
+        assert "igloohome is disconnected and its stored credentials are deleted." in content
         assert current(staying).state == CodeState.ACTIVE
         superseded = AccessCode.objects.get(booking=upcoming)
         assert superseded.state == CodeState.SUPERSEDED and not superseded.is_current
@@ -1443,10 +1484,9 @@ class TestSecretsNeverShown:
             assert blob not in logged_in.get(panel_url(account.provider)).content.decode()
 
 
-def test_disconnecting_igloohome_says_until_when_upcoming_codes_keep_working(client, host, assigned_property, book, fake_cloud):
+def test_disconnecting_igloohome_says_until_when_upcoming_codes_keep_working(client, host, assigned_property, book, fake_cloud, disconnect_queue):
     from datetime import timedelta
 
-    from django.contrib.messages import get_messages
     from django.utils import timezone
 
     from locks import services as lifecycle
@@ -1459,7 +1499,7 @@ def test_disconnecting_igloohome_says_until_when_upcoming_codes_keep_working(cli
     scheduler.run_pass(dispatch=scheduler.process_inline)
     assert AccessCode.objects.get(booking=booking).state == CodeState.ACTIVE
     client.force_login(host)
-    response = client.post(reverse("integrations:disconnect", args=["igloohome"]))
-    (message,) = [str(m) for m in get_messages(response.wsgi_request)]
-    assert "Ivy Upcoming's code at Flat L1 could not be removed and works until" in message
+    client.post(reverse("integrations:disconnect", args=["igloohome"]))
+    content = client.get(reverse("integrations:panel", args=["igloohome"])).content.decode()
+    assert "Ivy Upcoming&#x27;s code at Flat L1 could not be removed and works until" in content
     assert AccessCode.objects.get(booking=booking).state == CodeState.SUPERSEDED

@@ -423,6 +423,10 @@ class TestAccounts:
             assert report.revoked == 2 and report.left_valid == [] and report.staying_untouched == 1
             account.refresh_from_db()
             assert account.status == AccountStatus.DISCONNECTED and account.credentials == {}
+            assert account.disconnect_summary == (
+                "TTLock is disconnected and its stored credentials are deleted. 2 code(s) of upcoming bookings were revoked. "
+                "1 guest(s) staying now keep their code until check-out."
+            )
             assert not LockAssignment.objects.exists()
             assert current(staying).state == CodeState.ACTIVE
             # No new codes for that property from now on.

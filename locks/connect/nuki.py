@@ -92,14 +92,21 @@ def nuki_oauth_complete(*, host, session, params, redirect_uri: str) -> Provider
         lambda: nuki.exchange_code(code=code, redirect_uri=redirect_uri, code_verifier=pending.code_verifier),
         refused=NukiConnectError.REFUSED,
     )
-    return account_connect(host=host, provider=Provider.NUKI, result=result)
+    return _store(host, result)
 
 
 @sensitive_variables("token", "result")
 def nuki_connect_with_api_token(*, host, token: str) -> ProviderAccount:
     """Check a pasted Nuki Web API token against Nuki and store the account."""
     result = _vendor_step(lambda: nuki.connect_with_api_token(token=token), refused=NukiConnectError.WRONG_TOKEN)
-    return account_connect(host=host, provider=Provider.NUKI, result=result)
+    return _store(host, result)
+
+
+def _store(host, result: ConnectResult) -> ProviderAccount:
+    try:
+        return account_connect(host=host, provider=Provider.NUKI, result=result)
+    except ProviderError as error:  # e.g. a disconnection of this account still under way
+        raise NukiConnectError(error.message) from None
 
 
 def _vendor_step(call, *, refused: str) -> ConnectResult:

@@ -102,7 +102,10 @@ def tedee_complete(request: HttpRequest) -> ProviderAccount:
         raise TedeeConnectError(TedeeConnectError.MALFORMED if error.vendor_code == "malformed" else TedeeConnectError.UNREACHABLE) from None
     except ProviderError:
         raise TedeeConnectError(TedeeConnectError.UNREACHABLE) from None
-    return account_connect(host=request.user, provider=Provider.TEDEE, result=result)
+    try:
+        return account_connect(host=request.user, provider=Provider.TEDEE, result=result)
+    except ProviderError as error:  # e.g. a disconnection of this account still under way
+        raise TedeeConnectError(error.message) from None
 
 
 def _check_state(pending: dict | None, state: str, user_id: int) -> None:

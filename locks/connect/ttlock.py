@@ -48,7 +48,10 @@ def ttlock_connect(*, host, username: str, password: str) -> ProviderAccount:
         result = TTLockProvider.sign_in(username, password)
     except ProviderError as error:
         raise _connect_error(error) from None
-    return account_connect(host=host, provider=Provider.TTLOCK, result=result)
+    try:
+        return account_connect(host=host, provider=Provider.TTLOCK, result=result)
+    except ProviderError as error:  # e.g. a disconnection of this account still under way
+        raise TTLockConnectError(error.message, reason=TTLockConnectError.UNREACHABLE) from None
 
 
 def ttlock_disconnect(*, account: ProviderAccount) -> DisconnectReport:

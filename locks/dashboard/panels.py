@@ -68,7 +68,20 @@ def revokes_remotely(provider: str) -> bool:
 
 
 def is_connected(account: ProviderAccount | None) -> bool:
-    return account is not None and account.status != AccountStatus.DISCONNECTED
+    """Connected (or needing a new sign-in): its locks can be assigned. An account being
+    disconnected is not: its assignments are gone and it only waits for its codes to be revoked."""
+    return account is not None and account.status not in (AccountStatus.DISCONNECTING, AccountStatus.DISCONNECTED)
+
+
+def is_disconnecting(account: ProviderAccount | None) -> bool:
+    return account is not None and account.status == AccountStatus.DISCONNECTING
+
+
+def disconnect_summary(account: ProviderAccount | None) -> str:
+    """What the last disconnection did, shown until the account is connected again."""
+    if account is None or account.status != AccountStatus.DISCONNECTED:
+        return ""
+    return account.disconnect_summary
 
 
 def host_account(host, provider: str) -> ProviderAccount | None:
@@ -100,6 +113,10 @@ class ProviderCard:
     @property
     def needs_reconnect(self) -> bool:
         return self.connected and self.account.needs_reconnect
+
+    @property
+    def disconnecting(self) -> bool:
+        return is_disconnecting(self.account)
 
 
 def provider_cards(host) -> list[ProviderCard]:

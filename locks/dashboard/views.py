@@ -5,16 +5,18 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from locks import tasks
 from locks.dashboard import panels
 from locks.models import Lock
-from locks.notifications import local_time
 from locks.providers.exceptions import ProviderError
-from locks.services import account_disconnect, account_refresh_locks, lock_assignment_remove, lock_assignment_set
+from locks.services import account_refresh_locks, lock_assignment_remove, lock_assignment_set
+from locks.services.accounts import account_disconnect_finish, account_disconnect_start
 
 
 def panel_url(provider: str) -> str:
@@ -31,7 +33,22 @@ def integrations(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def panel(request: HttpRequest, provider: str) -> HttpResponse:
-    return render_panel(request, panels.provider_or_404(provider))
+    provider = panels.provider_or_404(provider)
+    if request.htmx and request.GET.get("poll") == "disconnecting":
+        return _disconnecting_poll(request, provider)
+    return render_panel(request, provider)
+
+
+def _disconnecting_poll(request: HttpRequest, provider: str) -> HttpResponse:
+    """The "Disconnecting…" notice asks every few seconds: the same notice while it lasts, then a
+    reload of the whole page (its outcome and the connect form)."""
+    account = panels.host_account(request.user, provider)
+    if panels.is_disconnecting(account):
+        context = {"provider": provider, "label": panels.provider_label(provider), "disconnecting": account}
+        return render(request, "locks/dashboard/_disconnecting.html", context)
+    response = HttpResponse("")
+    response["HX-Refresh"] = "true"
+    return response
 
 
 def render_panel(request: HttpRequest, provider: str, *, connect_form=None, connect_error: str = "", bound=None, status: int = 200) -> HttpResponse:
@@ -41,11 +58,18 @@ def render_panel(request: HttpRequest, provider: str, *, connect_form=None, conn
 
     account = panels.host_account(request.user, provider)
     connected = panels.is_connected(account)
+    disconnecting = panels.is_disconnecting(account)
+    if disconnecting and connect_form is not None and not connect_error:
+        # No connect form while disconnecting: a sign-in refused meanwhile says why at the top.
+        connect_error = " ".join(connect_form.non_field_errors())
     options = panels.lock_options(account) if connected else []
     context = {
         "provider": provider,
         "label": panels.provider_label(provider),
         "account": account if connected else None,
+        # Being disconnected: neither assignments nor a connect form until its codes are revoked.
+        "disconnecting": account if disconnecting else None,
+        "disconnect_summary": panels.disconnect_summary(account),
         "connect_form": connect_form or blank_connect_form(provider),
         "connect_action": connect_action(provider),
         "oauth_start_url": oauth_start_url(provider),
@@ -162,23 +186,59 @@ def refresh_locks(request: HttpRequest, provider: str) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def disconnect(request: HttpRequest, provider: str) -> HttpResponse:
+    """GET: what disconnecting will do. POST: start it; the vendor requests (one per upcoming code)
+    run in a task (tasks.finish_account_disconnect), and the panel shows "Disconnecting…" until they
+    are done. With no request to make it is finished at once. A second press changes nothing."""
     provider = panels.provider_or_404(provider)
-    account = panels.connected_account_or_404(request.user, provider)
+    account = panels.host_account(request.user, provider)
+    if panels.is_disconnecting(account):  # a second press, or a second tab: already under way
+        if request.method == "POST":
+            messages.info(request, _ALREADY_DISCONNECTING.format(label=account.get_provider_display()))
+        return redirect(panel_url(provider))
+    if not panels.is_connected(account):
+        raise Http404("This lock provider is not connected.")
     if request.method == "GET":
         preview = panels.disconnect_preview(account)
         return render(request, "locks/dashboard/disconnect.html", {"provider": provider, "account": account, "preview": preview})
-    report = account_disconnect(account=account)
-    messages.success(request, _disconnect_summary(account, report))
+    plan = account_disconnect_start(account=account)
+    if not plan.started:  # a concurrent press won the race
+        messages.info(request, _ALREADY_DISCONNECTING.format(label=account.get_provider_display()))
+        return redirect(panel_url(provider))
+    if not plan.awaits_vendor:
+        # Nothing to revoke at the vendor (no upcoming code, or none it can revoke): no request to
+        # wait for, so it is finished here; the panel shows what became of the codes.
+        account_disconnect_finish(account_id=account.pk)
+        messages.success(request, f"{account.get_provider_display()} is disconnected.")
+        return redirect(panel_url(provider))
+    account_id = account.pk
+    # robust: a broker that refuses the task must not turn a started disconnection into an error
+    # page; the keep-alive run sends the task again (tasks.keep_accounts_alive).
+    transaction.on_commit(lambda: tasks.finish_account_disconnect.delay(account_id), robust=True)
+    messages.success(request, _disconnect_started_message(account, plan))
     return redirect(panel_url(provider))
 
 
-def _disconnect_summary(account, report) -> str:
-    parts = [f"{account.get_provider_display()} is disconnected and its stored credentials are deleted."]
-    if report.revoked:
-        parts.append(f"{report.revoked} code(s) of upcoming bookings were revoked.")
-    for code in report.left_valid:
-        until = local_time(code.lock_ends_at or code.ends_at, code.booking.property.time_zone)
-        parts.append(f"{code.booking.guest_name}'s code at {code.booking.property.name} could not be removed and works until {until}.")
-    if report.staying_untouched:
-        parts.append(f"{report.staying_untouched} guest(s) staying now keep their code until check-out.")
+_ALREADY_DISCONNECTING = "{label} is already being disconnected: the codes of upcoming bookings are being revoked. Nothing else was changed."
+
+
+def _disconnect_started_message(account, plan) -> str:
+    label = account.get_provider_display()
+    revoking = plan.upcoming_revoked
+    if revoking:
+        first = f"Disconnecting {label}: {_count(revoking, 'upcoming code')} {'is' if revoking == 1 else 'are'} being revoked;"
+    else:  # only revocations that were already under way (e.g. a cancelled booking's code)
+        first = f"Disconnecting {label}: the revocations already under way are being finished;"
+    parts = [first, f"{_count(plan.assignments_removed, 'lock assignment')} removed; the stored credentials are deleted once this is done."]
+    if plan.left_valid:
+        count = len(plan.left_valid)
+        parts.append(
+            f"{_count(count, 'upcoming code')} cannot be revoked and {'keeps' if count == 1 else 'keep'} working until "
+            f"{'its' if count == 1 else 'their'} end."
+        )
+    if plan.staying_untouched:
+        parts.append(f"{plan.staying_untouched} guest(s) staying now keep their code until check-out.")
     return " ".join(parts)
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"

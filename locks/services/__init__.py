@@ -1,7 +1,13 @@
 """The code lifecycle's entry points: one per event. Views, admin, tasks and commands call these."""
 
 from bookings.models import Booking, Property
-from locks.services.accounts import account_disconnect, account_reconnected, account_refresh_locks
+from locks.services.accounts import (
+    account_disconnect,
+    account_disconnect_finish,
+    account_disconnect_start,
+    account_reconnected,
+    account_refresh_locks,
+)
 from locks.services.assignments import lock_assignment_remove, lock_assignment_set, property_reconcile
 from locks.services.codes import booking_end_access, booking_reconcile, booking_restore_access, code_regenerate, code_retry_now
 
@@ -39,6 +45,8 @@ def assignment_settings_changed(*, prop: Property, **settings):
 
 __all__ = [
     "account_disconnect",
+    "account_disconnect_finish",
+    "account_disconnect_start",
     "account_reconnected",
     "account_refresh_locks",
     "assignment_settings_changed",

@@ -38,7 +38,8 @@ def usable_assignment(booking: Booking) -> LockAssignment | None:
     if not prop.is_eligible_for_smart_lock:
         return None
     assignment = LockAssignment.objects.select_related("lock__account").filter(property=prop).first()
-    if assignment is None or assignment.lock.account.status == AccountStatus.DISCONNECTED:
+    # Disconnecting (in the background) already counts as gone: no new code while codes are revoked.
+    if assignment is None or assignment.lock.account.status in (AccountStatus.DISCONNECTING, AccountStatus.DISCONNECTED):
         return None
     return assignment
 

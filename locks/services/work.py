@@ -610,7 +610,8 @@ def _delete(code: AccessCode, token: str, now: datetime) -> StepResult:
     if account.status == AccountStatus.DISCONNECTED:
         _finish(code, token, lambda row: _record_deleted(row, now, note="The account was disconnected; the code ends on its own."))
         return StepResult(code.pk, done_state, "account disconnected")
-    if account.status != AccountStatus.CONNECTED:
+    # A disconnecting account keeps its credentials until its codes' removals were attempted.
+    if account.status not in (AccountStatus.CONNECTED, AccountStatus.DISCONNECTING):
         return _later_failed(code, token, now, _account_unusable(account))
     provider = provider_for_account(account)
     if not provider.capabilities.remote_revoke:

@@ -21,6 +21,7 @@ from locks import services, tasks
 from locks.demo import DEMO_LOGIN, TTLOCK_PASSWORD
 from locks.models import AccessCode, AccountStatus, CodeState, Lock, LockAssignment, Provider, ProviderAccount
 from locks.services import scheduler
+from locks.services.accounts import account_disconnect_finish
 from tests.browser.conftest import TIMEOUT_MS
 
 pytestmark = [
@@ -41,6 +42,14 @@ def no_task_queue(monkeypatch):
     ids instead. The tests run the scheduler pass inline, as a worker would."""
     queued = []
     monkeypatch.setattr(tasks, "process_code", SimpleNamespace(delay=queued.append))
+    return queued
+
+
+@pytest.fixture(autouse=True)
+def disconnect_queue(monkeypatch):
+    """The same for `finish_account_disconnect.delay`: the test runs the disconnection's task itself."""
+    queued = []
+    monkeypatch.setattr(tasks, "finish_account_disconnect", SimpleNamespace(delay=queued.append))
     return queued
 
 
@@ -113,7 +122,7 @@ def moment(value) -> str:
 # --- the long journey ----------------------------------------------------------------------------------
 
 def test_new_host_connects_ttlock_assigns_front_door_sees_the_code_and_disconnects(
-    logged_in_page, live_host, vendors_on_sandbox, canal_house, harbour_studio
+    logged_in_page, live_host, vendors_on_sandbox, canal_house, harbour_studio, disconnect_queue
 ):
     page = logged_in_page
     sandbox = vendors_on_sandbox
@@ -214,9 +223,24 @@ def test_new_host_connects_ttlock_assigns_front_door_sees_the_code_and_disconnec
     expect(steps.nth(2)).to_contain_text("delete the stored TTLock credentials and tokens")
     page.get_by_role("button", name="Disconnect TTLock").click()
 
+    # The request only starts it: "Disconnecting…", no connect form, the assignment already gone.
     page.wait_for_url(f"{live_host.url}/integrations/ttlock/")
-    expect(page.locator(".messages")).to_contain_text("TTLock is disconnected and its stored credentials are deleted.")
-    expect(page.locator(".messages")).to_contain_text("1 code(s) of upcoming bookings were revoked.")
+    expect(page.locator(".messages")).to_contain_text("Disconnecting TTLock: 1 upcoming code is being revoked; 1 lock assignment removed;")
+    expect(page.get_by_role("heading", name="Disconnecting…")).to_be_visible()
+    expect(page.get_by_role("heading", name="Connect TTLock")).to_have_count(0)
+    expect(page.get_by_role("heading", name="Lock assignments")).to_have_count(0)
+    account = ProviderAccount.objects.get(host=live_host.user, provider=Provider.TTLOCK)
+    assert account.status == AccountStatus.DISCONNECTING and disconnect_queue == [account.pk]
+    assert not LockAssignment.objects.filter(property=canal_house).exists()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Integrations").click()
+    expect(page.locator("#card-ttlock")).to_contain_text("Disconnecting…")
+
+    # The task revokes the code at the sandbox's TTLock, then deletes the credentials.
+    account_disconnect_finish(account_id=disconnect_queue.pop())
+    page.locator("#card-ttlock").get_by_role("link", name="Follow the disconnection of TTLock").click()
+    expect(page.locator("#last-disconnection")).to_contain_text("TTLock is disconnected and its stored credentials are deleted.")
+    expect(page.locator("#last-disconnection")).to_contain_text("1 code(s) of upcoming bookings were revoked.")
+    expect(page.get_by_role("heading", name="Disconnecting…")).to_have_count(0)
     expect(page.get_by_role("heading", name="Connect TTLock")).to_be_visible()
     expect(page.get_by_label("TTLock app username")).to_be_visible()
     expect(page.get_by_role("heading", name="Lock assignments")).to_have_count(0)
