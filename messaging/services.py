@@ -38,7 +38,7 @@ from django.conf import settings
 from django.core.mail import BadHeaderError, EmailMessage
 from django.core.mail.utils import DNS_NAME
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from bookings.models import Booking, BookingStatus
@@ -126,10 +126,11 @@ def wait_deadline(booking: Booking, code: AccessCode | None) -> datetime:
 
 
 def booking_has_messaging(booking_id: int) -> bool:
-    """Whether an event for this booking can concern messages at all (keeps receivers quick)."""
-    if MessageDelivery.objects.filter(booking_id=booking_id).exists():
-        return True
-    return MessageTemplate.objects.filter(is_active=True, host__properties__bookings=booking_id).exists()
+    """Whether an event for this booking can concern messages at all (one query: it runs for every
+    code that becomes ready)."""
+    deliveries = MessageDelivery.objects.filter(booking_id=OuterRef("pk"))
+    templates = MessageTemplate.objects.filter(is_active=True, host_id=OuterRef("property__host_id"))
+    return Booking.objects.filter(pk=booking_id).filter(Exists(deliveries) | Exists(templates)).exists()
 
 
 # --- planning --------------------------------------------------------------------------------------

@@ -601,3 +601,18 @@ def test_the_daily_retention_job_erases_old_messages_too(stay, door_code, tick, 
     assert "1 sent messages' texts and PINs erased" in summary and "1 bookings anonymised" in summary
     delivery = MessageDelivery.objects.get()
     assert (delivery.pin, delivery.body, delivery.recipient) == (None, None, "")
+
+
+def test_the_code_ready_check_is_one_query_and_only_for_the_bookings_host(host, other_host, make_property, book, django_assert_num_queries):
+    prop = make_property()
+    booking = book(prop, ARRIVAL, DEPARTURE)
+    with django_assert_num_queries(1):
+        assert services.booking_has_messaging(booking.pk) is False
+    MessageTemplate.objects.create(host=other_host, name="Theirs", trigger=TriggerKind.ON_CONFIRMATION, subject="s", body="b")
+    assert services.booking_has_messaging(booking.pk) is False
+    mine = MessageTemplate.objects.create(host=host, name="Mine", trigger=TriggerKind.ON_CONFIRMATION, subject="s", body="b")
+    assert services.booking_has_messaging(booking.pk) is True
+    MessageTemplate.objects.filter(pk=mine.pk).update(is_active=False)
+    assert services.booking_has_messaging(booking.pk) is False
+    MessageDelivery.objects.create(booking=booking, template_name="Mine", trigger_key="on_confirmation", due_at=datetime(2026, 6, 1, tzinfo=UTC))
+    assert services.booking_has_messaging(booking.pk) is True
