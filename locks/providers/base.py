@@ -78,6 +78,25 @@ class AccountSession:
     account_id: int | None
     credentials: dict
     save_credentials: Callable[[dict, datetime | None], None] = field(default=lambda credentials, expires_at: None)
+    # How a refresh is done for a stored account (see `refresh_credentials`): given the credentials
+    # this session holds and the vendor refresh, the credentials to adopt, already stored.
+    # None (no account behind the session, e.g. adapter tests): refresh and save, nothing more.
+    serialised_refresh: Callable[[dict, Callable[[dict], tuple[dict, datetime | None]]], dict] | None = None
+
+    def refresh_credentials(self, refresh: Callable[[dict], tuple[dict, datetime | None]]) -> dict:
+        """New credentials from `refresh(credentials) -> (credentials, expires_at)`, stored and adopted.
+
+        For a stored account this is one refresh at a time per account, across workers: vendors
+        that rotate refresh tokens accept each only once, so a worker that finds the account
+        refreshed by another meanwhile adopts those credentials without calling the vendor.
+        """
+        if self.serialised_refresh is not None:
+            fresh = self.serialised_refresh(self.credentials, refresh)
+        else:
+            fresh, expires_at = refresh(self.credentials)
+            self.save_credentials(fresh, expires_at)
+        self.credentials = fresh
+        return fresh
 
 
 class LockProvider(ABC):

@@ -108,7 +108,6 @@ Decisions on what the sources leave open (UNVERIFIED items)
 
 from __future__ import annotations
 
-import email.utils
 import logging
 import time
 from datetime import UTC, datetime, timedelta
@@ -398,8 +397,16 @@ class NukiProvider(LockProvider):
         return expires_at is not None and time.time() >= float(expires_at) - REFRESH_MARGIN.total_seconds()
 
     def _refresh(self) -> None:
-        refresh_token = self._credentials.get("refresh_token")
-        if not self._is_oauth() or not refresh_token:
+        if not self._is_oauth() or not self._credentials.get("refresh_token"):
+            raise ProviderAuthError("The Nuki sign-in has expired; please connect the Nuki account again.")
+        # One refresh per account at a time: Nuki rotates the refresh token, so a worker that
+        # finds the account refreshed meanwhile adopts those tokens instead of reusing the old one.
+        self.session.refresh_credentials(self._refreshed_credentials)
+        logger.info("Nuki access token refreshed for account %s", self.session.account_id)
+
+    def _refreshed_credentials(self, credentials: dict) -> tuple[dict, datetime | None]:
+        refresh_token = (credentials or {}).get("refresh_token")
+        if (credentials or {}).get("auth") != OAUTH or not refresh_token:
             raise ProviderAuthError("The Nuki sign-in has expired; please connect the Nuki account again.")
         form = {
             "grant_type": "refresh_token",
@@ -407,10 +414,7 @@ class NukiProvider(LockProvider):
             "client_id": settings.NUKI_CLIENT_ID,
             "client_secret": settings.NUKI_CLIENT_SECRET,
         }
-        credentials, expires_at = _token_answer(_token_request(form, self.http), previous_refresh_token=refresh_token)
-        self.session.credentials = credentials
-        self.session.save_credentials(credentials, expires_at)
-        logger.info("Nuki access token refreshed for account %s", self.session.account_id)
+        return _token_answer(_token_request(form, self.http), previous_refresh_token=refresh_token)
 
     def keep_alive(self) -> None:
         """OAuth: refresh now (proves and renews the refresh token). API token: read the account,

@@ -77,7 +77,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import email.utils
 import json
 import logging
 import time
@@ -438,10 +437,14 @@ class TedeeProvider(LockProvider):
         return time.time() >= expires_at - REFRESH_MARGIN.total_seconds()
 
     def _refresh(self) -> None:
-        credentials = refresh_tokens(self.session.credentials, http=self.http)
-        self.session.credentials = credentials
-        self.session.save_credentials(credentials, _timestamp(credentials["access_token_expires_at"]))
+        # One refresh per account at a time: Tedee rotates the refresh token, so a worker that
+        # finds the account refreshed meanwhile adopts those tokens instead of reusing the old one.
+        self.session.refresh_credentials(self._refreshed_credentials)
         logger.info("Tedee tokens refreshed for account %s", self.session.account_id)
+
+    def _refreshed_credentials(self, credentials: dict) -> tuple[dict, datetime | None]:
+        fresh = refresh_tokens(credentials, http=self.http)
+        return fresh, _timestamp(fresh["access_token_expires_at"])
 
     # --- HTTP ------------------------------------------------------------------------------------
 

@@ -57,10 +57,9 @@ Decisions on what the sources leave open
 import hashlib
 import logging
 import re
-import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
 from typing import Any, ContextManager
@@ -68,7 +67,6 @@ from zoneinfo import ZoneInfo
 
 import requests
 from django.conf import settings
-from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from locks.providers.base import AccountSession, Capabilities, CodeSpec, ConnectResult, IssuedCode, LockProvider, RemoteLock
@@ -87,6 +85,7 @@ from locks.providers.exceptions import (
     VendorUnavailable,
 )
 from locks.providers.http import VendorHttp, shared_http, retry_after_seconds
+from locks.providers.serialise import one_at_a_time, one_at_a_time_in_process
 
 logger = logging.getLogger(__name__)
 
@@ -208,54 +207,22 @@ def _seconds_until_quota_resets(now: datetime) -> float:
 
 # --- one call in flight per lock ---------------------------------------------------------------
 
-_thread_locks: dict[str, threading.RLock] = {}
-_thread_locks_guard = threading.Lock()
+LOCK_SCOPE = "ttlock-lock"  # advisory keys: nowistay:ttlock-lock:<vendor lock id>
 
 
-@contextmanager
-def one_call_per_lock_in_process(vendor_lock_id: str) -> Iterator[None]:
+def one_call_per_lock_in_process(vendor_lock_id: str) -> ContextManager[None]:
     """Serialise calls to one lock among the threads of this process."""
-    with _thread_locks_guard:
-        lock = _thread_locks.setdefault(vendor_lock_id, threading.RLock())
-    with lock:
-        yield
+    return one_at_a_time_in_process(LOCK_SCOPE, vendor_lock_id)
 
 
-@contextmanager
-def one_call_per_lock(vendor_lock_id: str) -> Iterator[None]:
+def one_call_per_lock(vendor_lock_id: str) -> ContextManager[None]:
     """Serialise calls to one lock across threads and worker processes.
 
     On PostgreSQL a session-level advisory lock (held by this thread's connection, released
     explicitly, never tied to a transaction); elsewhere a lock shared by this process's threads.
     A gateway answers one request at a time and says -3003 "busy" otherwise [T-ERR, HT GW_LOCK].
     """
-    if connection.vendor != "postgresql":
-        with one_call_per_lock_in_process(vendor_lock_id):
-            yield
-        return
-    key = _advisory_key(vendor_lock_id)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_lock(%s)", [key])
-    try:
-        yield
-    finally:
-        _advisory_unlock(key)
-
-
-def _advisory_key(vendor_lock_id: str) -> int:
-    digest = hashlib.blake2b(f"nowistay:ttlock-lock:{vendor_lock_id}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
-
-
-def _advisory_unlock(key: int) -> None:
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
-    except DatabaseError:
-        # An unlock that fails (aborted transaction, lost connection) would leave the lock held
-        # by this session: ending the session is the one sure release.
-        logger.warning("releasing the TTLock advisory lock failed; closing the database connection")
-        connection.close()
+    return one_at_a_time(LOCK_SCOPE, vendor_lock_id)
 
 
 # --- answers -------------------------------------------------------------------------------------
@@ -614,7 +581,12 @@ class TTLockProvider(LockProvider):
         return expires_at - timezone.now() <= margin
 
     def _refresh(self) -> None:
-        credentials = self.session.credentials
+        """New tokens, one refresh per account at a time: a refresh token is good for one use, so
+        a worker that finds the account refreshed meanwhile adopts those tokens instead."""
+        self.session.refresh_credentials(self._refreshed_credentials)
+        self._refreshed = True
+
+    def _refreshed_credentials(self, credentials: dict) -> tuple[dict, datetime | None]:
         refresh_token = credentials.get("refresh_token")
         if not refresh_token:
             raise ProviderAuthError(RECONNECT)
@@ -628,12 +600,7 @@ class TTLockProvider(LockProvider):
             body = _token_request(self.http, form)
         except ProviderAuthError as refused:
             raise ProviderAuthError(RECONNECT, vendor_code=refused.vendor_code) from None
-        fresh, expires_at = _credentials_from(
-            body, username=credentials.get("username", ""), previous_refresh_token=refresh_token
-        )
-        self.session.credentials = fresh
-        self._refreshed = True
-        self.session.save_credentials(fresh, expires_at)
+        return _credentials_from(body, username=credentials.get("username", ""), previous_refresh_token=refresh_token)
 
 
 # urllib3 logs each request line, query string included, at DEBUG; TTLock's GET calls carry the

@@ -35,7 +35,6 @@ from locks.providers.exceptions import (
     CodeNotFound,
     CodeRejected,
     OutcomeUnknown,
-    PermanentProviderError,
     ProviderAuthError,
     ProviderError,
     TransientProviderError,
@@ -169,11 +168,30 @@ def _locked_row(code: AccessCode) -> AccessCode:
 # --- vendor calls -----------------------------------------------------------------------------
 
 def provider_for_account(account: ProviderAccount) -> LockProvider:
+    from locks.providers.serialise import ACCOUNT_TOKEN_SCOPE, one_at_a_time
+
     def save_credentials(credentials: dict, expires_at: datetime | None) -> None:
         ProviderAccount.objects.filter(pk=account.pk).update(credentials=credentials, token_expires_at=expires_at)
         account.credentials, account.token_expires_at = credentials, expires_at
 
-    session = AccountSession(account_id=account.pk, credentials=account.credentials, save_credentials=save_credentials)
+    def serialised_refresh(held: dict, refresh: Callable[[dict], tuple[dict, datetime | None]]) -> dict:
+        # One refresh per account at a time across workers; a refresh token is good for one use,
+        # so tokens another worker stored meanwhile are adopted rather than refreshed again.
+        with one_at_a_time(ACCOUNT_TOKEN_SCOPE, str(account.pk)):
+            stored = ProviderAccount.objects.filter(pk=account.pk).values("credentials", "token_expires_at").first()
+            if stored is not None and stored["credentials"] != held:
+                account.credentials, account.token_expires_at = stored["credentials"], stored["token_expires_at"]
+                return stored["credentials"]
+            fresh, expires_at = refresh(held)
+            save_credentials(fresh, expires_at)
+            return fresh
+
+    session = AccountSession(
+        account_id=account.pk,
+        credentials=account.credentials,
+        save_credentials=save_credentials,
+        serialised_refresh=serialised_refresh,
+    )
     return registry.provider_for(account.provider, session)
 
 
