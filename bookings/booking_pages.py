@@ -47,7 +47,7 @@ def host_booking_or_404(host, booking_id: int) -> Booking:
     return get_object_or_404(host_bookings(host), pk=booking_id)
 
 
-def _assigned_property_ids(host) -> set[int]:
+def assigned_property_ids(host) -> set[int]:
     return set(LockAssignment.objects.filter(property__host=host).values_list("property_id", flat=True))
 
 
@@ -91,7 +91,7 @@ def booking_list(request: HttpRequest) -> HttpResponse:
     else:
         bookings = _filtered(bookings, form.cleaned_data if form.is_bound else {})
     page = Paginator(bookings.order_by("arrival_date", "id"), PAGE_SIZE).get_page(request.GET.get("page"))
-    with_lock = _assigned_property_ids(request.user)
+    with_lock = assigned_property_ids(request.user)
     rows = [
         {"booking": booking, "times": stay_times(booking), "code": code_state(booking, has_lock=booking.property_id in with_lock)}
         for booking in page

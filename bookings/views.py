@@ -15,8 +15,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from bookings.forms import TIME_ZONE_NAMES, PropertySettingsForm
 from bookings.models import Booking, Property
-from locks.code_status import code_to_show, describe_code
-from locks.models import AccessCode, LockAssignment
+from bookings.booking_pages import assigned_property_ids, code_state
+from locks.code_status import code_to_show
+from locks.models import AccessCode
 from locks.services import code_retry_now, property_times_changed
 
 
@@ -59,25 +60,19 @@ def upcoming_and_current_bookings(host):
     )
 
 
-def _assigned_property_ids(host) -> set[int]:
-    return set(LockAssignment.objects.filter(property__host=host).values_list("property_id", flat=True))
-
-
 BOOKINGS_PER_PAGE = 200
 
 
 @login_required
 @require_GET
 def codes(request: HttpRequest) -> HttpResponse:
-    now = timezone.now()
-    with_lock = _assigned_property_ids(request.user)
+    with_lock = assigned_property_ids(request.user)
     page = Paginator(upcoming_and_current_bookings(request.user), BOOKINGS_PER_PAGE).get_page(request.GET.get("page"))
     groups: dict[int, dict] = {}
     for booking in page.object_list:
-        code = code_to_show(booking.access_codes.all())
-        status = describe_code(code, booking=booking, has_lock=booking.property_id in with_lock, now=now)
+        status = code_state(booking, has_lock=booking.property_id in with_lock)
         group = groups.setdefault(booking.property_id, {"property": booking.property, "rows": []})
-        group["rows"].append({"booking": booking, "code": code, "status": status})
+        group["rows"].append({"booking": booking, "status": status})
     return render(request, "bookings/codes.html", {"groups": list(groups.values()), "page_obj": page})
 
 
