@@ -1,6 +1,7 @@
 """What each booking's code should be, decided in the database. No vendor call happens here:
 work that is due is handed to a task on commit, and the scheduler pass is the backstop."""
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -62,33 +63,60 @@ def booking_reconcile(*, booking: Booking, now: datetime | None = None) -> Acces
         # reconciliations (a pass and an event) must not both create one.
         Booking.objects.select_for_update().filter(pk=booking.pk).exists()
         code = current_code(booking)
-        assignment = usable_assignment(booking) if _may_have_access(booking) else None
-        plan = code_plan(booking, assignment) if assignment else None
-        if plan is None or plan.ends_at <= now:
-            return _without_code(booking, code, now, stay_over=plan is not None)
-        if code is None:
-            return _new_code(booking, assignment.lock, plan, now)
-        if code.lock_id != assignment.lock_id:
-            return _move(booking, code, assignment.lock, plan, now)
-        _apply_plan(code, plan, now)
+        decision = decide(booking, code, now)
+        if decision.action == Decision.NOTHING:
+            return None
+        if decision.action == Decision.KEEP:
+            return code
+        if decision.action == Decision.RETIRE:
+            code_retire(code=code, now=now)
+            return None
+        if decision.action == Decision.CREATE:
+            return _new_code(booking, decision.assignment.lock, decision.plan, now)
+        if decision.action == Decision.MOVE:
+            return _move(booking, code, decision.assignment.lock, decision.plan, now)
+        _apply_plan(code, decision.plan, now)
         return code
 
 
-def _may_have_access(booking: Booking) -> bool:
+def may_have_access(booking: Booking) -> bool:
     return booking.status == BookingStatus.CONFIRMED and booking.access_ended_at is None
 
 
-def _without_code(booking: Booking, code: AccessCode | None, now: datetime, *, stay_over: bool = False) -> AccessCode | None:
-    if code is None:
-        return None
-    staying = _may_have_access(booking) and code.starts_at <= now
-    if stay_over and code.ends_at > now:
-        staying = False  # the stay was shortened into the past: the code must not outlive it
-    if staying:
+@dataclass(frozen=True)
+class Decision:
+    """What reconciling a booking does to its current code; `codes.booking_reconcile` acts on it
+    and `preview.code_outlook` words it, so the preview can never say something else."""
+
+    NOTHING = "nothing"  # no code, none wanted
+    KEEP = "keep"  # no code wanted any more, but a staying guest's code runs to its end
+    RETIRE = "retire"  # revoke (or record as unrevocable) the current code
+    CREATE = "create"  # a new code on the assignment's lock
+    MOVE = "move"  # the code goes to the assignment's (new) lock
+    REPLAN = "replan"  # same lock: the window or moments may change
+
+    action: str
+    assignment: LockAssignment | None = None
+    plan: CodePlan | None = None
+
+
+def decide(booking: Booking, code: AccessCode | None, now: datetime) -> Decision:
+    """Pure reading: the assignment and plan the booking should have, against its current code."""
+    assignment = usable_assignment(booking) if may_have_access(booking) else None
+    plan = code_plan(booking, assignment) if assignment else None
+    if plan is None or plan.ends_at <= now:
+        if code is None:
+            return Decision(Decision.NOTHING, assignment, plan)
+        staying = may_have_access(booking) and code.starts_at <= now
+        if plan is not None and code.ends_at > now:
+            staying = False  # the stay was shortened into the past: the code must not outlive it
         # Lock removed or stay over: a staying guest's code runs to its end and then expires.
-        return code
-    code_retire(code=code, now=now)
-    return None
+        return Decision(Decision.KEEP if staying else Decision.RETIRE, assignment, plan)
+    if code is None:
+        return Decision(Decision.CREATE, assignment, plan)
+    if code.lock_id != assignment.lock_id:
+        return Decision(Decision.MOVE, assignment, plan)
+    return Decision(Decision.REPLAN, assignment, plan)
 
 
 def _new_code(booking: Booking, lock: Lock, plan: CodePlan, now: datetime, pin: str | None = None) -> AccessCode:
@@ -306,7 +334,7 @@ def code_regenerate(*, code_id: int, now: datetime | None = None) -> str:
         code = current_code(booking)
         if code is None or code.pk != code_id:
             return "This is not the booking's current code: there is nothing to regenerate."
-        if not _may_have_access(booking) or code.ends_at <= now:
+        if not may_have_access(booking) or code.ends_at <= now:
             return "The booking has no access to regenerate (not confirmed, access ended, or the stay is over)."
         code_retire(code=code, now=now)
         fresh = booking_reconcile(booking=booking, now=now)

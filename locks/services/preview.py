@@ -1,8 +1,7 @@
 """What a proposed booking change will do to the booking's door code, in one plain sentence.
 
-Shown to the host before they confirm a change, so it must follow `codes.booking_reconcile` step
-by step: the same assignment (`usable_assignment`), the same plan (`code_plan`), the same
-comparisons against the current code. Pure reading: no write, no vendor call, no row lock. Times
+Shown to the host before they confirm a change, so it words the very decision
+`codes.booking_reconcile` acts on (`codes.decide`). Pure reading: no write, no vendor call, no row lock. Times
 read in the property's time zone.
 """
 
@@ -11,8 +10,8 @@ from zoneinfo import ZoneInfo
 
 from bookings.models import Booking, BookingStatus
 from locks.models import AccessCode, CodeState, LockAssignment
-from locks.services.codes import capabilities_of, maybe_on_lock, usable_assignment
-from locks.services.planning import CodePlan, code_plan
+from locks.services.codes import Decision, capabilities_of, decide, maybe_on_lock
+from locks.services.planning import CodePlan
 
 NOTHING_CHANGES = "nothing changes for the code"
 
@@ -28,21 +27,18 @@ def code_outlook(before: Booking | None, after: Booking, *, now: datetime) -> st
     `before` is the booking as saved, or None when `after` is a new booking.
     """
     code = _current_code(before)
-    assignment = usable_assignment(after) if _may_have_access(after) else None
-    plan = code_plan(after, assignment) if assignment else None
+    decision = decide(after, code, now)
+    assignment, plan = decision.assignment, decision.plan
     zone = ZoneInfo(after.property.time_zone)
-    if plan is None or plan.ends_at <= now:
-        if code is None:
-            return _no_code_reason(after, plan)
-        shortened_into_the_past = plan is not None and code.ends_at > now
-        if _may_have_access(after) and code.starts_at <= now and not shortened_into_the_past:
-            # The lifecycle leaves a staying guest's code to run to its end (lock removed, or the
-            # stay over): it is neither moved nor revoked.
-            return _keeps_working(code, plan, now, zone)
+    if decision.action == Decision.NOTHING:
+        return _no_code_reason(after, plan)
+    if decision.action == Decision.KEEP:
+        return _keeps_working(code, plan, now, zone)
+    if decision.action == Decision.RETIRE:
         return _retired(code, now, zone)
-    if code is None:
+    if decision.action == Decision.CREATE:
         return _creation(plan, now, zone)
-    if code.lock_id != assignment.lock_id:
+    if decision.action == Decision.MOVE:
         return _moved(code, after, assignment, plan, now, zone)
     return _replanned(code, plan, now, zone)
 
@@ -68,10 +64,6 @@ def _current_code(booking: Booking | None) -> AccessCode | None:
         return None
     codes = AccessCode.objects.filter(booking_id=booking.pk, is_current=True).select_related("lock__account")
     return codes.first()
-
-
-def _may_have_access(booking: Booking) -> bool:
-    return booking.status == BookingStatus.CONFIRMED and booking.access_ended_at is None
 
 
 def _no_code_reason(booking: Booking, plan: CodePlan | None) -> str:
