@@ -116,6 +116,34 @@ class TestStoredAccount:
         # The lock was released: the next refresh goes ahead.
         assert session.refresh_credentials(FakeVendor().refresh)["access_token"] == "access-1"
 
+    def test_a_refresh_answered_after_a_disconnection_writes_nothing_back(self, host):
+        from locks.models import AccountStatus
+
+        account = stale_account(host)
+        session = provider_for_account(account).session
+
+        def refresh_while_disconnected(credentials):
+            # Another process finishes disconnecting while the vendor answers this refresh.
+            ProviderAccount.objects.filter(pk=account.pk).update(credentials={}, token_expires_at=None, status=AccountStatus.DISCONNECTED)
+            return FakeVendor().refresh(credentials)
+
+        session.refresh_credentials(refresh_while_disconnected)
+        account.refresh_from_db()
+        assert account.credentials == {} and account.token_expires_at is None
+
+    def test_a_refresh_answered_after_a_reconnection_keeps_the_new_credentials(self, host):
+        account = stale_account(host)
+        session = provider_for_account(account).session
+        reconnected = {"access_token": "B-access", "refresh_token": "B-refresh"}
+
+        def refresh_while_reconnected(credentials):
+            ProviderAccount.objects.filter(pk=account.pk).update(credentials=reconnected)
+            return FakeVendor().refresh(credentials)
+
+        session.refresh_credentials(refresh_while_reconnected)
+        account.refresh_from_db()
+        assert account.credentials == reconnected
+
     def test_the_ttlock_adapter_refreshes_through_the_account(self, host, settings):
         settings.TTLOCK_API_URL = "https://euapi.ttlock.com"
         with freeze_time("2026-06-01 08:00:00"):

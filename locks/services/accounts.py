@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from locks.models import AccessCode, AccountStatus, CodeState, Lock, LockAssignment, ProviderAccount
 from locks.providers.exceptions import ProviderAuthError, VendorUnavailable
+from locks.providers.serialise import ACCOUNT_TOKEN_SCOPE, one_at_a_time
 from locks.services.codes import code_retire, enqueue_code
 from locks.services.work import audited_call, claim_code, provider_for_account
 
@@ -181,7 +182,8 @@ def account_disconnect_finish(*, account_id: int, now: datetime | None = None) -
         return None
     _revoke_while_disconnecting(account, now)
     now = now or timezone.now()
-    with transaction.atomic():
+    # The token lock: a refresh still in flight must not write its tokens back after this.
+    with one_at_a_time(ACCOUNT_TOKEN_SCOPE, str(account_id)), transaction.atomic():
         account = ProviderAccount.objects.select_for_update().filter(pk=account_id, status=AccountStatus.DISCONNECTING).first()
         if account is None:  # another run finished it meanwhile
             return None
@@ -306,7 +308,7 @@ def account_reconnected(*, account: ProviderAccount, credentials: dict, expires_
     Refused (VendorUnavailable, nothing changed) while the account is still disconnecting.
     """
     now = timezone.now()
-    with transaction.atomic():
+    with one_at_a_time(ACCOUNT_TOKEN_SCOPE, str(account.pk)), transaction.atomic():
         status = ProviderAccount.objects.select_for_update().filter(pk=account.pk).values_list("status", flat=True).first()
         if status == AccountStatus.DISCONNECTING:
             raise disconnecting_refusal(account)

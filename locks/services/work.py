@@ -167,12 +167,26 @@ def _locked_row(code: AccessCode) -> AccessCode:
 
 # --- vendor calls -----------------------------------------------------------------------------
 
+# Accounts whose stored credentials are still used (a disconnecting one revokes its codes first).
+USABLE_ACCOUNT_STATES = (AccountStatus.CONNECTED, AccountStatus.NEEDS_RECONNECT, AccountStatus.DISCONNECTING)
+
+
 def provider_for_account(account: ProviderAccount) -> LockProvider:
     from locks.providers.serialise import ACCOUNT_TOKEN_SCOPE, one_at_a_time
 
-    def save_credentials(credentials: dict, expires_at: datetime | None) -> None:
+    def store_if_still_current(held: dict, credentials: dict, expires_at: datetime | None) -> None:
+        # Under the account's token lock. A disconnection (credentials deleted) or a reconnection
+        # (other credentials) that happened while the vendor answered wins: nothing is written back.
+        stored = ProviderAccount.objects.filter(pk=account.pk).values("credentials", "status").first()
+        if stored is None or stored["status"] not in USABLE_ACCOUNT_STATES or stored["credentials"] != held:
+            return
         ProviderAccount.objects.filter(pk=account.pk).update(credentials=credentials, token_expires_at=expires_at)
         account.credentials, account.token_expires_at = credentials, expires_at
+
+    def save_credentials(credentials: dict, expires_at: datetime | None) -> None:
+        held = account.credentials
+        with one_at_a_time(ACCOUNT_TOKEN_SCOPE, str(account.pk)):
+            store_if_still_current(held, credentials, expires_at)
 
     def serialised_refresh(held: dict, refresh: Callable[[dict], tuple[dict, datetime | None]]) -> dict:
         # One refresh per account at a time across workers; a refresh token is good for one use,
@@ -183,7 +197,7 @@ def provider_for_account(account: ProviderAccount) -> LockProvider:
                 account.credentials, account.token_expires_at = stored["credentials"], stored["token_expires_at"]
                 return stored["credentials"]
             fresh, expires_at = refresh(held)
-            save_credentials(fresh, expires_at)
+            store_if_still_current(held, fresh, expires_at)
             return fresh
 
     session = AccountSession(
