@@ -33,10 +33,15 @@ def process_code(code_id: int) -> str:
     return work.process_code(code_id=code_id, claim_token=token).action
 
 
-@shared_task(acks_late=True)
-def finish_account_disconnect(account_id: int) -> str:
-    """The vendor side of a disconnection the dashboard started: revoke, then forget the credentials."""
-    report = accounts.account_disconnect_finish(account_id=account_id)
+@shared_task(acks_late=True, bind=True, max_retries=20)
+def finish_account_disconnect(self, account_id: int) -> str:
+    """The vendor side of a disconnection the dashboard started: revoke, then forget the credentials.
+    A code a worker holds mid-request is waited for (its claim lasts at most the lease)."""
+    last_try = self.request.retries >= self.max_retries
+    try:
+        report = accounts.account_disconnect_finish(account_id=account_id, wait_for_workers=not last_try)
+    except accounts.WorkerHoldsCode:
+        raise self.retry(countdown=30) from None
     if report is None:
         return "not disconnecting"
     return f"{report.revoked} revoked, {len(report.left_valid)} left valid, {report.staying_untouched} staying"

@@ -489,3 +489,30 @@ class TestDashboard:
         content = logged_in.get(reverse("bookings:codes")).content.decode()
         row = re.search(rf'<tr id="booking-{newcomer.pk}">.*?</tr>', content, re.S)
         assert "no lock is assigned" in row.group(0)
+
+
+def test_the_finishing_task_waits_for_a_code_a_worker_holds_instead_of_giving_it_up(ttlock, monkeypatch):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from locks import tasks
+    from locks.services.accounts import WorkerHoldsCode
+
+    account_disconnect_start(account=ttlock.account)
+    held = AccessCode.objects.filter(lock__account=ttlock.account, state=CodeState.REVOKING).order_by("id").first()
+    AccessCode.objects.filter(pk=held.pk).update(claim_token="worker", claimed_until=timezone.now() + timedelta(minutes=2))
+    with pytest.raises(WorkerHoldsCode):
+        account_disconnect_finish(account_id=ttlock.account.pk, wait_for_workers=True)
+    assert ProviderAccount.objects.get(pk=ttlock.account.pk).status == AccountStatus.DISCONNECTING
+    assert AccessCode.objects.get(pk=held.pk).state == CodeState.REVOKING  # not given up
+
+    retried = []
+    monkeypatch.setattr(tasks.finish_account_disconnect, "retry", lambda countdown: retried.append(countdown) or RuntimeError("retry"))
+    with pytest.raises(RuntimeError, match="retry"):
+        tasks.finish_account_disconnect.run(ttlock.account.pk)
+    assert retried == [30]
+
+    AccessCode.objects.filter(pk=held.pk).update(claim_token="", claimed_until=None)  # the worker let go
+    report = account_disconnect_finish(account_id=ttlock.account.pk, wait_for_workers=True)
+    assert report is not None and AccessCode.objects.get(pk=held.pk).state == CodeState.REVOKED

@@ -168,7 +168,12 @@ def account_disconnect_start(*, account: ProviderAccount, now: datetime | None =
     )
 
 
-def account_disconnect_finish(*, account_id: int, now: datetime | None = None) -> DisconnectReport | None:
+class WorkerHoldsCode(Exception):
+    """A worker is mid-request on one of the account's codes being revoked: finish a little later,
+    rather than record as still working a code that could have been revoked."""
+
+
+def account_disconnect_finish(*, account_id: int, now: datetime | None = None, wait_for_workers: bool = False) -> DisconnectReport | None:
     """The vendor side of disconnecting: one revocation attempt per code being revoked on the
     account's locks while the credentials are still stored; the codes that could not be revoked are
     recorded as working until their end; then the credentials and tokens are deleted, the account is
@@ -182,6 +187,8 @@ def account_disconnect_finish(*, account_id: int, now: datetime | None = None) -
         return None
     _revoke_while_disconnecting(account, now)
     now = now or timezone.now()
+    if wait_for_workers and AccessCode.objects.filter(lock__account=account, state=CodeState.REVOKING, claimed_until__gt=now).exists():
+        raise WorkerHoldsCode(account_id)
     # The token lock: a refresh still in flight must not write its tokens back after this.
     with one_at_a_time(ACCOUNT_TOKEN_SCOPE, str(account_id)), transaction.atomic():
         account = ProviderAccount.objects.select_for_update().filter(pk=account_id, status=AccountStatus.DISCONNECTING).first()
