@@ -24,8 +24,8 @@ from bookings import services
 from bookings.booking_forms import BookingFilterForm, BookingForm
 from bookings.models import Booking, BookingStatus
 from locks import windows
-from locks.code_status import CodeStatus, code_to_show, describe_code
-from locks.models import AccessCode, CodeState, LockAssignment
+from locks.code_status import CodeStatus, code_to_show, describe_code, ended_access_note
+from locks.models import AccessCode, LockAssignment
 from locks.notifications import local_time
 from locks.services.preview import code_outlook, end_access_outlook
 
@@ -282,7 +282,7 @@ def booking_action(request: HttpRequest, booking_id: int, action: str) -> HttpRe
         return _action_review(request, booking, act, stale=True)
     if act.slug == "end-access":
         retired = services.booking_end_access(booking=booking)
-        messages.success(request, f"{booking.guest_name}'s {act.done} {_ended_code_note(retired, booking)}")
+        messages.success(request, f"{booking.guest_name}'s {act.done} {ended_access_note(retired, booking.property.time_zone)}")
     elif act.slug == "restore-access":
         outlook = code_outlook(booking, _with_access(booking), now=timezone.now())
         services.booking_restore_access(booking=booking)
@@ -330,13 +330,4 @@ def _with_access(booking: Booking) -> Booking:
     return after
 
 
-def _ended_code_note(code: AccessCode | None, booking: Booking) -> str:
-    if code is None or code.state in (CodeState.EXPIRED,):
-        return "There was no working code to revoke."
-    if code.state == CodeState.SUPERSEDED:
-        brand = code.lock.account.get_provider_display()
-        until = local_time(code.lock_ends_at or code.ends_at, booking.property.time_zone)
-        return f"{brand} cannot revoke codes remotely: the code keeps working until {until}."
-    if code.state == CodeState.REVOKING:
-        return "The code is being revoked from the lock."
-    return "The code was revoked."
+

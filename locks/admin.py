@@ -10,6 +10,7 @@ from django.utils.html import format_html
 
 from locks import services
 from locks.admin_display import local_and_utc, status_words, window_text
+from locks.code_status import ended_access_note
 from locks.models import AccessCode, Lock, LockAssignment, ProviderAccount, VendorCall
 
 PROVIDER_FILTER = ("lock__account__provider", admin.ChoicesFieldListFilter)
@@ -210,7 +211,7 @@ class AccessCodeAdmin(ReadOnlyAdmin):
                 self._report(request, code, "Not the booking's current code: nothing to revoke.", level=messages.WARNING)
                 continue
             retired = services.booking_end_access(booking=code.booking)
-            self._report(request, code, _revoke_outcome(retired))
+            self._report(request, code, f"Access ended. {ended_access_note(retired, code.booking.property.time_zone)}")
 
     @admin.action(description="Regenerate PIN", permissions=["act"])
     def regenerate_pin(self, request, queryset):
@@ -219,14 +220,6 @@ class AccessCodeAdmin(ReadOnlyAdmin):
 
     def _report(self, request, code, text, level=messages.INFO):
         self.message_user(request, f"Code {code.pk} ({code.booking.guest_name}, {code.booking.property.name}): {text}", level=level)
-
-
-def _revoke_outcome(code) -> str:
-    if code is None:
-        return "The booking had no code; its access is ended."
-    if code.state == "superseded":
-        return f"Access ended, but {code.lock.account.get_provider_display()} cannot revoke codes: {code.warning}"
-    return f"Access ended; the code is {code.get_state_display().lower()}."
 
 
 @admin.register(VendorCall)

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from bookings.models import Booking, BookingStatus
 from locks.models import AccessCode, CodeState
+from locks.notifications import local_time
 
 
 @dataclass(frozen=True)
@@ -157,3 +158,16 @@ def _retrying_suffix(code: AccessCode, now: datetime, zone: ZoneInfo) -> str:
     if not code.last_error or code.next_attempt_at is None:
         return ""
     return f" (retrying: {_retry(code, now, zone)})"
+
+
+def ended_access_note(code: AccessCode | None, tz_name: str) -> str:
+    """What ending a booking's access did to its code (`booking_end_access` returns the code)."""
+    if code is None or code.state == CodeState.EXPIRED:
+        return "There was no working code to revoke."
+    if code.state == CodeState.SUPERSEDED:
+        brand = code.lock.account.get_provider_display()
+        until = local_time(code.lock_ends_at or code.ends_at, tz_name)
+        return f"{brand} cannot revoke codes remotely: the code keeps working until {until}."
+    if code.state == CodeState.REVOKING:
+        return "The code is being revoked from the lock."
+    return "The code was revoked."
