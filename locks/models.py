@@ -207,6 +207,21 @@ class AccessCode(models.Model):
         default=False, help_text="A create was sent and its answer never came: look before creating again."
     )
     pin_rejections = models.PositiveSmallIntegerField(default=0)
+    # A write the vendor may have carried out that its listing does not show yet (Nuki applies
+    # writes asynchronously; a timed-out create may land late): looked for, never sent twice.
+    awaiting_lock_since = models.DateTimeField(
+        null=True, blank=True, help_text="Since when a write that may be on the lock is waited for in the vendor's listing."
+    )
+    awaiting_reason = models.CharField(
+        max_length=16, blank=True, help_text="pending: the vendor accepted it; pin_taken: the vendor said the PIN is already on the lock."
+    )
+    variance = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="igloohome: which of the three codes of its start slot this is (1-3)."
+    )
+    vendor_wait_until = models.DateTimeField(
+        null=True, blank=True, help_text="The vendor asked for nothing to be sent for this code before then (Retry-After)."
+    )
+    manual_retry_at = models.DateTimeField(null=True, blank=True, help_text="When someone last pressed Retry now.")
     last_error = models.CharField(max_length=500, blank=True)
     last_error_kind = models.CharField(max_length=32, blank=True)
     first_failure_at = models.DateTimeField(null=True, blank=True)
@@ -259,6 +274,7 @@ class CallOutcome(models.TextChoices):
     TRANSIENT = "transient", "Failed, will retry"
     PERMANENT = "permanent", "Failed, needs attention"
     UNKNOWN = "unknown", "Outcome unknown"
+    LOCAL = "local", "Refused before sending"  # our own checks refused it: no request left
 
 
 class VendorCall(models.Model):

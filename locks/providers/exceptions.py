@@ -58,6 +58,11 @@ class OutcomeUnknown(TransientProviderError):
     """
 
 
+class CodePending(TransientProviderError):
+    """The vendor accepted the write and is still applying it to the lock (Nuki answers at once
+    and its bridge applies later): not a failure; the code is looked for again shortly."""
+
+
 class PermanentProviderError(ProviderError):
     """Retrying the same request cannot succeed."""
 
@@ -68,6 +73,16 @@ class ProviderAuthError(PermanentProviderError):
 
 class CodeRejected(PermanentProviderError):
     """The vendor refused this PIN (duplicate on the lock, too simple, wrong length)."""
+
+
+class PinTaken(CodeRejected):
+    """The lock already holds this PIN: another code's, or ours from an earlier write that landed
+    although its answer was lost (TTLock -3007, Tedee 406, Nuki "code exists already")."""
+
+
+class SubscriptionRequired(PermanentProviderError):
+    """The vendor refuses to manage this lock until the host subscribes to a plan (e.g. Nuki's
+    Smart Hosting subscription)."""
 
 
 class LockNotFound(PermanentProviderError):
@@ -91,9 +106,12 @@ _KIND_NAMES = {
     RateLimited: "rate_limited",
     VendorUnavailable: "vendor_unavailable",
     OutcomeUnknown: "outcome_unknown",
+    CodePending: "pending_on_lock",
     TransientProviderError: "transient",
     ProviderAuthError: "auth",
     CodeRejected: "code_rejected",
+    PinTaken: "pin_taken",
+    SubscriptionRequired: "subscription_required",
     LockNotFound: "lock_not_found",
     CodeNotFound: "code_not_found",
     CodeStorageFull: "storage_full",
