@@ -141,3 +141,34 @@ def alert_moment(*, arrival: date, tz_name: str) -> datetime:
 def alert_due_at(*, arrival: date, tz_name: str, first_failure_at: datetime) -> datetime:
     """When to email the host about a failing code; at once if it first failed after 18:00."""
     return max(alert_moment(arrival=arrival, tz_name=tz_name), first_failure_at)
+
+
+def next_on_grid(*, anchor: datetime, after: datetime, period: timedelta) -> datetime:
+    """The first instant of the grid `anchor + k·period` (k any integer) strictly after `after`."""
+    return anchor + ((after - anchor) // period + 1) * period
+
+
+def next_retry_at(
+    *,
+    anchor: datetime,
+    now: datetime,
+    period: timedelta,
+    deadline: datetime,
+    alert_at: datetime | None = None,
+    not_before: datetime | None = None,
+) -> datetime:
+    """When a failing code is tried next: on the hour grid of `anchor` (its generation moment).
+
+    Passes take "now" when they start and a worker acts a moment later, so a next try counted from
+    the end of the failed step would be missed by the pass one period later and taken a quarter of
+    an hour after it. On the grid, every hourly pass tries. A vendor's Retry-After (`not_before`)
+    postpones to the first grid instant at or after it; one try falls right on the alert moment
+    when it is still ahead; none after the deadline.
+    """
+    candidate = next_on_grid(anchor=anchor, after=now, period=period)
+    if not_before is not None and candidate < not_before:
+        candidate = next_on_grid(anchor=anchor, after=not_before - timedelta(microseconds=1), period=period)
+    candidates = [candidate, deadline]
+    if alert_at is not None and alert_at > now:
+        candidates.append(alert_at)
+    return min(candidates)

@@ -367,19 +367,21 @@ def test_kathmandu_alert_is_sent_at_18_local_the_day_before_and_not_a_minute_ear
         assert code.alert_at == KTM_ALERT_AT
         assert code.next_attempt_at == KTM_GENERATE_AT + timedelta(hours=1)
 
-        # Shift the hourly phase: a late pass takes the overdue attempt at 11:14 UTC, so the
-        # next hourly attempt would be 12:14, one minute before the alert moment.
+        # A late pass takes an overdue attempt at 11:14 UTC; retries stay on the hour grid of the
+        # generation moment (:15 UTC), so the next is 11:15 and the one after falls on the alert moment.
         frozen.move_to(KTM_ALERT_AT - timedelta(hours=1, minutes=1))
         assert tick().actions["retrying"] == 1
         code.refresh_from_db()
-        assert code.next_attempt_at == KTM_ALERT_AT - MINUTE
+        assert code.next_attempt_at == KTM_ALERT_AT - timedelta(hours=1)
+
+        frozen.move_to(KTM_ALERT_AT - timedelta(hours=1))
+        assert tick().actions["retrying"] == 1
+        code.refresh_from_db()
+        assert code.next_attempt_at == KTM_ALERT_AT
 
         frozen.move_to(KTM_ALERT_AT - MINUTE)
-        report = tick()
-        assert report.actions["retrying"] == 1  # an attempt that fails one minute early...
-        assert mail.outbox == []  # ...does not alert
-        code.refresh_from_db()
-        assert code.next_attempt_at == KTM_ALERT_AT  # one more attempt right at the moment
+        assert tick().claimed == 0  # nothing a minute early
+        assert mail.outbox == []
         assert code.alert_sent_at is None
 
         frozen.move_to(KTM_ALERT_AT)
@@ -432,15 +434,18 @@ def test_kathmandu_retries_stop_at_local_midnight_after_arrival_and_not_a_minute
         frozen.move_to(KTM_DEADLINE - timedelta(hours=1, minutes=1))  # an overdue attempt, late
         tick()
         code.refresh_from_db()
-        assert code.next_attempt_at == KTM_DEADLINE - MINUTE
+        assert code.next_attempt_at == KTM_DEADLINE - timedelta(hours=1)  # back on the hour grid
 
-        frozen.move_to(KTM_DEADLINE - MINUTE)
+        frozen.move_to(KTM_DEADLINE - timedelta(hours=1))
         assert tick().actions["retrying"] == 1
         code.refresh_from_db()
         assert code.state == CodeState.CREATING
-        assert code.next_attempt_at == KTM_DEADLINE  # capped at the deadline
+        assert code.next_attempt_at == KTM_DEADLINE  # the last hourly attempt is the deadline's
         assert code.failure_notified_at is None
         mails_before = len(mail.outbox)
+
+        frozen.move_to(KTM_DEADLINE - MINUTE)
+        assert tick().claimed == 0
 
         frozen.move_to(KTM_DEADLINE)
         assert tick().actions["failed"] == 1

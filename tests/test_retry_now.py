@@ -239,8 +239,9 @@ class TestFailedCreation:
         with freeze_time(now):
             assert work_now(code, now).action == "retrying"
         code.refresh_from_db()
-        assert code.state == CodeState.CREATING and code.next_attempt_at == utc(2026, 6, 3, 13, 10)
-        later = utc(2026, 6, 3, 13, 10)
+        # Retried on the hour grid of its generation moment (00:00 Paris, :00 UTC), within the hour given.
+        assert code.state == CodeState.CREATING and code.next_attempt_at == utc(2026, 6, 3, 13, 0)
+        later = utc(2026, 6, 3, 13, 0)
         with freeze_time(later):
             assert work_now(code, later).action == "created"
         assert current(booking).state == CodeState.ACTIVE

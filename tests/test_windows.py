@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from locks import windows
 from locks.windows import (
     SYSTEM_CHECK_IN,
     SYSTEM_CHECK_OUT,
@@ -889,3 +890,38 @@ def test_lifecycle_moments_are_in_order(data, tz_name, first_failure_hours):
     first_failure = alert + timedelta(hours=first_failure_hours)
     due = alert_due_at(arrival=arrival, tz_name=tz_name, first_failure_at=first_failure)
     assert due == max(alert, first_failure)
+
+
+# --- the hour grid of retries --------------------------------------------------------------------
+
+_instants = st.datetimes(min_value=datetime(2025, 1, 1), max_value=datetime(2027, 12, 31), timezones=st.just(UTC))
+
+
+@given(anchor=_instants, after=_instants, minutes=st.integers(min_value=1, max_value=24 * 60))
+def test_next_on_grid_is_the_first_grid_instant_after(anchor, after, minutes):
+    period = timedelta(minutes=minutes)
+    found = windows.next_on_grid(anchor=anchor, after=after, period=period)
+    assert after < found <= after + period
+    assert (found - anchor) % period == timedelta(0)
+
+
+@given(anchor=_instants, now=_instants, wait=st.integers(min_value=1, max_value=6 * 3600))
+def test_next_retry_at_honours_retry_after_on_the_grid_and_never_passes_the_deadline(anchor, now, wait):
+    hour = timedelta(hours=1)
+    deadline = now + timedelta(days=1)
+    not_before = now + timedelta(seconds=wait)
+    found = windows.next_retry_at(anchor=anchor, now=now, period=hour, deadline=deadline, not_before=not_before)
+    assert not_before <= found < not_before + hour
+    assert (found - anchor) % hour == timedelta(0)
+    assert windows.next_retry_at(anchor=anchor, now=now, period=hour, deadline=now + timedelta(minutes=1)) <= now + timedelta(minutes=1)
+
+
+def test_next_retry_at_tries_once_on_the_alert_moment_when_it_is_still_ahead():
+    anchor = datetime(2026, 6, 5, 18, 15, tzinfo=UTC)
+    now = datetime(2026, 6, 10, 11, 30, tzinfo=UTC)
+    alert = datetime(2026, 6, 10, 12, 0, tzinfo=UTC)
+    deadline = datetime(2026, 6, 11, 18, 15, tzinfo=UTC)
+    assert windows.next_retry_at(anchor=anchor, now=now, period=timedelta(hours=1), deadline=deadline, alert_at=alert) == alert
+    assert windows.next_retry_at(anchor=anchor, now=alert, period=timedelta(hours=1), deadline=deadline, alert_at=alert) == datetime(
+        2026, 6, 10, 12, 15, tzinfo=UTC
+    )

@@ -5,6 +5,7 @@
     cloud.fail_next("create_code", LockOffline("Gateway offline"))
     cloud.lose_response_next("create_code")   # acts, then the answer is lost
     cloud.latency = 0.2                       # seconds per call
+    cloud.after_call = lambda: frozen.tick(20)  # e.g. a call that takes 20 s of frozen time
 """
 
 import itertools
@@ -43,6 +44,7 @@ class FakeCloud:
         self._ids = itertools.count(1000)
         self.locks: dict[str, FakeLock] = {}
         self.latency = 0.0
+        self.after_call = None  # run after each call, answered or not (tests move a frozen clock)
         self.calls: Counter[str] = Counter()
         self._faults: dict[str, list[ProviderError | str]] = {}
 
@@ -64,6 +66,13 @@ class FakeCloud:
 
     # --- the cloud's behaviour ---------------------------------------------------------------
     def call(self, operation: str, vendor_lock_id: str | None, action, *, online_needed: bool = True):
+        try:
+            return self._answer(operation, vendor_lock_id, action, online_needed)
+        finally:
+            if self.after_call is not None:
+                self.after_call()
+
+    def _answer(self, operation: str, vendor_lock_id: str | None, action, online_needed: bool):
         if self.latency:
             time.sleep(self.latency)
         with self._mutex:

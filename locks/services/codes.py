@@ -4,11 +4,12 @@ work that is due is handed to a task on commit, and the scheduler pass is the ba
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from bookings.models import Booking, BookingStatus
-from locks import notifications
+from locks import notifications, windows
 from locks.models import AccessCode, AccountStatus, CodeState, Lock, LockAssignment
 from locks.providers import registry
 from locks.providers.base import Capabilities
@@ -187,7 +188,36 @@ def _apply_plan(code: AccessCode, plan: CodePlan, now: datetime) -> None:
     elif code.state in (CodeState.ACTIVE, CodeState.UPDATING) and window_moved:
         _mark_for_update(code, now)
     else:  # creating: the next attempt sends the new window; otherwise only deadlines moved
+        _follow_retry_schedule(code, now)
         code.save()
+
+
+def retry_period() -> timedelta:
+    return timedelta(seconds=settings.LOCKS_RETRY_INTERVAL_SECONDS)
+
+
+def _follow_retry_schedule(code: AccessCode, now: datetime) -> None:
+    """A retrying creation keeps to its plan's moments after they move (a time-zone change): the
+    hour grid of the new generation moment, the new alert moment, the new deadline."""
+    waiting_for_a_retry = code.next_attempt_at is not None and code.next_attempt_at > now
+    if code.state != CodeState.CREATING or code.first_failure_at is None or not waiting_for_a_retry:
+        return
+    if code.awaiting_lock_since is not None:  # a write is being looked for on its own schedule
+        return
+    if code.alert_sent_at is None and code.alert_at <= now:
+        code.next_attempt_at = now  # the alert moment moved into the past: try, and alert if it fails
+        return
+    code.next_attempt_at = max(
+        code.generate_at,
+        windows.next_retry_at(
+            anchor=code.generate_at,
+            now=now - timedelta(microseconds=1),  # a grid instant that is now is due now
+            period=retry_period(),
+            deadline=code.retry_deadline,
+            alert_at=code.alert_at if code.alert_sent_at is None else None,
+            not_before=code.vendor_wait_until,
+        ),
+    )
 
 
 def _mark_for_update(code: AccessCode, now: datetime) -> None:

@@ -19,7 +19,7 @@ from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from locks import notifications, pins, signals
+from locks import notifications, pins, signals, windows
 from locks.models import (
     LIVE_CODE_STATES,
     AccessCode,
@@ -40,7 +40,7 @@ from locks.providers.exceptions import (
     TransientProviderError,
     VendorUnavailable,
 )
-from locks.services.codes import code_record_unrevocable, enqueue_code
+from locks.services.codes import code_record_unrevocable, enqueue_code, retry_period
 
 logger = logging.getLogger(__name__)
 
@@ -493,14 +493,19 @@ def _next_retry_after(error: ProviderError, now: datetime) -> datetime:
 
 
 def _next_retry(row: AccessCode, error: ProviderError, now: datetime) -> datetime:
-    wait = settings.LOCKS_RETRY_INTERVAL_SECONDS
+    return windows.next_retry_at(
+        anchor=row.generate_at,
+        now=now,
+        period=retry_period(),
+        deadline=row.retry_deadline,
+        alert_at=row.alert_at if row.alert_sent_at is None else None,
+        not_before=_vendor_wait_end(error, now),
+    )
+
+
+def _vendor_wait_end(error: ProviderError, now: datetime) -> datetime | None:
     retry_after = getattr(error, "retry_after", None)
-    if retry_after and retry_after > wait:
-        wait = retry_after
-    candidates = [now + timedelta(seconds=wait), row.retry_deadline]
-    if row.alert_sent_at is None and row.alert_at > now:
-        candidates.append(row.alert_at)  # one attempt right at the alert moment, then alert if it fails
-    return min(candidates)
+    return now + timedelta(seconds=retry_after) if retry_after else None
 
 
 def _notify_after_failure(code: AccessCode) -> None:
@@ -627,7 +632,11 @@ def _record_later_failure(row: AccessCode, error: ProviderError, now: datetime) 
     elif not retryable or now >= give_up_at:
         row.state, row.next_attempt_at, row.finished_at = _gave_up_state(row), None, now
     else:
-        row.next_attempt_at = min(now + timedelta(seconds=settings.LOCKS_RETRY_INTERVAL_SECONDS), give_up_at)
+        # On the hour grid of the attempt that failed, like creation retries (see windows.next_retry_at).
+        row.next_attempt_at = windows.next_retry_at(
+            anchor=row.next_attempt_at or now, now=now, period=retry_period(), deadline=give_up_at,
+            not_before=_vendor_wait_end(error, now),
+        )
 
 
 def _gave_up_state(row: AccessCode) -> str:
