@@ -12,6 +12,7 @@ the timing fields. Nothing reaches the network: unmatched requests are refused b
         ...
     cloud.mount(vendor_http.session)                      # ...or only one (for the contract class)
     cloud.pending_reads = 1                               # changes show as pending for one read
+    cloud.unlisted_for = timedelta(seconds=40)            # accepted codes are listed 40 s later
     cloud.fail_next_application("Timeout")                # the bridge fails the next change
     cloud.fail_next("PUT", "auths", 503)
     cloud.lose_next("PUT", "auths")                       # acts, then the answer is lost (ReadTimeout)
@@ -32,6 +33,7 @@ import secrets
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -111,6 +113,7 @@ class NukiCloud:
         self.refresh_tokens: set[str] = set()
         self.auth_codes: dict[str, str] = {}  # authorization code -> redirect_uri
         self.pending_reads = pending_reads
+        self.unlisted_for = timedelta(0)  # an accepted code can stay out of the list for a while
         self.application_errors: list[str] = []
         self.pending: dict[str, PendingChange] = {}
         self.faults: dict[tuple[str, str], list] = defaultdict(list)
@@ -250,7 +253,10 @@ class NukiCloud:
         self._advance_bridge(lock)
         types = parse_qs(urlsplit(request.url).query).get("types", [""])[0]
         wanted = {int(value) for value in types.split(",") if value} if types else None
-        listed = [self._public(auth) for auth in lock.auths.values() if wanted is None or auth["type"] in wanted]
+        listed = [
+            self._public(auth) for auth in lock.auths.values()
+            if (wanted is None or auth["type"] in wanted) and auth.get("_listed_from", 0) <= time.time()
+        ]
         return 200, {}, json.dumps(listed)
 
     def _create_auth(self, request, lock_id: str):
@@ -271,6 +277,7 @@ class NukiCloud:
             auth.pop(key, None)
         auth.update({key: value for key, value in body.items() if key in CREATE_FIELDS})
         auth.update(id=secrets.token_hex(12), smartlockId=lock.smartlock_id, authId=next(self._auth_numbers), lockCount=0)
+        auth["_listed_from"] = time.time() + self.unlisted_for.total_seconds()
         self._normalise_dates(auth)
         lock.auths[auth["id"]] = auth
         self._queue(auth, "create")

@@ -23,6 +23,7 @@ import json
 import re
 import secrets
 import time
+from datetime import timedelta
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +44,10 @@ ERRORS = json.loads((FIXTURES / "errors.json").read_text())
 DATE_FORMAT = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 REDIRECT_URI = "https://nowistay.example/locks/connect/tedee/callback/"
 PIN_FIELDS = {"alias", "pin", "startDate", "endDate", "dayStartTime", "dayEndTime", "weekDays"}
+
+
+def _public(pin: dict) -> dict:
+    return {key: value for key, value in pin.items() if not key.startswith("_")}
 
 
 def fixture(name: str):
@@ -108,6 +113,7 @@ class TedeeCloud:
         self.codes: dict[str, dict] = {}
         self.faults: dict[tuple[str, str], list] = defaultdict(list)
         self.calls: list[tuple[str, str]] = []
+        self._late_writes: list[tuple] = []  # (lands at, handler, request, ids, listed after)
         self._ids = itertools.count(1)
         api = tedee.api_url("")
         self.mock.add_callback(responses.POST, tedee.token_endpoint(), callback=self._token)
@@ -140,6 +146,11 @@ class TedeeCloud:
     def lose_next(self, method: str, kind: str) -> None:
         """The next `method` on `kind` is carried out, then its answer is lost."""
         self.faults[(method, kind)].append(("lose",))
+
+    def land_late_next(self, method: str, kind: str, *, after: timedelta, listed_after: timedelta = timedelta(0)) -> None:
+        """The next `method` on `kind` gets no answer in time (a read timeout) and is carried out
+        `after` later, as a slow bridge would; a PIN it writes is listed `listed_after` after that."""
+        self.faults[(method, kind)].append(("late", after, listed_after))
 
     def expire_access_tokens(self) -> None:
         self.access_tokens.clear()
@@ -174,7 +185,9 @@ class TedeeCloud:
         return {"code": code, "state": query["state"]}
 
     def pins_on(self, lock_id: int) -> list[dict]:
-        return list(self.locks[lock_id].pins.values())
+        """What the lock holds now, listed or not yet."""
+        self._land_due_writes()
+        return [_public(pin) for pin in self.locks[lock_id].pins.values()]
 
     # --- the token endpoint --------------------------------------------------------------------------
     def _token(self, request):
@@ -200,7 +213,21 @@ class TedeeCloud:
         return 200, {}, json.dumps(self.issue_tokens())
 
     # --- the API -------------------------------------------------------------------------------------
+    def _land_due_writes(self) -> None:
+        due = [write for write in self._late_writes if write[0] <= time.time()]
+        self._late_writes = [write for write in self._late_writes if write[0] > time.time()]
+        for lands_at, handler, request, ids, listed_after in due:
+            status, body = handler(request, *ids)
+            pin_id = (body or {}).get("result", {}).get("id") if status == 201 else None
+            if pin_id is not None:
+                lock = self.locks[int(ids[0])]
+                lock.pins[pin_id]["_listed_from"] = lands_at + listed_after.total_seconds()
+
+    def _listed(self, lock: EmulatedLock) -> list[dict]:
+        return [pin for pin in lock.pins.values() if pin.get("_listed_from", 0) <= time.time()]
+
     def _api(self, request):
+        self._land_due_writes()
         parts = urlsplit(request.url).path[len(urlsplit(tedee.api_url("")).path) :].strip("/").split("/")
         kind = {2: "locks", 3: "lock", 4: "pins", 5: "pin"}.get(len(parts), "unknown")
         self.calls.append((request.method, "/".join(parts)))
@@ -212,6 +239,10 @@ class TedeeCloud:
         handler = getattr(self, f"_{request.method.lower()}_{kind}", None)
         if handler is None:
             return 405, {}, ""
+        if fault and fault[0] == "late":
+            _, after, listed_after = fault
+            self._late_writes.append((time.time() + after.total_seconds(), handler, request, parts[2::2], listed_after))
+            return requests.exceptions.ReadTimeout("emulated: the bridge answered after the client gave up")
         status, body = handler(request, *parts[2::2])  # lock id, pin id
         if fault and fault[0] == "lose":
             return requests.exceptions.ReadTimeout("emulated: the answer was lost")
@@ -257,7 +288,7 @@ class TedeeCloud:
         lock, error = self._reachable(lock_id)
         if error:
             return error
-        return self._ok({"listVersion": lock.list_version, "pins": [{"id": p["id"], "alias": p["alias"]} for p in lock.pins.values()]})
+        return self._ok({"listVersion": lock.list_version, "pins": [{"id": p["id"], "alias": p["alias"]} for p in self._listed(lock)]})
 
     def _post_pins(self, request, lock_id):
         lock, error = self._reachable(lock_id)
@@ -278,7 +309,7 @@ class TedeeCloud:
         if error:
             return error
         found = lock.pins.get(int(pin_id)) if pin_id.isdigit() else None
-        return self._ok(dict(found)) if found else self._error(404, "Pin not found.")
+        return self._ok(_public(found)) if found else self._error(404, "Pin not found.")
 
     def _put_pin(self, request, lock_id, pin_id):
         lock, error = self._reachable(lock_id)

@@ -31,6 +31,8 @@ from locks.models import AccessCode, AccountStatus, CodeState, Lock, LockAssignm
 from locks.providers import nuki, registry
 from locks.providers.base import AccountSession, CodeSpec, IssuedCode
 from locks.providers.exceptions import (
+    CodePending,
+    PinTaken,
     CodeNotFound,
     CodeRejected,
     LockNotFound,
@@ -317,13 +319,13 @@ class TestCreate:
             issued = adapter.create_code(LOCK, spec())
         assert issued.vendor_code_id == AUTH_ID and sleeps == [1.0, 2.0, 4.0]
 
-    def test_a_create_still_pending_after_the_bounded_reads_is_an_unknown_outcome(self):
+    def test_a_create_still_pending_after_the_bounded_reads_is_pending_not_a_failure(self):
         adapter, sleeps = provider()
         with responses.RequestsMock() as rsps:
             preflight(rsps)
             rsps.put(url(f"smartlock/{LOCK}/auth"), status=204)
             auth_list(rsps, [auth_json(operationId="6657a1f0c3d2e40017a9b899")])
-            with pytest.raises(OutcomeUnknown):
+            with pytest.raises(CodePending):
                 adapter.create_code(LOCK, spec())
             lists = [call for call in rsps.calls if call.request.method == "GET" and "/auth" in call.request.url]
         assert len(lists) == len(nuki.READBACK_DELAYS) == 3 and sum(sleeps) == 7.0
@@ -473,7 +475,7 @@ class TestErrors:
             (402, None, {}, OperationNotSupported),
             (403, None, {}, LockNotFound),
             (404, None, {}, LockNotFound),
-            (409, "error_code_exists.json", {}, CodeRejected),
+            (409, "error_code_exists.json", {}, PinTaken),
             (422, None, {}, PermanentProviderError),
             (423, "error_locked.json", {}, VendorUnavailable),
             (426, None, {}, OperationNotSupported),
@@ -1011,7 +1013,7 @@ class TestLifecycleOverHttp:
         secrets = [access, refresh, CLIENT_SECRET, pin, AccessCode.objects.get(booking=other).pin]
         secrets += [token for token in cloud.access_tokens] + list(cloud.refresh_tokens)
         rows = list(VendorCall.objects.values_list("operation", "error_kind", "error_message"))
-        assert any(kind == "code_rejected" for _, kind, _ in rows)
+        assert any(kind == "pin_taken" for _, kind, _ in rows)  # the refused PIN was recorded
         for secret in secrets:
             assert secret not in caplog.text
             assert all(secret not in " ".join(row) for row in rows)

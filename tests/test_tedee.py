@@ -26,6 +26,7 @@ from locks.models import AccessCode, AccountStatus, CodeState, Lock, LockAssignm
 from locks.providers import registry, tedee
 from locks.providers.base import AccountSession, CodeSpec
 from locks.providers.exceptions import (
+    PinTaken,
     CodeNotFound,
     CodeRejected,
     CodeStorageFull,
@@ -230,7 +231,7 @@ class TestStatuses:
             (400, CodeRejected),
             (403, LockNotFound),
             (404, LockNotFound),
-            (406, CodeRejected),
+            (406, PinTaken),
             (408, OutcomeUnknown),
             (409, VendorUnavailable),
             (412, CodeStorageFull),

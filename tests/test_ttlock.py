@@ -26,6 +26,7 @@ from locks.models import AccessCode, AccountStatus, CodeState, Lock, LockAssignm
 from locks.providers import registry
 from locks.providers.base import AccountSession, CodeSpec
 from locks.providers.exceptions import (
+    PinTaken,
     CodeNotFound,
     CodeRejected,
     CodeStorageFull,
@@ -296,7 +297,7 @@ class TestTokens:
 ERRCODE_CLASSES = [
     (-2012, LockOffline), (-3002, LockOffline), (-3034, LockOffline), (-3035, LockOffline), (-3036, LockOffline),
     (-4037, LockOffline), (-3003, VendorUnavailable), (-3037, VendorUnavailable), (30006, RateLimited),
-    (30007, RateLimited), (-3007, CodeRejected), (-2032, CodeRejected), (-3006, CodeRejected),
+    (30007, RateLimited), (-3007, PinTaken), (-2032, CodeRejected), (-3006, CodeRejected),
     (-3009, CodeStorageFull), (-4056, CodeStorageFull), (-2009, CodeNotFound), (-1003, LockNotFound),
     (20002, LockNotFound), (-2018, LockNotFound), (-4043, OperationNotSupported), (-3008, OperationNotSupported),
     (10007, ProviderAuthError), (10011, ProviderAuthError), (10001, ProviderAuthError), (30008, ProviderAuthError),

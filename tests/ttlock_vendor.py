@@ -53,6 +53,11 @@ DOCUMENTED_ERRMSG = {
     80000: "date must be current time, in 5 minutes",
 }
 LOSE_RESPONSE = "lose-response"
+LAND_LATE = "land-late"
+
+
+def _public(code: dict) -> dict:
+    return {key: value for key, value in code.items() if not key.startswith("_")}
 
 
 def error_body(errcode: int) -> dict:
@@ -98,6 +103,7 @@ class TTLockCloud:
         self.locks: dict[int, EmulatedLock] = {}
         self.calls: list[tuple[str, dict]] = []
         self._faults: dict[str, list] = {}
+        self._late_writes: list[tuple] = []  # (lands at, handler, params, listed after)
         self._ids = itertools.count(24242)
         self._token_ids = itertools.count(1)
         self.mock = responses.RequestsMock(assert_all_requests_are_fired=False)
@@ -141,8 +147,16 @@ class TTLockCloud:
         """The next call to `path` is carried out, then its answer is lost (a read timeout)."""
         self._faults.setdefault(path, []).append(LOSE_RESPONSE)
 
+    def land_late_next(self, path: str, *, after: timedelta, listed_after: timedelta = timedelta(0)) -> None:
+        """The next call to `path` gets no answer in time (a read timeout) and is carried out
+        `after` later, as a slow gateway would; what it writes shows in `lock/listKeyboardPwd`
+        only `listed_after` after that (the cloud's propagation)."""
+        self._faults.setdefault(path, []).append((LAND_LATE, after, listed_after))
+
     def passcodes_on(self, lock_id: int) -> list[dict]:
-        return list(self.locks[lock_id].passcodes.values())
+        """What the lock holds now, listed or not yet."""
+        self._land_due_writes()
+        return [_public(code) for code in self.locks[lock_id].passcodes.values()]
 
     def calls_to(self, path: str) -> list[dict]:
         return [params for called, params in self.calls if called == path]
@@ -181,6 +195,7 @@ class TTLockCloud:
             else:
                 body = request.body.decode() if isinstance(request.body, bytes) else (request.body or "")
                 params = dict(parse_qsl(body, keep_blank_values=True))
+            self._land_due_writes()
             self.calls.append((path, params))
             fault = self._pop_fault(path)
             if isinstance(fault, int):
@@ -189,12 +204,30 @@ class TTLockCloud:
                 refusal = self._authenticate(params)
                 if refusal:
                     return self._json(error_body(refusal))
+            if isinstance(fault, tuple) and fault[0] == LAND_LATE:
+                _, after, listed_after = fault
+                self._late_writes.append((time.time() + after.total_seconds(), handler, params, listed_after))
+                raise requests.exceptions.ReadTimeout("emulated: the gateway answered after the client gave up")
             answer = handler(params)
             if fault == LOSE_RESPONSE:
                 raise requests.exceptions.ReadTimeout("emulated: the answer was lost")
             return self._json(answer)
 
         return callback
+
+    def _land_due_writes(self) -> None:
+        due = [write for write in self._late_writes if write[0] <= time.time()]
+        self._late_writes = [write for write in self._late_writes if write[0] > time.time()]
+        for lands_at, handler, params, listed_after in due:
+            answer = handler(params)
+            code = self._written_passcode(params, answer)
+            if code is not None:
+                code["_listed_from_ms"] = int((lands_at + listed_after.total_seconds()) * 1000)
+
+    def _written_passcode(self, params: dict, answer: dict) -> dict | None:
+        lock = self.locks.get(int(params.get("lockId", 0)))
+        code_id = answer.get("keyboardPwdId") if isinstance(answer, dict) else None
+        return lock.passcodes.get(code_id) if lock and code_id else None
 
     def _pop_fault(self, path: str):
         queue = self._faults.get(path.removeprefix("/v3/").removeprefix("/"))
@@ -366,10 +399,12 @@ class TTLockCloud:
         page, size = int(params["pageNo"]), int(params["pageSize"])
         if params.get("orderBy") not in ("0", "1", "2") or page < 1 or not 1 <= size <= 200:
             return error_body(-3)
-        codes = sorted(lock.passcodes.values(), key=lambda code: -code["keyboardPwdId"])
+        now_ms = time.time() * 1000
+        listed = [code for code in lock.passcodes.values() if code.get("_listed_from_ms", 0) <= now_ms]
+        codes = sorted(listed, key=lambda code: -code["keyboardPwdId"])
         chunk = codes[(page - 1) * size : page * size]
         return {
-            "list": [{**code, "keyboardPwdType": str(code["keyboardPwdType"])} for code in chunk],
+            "list": [{**_public(code), "keyboardPwdType": str(code["keyboardPwdType"])} for code in chunk],
             "pageNo": page,
             "pageSize": size,
             "pages": max(1, -(-len(codes) // size)),

@@ -8,7 +8,7 @@ services decide what should happen and call one method per step.
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import ClassVar
 
 from locks import pins
@@ -23,6 +23,9 @@ class Capabilities:
     update_in_place: bool = True  # a code's window can be changed without re-creating it
     find_codes: bool = True  # codes can be listed, so a lost create can be found by its name
     offline_codes: bool = False  # codes are computed without reaching the lock (algoPINs)
+    # How long a write the vendor carried out may take to show in its code listing; a write whose
+    # answer was lost is proven absent only once a listing this long after it does not show it.
+    listing_delay: timedelta = timedelta(minutes=2)
 
 
 @dataclass(frozen=True)
@@ -139,6 +142,14 @@ class LockProvider(ABC):
     @abstractmethod
     def find_code(self, vendor_lock_id: str, name: str) -> IssuedCode | None:
         """The code this system created under `name`, after a request whose outcome is unknown."""
+
+    def listed_pins(self, vendor_lock_id: str) -> set[str] | None:
+        """Every PIN the vendor lists on the lock, whoever set it; None when it cannot tell.
+
+        Used after the vendor refused a PIN as already on the lock: listed under another name,
+        it belongs to another code; not listed at all, it may be ours, landed but not yet listed.
+        """
+        return None
 
     def keep_alive(self) -> None:
         """Refresh credentials that would otherwise lapse while the account is idle (no-op by default).

@@ -24,6 +24,7 @@ from locks.providers.exceptions import (
     LockOffline,
     OperationNotSupported,
     OutcomeUnknown,
+    PinTaken,
     ProviderError,
 )
 
@@ -169,12 +170,17 @@ class FakeProvider(LockProvider):
 
         return self.cloud.call("find_code", vendor_lock_id, action)
 
+    def listed_pins(self, vendor_lock_id: str) -> set[str] | None:
+        if not self.capabilities.find_codes:
+            return None
+        return self.cloud.call("listed_pins", vendor_lock_id, lambda: {c.pin for c in self.cloud.locks[vendor_lock_id].codes.values()})
+
     def _check_pin(self, lock: FakeLock, pin: str, except_id: str | None) -> None:
         problem = self.pin_problem(pin)
         if problem:
             raise CodeRejected(f"The lock refused the PIN: {problem}.")
         if any(c.pin == pin and c.vendor_code_id != except_id for c in lock.codes.values()):
-            raise CodeRejected("The lock already holds this PIN.")
+            raise PinTaken("The lock already holds this PIN.")
 
     def _generated_pin(self, lock: FakeLock) -> str:
         return pins.random_pin(rng=random.Random(), rule=pins.generic_rule, taken={c.pin for c in lock.codes.values()})

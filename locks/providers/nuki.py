@@ -84,8 +84,12 @@ Decisions on what the sources leave open (UNVERIFIED items)
 - Polling: after a write the lock's keypad codes are read READBACK_DELAYS (three reads, about 1, 3
   and 7 seconds after it). An `error` on the auth is a failed application: on create the orphan
   is deleted and CodeRejected is raised when the error names the code as taken, else LockOffline
-  (the bridge could not apply it). Still pending (an `operationId`, or not listed yet) after the
-  last read -> OutcomeUnknown: the lifecycle looks again (find_code) before sending anything. A
+  (the bridge could not apply it). A create still pending (an `operationId`, or not listed yet:
+  an accepted auth can stay unlisted for tens of seconds) after the last read -> CodePending, not
+  a failure: the lifecycle looks again (find_code) within the listing delay (five minutes, for
+  "within a few minutes" [N-204]) and sends nothing meanwhile; a resend answered "'code' exists
+  already" [N-DUP] (PinTaken) is treated the same way. Updates and deletes still pending ->
+  OutcomeUnknown (resending them is harmless). A
   created auth whose dates are not the ones we sent (Nuki ignoring them [N-TYPE, N-LTD]) would open
   the door forever: it is deleted and the create fails transiently.
 - Before each write (and find_code) the lock is read once (`GET /smartlock/{id}`): 403/404 ->
@@ -120,12 +124,14 @@ from django.conf import settings
 from locks.providers.base import AccountSession, Capabilities, CodeSpec, ConnectResult, IssuedCode, LockProvider, RemoteLock
 from locks.providers.exceptions import (
     CodeNotFound,
+    CodePending,
     CodeRejected,
     LockNotFound,
     LockOffline,
     OperationNotSupported,
     OutcomeUnknown,
     PermanentProviderError,
+    PinTaken,
     ProviderAuthError,
     ProviderError,
     RateLimited,
@@ -256,12 +262,14 @@ def raise_for_status(response: requests.Response, *, code_write: bool = False) -
         raise ProviderAuthError("Nuki no longer accepts this connection; please reconnect the Nuki account.", vendor_code=vendor_code)
     if status == 400:
         detail = _vendor_detail(response).lower()
-        if (code_write and "'code'" in detail) or "code' exists" in detail:
-            raise CodeRejected("Nuki refused the PIN (it is taken or not allowed on this lock).", vendor_code=vendor_code)
+        if "exists" in detail and "code" in detail:  # "'code' exists already" [N-DUP]: maybe ours, queued
+            raise PinTaken(DUPLICATE_CODE, vendor_code=vendor_code)
+        if code_write and "'code'" in detail:
+            raise CodeRejected("Nuki refused the PIN (it is not allowed on this lock).", vendor_code=vendor_code)
         if "'type'" in detail:
             raise OperationNotSupported(f"Nuki refused a keypad code: {NO_KEYPAD}", vendor_code=vendor_code)
     if status == 409 and code_write:
-        raise CodeRejected(DUPLICATE_CODE, vendor_code=vendor_code)
+        raise PinTaken(DUPLICATE_CODE, vendor_code=vendor_code)
     if status in STATUS_ERRORS:
         cls, message = STATUS_ERRORS[status]
         if issubclass(cls, RateLimited | VendorUnavailable):
@@ -367,7 +375,8 @@ class NukiProvider(LockProvider):
 
     slug = "nuki"
     display_name = "Nuki"
-    capabilities = Capabilities(chosen_pins=True, remote_revoke=True, update_in_place=True, find_codes=True)
+    # "Call the GET /smartlock/auth endpoint within a few minutes to validate" [N-204].
+    capabilities = Capabilities(chosen_pins=True, remote_revoke=True, update_in_place=True, find_codes=True, listing_delay=timedelta(minutes=5))
     readback_delays: tuple[float, ...] = READBACK_DELAYS
 
     def __init__(self, session: AccountSession, *, http: VendorHttp | None = None, sleep=time.sleep):
@@ -504,7 +513,7 @@ class NukiProvider(LockProvider):
                 auth = self._pick(self._keypad_auths(vendor_lock_id), spec.name, code=code)
             except TransientProviderError:
                 # The PUT was accepted: whatever the read-back says, a code may now exist.
-                raise OutcomeUnknown("Nuki accepted the code but could not be asked whether the lock took it; it is looked for before anything is sent again.") from None
+                raise CodePending("Nuki accepted the code but could not be asked whether the lock took it; it is looked for before anything is sent again.") from None
             if auth is None or auth.get("operationId"):
                 continue  # not listed yet, or the bridge is still applying it
             if auth.get("error"):
@@ -515,7 +524,8 @@ class NukiProvider(LockProvider):
                 self._remove_orphan(vendor_lock_id, auth)
                 raise VendorUnavailable("Nuki stored the code without its validity window; it was removed and is tried again later.")
             return issued
-        raise OutcomeUnknown("Nuki accepted the code but the lock has not confirmed it yet; it is looked for before anything is sent again.")
+        # Accepted and queued; it may stay unlisted for tens of seconds more: not a failure.
+        raise CodePending("Nuki accepted the code and is applying it to the lock; it is looked for again shortly.")
 
     def update_code(self, vendor_lock_id: str, vendor_code_id: str, spec: CodeSpec) -> IssuedCode:
         self._check_name(spec)
@@ -579,6 +589,10 @@ class NukiProvider(LockProvider):
             elif found is None:
                 found = issued
         return found
+
+    def listed_pins(self, vendor_lock_id: str) -> set[str]:
+        self._lock(vendor_lock_id, need_keypad=False)
+        return {str(auth["code"]) for auth in self._keypad_auths(vendor_lock_id) if isinstance(auth.get("code"), int)}
 
     # --- helpers ---------------------------------------------------------------------------------------
     def _checked_code(self, spec: CodeSpec) -> int:

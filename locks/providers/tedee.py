@@ -60,7 +60,12 @@ Verified facts
 
 Decisions on what the sources leave open
 ----------------------------------------
-- 400 and 406 on a PIN write -> CodeRejected (choose another PIN); 412 and 422 -> CodeStorageFull.
+- 400 on a PIN write -> CodeRejected (choose another PIN); 406 -> PinTaken: after a write whose
+  answer was lost (408, timeout) it may be our own PIN that landed, so the lifecycle looks for it
+  again before choosing another; 412 and 422 -> CodeStorageFull.
+- Listing delay (`Capabilities.listing_delay`): PIN writes go to the device while we wait, so a
+  landed write is listed once the device took it; two minutes covers a bridge that answered after
+  our timeout (no figure is documented).
 - 403 -> LockNotFound: the account lost its rights on the lock (that error's documented meaning);
   retrying cannot mend it, the host must re-share or re-assign.
 - 404 on a PIN id is ambiguous (pin gone, or lock gone): we ask `GET my/lock/{id}` once; a lock
@@ -95,6 +100,7 @@ from locks.providers.exceptions import (
     LockOffline,
     OutcomeUnknown,
     PermanentProviderError,
+    PinTaken,
     ProviderAuthError,
     ProviderError,
     RateLimited,
@@ -109,7 +115,7 @@ logger = logging.getLogger(__name__)
 STATUS_ERRORS: dict[int, tuple[type[ProviderError], str]] = {
     400: (CodeRejected, "Tedee refused the PIN: it does not meet the lock's PIN rules."),
     403: (LockNotFound, "This Tedee account is no longer allowed to manage the lock's PINs."),
-    406: (CodeRejected, "The lock already holds this PIN."),
+    406: (PinTaken, "The lock already holds this PIN."),
     408: (LockOffline, "The lock did not answer its Tedee Bridge in time."),
     409: (VendorUnavailable, "The lock is busy with another request."),
     412: (CodeStorageFull, "The lock cannot hold any more PINs."),
@@ -316,7 +322,7 @@ class TedeeProvider(LockProvider):
 
     slug = "tedee"
     display_name = "Tedee"
-    capabilities = Capabilities(chosen_pins=True, remote_revoke=True, update_in_place=True)
+    capabilities = Capabilities(chosen_pins=True, remote_revoke=True, update_in_place=True, listing_delay=timedelta(minutes=2))
 
     def __init__(self, session: AccountSession, *, http: VendorHttp | None = None):
         super().__init__(session)
@@ -378,18 +384,30 @@ class TedeeProvider(LockProvider):
         self._raise_for_status(response, lock_id=vendor_lock_id)
 
     def find_code(self, vendor_lock_id: str, name: str) -> IssuedCode | None:
+        for entry in self._pin_list(vendor_lock_id):
+            if entry.get("alias") == name:
+                details = self._pin_details(vendor_lock_id, str(entry["id"]))
+                if details is not None:
+                    return self._issued(str(entry["id"]), details, name)
+        return None
+
+    def listed_pins(self, vendor_lock_id: str) -> set[str]:
+        # The list gives ids and aliases only: one read per PIN for its value [TD get-single.rst].
+        found = set()
+        for entry in self._pin_list(vendor_lock_id):
+            details = self._pin_details(vendor_lock_id, str(entry["id"]))
+            if details is not None and details.get("pin"):
+                found.add(str(details["pin"]))
+        return found
+
+    def _pin_list(self, vendor_lock_id: str) -> list[dict]:
         response = self._call("GET", f"my/lock/{vendor_lock_id}/pin")
         self._raise_for_status(response, lock_id=vendor_lock_id)
         result = self._result(response)
         pins = result.get("pins") if isinstance(result, dict) else None
         if not isinstance(pins, list):
             raise VendorUnavailable("Tedee answered the PIN list with something unexpected.")
-        for entry in pins:
-            if isinstance(entry, dict) and entry.get("alias") == name and entry.get("id") is not None:
-                details = self._pin_details(vendor_lock_id, str(entry["id"]))
-                if details is not None:
-                    return self._issued(str(entry["id"]), details, name)
-        return None
+        return [entry for entry in pins if isinstance(entry, dict) and entry.get("id") is not None]
 
     def _pin_details(self, vendor_lock_id: str, vendor_code_id: str) -> dict | None:
         response = self._call("GET", f"my/lock/{vendor_lock_id}/pin/{vendor_code_id}")

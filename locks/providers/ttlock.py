@@ -52,6 +52,11 @@ Decisions on what the sources leave open
   that travel through the gateway are serialised; cloud reads are not [HT api.py GW_LOCK].
 - find_code pages through every passcode rather than trusting `searchStr` (a fuzzy name search
   whose exact behaviour is undocumented): a missed match would put a second code on the lock.
+- -3007 "same passcode already exists" is PinTaken: after an add whose answer was lost, the
+  passcode on the lock may be ours (the gateway finished after our timeout), so the lifecycle
+  looks for it before choosing another PIN. Listing delay: the passcode list is the cloud's
+  record, written when the gateway answers [T-PL]; three minutes covers a gateway that answered
+  after our timeout (TTLock documents no figure).
 """
 
 import hashlib
@@ -79,6 +84,7 @@ from locks.providers.exceptions import (
     OperationNotSupported,
     OutcomeUnknown,
     PermanentProviderError,
+    PinTaken,
     ProviderAuthError,
     ProviderError,
     RateLimited,
@@ -125,7 +131,7 @@ ERRCODES: dict[int, tuple[type[ProviderError], str]] = {
     -2009: (CodeNotFound, "The passcode is no longer on the lock."),
     -2032: (CodeRejected, "TTLock refused the PIN as too simple (consecutive or repeated digits)."),
     -3006: (CodeRejected, "TTLock refused the PIN's length: 4 to 9 digits."),
-    -3007: (CodeRejected, "The lock already holds this PIN."),
+    -3007: (PinTaken, "The lock already holds this PIN."),  # maybe ours, landed late: looked for first
     -3008: (OperationNotSupported, "TTLock cannot change a passcode that was never used on the lock."),
     -3009: (CodeStorageFull, "The lock's passcode memory is full (250 custom passcodes)."),
     # gateways and WiFi locks: hasGateway=1 does not prove the gateway is online [T-GW]
@@ -351,7 +357,7 @@ class TTLockProvider(LockProvider):
 
     slug = "ttlock"
     display_name = "TTLock"
-    capabilities = Capabilities(chosen_pins=True, remote_revoke=True, update_in_place=True)
+    capabilities = Capabilities(chosen_pins=True, remote_revoke=True, update_in_place=True, listing_delay=timedelta(minutes=3))
 
     LOCK_PAGE_SIZE = 100  # lock/list allows up to 1000 [T-LL]
     PASSCODE_PAGE_SIZE = 200  # the documented maximum [T-LPWD]
@@ -498,6 +504,11 @@ class TTLockProvider(LockProvider):
             if entry.get("keyboardPwdName") == name:
                 return self._issued(entry)
         return None
+
+    def listed_pins(self, vendor_lock_id: str) -> set[str]:
+        lock_id = self._lock_id(vendor_lock_id)
+        params = {"lockId": lock_id, "orderBy": NEWEST_FIRST}
+        return {str(entry["keyboardPwd"]) for entry in self._pages("lock/listKeyboardPwd", params, self.PASSCODE_PAGE_SIZE) if entry.get("keyboardPwd")}
 
     @staticmethod
     def _issued(entry: dict) -> IssuedCode:

@@ -16,11 +16,15 @@ from locks.providers.base import Capabilities
 from locks.services.planning import CodePlan, code_plan
 
 
-def enqueue_code(code_id: int) -> None:
-    """Hand a due code to a worker once the surrounding transaction has committed."""
+def enqueue_code(code_id: int, *, eta: datetime | None = None) -> None:
+    """Hand a code to a worker once the surrounding transaction has committed: now, or at `eta`
+    (minutes away at most; the scheduler pass is the backstop if the message is lost)."""
     from locks import tasks  # tasks import services; the import is deferred to break the cycle
 
-    transaction.on_commit(lambda: tasks.process_code.delay(code_id))
+    if eta is None:
+        transaction.on_commit(lambda: tasks.process_code.delay(code_id))
+    else:
+        transaction.on_commit(lambda: tasks.process_code.apply_async((code_id,), eta=eta))
 
 
 def capabilities_of(lock: Lock) -> Capabilities:

@@ -11,7 +11,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -33,8 +33,10 @@ from locks.providers import registry
 from locks.providers.base import AccountSession, CodeSpec, IssuedCode, LockProvider
 from locks.providers.exceptions import (
     CodeNotFound,
+    CodePending,
     CodeRejected,
     OutcomeUnknown,
+    PinTaken,
     ProviderAuthError,
     ProviderError,
     TransientProviderError,
@@ -237,7 +239,7 @@ def audited_call(*, account: ProviderAccount, operation: str, call: Callable, lo
 
 
 def _outcome(error: ProviderError | None) -> str:
-    if error is None:
+    if error is None or isinstance(error, CodePending):  # accepted: the vendor applies it later
         return CallOutcome.OK
     if isinstance(error, OutcomeUnknown):
         return CallOutcome.UNKNOWN
@@ -318,22 +320,64 @@ def _create(code: AccessCode, token: str, now: datetime) -> StepResult:
         code, looked_before = prepared
         spec = _spec(code, code.pin if provider.capabilities.chosen_pins else None)
         try:
-            issued, found = _find_or_create(provider, code, spec, looked_before)
+            issued, found = _find_or_create(provider, code, spec, looked_before, now)
+        except _StillAwaited:
+            return _await_lock(code, token, now, provider, code.awaiting_reason or AWAITING_PENDING, news=False)
+        except _HolderNotListed as error:
+            return _creation_failed(code, token, now, error.pending, looked_before=True)
+        except CodePending:
+            return _await_lock(code, token, now, provider, AWAITING_PENDING, news=False)
+        except PinTaken as error:
+            if looked_before:  # the PIN on the lock may be ours, from a write whose answer was lost
+                return _await_lock(code, token, now, provider, AWAITING_PIN_TAKEN, news=True)
+            if not _may_choose_again(code, provider):
+                return _creation_failed(code, token, now, error, looked_before=looked_before)
+            code = _finish(code, token, lambda row: _pin_rejected(row, error), release=False)
         except CodeRejected as error:
-            if provider.capabilities.chosen_pins and code.pin_rejections + 1 < MAX_PIN_REJECTIONS:
-                code = _finish(code, token, lambda row: _pin_rejected(row, error), release=False)
-                continue  # a new PIN, straight away
-            return _creation_failed(code, token, now, error, looked_before=looked_before)
+            if not _may_choose_again(code, provider):
+                return _creation_failed(code, token, now, error, looked_before=looked_before)
+            code = _finish(code, token, lambda row: _pin_rejected(row, error), release=False)
         except ProviderError as error:
             return _creation_failed(code, token, now, error, looked_before=looked_before)
-        if found:  # created by an earlier request, with the window wanted then: move it if it changed
-            spec = replace(spec, starts_at=issued.starts_at, ends_at=issued.ends_at)
-        fresh = _complete_creation(code, token, issued, spec, now)
-        return StepResult(code.pk, "created", f"state {fresh.state}")
+        else:
+            if found:  # created by an earlier request, with the window wanted then: move it if it changed
+                spec = replace(spec, starts_at=issued.starts_at, ends_at=issued.ends_at)
+            fresh = _complete_creation(code, token, issued, spec, now)
+            return StepResult(code.pk, "created", f"state {fresh.state}")
+        # the PIN was refused: a new one, straight away
 
 
-def _find_or_create(provider: LockProvider, code: AccessCode, spec: CodeSpec, looked_before: bool) -> tuple[IssuedCode, bool]:
-    """The code on the lock, and whether it was found (left there by an earlier request) rather than created."""
+def _may_choose_again(code: AccessCode, provider: LockProvider) -> bool:
+    return provider.capabilities.chosen_pins and code.pin_rejections + 1 < MAX_PIN_REJECTIONS
+
+
+# --- writes that may be on the lock but are not listed yet ----------------------------------------
+
+AWAITING_PENDING = "pending"  # the vendor accepted the write and applies it to the lock later
+AWAITING_PIN_TAKEN = "pin_taken"  # the vendor said the PIN is on the lock: maybe ours, landed late
+PIN_HELD_ELSEWHERE = "The lock already holds this PIN in a code that is not this booking's."
+
+
+class _StillAwaited(Exception):
+    """Not listed yet, but a write of ours may still appear within the vendor's listing delay."""
+
+
+class _HolderNotListed(Exception):
+    """The vendor says our PIN is on the lock, yet lists it nowhere past its listing delay."""
+
+    def __init__(self, pending: CodePending):
+        super().__init__(pending.message)
+        self.pending = pending
+
+
+def _find_or_create(
+    provider: LockProvider, code: AccessCode, spec: CodeSpec, looked_before: bool, now: datetime
+) -> tuple[IssuedCode, bool]:
+    """The code on the lock, and whether it was found (left there by an earlier request) rather than created.
+
+    After a write whose outcome is unknown, nothing is created until that write is found or proven
+    absent: not listed once the vendor's listing delay has passed since it was last possibly made.
+    """
     account, vendor_lock_id = code.lock.account, code.lock.vendor_lock_id
     if looked_before and not provider.capabilities.find_codes:
         _warn_of_unlistable_code(code, provider)
@@ -344,11 +388,71 @@ def _find_or_create(provider: LockProvider, code: AccessCode, spec: CodeSpec, lo
         )
         if found is not None:
             return found, True
+        if now < _last_possible_write(code) + provider.capabilities.listing_delay:
+            raise _StillAwaited
+        if code.awaiting_reason == AWAITING_PIN_TAKEN:
+            _check_pin_holder(provider, code, spec.pin)
     created = audited_call(
         account=account, operation="create_code", lock=code.lock, code=code,
         call=lambda: provider.create_code(vendor_lock_id, spec),
     )
     return created, False
+
+
+def _check_pin_holder(provider: LockProvider, code: AccessCode, pin: str | None) -> None:
+    """The lock said it held this PIN, and a listing delay later no code of ours is listed. Listed
+    under another name, the PIN is another code's: choose a new one. Listed nowhere, its holder is a
+    write not listed yet, most likely ours: nothing is sent, and the code is retried hourly."""
+    listed = audited_call(
+        account=code.lock.account, operation="list_pins", lock=code.lock, code=code,
+        call=lambda: provider.listed_pins(code.lock.vendor_lock_id),
+    )
+    if listed is not None and pin in listed:
+        raise CodeRejected(PIN_HELD_ELSEWHERE, vendor_code="pin_taken")
+    raise _HolderNotListed(CodePending(
+        f"{provider.display_name} says the lock holds this code's PIN but does not list it yet; "
+        "Nowistay looks for it again before sending anything else."
+    ))
+
+
+def _last_possible_write(code: AccessCode) -> datetime:
+    """When a create of this code was last sent without a known outcome (or the vendor last said
+    the PIN was on the lock): a landed write shows in the listing within the listing delay of it."""
+    last_unknown_create = (
+        VendorCall.objects.filter(access_code=code, operation="create_code")
+        .exclude(outcome=CallOutcome.OK)
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    moments = [moment for moment in (code.awaiting_lock_since, last_unknown_create) if moment is not None]
+    return max(moments, default=datetime.min.replace(tzinfo=UTC))
+
+
+def _await_lock(code: AccessCode, token: str, now: datetime, provider: LockProvider, reason: str, *, news: bool) -> StepResult:
+    """A write of ours may be on the lock without being listed yet: look again shortly, never
+    send it twice meanwhile; not a failure (no retry counted, no alert). `news`: the vendor just
+    said the PIN is on the lock, so the listing delay counts from now."""
+    delay = provider.capabilities.listing_delay
+    fresh = _finish(code, token, lambda row: _record_awaiting(row, reason, now, delay, news=news))
+    if fresh.state == CodeState.CREATING and fresh.next_attempt_at is not None:
+        enqueue_code(fresh.pk, eta=fresh.next_attempt_at)
+    return StepResult(code.pk, "awaiting", f"{reason}: looked for again at {fresh.next_attempt_at}")
+
+
+def _record_awaiting(row: AccessCode, reason: str, now: datetime, delay: timedelta, *, news: bool) -> None:
+    row.create_outcome_unknown = True
+    if row.state != CodeState.CREATING:  # retired meanwhile: its own step follows now (it looks first)
+        row.next_attempt_at = now
+        return
+    if news or row.awaiting_lock_since is None or row.awaiting_reason != reason:
+        row.awaiting_lock_since = now
+    row.awaiting_reason = reason
+    row.next_attempt_at = min(now + max(delay / 4, LOOK_AGAIN_AT_LEAST_AFTER), row.awaiting_lock_since + delay)
+
+
+# Looks at a write awaited on the lock: four within the vendor's listing delay, never closer than this.
+LOOK_AGAIN_AT_LEAST_AFTER = timedelta(seconds=30)
 
 
 def _warn_of_unlistable_code(code: AccessCode, provider: LockProvider) -> None:
@@ -405,6 +509,8 @@ def _issued_fields(issued: IssuedCode, code: AccessCode) -> dict:
         "lock_starts_at": issued.starts_at,
         "lock_ends_at": issued.ends_at,
         "create_outcome_unknown": False,
+        "awaiting_lock_since": None,
+        "awaiting_reason": "",
         "last_error": "",
         "last_error_kind": "",
     }
@@ -465,11 +571,13 @@ def _pin_rejected(row: AccessCode, error: ProviderError) -> None:
     row.pin = None
     row.pin_rejections += 1
     row.create_outcome_unknown = False
+    row.awaiting_lock_since, row.awaiting_reason = None, ""
     row.last_error, row.last_error_kind = error.message[:500], error.kind
 
 
 def _record_failure(row: AccessCode, error: ProviderError, now: datetime, *, retryable: bool, unknown: bool) -> None:
     row.attempts += 1
+    row.awaiting_lock_since, row.awaiting_reason = None, ""  # a failure takes over; an unknown outcome is still looked for
     row.first_failure_at = row.first_failure_at or now
     row.last_error, row.last_error_kind = error.message[:500], error.kind
     row.create_outcome_unknown = unknown
@@ -667,6 +775,10 @@ def _delete(code: AccessCode, token: str, now: datetime) -> StepResult:
                 call=lambda: provider.find_code(vendor_lock_id, code.vendor_name),
             )
             vendor_code_id = found.vendor_code_id if found else ""
+            look_again_at = _last_possible_write(code) + provider.capabilities.listing_delay
+            if not found and now < look_again_at:  # a late write could still appear and open the door
+                _finish(code, token, lambda row: _look_again_before_removing(row, look_again_at))
+                return StepResult(code.pk, "awaiting", "a create may still appear on the lock: looked for again")
         if vendor_code_id:
             audited_call(
                 account=account, operation="delete_code", lock=code.lock, code=code,
@@ -678,6 +790,11 @@ def _delete(code: AccessCode, token: str, now: datetime) -> StepResult:
         return _later_failed(code, token, now, error)
     _finish(code, token, lambda row: _record_deleted(row, now))
     return StepResult(code.pk, done_state)
+
+
+def _look_again_before_removing(row: AccessCode, at: datetime) -> None:
+    if row.state in (CodeState.REVOKING, CodeState.EXPIRING) and not row.vendor_code_id:
+        row.next_attempt_at = at
 
 
 def _record_deleted(row: AccessCode, now: datetime, note: str = "") -> None:
