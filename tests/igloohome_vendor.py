@@ -3,8 +3,10 @@
 It keeps the rules the adapter must respect (see locks/providers/igloohome.py, "Verified facts"):
 Basic-auth client credentials and scopes, Bearer tokens that expire, `/devices` in cursor pages,
 algoPIN dates on the hour with an explicit offset, hourly 1-672 h, daily 29-367 days with equal
-wall times, and at most one PIN per variance (1-3) for a start slot (a taken variance answers 409,
-our reading of the slot limit).
+wall times, and at most one PIN per variance (1-3) for a start slot: the start hour of an hourly
+PIN, the start day of a daily one (a taken variance answers 409, our reading of the slot limit).
+A start before the current hour is refused (400), as igloohome refuses starts in the past.
+`take_variance` stands for another client (the igloohome app) using a variance.
 
     cloud = IgloohomeCloud()
     cloud.add_lock("LK1", "Front door", bridge="BR1", keypad="KP1")
@@ -98,6 +100,14 @@ class IgloohomeCloud:
     def expire_tokens(self) -> None:
         self.tokens.clear()
 
+    def take_variance(self, device_id: str, kind: str, start_date: str, variance: int) -> None:
+        """Another client of the account (e.g. the igloohome app) used this variance of the slot."""
+        start = datetime.fromisoformat(start_date)
+        self.issued.append({
+            "variance": variance, "startDate": start_date, "accessName": "igloohome app", "deviceId": device_id,
+            "kind": kind, "slot": _slot(device_id, kind, start), "pin": "", "pinId": f"app-{next(self._ids):04d}",
+        })
+
     def codes_on(self, device_id: str) -> list[dict]:
         return [code for code in self.issued if code["deviceId"] == device_id]
 
@@ -187,6 +197,9 @@ class IgloohomeCloud:
         if not isinstance(body.get("accessName"), str) or not body["accessName"]:
             return _json(400, {"message": "'accessName' is required"})
         start, end = datetime.fromisoformat(body["startDate"]), datetime.fromisoformat(body["endDate"])
+        local_now = self.clock().astimezone(start.tzinfo)
+        if start < local_now.replace(minute=0, second=0, microsecond=0):
+            return _json(400, {"message": "'startDate' must not be in the past"})
         if kind == "hourly":
             hours = (end - start) / timedelta(hours=1)
             if not 1 <= hours <= 672:
@@ -199,7 +212,7 @@ class IgloohomeCloud:
                 return _json(422, {"code": "422", "message": "Daily algoPINs last at least 29 days"})
             if days > 367:
                 return _json(422, {"code": "422", "message": "Exceeded the limit of 367 days"})
-        slot = (device_id, kind, start.astimezone(UTC) if kind == "hourly" else start.date())
+        slot = _slot(device_id, kind, start)
         if any(code["slot"] == slot and code["variance"] == body["variance"] for code in self.issued):
             return _json(409, {"message": "This variance has already been used for this time slot"})
         seed = f"{device_id}|{kind}|{body['startDate']}|{body['endDate']}|{body['variance']}".encode()
@@ -207,6 +220,10 @@ class IgloohomeCloud:
         pin_id = f"pin-{next(self._ids):04d}"
         self.issued.append({**body, "deviceId": device_id, "kind": kind, "slot": slot, "pin": pin, "pinId": pin_id})
         return _json(200, {"pin": pin, "pinId": pin_id})
+
+
+def _slot(device_id: str, kind: str, start: datetime) -> tuple:
+    return device_id, kind, start.astimezone(UTC) if kind == "hourly" else start.date()
 
 
 class _ScopedAdapter(HTTPAdapter):

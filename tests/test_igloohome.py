@@ -370,15 +370,23 @@ class TestHourlyAlgoPins:
             issued = make_provider().create_code("SP2X24ec23e1", spec(utc(2027, 1, 10, 13, 30), utc(2027, 1, 12, 10, 15)))
         assert issued.pin == fixture("algopin_hourly")["pin"]
 
-    def test_when_all_three_variances_are_taken_the_code_is_refused(self, cloud):
+    def test_when_all_three_variances_are_taken_the_code_starts_an_hour_earlier(self, cloud):
+        # Nothing tells the adapter which variances were used (no used_slots): igloohome's 409s do.
         window = spec(utc(2027, 1, 10, 13, 30), utc(2027, 1, 12, 10, 15))
         with freeze_time("2027-01-01 00:00:00"):
             pins = {make_provider().create_code("IGL-1", window).pin for _ in range(3)}
-            with pytest.raises(CodeRejected, match="three codes for this start time") as caught:
-                make_provider().create_code("IGL-1", window)
-        assert len(pins) == 3
-        assert [code["variance"] for code in cloud.codes_on("IGL-1")] == [1, 2, 3]
-        assert not any(pin in caught.value.message for pin in pins)
+            fourth = make_provider().create_code("IGL-1", window)
+        assert len(pins | {fourth.pin}) == 4
+        assert [(code["startDate"], code["variance"]) for code in cloud.codes_on("IGL-1")] == [
+            ("2027-01-10T14:00:00+01:00", 1), ("2027-01-10T14:00:00+01:00", 2), ("2027-01-10T14:00:00+01:00", 3),
+            ("2027-01-10T13:00:00+01:00", 1),
+        ]
+        assert (fourth.starts_at, fourth.variance) == (utc(2027, 1, 10, 12), 1)
+        assert fourth.warning == (
+            "igloohome has already issued three codes starting at 14:00 on this lock, so this code starts an hour "
+            "earlier than wanted, at 13:00 on 10 January 2027."
+        )
+        assert not any(pin in fourth.warning for pin in pins)
 
     def test_two_stays_starting_the_same_hour_get_different_pins(self, cloud):
         with freeze_time("2027-01-01 00:00:00"):

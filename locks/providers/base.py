@@ -26,6 +26,9 @@ class Capabilities:
     # How long a write the vendor carried out may take to show in its code listing; a write whose
     # answer was lost is proven absent only once a listing this long after it does not show it.
     listing_delay: timedelta = timedelta(minutes=2)
+    # At most a few codes may start in one slot on a lock (igloohome: three per start hour or day):
+    # the services pass the slots already used (CodeSpec.used_slots) and the adapter picks a free one.
+    limited_codes_per_slot: bool = False
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,9 @@ class CodeSpec:
     starts_at: datetime  # aware, UTC
     ends_at: datetime  # aware, UTC
     time_zone: str  # the property's IANA zone, for vendors that take local times
+    # Only for `limited_codes_per_slot` vendors: (lock start, lock end, variance) of the codes this
+    # system already issued on the lock, whatever became of them since (an issued code keeps its slot).
+    used_slots: frozenset[tuple[datetime, datetime, int]] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,7 @@ class IssuedCode:
     name: str = ""
     usage_note: str = ""  # for the guest, e.g. igloohome: "use it within 24 hours of its start"
     warning: str = ""  # for the host, e.g. "works until 3 May, after the stay ends"
+    variance: int | None = None  # which code of its start slot this is (igloohome: 1-3), for CodeSpec.used_slots
 
 
 @dataclass(frozen=True)
@@ -121,6 +128,13 @@ class LockProvider(ABC):
     def clock_warning(cls, lock_offset_minutes: int | None, property_tz: str, *, on) -> str:
         """Why the lock's own clock may disagree with its property's zone; "" when it does not
         (only vendors whose locks judge windows by their own clock override this)."""
+        return ""
+
+    @classmethod
+    def start_slot_note(cls, spec: CodeSpec, *, now: datetime) -> str:
+        """For the host's preview: where a code issued for `spec` at `now` would start when the
+        start slots in `spec.used_slots` are full; "" when it starts as wanted (only vendors with
+        `limited_codes_per_slot` override this). Pure: no vendor call."""
         return ""
 
     @abstractmethod

@@ -27,7 +27,14 @@ Verified facts (source keys as in shared/reference/vendor-apis.md §0; new keys 
   in format ..." [I-C2]; whole hours only [I-RL].
 - Limits [I-SEAM]: hourly 1-672 hours, at most 3 per hour; daily 29-367 days, start and end time
   equal, at most 3 per day; `variance` 1-3 picks one of those PINs [I-C5]. Over-long windows get
-  422 {"code": "422", "message": "Exceeded the limit of 367 days"} [I-INLET].
+  422 {"code": "422", "message": "Exceeded the limit of 367 days"} [I-INLET]. RemoteLOCK words the
+  limit as 3 PINs per device with exactly the same start and end [I-RL]; the stricter reading
+  (3 per start hour, 3 per start day, whatever the end) is the one followed here.
+- A start in the past is refused: "Igloohome restricts starts_at time from being in the past"
+  [I-PAST = Seam's tracker, github.com/seamapi/public-tracker/issues/61 and /69: "start time must
+  be a value greater than the current time"]. Whole hours only, so the current hour's start is the
+  earliest an algoPIN can have; it is what this adapter sends for a stay under way (UNVERIFIED
+  whether igloohome allows any earlier hour: never asked for).
 - Codes longer than 24 hours must be used within 24 hours of their start [I-SEAM, I-INLET, I-FAQ
   = https://support.igloohome.co/support/solutions/35000138348, I-MAN = manualslib igloohome
   Smart Padlock IGP1 p.9 "24 hrs from the start time"].
@@ -49,6 +56,22 @@ Decisions on what no source settles (UNVERIFIED)
 - Slot conflict: no source shows the answer when a variance is already taken; 409 Conflict is
   read as "taken" and the next variance is tried. Other refusals (400, 422) are CodeRejected
   with igloohome's message.
+- Choosing the variance: algoPINs are never revoked, so every booking change issues a new code and
+  an issued code keeps its slot for good. Nowistay records each code's variance and passes the
+  ones its codes used on the lock (CodeSpec.used_slots); the first variance not among them is
+  asked for, so no request is wasted on a known 409. A 409 still happens when another client (the
+  igloohome app, another integration) used a variance; the next free one is then tried.
+- A full start hour: when all three variances of the wanted start hour are used, the code starts
+  an hour earlier (a slot of its own), up to MAX_EARLIER_SLOTS hours earlier, never before the
+  current hour: an earlier start only gives the guest more time, and a past start is refused (see
+  above). When the wanted start is the current hour itself (the stay has begun), no earlier hour
+  is possible, so the code starts at the next hour instead (when the booking's own earlier codes
+  filled that hour, they still work meanwhile: none is revocable). The host is told on the code
+  (IssuedCode.warning) and, before a change, in the booking preview (start_slot_note). Hourly
+  codes move only while they stay within 672 hours. A daily code keeps its day: the next free slot would be a whole day
+  earlier, so when the three variances of its start day are used it is refused (CodeRejected).
+  Hourly and daily variances are counted apart (separate endpoints and limits [I-SEAM]); if
+  igloohome shares them, the 409 answers cover it.
 - Rate limits: none documented. A 429 is RateLimited, with Retry-After (seconds or HTTP date) if
   sent. 5xx is VendorUnavailable, except 504 on a create (a gateway timeout may hide a PIN that
   was issued) and an unreadable 2xx answer to a create, which are OutcomeUnknown.
@@ -108,6 +131,7 @@ TOKEN_RENEWAL_MARGIN = timedelta(minutes=5)
 HOURLY_MAX = timedelta(hours=672)
 DAILY_MIN_DAYS, DAILY_MAX_DAYS = 29, 367
 VARIANCES = (1, 2, 3)  # up to three distinct algoPINs per hour (or day) slot
+MAX_EARLIER_SLOTS = 3  # a code whose start hour is full starts at most this many hours earlier
 FIRST_USE_WINDOW = timedelta(hours=24)
 ACCESS_NAME_MAX = 32
 MAX_DEVICE_PAGES = 200
@@ -119,7 +143,7 @@ DEVICE_LOCK, DEVICE_KEYPAD, DEVICE_BRIDGE = "Lock", "Keypad", "Bridge"
 #   401       bad client or token                    -> one fresh token, then ProviderAuthError
 #   403       no rights                              -> one fresh token, then LockNotFound / ProviderAuthError
 #   404       device not in the account              -> LockNotFound
-#   409       variance already taken for the slot    -> next variance, CodeRejected after the third
+#   409       variance already taken for the slot    -> next free variance, then an earlier start hour
 #   429       rate limited                           -> RateLimited(retry_after)
 #   5xx       vendor failure                         -> VendorUnavailable (504 on create: OutcomeUnknown)
 
@@ -172,6 +196,43 @@ def algopin_window(starts_at: datetime, ends_at: datetime, zone: ZoneInfo, now: 
     return AlgoPinWindow("daily", start, _daily_end(start, end, zone))
 
 
+def slot_of(kind: str, starts_at: datetime, zone: ZoneInfo) -> tuple:
+    """igloohome's start slot: the start hour of an hourly code, the local start day of a daily one."""
+    if kind == "hourly":
+        return kind, starts_at.astimezone(UTC)
+    return kind, starts_at.astimezone(zone).date()
+
+
+def free_variances(window: AlgoPinWindow, used_slots, zone: ZoneInfo) -> list[int]:
+    """The variances of the window's slot that none of `used_slots` (start, end, variance) took."""
+    slot = slot_of(window.kind, window.starts_at, zone)
+    taken = {
+        variance for start, end, variance in used_slots
+        if slot_of("hourly" if end - start <= HOURLY_MAX else "daily", start, zone) == slot
+    }
+    return [variance for variance in VARIANCES if variance not in taken]
+
+
+def slot_candidates(wanted: AlgoPinWindow, zone: ZoneInfo, now: datetime) -> list[AlgoPinWindow]:
+    """The windows to ask for, in order, when start slots are full: the wanted one; then each hour
+    earlier, up to MAX_EARLIER_SLOTS, never before the current hour, while the code stays hourly;
+    when the wanted start is the current hour itself, the next hour. A daily code keeps its day."""
+    if wanted.kind == "daily":
+        return [wanted]
+    current_hour = floor_to_local_hour(now, zone)
+    candidates, start = [wanted], wanted.starts_at
+    for _ in range(MAX_EARLIER_SLOTS):
+        start = floor_to_local_hour(start - timedelta(hours=1), zone)
+        if start < current_hour or wanted.ends_at - start > HOURLY_MAX:
+            break
+        candidates.append(AlgoPinWindow("hourly", start, wanted.ends_at))
+    if wanted.starts_at == current_hour:
+        later = ceil_to_local_hour(wanted.starts_at + timedelta(minutes=1), zone)
+        if wanted.ends_at - later >= timedelta(hours=1):
+            candidates.append(AlgoPinWindow("hourly", later, wanted.ends_at))
+    return candidates
+
+
 def _daily_end(start: datetime, cover_until: datetime, zone: ZoneInfo) -> datetime:
     wall = start.astimezone(zone).replace(tzinfo=None)
     days = max(DAILY_MIN_DAYS, (cover_until - start).days)
@@ -195,7 +256,10 @@ class IgloohomeProvider(LockProvider):
 
     slug = "igloohome"
     display_name = "igloohome"
-    capabilities = Capabilities(chosen_pins=False, remote_revoke=False, update_in_place=False, find_codes=False, offline_codes=True)
+    capabilities = Capabilities(
+        chosen_pins=False, remote_revoke=False, update_in_place=False, find_codes=False, offline_codes=True,
+        limited_codes_per_slot=True,
+    )
 
     def __init__(
         self, session: AccountSession, *, http: VendorHttp | None = None, clock: Callable[[], datetime] | None = None
@@ -272,37 +336,67 @@ class IgloohomeProvider(LockProvider):
     # --- codes ----------------------------------------------------------------------------------------
 
     def create_code(self, vendor_lock_id: str, spec: CodeSpec) -> IssuedCode:
+        """An algoPIN in the first start slot with a free variance (see "A full start hour")."""
         zone = _zone(spec.time_zone)
-        window = algopin_window(spec.starts_at, spec.ends_at, zone, self.now())
+        now = self.now()
+        wanted = algopin_window(spec.starts_at, spec.ends_at, zone, now)
+        full: list[AlgoPinWindow] = []
+        for window in slot_candidates(wanted, zone, now):
+            for variance in free_variances(window, spec.used_slots, zone):
+                response = self._request_algopin(vendor_lock_id, window, variance, spec.name, zone)
+                if response is None:
+                    continue
+                pin, pin_id = self._issued(response)
+                return IssuedCode(
+                    vendor_code_id=pin_id,
+                    pin=pin,
+                    starts_at=window.starts_at,
+                    ends_at=window.ends_at,
+                    name=spec.name,
+                    usage_note=_usage_note(window, zone),
+                    warning=" ".join(filter(None, (
+                        _moved_start_warning(wanted, window, full, zone), _outlives_stay_warning(window, spec, zone),
+                    ))),
+                    variance=variance,
+                )
+            full.append(window)
+        raise CodeRejected(f"{_full_slots_words(full, zone)}, so no further code can be issued for this stay's start.")
+
+    @classmethod
+    def start_slot_note(cls, spec: CodeSpec, *, now: datetime) -> str:
+        try:
+            zone = _zone(spec.time_zone)
+            wanted = algopin_window(spec.starts_at, spec.ends_at, zone, now)
+        except CodeRejected:
+            return ""
+        full: list[AlgoPinWindow] = []
+        for window in slot_candidates(wanted, zone, now):
+            if free_variances(window, spec.used_slots, zone):
+                if window == wanted:
+                    return ""
+                new_start = _hour(window.starts_at, zone)
+                return f"{_full_slots_words(full, zone)}{_past_words(wanted, window)}, so the new code will start at {new_start}"
+            full.append(window)
+        return f"{_full_slots_words(full, zone)}, so no new code can be issued for this stay's start"
+
+    def _request_algopin(
+        self, vendor_lock_id: str, window: AlgoPinWindow, variance: int, name: str, zone: ZoneInfo
+    ) -> requests.Response | None:
+        """igloohome's answer to one algoPIN request; None when the variance was already taken."""
         path = f"/devices/{quote(vendor_lock_id, safe='')}/algopin/{window.kind}"
-        for variance in VARIANCES:
-            body = {
-                "variance": variance,
-                "startDate": wire_time(window.starts_at, zone),
-                "endDate": wire_time(window.ends_at, zone),
-                "accessName": spec.name[:ACCESS_NAME_MAX],
-            }
-            response = self._api("POST", path, json=body)
-            if response.status_code == 409:
-                logger.info("igloohome variance %s taken on %s from %s; trying the next",
-                            variance, vendor_lock_id, body["startDate"])
-                continue
-            self._raise_for_status(response, on_device=True, creating=True)
-            pin, pin_id = self._issued(response)
-            return IssuedCode(
-                vendor_code_id=pin_id,
-                pin=pin,
-                starts_at=window.starts_at,
-                ends_at=window.ends_at,
-                name=spec.name,
-                usage_note=_usage_note(window, zone),
-                warning=_outlives_stay_warning(window, spec, zone),
-            )
-        raise CodeRejected(
-            "igloohome has already issued its three codes for this start time on this lock; "
-            "no further code can start in that hour.",
-            vendor_code="409",
-        )
+        body = {
+            "variance": variance,
+            "startDate": wire_time(window.starts_at, zone),
+            "endDate": wire_time(window.ends_at, zone),
+            "accessName": name[:ACCESS_NAME_MAX],
+        }
+        response = self._api("POST", path, json=body)
+        if response.status_code == 409:  # another client used it: the next free variance is tried
+            logger.info("igloohome variance %s taken on %s from %s; trying the next",
+                        variance, vendor_lock_id, body["startDate"])
+            return None
+        self._raise_for_status(response, on_device=True, creating=True)
+        return response
 
     def _issued(self, response: requests.Response) -> tuple[str, str]:
         """The PIN and its id; an unreadable answer to a create may still hide an issued PIN."""
@@ -479,6 +573,37 @@ def _usage_note(window: AlgoPinWindow, zone: ZoneInfo) -> str:
     return (
         f"Enter this code on the lock at least once before {deadline} (within 24 hours of when it "
         "starts working), or it will stop working."
+    )
+
+
+def _hour(moment: datetime, zone: ZoneInfo) -> str:
+    return moment.astimezone(zone).strftime("%H:%M")
+
+
+def _full_slots_words(full: list[AlgoPinWindow], zone: ZoneInfo) -> str:
+    """What igloohome has used up, e.g. "igloohome has already issued three codes starting at 15:00
+    and at 14:00 on this lock"."""
+    if full[0].kind == "daily":
+        day = full[0].starts_at.astimezone(zone).strftime("%-d %B %Y")
+        return f"igloohome has already issued three codes for stays over 28 days starting on {day} on this lock"
+    hours = [f"at {_hour(window.starts_at, zone)}" for window in full]
+    listed = hours[0] if len(hours) == 1 else ", ".join(hours[:-1]) + " and " + hours[-1]
+    return f"igloohome has already issued three codes starting {listed} on this lock"
+
+
+def _past_words(wanted: AlgoPinWindow, window: AlgoPinWindow) -> str:
+    return ", and a code cannot start in the past" if window.starts_at > wanted.starts_at else ""
+
+
+def _moved_start_warning(wanted: AlgoPinWindow, window: AlgoPinWindow, full: list[AlgoPinWindow], zone: ZoneInfo) -> str:
+    if window.starts_at == wanted.starts_at:
+        return ""
+    hours = round(abs(window.starts_at - wanted.starts_at) / timedelta(hours=1))
+    direction = "later" if window.starts_at > wanted.starts_at else "earlier"
+    shift = f"{'an hour' if hours == 1 else f'{hours} hours'} {direction}"
+    return (
+        f"{_full_slots_words(full, zone)}{_past_words(wanted, window)}, so this code starts {shift} "
+        f"than wanted, at {local_words(window.starts_at, zone)}."
     )
 
 

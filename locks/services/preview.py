@@ -9,9 +9,12 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bookings.models import Booking, BookingStatus
-from locks.models import AccessCode, CodeState, LockAssignment
+from locks.models import AccessCode, CodeState, Lock, LockAssignment
+from locks.providers import registry
+from locks.providers.base import CodeSpec
 from locks.services.codes import Decision, capabilities_of, decide, maybe_on_lock
 from locks.services.planning import CodePlan
+from locks.services.work import used_slots_on_lock
 
 NOTHING_CHANGES = "nothing changes for the code"
 
@@ -37,10 +40,11 @@ def code_outlook(before: Booking | None, after: Booking, *, now: datetime) -> st
     if decision.action == Decision.RETIRE:
         return _retired(code, now, zone)
     if decision.action == Decision.CREATE:
-        return _creation(plan, now, zone)
+        return _with_start_slot_note(_creation(plan, now, zone), assignment.lock, plan, after, now)
     if decision.action == Decision.MOVE:
-        return _moved(code, after, assignment, plan, now, zone)
-    return _replanned(code, plan, now, zone)
+        return _with_start_slot_note(_moved(code, after, assignment, plan, now, zone), assignment.lock, plan, after, now)
+    outlook = _replanned(code, plan, now, zone)
+    return outlook if outlook == NOTHING_CHANGES else _with_start_slot_note(outlook, code.lock, plan, after, now)
 
 
 def end_access_outlook(booking: Booking, *, now: datetime) -> str:
@@ -150,6 +154,20 @@ def _replanned(code: AccessCode, plan: CodePlan, now: datetime, zone: ZoneInfo) 
             until = _moment(code.lock_ends_at or code.ends_at, zone)
             return f"{window}: {brand} cannot change a code, so a new code will be issued and the current one works until {until}"
     return window
+
+
+def _with_start_slot_note(outlook: str, lock: Lock, plan: CodePlan, booking: Booking, now: datetime) -> str:
+    """A code to be issued on a lock that takes few codes per start slot (igloohome): whether its
+    start moves because this lock's codes already used that slot (read from our rows, no vendor call)."""
+    provider = registry.provider_class(lock.account.provider)
+    if not provider.capabilities.limited_codes_per_slot:
+        return outlook
+    spec = CodeSpec(
+        name="", pin=None, starts_at=plan.starts_at, ends_at=plan.ends_at, time_zone=booking.property.time_zone,
+        used_slots=used_slots_on_lock(lock_id=lock.pk, now=now),
+    )
+    note = provider.start_slot_note(spec, now=max(now, plan.generate_at))
+    return f"{outlook}; {note}" if note else outlook
 
 
 def _moment(moment: datetime, zone: ZoneInfo) -> str:

@@ -42,7 +42,7 @@ from locks.providers.exceptions import (
     TransientProviderError,
     VendorUnavailable,
 )
-from locks.services.codes import code_record_unrevocable, enqueue_code, retry_period
+from locks.services.codes import capabilities_of, code_record_unrevocable, enqueue_code, retry_period
 
 logger = logging.getLogger(__name__)
 
@@ -249,13 +249,29 @@ def _outcome(error: ProviderError | None) -> str:
 
 
 def _spec(code: AccessCode, pin: str | None) -> CodeSpec:
+    limited = capabilities_of(code.lock).limited_codes_per_slot
     return CodeSpec(
         name=code.vendor_name,
         pin=pin,
         starts_at=code.starts_at,
         ends_at=code.ends_at,
         time_zone=code.booking.property.time_zone,
+        used_slots=used_slots_on_lock(lock_id=code.lock_id, now=timezone.now()) if limited else frozenset(),
     )
+
+
+# A new code never starts before the current hour, so its start slot (an hour, or a local day)
+# cannot be one that a code which started more than two days ago used.
+USED_SLOTS_LOOKBACK = timedelta(days=2)
+
+
+def used_slots_on_lock(*, lock_id: int, now: datetime) -> frozenset[tuple[datetime, datetime, int]]:
+    """(start, end, variance) of the codes this system issued on the lock that a new code's start
+    slot may meet, whatever became of them since: an issued algoPIN keeps its slot. One query."""
+    issued = AccessCode.objects.filter(
+        lock_id=lock_id, variance__isnull=False, lock_starts_at__gte=now - USED_SLOTS_LOOKBACK, lock_ends_at__isnull=False
+    )
+    return frozenset(issued.values_list("lock_starts_at", "lock_ends_at", "variance"))
 
 
 # --- the entry point ----------------------------------------------------------------------------
@@ -508,6 +524,7 @@ def _issued_fields(issued: IssuedCode, code: AccessCode) -> dict:
         "warning": " ".join(part for part in (code.warning, issued.warning) if part)[:500],
         "lock_starts_at": issued.starts_at,
         "lock_ends_at": issued.ends_at,
+        "variance": issued.variance,
         "create_outcome_unknown": False,
         "awaiting_lock_since": None,
         "awaiting_reason": "",
