@@ -20,6 +20,9 @@ LOCK_KINDS = [
     ("05", "Studio (offline)", "offline", {"offline": True}),
     ("06", "Neighbour's door (not admin)", "not_admin", {"is_admin": False}),
 ]
+# Locks of one vendor only: (id suffix, name, kind, attributes). Suffix "00" is neither a LOCK_KINDS
+# nor an extra lock's. Nuki: Smart Hosting ended (sandbox/vendors/nuki.py, kind no_subscription).
+VENDOR_LOCKS = {Vendor.NUKI: [("00", "Office (Smart Hosting ended)", "no_subscription", {})]}
 NUMERIC_BASE = {Vendor.TTLOCK: 7100000, Vendor.TEDEE: 41000, Vendor.NUKI: 17179869184, Vendor.IGLOOHOME: None}
 
 
@@ -53,6 +56,10 @@ def seed_sandbox(extra_locks: int = 0) -> list[VirtualAccount]:
                 VirtualLock.objects.create(
                     account=account, vendor_lock_id=vendor_lock_id(vendor, suffix), name=name, kind=kind, **attributes
                 )
+        for suffix, name, kind, attributes in VENDOR_LOCKS.get(vendor, []):
+            VirtualLock.objects.get_or_create(
+                account=account, vendor_lock_id=vendor_lock_id(vendor, suffix), defaults={"name": name, "kind": kind, **attributes}
+            )
         for index in range(extra_locks):
             suffix = extra_lock_suffix(index)
             VirtualLock.objects.get_or_create(

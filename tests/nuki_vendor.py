@@ -17,10 +17,20 @@ the timing fields. Nothing reaches the network: unmatched requests are refused b
     cloud.fail_next("PUT", "auths", 503)
     cloud.lose_next("PUT", "auths")                       # acts, then the answer is lost (ReadTimeout)
     cloud.expire_access_tokens()                          # the next API call answers 401
+    cloud.add_lock(18205286117, "Office", subscription="EXPIRED")  # Smart Hosting over: auth calls refused
+    cloud.subscription_refusal_status = 402               # the refusal's status (Nuki does not say which)
 
 Fixture bodies in tests/fixtures/nuki/ follow the documented schemas [N-SW]; `error_locked.json`
-is the 423 body quoted in Nuki's forum [N-423]; the other error bodies carry `detailMessage` as
-Nuki's error bodies do [N-PY], with texts from the forum [N-DUP, N-NOKP] or invented.
+is the 423 body quoted in Nuki's forum [N-423]; `error_no_subscription.json` is the Smart Hosting
+refusal quoted in Nuki's guide [N-SHS]; the other error bodies carry `detailMessage` as Nuki's error
+bodies do [N-PY], with texts from the forum [N-DUP, N-NOKP] or invented.
+
+Smart Hosting (see "Smart Hosting" in locks.providers.nuki): a lock's `subscription` is the
+`currentSubscription.state` it reports (None: the field is absent, as in older answers). A lock
+without an active subscription (a state other than ACTIVE or PENDING_CANCEL, outside its grace
+period; or `gated=True` whatever it reports) has its calls on `subscription_gated_routes` (its
+authorizations, by default; add "lock" for the lock's own GET, which the v1.5.0 announcement lists
+too) refused with the documented body and `subscription_refusal_status` (unverified: 403 here).
 """
 
 from __future__ import annotations
@@ -78,12 +88,26 @@ class EmulatedLock:
     keypad2: bool = False
     server_state: int = 0
     auths: dict[str, dict] = field(default_factory=dict)
+    subscription: str | None = None  # currentSubscription.state; None: not reported
+    grace_period: bool = False  # currentSubscription.isInGracePeriod
+    gated: bool | None = None  # whether Nuki refuses this lock's gated calls; None: from the state
 
     def as_json(self) -> dict:
         data = copy.deepcopy(fixture("smartlocks.json")[0])
         data.update(smartlockId=self.smartlock_id, name=self.name, serverState=self.server_state)
         data["config"].update(name=self.name, keypadPaired=self.keypad, keypad2Paired=self.keypad2)
+        if self.subscription is not None:  # the shape of Nuki's example [N-SHS] and schema [N-SW]
+            data["currentSubscription"] = {
+                "type": "B2C", "state": self.subscription, "creationDate": "2025-01-17T10:05:09.345Z",
+                "expirationDate": "2026-01-17T10:05:09.345Z", "isInGracePeriod": self.grace_period,
+            }
         return data
+
+    @property
+    def refuses_for_subscription(self) -> bool:
+        if self.gated is not None:
+            return self.gated
+        return self.subscription not in (None, "ACTIVE", "PENDING_CANCEL") and not self.grace_period
 
 
 @dataclass
@@ -119,6 +143,8 @@ class NukiCloud:
         self.faults: dict[tuple[str, str], list] = defaultdict(list)
         self.calls: list[tuple[str, str]] = []  # (method, route)
         self.bodies: list[tuple[str, str, object]] = []  # (method, route, JSON body) of writes
+        self.subscription_gated_routes = {"auths", "auth"}
+        self.subscription_refusal_status = 403
         self._auth_numbers = itertools.count(20)
         base = re.escape(nuki.api_url("")) + r".*"
         for method in ("GET", "POST", "PUT", "DELETE"):
@@ -185,6 +211,8 @@ class NukiCloud:
             return status, headers, json.dumps(body) if body is not None else ""
         if route != "token" and not self._authorized(request):
             return 401, {}, json.dumps(fixture("error_unauthorized.json"))
+        if route in self.subscription_gated_routes and self._without_subscription(args[0]):
+            return self.subscription_refusal_status, {}, json.dumps(fixture("error_no_subscription.json"))
         answer = handler(request, *args)
         if fault and fault[0] == "lose":
             return requests.ReadTimeout("Read timed out. (emulated)")
@@ -204,6 +232,10 @@ class NukiCloud:
         if len(parts) == 4 and parts[0] == "smartlock" and parts[2] == "auth" and method in ("POST", "DELETE"):
             return "auth", self._update_auth if method == "POST" else self._delete_auth, (parts[1], parts[3])
         return "unknown", lambda request: (404, {}, ""), ()
+
+    def _without_subscription(self, lock_id: str) -> bool:
+        lock = self.locks.get(lock_id)
+        return lock is not None and lock.refuses_for_subscription
 
     def _authorized(self, request) -> bool:
         header = request.headers.get("Authorization", "")

@@ -41,6 +41,7 @@ CELLAR = "17179869187"  # old_passcodes: the first-generation Keypad
 SHED = "17179869188"  # no_keypad
 STUDIO = "17179869189"  # offline
 NEIGHBOUR = "17179869190"  # not_admin
+OFFICE = "17179869184"  # no_subscription: Smart Hosting ended
 FAST_READBACK = (0.05, 0.2, 0.5)
 
 pytestmark = pytest.mark.filterwarnings("ignore:No directory at:UserWarning")  # whitenoise without collectstatic
@@ -106,8 +107,10 @@ def test_api_token_connect_reads_the_account_and_its_locks(vendors_on_sandbox, h
         CELLAR: (True, True),
         SHED: (False, True),
         STUDIO: (True, False),
+        OFFICE: (False, True),
     }
     assert account.locks.get(vendor_lock_id=SHED).unavailable_reason == nuki.NO_KEYPAD
+    assert account.locks.get(vendor_lock_id=OFFICE).unavailable_reason == nuki.NO_SUBSCRIPTION
 
     with pytest.raises(NukiConnectError) as refused:
         nuki_connect_with_api_token(host=host, token="not-the-token")

@@ -15,6 +15,12 @@ N-NOKP https://developer.nuki.io/t/problem-creating-temporary-access/39051
 N-DUP  idx:4135907716 (a Python client retrying when the PUT answer says "'code' exists already")
 N-REF  idx:52697443000, idx:2417401236 (production clients' token exchange and refresh forms)
 N-SCO  idx:37909914681, idx:10211604329, idx:55622004959, idx:2700354068 (clients' scope lists)
+N-SHS  https://docs.nuki.io/guide/shs/examples/ (Nuki's guide "shs": Smart Hosting subscription)
+N-V15  https://developer.nuki.io/t/nuki-web-api-updates-version-v-1-5-0/21795 (API v1.5.0 announcement)
+N-PRICE https://developer.nuki.io/t/api-pricing/9746 (Nuki staff on 402 "Account not payed")
+N-B24  https://wiki.beds24.com/index.php?title=Nuki.io (a keypad-code PMS integration's requirements)
+N-SEAM https://docs.seam.co/latest/api/devices/simulate/paid_subscription (Seam simulates an expired SHS)
+N-HA   idx:2027055486 (an unofficial Home Assistant client's README on the SHS refusal)
 
 Verified facts
 --------------
@@ -66,6 +72,37 @@ Verified facts
   valid") [N-NOKP]; a 422 was also reported for type 13 [N-422].
 - Error bodies carry `detailMessage` [N-PY] (some clients read `message` [N-CLI]).
 
+Nuki Smart Hosting subscription (SHS), verified
+- "If you attempt to perform actions on a smart lock which does not have an SHS subscripton, the
+  API will return an error": `{"error": "No active Smart Hosting subscription for the Smart Lock,
+  please get one!"}` [N-SHS].
+- The calls it gates: from 1 September 2023 the endpoints of API v1.5.0 "will return an error
+  message if the Smart Lock or Smart Door doesn't have an active Smart Hosting subscription":
+  Smartlock (GET, PUT, POST, DELETE), SmartlockAuth (GET, PUT, POST, DELETE), SmartlockLog (GET)
+  and AdvancedApi [N-V15]. Keypad codes are SmartlockAuth objects (type 13), so every call this
+  adapter makes on a lock's codes (list, create, update, delete) is among them. A PMS that issues
+  only keypad codes lists the subscription as required since 1 September 2023 [N-B24]; Seam
+  simulates an expired one as a device error [N-SEAM].
+- Reading it: `GET /smartlock` answers a `currentSubscription` per lock, e.g. `{"type": "B2C",
+  "state": "ACTIVE", "creationDate": …}`; SHS is valid one year from `creationDate`; "Once the
+  subscription is no longer active, the state will change to INACTIVE" [N-SHS]. The schema:
+  smartlockSchema `currentSubscription` and `previousSubscriptions`, both optional; shsSubscription
+  {type B2C|B2B, state ACTIVE|INACTIVE|CANCELLED|EXPIRED|ON_HOLD|PENDING|PENDING_CANCEL,
+  shsSubscriptionType, creationDate, expirationDate, isInGracePeriod, …}, every field optional
+  [N-SW shsSubscriptionSchema]. A smart lock also carries `error` ("In case of any error, it
+  contains the error message") [N-SW smartlockSchema].
+- The Advanced API's bulk auth creation answers an `error` naming the "smartlock IDs, if auths can
+  not be created because they need subscription" [N-SW advancedConfirmationResponseSchema]; this
+  adapter does not use that endpoint.
+- UNVERIFIED: the HTTP status of the refusal (not stated [N-SHS]; the auth create lists 402 and 426
+  among its errors [N-SW], and a Nuki staff answer from before SHS tied 402 "Account not payed" to
+  old Box packages [N-PRICE]); whether a host's own API token (not an Advanced API application) is
+  gated for keypad codes (the announcement addresses "short rental integrators using the Nuki
+  Advanced API" [N-V15], the guide says "the API" without that limit [N-SHS], an unofficial client
+  reports the refusal on plain API-token calls [N-HA]); whether the GET of a lock is refused too
+  (the announcement lists it, the guide reads the state with it); what Nuki allows in the states
+  PENDING, ON_HOLD and PENDING_CANCEL; whether an absent `currentSubscription` means "none".
+
 Decisions on what the sources leave open (UNVERIFIED items)
 ------------------------------------------------------------
 - PKCE: not among Nuki's documented authorize parameters [N-OAUTH] and seen in no client, so the
@@ -108,6 +145,27 @@ Decisions on what the sources leave open (UNVERIFIED items)
   not on the lock and would block the name and code of the create that follows.
 - The lock's time zone is not reported as an IANA name (`timezoneId` is Nuki's own table), so
   RemoteLock.time_zone stays empty.
+- Smart Hosting, the refusal: recognised by its text (NO_SUBSCRIPTION_TEXT, case-insensitive)
+  whatever the HTTP status: in any error body (checked before the status is), in a successful
+  answer whose body is an object with that `error`, in an answer of a status otherwise let through
+  (a 404 on an auth URL), and in an authorization's `error` after a write. It raises
+  SubscriptionRequired (permanent: nothing mends it but the host subscribing, so the lifecycle
+  fails the code at once and emails the host this message instead of retrying hourly) in words
+  that say what to do: SUBSCRIPTION_REFUSED; SUBSCRIPTION_REFUSED_REMOVAL for a removal (the code
+  then keeps working until its end); SUBSCRIPTION_REFUSED_LIST should the lock list be refused.
+  A 402 without the text keeps its own mapping (STATUS_ERRORS): nothing ties it to Smart Hosting.
+- Smart Hosting, the lock list: a lock whose `currentSubscription.state` is INACTIVE, CANCELLED or
+  EXPIRED, and not `isInGracePeriod`, or whose `error` is the refusal, is unavailable with
+  NO_SUBSCRIPTION (what the lock can do through Nowistay; its online state stays apart and never
+  blocks). An absent `currentSubscription` gives no verdict: older answers and accounts Nuki reports
+  no subscription for must not make every lock ineligible, and nothing documents that absence means
+  "none"; Nuki's answer to the first write then decides. `previousSubscriptions` is not read. ACTIVE,
+  PENDING_CANCEL (running until its end), PENDING, ON_HOLD and unknown states give no verdict
+  either (what Nuki allows in them is not documented; a refused write still says why), and
+  `expirationDate` is not compared with our clock (the guide says the state changes).
+- Smart Hosting, before a write: the lock read before each write does not refuse on the
+  subscription state. Nuki's answer decides, so an account Nuki does not gate is never blocked by
+  our reading of a state; a lapsed lock costs one refused request per code.
 """
 
 from __future__ import annotations
@@ -135,6 +193,7 @@ from locks.providers.exceptions import (
     ProviderAuthError,
     ProviderError,
     RateLimited,
+    SubscriptionRequired,
     TransientProviderError,
     VendorUnavailable,
 )
@@ -157,6 +216,29 @@ DEFAULT_ACCESS_LIFETIME = 3600  # seconds, when the token answer has no expires_
 READBACK_DELAYS = (1.0, 2.0, 4.0)  # seconds to wait before each read-back of a write
 MALFORMED = "malformed"  # vendor_code of a VendorUnavailable raised for an answer we cannot read
 API_TOKEN, OAUTH = "api_token", "oauth"  # credentials["auth"]
+
+# Nuki Smart Hosting (see "Smart Hosting" in the docstring): the refusal's text, matched in lower case [N-SHS].
+NO_SUBSCRIPTION_TEXT = "no active smart hosting subscription"
+SUBSCRIPTION_ENDED_STATES = frozenset({"INACTIVE", "CANCELLED", "EXPIRED"})  # currentSubscription.state [N-SW]
+NO_SUBSCRIPTION = (
+    "This lock has no active Nuki Smart Hosting subscription, which Nuki requires for keypad codes through "
+    "Nowistay. Activate or renew Smart Hosting for this lock in your Nuki account (Nuki Web), then use Refresh locks."
+)
+SUBSCRIPTION_REFUSED = (
+    "Nuki refused: this lock has no active Nuki Smart Hosting subscription, which Nuki requires for keypad codes "
+    "through Nowistay. Activate or renew Smart Hosting for this lock in your Nuki account (Nuki Web), then press "
+    "Retry now on the booking."
+)
+SUBSCRIPTION_REFUSED_REMOVAL = (
+    "Nuki refused to remove the code: this lock has no active Nuki Smart Hosting subscription. The code keeps "
+    "working until its end; delete it in the Nuki app if it must stop sooner, and renew Smart Hosting for this "
+    "lock in your Nuki account (Nuki Web)."
+)
+SUBSCRIPTION_REFUSED_LIST = (
+    "Nuki refused to list the locks for lack of an active Nuki Smart Hosting subscription, which Nuki requires for "
+    "keypad codes through Nowistay. Activate Smart Hosting for your locks in your Nuki account (Nuki Web), then use "
+    "Refresh locks."
+)
 
 STATUS_ERRORS: dict[int, tuple[type[ProviderError], str]] = {
     400: (PermanentProviderError, "Nuki refused the request as invalid."),
@@ -252,9 +334,26 @@ def _vendor_detail(response: requests.Response) -> str:
     return ""
 
 
+def refused_for_subscription(response: requests.Response) -> bool:
+    """Whether Nuki refused because the lock has no active Smart Hosting subscription, whatever the
+    status [N-SHS]. A successful answer counts only when its body is an object with that `error`:
+    a lock list whose locks carry the text is not a refusal of the list."""
+    if NO_SUBSCRIPTION_TEXT not in (response.text or "").lower():
+        return False
+    if not 200 <= response.status_code < 300:
+        return NO_SUBSCRIPTION_TEXT in _vendor_detail(response).lower()
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    return isinstance(body, dict) and NO_SUBSCRIPTION_TEXT in str(body.get("error") or "").lower()
+
+
 def raise_for_status(response: requests.Response, *, code_write: bool = False) -> None:
     """Translate a Nuki answer that is not a success into our error vocabulary."""
     status = response.status_code
+    if refused_for_subscription(response):
+        raise SubscriptionRequired(SUBSCRIPTION_REFUSED, vendor_code=str(status))
     if 200 <= status < 300:
         return
     vendor_code = str(status)
@@ -278,6 +377,26 @@ def raise_for_status(response: requests.Response, *, code_write: bool = False) -
     if status >= 500:
         raise VendorUnavailable("Nuki is having trouble right now; it is tried again later.", retry_after=retry_after_seconds(response), vendor_code=vendor_code)
     raise PermanentProviderError(f"Nuki refused the request (HTTP {status}).", vendor_code=vendor_code)
+
+
+# --- what a smart lock can do -------------------------------------------------------------------------
+
+def _has_keypad(device: dict) -> bool:
+    # Either keypad generation takes type-13 codes [N-SW keypadPaired, keypad2Paired].
+    config = device.get("config") if isinstance(device.get("config"), dict) else {}
+    return bool(config.get("keypadPaired") or config.get("keypad2Paired"))
+
+
+def subscription_ended(device: dict) -> bool:
+    """Whether Nuki reports the lock's Smart Hosting subscription as over (not merely unknown: an
+    absent `currentSubscription` gives no verdict; see "Smart Hosting" in the module docstring)."""
+    if NO_SUBSCRIPTION_TEXT in str(device.get("error") or "").lower():
+        return True
+    subscription = device.get("currentSubscription")
+    if not isinstance(subscription, dict) or subscription.get("isInGracePeriod") is True:
+        return False
+    state = subscription.get("state")
+    return isinstance(state, str) and state.strip().upper() in SUBSCRIPTION_ENDED_STATES
 
 
 # --- connecting: OAuth 2 authorization code, or a pasted API token --------------------------------
@@ -447,13 +566,16 @@ class NukiProvider(LockProvider):
                 "changes); please paste a new one.",
                 vendor_code="401",
             )
-        if response.status_code not in allow:
+        if response.status_code not in allow or refused_for_subscription(response):
             raise_for_status(response, code_write=code_write)
         return response
 
     # --- locks ----------------------------------------------------------------------------------------
     def list_locks(self) -> list[RemoteLock]:
-        response = self._call("GET", "smartlock")
+        try:
+            response = self._call("GET", "smartlock")
+        except SubscriptionRequired as refused:  # not expected (the guide reads the state here), but worded for a list
+            raise SubscriptionRequired(SUBSCRIPTION_REFUSED_LIST, vendor_code=refused.vendor_code) from None
         devices = _json(self.http, response)
         if not isinstance(devices, list):
             raise _malformed("the lock list")
@@ -463,15 +585,15 @@ class NukiProvider(LockProvider):
         if not isinstance(device, dict):
             raise _malformed("a lock")
         lock_id = _id_text(device.get("smartlockId"), "a smart lock id")
-        config = device.get("config") if isinstance(device.get("config"), dict) else {}
-        # Either keypad generation takes type-13 codes [N-SW keypadPaired, keypad2Paired].
-        has_keypad = bool(config.get("keypadPaired") or config.get("keypad2Paired"))
+        reasons = [NO_KEYPAD] if not _has_keypad(device) else []
+        if subscription_ended(device):
+            reasons.append(NO_SUBSCRIPTION)
         server_state = device.get("serverState")
         return RemoteLock(
             vendor_lock_id=lock_id,
             name=str(device.get("name") or f"Nuki {lock_id}"),
-            supports_remote_codes=has_keypad,
-            unavailable_reason="" if has_keypad else NO_KEYPAD,
+            supports_remote_codes=not reasons,
+            unavailable_reason=" ".join(reasons),
             is_online=server_state == SERVER_STATE_OK if isinstance(server_state, int) else None,
         )
 
@@ -487,7 +609,8 @@ class NukiProvider(LockProvider):
         if state != SERVER_STATE_OK:
             reason = SERVER_STATES.get(state, f"state {state}")
             raise LockOffline(f"The Nuki lock cannot be reached through its bridge right now ({reason}).", vendor_code=f"serverState {state}")
-        if need_keypad and not self._remote_lock(device).supports_remote_codes:
+        # Not the Smart Hosting state: Nuki's answer to the write decides (see "Smart Hosting").
+        if need_keypad and not _has_keypad(device):
             raise OperationNotSupported(NO_KEYPAD)
         return device
 
@@ -562,6 +685,12 @@ class NukiProvider(LockProvider):
         raise OutcomeUnknown("Nuki accepted the change but the lock has not confirmed it yet; it is checked again later.")
 
     def delete_code(self, vendor_lock_id: str, vendor_code_id: str) -> None:
+        try:
+            self._delete_code(vendor_lock_id, vendor_code_id)
+        except SubscriptionRequired as refused:  # the code stays on the lock: say so
+            raise SubscriptionRequired(SUBSCRIPTION_REFUSED_REMOVAL, vendor_code=refused.vendor_code) from None
+
+    def _delete_code(self, vendor_lock_id: str, vendor_code_id: str) -> None:
         self._lock(vendor_lock_id, need_keypad=False)
         response = self._call("DELETE", f"smartlock/{vendor_lock_id}/auth/{quote(vendor_code_id, safe='')}", allow=(404,))
         if response.status_code == 404:
@@ -656,6 +785,8 @@ class NukiProvider(LockProvider):
     def _application_error(auth: dict, operation: str) -> ProviderError:
         """The bridge could not apply a change. Nuki's text is classified, never repeated."""
         detail = str(auth.get("error") or "").lower()
+        if NO_SUBSCRIPTION_TEXT in detail:
+            return SubscriptionRequired(SUBSCRIPTION_REFUSED_REMOVAL if operation == "delete" else SUBSCRIPTION_REFUSED, vendor_code="auth error")
         if operation != "delete" and "code" in detail and any(word in detail for word in ("exist", "duplicate", "already", "used")):
             return CodeRejected(DUPLICATE_CODE, vendor_code="auth error")
         verb = {"create": "put the code on", "update": "change the code on", "delete": "remove the code from"}[operation]

@@ -23,7 +23,13 @@ Locks (VirtualLock.kind -> what Nuki Web shows)
 eligible: Keypad 2 paired (`keypad2Paired`), `serverState` 0. old_passcodes: the first-generation
 Keypad (`keypadPaired`). no_keypad: neither. offline (or the `offline` fault on the lock or the
 account): `serverState` 4. no_gateway: no bridge, so Nuki Web cannot reach it: `serverState` 4
-as well. not_admin: not listed; direct calls answer 403. Ids are JSON numbers above 32 bits.
+as well. not_admin: not listed; direct calls answer 403. no_subscription: its Smart Hosting
+subscription has ended (`currentSubscription.state` EXPIRED, out of its grace period) and its
+authorizations' calls (list, create, update, delete) answer Nuki's documented refusal, `{"error":
+"No active Smart Hosting subscription for the Smart Lock, please get one!"}` [N-SHS], with 403 (a
+sandbox choice: Nuki does not document the status); the lock itself still reads, as Nuki's guide
+reads the state with it. Every other lock reports an ACTIVE subscription. Ids are JSON numbers
+above 32 bits.
 
 Authorizations (keypad codes, type 13)
 --------------------------------------
@@ -89,6 +95,8 @@ NAME_MAX_LENGTH = 32  # smartlockAuthSchema: "max 32 chars"
 NO_START = datetime(1970, 1, 1, tzinfo=UTC)  # an authorization without allowedFromDate
 NO_END = datetime(9999, 12, 31, tzinfo=UTC)  # ... without allowedUntilDate
 OFFLINE_ERROR = "Smart Lock is offline"
+NO_SUBSCRIPTION_ERROR = "No active Smart Hosting subscription for the Smart Lock, please get one!"  # [N-SHS]
+NO_SUBSCRIPTION_STATUS = 403  # not documented by Nuki: the sandbox's choice
 
 DATE_FORMAT = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d{3})?)?Z$")
 CREATE_FIELDS = {
@@ -375,7 +383,27 @@ def _smartlock(lock: VirtualLock) -> dict:
         "virtualDevice": False,
         "creationDate": "2024-05-02T10:00:00.000Z",
         "updateDate": "2024-05-02T10:00:00.000Z",
+        "currentSubscription": _subscription(lock),
     }
+
+
+def _without_subscription(lock: VirtualLock) -> bool:
+    return lock.kind == "no_subscription"
+
+
+def _subscription(lock: VirtualLock) -> dict:
+    """The lock's Smart Hosting subscription as Nuki reports it [N-SHS, N-SW shsSubscriptionSchema]."""
+    now = timezone.now()
+    if _without_subscription(lock):  # a year's subscription that ended a month ago
+        return {
+            "type": "B2C", "state": "EXPIRED", "creationDate": _date(now - timedelta(days=395)),
+            "expirationDate": _date(now - timedelta(days=30)), "isInGracePeriod": False,
+        }
+    return {"type": "B2C", "state": "ACTIVE", "creationDate": _date(now - timedelta(days=30))}
+
+
+def _refused_for_subscription() -> JsonResponse:
+    return JsonResponse({"error": NO_SUBSCRIPTION_ERROR}, status=NO_SUBSCRIPTION_STATUS)
 
 
 @require_http_methods(["GET"])
@@ -540,6 +568,8 @@ def _code_taken(lock: VirtualLock, pin: str, *, other_than: str | None = None) -
 
 @_lock_call
 def auths(request, account, lock):
+    if request.method in ("GET", "PUT") and _without_subscription(lock):
+        return _refused_for_subscription()
     if request.method == "GET":
         return _list_auths(request, account, lock)
     if request.method == "PUT":
@@ -549,6 +579,8 @@ def auths(request, account, lock):
 
 @_lock_call
 def auth(request, account, lock, auth_id):
+    if request.method in ("POST", "DELETE") and _without_subscription(lock):
+        return _refused_for_subscription()
     if request.method == "POST":
         return _update_auth(request, account, lock, auth_id)
     if request.method == "DELETE":
