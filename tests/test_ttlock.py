@@ -61,7 +61,7 @@ NOW_MS = 1780300800000  # 2026-06-01T08:00:00Z
 STARTS, ENDS = datetime(2026, 6, 2, 13, 0, tzinfo=UTC), datetime(2026, 6, 4, 10, 0, tzinfo=UTC)
 STARTS_MS, ENDS_MS = 1780405200000, 1780567200000
 LATER_STARTS, LATER_ENDS = datetime(2026, 6, 3, 13, 0, tzinfo=UTC), datetime(2026, 6, 6, 10, 0, tzinfo=UTC)
-PIN = "048213"  # a leading zero, on purpose
+PIN = "482013"  # a zero inside, on purpose (a leading one is refused: see test_pins.py)
 APP_PASSWORD, APP_PASSWORD_MD5 = "123456", "e10adc3949ba59abbe56e057f20f883e"  # T-TOK's own example
 USERNAME = "+33612345678"
 
@@ -352,10 +352,10 @@ class TestCodes:
         assert (issued.vendor_code_id, issued.pin, issued.name) == ("24242", PIN, "nw-101")
         assert (issued.starts_at, issued.ends_at) == (STARTS, ENDS)
         (call,) = rsps.calls
-        assert call.request.method == "POST" and "keyboardPwd=048213" in call.request.body  # the leading zero travels
+        assert call.request.method == "POST" and "keyboardPwd=482013" in call.request.body  # the digit string, as is
         assert call.request.url == f"{BASE}/v3/keyboardPwd/add"  # nothing in the query string, the token included
 
-    @pytest.mark.parametrize("pin", ["1234", "111111", "987654", "123", "1234567890", "12a456", "", None])
+    @pytest.mark.parametrize("pin", ["1234", "111111", "987654", "123", "1234567890", "12a456", "", None, "048213"])
     def test_a_pin_ttlock_would_refuse_is_rejected_without_a_request(self, rsps, pin):
         with pytest.raises(CodeRejected) as caught:
             make_provider().create_code("3001", spec(pin=pin))

@@ -38,11 +38,13 @@ Verified facts
 
 Decisions on what the sources leave open
 ----------------------------------------
-- PINs with a leading zero: the CN add page types `keyboardPwd` as Int, but the same platform
-  returns passcodes as Strings with a leading zero ("034234" in T-LPWD), types `newKeyboardPwd`
-  [T-CHG] and deleteByCode's `keyboardPwd` [T-DEL] as String, and its SDKs pass String
-  passcodes. Form encoding carries text anyway: the PIN is sent exactly as its digit string and
-  is never turned into a number here.
+- PINs with a leading zero are never given: the CN add page types `keyboardPwd` as Int [T-ADD],
+  and whether a leading zero survives `add` is unverified (vendor-apis.md §7). Other pages point
+  the other way (T-LPWD returns "034234"; T-CHG and T-DEL type the passcode as String), but a
+  lock keeping "34234" while the guest is told "034234" is a guest at a closed door, and leaving
+  out the leading zero costs a tenth of the PIN space. So `pins.ttlock_rule` refuses a leading 0:
+  random PINs never draw one, a guest phone ending in one falls back to a random PIN, and
+  `create_code` refuses such a PIN before any request. The PIN still travels as its digit string.
 - featureValue bit 56 = WiFi comes from TTLock's own SDK constants and HT, not the cloud page
   (whose table is cut in the stored copy).
 - `timezoneRawOffset` may be a standard-time offset (the name reads like Java's
@@ -443,7 +445,7 @@ class TTLockProvider(LockProvider):
             "keyboardPwd/add",
             {
                 "lockId": lock_id,
-                "keyboardPwd": pin,  # the digit string as is: a leading zero stays
+                "keyboardPwd": pin,  # the digit string as is (never one with a leading zero: see the docstring)
                 "keyboardPwdName": spec.name,
                 "keyboardPwdType": PERIOD_PASSCODE,
                 "startDate": to_ms(spec.starts_at),
