@@ -31,8 +31,9 @@ Verified facts
   the most complete, checked against the EN page).
 - lock/list: pageNo from 1, pageSize ≤ 1000, answer `{list, pageNo, pageSize, pages, total}`,
   only locks the account is top administrator of [T-LL]. lock/detail adds `featureValue`,
-  `hasGateway` (1/0) and `timezoneRawOffset` (ms) [T-LD]; `keyboardPwdVersion` appears in a
-  real payload only [HT tests/const.py].
+  `hasGateway` (1/0) and `timezoneRawOffset` (ms) [T-LD]; `keyboardPwdVersion` (0-4) is not in
+  the current table but is on the older EN page (https://euopen.ttlock.com/doc/api/v3/lock/detail)
+  and in a real payload [HT tests/const.py]. The detail carries no `lockData` [T-LD].
 - featureValue is hex; bit n is `(int(value, 16) >> n) & 1` (the page's worked example reverses
   the bits of each byte, which is the same thing) [T-FV]. Bit 0 = passcodes [T-FV, T-SDKFV];
   bit 56 = WiFi lock, which needs no gateway [T-SDKFV `WIFI_LOCK = 56`, HT models.py].
