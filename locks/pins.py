@@ -71,10 +71,15 @@ def nuki_rule(pin: str) -> str | None:
 
 
 def ttlock_rule(pin: str) -> str | None:
-    """TTLock: 4 to 9 digits, not one repeated digit, not a run of consecutive digits."""
+    """TTLock: 4 to 9 digits, not starting with 0, not one repeated digit, not a run of
+    consecutive digits."""
     # Other lengths are refused with errcode -3006 (vendor-apis.md 2.6, T-ADD-EN and T-ERR).
     if not 4 <= len(pin) <= 9 or not _only_digits(pin):
         return "TTLock PINs are 4 to 9 digits."
+    # The add page types `keyboardPwd` as Int (vendor-apis.md 2.3, T-ADD; 7, open items): a
+    # leading zero may be dropped on the lock while the guest is given six digits.
+    if pin.startswith("0"):
+        return "TTLock PINs cannot start with 0."
     # "Too simple" codes are refused with errcode -2032; the exact rule is unpublished
     # (vendor-apis.md 2.6 and 7, T-ERR).
     if len(set(pin)) == 1 or _is_consecutive_run(pin):

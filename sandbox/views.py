@@ -42,11 +42,21 @@ def index(request):
     return render(request, "sandbox/index.html", {"accounts": accounts})
 
 
+def local_time(moment: datetime, zone: ZoneInfo) -> str:
+    """A moment on the lock's wall clock, with the zone and its UTC offset at that moment next to
+    it ("Tue 2 Jun 2026 15:00 Europe/Paris (UTC+02:00)"), so no time on a door page is ambiguous."""
+    local = moment.astimezone(zone)
+    minutes = int(local.utcoffset().total_seconds()) // 60
+    sign, (hours, rest) = "+" if minutes >= 0 else "-", divmod(abs(minutes), 60)
+    return f"{local:%a} {local.day} {local:%b %Y %H:%M} {zone.key} (UTC{sign}{hours:02d}:{rest:02d})"
+
+
 def door(request, lock_id: int):
     lock = get_object_or_404(VirtualLock.objects.select_related("account"), pk=lock_id)
     zone = ZoneInfo(lock.time_zone)
     verdict = None
     try_form = TryPinForm(request.POST if request.POST.get("action") == "try" else None, initial={"at": timezone.now().astimezone(zone).strftime("%Y-%m-%dT%H:%M")})
+    try_form.fields["at"].label = f"At (the lock's local time, {zone.key})"
     faults_form = LockFaultsForm(request.POST if request.POST.get("action") == "faults" else None, instance=lock)
     if request.method == "POST" and request.POST.get("action") == "faults" and faults_form.is_valid():
         faults_form.save()
@@ -56,7 +66,7 @@ def door(request, lock_id: int):
         moment = try_form.cleaned_data["at"].replace(tzinfo=None).replace(tzinfo=zone)
         verdict = _would_open(lock, try_form.cleaned_data["pin"], moment)
     codes = [
-        {"code": code, "starts": code.starts_at.astimezone(zone), "ends": code.ends_at.astimezone(zone), "open_now": code.opens_at(timezone.now())}
+        {"code": code, "starts": local_time(code.starts_at, zone), "ends": local_time(code.ends_at, zone), "open_now": code.opens_at(timezone.now())}
         for code in lock.codes.all()
     ]
     return render(request, "sandbox/door.html", {"lock": lock, "codes": codes, "try_form": try_form, "faults_form": faults_form, "verdict": verdict})
@@ -76,20 +86,21 @@ FIRST_USE_WITHIN = timedelta(hours=24)  # igloohome: a code longer than this mus
 
 
 def _would_open(lock: VirtualLock, pin: str, moment: datetime) -> str:
+    zone = moment.tzinfo
     matching = [code for code in lock.codes.all() if code.pin == pin]
     if not matching:
         return f"No: {lock.name} holds no code {pin}."
     opening = [code for code in matching if code.opens_at(moment)]
     if any(not _first_use_due_before(lock, code, moment) for code in opening):
-        return f"Yes: the door opens with {pin} at {moment:%H:%M on %d %b %Y}."
+        return f"Yes: the door opens with {pin} on {local_time(moment, zone)}."
     if opening:
-        deadline = (opening[0].starts_at + FIRST_USE_WITHIN).astimezone(moment.tzinfo)
+        deadline = opening[0].starts_at + FIRST_USE_WITHIN
         return (
-            f"Only if {pin} was already entered before {deadline:%H:%M on %d %b %Y}: an igloohome code valid for "
+            f"Only if {pin} was already entered before {local_time(deadline, zone)}: an igloohome code valid for "
             "more than 24 hours stops working if it is not used within 24 hours of its start."
         )
-    windows = ", ".join(f"{c.starts_at.astimezone(moment.tzinfo):%d %b %H:%M} → {c.ends_at.astimezone(moment.tzinfo):%d %b %H:%M}" for c in matching)
-    return f"No: {pin} is only valid {windows}."
+    windows = ", ".join(f"{local_time(c.starts_at, zone)} → {local_time(c.ends_at, zone)}" for c in matching)
+    return f"No: on {local_time(moment, zone)}, {pin} does not open the door; it is valid {windows}."
 
 
 def _first_use_due_before(lock: VirtualLock, code, moment: datetime) -> bool:

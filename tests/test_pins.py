@@ -102,7 +102,7 @@ def test_nuki_rejects(pin, reason):
 
 
 @pytest.mark.parametrize(
-    "pin", ["4829", "291573", "123457", "112233", "482915673", "9012", "0000001", "013579"]
+    "pin", ["4829", "291573", "123457", "112233", "482915673", "9012", "1000001", "103579", "900000"]
 )
 def test_ttlock_accepts(pin):
     assert ttlock_rule(pin) is None
@@ -117,11 +117,15 @@ def test_ttlock_accepts(pin):
         ("", "4 to 9 digits"),
         ("1111", "repeated digit"),
         ("999999", "repeated digit"),
-        ("000000000", "repeated digit"),
         ("123456", "consecutive"),
         ("654321", "consecutive"),
-        ("0123", "consecutive"),
         ("3456789", "consecutive"),
+        # TTLock's add page types the PIN as an integer: a leading zero may not reach the lock.
+        ("0123", "start with 0"),
+        ("048213", "start with 0"),
+        ("013579", "start with 0"),
+        ("0000001", "start with 0"),
+        ("000000000", "start with 0"),
     ],
 )
 def test_ttlock_rejects(pin, reason):
@@ -171,7 +175,7 @@ def test_tedee_rule_matches_its_documented_conditions(pin):
 @given(pin=st.text(alphabet="0123456789", min_size=4, max_size=9))
 def test_ttlock_rule_matches_its_documented_conditions(pin):
     run = pin in "0123456789" or pin in "9876543210"
-    acceptable = len(set(pin)) > 1 and not run
+    acceptable = len(set(pin)) > 1 and not run and not pin.startswith("0")
     assert (ttlock_rule(pin) is None) == acceptable
 
 
@@ -199,6 +203,20 @@ def test_random_pins_for_nuki_never_contain_zero():
     rng = random.Random(7)
     pins = {random_pin(rng=rng, rule=nuki_rule, taken=()) for _ in range(500)}
     assert not any("0" in pin or pin.startswith("12") for pin in pins)
+
+
+def test_random_pins_for_ttlock_never_start_with_zero():
+    rng = random.Random(7)
+    pins = {random_pin(rng=rng, rule=ttlock_rule, taken=()) for _ in range(500)}
+    assert len(pins) > 400 and not any(pin.startswith("0") for pin in pins)
+
+
+@settings(max_examples=300)
+@given(seed=st.integers(), phone=st.none() | st.text(alphabet="0123456789 +", max_size=20))
+def test_no_ttlock_pin_ever_starts_with_zero(seed, phone):
+    for source in ("random", "guest_phone"):
+        pin = choose_pin(source=source, phone=phone, taken=(), rule=ttlock_rule, rng=random.Random(seed))
+        assert pin[0] != "0" and len(pin) == PIN_LENGTH
 
 
 def test_random_pin_is_reproducible_with_a_seed():
@@ -339,6 +357,8 @@ def test_random_source_ignores_the_phone():
         pytest.param("+33 6 00 65 43 21", (), tedee_rule, id="tedee descending run"),
         pytest.param("+33 6 00 11 11 22", (), tedee_rule, id="tedee too few digits"),
         pytest.param("+33 6 00 99 99 99", (), ttlock_rule, id="ttlock repeated digit"),
+        pytest.param("+33 6 00 04 82 13", (), ttlock_rule, id="ttlock leading zero"),
+        pytest.param("+49 30 1205 7391", (), ttlock_rule, id="ttlock leading zero, Berlin"),
     ],
 )
 def test_guest_phone_source_falls_back_to_a_random_pin(phone, taken, rule):

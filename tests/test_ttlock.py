@@ -48,7 +48,8 @@ from locks.providers.ttlock import (
     one_call_per_lock_in_process,
     to_ms,
 )
-from tests.ttlock_vendor import TTLockCloud
+from locks.providers.http import VendorHttp
+from tests.ttlock_vendor import WIFI_FEATURES, TTLockCloud
 from tests.lifecycle_helpers import tick
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ttlock"
@@ -62,7 +63,7 @@ NOW_MS = 1780300800000  # 2026-06-01T08:00:00Z
 STARTS, ENDS = datetime(2026, 6, 2, 13, 0, tzinfo=UTC), datetime(2026, 6, 4, 10, 0, tzinfo=UTC)
 STARTS_MS, ENDS_MS = 1780405200000, 1780567200000
 LATER_STARTS, LATER_ENDS = datetime(2026, 6, 3, 13, 0, tzinfo=UTC), datetime(2026, 6, 6, 10, 0, tzinfo=UTC)
-PIN = "048213"  # a leading zero, on purpose
+PIN = "482013"  # a zero inside, on purpose (a leading one is refused: see test_pins.py)
 APP_PASSWORD, APP_PASSWORD_MD5 = "123456", "e10adc3949ba59abbe56e057f20f883e"  # T-TOK's own example
 USERNAME = "+33612345678"
 
@@ -353,10 +354,10 @@ class TestCodes:
         assert (issued.vendor_code_id, issued.pin, issued.name) == ("24242", PIN, "nw-101")
         assert (issued.starts_at, issued.ends_at) == (STARTS, ENDS)
         (call,) = rsps.calls
-        assert call.request.method == "POST" and "keyboardPwd=048213" in call.request.body  # the leading zero travels
+        assert call.request.method == "POST" and "keyboardPwd=482013" in call.request.body  # the digit string, as is
         assert call.request.url == f"{BASE}/v3/keyboardPwd/add"  # nothing in the query string, the token included
 
-    @pytest.mark.parametrize("pin", ["1234", "111111", "987654", "123", "1234567890", "12a456", "", None])
+    @pytest.mark.parametrize("pin", ["1234", "111111", "987654", "123", "1234567890", "12a456", "", None, "048213"])
     def test_a_pin_ttlock_would_refuse_is_rejected_without_a_request(self, rsps, pin):
         with pytest.raises(CodeRejected) as caught:
             make_provider().create_code("3001", spec(pin=pin))
@@ -448,6 +449,7 @@ class TestLocks:
                 json=fixture(f"lock_detail_{lock_id}"),
                 match=[matchers.query_param_matcher(signed(lockId=lock_id))],
             )
+        expect_online_reads(rsps)
         locks = {lock.vendor_lock_id: lock for lock in make_provider().list_locks()}
         assert list(locks) == ["3001", "3002", "3003", "3004"]
         front, wifi, garage, old = locks.values()
@@ -458,7 +460,30 @@ class TestLocks:
         assert old.name == "M201_0bb9c4"  # no alias: the lock's own name
         assert not old.supports_remote_codes and old.unavailable_reason == OLD_PASSCODES
         assert old.utc_offset_minutes == -300
-        assert all(lock.is_online is None for lock in locks.values())
+        # Front door: its gateway is online and lists it. The WiFi lock: wifiLock/detail says so.
+        # Garage and the old lock cannot take codes: their online state is not read.
+        assert (front.is_online, wifi.is_online, garage.is_online, old.is_online) == (True, True, None, None)
+
+    def test_online_state_costs_one_gateway_list_one_read_per_online_gateway_and_one_per_wifi_lock(self, rsps, frozen):
+        rsps.get(f"{BASE}/v3/lock/list", json={**fixture("lock_list_page1"), "pages": 1})
+        for lock_id in (3001, 3002):
+            rsps.get(f"{BASE}/v3/lock/detail", json=fixture(f"lock_detail_{lock_id}"))
+        expect_online_reads(rsps)
+        make_provider().list_locks()
+        paths = [call.request.url.split("?")[0].removeprefix(f"{BASE}/v3/") for call in rsps.calls]
+        # No listLock for the offline gateway 78980, no per-lock gateway call.
+        assert paths == ["lock/list", "lock/detail", "lock/detail", "gateway/list", "gateway/listLock", "wifiLock/detail"]
+        wifi_read = rsps.calls[-1].request
+        assert wifi_read.method == "POST" and "?" not in wifi_read.url  # the token in the form, as documented [T-WL]
+
+    def test_an_isonline_ttlock_does_not_state_plainly_leaves_its_locks_unknown(self, rsps, frozen):
+        rsps.get(f"{BASE}/v3/lock/list", json={**fixture("lock_list_page1"), "list": fixture("lock_list_page1")["list"][:1], "pages": 1})
+        rsps.get(f"{BASE}/v3/lock/detail", json=fixture("lock_detail_3001"))
+        gateways = fixture("gateway_list")
+        gateways["list"][0]["isOnline"] = "maybe"
+        rsps.get(f"{BASE}/v3/gateway/list", json=gateways)
+        (front,) = make_provider().list_locks()
+        assert front.is_online is None and front.supports_remote_codes
 
     def test_a_lock_without_keypad_and_gateway_gives_every_reason(self):
         reasons = TTLockProvider._unavailable_reasons({"featureValue": "F44354CD5F2", "hasGateway": 0, "keyboardPwdVersion": 3})
@@ -470,6 +495,116 @@ class TestLocks:
         rsps.get(f"{BASE}/v3/lock/detail", json=fixture("lock_detail_3004"))
         garage, old = make_provider().list_locks()
         assert not garage.supports_remote_codes and "administrators" in garage.unavailable_reason
+
+
+def expect_online_reads(rsps):
+    """gateway/list (gateway 78979 online, 78980 offline), the locks of 78979, and lock 3002's WiFi."""
+    rsps.get(
+        f"{BASE}/v3/gateway/list",
+        json=fixture("gateway_list"),
+        match=[matchers.query_param_matcher(signed(pageNo=1, pageSize=200, orderBy=0))],
+    )
+    rsps.get(
+        f"{BASE}/v3/gateway/listLock",
+        json=fixture("gateway_listLock_78979"),
+        match=[matchers.query_param_matcher(signed(gatewayId=78979))],
+    )
+    rsps.post(
+        f"{BASE}/v3/wifiLock/detail",
+        json=fixture("wifiLock_detail"),  # the documented example answers isOnline as `true`
+        match=[matchers.urlencoded_params_matcher(signed(lockId=3002))],
+    )
+
+
+def emulated_provider(cloud: TTLockCloud) -> TTLockProvider:
+    provider = TTLockProvider(cloud.session(), call_guard=one_call_per_lock_in_process, http=VendorHttp("TTLock"))
+    provider.http.session.mount("https://", cloud.transport())
+    return provider
+
+
+def online_states(cloud: TTLockCloud) -> dict[str, bool | None]:
+    return {lock.vendor_lock_id: lock.is_online for lock in emulated_provider(cloud).list_locks()}
+
+
+class TestOnlineState:
+    """Online state from the gateways' and WiFi locks' own flags [T-GWL, T-GWLL, T-WL]."""
+
+    @pytest.fixture
+    def cloud(self):
+        cloud = TTLockCloud()
+        cloud.add_lock(3001, "Front door")
+        cloud.add_lock(3002, "Back door", online=False)
+        return cloud
+
+    def test_a_lock_behind_an_offline_gateway_is_offline_and_stays_eligible(self, cloud):
+        locks = {lock.vendor_lock_id: lock for lock in emulated_provider(cloud).list_locks()}
+        assert (locks["3001"].is_online, locks["3002"].is_online) == (True, False)
+        assert locks["3002"].supports_remote_codes and locks["3002"].unavailable_reason == ""
+
+    def test_locks_sharing_a_gateway_cost_one_gateway_read(self, cloud):
+        cloud.add_lock(3005, "Cellar", gateway_id=90000 + 3001)
+        cloud.add_lock(3006, "Attic", gateway_id=90000 + 3001)
+        assert online_states(cloud) == {"3001": True, "3002": False, "3005": True, "3006": True}
+        assert len(cloud.calls_to("/v3/gateway/list")) == 1
+        assert [call["gatewayId"] for call in cloud.calls_to("/v3/gateway/listLock")] == ["93001"]  # the online one only
+        assert cloud.calls_to("/v3/gateway/listByLock") == []
+
+    def test_a_lock_no_online_gateway_has_heard_is_offline(self, cloud):
+        # Its gateway is online, but the relation lapsed: no gateway reported the lock for 30 minutes [T-GW].
+        cloud.gateways[90000 + 3001].lock_ids.remove(3001)
+        cloud.add_gateway(90000 + 3001, online=True)
+        assert online_states(cloud)["3001"] is False
+
+    def test_a_lock_reached_by_any_online_gateway_is_online(self, cloud):
+        cloud.add_gateway(77777, lock_ids=[3002], online=True)  # a second gateway, online, hears the back door
+        assert online_states(cloud)["3002"] is True
+
+    def test_a_failed_gateway_list_leaves_the_state_unknown_never_offline(self, cloud):
+        cloud.fail_next("gateway/list", 90000)
+        locks = {lock.vendor_lock_id: lock for lock in emulated_provider(cloud).list_locks()}
+        assert (locks["3001"].is_online, locks["3002"].is_online) == (None, None)
+        assert locks["3001"].supports_remote_codes and locks["3002"].supports_remote_codes
+
+    def test_a_failed_gateway_read_leaves_unreached_locks_unknown(self, cloud):
+        cloud.add_lock(3005, "Cellar")
+        cloud.fail_next("gateway/listLock", -3)  # the first online gateway's locks cannot be read
+        states = online_states(cloud)
+        assert states["3001"] is None and states["3002"] is None  # not seen online, and the picture is incomplete
+        assert states["3005"] is True
+
+    def test_a_rate_limited_gateway_read_leaves_the_state_unknown(self, cloud):
+        cloud.fail_next("gateway/list", 30006)
+        assert online_states(cloud) == {"3001": None, "3002": None}
+
+    def test_a_wifi_lock_says_itself_whether_it_is_online(self, cloud):
+        cloud.add_lock(3007, "Studio", has_gateway=0, feature_value=WIFI_FEATURES)
+        cloud.add_lock(3008, "Loft", has_gateway=0, feature_value=WIFI_FEATURES, online=False)
+        states = online_states(cloud)
+        assert (states["3007"], states["3008"]) == (True, False)
+        assert sorted(call["lockId"] for call in cloud.calls_to("/v3/wifiLock/detail")) == ["3007", "3008"]
+
+    def test_a_wifi_lock_without_a_network_is_offline(self, cloud):
+        cloud.add_lock(3007, "Studio", has_gateway=0, feature_value=WIFI_FEATURES)
+        cloud.fail_next("wifiLock/detail", -3034)  # documented answer of a WiFi lock with no network [T-WL]
+        assert online_states(cloud)["3007"] is False
+
+    def test_a_failed_wifi_read_leaves_the_state_unknown(self, cloud):
+        cloud.add_lock(3007, "Studio", has_gateway=0, feature_value=WIFI_FEATURES)
+        cloud.fail_next("wifiLock/detail", 90000)
+        states = online_states(cloud)
+        assert states["3007"] is None and states["3001"] is True
+
+    def test_no_gateway_read_without_a_lock_that_needs_one(self):
+        cloud = TTLockCloud()
+        cloud.add_lock(3003, "Garage", has_gateway=0)  # cannot take codes: nothing to read
+        assert online_states(cloud) == {"3003": None}
+        assert cloud.calls_to("/v3/gateway/list") == [] and cloud.calls_to("/v3/wifiLock/detail") == []
+
+    def test_a_refused_token_on_the_gateway_read_still_asks_for_reconnection(self, cloud):
+        provider = emulated_provider(cloud)
+        cloud.fail_next("gateway/list", 10001)
+        with pytest.raises(ProviderAuthError):
+            provider.list_locks()
 
 
 class TestOffsetWarning:
@@ -811,3 +946,54 @@ class TestLifecycleEndToEnd:
         dumped = json.dumps(rows, default=str)
         for secret in (account.credentials["access_token"], account.credentials["refresh_token"], code.pin):
             assert secret not in dumped
+
+
+# --- the dashboard: an offline TTLock lock reads like an offline Tedee or Nuki lock -----------------
+
+def _refreshed_lock_list(client, provider: str) -> str:
+    response = client.post(reverse("integrations:refresh_locks", args=[provider]), follow=True)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+@pytest.mark.django_db
+def test_an_offline_ttlock_lock_shows_offline_now_like_tedee_and_nuki(client, host, monkeypatch):
+    import re
+
+    from locks.providers.nuki import NukiProvider
+    from locks.providers.tedee import TedeeProvider
+    from tests.nuki_vendor import NukiCloud, api_token_credentials
+    from tests.tedee_vendor import TedeeCloud
+
+    for slug, cls in [("ttlock", TTLockProvider), ("tedee", TedeeProvider), ("nuki", NukiProvider)]:
+        monkeypatch.setitem(registry.PROVIDER_CLASSES, slug, cls)
+    client.force_login(host)
+
+    ttlock = TTLockCloud()
+    ttlock.add_lock(3001, "Front door")
+    ttlock.add_lock(3002, "Back door", online=False)  # its gateway is offline
+    tedee = TedeeCloud()
+    tedee.add_lock(41001, "Front door")
+    tedee.add_lock(41002, "Back door", connected=False)
+    nuki = NukiCloud()
+    nuki.add_lock(17_000_001, "Front door")
+    nuki.add_lock(17_000_002, "Back door", server_state=4)
+
+    pages = {}
+    for provider, cloud, credentials in [
+        ("ttlock", ttlock, lambda: ttlock.issue_token(USERNAME)),
+        ("tedee", tedee, tedee.credentials),
+        ("nuki", nuki, api_token_credentials),
+    ]:
+        ProviderAccount.objects.create(host=host, provider=provider, display_name=f"Ada on {provider}", credentials=credentials())
+        with cloud:
+            pages[provider] = _refreshed_lock_list(client, provider)
+
+    for provider, content in pages.items():
+        assert "Locks refreshed: 2 found, 2 can take guest codes." in content, provider
+        assert re.search(r"<li>Front door:\s*available, online", content), provider
+        assert re.search(r"<li>Back door:\s*available, offline now", content), provider
+    states = {(lock.account.provider, lock.name): lock.is_online for lock in Lock.objects.select_related("account")}
+    assert states == {
+        (provider, name): online for provider in pages for name, online in (("Front door", True), ("Back door", False))
+    }

@@ -15,6 +15,12 @@ non-zero `errcode` for errors (shared/reference/vendor-apis.md §2).
 Simplifications, on purpose: an offline lock refuses every lock call with -3002 (gateway
 offline), passcode listing included, as the shared contract asks of every lock call on an
 offline lock; the real listKeyboardPwd reads the cloud and may answer anyway.
+
+Gateways: a lock added with a gateway gets one of its own (id 90000 + lock id) unless it names
+one (`gateway_id=`); `add_gateway` scripts a gateway serving several locks. A gateway is online
+as scripted, or else while one of its locks is. gateway/listLock keeps listing the locks of an
+offline gateway, as the real cloud does for 30 minutes [T-GW]. A WiFi lock is one whose
+featureValue has bit 56 (WIFI_FEATURES); wifiLock/detail answers its `online` as isOnline.
 """
 
 import hashlib
@@ -67,6 +73,9 @@ def error_body(errcode: int) -> dict:
 OK = {"errcode": 0, "errmsg": "none error message", "description": "表示成功或是"}
 
 
+WIFI_FEATURES = "1000F44354CD5F3"  # bit 56 set: a WiFi lock, which needs no gateway [T-SDKFV]
+
+
 @dataclass
 class EmulatedLock:
     lock_id: int
@@ -77,6 +86,18 @@ class EmulatedLock:
     timezone_raw_offset: int = 3_600_000
     online: bool = True
     passcodes: dict[int, dict] = field(default_factory=dict)
+
+    @property
+    def is_wifi(self) -> bool:
+        return bool((int(self.feature_value, 16) >> 56) & 1)
+
+
+@dataclass
+class EmulatedGateway:
+    gateway_id: int
+    name: str
+    lock_ids: list[int] = field(default_factory=list)
+    online: bool | None = None  # None: online while one of its locks is
 
 
 class _Transport(HTTPAdapter):
@@ -101,6 +122,7 @@ class TTLockCloud:
         self.access_tokens: dict[str, tuple[str, int]] = {}  # token -> (username, expires at ms)
         self.refresh_tokens: dict[str, str] = {}
         self.locks: dict[int, EmulatedLock] = {}
+        self.gateways: dict[int, EmulatedGateway] = {}
         self.calls: list[tuple[str, dict]] = []
         self._faults: dict[str, list] = {}
         self._late_writes: list[tuple] = []  # (lands at, handler, params, listed after)
@@ -114,10 +136,24 @@ class TTLockCloud:
     def add_user(self, username: str, password: str, *, region: str = "eu") -> None:
         self.users[username] = {"md5": hashlib.md5(password.encode()).hexdigest(), "region": region}
 
-    def add_lock(self, lock_id: int, alias: str = "", **attributes) -> EmulatedLock:
+    def add_lock(self, lock_id: int, alias: str = "", *, gateway_id: int | None = None, **attributes) -> EmulatedLock:
         lock = EmulatedLock(lock_id, alias or f"Lock {lock_id}", **attributes)
         self.locks[lock_id] = lock
+        if lock.has_gateway:
+            gateway_id = gateway_id or 90000 + lock_id
+            self.gateways.setdefault(gateway_id, EmulatedGateway(gateway_id, f"G2_{gateway_id}")).lock_ids.append(lock_id)
         return lock
+
+    def add_gateway(self, gateway_id: int, *, lock_ids=(), online: bool | None = None) -> EmulatedGateway:
+        gateway = self.gateways.setdefault(gateway_id, EmulatedGateway(gateway_id, f"G2_{gateway_id}"))
+        gateway.lock_ids.extend(lock_ids)
+        gateway.online = online
+        return gateway
+
+    def gateway_online(self, gateway: EmulatedGateway) -> bool:
+        if gateway.online is not None:
+            return gateway.online
+        return any(self.locks[lock_id].online for lock_id in gateway.lock_ids if lock_id in self.locks)
 
     def issue_token(self, username: str, *, expires_in: int | None = None) -> dict:
         """Credentials as TTLockProvider keeps them, for a user signed in earlier."""
@@ -184,6 +220,10 @@ class TTLockCloud:
             ("POST", "/v3/keyboardPwd/change"): self._change,
             ("POST", "/v3/keyboardPwd/delete"): self._delete,
             ("GET", "/v3/lock/listKeyboardPwd"): self._list_passcodes,
+            ("GET", "/v3/gateway/list"): self._gateway_list,
+            ("GET", "/v3/gateway/listLock"): self._gateway_locks,
+            ("GET", "/v3/gateway/listByLock"): self._gateways_of_lock,
+            ("POST", "/v3/wifiLock/detail"): self._wifi_lock_detail,
         }
         for (method, path), handler in routes.items():
             self.mock.add_callback(method, self.base_url + path, callback=self._answer(path, handler))
@@ -409,6 +449,85 @@ class TTLockCloud:
             "pageSize": size,
             "pages": max(1, -(-len(codes) // size)),
             "total": len(codes),
+        }
+
+    # --- gateways and WiFi locks: online state [T-GWL, T-GWLL, T-GWLBL, T-WL in ttlock.py] ---------
+
+    def _gateway_list(self, params: dict) -> dict:
+        page, size = int(params["pageNo"]), int(params["pageSize"])
+        if params.get("orderBy") not in ("0", "1", "2") or page < 1 or not 1 <= size <= 200:
+            return error_body(-3)
+        gateways = sorted(self.gateways.values(), key=lambda gateway: gateway.gateway_id)
+        chunk = gateways[(page - 1) * size : page * size]
+        return {
+            "list": [
+                {
+                    "gatewayId": gateway.gateway_id,
+                    "gatewayMac": f"DC:A4:53:{gateway.gateway_id % 256:02X}:39:74",
+                    "gatewayName": gateway.name,
+                    "gatewayVersion": 2,
+                    "networkName": "ttlock",
+                    "networkMac": "AA:BB:CC:DD:EE:FF",
+                    "lockNum": len(gateway.lock_ids),
+                    "isOnline": 1 if self.gateway_online(gateway) else 0,
+                }
+                for gateway in chunk
+            ],
+            "pageNo": page,
+            "pageSize": size,
+            "pages": max(1, -(-len(gateways) // size)),
+            "total": len(gateways),
+        }
+
+    def _gateway_locks(self, params: dict) -> dict:
+        gateway = self.gateways.get(int(params["gatewayId"]))
+        if gateway is None:
+            return error_body(-4037)
+        locks = [self.locks[lock_id] for lock_id in gateway.lock_ids if lock_id in self.locks]
+        return {
+            "list": [
+                {
+                    "lockId": lock.lock_id,
+                    "lockMac": "C5:40:E0:9C:8C:C1",
+                    "lockName": f"S31_{lock.lock_id:06x}",
+                    "lockAlias": lock.alias,
+                    "rssi": -65,
+                    "updateDate": int(time.time() * 1000),
+                }
+                for lock in locks
+            ]
+        }
+
+    def _gateways_of_lock(self, params: dict) -> dict:
+        lock_id = int(params["lockId"])
+        if lock_id not in self.locks:
+            return error_body(-1003)
+        return {
+            "list": [
+                {
+                    "gatewayId": gateway.gateway_id,
+                    "gatewayMac": f"DC:A4:53:{gateway.gateway_id % 256:02X}:39:74",
+                    "gatewayName": gateway.name,
+                    "rssi": -65,
+                    "rssiUpdateDate": int(time.time() * 1000),
+                }
+                for gateway in self.gateways.values()
+                if lock_id in gateway.lock_ids
+            ]
+        }
+
+    def _wifi_lock_detail(self, params: dict) -> dict:
+        lock = self.locks.get(int(params["lockId"]))
+        if lock is None:
+            return error_body(-1003)
+        if not lock.is_wifi:
+            return error_body(-4043)  # undocumented for this endpoint; the adapter asks WiFi locks only
+        return {
+            "networkName": "Flat-101-WIFI",
+            "wifiMac": "AA:AA:AA:AA:AA:AA",
+            "rssiGrade": 3,
+            "isOnline": 1 if lock.online else 0,
+            "powerSavingMode": 2,
         }
 
 

@@ -1,8 +1,18 @@
 """TTLock: the TTLock Open Platform cloud API v3, seen through one host's TTLock app account.
 
 Source keys are those of shared/reference/vendor-apis.md §0, plus T-FV (the featureValue page,
-https://euopen.ttlock.com/document-pages/cloud/lock/featureValue) and T-SDKFV (TTLock's Android
-SDK `com.ttlock.bl.sdk.constant.FeatureValue`, "Created by TTLock", seen as idx:40189137811).
+https://euopen.ttlock.com/document-pages/cloud/lock/featureValue), T-SDKFV (TTLock's Android
+SDK `com.ttlock.bl.sdk.constant.FeatureValue`, "Created by TTLock", seen as idx:40189137811) and
+the online-state pages, read in their EN and CN versions:
+T-GWL   gateway/list      https://euopen.ttlock.com/document-pages/en/cloud/gateway/list
+                          https://euopen.ttlock.com/documentPages/htmlPages/cloud/gateway/list.html
+T-GWLL  gateway/listLock  https://euopen.ttlock.com/document-pages/en/cloud/gateway/listLock
+                          https://euopen.ttlock.com/document-pages/cloud/gateway/listLock
+T-GWLBL gateway/listByLock https://euopen.ttlock.com/document-pages/en/cloud/gateway/listByLock
+                          https://euopen.ttlock.com/documentPages/htmlPages/cloud/gateway/listByLock.html
+T-GWD   gateway/detail    https://euopen.ttlock.com/document-pages/en/cloud/gateway/detail
+T-WL    wifiLock/detail   https://euopen.ttlock.com/document-pages/cloud/wifiLock/detail
+                          https://euopen.ttlock.com/document/doc?urlName=cloud%2FwifiLock%2FdetailEn.html
 
 Verified facts
 --------------
@@ -21,8 +31,9 @@ Verified facts
   the most complete, checked against the EN page).
 - lock/list: pageNo from 1, pageSize ≤ 1000, answer `{list, pageNo, pageSize, pages, total}`,
   only locks the account is top administrator of [T-LL]. lock/detail adds `featureValue`,
-  `hasGateway` (1/0) and `timezoneRawOffset` (ms) [T-LD]; `keyboardPwdVersion` appears in a
-  real payload only [HT tests/const.py].
+  `hasGateway` (1/0) and `timezoneRawOffset` (ms) [T-LD]; `keyboardPwdVersion` (0-4) is not in
+  the current table but is on the older EN page (https://euopen.ttlock.com/doc/api/v3/lock/detail)
+  and in a real payload [HT tests/const.py]. The detail carries no `lockData` [T-LD].
 - featureValue is hex; bit n is `(int(value, 16) >> n) & 1` (the page's worked example reverses
   the bits of each byte, which is the same thing) [T-FV]. Bit 0 = passcodes [T-FV, T-SDKFV];
   bit 56 = WiFi lock, which needs no gateway [T-SDKFV `WIFI_LOCK = 56`, HT models.py].
@@ -35,14 +46,31 @@ Verified facts
   succeeds and changes nothing [T-CHG]. keyboardPwd/delete: `deleteType` 2 [T-DEL].
 - lock/listKeyboardPwd: pageNo, pageSize ≤ 200 and `orderBy` (required: 0 by name, 1 newest
   first, 2 by name descending); items carry `keyboardPwd` as a String [T-LPWD].
+- Online state. No lock-level flag exists in lock/list or lock/detail; `hasGateway` only says a
+  gateway is linked [T-LL, T-LD]. What TTLock does say:
+  - GET gateway/list: `pageNo`, `pageSize` (≤ 200) and `orderBy` (required, 0 by name) besides
+    the signature; answer `{list, pageNo, pageSize, pages, total}`, items `gatewayId`,
+    `gatewayMac`, `gatewayName`, `gatewayVersion`, `networkName`, `networkMac`, `lockNum`,
+    `isOnline` (Int, 0 no / 1 yes). The cloud keeps a gateway online until its TCP heartbeat
+    (8 minutes) lapses [T-GWL, T-GWD].
+  - GET gateway/listLock?gatewayId: `{list: [{lockId, lockMac, lockName, lockAlias, rssi,
+    updateDate}]}` (no paging) - the locks the gateway reported within the last 30 minutes; a
+    gateway and a lock are linked only when they share an administrator account [T-GWLL].
+  - GET gateway/listByLock?lockId: `{list: [{gatewayId, gatewayMac, gatewayName, rssi,
+    rssiUpdateDate}]}` - no `isOnline` [T-GWLBL]: asking it per lock would still need gateway/list.
+  - POST wifiLock/detail, form `lockId` + the signature: `networkName`, `ip`, `wifiMac`,
+    `rssiGrade`, `isOnline` (Int 0/1; the page's example writes `true`), `powerSavingMode`, ...;
+    errcode -3034 when the WiFi lock has no network configured [T-WL].
 
 Decisions on what the sources leave open
 ----------------------------------------
-- PINs with a leading zero: the CN add page types `keyboardPwd` as Int, but the same platform
-  returns passcodes as Strings with a leading zero ("034234" in T-LPWD), types `newKeyboardPwd`
-  [T-CHG] and deleteByCode's `keyboardPwd` [T-DEL] as String, and its SDKs pass String
-  passcodes. Form encoding carries text anyway: the PIN is sent exactly as its digit string and
-  is never turned into a number here.
+- PINs with a leading zero are never given: the CN add page types `keyboardPwd` as Int [T-ADD],
+  and whether a leading zero survives `add` is unverified (vendor-apis.md §7). Other pages point
+  the other way (T-LPWD returns "034234"; T-CHG and T-DEL type the passcode as String), but a
+  lock keeping "34234" while the guest is told "034234" is a guest at a closed door, and leaving
+  out the leading zero costs a tenth of the PIN space. So `pins.ttlock_rule` refuses a leading 0:
+  random PINs never draw one, a guest phone ending in one falls back to a random PIN, and
+  `create_code` refuses such a PIN before any request. The PIN still travels as its digit string.
 - featureValue bit 56 = WiFi comes from TTLock's own SDK constants and HT, not the cloud page
   (whose table is cut in the stored copy).
 - `timezoneRawOffset` may be a standard-time offset (the name reads like Java's
@@ -50,6 +78,13 @@ Decisions on what the sources leave open
 - Serialisation is per lock: TTLock can route one lock through any of several gateways
   ("many-to-many", best RSSI) [T-GW], so the gateway id is not known before a call. Only calls
   that travel through the gateway are serialised; cloud reads are not [HT api.py GW_LOCK].
+- Online state (list_locks) costs one gateway/list, one gateway/listLock per online gateway and
+  one wifiLock/detail per WiFi lock, and is read only for locks that can take codes. A lock is
+  online when an online gateway lists it or its WiFi says so; offline when every read succeeded
+  and no path is online (not listed by any online gateway: none has heard it for 30 minutes, and
+  a remote call would fail with -2012/-3002; or -3034); otherwise None. A failed or unreadable
+  read is never taken for offline, and the state never decides eligibility. A refused token
+  still raises, so the account is asked to reconnect.
 - find_code pages through every passcode rather than trusting `searchStr` (a fuzzy name search
   whose exact behaviour is undocumented): a missed match would put a second code on the lock.
 - -3007 "same passcode already exists" is PinTaken: after an add whose answer was lost, the
@@ -150,6 +185,7 @@ TOKEN_ERRCODES = {10003, 10004}
 PERIOD_PASSCODE = 3  # keyboardPwdType: 2 permanent, 3 period [T-ADD]
 VIA_GATEWAY = 2  # addType / changeType / deleteType: 2 = gateway or WiFi; 1 = cloud record only [T-ADD]
 NEWEST_FIRST = 1  # listKeyboardPwd orderBy; our codes are usually recent [T-LPWD]
+BY_NAME = 0  # gateway/list orderBy, a required parameter [T-GWL]
 V4_PASSCODES = 4
 FEATURE_PASSCODE = 0  # [T-FV]
 FEATURE_WIFI_LOCK = 56  # [T-SDKFV, HT models.py]
@@ -305,6 +341,41 @@ def _has_feature(feature_value: Any, bit: int) -> bool | None:
         return None
 
 
+def _flag(value: Any) -> bool | None:
+    """TTLock's 0/1 flags; the wifiLock/detail example writes `true` for an Int field [T-WL]."""
+    if value in (1, "1", True):
+        return True
+    if value in (0, "0", False):
+        return False
+    return None
+
+
+def _via_gateway(details: dict) -> bool:
+    return details.get("hasGateway") in (1, "1")
+
+
+class _GatewayReach:
+    """Which locks the account's online gateways reach, and whether every read succeeded."""
+
+    def __init__(self):
+        self.lock_ids: set[str] = set()
+        self.complete = True
+
+    def incomplete(self) -> "_GatewayReach":
+        self.complete = False
+        return self
+
+    def add(self, locks: list[dict]) -> None:
+        self.lock_ids |= {str(lock.get("lockId")) for lock in locks}
+
+    def state_of(self, lock_id: str) -> bool | None:
+        # Not listed by any online gateway: none has heard the lock for 30 minutes [T-GWLL], and a
+        # remote call would fail with -2012 or -3002. Only said when every read succeeded.
+        if lock_id in self.lock_ids:
+            return True
+        return False if self.complete else None
+
+
 def _digits(value: str, error: PermanentProviderError) -> str:
     if not re.fullmatch(r"[0-9]+", str(value)):
         raise error
@@ -360,6 +431,7 @@ class TTLockProvider(LockProvider):
     capabilities = Capabilities(chosen_pins=True, remote_revoke=True, update_in_place=True, listing_delay=timedelta(minutes=3))
 
     LOCK_PAGE_SIZE = 100  # lock/list allows up to 1000 [T-LL]
+    GATEWAY_PAGE_SIZE = 200  # the documented maximum [T-GWL]
     PASSCODE_PAGE_SIZE = 200  # the documented maximum [T-LPWD]
     MAX_PAGES = 100  # a cloud answering `pages` wrongly must not keep us looping
     REFRESH_MARGIN = timedelta(minutes=10)
@@ -403,33 +475,95 @@ class TTLockProvider(LockProvider):
     # --- locks ------------------------------------------------------------------------------------
 
     def list_locks(self) -> list[RemoteLock]:
-        return [self._remote_lock(entry) for entry in self._pages("lock/list", {}, self.LOCK_PAGE_SIZE)]
+        described = [self._described(entry) for entry in self._pages("lock/list", {}, self.LOCK_PAGE_SIZE)]
+        eligible = [details for details, reasons in described if not reasons]
+        reach = self._gateway_reach() if any(_via_gateway(details) for details in eligible) else None
+        return [
+            self._remote_lock(details, reasons, is_online=None if reasons else self._is_online(details, reach))
+            for details, reasons in described
+        ]
 
-    def _remote_lock(self, entry: dict) -> RemoteLock:
+    def _described(self, entry: dict) -> tuple[dict, list[str]]:
+        """The lock's list entry with its details, and why it cannot take codes (empty if it can)."""
         lock_id = str(entry.get("lockId", ""))
         if not lock_id:
             raise _malformed("a lock without an id")
         try:
             details = {**entry, **self._call("GET", "lock/detail", {"lockId": lock_id})}
-            reasons = self._unavailable_reasons(details)
         except LockNotFound:
-            details, reasons = entry, [NO_DETAILS]
+            return {**entry, "lockId": lock_id}, [NO_DETAILS]
+        return {**details, "lockId": lock_id}, self._unavailable_reasons(details)
+
+    @staticmethod
+    def _remote_lock(details: dict, reasons: list[str], *, is_online: bool | None) -> RemoteLock:
+        lock_id = details["lockId"]
         offset = details.get("timezoneRawOffset")
         return RemoteLock(
             vendor_lock_id=lock_id,
             name=str(details.get("lockAlias") or details.get("lockName") or f"TTLock {lock_id}"),
             supports_remote_codes=not reasons,
             unavailable_reason="; ".join(reasons),
-            is_online=None,  # hasGateway is cached for 30 minutes; only a call's errcode tells [T-GW]
+            is_online=is_online,
             utc_offset_minutes=round(int(offset) / 60000) if isinstance(offset, int | float) else None,
         )
+
+    # --- online state: read, never a reason to refuse a lock ---------------------------------------
+
+    def _is_online(self, details: dict, reach: "_GatewayReach | None") -> bool | None:
+        """True when a path to the lock is online, False when every path is known to be offline,
+        None when TTLock did not say (a failed read is never taken for "offline")."""
+        states = []
+        if reach is not None and _via_gateway(details):
+            states.append(reach.state_of(details["lockId"]))
+        if _has_feature(details.get("featureValue"), FEATURE_WIFI_LOCK):
+            states.append(self._wifi_online(details["lockId"]))
+        if True in states:
+            return True
+        return False if states and all(state is False for state in states) else None
+
+    def _gateway_reach(self) -> "_GatewayReach":
+        """The locks an online gateway of the account reaches: one gateway/list, then one
+        gateway/listLock per online gateway (gateway/listByLock carries no online flag) [T-GWL, T-GWLL]."""
+        reach = _GatewayReach()
+        try:
+            gateways = list(self._pages("gateway/list", {"orderBy": BY_NAME}, self.GATEWAY_PAGE_SIZE))
+        except ProviderAuthError:
+            raise
+        except ProviderError:
+            return reach.incomplete()
+        for gateway in gateways:
+            online, gateway_id = _flag(gateway.get("isOnline")), str(gateway.get("gatewayId", ""))
+            if online is False:
+                continue
+            if online is None or not gateway_id.isdigit():
+                reach.complete = False  # the locks it may serve can be called neither online nor offline
+                continue
+            try:
+                reach.add(_items(self._call("GET", "gateway/listLock", {"gatewayId": gateway_id})))
+            except ProviderAuthError:
+                raise
+            except ProviderError:
+                reach.complete = False
+        return reach
+
+    def _wifi_online(self, lock_id: str) -> bool | None:
+        try:
+            answer = self._call("POST", "wifiLock/detail", {"lockId": lock_id})
+        except ProviderAuthError:
+            raise
+        except LockOffline as offline:
+            # -3034 is the page's own answer for a WiFi lock with no network configured [T-WL].
+            return False if offline.vendor_code == "-3034" else None
+        except ProviderError:
+            return None
+        return _flag(answer.get("isOnline"))
 
     @staticmethod
     def _unavailable_reasons(details: dict) -> list[str]:
         reasons = []
         if _has_feature(details.get("featureValue"), FEATURE_PASSCODE) is False:
             reasons.append(NO_KEYPAD)
-        reachable = details.get("hasGateway") in (1, "1") or _has_feature(details.get("featureValue"), FEATURE_WIFI_LOCK)
+        reachable = _via_gateway(details) or _has_feature(details.get("featureValue"), FEATURE_WIFI_LOCK)
         if not reachable:
             reasons.append(NO_GATEWAY)
         version = details.get("keyboardPwdVersion")
@@ -449,7 +583,7 @@ class TTLockProvider(LockProvider):
             "keyboardPwd/add",
             {
                 "lockId": lock_id,
-                "keyboardPwd": pin,  # the digit string as is: a leading zero stays
+                "keyboardPwd": pin,  # the digit string as is (never one with a leading zero: see the docstring)
                 "keyboardPwdName": spec.name,
                 "keyboardPwdType": PERIOD_PASSCODE,
                 "startDate": to_ms(spec.starts_at),

@@ -218,24 +218,28 @@ def _devices(account: VirtualAccount) -> list[tuple[dict, VirtualLock | None]]:
         reachable = [lock for lock in served[index : index + LOCKS_PER_BRIDGE] if not (lock.offline or account.offline)]
         bridges[bridge_id] = reachable
         lock_bridge.update({lock.pk: bridge_id for lock in reachable})
+    # Every device carries lastSync (a required datetime in IG 0.1.2's GetDeviceInfoResponse; batteryLevel
+    # is Optional there): a device a live bridge reaches synced just now, the others when last paired.
     now = timezone.now().isoformat(timespec="milliseconds").replace("+00:00", "Z")
     devices = []
     for lock in locks:
+        synced = now if lock.pk in lock_bridge else PAIRED_AT
         links = [("Bridge", lock_bridge[lock.pk])] if lock.pk in lock_bridge else []
         links += [] if lock.has_keypad else [("Keypad", _keypad_id(lock))]
         devices.append((
-            _device("Lock", lock.vendor_lock_id, lock.name, account, links, batteryLevel=87,
-                    lastSync=now if lock.pk in lock_bridge else PAIRED_AT),
+            _device("Lock", lock.vendor_lock_id, lock.name, account, links, batteryLevel=87, lastSync=synced),
             lock,
         ))
         if not lock.has_keypad:  # a lock without a keypad takes PINs through a paired igloohome Keypad
             devices.append((
-                _device("Keypad", _keypad_id(lock), f"Keypad ({lock.name})", account, [("Lock", lock.vendor_lock_id)], batteryLevel=92),
+                _device("Keypad", _keypad_id(lock), f"Keypad ({lock.name})", account, [("Lock", lock.vendor_lock_id)],
+                        batteryLevel=92, lastSync=synced),
                 None,
             ))
     for bridge_id, reachable in bridges.items():
         devices.append((
-            _device("Bridge", bridge_id, f"Bridge {bridge_id}", account, [("Lock", lock.vendor_lock_id) for lock in reachable]),
+            _device("Bridge", bridge_id, f"Bridge {bridge_id}", account, [("Lock", lock.vendor_lock_id) for lock in reachable],
+                    lastSync=PAIRED_AT if account.offline else now),
             None,
         ))
     return devices
@@ -265,9 +269,10 @@ def device_list(request, account):
         if offset is None:
             return _message(400, "'cursor' is not valid")
     devices = [device for device, _ in _devices(account)]
-    page = devices[offset : offset + DEVICE_PAGE_SIZE]
-    more = offset + DEVICE_PAGE_SIZE < len(devices)
-    return JsonResponse({"nextCursor": _encode_cursor(offset + DEVICE_PAGE_SIZE) if more else None, "payload": page})
+    answer = {"payload": devices[offset : offset + DEVICE_PAGE_SIZE]}
+    if offset + DEVICE_PAGE_SIZE < len(devices):  # the last page carries no nextCursor at all, not a null one
+        answer["nextCursor"] = _encode_cursor(offset + DEVICE_PAGE_SIZE)
+    return JsonResponse(answer)
 
 
 @_methods("GET")

@@ -1,5 +1,19 @@
 """Virtual TTLock cloud (Open Platform v3), answering as vendor-apis.md §2 documents:
-form parameters or query strings, HTTP 200 with an `errcode` for failures, times in ms."""
+form parameters or query strings, HTTP 200 with an `errcode` for failures, times in ms.
+
+Source keys as in locks/providers/ttlock.py. Fields follow the pages: lock/list items [T-LL];
+lock/detail [T-LD, CN table; `keyboardPwdVersion` from the older EN page and HT's real payload;
+no `lockData`, `groupId` or `groupName`, which the detail page does not list]; listKeyboardPwd
+items [T-LPWD, `keyboardPwdType` as the example's string]; gateway/list, gateway/listLock,
+gateway/listByLock [T-GWL, T-GWLL, T-GWLBL]; wifiLock/detail [T-WL]. Required parameters
+(`orderBy` of gateway/list and listKeyboardPwd) are checked: -3 without them.
+
+Each lock with a gateway has one of its own (id GATEWAY_ID_BASE + the lock's row id). The
+`offline` switch (on the lock or its account) takes that gateway offline: gateway/list says
+`isOnline: 0`, and calls through it answer -3002. gateway/listLock keeps listing the lock of an
+offline gateway, as the real cloud does for 30 minutes [T-GWLL]. No seeded lock is a WiFi lock;
+wifiLock/detail answers -4043 for the others (what the real one does then is undocumented).
+"""
 
 import hashlib
 import secrets
@@ -20,7 +34,12 @@ from sandbox.models import Vendor, VirtualAccount, VirtualCode, VirtualLock, Vir
 # featureValue bits [HT models.py, TSDK FeatureValue.ts]: 0 passcode keypad, 56 WiFi.
 FEATURES_WITH_KEYPAD = "F44354CD5F3"
 FEATURES_WITHOUT_KEYPAD = "F44354CD5F2"
+FEATURES_WIFI = 1 << 56
 MAX_PAGE_SIZE = 1000
+MAX_GATEWAY_PAGE_SIZE = 200  # [T-GWL]
+MAX_PASSCODE_PAGE_SIZE = 200  # [T-LPWD]
+GATEWAY_ID_BASE = 78000
+INITIALISED_AT_MS = 1_735_689_600_000  # `date` of lock/list and lock/detail: when the lock was set up
 
 
 def _error(errcode: int, errmsg: str) -> JsonResponse:
@@ -41,31 +60,34 @@ def _params(request) -> dict:
     return merged
 
 
-def _issue_token(account: VirtualAccount) -> JsonResponse:
+def _issue_token(account: VirtualAccount, *, refreshed: bool = False) -> JsonResponse:
     token = VirtualToken.objects.create(
         account=account,
         access_token=f"tt-{secrets.token_hex(16)}",
         refresh_token=f"ttr-{secrets.token_hex(16)}",
         expires_at=timezone.now() + timedelta(seconds=settings.SANDBOX_TOKEN_LIFETIME_SECONDS),
     )
-    return JsonResponse(
-        {
-            "access_token": token.access_token,
-            "uid": account.pk,
-            "refresh_token": token.refresh_token,
-            "expires_in": settings.SANDBOX_TOKEN_LIFETIME_SECONDS,
-        }
-    )
+    answer = {
+        "access_token": token.access_token,
+        "uid": account.pk,
+        "refresh_token": token.refresh_token,
+        "expires_in": settings.SANDBOX_TOKEN_LIFETIME_SECONDS,
+    }
+    if refreshed:
+        del answer["uid"]  # the refresh answer is {access_token, refresh_token, expires_in} [T-REF]
+    return JsonResponse(answer)
 
 
 @csrf_exempt
 def oauth_token(request):
     params = _params(request)
     if params.get("grant_type") == "refresh_token":
-        token = VirtualToken.objects.filter(refresh_token=params.get("refresh_token", ""), revoked=False).first()
+        token = VirtualToken.objects.filter(
+            refresh_token=params.get("refresh_token", ""), revoked=False, account__vendor=Vendor.TTLOCK
+        ).select_related("account").first()
         if token is None:
             return _error(10011, "invalid refresh_token")
-        return _issue_token(token.account)
+        return _issue_token(token.account, refreshed=True)
     account = VirtualAccount.objects.filter(vendor=Vendor.TTLOCK, login=params.get("username", "")).first()
     if account is None or params.get("password") != _md5(account.password):
         return _error(10007, "invalid account or invalid password")
@@ -76,39 +98,77 @@ def _md5(password: str) -> str:
     return hashlib.md5(password.encode()).hexdigest()
 
 
-def _account(params: dict) -> VirtualAccount | None:
-    token = VirtualToken.objects.filter(
-        access_token=params.get("accessToken", ""), revoked=False, expires_at__gt=timezone.now()
+def _token(params: dict) -> VirtualToken | None:
+    return VirtualToken.objects.filter(
+        access_token=params.get("accessToken", ""), account__vendor=Vendor.TTLOCK
     ).select_related("account").first()
-    return token.account if token else None
 
 
 def _authenticated(view):
     @csrf_exempt
     def wrapper(request):
         params = _params(request)
-        account = _account(params)
-        if account is None:
-            return _error(10004, "invalid token")
-        if abs(int(params.get("date", "0")) - _ms(timezone.now())) > 5 * 60 * 1000:
+        token = _token(params)
+        if token is None:
+            return _error(10003, "token does not exist")  # [T-ERR]
+        if token.revoked or token.expires_at <= timezone.now():
+            return _error(10004, "token is invalid or revoked")  # [T-ERR]
+        date = params.get("date", "")
+        if not date.isdigit() or abs(int(date) - _ms(timezone.now())) > 5 * 60 * 1000:
             return _error(80000, "date must be current time, in 5 minutes")
-        return view(request, params, account)
+        return view(request, params, token.account)
 
     return wrapper
+
+
+def _page(params: dict, max_size: int) -> tuple[int, int] | None:
+    """pageNo from 1 and pageSize up to `max_size`; None when either is not a valid number."""
+    page_no, page_size = params.get("pageNo", "1"), params.get("pageSize", "20")
+    if not (page_no.isdigit() and page_size.isdigit()) or int(page_no) < 1 or not 1 <= int(page_size) <= max_size:
+        return None
+    return int(page_no), int(page_size)
+
+
+def _paged(items: list, page_no: int, page_size: int) -> JsonResponse:
+    chunk = items[(page_no - 1) * page_size : page_no * page_size]
+    pages = max(1, -(-len(items) // page_size))
+    return JsonResponse({"list": chunk, "pageNo": page_no, "pageSize": page_size, "pages": pages, "total": len(items)})
+
+
+def _ordered(params: dict) -> bool:
+    return params.get("orderBy") in ("0", "1", "2")  # a required parameter [T-GWL, T-LPWD]
 
 
 def _lock(account: VirtualAccount, params: dict) -> VirtualLock | None:
     return account.locks.filter(vendor_lock_id=str(params.get("lockId", "")), is_admin=True).first()
 
 
+def _mac(prefix: str, number: int) -> str:
+    octets = [(number >> shift) & 0xFF for shift in (24, 16, 8, 0)]
+    return ":".join([prefix, "40", *(f"{octet:02X}" for octet in octets)])
+
+
+def _common_fields(lock: VirtualLock) -> dict:
+    """What lock/list and lock/detail both say of a lock [T-LL, T-LD]."""
+    lock_id = int(lock.vendor_lock_id)
+    return {
+        "lockId": lock_id,
+        "lockName": f"S31_{lock_id & 0xFFFFFF:06x}",  # the lock's Bluetooth name; the host's name is the alias
+        "lockAlias": lock.name,
+        "lockMac": _mac("C5", lock_id),
+        "electricQuantity": 87,
+        "featureValue": FEATURES_WITH_KEYPAD if lock.has_keypad else FEATURES_WITHOUT_KEYPAD,
+        "hasGateway": 1 if lock.has_gateway else 0,
+        "date": INITIALISED_AT_MS,
+    }
+
+
 def _lock_summary(lock: VirtualLock) -> dict:
     return {
-        "lockId": int(lock.vendor_lock_id),
-        "lockName": lock.name,
-        "lockAlias": lock.name,
-        "hasGateway": 1 if lock.has_gateway else 0,
-        "featureValue": FEATURES_WITH_KEYPAD if lock.has_keypad else FEATURES_WITHOUT_KEYPAD,
-        "electricQuantity": 87,
+        **_common_fields(lock),
+        "lockData": f"sandbox-lock-data-{hashlib.sha256(lock.vendor_lock_id.encode()).hexdigest()[:32]}",
+        "groupId": 0,
+        "groupName": "",
     }
 
 
@@ -117,12 +177,11 @@ def lock_list(request, params, account):
     verdict = faults.judge(account)
     if verdict.response:
         return verdict.response
-    page_no, page_size = int(params.get("pageNo", 1)), min(int(params.get("pageSize", 20)), MAX_PAGE_SIZE)
+    paging = _page(params, MAX_PAGE_SIZE)
+    if paging is None:
+        return _error(-3, "invalid parameter: pageNo or pageSize")
     # Only locks the account is top administrator of are listed [T-LL].
-    locks = [_lock_summary(lock) for lock in account.locks.filter(is_admin=True)]
-    pages = max(1, -(-len(locks) // page_size))
-    page = locks[(page_no - 1) * page_size : page_no * page_size]
-    return JsonResponse({"list": page, "pageNo": page_no, "pageSize": page_size, "pages": pages, "total": len(locks)})
+    return _paged([_lock_summary(lock) for lock in account.locks.filter(is_admin=True)], *paging)
 
 
 @_authenticated
@@ -133,12 +192,108 @@ def lock_detail(request, params, account):
     offset = timezone.now().astimezone(ZoneInfo(lock.time_zone)).utcoffset()
     return JsonResponse(
         {
-            **_lock_summary(lock),
-            "keyboardPwdVersion": lock.passcode_version,
+            **_common_fields(lock),
+            "noKeyPwd": f"{int(lock.vendor_lock_id) % 10_000_000:07d}",
             "timezoneRawOffset": int(offset.total_seconds() * 1000),
-            "modelNum": "SN-SANDBOX",
+            "modelNum": "SN275-SANDBOX_PV53",
+            "hardwareRevision": "1.6",
+            "firmwareRevision": "6.2.4.sandbox",
+            "autoLockTime": 5,
+            "lockSound": 1,
+            "soundVolume": 3,
+            "privacyLock": 2,
+            "tamperAlert": 1,
+            "resetButton": 1,
+            "openDirection": 0,
+            "passageMode": 2,
+            "passageModeAutoUnlock": 2,
+            "keyboardPwdVersion": lock.passcode_version,
+            "wirelessKeypadFeatureValue": "0",
         }
     )
+
+
+# --- gateways and WiFi locks: their online state ----------------------------------------------------
+
+def _gateway_id(lock: VirtualLock) -> int:
+    return GATEWAY_ID_BASE + lock.pk
+
+
+def _gateway_online(lock: VirtualLock) -> bool:
+    return not (lock.offline or lock.account.offline)
+
+
+def _gateway_locks(account: VirtualAccount):
+    return account.locks.filter(is_admin=True, has_gateway=True).select_related("account")
+
+
+def _gateway_names(lock: VirtualLock) -> dict:
+    gateway_id = _gateway_id(lock)
+    return {"gatewayId": gateway_id, "gatewayMac": _mac("DC", gateway_id), "gatewayName": f"G2_{gateway_id}"}
+
+
+@_authenticated
+def gateway_list(request, params, account):
+    verdict = faults.judge(account)  # the list comes from the cloud; `offline` shows as isOnline 0
+    if verdict.response:
+        return verdict.response
+    paging = _page(params, MAX_GATEWAY_PAGE_SIZE)
+    if paging is None or not _ordered(params):
+        return _error(-3, "invalid parameter: pageNo, pageSize or orderBy")
+    gateways = [
+        {
+            **_gateway_names(lock),
+            "gatewayVersion": 2,
+            "networkName": "Sandbox-WIFI",
+            "networkMac": _mac("AA", account.pk),
+            "lockNum": 1,
+            "isOnline": 1 if _gateway_online(lock) else 0,
+        }
+        for lock in _gateway_locks(account)
+    ]
+    return _paged(gateways, *paging)
+
+
+@_authenticated
+def gateway_list_lock(request, params, account):
+    verdict = faults.judge(account)
+    if verdict.response:
+        return verdict.response
+    served = [lock for lock in _gateway_locks(account) if str(_gateway_id(lock)) == params.get("gatewayId", "")]
+    if not served:
+        return _error(-4037, "gateway does not exist")
+    now = _ms(timezone.now())
+    return JsonResponse({
+        "list": [
+            {
+                "lockId": int(lock.vendor_lock_id), "lockMac": _common_fields(lock)["lockMac"],
+                "lockName": _common_fields(lock)["lockName"], "lockAlias": lock.name, "rssi": -65, "updateDate": now,
+            }
+            for lock in served
+        ]
+    })
+
+
+@_authenticated
+def gateway_list_by_lock(request, params, account):
+    lock = _lock(account, params)
+    if lock is None:
+        return _error(-1003, "lock does not exist")
+    gateways = [{**_gateway_names(lock), "rssi": -65, "rssiUpdateDate": _ms(timezone.now())}] if lock.has_gateway else []
+    return JsonResponse({"list": gateways})
+
+
+@_authenticated
+def wifi_lock_detail(request, params, account):
+    lock = _lock(account, params)
+    if lock is None:
+        return _error(-1003, "lock does not exist")
+    if not int(_common_fields(lock)["featureValue"], 16) & FEATURES_WIFI:
+        return _error(-4043, "the lock does not support this operation")
+    return JsonResponse({
+        "networkName": "Sandbox-WIFI", "wifiMac": _mac("AA", lock.pk), "rssiGrade": 3,
+        "isOnline": 1 if _gateway_online(lock) else 0, "powerSavingMode": 2,
+    })
 
 
 def _gateway_call(view):
@@ -229,22 +384,28 @@ def list_keyboard_pwd(request, params, account):
     verdict = faults.judge(account, lock)
     if verdict.response:
         return verdict.response
-    page_no, page_size = int(params.get("pageNo", 1)), min(int(params.get("pageSize", 20)), 200)
-    codes = [
+    paging = _page(params, MAX_PASSCODE_PAGE_SIZE)
+    if paging is None or not _ordered(params):
+        return _error(-3, "invalid parameter: pageNo, pageSize or orderBy")
+    newest_first = params["orderBy"] == "1"
+    codes = sorted(lock.codes.all(), key=lambda code: code.pk, reverse=newest_first)
+    if not newest_first:
+        codes.sort(key=lambda code: code.name, reverse=params["orderBy"] == "2")
+    return _paged([
         {
             "keyboardPwdId": int(code.vendor_code_id),
+            "lockId": int(lock.vendor_lock_id),
             "keyboardPwd": code.pin,
             "keyboardPwdName": code.name,
-            "keyboardPwdType": 3,
+            "keyboardPwdType": "3",  # the documented example writes this Int as a string [T-LPWD]
             "startDate": _ms(code.starts_at),
             "endDate": _ms(code.ends_at),
+            "sendDate": _ms(code.created_at),
             "isCustom": 1,
+            "senderUsername": account.login,
         }
-        for code in lock.codes.all()
-    ]
-    pages = max(1, -(-len(codes) // page_size))
-    page = codes[(page_no - 1) * page_size : page_no * page_size]
-    return JsonResponse({"list": page, "pageNo": page_no, "pageSize": page_size, "pages": pages, "total": len(codes)})
+        for code in codes
+    ], *paging)
 
 
 urlpatterns = [
@@ -255,4 +416,8 @@ urlpatterns = [
     path("v3/keyboardPwd/change", keyboard_pwd_change),
     path("v3/keyboardPwd/delete", keyboard_pwd_delete),
     path("v3/lock/listKeyboardPwd", list_keyboard_pwd),
+    path("v3/gateway/list", gateway_list),
+    path("v3/gateway/listLock", gateway_list_lock),
+    path("v3/gateway/listByLock", gateway_list_by_lock),
+    path("v3/wifiLock/detail", wifi_lock_detail),
 ]
