@@ -665,6 +665,22 @@ class TestLifecycleOverHttp:
         code = current(booking)
         assert code.state == CodeState.ACTIVE
         assert "may have created a code that cannot be listed" in code.warning
+        # igloohome ends codes on the hour: a lost code of the 11:30 window works until 12:00.
+        assert "if so, it works until about 12:00 on 5 June 2026" in code.warning
+
+    @pytest.mark.parametrize("status", [500, 502, 503])
+    def test_a_server_error_where_igloohome_did_not_act_leaves_no_possible_unknown_code(self, igloo_property, book, cloud, status):
+        cloud.fail_next("algopin", status)
+        with freeze_time("2026-06-01 00:00:00") as frozen:
+            booking = book(igloo_property, date(2026, 6, 2), date(2026, 6, 5))
+            services.booking_created(booking=booking)
+            tick()
+            assert not current(booking).create_outcome_unknown
+            frozen.move_to("2026-06-01 01:00:00")
+            tick()
+        code = current(booking)
+        assert code.state == CodeState.ACTIVE
+        assert "may have created" not in code.warning
 
     def test_a_long_stay_gets_a_daily_code_and_the_host_is_warned(self, igloo_property, book, cloud):
         with freeze_time("2026-06-01 00:00:00"):

@@ -131,6 +131,12 @@ class LockProvider(ABC):
         return ""
 
     @classmethod
+    def ends_on_lock(cls, spec: CodeSpec, *, now: datetime) -> datetime:
+        """When a code issued for `spec` at `now` stops working on the lock: vendors that round
+        windows (igloohome: whole hours) override this. Pure: no vendor call."""
+        return spec.ends_at
+
+    @classmethod
     def start_slot_note(cls, spec: CodeSpec, *, now: datetime) -> str:
         """For the host's preview: where a code issued for `spec` at `now` would start when the
         start slots in `spec.used_slots` are full; "" when it starts as wanted (only vendors with

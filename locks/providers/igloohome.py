@@ -363,6 +363,13 @@ class IgloohomeProvider(LockProvider):
         raise CodeRejected(f"{_full_slots_words(full, zone)}, so no further code can be issued for this stay's start.")
 
     @classmethod
+    def ends_on_lock(cls, spec: CodeSpec, *, now: datetime) -> datetime:
+        try:
+            return algopin_window(spec.starts_at, spec.ends_at, _zone(spec.time_zone), now).ends_at
+        except CodeRejected:
+            return spec.ends_at
+
+    @classmethod
     def start_slot_note(cls, spec: CodeSpec, *, now: datetime) -> str:
         try:
             zone = _zone(spec.time_zone)

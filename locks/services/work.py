@@ -473,7 +473,9 @@ LOOK_AGAIN_AT_LEAST_AFTER = timedelta(seconds=30)
 
 def _warn_of_unlistable_code(code: AccessCode, provider: LockProvider) -> None:
     """The vendor cannot list codes, so a lost create cannot be looked for: say so, do not pretend."""
-    until = notifications.local_time(code.ends_at, code.booking.property.time_zone)
+    zone = code.booking.property.time_zone
+    spec = CodeSpec(name=code.vendor_name, pin=None, starts_at=code.starts_at, ends_at=code.ends_at, time_zone=zone)
+    until = notifications.local_time(provider.ends_on_lock(spec, now=timezone.now()), zone)
     code.warning = (
         f"An earlier request to {provider.display_name} got no answer and may have created a code "
         f"that cannot be listed; if so, it works until about {until}."
@@ -575,8 +577,11 @@ def _creation_failed(
     retryable = isinstance(error, (TransientProviderError, ProviderAuthError))
     # An earlier lost create stays unresolved until a search or a create succeeds (a failed search
     # proves nothing); a create that failed after it was sent (5xx, garbage, timeout) may have acted.
+    # A vendor whose codes cannot be listed says itself (OutcomeUnknown) when a failure may hide a
+    # code: looking is impossible there, so a mere 5xx must not leave a warning of a phantom code.
     if request_sent:
-        unknown = looked_before or isinstance(error, (OutcomeUnknown, VendorUnavailable))
+        may_have_acted = (OutcomeUnknown, VendorUnavailable) if capabilities_of(code.lock).find_codes else OutcomeUnknown
+        unknown = looked_before or isinstance(error, may_have_acted)
     else:
         unknown = code.create_outcome_unknown
     fresh = _finish(code, token, lambda row: _record_failure(row, error, now, retryable=retryable, unknown=unknown))
