@@ -44,7 +44,7 @@ run: export SANDBOX_URL = $(SANDBOX)
 # Sandbox, web server, Celery worker and beat under honcho (Procfile.dev); Ctrl-C stops them all.
 run: demo
 	$(BIN)/python manage.py seed_api_token --url http://$(HOST):$(PORT)
-	@echo "Nowistay: http://$(HOST):$(PORT)/   sandbox lock clouds and door pages: $(SANDBOX)/"
+	@echo "Nowistay: http://$(HOST):$(PORT)/   sandbox lock clouds and door pages: $(SANDBOX)/   (URLs and logins are printed again once everything is up)"
 	WEB_HOST=$(HOST) WEB_PORT=$(PORT) SANDBOX_PORT=$(SANDBOX_PORT) $(BIN)/honcho -f Procfile.dev start
 
 test: venv

@@ -16,6 +16,12 @@ NEW_HOST_USERNAME = "new-host"
 NEW_HOST_PASSWORD = "new-host-password"
 DEMO_STAFF_USERNAME = "demo-staff"
 DEMO_STAFF_PASSWORD = "demo-staff-password"
+# The demo host's API token for the interactive API docs (seed_api_token): a fixed, public value so
+# `make run` can print it; that command refuses to set it outside the demo.
+DEMO_TOKEN = "nwk_demo_" + "0P3n-7h3-d0cs-w1th-7h15-d3m0-70k3n"
+# Its lock's gateway is kept offline by the sandbox on purpose (locks.demo): the name says so, on
+# every page and email that shows it.
+OFFLINE_DEMO_PROPERTY = "Canal Loft (lock offline on purpose, to show retries)"
 
 
 @dataclass(frozen=True)
@@ -36,7 +42,7 @@ DEMO_PROPERTIES = [
     DemoProperty("Lord Howe Beach House", "Australia/Lord_Howe", dst_change=date(2027, 4, 4)),
     DemoProperty("Thamel Guesthouse", "Asia/Kathmandu", check_in=time(14), check_out=time(12)),
     # Its lock's gateway is offline in the sandbox: codes retry hourly, so a failing code can be studied.
-    DemoProperty("Canal Loft (offline lock)", "Europe/Amsterdam"),
+    DemoProperty(OFFLINE_DEMO_PROPERTY, "Europe/Amsterdam"),
     DemoProperty("Lisbon Flat (direct OTA)", "Europe/Lisbon", pms_source=PmsSource.DIRECT_OTA),
     DemoProperty("Austin Cabin (other PMS)", "America/Chicago", pms_source=PmsSource.OTHER_PMS),
     DemoProperty("Berlin Studio (no AI Assistant)", "Europe/Berlin", ai_assistant_active=False),

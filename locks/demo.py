@@ -1,19 +1,27 @@
 """Demo lock accounts: connect the demo host to the sandbox clouds through the ordinary connect
-services, and give each eligible demo property a lock of another brand."""
+services, and give each eligible demo property a lock of another brand.
+
+The vendor URLs that point at the sandbox are exported by `make run` to its own processes only, so
+`connect_demo_locks` also writes them down (var/sandbox.env) for the demo database: a
+`manage.py locks_tick` typed in another terminal finds them there (`use_recorded_sandbox`).
+"""
 
 import html
 import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from types import SimpleNamespace
 from urllib.parse import urljoin, urlsplit
 
 import requests
+from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db import connection as db_connection
 from django.http import QueryDict
 
-from bookings.demo import DEMO_HOST_USERNAME
+from bookings.demo import DEMO_HOST_USERNAME, OFFLINE_DEMO_PROPERTY
 from bookings.models import Property
 from locks.models import AccountStatus, Lock, LockAssignment, Provider, ProviderAccount
 from locks.services import lock_assignment_set
@@ -109,8 +117,9 @@ DEMO_CONNECTIONS = [
 ]
 # The sandbox's fully capable lock of each account (sandbox/seed.py); others show the reasons.
 DEMO_DOOR = "Front door"
-# A capable lock whose gateway the sandbox keeps offline: its codes show retrying and failing.
-OFFLINE_DEMO = (Provider.TTLOCK, "Studio (offline)", "Canal Loft (offline lock)")
+# A capable lock whose gateway the sandbox keeps offline on purpose: its codes show retrying, the
+# host's alert and failure emails. The property's name says it is deliberate (bookings.demo).
+OFFLINE_DEMO = (Provider.TTLOCK, "Studio (offline)", OFFLINE_DEMO_PROPERTY)
 
 
 def wait_for_sandbox(url: str, timeout: float = 60) -> None:
@@ -156,4 +165,87 @@ def _assign_offline_lock(host) -> list[str]:
     if prop is None or lock is None or LockAssignment.objects.filter(property=prop).exists():
         return []
     lock_assignment_set(prop=prop, lock=lock)
-    return [f"assigned {lock.name} to {prop.name}: its gateway is offline, so its codes keep retrying"]
+    return [f"assigned {lock.name} to {prop.name}: the sandbox keeps its gateway offline on purpose, so its codes keep retrying"]
+
+
+# --- the sandbox settings of the demo database, for commands run outside `make run` --------------
+
+# The settings `make run` exports (Makefile, `run: export ...`) that point the vendors at the sandbox.
+SANDBOX_SETTINGS = (
+    "SANDBOX_URL",
+    "TTLOCK_API_URL",
+    "TTLOCK_CLIENT_ID",
+    "TTLOCK_CLIENT_SECRET",
+    "TEDEE_API_URL",
+    "TEDEE_AUTH_URL",
+    "TEDEE_CLIENT_ID",
+    "TEDEE_CLIENT_SECRET",
+    "NUKI_API_URL",
+    "NUKI_CLIENT_ID",
+    "NUKI_CLIENT_SECRET",
+    "IGLOOHOME_API_URL",
+    "IGLOOHOME_AUTH_URL",
+    "VENDOR_HTTP_TIMEOUT_SECONDS",
+)
+# The database whose accounts were connected to the sandbox: only it is redirected there.
+DEMO_DATABASE_KEY = "DEMO_DATABASE"
+
+
+def sandbox_env_file() -> Path:
+    return Path(settings.VAR_DIR) / "sandbox.env"
+
+
+def _database_identity() -> str:
+    config = db_connection.settings_dict
+    return ":".join(str(config.get(key) or "") for key in ("ENGINE", "HOST", "PORT", "NAME"))
+
+
+def record_sandbox_settings() -> Path:
+    """Write down this process's sandbox settings for this database (var/sandbox.env)."""
+    path = sandbox_env_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = [
+        "# Written by `manage.py connect_demo_locks` (make run): the demo database's lock accounts live in",
+        "# the sandbox lock clouds, so `manage.py locks_tick` uses these settings for that database.",
+        f"{DEMO_DATABASE_KEY}={_database_identity()}",
+        *(f"{name}={getattr(settings, name)}" for name in SANDBOX_SETTINGS),
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    path.chmod(0o600)  # the sandbox's client ids and secrets (public demo values, but secrets by name)
+    return path
+
+
+def _recorded_sandbox_settings() -> dict[str, str]:
+    path = sandbox_env_file()
+    if not path.is_file():
+        return {}
+    pairs = (line.split("=", 1) for line in path.read_text().splitlines() if "=" in line and not line.startswith("#"))
+    recorded = {name.strip(): value.strip() for name, value in pairs}
+    if recorded.get(DEMO_DATABASE_KEY) != _database_identity() or not recorded.get("SANDBOX_URL"):
+        return {}
+    return {name: recorded[name] for name in SANDBOX_SETTINGS if name in recorded}
+
+
+def use_recorded_sandbox() -> str:
+    """Point this process's vendors at the sandbox when it runs on the demo database without them.
+
+    Returns the sandbox's URL when it did, "" otherwise (the vendors are already set, e.g. inside
+    `make run`, or this is not the demo's database). Raises RuntimeError when the sandbox does not
+    answer: its accounts cannot be reached anywhere else.
+    """
+    if settings.SANDBOX_URL:
+        return ""
+    recorded = _recorded_sandbox_settings()
+    if not recorded:
+        return ""
+    sandbox_url = recorded["SANDBOX_URL"]
+    try:
+        requests.get(sandbox_url, timeout=2).raise_for_status()
+    except requests.RequestException:
+        raise RuntimeError(
+            f"This database's demo lock accounts live in the sandbox lock clouds at {sandbox_url}, which do not "
+            "answer: start `make run` (it runs them), then try again."
+        ) from None
+    for name, value in recorded.items():
+        setattr(settings, name, float(value) if isinstance(getattr(settings, name), int | float) else value)
+    return sandbox_url

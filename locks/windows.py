@@ -1,7 +1,7 @@
 """When a booking's code is valid and when its lifecycle work falls due.
 
 Pure functions over plain values: dates and times of day are property-local wall times, every
-returned instant is an aware UTC datetime. The rules are SPEC.md, "The code lifecycle".
+returned instant is an aware UTC datetime. The rules are docs/product.md, "The code lifecycle".
 """
 
 from __future__ import annotations

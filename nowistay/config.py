@@ -9,6 +9,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 INSTANCE_ID_PATTERN = re.compile(r"^[a-z0-9]{1,6}$")
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
+FILESYSTEM_BROKER_URL = "filesystem://localhost/"
 
 
 def database_settings(config: dict) -> dict:
@@ -65,7 +66,9 @@ def broker_settings(*, broker_url: str, result_url: str, var_dir: Path) -> dict:
     for folder in (queue_dir, processed_dir, control_dir):
         folder.mkdir(parents=True, exist_ok=True)
     return {
-        "CELERY_BROKER_URL": "filesystem://",
+        # The folders below are the whole address; the host is named only because kombu warns
+        # "No hostname was supplied" on every connection to a URL without one.
+        "CELERY_BROKER_URL": FILESYSTEM_BROKER_URL,
         "CELERY_RESULT_BACKEND": result_url or None,
         "CELERY_BROKER_TRANSPORT_OPTIONS": {
             "data_folder_in": str(queue_dir),

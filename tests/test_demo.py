@@ -12,6 +12,8 @@ from django.test import Client
 
 from bookings import demo
 from bookings.models import Booking, Property
+from locks import demo as locks_demo
+from nowistay import demo as nowistay_demo
 
 pytestmark = [
     pytest.mark.django_db,
@@ -114,3 +116,62 @@ def test_demo_host_is_not_staff_and_wrong_password_fails(seeded):
     host = get_user_model().objects.get(username=username)
     assert not host.is_staff and not host.is_superuser
     assert not Client().login(username=username, password="wrong-password")
+
+
+def test_the_deliberately_offline_lock_says_it_is_deliberate(seeded):
+    """The sandbox keeps one demo lock offline so retries can be seen; its property's name (on every
+    page and host email that names the stay) says that this is on purpose."""
+    _, lock_name, property_name = locks_demo.OFFLINE_DEMO
+    prop = demo_properties().get(name=property_name)
+    assert prop.is_eligible_for_smart_lock
+    assert "on purpose" in prop.name and "retries" in prop.name
+
+
+# --- the banner `make run` prints once everything is up (Procfile.dev's banner process) -------------
+
+
+def banner_output(monkeypatch) -> str:
+    monkeypatch.setattr(nowistay_demo, "not_up", lambda **urls: [])  # everything answers
+    out = StringIO()
+    call_command("demo_banner", "--web", "http://127.0.0.1:8010/", "--sandbox", "http://127.0.0.1:8110/", stdout=out)
+    return out.getvalue()
+
+
+def test_banner_prints_the_urls_and_every_login(monkeypatch):
+    output = banner_output(monkeypatch)
+    for expected in (
+        "http://127.0.0.1:8010/",
+        f"{demo.DEMO_HOST_USERNAME} / {demo.DEMO_HOST_PASSWORD}",
+        f"{demo.NEW_HOST_USERNAME} / {demo.NEW_HOST_PASSWORD}",
+        f"{demo.DEMO_STAFF_USERNAME} / {demo.DEMO_STAFF_PASSWORD}",
+        "http://127.0.0.1:8010/admin/",
+        f"http://127.0.0.1:8010/api/v1/docs/  token {demo.DEMO_TOKEN}",
+        "http://127.0.0.1:8110/",
+        locks_demo.OFFLINE_DEMO[2],
+        "manage.py locks_tick",
+    ):
+        assert expected in output, expected
+    assert "On purpose" in output
+
+
+def test_banner_waits_until_web_worker_beat_and_sandbox_all_answer(monkeypatch):
+    rounds = [["web", "worker", "beat", "sandbox"], ["worker", "beat"], ["beat"], []]
+    checks = []
+
+    def check():
+        checks.append(True)
+        return rounds[len(checks) - 1]
+
+    said = []
+    clock = iter(range(0, 1000, 30))  # each reading of the clock is 30 s later
+    nowistay_demo.wait_until_up(check, say=said.append, sleep=lambda seconds: None, clock=lambda: next(clock))
+    assert len(checks) == 4
+    assert said and said[0].startswith("Still waiting for: worker, beat")
+
+
+def test_what_is_not_up_is_read_from_http_and_a_celery_ping(monkeypatch, sandbox_url):
+    monkeypatch.setattr(nowistay_demo, "celery_nodes_answering", lambda: {"celery@host"})
+    closed = "http://127.0.0.1:9/"
+    assert nowistay_demo.not_up(web_url=closed, sandbox_url=sandbox_url) == ["web", "beat"]
+    monkeypatch.setattr(nowistay_demo, "celery_nodes_answering", lambda: {"celery@host", "celerybeat@host"})
+    assert nowistay_demo.not_up(web_url=sandbox_url, sandbox_url=sandbox_url) == []

@@ -1,4 +1,4 @@
-"""Disconnecting in the background (SPEC.md "Disconnecting"): the web request only starts it (the
+"""Disconnecting in the background (docs/product.md, "Disconnect"): the web request only starts it (the
 account DISCONNECTING, upcoming codes retired, assignments removed, no vendor request); a task
 revokes the codes with the credentials still stored, records those it could not revoke, then
 deletes the credentials and keeps a summary for the host. Meanwhile no code is created for the

@@ -5,10 +5,11 @@ from datetime import date
 from io import StringIO
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
+from django.utils import timezone
 from freezegun import freeze_time
 
-from locks import services
+from locks import demo, services
 from locks.models import AccessCode, CodeState
 from locks.providers.exceptions import LockOffline
 
@@ -86,3 +87,78 @@ def test_a_second_run_finds_nothing_left_to_do(assigned_property, book, fake_clo
         second = locks_tick()
     assert "0 due" in second and count(second, "created") == 0
     assert fake_cloud.calls["create_code"] == 1
+
+
+# --- run from another terminal while `make run` runs ------------------------------------------------
+#
+# `make run` exports the vendor URLs that point at the sandbox lock clouds to its own processes only.
+# A `manage.py locks_tick` typed in another terminal used the real vendors' URLs for the demo's
+# sandbox accounts: every code failed (and against the real clouds the accounts would be marked for
+# reconnection). In these tests "the real vendors" are closed local ports: no test calls a real cloud.
+
+ANOTHER_TERMINAL = {
+    "SANDBOX_URL": "",
+    "TTLOCK_API_URL": "http://127.0.0.1:9/ttlock",
+    "TEDEE_API_URL": "http://127.0.0.1:9/tedee",
+    "TEDEE_AUTH_URL": "http://127.0.0.1:9/tedee/auth",
+    "NUKI_API_URL": "http://127.0.0.1:9/nuki",
+    "IGLOOHOME_API_URL": "http://127.0.0.1:9/igloohome/api",
+    "IGLOOHOME_AUTH_URL": "http://127.0.0.1:9/igloohome/auth",
+    "TTLOCK_CLIENT_ID": "",
+    "TTLOCK_CLIENT_SECRET": "",
+    "TEDEE_CLIENT_ID": "",
+    "TEDEE_CLIENT_SECRET": "",
+    "NUKI_CLIENT_ID": "",
+    "NUKI_CLIENT_SECRET": "",
+}
+
+
+@pytest.fixture
+def make_run_demo(settings, tmp_path, vendors_on_sandbox):
+    """What `make run` leaves behind: the demo seeded, and connected to the sandbox clouds by
+    `connect_demo_locks` (run by Procfile.dev's web process, with the Makefile's vendor URLs)."""
+    settings.VAR_DIR = tmp_path
+    settings.SANDBOX_URL = vendors_on_sandbox
+    call_command("seed_demo", stdout=StringIO())
+    call_command("connect_demo_locks", stdout=StringIO())
+    return vendors_on_sandbox
+
+
+def from_another_terminal(settings) -> None:
+    for name, value in ANOTHER_TERMINAL.items():
+        setattr(settings, name, value)
+
+
+def demo_door_codes():
+    """The current codes due by now at the demo properties with a working lock (one per brand)."""
+    properties = [connection.property_name for connection in demo.DEMO_CONNECTIONS]
+    return AccessCode.objects.filter(booking__property__name__in=properties, is_current=True, generate_at__lte=timezone.now())
+
+
+def test_from_another_terminal_it_uses_the_sandbox_make_run_uses(make_run_demo, settings):
+    assert demo_door_codes().exists()
+    from_another_terminal(settings)
+    output = locks_tick()
+    assert f"sandbox lock clouds at {make_run_demo}" in output
+    assert count(output, "created") >= len(demo.DEMO_CONNECTIONS)
+    assert set(demo_door_codes().values_list("state", flat=True)) == {CodeState.ACTIVE}
+
+
+def test_from_another_terminal_it_says_so_when_the_sandbox_is_not_running(make_run_demo, settings, tmp_path):
+    from_another_terminal(settings)
+    recorded = tmp_path / "sandbox.env"
+    recorded.write_text(recorded.read_text().replace(make_run_demo, "http://127.0.0.1:9"))
+    with pytest.raises(CommandError, match="make run"):
+        locks_tick()
+    assert not demo_door_codes().filter(attempts__gt=0).exists()  # nothing was tried against the wrong URLs
+
+
+def test_a_record_of_another_database_is_not_used(make_run_demo, settings, tmp_path):
+    """Only the database `make run` connected to the sandbox is redirected there."""
+    from_another_terminal(settings)
+    recorded = tmp_path / "sandbox.env"
+    recorded.write_text(recorded.read_text().replace(f"{demo.DEMO_DATABASE_KEY}=", f"{demo.DEMO_DATABASE_KEY}=another-"))
+    output = locks_tick()
+    assert output.startswith("Scheduler pass:")
+    assert "sandbox" not in output
+    assert count(output, "created") == 0

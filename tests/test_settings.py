@@ -2,11 +2,13 @@
 
 import base64
 import json
+import logging
 import os
 import re
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from cryptography.fernet import Fernet
@@ -136,7 +138,7 @@ class TestInstanceId:
 class TestBrokerSettings:
     def test_filesystem_broker_without_url(self, tmp_path):
         config = broker_settings(broker_url="", result_url="", var_dir=tmp_path)
-        assert config["CELERY_BROKER_URL"] == "filesystem://"
+        assert urlsplit(config["CELERY_BROKER_URL"]).scheme == "filesystem"
         assert config["CELERY_RESULT_BACKEND"] is None
         options = config["CELERY_BROKER_TRANSPORT_OPTIONS"]
         for key in ("data_folder_in", "data_folder_out", "processed_folder"):
@@ -149,6 +151,20 @@ class TestBrokerSettings:
     def test_filesystem_broker_is_idempotent(self, tmp_path):
         first = broker_settings(broker_url="", result_url="", var_dir=tmp_path)
         assert broker_settings(broker_url="", result_url="", var_dir=tmp_path) == first
+
+    def test_filesystem_broker_connects_without_a_hostname_warning(self, tmp_path, caplog):
+        # kombu logged "No hostname was supplied. Reverting to default 'localhost'" at WARNING in
+        # every process of `make run`, for every connection, with the bare "filesystem://".
+        from kombu import Connection
+
+        config = broker_settings(broker_url="", result_url="", var_dir=tmp_path)
+        with caplog.at_level(logging.WARNING, logger="kombu"):
+            connection = Connection(config["CELERY_BROKER_URL"], transport_options=config["CELERY_BROKER_TRANSPORT_OPTIONS"])
+            with connection:
+                connection.connect()
+                connection.default_channel  # opens the filesystem channel
+            assert connection.info()["transport"] == "filesystem"
+        assert [record.getMessage() for record in caplog.records if record.name.startswith("kombu")] == []
 
     def test_redis_url(self, tmp_path):
         url = "redis://127.0.0.1:6379/3"
@@ -269,6 +285,36 @@ class TestDjangoSettings:
         assert result.returncode != 0
         assert "ImproperlyConfigured" in result.stderr
         assert message in result.stderr
+
+
+class TestConsoleEmailInTheWorker:
+    """`make run` prints emails with Django's console backend; in the Celery worker, whose stdout is
+    redirected to a logger, every line of them was logged at WARNING."""
+
+    def test_default_email_backend_is_the_console(self):
+        values = settings_values(["EMAIL_BACKEND"], remove={"EMAIL_URL"})
+        assert values["EMAIL_BACKEND"] == "django.core.mail.backends.console.EmailBackend"
+
+    def test_a_console_email_printed_in_the_worker_is_logged_at_info(self, caplog):
+        from celery.utils.log import get_logger
+        from django.core.mail import EmailMessage
+        from django.core.mail.backends.console import EmailBackend
+
+        from nowistay.celery import app
+
+        # What `celery worker` does at start-up (celery.app.log.Logging.redirect_stdouts), with
+        # the level this project configures.
+        logger = get_logger("celery.redirected")
+        real_stdout = sys.stdout
+        try:
+            app.log.redirect_stdouts_to_logger(logger, loglevel=app.conf.worker_redirect_stdouts_level, stderr=False)
+            with caplog.at_level(logging.DEBUG, logger="celery.redirected"):
+                EmailMessage("Door code", "Your door code is 314159.", to=["guest@example.com"], connection=EmailBackend()).send()
+        finally:
+            sys.stdout = real_stdout
+        printed = [record for record in caplog.records if record.name == "celery.redirected"]
+        assert any("Subject: Door code" in record.getMessage() for record in printed)
+        assert {record.levelname for record in printed} == {"INFO"}
 
 
 class TestEnvExample:

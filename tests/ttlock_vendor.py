@@ -2,7 +2,7 @@
 
 It checks what the real cloud checks (client id, access token, `date` within 5 minutes, the
 documented parameters and PIN rules) and answers in the documented shapes: HTTP 200 with a
-non-zero `errcode` for errors (shared/reference/vendor-apis.md §2).
+non-zero `errcode` for errors (the TTLock sources in docs/vendors.md).
 
     cloud = TTLockCloud()
     cloud.add_user("host@example.com", "app-password")

@@ -1,7 +1,7 @@
 """Connecting a host's TTLock account: the service the dashboard calls, its form and a minimal page.
 
 The host signs in with the TTLock *app* account (not a TTLock developer account): the password
-goes to TTLock once, as its MD5, and only the tokens are kept [vendor-apis.md 2.1, T-TOK].
+goes to TTLock once, as its MD5, and only the tokens are kept [T-TOK; sources in docs/vendors.md].
 """
 
 from django import forms

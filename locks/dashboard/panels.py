@@ -20,7 +20,7 @@ from locks.models import AccessCode, AccountStatus, CodeState, Lock, LockAssignm
 from locks.providers import registry
 from locks.services.assignments import assignment_warnings
 
-# What each brand's card says before the host connects (SPEC.md "Connecting a lock account").
+# What each brand's card says before the host connects (docs/product.md, "Connecting a lock account").
 CONNECT_HOW = {
     Provider.TTLOCK: "Sign in with your TTLock app username and password.",
     Provider.TEDEE: "Sign in on Tedee's own page; you never type a key or password here.",
@@ -28,7 +28,7 @@ CONNECT_HOW = {
     Provider.IGLOOHOME: "Paste the client ID and secret of an igloohome API client.",
 }
 
-# What the lock needs to appear as available (SPEC.md "Locks and assignments").
+# What the lock needs to appear as available (docs/product.md, "Locks and assignments").
 PREREQUISITES = {
     Provider.TTLOCK: "The lock is linked to a gateway (or is a WiFi lock) and supports V4 keypad passcodes.",
     Provider.TEDEE: (
@@ -355,7 +355,7 @@ def assignment_rows_page(host, account: ProviderAccount, options: list[LockOptio
 
 @dataclass
 class DisconnectPreview:
-    """What disconnecting will do, in the order SPEC.md gives."""
+    """What disconnecting will do, in the order docs/product.md gives ("Disconnect")."""
 
     provider_label: str
     revokes_remotely: bool

@@ -1,5 +1,5 @@
-"""Virtual igloohome cloud (auth server + iglooaccess developer API), answering as vendor-apis.md §5
-documents: an OAuth client-credentials token (HTTP Basic, scopes), Bearer calls, `/devices` in
+"""Virtual igloohome cloud (auth server + iglooaccess developer API), answering as igloohome's sources
+(docs/vendors.md) document: an OAuth client-credentials token (HTTP Basic, scopes), Bearer calls, `/devices` in
 cursor pages, hourly and daily algoPINs -> {pin, pinId}, plain HTTP statuses for errors (400 format,
 401 token, 403 scope, 404 device, 409 taken variance, 422 range). It is mounted at /igloohome/:
 

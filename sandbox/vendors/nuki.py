@@ -1,5 +1,5 @@
-"""Virtual Nuki Web cloud (api.nuki.io), answering as vendor-apis.md §4 and the adapter's module
-docstring (locks.providers.nuki) document: JSON bodies, Bearer tokens, dates in UTC
+"""Virtual Nuki Web cloud (api.nuki.io), answering as the Nuki sources of docs/vendors.md and the
+adapter's module docstring (locks.providers.nuki) document: JSON bodies, Bearer tokens, dates in UTC
 ("YYYY-MM-DDTHH:MM:SS.000Z"), plain HTTP statuses with a `detailMessage` for failures.
 
 Credentials

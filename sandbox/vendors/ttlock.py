@@ -1,4 +1,4 @@
-"""Virtual TTLock cloud (Open Platform v3), answering as vendor-apis.md §2 documents:
+"""Virtual TTLock cloud (Open Platform v3), answering as the TTLock sources of docs/vendors.md document:
 form parameters or query strings, HTTP 200 with an `errcode` for failures, times in ms.
 
 Source keys as in locks/providers/ttlock.py. Fields follow the pages: lock/list items [T-LL];

@@ -4,9 +4,9 @@ from django.core.management.base import BaseCommand, CommandError
 
 from bookings import demo
 from bookings.api.services import api_token_set_fixed
+from bookings.demo import DEMO_TOKEN
 
-# A fixed, public value so `make run` can print it: a demo convenience, never for a real host.
-DEMO_TOKEN = "nwk_demo_" + "0P3n-7h3-d0cs-w1th-7h15-d3m0-70k3n"
+# DEMO_TOKEN is a fixed, public value so `make run` can print it: a demo convenience, never for a real host.
 DEMO_TOKEN_NAME = "Demo"
 
 

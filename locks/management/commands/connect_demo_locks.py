@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from locks import demo
@@ -17,4 +18,6 @@ class Command(BaseCommand):
                 raise CommandError(str(error)) from None
         for line in demo.connect_demo_locks():
             self.stdout.write(line)
-        self.stdout.write("Demo locks ready: run `.venv/bin/python manage.py locks_tick` to create due codes now.")
+        if settings.SANDBOX_URL:  # the vendors point at the sandbox: say so for commands run elsewhere
+            demo.record_sandbox_settings()
+        self.stdout.write("Demo locks ready: `.venv/bin/python manage.py locks_tick` (any terminal) creates due codes now.")
