@@ -1,7 +1,7 @@
 """Choosing a guest's PIN and checking it against each vendor's rules.
 
-Pure functions over plain values. The rules are SPEC.md, "PINs"; each vendor's quirks are cited
-from shared/reference/vendor-apis.md.
+Pure functions over plain values. The rules are docs/product.md, "PINs"; each vendor's quirks are
+cited by source key (docs/vendors.md, "Sources").
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def tedee_rule(pin: str) -> str | None:
     if len(set(pin)) < 3:
         return "Tedee PINs need at least 3 different digits."
     # Tedee refuses "a strictly ascending or descending sequence"; we read "strictly" broadly
-    # (135789 too), as a refusal costs more than a redraw (vendor-apis.md 3.6, TD lockpin/create).
+    # (135789 too), as a refusal costs more than a redraw (TD lockpin/create).
     if _is_strictly_monotonic(pin):
         return "Tedee PINs cannot be an ascending or descending run."
     return None
@@ -61,10 +61,10 @@ def tedee_rule(pin: str) -> str | None:
 
 def nuki_rule(pin: str) -> str | None:
     """Nuki: six digits from 1 to 9, not starting with 12."""
-    # The Nuki keypad has no 0 key (vendor-apis.md 4.6, N-PIN and N-ZERO).
+    # The Nuki keypad has no 0 key (N-PIN, N-ZERO).
     if len(pin) != 6 or not _only_digits(pin, allowed="123456789"):
         return "Nuki PINs are 6 digits from 1 to 9 (the keypad has no 0)."
-    # Nuki reserves PINs starting with 12 (vendor-apis.md 4.6, N-PIN).
+    # Nuki reserves PINs starting with 12 (N-PIN).
     if pin.startswith("12"):
         return "Nuki PINs cannot start with 12."
     return None
@@ -73,15 +73,15 @@ def nuki_rule(pin: str) -> str | None:
 def ttlock_rule(pin: str) -> str | None:
     """TTLock: 4 to 9 digits, not starting with 0, not one repeated digit, not a run of
     consecutive digits."""
-    # Other lengths are refused with errcode -3006 (vendor-apis.md 2.6, T-ADD-EN and T-ERR).
+    # Other lengths are refused with errcode -3006 (T-ADD-EN, T-ERR).
     if not 4 <= len(pin) <= 9 or not _only_digits(pin):
         return "TTLock PINs are 4 to 9 digits."
-    # The add page types `keyboardPwd` as Int (vendor-apis.md 2.3, T-ADD; 7, open items): a
+    # The add page types `keyboardPwd` as Int (T-ADD; an open question in TTLock's docs): a
     # leading zero may be dropped on the lock while the guest is given six digits.
     if pin.startswith("0"):
         return "TTLock PINs cannot start with 0."
     # "Too simple" codes are refused with errcode -2032; the exact rule is unpublished
-    # (vendor-apis.md 2.6 and 7, T-ERR).
+    # (T-ERR; the exact rule is unpublished).
     if len(set(pin)) == 1 or _is_consecutive_run(pin):
         return "TTLock PINs cannot be one repeated digit or a run of consecutive digits."
     return None

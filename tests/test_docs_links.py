@@ -93,3 +93,19 @@ def test_repository_paths_written_as_code_exist(document):
         if not list(ROOT.glob(span.rstrip("/"))):
             missing.append(span)
     assert not missing, f"{relative(document)} names paths that do not exist: {missing}"
+
+
+def test_no_tracked_file_points_a_reader_outside_the_repository():
+    """Code comments and docstrings cite the repository's docs, never a folder beside the clone."""
+    import subprocess
+
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    outside = re.compile(r"shared/(?:reference|product)|vendor-apis(?:-addendum)?\.md|\bSPEC\.md")
+    offenders = [
+        f"{name}:{number}"
+        for name in tracked
+        if name.endswith((".py", ".md", ".html", ".txt")) and name != relative(Path(__file__))
+        for number, line in enumerate((ROOT / name).read_text(errors="replace").splitlines(), 1)
+        if outside.search(line)
+    ]
+    assert offenders == []

@@ -1,5 +1,5 @@
 """The sandbox answers every call the product makes in the shapes the vendors document
-(shared/reference/vendor-apis.md and vendor-apis-addendum.md), and its door page says in which
+(the vendor sources of docs/vendors.md), and its door page says in which
 zone each time it shows is. Drives the sandbox process (`python -m sandbox --seed`) over HTTP,
 as tests/test_e2e_sandbox*.py do; no worker is needed.
 """

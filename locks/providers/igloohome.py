@@ -5,7 +5,7 @@ no connectivity, but it can neither be changed nor revoked remotely, and it cann
 the fact. The capability flags say so; the lifecycle supersedes instead of updating, records
 instead of revoking, and warns instead of looking for a lost create.
 
-Verified facts (source keys as in shared/reference/vendor-apis.md §0; new keys defined here)
+Verified facts (source keys as listed in docs/vendors.md, "Sources"; new keys defined here)
 ------------------------------------------------------------------------------------------
 - Token: POST https://auth.igloohome.co/oauth2/token, HTTP Basic client_id:client_secret, form
   grant_type=client_credentials and a space-separated `scope`; answer `access_token` [IG];

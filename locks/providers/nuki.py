@@ -6,7 +6,7 @@ OAuth 2 access token from the authorization-code flow (refreshed before it expir
 is a smart-lock *authorization* of type 13. Nuki Web answers a write at once ("queued") and the
 lock's bridge applies it seconds later, so every create, update and delete is read back.
 
-Source keys are those of shared/reference/vendor-apis.md §0; the ones added here:
+Source keys are listed in docs/vendors.md ("Sources"); the ones added here:
 N-423  https://developer.nuki.io/t/problem-when-repeatedly-updating-the-same-keypad-smartlock-authorization/1178
 N-204  https://developer.nuki.io/t/http-code-204-but-code-apparently-not-created/29886
 N-UPD  https://developer.nuki.io/t/nuki-web-api-authorization-update-synchronization-inconsistency-production-issue/40095

@@ -5,14 +5,14 @@ Every request carries `Authorization: Bearer <access token>`; answers are wrappe
 (unlike TTLock). A PIN is managed through the lock's bridge and keypad, synchronously: the cloud
 talks to the device while we wait, so a busy or disconnected lock answers 409 or 428.
 
-Source keys are those of shared/reference/vendor-apis.md §0 (TD = tedee-com/tedee-api-doc,
+Source keys are listed in docs/vendors.md ("Sources") (TD = tedee-com/tedee-api-doc,
 docs/source/...; PTA = pytedee-async); "@commit" names the stored version that was read.
 
 Verified facts
 --------------
 - URLs: API `{TEDEE_API_URL}/api/{TEDEE_API_VERSION}/my/...`; sign-in through Azure AD B2C at
   `{TEDEE_AUTH_URL}/B2C_1A_Signup_Signin_With_Kmsi/oauth2/v2.0/authorize` and `.../token`
-  [TD howtos/authenticate.rst, PKCE version (idx:28028617); conf.py via vendor-apis §3.1; the same
+  [TD howtos/authenticate.rst, PKCE version (idx:28028617); conf.py; the same
   two URLs in a production Homey client, idx:307370461].
 - Authorize: response_type=code, client_id, redirect_uri, scope, state, code_challenge,
   code_challenge_method; "When using s256 remember to use 43 long code_verifier" [TD authenticate].
@@ -53,7 +53,7 @@ Verified facts
   available [create.rst @5338760a, @f44782ad], 422 for the same in another stored version
   [create.rst @1e93a8a5], 428 lock is disconnected or device setup is incorrect [delete.rst,
   newest stored version, idx:54558953977]; 429 with Retry-After after 700 requests per hour
-  [TD api-rate-limiting.rst via vendor-apis §3.5]. PIN rules: 5-8 digits, >= 3 distinct, not an
+  [TD api-rate-limiting.rst]. PIN rules: 5-8 digits, >= 3 distinct, not an
   ascending or descending sequence [create.rst] (locks.pins.tedee_rule).
 - "Pins created with an endDate are automatically removed from the system once they expire"
   [delete.rst, newest, idx:54558953977]: a later DELETE may meet 404, which is success.

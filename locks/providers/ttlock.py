@@ -1,6 +1,6 @@
 """TTLock: the TTLock Open Platform cloud API v3, seen through one host's TTLock app account.
 
-Source keys are those of shared/reference/vendor-apis.md §0, plus T-FV (the featureValue page,
+Source keys are listed in docs/vendors.md ("Sources"), plus T-FV (the featureValue page,
 https://euopen.ttlock.com/document-pages/cloud/lock/featureValue), T-SDKFV (TTLock's Android
 SDK `com.ttlock.bl.sdk.constant.FeatureValue`, "Created by TTLock", seen as idx:40189137811) and
 the online-state pages, read in their EN and CN versions:
@@ -65,7 +65,7 @@ Verified facts
 Decisions on what the sources leave open
 ----------------------------------------
 - PINs with a leading zero are never given: the CN add page types `keyboardPwd` as Int [T-ADD],
-  and whether a leading zero survives `add` is unverified (vendor-apis.md §7). Other pages point
+  and whether a leading zero survives `add` is unverified (an open question in TTLock's docs). Other pages point
   the other way (T-LPWD returns "034234"; T-CHG and T-DEL type the passcode as String), but a
   lock keeping "34234" while the guest is told "034234" is a guest at a closed door, and leaving
   out the leading zero costs a tenth of the PIN space. So `pins.ttlock_rule` refuses a leading 0:

@@ -60,7 +60,7 @@ def account_refresh_locks(*, account: ProviderAccount) -> list[Lock]:
 
 # --- disconnecting ---------------------------------------------------------------------------------
 #
-# SPEC.md "Disconnecting", in this order: revoke the codes of bookings not started yet on the
+# docs/product.md, "Connecting a lock account" (disconnecting), in this order: revoke the codes of bookings not started yet on the
 # provider's locks, remove its lock assignments, delete its credentials and tokens. Revoking is one
 # vendor request per code (each up to the vendor's timeout), too long for a web request, so the
 # request only *starts* it: in one transaction the account becomes DISCONNECTING (no code is created

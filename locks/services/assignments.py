@@ -1,4 +1,4 @@
-"""Lock assignments and property settings: each change moves the codes SPEC.md says it moves."""
+"""Lock assignments and property settings: each change moves the codes docs/product.md ("Locks and assignments") says it moves."""
 
 from datetime import datetime, timedelta
 
