@@ -1284,6 +1284,26 @@ class TestBookingsAndCodes:
         assert "no code: no lock is assigned to this property" in booking_row(content, data["unlocked"])
         assert "no code: this property cannot have a smart lock" in booking_row(content, data["outside"])
 
+    def test_a_failed_code_says_what_happens_next_and_what_the_host_can_do(self, logged_in, codes_page_data):
+        booking = codes_page_data["failed"]
+        hint = (
+            "Nowistay has stopped trying and emailed you. Remove old codes from the lock in the TTLock app, "
+            "then use Retry now — or give the guest another way in."
+        )
+        codes_page = logged_in.get(reverse("bookings:codes")).content.decode()
+        assert f'<small class="muted code-hint">{escape(hint)}</small>' in booking_row(codes_page, booking)
+        for url in (reverse("booking_pages:edit", args=[booking.pk]), reverse("messaging:booking_log", args=[booking.pk])):
+            assert f'<small class="muted code-hint">{escape(hint)}</small>' in logged_in.get(url).content.decode(), url
+        for key in ("active", "scheduled", "unlocked"):  # nothing in trouble: no second line
+            assert "code-hint" not in booking_row(codes_page, codes_page_data[key])
+
+    def test_a_booking_confirmed_inside_its_lead_time_is_being_created_not_due_on_a_past_day(self, logged_in, codes_page_data, stay):
+        booking = stay(codes_page_data["prop"], arrive_in=2, guest_name="Lena Late")  # lead 5 days: due 3 days ago
+        code = current(booking)
+        assert code.state == CodeState.SCHEDULED and code.generate_at < timezone.now()
+        row = booking_row(logged_in.get(reverse("bookings:codes")).content.decode(), booking)
+        assert '<span class="code-scheduled">being created now</span>' in row and "will be created on" not in row
+
     def test_only_a_failed_code_offers_retry_now(self, logged_in, codes_page_data):
         data = codes_page_data
         content = logged_in.get(reverse("bookings:codes")).content.decode()
