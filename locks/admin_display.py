@@ -27,7 +27,8 @@ def status_words(code: AccessCode) -> str:
     """The plain words the host sees on the dashboard (locks.code_status), the PIN masked: staff
     diagnose codes without reading guests' PINs."""
     has_lock = LockAssignment.objects.filter(property_id=code.booking.property_id).exists()
-    text = describe_code(code, booking=code.booking, has_lock=has_lock, now=timezone.now()).text
+    status = describe_code(code, booking=code.booking, has_lock=has_lock, now=timezone.now())
+    text = f"{status.text} — {status.hint}" if status.hint else status.text
     return text.replace(code.pin, "••••••") if code.pin else text
 
 

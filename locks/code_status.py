@@ -1,25 +1,27 @@
 """A booking's door code in plain words, for the host dashboard.
 
 Pure: no vendor call and no query beyond what the caller loaded (select_related
-"lock__account" and "booking__property"). Times read in the property's time zone. The PIN shown
-is only ever the one stored on the code.
+"lock__account" and "booking__property"). Times read in the property's time zone, and a moment
+already past is never worded as one to come. The PIN shown is only ever the one stored on the code.
 """
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bookings.models import Booking, BookingStatus
 from locks.models import AccessCode, CodeState
 from locks.notifications import local_time
+from locks.services.work import EXPIRY_CLEANUP_GIVE_UP
 
 
 @dataclass(frozen=True)
 class CodeStatus:
     kind: str  # no_code, scheduled, creating, retrying, active, updating, revoking, revoked, expired, failed, unrevocable
-    text: str  # the plain-words line shown to the host
+    text: str  # the short plain-words line shown to the host
     can_retry: bool  # whether "Retry now" should be offered
+    hint: str = ""  # for a code in trouble: what happens next and what the host can do
 
 
 # Short reasons for the error kinds of locks.providers.exceptions (their `kind` names).
@@ -35,7 +37,12 @@ REASONS = {
     "code_not_found": "code no longer on the lock",
     "storage_full": "lock's code memory is full",
     "not_supported": "not supported by the vendor",
+    "pending_on_lock": "still being put on the lock",
+    "pin_taken": "PIN already on the lock",
+    "subscription_required": "the lock needs a vendor subscription",
 }
+
+NEW_PIN_KINDS = {"pin_taken", "code_rejected"}  # a refused PIN: "Retry now" chooses another one
 
 NOT_ELIGIBLE = "no code: this property cannot have a smart lock (needs the Nowistay PMS and an active AI Assistant subscription)"
 
@@ -62,30 +69,29 @@ def describe_code(code: AccessCode | None, *, booking: Booking, has_lock: bool, 
         return CodeStatus("no_code", _no_code_text(booking, has_lock), False)
     state = code.state
     if state == CodeState.SCHEDULED:
+        if code.generate_at <= now:  # due (e.g. confirmed inside its lead time): the next scheduler pass creates it
+            return CodeStatus("scheduled", "being created now", False)
         return CodeStatus("scheduled", f"will be created on {_day(code.generate_at, now, zone)}", False)
     if state == CodeState.CREATING:
-        if (code.attempts > 0 or code.last_error) and code.next_attempt_at is not None:
-            return CodeStatus("retrying", f"retrying: {_retry(code, now, zone)}", True)
-        return CodeStatus("creating", "being created now", False)
+        return _creating(code, now, zone)
     if state == CodeState.ACTIVE:
         return CodeStatus("active", _active(code, zone) + _notes(code), False)
     if state == CodeState.UPDATING:
-        retrying = bool(code.last_error)
         text = _active(code, zone) + " — moving to the new times" + _retrying_suffix(code, now, zone) + _notes(code)
-        return CodeStatus("updating", text, retrying)
+        if not _is_retrying(code):
+            return CodeStatus("updating", text, False)
+        # An update is retried until the access it is for ends (services.work._record_later_failure).
+        schedule = f"{_keeps_trying(code.ends_at, now, zone)}; meanwhile the lock keeps the old times."
+        return _retrying("updating", text, code, now, zone, schedule=schedule)
     if state in (CodeState.REVOKING, CodeState.EXPIRING):
-        text = "being revoked" if state == CodeState.REVOKING else "being removed from the lock"
-        return CodeStatus("revoking", text + _retrying_suffix(code, now, zone), bool(code.last_error))
+        text = ("being revoked" if state == CodeState.REVOKING else "being removed from the lock") + _retrying_suffix(code, now, zone)
+        if not _is_retrying(code):
+            return CodeStatus("revoking", text, False)
+        # A removal is retried until a week after the access ended (services.work._record_later_failure).
+        schedule = f"{_keeps_trying(code.ends_at + EXPIRY_CLEANUP_GIVE_UP, now, zone)}."
+        return _retrying("revoking", text, code, now, zone, schedule=schedule)
     if state == CodeState.FAILED:
-        retryable = (
-            code.is_current
-            and booking.status == BookingStatus.CONFIRMED
-            and code.ends_at > now
-            # Without a usable lock a retry is refused (see code_retry_now): do not offer it.
-            and has_lock
-            and booking.property.is_eligible_for_smart_lock
-        )
-        return CodeStatus("failed", f"failed: {code.last_error or _reason(code)}", retryable)
+        return _failed(code, booking, has_lock, now)
     if state == CodeState.SUPERSEDED:
         brand = code.lock.account.get_provider_display()
         until = _moment(code.lock_ends_at or code.ends_at, zone)
@@ -95,6 +101,124 @@ def describe_code(code: AccessCode | None, *, booking: Booking, has_lock: bool, 
     if state == CodeState.EXPIRED:
         return CodeStatus("expired", "expired", False)
     return CodeStatus(state, code.get_state_display().lower(), False)  # a state added later
+
+
+def _creating(code: AccessCode, now: datetime, zone: ZoneInfo) -> CodeStatus:
+    brand = _brand(code)
+    if code.awaiting_lock_since is not None:
+        # Sent, and the vendor may have acted: looked for in its listing, never sent again, not a failure.
+        text = f"sent to the lock, waiting for {brand} to confirm it"
+        return CodeStatus("creating", text, False, _awaiting_hint(code, brand, now, zone))
+    if not ((code.attempts > 0 or code.last_error) and code.next_attempt_at is not None):
+        return CodeStatus("creating", "being created now", False)
+    schedule = f"{_keeps_trying(code.retry_deadline, now, zone)}; {_email_note(code, now, zone)}."
+    return _retrying("retrying", f"retrying: {_retry(code, now, zone)}", code, now, zone, schedule=schedule)
+
+
+def _awaiting_hint(code: AccessCode, brand: str, now: datetime, zone: ZoneInfo) -> str:
+    again = _looks_again(code, now, zone)
+    if code.awaiting_reason == "pin_taken":
+        return f"{brand} says this PIN is already on the lock; Nowistay is checking that it is the code it sent, and looks again {again}."
+    return f"{brand} accepted the code and is putting it on the lock; Nowistay looks for it again {again}."
+
+
+def _looks_again(code: AccessCode, now: datetime, zone: ZoneInfo) -> str:
+    if code.next_attempt_at is None:
+        return "shortly"
+    when = _next_try(code, now, zone)
+    return when if when == "now" else f"at {when}"
+
+
+def _retrying(kind: str, text: str, code: AccessCode, now: datetime, zone: ZoneInfo, *, schedule: str) -> CodeStatus:
+    """A code being retried. Its hint: the wait the vendor asked for, until when Nowistay keeps
+    trying (`schedule`), and what the host can do about the cause. No "Retry now" while the vendor
+    asked to wait: the press could only be refused."""
+    waiting = _vendor_wait(code, now)
+    parts = [f"{_brand(code)} asked Nowistay to wait until {_at(code.vendor_wait_until, now, zone)}."] if waiting else []
+    parts += [schedule, _retrying_advice(code, can_retry=not waiting)]
+    return CodeStatus(kind, text, not waiting, " ".join(parts))
+
+
+def _failed(code: AccessCode, booking: Booking, has_lock: bool, now: datetime) -> CodeStatus:
+    still_wanted = code.is_current and booking.status == BookingStatus.CONFIRMED and code.ends_at > now
+    # Without a usable lock a retry is refused (see code_retry_now): do not offer it.
+    retryable = still_wanted and has_lock and booking.property.is_eligible_for_smart_lock
+    stopped = "Nowistay has stopped trying and emailed you." if code.failure_notified_at else "Nowistay has stopped trying."
+    if retryable:
+        hint = f"{stopped} {_failed_advice(code)}"
+    elif still_wanted:
+        hint = f"{stopped} Give the guest another way in."
+    else:
+        hint = ""
+    return CodeStatus("failed", f"failed: {code.last_error or _reason(code)}", retryable, hint)
+
+
+def _failed_advice(code: AccessCode) -> str:
+    kind = code.last_error_kind
+    if kind in NEW_PIN_KINDS:
+        return "Retry now picks another PIN — or give the guest another way in."
+    fix = _fix(kind, _brand(code))
+    if fix:
+        return f"{_sentence(fix)}, then use Retry now — or give the guest another way in."
+    return "Use Retry now, or give the guest another way in."
+
+
+def _retrying_advice(code: AccessCode, *, can_retry: bool) -> str:
+    kind, brand = code.last_error_kind, _brand(code)
+    if kind in NEW_PIN_KINDS and can_retry:
+        return "Retry now picks another PIN."
+    fix = _fix(kind, brand)
+    if fix:
+        return f"{_sentence(fix)}."
+    if kind == "rate_limited":
+        return f"Nothing to do: Nowistay waits as {brand} asked."
+    if kind == "pending_on_lock":
+        return f"Nothing to do: {brand} is still putting the code on the lock."
+    return "Nothing to do unless it lasts; Retry now tries at once." if can_retry else "Nothing to do unless it lasts."
+
+
+def _fix(kind: str, brand: str) -> str:
+    """What the host can do about the cause of a failure ("" when it passes by itself)."""
+    if kind == "subscription_required":
+        plan = "Nuki's Smart Hosting subscription" if brand == "Nuki" else f"the {brand} subscription it needs"
+        return f"activate {plan} for this lock"
+    return {
+        "lock_offline": "check that the lock's gateway or bridge has power and Wi-Fi",
+        "auth": f"reconnect your {brand} account at Integrations",
+        "storage_full": f"remove old codes from the lock in the {brand} app",
+        "lock_not_found": f"share the lock with your {brand} account again, or assign another lock at Integrations",
+    }.get(kind, "")
+
+
+def _sentence(phrase: str) -> str:
+    return phrase[:1].upper() + phrase[1:]
+
+
+def _keeps_trying(give_up_at: datetime, now: datetime, zone: ZoneInfo) -> str:
+    if give_up_at <= now:
+        return "This is the last try"
+    return f"Nowistay keeps trying until {_until(give_up_at, now, zone)}"
+
+
+def _email_note(code: AccessCode, now: datetime, zone: ZoneInfo) -> str:
+    """The one email about a creation still failing (services.work._notify_after_failure)."""
+    if code.alert_sent_at is not None:
+        return "you were emailed about it"
+    if code.alert_at > now:
+        return f"if it still fails at {_at(code.alert_at, now, zone)}, you will be emailed"
+    return "if the next try fails, you will be emailed"
+
+
+def _vendor_wait(code: AccessCode, now: datetime) -> bool:
+    return code.vendor_wait_until is not None and code.vendor_wait_until > now
+
+
+def _is_retrying(code: AccessCode) -> bool:
+    return bool(code.last_error) and code.next_attempt_at is not None
+
+
+def _brand(code: AccessCode) -> str:
+    return code.lock.account.get_provider_display()
 
 
 def _no_code_text(booking: Booking, has_lock: bool) -> str:
@@ -114,10 +238,13 @@ def _local(moment: datetime, zone: ZoneInfo) -> datetime:
 
 
 def _day(moment: datetime, now: datetime, zone: ZoneInfo) -> str:
-    local = _local(moment, zone)
-    text = local.strftime(_DAY_MONTH)
-    if local.year != _local(now, zone).year:
-        text += f" {local.year}"
+    return _day_text(_local(moment, zone).date(), now, zone)
+
+
+def _day_text(day: date, now: datetime, zone: ZoneInfo) -> str:
+    text = day.strftime(_DAY_MONTH)
+    if day.year != _local(now, zone).year:
+        text += f" {day.year}"
     return text
 
 
@@ -141,13 +268,28 @@ def _reason(code: AccessCode) -> str:
 
 
 def _next_try(code: AccessCode, now: datetime, zone: ZoneInfo) -> str:
-    if code.next_attempt_at <= now:
+    due = code.next_attempt_at
+    if _vendor_wait(code, now):
+        due = max(due, code.vendor_wait_until)  # nothing is sent before the vendor's wait is over
+    if due <= now:
         return "now"
-    local = _local(code.next_attempt_at, zone)
+    return _at(due, now, zone)
+
+
+def _at(moment: datetime, now: datetime, zone: ZoneInfo) -> str:
+    """The local time ("11:00") on the host's today; with its day ("00:45 on 6 Jun") on another day."""
+    local = _local(moment, zone)
     text = local.strftime("%H:%M")
     if local.date() != _local(now, zone).date():
         text += local.strftime(" on %-d %b")
     return text
+
+
+def _until(moment: datetime, now: datetime, zone: ZoneInfo) -> str:
+    local = _local(moment, zone)
+    if local.time() == time(0, 0):  # the end of a day: name the day that ends, not the one that starts
+        return f"midnight at the end of {_day_text(local.date() - timedelta(days=1), now, zone)}"
+    return _at(moment, now, zone)
 
 
 def _retry(code: AccessCode, now: datetime, zone: ZoneInfo) -> str:
@@ -155,7 +297,7 @@ def _retry(code: AccessCode, now: datetime, zone: ZoneInfo) -> str:
 
 
 def _retrying_suffix(code: AccessCode, now: datetime, zone: ZoneInfo) -> str:
-    if not code.last_error or code.next_attempt_at is None:
+    if not _is_retrying(code):
         return ""
     return f" (retrying: {_retry(code, now, zone)})"
 

@@ -15,6 +15,7 @@ from locks.providers.exceptions import (
     LockOffline,
     ProviderAuthError,
     RateLimited,
+    SubscriptionRequired,
     VendorUnavailable,
 )
 from tests.lifecycle_helpers import tick, utc
@@ -88,6 +89,22 @@ class TestScheduled:
         assert code.generate_at == utc(2027, 1, 5, 5, 0)  # 00:00 EST on 5 January
         assert describe(code, now=utc(2027, 1, 1, 3)).text == "will be created on 5 January 2027"
         assert describe(code, now=utc(2027, 1, 1, 6)).text == "will be created on 5 January"  # 01:00 on 1 Jan NY
+
+
+    def test_a_booking_confirmed_inside_its_lead_time_is_being_created_not_due_on_a_past_day(self, assigned_property, book, describe):
+        prop = assigned_property()  # Paris, lead 5 days: a stay from 8 December was due on 3 December
+        with freeze_time("2026-12-06 10:00:00"):
+            code = loaded(services.booking_created(booking=book(prop, date(2026, 12, 8), date(2026, 12, 10))))
+        assert code.state == CodeState.SCHEDULED and code.generate_at == utc(2026, 12, 2, 23, 0)
+        assert describe(code, now=utc(2026, 12, 6, 10)) == CodeStatus("scheduled", "being created now", False)
+        assert describe(code, now=utc(2026, 12, 6, 14)).text == "being created now"  # however late the worker is
+
+    def test_due_this_very_moment_is_being_created(self, assigned_property, book, describe):
+        prop = assigned_property()
+        with freeze_time("2026-03-20 10:00:00"):
+            code = loaded(services.booking_created(booking=book(prop, date(2026, 3, 29), date(2026, 4, 1))))
+        assert describe(code, now=code.generate_at - timedelta(seconds=1)).text == "will be created on 24 March"
+        assert describe(code, now=code.generate_at) == CodeStatus("scheduled", "being created now", False)
 
 
 class TestActive:
@@ -166,7 +183,13 @@ class TestCreating:
         code = loaded(booking)
         assert code.state == CodeState.CREATING and code.next_attempt_at == utc(2026, 6, 1, 9, 0)
         status = describe(code, now=utc(2026, 6, 1, 8))
-        assert status == CodeStatus("retrying", "retrying: lock or gateway offline, next try 11:00", True)
+        assert status == CodeStatus(
+            "retrying",
+            "retrying: lock or gateway offline, next try 11:00",
+            True,
+            "Nowistay keeps trying until midnight at the end of 2 June; if it still fails at 18:00, you will be emailed. "
+            "Check that the lock's gateway or bridge has power and Wi-Fi.",
+        )
 
     @pytest.mark.parametrize(
         "error, reason",
@@ -253,6 +276,146 @@ class TestCreating:
         assert describe(code, now=utc(2026, 6, 1)) == CodeStatus("creating", "being created now", False)
 
 
+class TestWhatHappensNext:
+    """A code still being created after a failure: until when Nowistay keeps trying, the email to the
+    host, and what the host can do, chosen by the kind of error. Paris, arrival 2 June 2026: retried
+    until 24:00 on 2 June, the host emailed at 18:00 on 1 June if it still fails; now 10:00 on 1 June."""
+
+    NOW = utc(2026, 6, 1, 8)
+
+    @pytest.fixture
+    def failing(self, assigned_property, book):
+        def make(provider="ttlock", time_zone="Europe/Paris", kind="lock_offline", **fields) -> AccessCode:
+            prop = assigned_property(provider=provider, vendor_lock_id=f"{provider}-1", time_zone=time_zone)
+            with freeze_time("2026-05-20 08:00:00"):
+                code = services.booking_created(booking=book(prop, date(2026, 6, 2), date(2026, 6, 5)))
+            values = {
+                "state": CodeState.CREATING, "attempts": 3, "last_error": "The vendor said no.", "last_error_kind": kind,
+                "first_failure_at": utc(2026, 5, 28, 0), "next_attempt_at": utc(2026, 6, 1, 9), **fields,
+            }
+            AccessCode.objects.filter(pk=code.pk).update(**values)
+            return loaded(code)
+
+        return make
+
+    def test_until_when_and_the_email_to_come(self, failing, describe):
+        code = failing()
+        assert (code.retry_deadline, code.alert_at) == (utc(2026, 6, 2, 22), utc(2026, 6, 1, 16))
+        status = describe(code, now=self.NOW)
+        assert (status.kind, status.text, status.can_retry) == ("retrying", "retrying: lock or gateway offline, next try 11:00", True)
+        assert status.hint.startswith(
+            "Nowistay keeps trying until midnight at the end of 2 June; if it still fails at 18:00, you will be emailed. "
+        )
+
+    def test_the_email_moment_on_another_day_names_the_day(self, failing, describe):
+        status = describe(failing(), now=utc(2026, 5, 31, 8))
+        assert "; if it still fails at 18:00 on 1 Jun, you will be emailed." in status.hint
+
+    def test_once_the_host_was_emailed_it_says_so(self, failing, describe):
+        status = describe(failing(alert_sent_at=utc(2026, 6, 1, 16)), now=utc(2026, 6, 1, 17))
+        assert "Nowistay keeps trying until midnight at the end of 2 June; you were emailed about it." in status.hint
+        assert "will be emailed" not in status.hint
+
+    def test_an_email_moment_past_but_not_sent_is_not_promised_for_then(self, failing, describe):
+        status = describe(failing(next_attempt_at=utc(2026, 6, 1, 17)), now=utc(2026, 6, 1, 16, 30))
+        assert "; if the next try fails, you will be emailed." in status.hint and "18:00" not in status.hint
+
+    def test_the_deadline_in_kathmandu_time(self, failing, describe):
+        code = failing(time_zone="Asia/Kathmandu")
+        assert code.retry_deadline == utc(2026, 6, 2, 18, 15)  # 00:00 on 3 June at UTC+05:45
+        assert describe(code, now=self.NOW).hint.startswith("Nowistay keeps trying until midnight at the end of 2 June;")
+
+    def test_a_deadline_moved_by_retry_now_is_a_time(self, failing, describe):
+        status = describe(failing(retry_deadline=utc(2026, 6, 2, 23, 5)), now=utc(2026, 6, 2, 22, 5))
+        assert status.hint.startswith("Nowistay keeps trying until 01:05;")  # Paris is already on 3 June
+
+    def test_a_deadline_already_past_is_never_promised(self, failing, describe):
+        status = describe(failing(next_attempt_at=utc(2026, 6, 2, 22)), now=utc(2026, 6, 2, 22, 5))
+        assert status.text.endswith("next try now") and status.hint.startswith("This is the last try;")
+
+    @pytest.mark.parametrize(
+        "kind, reason, advice",
+        [
+            ("lock_offline", "lock or gateway offline", "Check that the lock's gateway or bridge has power and Wi-Fi."),
+            ("auth", "account needs reconnecting", "Reconnect your TTLock account at Integrations."),
+            ("pin_taken", "PIN already on the lock", "Retry now picks another PIN."),
+            ("code_rejected", "PIN refused by the lock", "Retry now picks another PIN."),
+            ("rate_limited", "vendor busy", "Nothing to do: Nowistay waits as TTLock asked."),
+            ("storage_full", "lock's code memory is full", "Remove old codes from the lock in the TTLock app."),
+            (
+                "lock_not_found", "lock no longer in the account",
+                "Share the lock with your TTLock account again, or assign another lock at Integrations.",
+            ),
+            ("pending_on_lock", "still being put on the lock", "Nothing to do: TTLock is still putting the code on the lock."),
+            ("vendor_unavailable", "vendor unreachable", "Nothing to do unless it lasts; Retry now tries at once."),
+            ("outcome_unknown", "no answer from the vendor", "Nothing to do unless it lasts; Retry now tries at once."),
+        ],
+    )
+    def test_what_the_host_can_do_follows_the_kind_of_error(self, failing, describe, kind, reason, advice):
+        status = describe(failing(kind=kind), now=self.NOW)
+        assert status.text == f"retrying: {reason}, next try 11:00" and status.can_retry
+        assert status.hint.endswith(f"you will be emailed. {advice}")
+
+    def test_nukis_smart_hosting_subscription(self, failing, describe):
+        status = describe(failing(provider="nuki", kind="subscription_required"), now=self.NOW)
+        assert status.text == "retrying: the lock needs a vendor subscription, next try 11:00"
+        assert status.hint.endswith("Activate Nuki's Smart Hosting subscription for this lock.")
+
+    def test_a_vendor_wait_is_said_and_retry_now_is_not_offered(self, failing, describe):
+        code = failing(kind="rate_limited", next_attempt_at=utc(2026, 6, 1, 8, 30), vendor_wait_until=utc(2026, 6, 1, 8, 40))
+        status = describe(code, now=self.NOW)
+        assert status.text == "retrying: vendor busy, next try 10:40"  # not before the vendor's wait is over
+        assert status.hint.startswith("TTLock asked Nowistay to wait until 10:40. Nowistay keeps trying until midnight")
+        assert status.hint.endswith("Nothing to do: Nowistay waits as TTLock asked.") and not status.can_retry
+
+    def test_a_vendor_wait_that_is_over_is_not_mentioned(self, failing, describe):
+        code = failing(kind="rate_limited", vendor_wait_until=utc(2026, 6, 1, 7, 40))
+        status = describe(code, now=self.NOW)
+        assert "asked Nowistay to wait" not in status.hint and status.can_retry
+        assert status.text == "retrying: vendor busy, next try 11:00"
+
+
+class TestAwaitingTheLock:
+    """A write sent and perhaps carried out, waited for in the vendor's listing: not a failure."""
+
+    @pytest.fixture
+    def awaiting(self, assigned_property, book):
+        def make(provider="nuki", reason="pending", **fields) -> AccessCode:
+            prop = assigned_property(provider=provider, vendor_lock_id=f"{provider}-1")
+            with freeze_time("2026-05-20 08:00:00"):
+                code = services.booking_created(booking=book(prop, date(2026, 6, 2), date(2026, 6, 5)))
+            values = {
+                "state": CodeState.CREATING, "attempts": 1, "awaiting_lock_since": utc(2026, 6, 1, 7, 58),
+                "awaiting_reason": reason, "next_attempt_at": utc(2026, 6, 1, 8, 5), **fields,
+            }
+            AccessCode.objects.filter(pk=code.pk).update(**values)
+            return loaded(code)
+
+        return make
+
+    def test_pending_on_nukis_bridge(self, awaiting, describe):
+        code = awaiting(last_error="Nuki is still applying the code.", last_error_kind="pending_on_lock")
+        assert describe(code, now=utc(2026, 6, 1, 8)) == CodeStatus(
+            "creating",
+            "sent to the lock, waiting for Nuki to confirm it",
+            False,
+            "Nuki accepted the code and is putting it on the lock; Nowistay looks for it again at 10:05.",
+        )
+
+    def test_pin_said_to_be_on_the_lock_already(self, awaiting, describe):
+        code = awaiting(provider="ttlock", reason="pin_taken", last_error="The PIN already exists.", last_error_kind="pin_taken")
+        assert describe(code, now=utc(2026, 6, 1, 8)) == CodeStatus(
+            "creating",
+            "sent to the lock, waiting for TTLock to confirm it",
+            False,
+            "TTLock says this PIN is already on the lock; Nowistay is checking that it is the code it sent, and looks again at 10:05.",
+        )
+
+    def test_a_look_already_due_reads_now(self, awaiting, describe):
+        status = describe(awaiting(), now=utc(2026, 6, 1, 8, 10))
+        assert status.hint.endswith("Nowistay looks for it again now.") and "failed" not in status.text
+
+
 class TestUpdating:
     def test_moving_and_then_retrying(self, active_code, book, fake_cloud, describe):
         with freeze_time("2026-06-01 00:00:00"):
@@ -271,7 +434,11 @@ class TestUpdating:
         assert failing.state == CodeState.UPDATING and failing.last_error
         status = describe(failing, now=utc(2026, 6, 1))
         assert status == CodeStatus(
-            "updating", f"{window} — moving to the new times (retrying: lock or gateway offline, next try 03:00)", True
+            "updating",
+            f"{window} — moving to the new times (retrying: lock or gateway offline, next try 03:00)",
+            True,
+            "Nowistay keeps trying until 11:30 on 7 Jun; meanwhile the lock keeps the old times. "  # the new window's end
+            "Check that the lock's gateway or bridge has power and Wi-Fi.",
         )
 
 
@@ -290,7 +457,11 @@ class TestRevokingAndExpiring:
         failing = loaded(code)
         assert failing.state == CodeState.REVOKING
         assert describe(failing, now=utc(2026, 6, 1)) == CodeStatus(
-            "revoking", "being revoked (retrying: lock or gateway offline, next try 03:00)", True
+            "revoking",
+            "being revoked (retrying: lock or gateway offline, next try 03:00)",
+            True,
+            # A removal is retried until a week after the window's end (11:30 on 5 June).
+            "Nowistay keeps trying until 11:30 on 12 Jun. Check that the lock's gateway or bridge has power and Wi-Fi.",
         )
 
     def test_being_removed_after_the_stay_then_retrying(self, active_code, fake_cloud, describe):
@@ -302,7 +473,10 @@ class TestRevokingAndExpiring:
         failing = loaded(code)
         assert failing.state == CodeState.EXPIRING
         assert describe(failing, now=utc(2026, 6, 5, 9, 30)) == CodeStatus(
-            "revoking", "being removed from the lock (retrying: vendor busy, next try 12:30)", True
+            "revoking",
+            "being removed from the lock (retrying: vendor busy, next try 12:30)",
+            True,
+            "Nowistay keeps trying until 11:30 on 12 Jun. Nothing to do: Nowistay waits as TTLock asked.",
         )
         AccessCode.objects.filter(pk=code.pk).update(last_error="", last_error_kind="")
         assert describe(loaded(code), now=utc(2026, 6, 5, 9, 30)) == CodeStatus("revoking", "being removed from the lock", False)
@@ -322,7 +496,14 @@ class TestFailed:
         return code
 
     def test_failed_shows_the_stored_reason_and_offers_a_retry(self, failed, describe):
-        assert describe(failed, now=utc(2026, 6, 1, 1)) == CodeStatus("failed", "failed: The lock's code memory is full.", True)
+        assert failed.failure_notified_at is not None  # the host was emailed when it failed
+        assert describe(failed, now=utc(2026, 6, 1, 1)) == CodeStatus(
+            "failed",
+            "failed: The lock's code memory is full.",
+            True,
+            "Nowistay has stopped trying and emailed you. Remove old codes from the lock in the TTLock app, "
+            "then use Retry now — or give the guest another way in.",
+        )
 
     def test_no_retry_once_the_window_is_over(self, failed, describe):
         assert not describe(failed, now=utc(2026, 6, 5, 9, 30)).can_retry
@@ -340,6 +521,42 @@ class TestFailed:
 
     def test_no_retry_without_a_lock(self, failed, describe):
         assert not describe(failed, now=utc(2026, 6, 1, 1), has_lock=False).can_retry
+
+    def test_without_retry_now_the_host_gives_the_guest_another_way_in(self, failed, describe):
+        status = describe(failed, now=utc(2026, 6, 1, 1), has_lock=False)
+        assert status.hint == "Nowistay has stopped trying and emailed you. Give the guest another way in."
+
+    def test_nothing_to_do_once_the_stay_is_over_or_cancelled(self, failed, describe):
+        assert describe(failed, now=utc(2026, 6, 5, 9, 30)).hint == ""
+        failed.booking.status = BookingStatus.CANCELLED
+        assert describe(failed, now=utc(2026, 6, 1, 1)).hint == ""
+
+    def test_no_email_claimed_when_none_was_sent(self, failed, describe):
+        failed.failure_notified_at = None
+        assert describe(failed, now=utc(2026, 6, 1, 1)).hint.startswith("Nowistay has stopped trying. Remove old codes")
+
+    def test_a_refused_pin_retry_now_picks_another(self, failed, describe):
+        failed.last_error, failed.last_error_kind = "The PIN is too simple.", "code_rejected"
+        status = describe(failed, now=utc(2026, 6, 1, 1))
+        assert status.text == "failed: The PIN is too simple." and status.can_retry
+        assert status.hint == "Nowistay has stopped trying and emailed you. Retry now picks another PIN — or give the guest another way in."
+
+    def test_a_nuki_lock_without_smart_hosting(self, assigned_property, book, fake_cloud, describe):
+        prop = assigned_property(provider="nuki", vendor_lock_id="N1")
+        fake_cloud.fail_next("create_code", SubscriptionRequired("No active Smart Hosting subscription for the Smart Lock."))
+        with freeze_time("2026-06-01 00:00:00"):
+            booking = book(prop, date(2026, 6, 2), date(2026, 6, 5))
+            services.booking_created(booking=booking)
+            tick()
+        code = loaded(booking)
+        assert code.state == CodeState.FAILED  # permanent: not retried blindly
+        assert describe(code, now=utc(2026, 6, 1, 1)) == CodeStatus(
+            "failed",
+            "failed: No active Smart Hosting subscription for the Smart Lock.",
+            True,
+            "Nowistay has stopped trying and emailed you. Activate Nuki's Smart Hosting subscription for this lock, "
+            "then use Retry now — or give the guest another way in.",
+        )
 
 
 class TestFinishedCodes:

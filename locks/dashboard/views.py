@@ -1,6 +1,8 @@
 """The integrations dashboard's views. They read through `panels` and act through the lifecycle
 services; every object is looked up within the logged-in host's own, so another host's id is a 404."""
 
+from http import HTTPStatus
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -17,6 +19,13 @@ from locks.models import Lock
 from locks.providers.exceptions import ProviderError
 from locks.services import account_refresh_locks, lock_assignment_remove, lock_assignment_set
 from locks.services.accounts import account_disconnect_finish, account_disconnect_start
+
+
+# A refused row answers 422, not 400: with DEBUG on, django-htmx's debug error handler replaces the
+# whole document with any htmx answer that could be one of Django's error pages (400, 403, 404, 500),
+# while a refused row is an expected answer that htmx swaps in place (base.html's responseHandling
+# swaps every 2xx-4xx). 422 is the status for a well-formed request refused on its content.
+ROW_REFUSED = HTTPStatus.UNPROCESSABLE_ENTITY
 
 
 def panel_url(provider: str) -> str:
@@ -101,7 +110,7 @@ def assignment_save(request: HttpRequest, provider: str, property_id: int) -> Ht
     form = panels.assignment_form(prop, provider, request.POST)
     lock = _posted_lock_or_404(form, account)
     if not form.is_valid():
-        return _row_response(request, prop, provider, account, form=form, status=400)
+        return _row_response(request, prop, provider, account, form=form, status=ROW_REFUSED)
     try:
         lock_assignment_set(
             prop=prop,
@@ -111,7 +120,8 @@ def assignment_save(request: HttpRequest, provider: str, property_id: int) -> Ht
             code_source=form.cleaned_data.get("code_source") or None,
         )
     except ValidationError as error:
-        return _row_response(request, prop, provider, account, form=form, error=" ".join(error.messages), status=400)
+        form.add_error(None, error)  # the row says it once, in both modes (the template hides its standing note)
+        return _row_response(request, prop, provider, account, form=form, status=ROW_REFUSED)
     prop = panels.reloaded(prop)
     return _row_response(request, prop, provider, account, message=f"Saved: {lock.name} opens {prop.name}.")
 
@@ -151,14 +161,14 @@ def assignment_remove(request: HttpRequest, provider: str, property_id: int) -> 
     return _row_response(request, prop, provider, account, message=message)
 
 
-def _row_response(request, prop, provider, account, *, form=None, message: str = "", error: str = "", status: int = 200) -> HttpResponse:
-    """htmx swaps the one row; without JavaScript the whole panel comes back (PRG on success)."""
+def _row_response(request, prop, provider, account, *, form=None, message: str = "", status: int = 200) -> HttpResponse:
+    """htmx swaps the one row; without JavaScript the whole panel comes back (PRG on success), its
+    refused row saying why and the top of the page saying which row it is."""
     if request.htmx:
-        row = panels.assignment_row(prop, provider, panels.lock_options(account), form, message=message, error=error)
+        row = panels.assignment_row(prop, provider, panels.lock_options(account), form, message=message)
         return render(request, "locks/dashboard/_assignment.html", {"row": row, "takes_chosen_pins": panels.takes_chosen_pins(provider)}, status=status)
     if status >= 400:
-        if error:
-            messages.error(request, f"{prop.name}: {error}")
+        messages.error(request, f"{prop.name} was not saved: the reason is shown in its row below.")
         return render_panel(request, provider, bound={prop.pk: form}, status=status)
     messages.success(request, message)
     page = request.POST.get("page", "")

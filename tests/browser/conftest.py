@@ -101,3 +101,13 @@ def logged_in_page(page, live_host):
     form.locator('[type="submit"]').click()
     page.wait_for_url(f"{live_host.url}/")
     return page
+
+
+@pytest.fixture(params=[False, True], ids=["debug-off", "debug-on"])
+def debug_mode(request, settings) -> bool:
+    """The page as `make test` (DEBUG off) and as `make run` (DEBUG on) serve it. With DEBUG on,
+    django-htmx adds its debug error handler (django-htmx.js), which replaces the whole document
+    with any 400/403/404/500 answer to an htmx request; templates read settings.DEBUG when they
+    render, in the live server's thread too."""
+    settings.DEBUG = request.param
+    return request.param

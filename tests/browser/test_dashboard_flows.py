@@ -4,6 +4,8 @@ live server, with every vendor URL pointed at the sandbox lock clouds (a separat
 One long journey (connect TTLock with a wrong then the right password, assign "Front door", see the
 booking's code, disconnect), then focused flows: the row's validation and Remove in place (htmx),
 the one-lock-per-property refusal, keyboard only, a phone-sized screen, and no JavaScript at all.
+The flows that swap with htmx run twice (`debug_mode`): as `make test` serves them (DEBUG off) and
+as `make run` does (DEBUG on, with django-htmx's debug error handler on the page).
 """
 
 import re
@@ -111,6 +113,19 @@ def page_was_not_reloaded(page) -> bool:
     return page.evaluate("window.__marker") == 1
 
 
+def expect_debug_handler(page, debug_mode: bool) -> None:
+    """A DEBUG-on run must really carry django-htmx's debug error handler, or it proves nothing."""
+    expect(page.locator('script[src$="django_htmx/django-htmx.js"]')).to_have_count(1 if debug_mode else 0)
+
+
+def expect_swapped_in_place(page) -> None:
+    """Only the row was swapped: the page around it is still there and was not reloaded (the debug
+    error handler would have replaced the whole document with the bare row)."""
+    expect(page.get_by_role("navigation", name="Main")).to_be_visible()
+    expect(page.get_by_role("heading", name="Lock assignments")).to_be_visible()
+    assert page_was_not_reloaded(page)
+
+
 def codes_on_front_door(sandbox_url: str) -> list[dict]:
     return requests.get(f"{sandbox_url}/_control/ttlock/locks/{FRONT_DOOR_ID}/", timeout=5).json()["codes"]
 
@@ -122,7 +137,7 @@ def moment(value) -> str:
 # --- the long journey ----------------------------------------------------------------------------------
 
 def test_new_host_connects_ttlock_assigns_front_door_sees_the_code_and_disconnects(
-    logged_in_page, live_host, vendors_on_sandbox, canal_house, harbour_studio, disconnect_queue
+    debug_mode, logged_in_page, live_host, vendors_on_sandbox, canal_house, harbour_studio, disconnect_queue
 ):
     page = logged_in_page
     sandbox = vendors_on_sandbox
@@ -170,11 +185,12 @@ def test_new_host_connects_ttlock_assigns_front_door_sees_the_code_and_disconnec
     expect(lock_select.locator("option", has_text="Studio (offline)")).to_be_enabled()  # offline never blocks
 
     # Assign Front door, 3 days ahead, 60 minutes' margin: the row alone is swapped.
+    expect_debug_handler(page, debug_mode)
     mark_page(page)
     choose_front_door(row, "3", "60")
     row.get_by_role("button", name="Save").click()
     expect(row.get_by_role("status")).to_have_text(SAVED)
-    assert page_was_not_reloaded(page)
+    expect_swapped_in_place(page)
     expect(row.get_by_label("Lock", exact=True)).to_have_value(str(Lock.objects.get(name="Front door").pk))
     expect(row.get_by_label("Generate codes X days before arrival")).to_have_value("3")
     expect(row.get_by_role("button", name="Remove")).to_be_visible()
@@ -254,15 +270,17 @@ def test_new_host_connects_ttlock_assigns_front_door_sees_the_code_and_disconnec
 
 # --- focused flows ----------------------------------------------------------------------------------
 
-def test_row_refuses_15_days_in_place_then_saves_and_removes_without_reloading(logged_in_page, live_host, ttlock_account, canal_house):
+def test_row_refuses_15_days_in_place_then_saves_and_removes_without_reloading(debug_mode, logged_in_page, live_host, ttlock_account, canal_house):
     page = logged_in_page
     panel(page, live_host)
+    expect_debug_handler(page, debug_mode)
     row = row_of(page, canal_house)
     mark_page(page)
 
     choose_front_door(row, "15", "60")
     row.get_by_role("button", name="Save").click()
     expect(row).to_contain_text("Choose from 1 to 14 days.")
+    expect_swapped_in_place(page)
     expect(row.get_by_label("Generate codes X days before arrival")).to_have_value("15")  # kept to correct
     expect(row.get_by_role("status")).to_have_count(0)
     assert assignment_of(canal_house) is None
@@ -277,6 +295,7 @@ def test_row_refuses_15_days_in_place_then_saves_and_removes_without_reloading(l
     row.get_by_label("Generate codes X days before arrival").fill("15")
     row.get_by_role("button", name="Save").click()
     expect(row).to_contain_text("Choose from 1 to 14 days.")
+    expect_swapped_in_place(page)
     assert assignment_of(canal_house).lead_days == 3
 
     row.get_by_role("button", name="Remove").click()
@@ -287,15 +306,41 @@ def test_row_refuses_15_days_in_place_then_saves_and_removes_without_reloading(l
     assert page_was_not_reloaded(page)
 
 
-def test_a_property_with_a_nuki_lock_is_refused_a_ttlock_lock(logged_in_page, live_host, ttlock_account, canal_house):
+def test_row_refuses_a_margin_of_241_minutes_in_place_then_saves_240(debug_mode, logged_in_page, live_host, ttlock_account, canal_house):
+    page = logged_in_page
+    panel(page, live_host)
+    expect_debug_handler(page, debug_mode)
+    row = row_of(page, canal_house)
+    mark_page(page)
+
+    choose_front_door(row, "3", "241")
+    row.get_by_role("button", name="Save").click()
+    expect(row.locator(".errorlist")).to_have_text("Choose from 0 to 240 minutes (4 hours).")
+    expect_swapped_in_place(page)
+    expect(row.get_by_label("Access margin")).to_have_value("241")  # kept to correct
+    expect(row.get_by_role("status")).to_have_count(0)
+    assert assignment_of(canal_house) is None
+
+    row.get_by_label("Access margin").fill("240")
+    row.get_by_role("button", name="Save").click()
+    expect(row.get_by_role("status")).to_have_text(SAVED)
+    expect(row.locator(".errorlist")).to_have_count(0)
+    expect_swapped_in_place(page)
+    assert (assignment_of(canal_house).lead_days, assignment_of(canal_house).margin_minutes) == (3, 240)
+
+
+def test_a_property_with_a_nuki_lock_is_refused_a_ttlock_lock(debug_mode, logged_in_page, live_host, ttlock_account, canal_house):
     nuki = ProviderAccount.objects.create(host=live_host.user, provider=Provider.NUKI, display_name="Nuki account")
     nuki_lock = Lock.objects.create(account=nuki, vendor_lock_id="17179869185", name="Nuki back door", supports_remote_codes=True)
     services.lock_assignment_set(prop=canal_house, lock=nuki_lock)
     page = logged_in_page
 
     panel(page, live_host)
+    expect_debug_handler(page, debug_mode)
     row = row_of(page, canal_house)
+    said = page.locator("main").get_by_text("This property already has a Nuki lock")
     expect(row).to_contain_text("This property already has a Nuki lock (Nuki back door). Remove it in the Nuki panel")
+    expect(said).to_have_count(1)
     mark_page(page)
     choose_front_door(row, "3", "60")
     row.get_by_role("button", name="Save").click()
@@ -303,16 +348,18 @@ def test_a_property_with_a_nuki_lock_is_refused_a_ttlock_lock(logged_in_page, li
     expect(row.get_by_role("alert")).to_have_text(
         "This property already has a Nuki lock (Nuki back door). Remove the Nuki lock first, then assign this one."
     )
+    expect_swapped_in_place(page)
+    expect(said).to_have_count(1)  # the refusal replaces the standing note: said once
     expect(row.get_by_role("status")).to_have_count(0)
-    assert page_was_not_reloaded(page)
     assignment = assignment_of(canal_house)
     assert (assignment.lock_id, assignment.lead_days, assignment.margin_minutes) == (nuki_lock.pk, 5, 30)
     assert not LockAssignment.objects.filter(lock__account=ttlock_account).exists()
 
 
-def test_the_assignment_row_works_with_the_keyboard_only(logged_in_page, live_host, ttlock_account, canal_house):
+def test_the_assignment_row_works_with_the_keyboard_only(debug_mode, logged_in_page, live_host, ttlock_account, canal_house):
     page = logged_in_page
     panel(page, live_host)
+    expect_debug_handler(page, debug_mode)
     row = row_of(page, canal_house)
     mark_page(page)
 
