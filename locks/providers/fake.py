@@ -25,6 +25,7 @@ from locks.providers.exceptions import (
     OutcomeUnknown,
     ProviderError,
 )
+from locks.providers.http import note_request_attempted
 
 
 @dataclass
@@ -64,6 +65,7 @@ class FakeCloud:
 
     # --- the cloud's behaviour ---------------------------------------------------------------
     def call(self, operation: str, vendor_lock_id: str | None, action, *, online_needed: bool = True):
+        note_request_attempted()  # this is the fake's network: a request "leaves" here
         if self.latency:
             time.sleep(self.latency)
         with self._mutex:

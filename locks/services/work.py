@@ -40,6 +40,7 @@ from locks.providers.exceptions import (
     TransientProviderError,
     VendorUnavailable,
 )
+from locks.providers.http import requests_attempted
 from locks.services.codes import code_record_unrevocable, enqueue_code
 
 logger = logging.getLogger(__name__)
@@ -210,8 +211,13 @@ def provider_for_account(account: ProviderAccount) -> LockProvider:
 
 
 def audited_call(*, account: ProviderAccount, operation: str, call: Callable, lock=None, code: AccessCode | None = None):
-    """Run one vendor request and write its audit row. Unexpected errors become VendorUnavailable."""
+    """Run one vendor request and write its audit row. Unexpected errors become VendorUnavailable.
+
+    A failure before any request left (the adapter's own checks) is recorded as LOCAL, so the
+    vendor's error rate counts only what the vendor answered (or failed to answer).
+    """
     started = time.monotonic()
+    attempted_before = requests_attempted()
     error: ProviderError | None = None
     try:
         return call()
@@ -229,16 +235,18 @@ def audited_call(*, account: ProviderAccount, operation: str, call: Callable, lo
             operation=operation,
             access_code=code,
             lock=lock,
-            outcome=_outcome(error),
+            outcome=_outcome(error, sent=requests_attempted() > attempted_before),
             error_kind=error.kind if error else "",
             error_message=error.message[:500] if error else "",
             duration_ms=int((time.monotonic() - started) * 1000),
         )
 
 
-def _outcome(error: ProviderError | None) -> str:
+def _outcome(error: ProviderError | None, *, sent: bool) -> str:
     if error is None:
         return CallOutcome.OK
+    if not sent:
+        return CallOutcome.LOCAL
     if isinstance(error, OutcomeUnknown):
         return CallOutcome.UNKNOWN
     if isinstance(error, TransientProviderError):
