@@ -61,7 +61,9 @@ class StepResult:
 # --- claims ---------------------------------------------------------------------------------
 
 def _claimable(now: datetime) -> Q:
-    return Q(next_attempt_at__lte=now) & (Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+    """Due, free, and not during a wait the vendor asked for (whatever set the next attempt)."""
+    free = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+    return Q(next_attempt_at__lte=now) & free & (Q(vendor_wait_until__isnull=True) | Q(vendor_wait_until__lte=now))
 
 
 def claim_due_codes(*, now: datetime, limit: int) -> tuple[str, list[int]]:
@@ -79,6 +81,7 @@ UPDATE {table} SET claim_token = %s, claimed_until = %s
 WHERE id IN (
     SELECT id FROM {table}
     WHERE next_attempt_at <= %s AND (claimed_until IS NULL OR claimed_until < %s)
+      AND (vendor_wait_until IS NULL OR vendor_wait_until <= %s)
     ORDER BY next_attempt_at
     LIMIT %s
     FOR UPDATE SKIP LOCKED
@@ -89,7 +92,7 @@ RETURNING id
 
 def _claim_skip_locked(now: datetime, lease_end: datetime, token: str, limit: int) -> list[int]:
     with connection.cursor() as cursor:
-        cursor.execute(_CLAIM_SQL.format(table=AccessCode._meta.db_table), [token, lease_end, now, now, limit])
+        cursor.execute(_CLAIM_SQL.format(table=AccessCode._meta.db_table), [token, lease_end, now, now, now, limit])
         return [row[0] for row in cursor.fetchall()]
 
 
@@ -415,6 +418,7 @@ def _issued_fields(issued: IssuedCode, code: AccessCode) -> dict:
         "create_outcome_unknown": False,
         "last_error": "",
         "last_error_kind": "",
+        "vendor_wait_until": None,
     }
 
 
@@ -480,6 +484,7 @@ def _record_failure(row: AccessCode, error: ProviderError, now: datetime, *, ret
     row.attempts += 1
     row.first_failure_at = row.first_failure_at or now
     row.last_error, row.last_error_kind = error.message[:500], error.kind
+    row.vendor_wait_until = _vendor_wait_until(error, now)
     row.create_outcome_unknown = unknown
     if row.state == CodeState.SCHEDULED:  # failed before a request left (e.g. account unusable)
         row.state = CodeState.CREATING
@@ -493,6 +498,16 @@ def _record_failure(row: AccessCode, error: ProviderError, now: datetime, *, ret
         row.next_attempt_at = _next_retry_after(error, now) if row.create_outcome_unknown else None
         return
     row.next_attempt_at = _next_retry(row, error, now)
+
+
+# A Retry-After beyond this is not believed: a garbled answer must not hold a revocation for weeks.
+MAX_VENDOR_WAIT = timedelta(days=1)
+
+
+def _vendor_wait_until(error: ProviderError, now: datetime) -> datetime | None:
+    """Until when the vendor asked for nothing more to be sent for this code (Retry-After), if it did."""
+    retry_after = getattr(error, "retry_after", None)
+    return now + min(timedelta(seconds=retry_after), MAX_VENDOR_WAIT) if retry_after else None
 
 
 def _next_retry_after(error: ProviderError, now: datetime) -> datetime:
@@ -582,6 +597,7 @@ def _record_updated(row: AccessCode, issued: IssuedCode, sent: CodeSpec, now: da
     row.lock_starts_at, row.lock_ends_at = issued.starts_at, issued.ends_at
     row.create_outcome_unknown = False
     row.last_error = row.last_error_kind = ""
+    row.vendor_wait_until = None
     if row.state in (CodeState.UPDATING, CodeState.CREATING):
         if (row.starts_at, row.ends_at) == (sent.starts_at, sent.ends_at):
             row.state, row.next_attempt_at = CodeState.ACTIVE, issued.ends_at
@@ -626,6 +642,7 @@ def _later_failed(code: AccessCode, token: str, now: datetime, error: ProviderEr
 def _record_later_failure(row: AccessCode, error: ProviderError, now: datetime) -> None:
     row.attempts += 1
     row.last_error, row.last_error_kind = error.message[:500], error.kind
+    row.vendor_wait_until = _vendor_wait_until(error, now)
     give_up_at = row.ends_at + EXPIRY_CLEANUP_GIVE_UP
     retryable = isinstance(error, (TransientProviderError, ProviderAuthError))
     if row.state == CodeState.REVOKING and now >= row.ends_at:
@@ -689,7 +706,7 @@ def _record_deleted(row: AccessCode, now: datetime, note: str = "") -> None:
     row.vendor_code_id = ""
     row.create_outcome_unknown = False
     row.next_attempt_at, row.finished_at = None, now
-    row.last_error = note
+    row.last_error, row.vendor_wait_until = note, None
 
 
 def _record_unrevocable(row: AccessCode, now: datetime) -> None:
@@ -771,6 +788,7 @@ def _adopt(row: AccessCode, found: IssuedCode, now: datetime) -> None:
 
 
 def _retry_cleaning(row: AccessCode, error: ProviderError, now: datetime) -> None:
+    row.vendor_wait_until = _vendor_wait_until(error, now)
     # Only while the clean-up is still wanted: a worker that took over an expired claim may have done it.
     if row.state == CodeState.FAILED and row.create_outcome_unknown:
         row.next_attempt_at = _next_retry_after(error, now)
