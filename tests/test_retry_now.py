@@ -676,6 +676,14 @@ class TestTheAdminAction:
             )
         assert "TTLock asked us to wait until 14:10; Nowistay retries then." in response.content.decode()
 
+    def test_the_code_page_shows_the_wait_and_the_last_retry(self, rate_limited, admin_client, retry):
+        from django.urls import reverse
+
+        retry(rate_limited, utc(2026, 6, 1, 12, 1))
+        page = admin_client.get(reverse("admin:locks_accesscode_change", args=[rate_limited.pk])).content.decode()
+        assert "Vendor asked to wait until" in page and "2026-06-01 14:10 Europe/Paris (2026-06-01 12:10 UTC)" in page
+        assert "Last Retry now" in page and "2026-06-01 14:01 Europe/Paris (2026-06-01 12:01 UTC)" in page
+
 
 class TestTheDashboardButton:
     """The host's Bookings and codes page, through the Django test client, with a worker that takes
