@@ -227,7 +227,6 @@ def code_retire(*, code: AccessCode, now: datetime, enqueue: bool = True) -> Non
 
 # A restarted creation is retried at least this long, so "Retry now" always makes an attempt.
 RETRY_NOW_MIN_WINDOW = timedelta(hours=1)
-PENDING_STATES = (CodeState.CREATING, CodeState.UPDATING, CodeState.REVOKING, CodeState.EXPIRING)
 
 
 def code_retry_now(*, code_id: int, now: datetime | None = None) -> str:
@@ -266,7 +265,7 @@ def code_retry_now(*, code_id: int, now: datetime | None = None) -> str:
 
 def _retry_refusal(code: AccessCode, now: datetime) -> str:
     """Why this code has nothing to retry, or "" when it has."""
-    if code.state in PENDING_STATES:
+    if code.state in (CodeState.CREATING, CodeState.UPDATING, CodeState.REVOKING, CodeState.EXPIRING):
         # Not expected: these states always have a next step.
         return "" if code.next_attempt_at is not None else "Nothing is waiting to be retried on this code."
     if code.state == CodeState.FAILED:
