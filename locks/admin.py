@@ -136,7 +136,8 @@ class AccessCodeAdmin(ReadOnlyAdmin):
     # The PIN is encrypted and never shown to staff; the plain-words status masks it too.
     fields = [
         "booking_link", "lock", "status_in_words", "state", "is_current", "window_local_and_utc", "lock_window",
-        "generate_at_local", "retry_deadline_local", "attempts", "next_try_local", "last_error", "last_error_kind",
+        "generate_at_local", "retry_deadline_local", "attempts", "next_try_local", "vendor_wait_local", "manual_retry_local",
+        "last_error", "last_error_kind",
         "create_outcome_unknown", "pin_rejections", "warning", "usage_note", "vendor_code_id", "first_failure_at",
         "alert_sent_at", "failure_notified_at", "activated_at", "finished_at", "claimed_until", "created_at", "updated_at",
     ]
@@ -196,6 +197,14 @@ class AccessCodeAdmin(ReadOnlyAdmin):
     @admin.display(description="next try")
     def next_try_local(self, code):
         return local_and_utc(code.next_attempt_at, code.booking.property.time_zone)
+
+    @admin.display(description="vendor asked to wait until")
+    def vendor_wait_local(self, code):
+        return local_and_utc(code.vendor_wait_until, code.booking.property.time_zone)
+
+    @admin.display(description="last Retry now")
+    def manual_retry_local(self, code):
+        return local_and_utc(code.manual_retry_at, code.booking.property.time_zone)
 
     # --- actions: the same services as the rest of the product, one line per row ----------------
 

@@ -32,22 +32,26 @@ def codes_retrying_longest(limit: int = 20):
 
 
 def vendor_error_rates(now=None) -> list[dict]:
+    """Per vendor over 24 hours: requests sent and how many failed. Requests our own checks refused
+    before sending (LOCAL) say nothing about the vendor: they are counted apart, not as errors."""
     since = (now or timezone.now()) - timedelta(hours=24)
     rows = (
         VendorCall.objects.filter(created_at__gte=since)
         .values("provider")
         .annotate(
-            calls=Count("id"),
+            sent=Count("id", filter=~Q(outcome=CallOutcome.LOCAL)),
             transient=Count("id", filter=Q(outcome=CallOutcome.TRANSIENT)),
             permanent=Count("id", filter=Q(outcome=CallOutcome.PERMANENT)),
             unknown=Count("id", filter=Q(outcome=CallOutcome.UNKNOWN)),
+            local=Count("id", filter=Q(outcome=CallOutcome.LOCAL)),
         )
         .order_by("provider")
     )
     report = []
     for row in rows:
         failed = row["transient"] + row["permanent"] + row["unknown"]
-        report.append({**row, "failed": failed, "error_rate": f"{100 * failed / row['calls']:.1f} %"})
+        rate = f"{100 * failed / row['sent']:.1f} %" if row["sent"] else "—"
+        report.append({**row, "failed": failed, "error_rate": rate})
     return report
 
 

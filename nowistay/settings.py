@@ -132,6 +132,8 @@ LOCKS_SWEEP_PERIOD_SECONDS = env.int("LOCKS_SWEEP_PERIOD_SECONDS", default=900)
 # Codes claimed per query by the scheduler pass, and handed to one worker task.
 LOCKS_CLAIM_BATCH_SIZE = env.int("LOCKS_CLAIM_BATCH_SIZE", default=5000)
 LOCKS_TASK_BATCH_SIZE = env.int("LOCKS_TASK_BATCH_SIZE", default=8)
+# After a "Retry now" on a code, further presses within this many seconds are refused (one vendor call).
+LOCKS_RETRY_NOW_COOLDOWN_SECONDS = env.int("LOCKS_RETRY_NOW_COOLDOWN_SECONDS", default=30)
 
 # Shared by every process when it is Redis (the API's per-token rate limit counts there).
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}

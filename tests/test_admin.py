@@ -10,7 +10,7 @@ from django.urls import reverse
 from freezegun import freeze_time
 
 from bookings.models import Booking
-from locks import services
+from locks import admin_health, services
 from locks.models import AccessCode, AccountStatus, CodeState, ProviderAccount, VendorCall
 from locks.providers.exceptions import LockOffline
 from locks.services import housekeeping
@@ -189,6 +189,35 @@ def test_health_page_counts_states_lists_reconnects_retrying_codes_and_error_rat
         html = staff_client.get(reverse("admin_health")).content.decode()
     assert "Retry Rita" in html and "TTLock refused the token." in html
     assert "100.0 %" in html  # one call, one failure
+
+
+def test_health_page_leaves_requests_refused_before_sending_out_of_the_vendor_error_rate(staff_client, host):
+    account = ProviderAccount.objects.create(host=host, provider="nuki", display_name="Nuki account")
+    with freeze_time("2026-03-11 09:00:00"):
+        for outcome in ["ok", "transient"] + ["local"] * 5:  # five PINs our own check refused in 0 ms
+            VendorCall.objects.create(account=account, provider="nuki", operation="create_code", outcome=outcome, duration_ms=0)
+        (nuki,) = admin_health.vendor_error_rates()
+        html = staff_client.get(reverse("admin_health")).content.decode()
+    assert (nuki["sent"], nuki["failed"], nuki["local"], nuki["error_rate"]) == (2, 1, 5, "50.0 %")
+    assert "50.0 %" in html and "Refused before sending" in html and "outcome__exact=local" in html
+
+
+def test_health_page_with_only_local_refusals_shows_no_error_rate(staff_client, host):
+    account = ProviderAccount.objects.create(host=host, provider="nuki", display_name="Nuki account")
+    with freeze_time("2026-03-11 09:00:00"):
+        VendorCall.objects.create(account=account, provider="nuki", operation="create_code", outcome="local", duration_ms=0)
+        (nuki,) = admin_health.vendor_error_rates()
+    assert (nuki["sent"], nuki["failed"], nuki["error_rate"]) == (0, 0, "—")
+
+
+def test_the_audit_list_names_local_refusals_in_words(staff_client, host):
+    account = ProviderAccount.objects.create(host=host, provider="nuki", display_name="Nuki account")
+    VendorCall.objects.create(
+        account=account, provider="nuki", operation="create_code", outcome="local", error_kind="code_rejected",
+        error_message="Nuki would refuse the PIN: Nuki PINs are 6 digits from 1 to 9 (the keypad has no 0).", duration_ms=0,
+    )
+    listing = staff_client.get(reverse("admin:locks_vendorcall_changelist"), {"outcome__exact": "local"}).content.decode()
+    assert "Refused before sending" in listing and "Nuki would refuse the PIN" in listing
 
 
 def test_prune_deletes_old_audit_rows_and_removes_old_guest_data(story, settings):

@@ -8,17 +8,23 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_http_methods
 
+from locks.connect import sign_in_waits
 from locks.dashboard.views import panel_url, render_panel
 from locks.models import Provider, ProviderAccount
-from locks.providers.exceptions import PermanentProviderError, ProviderError
+from locks.providers.exceptions import PermanentProviderError, ProviderError, RateLimited
 from locks.providers.igloohome import IgloohomeProvider
 from locks.services.connections import account_connect
 
 
 def igloohome_connect(*, host, client_id: str, client_secret: str) -> ProviderAccount:
     """Sign in with the host's igloohome API client and store the account (a first connection or a
-    reconnection). Raises ProviderError, with a message a host can read, when it cannot."""
-    result = IgloohomeProvider.sign_in(client_id=client_id.strip(), client_secret=client_secret.strip())
+    reconnection). Raises ProviderError, with a message a host can read, when it cannot (RateLimited
+    while igloohome asked this host's sign-ins to wait)."""
+    result = sign_in_waits.sign_in(
+        host=host,
+        provider=Provider.IGLOOHOME,
+        attempt=lambda: IgloohomeProvider.sign_in(client_id=client_id.strip(), client_secret=client_secret.strip()),
+    )
     return account_connect(host=host, provider=Provider.IGLOOHOME, result=result)
 
 
@@ -58,6 +64,8 @@ def igloohome_connect_view(request: HttpRequest) -> HttpResponse:
 
 
 def _connect_failure(error: ProviderError) -> str:
+    if isinstance(error, RateLimited):  # its message says when to try again
+        return error.message
     if isinstance(error, PermanentProviderError):
         return f"{error.message} Nothing was saved; check the API client in the iglooaccess portal and try again."
     return f"{error.message} Nothing was saved; please try again in a few minutes."

@@ -26,12 +26,12 @@ from django.urls import reverse
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods
 
-from locks.connect import oauth
+from locks.connect import oauth, sign_in_waits
 from locks.dashboard.views import panel_url, render_panel
 from locks.models import Provider, ProviderAccount
 from locks.providers import nuki
 from locks.providers.base import ConnectResult
-from locks.providers.exceptions import ProviderAuthError, ProviderError, VendorUnavailable
+from locks.providers.exceptions import ProviderAuthError, ProviderError, RateLimited, VendorUnavailable
 from locks.services.connections import account_connect
 
 logger = logging.getLogger(__name__)
@@ -67,10 +67,15 @@ def nuki_redirect_uri(request: HttpRequest) -> str:
     return getattr(settings, "NUKI_REDIRECT_URI", "") or request.build_absolute_uri(reverse("locks:nuki_callback"))
 
 
-def nuki_oauth_start(*, session, redirect_uri: str) -> str:
-    """Remember a fresh state in the host's session; the Nuki sign-in URL to send the host to."""
+def nuki_oauth_start(*, host, session, redirect_uri: str) -> str:
+    """Remember a fresh state in the host's session; the Nuki sign-in URL to send the host to.
+    Not while Nuki asked this host's sign-ins to wait: the sign-in would end in the same refusal."""
     if not (settings.NUKI_CLIENT_ID and settings.NUKI_CLIENT_SECRET):
         raise NukiConnectError(NukiConnectError.NOT_CONFIGURED)
+    try:
+        sign_in_waits.refuse_while_waiting(host=host, provider=Provider.NUKI)
+    except RateLimited as error:
+        raise NukiConnectError(error.message) from None
     pending = oauth.begin(session, Provider.NUKI)
     return nuki.authorize_url(state=pending.state, redirect_uri=redirect_uri, code_challenge=pending.code_challenge)
 
@@ -89,7 +94,7 @@ def nuki_oauth_complete(*, host, session, params, redirect_uri: str) -> Provider
     if not code:
         raise NukiConnectError(NukiConnectError.FAILED)
     result = _vendor_step(
-        lambda: nuki.exchange_code(code=code, redirect_uri=redirect_uri, code_verifier=pending.code_verifier),
+        host, lambda: nuki.exchange_code(code=code, redirect_uri=redirect_uri, code_verifier=pending.code_verifier),
         refused=NukiConnectError.REFUSED,
     )
     return _store(host, result)
@@ -98,7 +103,7 @@ def nuki_oauth_complete(*, host, session, params, redirect_uri: str) -> Provider
 @sensitive_variables("token", "result")
 def nuki_connect_with_api_token(*, host, token: str) -> ProviderAccount:
     """Check a pasted Nuki Web API token against Nuki and store the account."""
-    result = _vendor_step(lambda: nuki.connect_with_api_token(token=token), refused=NukiConnectError.WRONG_TOKEN)
+    result = _vendor_step(host, lambda: nuki.connect_with_api_token(token=token), refused=NukiConnectError.WRONG_TOKEN)
     return _store(host, result)
 
 
@@ -109,11 +114,13 @@ def _store(host, result: ConnectResult) -> ProviderAccount:
         raise NukiConnectError(error.message) from None
 
 
-def _vendor_step(call, *, refused: str) -> ConnectResult:
+def _vendor_step(host, call, *, refused: str) -> ConnectResult:
     try:
-        return call()
+        return sign_in_waits.sign_in(host=host, provider=Provider.NUKI, attempt=call)
     except ProviderAuthError:
         raise NukiConnectError(refused) from None
+    except RateLimited as error:  # its message says when to try again
+        raise NukiConnectError(error.message) from None
     except VendorUnavailable as error:
         raise NukiConnectError(NukiConnectError.MALFORMED if error.vendor_code == nuki.MALFORMED else NukiConnectError.UNREACHABLE) from None
     except ProviderError as error:
@@ -165,7 +172,7 @@ def nuki_connect(request: HttpRequest) -> HttpResponse:
 def nuki_connect_oauth(request: HttpRequest) -> HttpResponse:
     """Start "Sign in with Nuki"."""
     try:
-        return redirect(nuki_oauth_start(session=request.session, redirect_uri=nuki_redirect_uri(request)))
+        return redirect(nuki_oauth_start(host=request.user, session=request.session, redirect_uri=nuki_redirect_uri(request)))
     except NukiConnectError as error:
         messages.error(request, error.message)
         return redirect(panel_url(Provider.NUKI))

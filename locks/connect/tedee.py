@@ -24,10 +24,11 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
+from locks.connect import sign_in_waits
 from locks.dashboard.views import panel_url, render_panel
 from locks.models import Provider, ProviderAccount
 from locks.providers import tedee
-from locks.providers.exceptions import ProviderAuthError, ProviderError, VendorUnavailable
+from locks.providers.exceptions import ProviderAuthError, ProviderError, RateLimited, VendorUnavailable
 from locks.services.connections import account_connect
 
 logger = logging.getLogger(__name__)
@@ -67,9 +68,14 @@ def pkce_challenge(verifier: str) -> str:
 
 
 def tedee_authorization_redirect(request: HttpRequest) -> str:
-    """Start a sign-in for the logged-in host: remember state and verifier, return Tedee's URL."""
+    """Start a sign-in for the logged-in host: remember state and verifier, return Tedee's URL.
+    Not while Tedee asked this host's sign-ins to wait: the sign-in would end in the same refusal."""
     if not settings.TEDEE_CLIENT_ID:
         raise TedeeConnectError(TedeeConnectError.NOT_CONFIGURED)
+    try:
+        sign_in_waits.refuse_while_waiting(host=request.user, provider=Provider.TEDEE)
+    except RateLimited as error:
+        raise TedeeConnectError(error.message) from None
     state = secrets.token_urlsafe(32)
     verifier = secrets.token_urlsafe(32)  # exactly 43 characters, as Tedee asks for S256
     redirect_uri = request.build_absolute_uri(reverse("locks:tedee_callback"))
@@ -95,9 +101,15 @@ def tedee_complete(request: HttpRequest) -> ProviderAccount:
     if not code:
         raise TedeeConnectError(TedeeConnectError.MALFORMED)
     try:
-        result = tedee.exchange_code(code=code, code_verifier=pending["verifier"], redirect_uri=pending["redirect_uri"])
+        result = sign_in_waits.sign_in(
+            host=request.user,
+            provider=Provider.TEDEE,
+            attempt=lambda: tedee.exchange_code(code=code, code_verifier=pending["verifier"], redirect_uri=pending["redirect_uri"]),
+        )
     except ProviderAuthError:
         raise TedeeConnectError(TedeeConnectError.REFUSED) from None
+    except RateLimited as error:  # its message says when to try again
+        raise TedeeConnectError(error.message) from None
     except VendorUnavailable as error:
         raise TedeeConnectError(TedeeConnectError.MALFORMED if error.vendor_code == "malformed" else TedeeConnectError.UNREACHABLE) from None
     except ProviderError:

@@ -12,9 +12,10 @@ from django.shortcuts import redirect
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
+from locks.connect import sign_in_waits
 from locks.dashboard.views import panel_url, render_panel
 from locks.models import Provider, ProviderAccount
-from locks.providers.exceptions import ProviderAuthError, ProviderError, TransientProviderError
+from locks.providers.exceptions import ProviderAuthError, ProviderError, RateLimited, TransientProviderError
 from locks.providers.ttlock import ANSWER_MALFORMED, WRONG_REGION, TTLockProvider
 from locks.services.accounts import DisconnectReport, account_disconnect
 from locks.services.connections import account_connect
@@ -31,6 +32,7 @@ class TTLockConnectError(Exception):
     UNREACHABLE = "unreachable"
     MALFORMED_ANSWER = "malformed_answer"
     APPLICATION_REFUSED = "application_refused"
+    RATE_LIMITED = "rate_limited"
 
     def __init__(self, message: str, *, reason: str):
         super().__init__(message)
@@ -42,10 +44,12 @@ def ttlock_connect(*, host, username: str, password: str) -> ProviderAccount:
     """Sign in to TTLock as `host` and store the account (a first connection or a reconnection).
 
     Raises TTLockConnectError with a message for the host when TTLock says no, cannot be reached
-    or answers something unreadable.
+    or answers something unreadable, and while TTLock asked this host's sign-ins to wait.
     """
     try:
-        result = TTLockProvider.sign_in(username, password)
+        result = sign_in_waits.sign_in(
+            host=host, provider=Provider.TTLOCK, attempt=lambda: TTLockProvider.sign_in(username, password)
+        )
     except ProviderError as error:
         raise _connect_error(error) from None
     try:
@@ -60,6 +64,8 @@ def ttlock_disconnect(*, account: ProviderAccount) -> DisconnectReport:
 
 
 def _connect_error(error: ProviderError) -> TTLockConnectError:
+    if isinstance(error, RateLimited):  # its message says when to try again
+        return TTLockConnectError(error.message, reason=TTLockConnectError.RATE_LIMITED)
     if error.vendor_code == str(WRONG_REGION):
         return TTLockConnectError(
             "This TTLock account is registered with TTLock's mainland-China service, which Nowistay "

@@ -27,6 +27,7 @@ from locks.providers.exceptions import (
     PinTaken,
     ProviderError,
 )
+from locks.providers.http import note_request_attempted
 
 
 @dataclass
@@ -67,6 +68,7 @@ class FakeCloud:
 
     # --- the cloud's behaviour ---------------------------------------------------------------
     def call(self, operation: str, vendor_lock_id: str | None, action, *, online_needed: bool = True):
+        note_request_attempted()  # this is the fake's network: a request "leaves" here
         try:
             return self._answer(operation, vendor_lock_id, action, online_needed)
         finally:

@@ -8,6 +8,7 @@ Adapters build URLs from settings (so tests and the sandbox can point them elsew
 import email.utils
 import logging
 import re
+import threading
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -36,6 +37,23 @@ def redact(value: Any) -> Any:
     return value
 
 
+_attempts = threading.local()
+
+
+def requests_attempted() -> int:
+    """How many requests this thread has handed to the network so far, whatever became of them.
+
+    `audited_call` compares it before and after a vendor call: a call that failed without any
+    attempt was refused by our own checks (a PIN or name the vendor would refuse), not by the vendor.
+    """
+    return getattr(_attempts, "count", 0)
+
+
+def note_request_attempted() -> None:
+    """Count one request leaving this thread (VendorHttp does; so does a test double standing in for a cloud)."""
+    _attempts.count = requests_attempted() + 1
+
+
 def _nothing_sent(error: requests.RequestException) -> bool:
     """True when the request cannot have reached the vendor (refused, DNS, TLS, connect timeout)."""
     if isinstance(error, (requests.ConnectTimeout, requests.exceptions.SSLError, requests.exceptions.InvalidURL)):
@@ -62,6 +80,7 @@ class VendorHttp:
         OutcomeUnknown when the request may have been carried out but the answer was lost."""
         method = method.upper()
         started = time.monotonic()
+        note_request_attempted()
         try:
             response = self.session.request(method, url, timeout=self.timeout, **kwargs)
         except requests.RequestException as error:

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from locks.models import AccessCode, AccountStatus, CodeState, Lock, LockAssignment, ProviderAccount
@@ -169,8 +169,9 @@ def account_disconnect_start(*, account: ProviderAccount, now: datetime | None =
 
 
 class WorkerHoldsCode(Exception):
-    """A worker is mid-request on one of the account's codes being revoked: finish a little later,
-    rather than record as still working a code that could have been revoked."""
+    """A worker is mid-request on one of the account's codes being revoked, or the vendor asked us
+    to wait before sending its revocation: finish a little later, rather than record as still
+    working a code that could have been revoked."""
 
 
 def account_disconnect_finish(*, account_id: int, now: datetime | None = None, wait_for_workers: bool = False) -> DisconnectReport | None:
@@ -187,7 +188,8 @@ def account_disconnect_finish(*, account_id: int, now: datetime | None = None, w
         return None
     _revoke_while_disconnecting(account, now)
     now = now or timezone.now()
-    if wait_for_workers and AccessCode.objects.filter(lock__account=account, state=CodeState.REVOKING, claimed_until__gt=now).exists():
+    held_back = Q(claimed_until__gt=now) | Q(vendor_wait_until__gt=now)  # a worker holds it, or the vendor asked to wait
+    if wait_for_workers and AccessCode.objects.filter(held_back, lock__account=account, state=CodeState.REVOKING).exists():
         raise WorkerHoldsCode(account_id)
     # The token lock: a refresh still in flight must not write its tokens back after this.
     with one_at_a_time(ACCOUNT_TOKEN_SCOPE, str(account_id)), transaction.atomic():
@@ -310,7 +312,8 @@ def disconnecting_refusal(account: ProviderAccount) -> VendorUnavailable:
 
 
 def account_reconnected(*, account: ProviderAccount, credentials: dict, expires_at: datetime | None, display_name: str = "") -> int:
-    """Store fresh credentials and resume at once every piece of work that came due meanwhile.
+    """Store fresh credentials and resume at once every piece of work that came due meanwhile
+    (a code the vendor asked to wait for resumes when that wait ends). Returns how many resumed now.
 
     Refused (VendorUnavailable, nothing changed) while the account is still disconnecting.
     """
@@ -332,7 +335,10 @@ def account_reconnected(*, account: ProviderAccount, credentials: dict, expires_
             Q(state__in=PENDING_WORK_STATES, next_attempt_at__gt=now)
             | Q(state=CodeState.SCHEDULED, generate_at__lte=now, next_attempt_at__gt=now)
         )
-        ids = list(waiting.values_list("id", flat=True))
+        # Codes the vendor asked to hear nothing of yet (Retry-After) resume when that wait ends.
+        asked_to_wait = Q(vendor_wait_until__gt=now)
+        waiting.filter(asked_to_wait, next_attempt_at__gt=F("vendor_wait_until")).update(next_attempt_at=F("vendor_wait_until"))
+        ids = list(waiting.exclude(asked_to_wait).values_list("id", flat=True))
         AccessCode.objects.filter(id__in=ids).update(next_attempt_at=now)
         for code_id in ids:
             enqueue_code(code_id)

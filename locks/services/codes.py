@@ -1,8 +1,10 @@
 """What each booking's code should be, decided in the database. No vendor call happens here:
 work that is due is handed to a task on commit, and the scheduler pass is the backstop."""
 
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
@@ -263,8 +265,11 @@ RETRY_NOW_MIN_WINDOW = timedelta(hours=1)
 def code_retry_now(*, code_id: int, now: datetime | None = None) -> str:
     """"Retry now" (host dashboard, staff admin): make a waiting or failed code due at once.
 
-    Returns a short sentence for the person who pressed the button; nothing changes when there is
-    nothing to retry or a worker holds the code right now.
+    Returns a short sentence for the person who pressed the button. Nothing changes when there is
+    nothing to retry, a worker holds the code right now, or it was retried less than
+    LOCKS_RETRY_NOW_COOLDOWN_SECONDS ago. While the vendor asked us to wait (Retry-After), the
+    retry is made when the wait ends instead of now. The row lock makes concurrent presses take
+    turns, so however many arrive together, one retry (one vendor request) comes of them.
     """
     now = now or timezone.now()
     with transaction.atomic():
@@ -278,31 +283,79 @@ def code_retry_now(*, code_id: int, now: datetime | None = None) -> str:
             return "This code no longer exists."
         if code.claimed_until is not None and code.claimed_until > now:
             return "This code is already being worked on."
-        if code.state in (CodeState.CREATING, CodeState.UPDATING, CodeState.REVOKING, CodeState.EXPIRING):
-            if code.next_attempt_at is None:  # not expected: these states always have a next step
-                return "Nothing is waiting to be retried on this code."
-            code.next_attempt_at = now
-            code.save()
-            enqueue_code(code.pk)
-            return "Retrying now."
-        if code.state == CodeState.FAILED:
-            refusal = _failed_retry_refusal(code, now)
-            if refusal:
-                return refusal
-            if code.vendor_code_id:  # a failed update: the code is on the lock, move it again
-                code.state = CodeState.UPDATING
-            else:  # creation starts again; a possibly created code is looked for first
-                code.state = CodeState.CREATING
-                code.attempts = 0
-                code.pin_rejections = 0
-                code.first_failure_at = code.alert_sent_at = code.failure_notified_at = None
-                code.last_error = code.last_error_kind = ""
-                code.retry_deadline = max(code.retry_deadline, now + RETRY_NOW_MIN_WINDOW)
-            code.next_attempt_at = now
-            code.save()
-            enqueue_code(code.pk)
-            return "Retrying now."
-        return _NOTHING_TO_RETRY.get(code.state, "There is nothing to retry on this code.")
+        refusal = _retry_refusal(code, now) or _cool_down_refusal(code, now)
+        if refusal:
+            return refusal
+        due = max(now, code.vendor_wait_until or now)
+        _make_due(code, due)
+        code.manual_retry_at = now
+        code.save()
+        _enqueue_when_due(code.pk, due, now)
+    if due > now:
+        return f"{code.lock.account.get_provider_display()} asked us to wait until {_wait_end_words(code, now)}; Nowistay retries then."
+    return "Retrying now."
+
+
+def _retry_refusal(code: AccessCode, now: datetime) -> str:
+    """Why this code has nothing to retry, or "" when it has."""
+    if code.state in (CodeState.CREATING, CodeState.UPDATING, CodeState.REVOKING, CodeState.EXPIRING):
+        # Not expected: these states always have a next step.
+        return "" if code.next_attempt_at is not None else "Nothing is waiting to be retried on this code."
+    if code.state == CodeState.FAILED:
+        return _failed_retry_refusal(code, now)
+    return _NOTHING_TO_RETRY.get(code.state, "There is nothing to retry on this code.")
+
+
+def _cool_down_refusal(code: AccessCode, now: datetime) -> str:
+    """A retry pressed a moment ago is not repeated: its vendor request has just been made (or is
+    about to be), and pressing again would only send the same request again."""
+    if code.manual_retry_at is None:
+        return ""
+    left = code.manual_retry_at + timedelta(seconds=settings.LOCKS_RETRY_NOW_COOLDOWN_SECONDS) - now
+    if left <= timedelta(0):
+        return ""
+    seconds = math.ceil(left.total_seconds())
+    return f"Retried a moment ago; you can retry again in {seconds} second{'' if seconds == 1 else 's'}."
+
+
+def _make_due(code: AccessCode, due: datetime) -> None:
+    """A pending step is taken at `due`; a failed code starts again (an update, or creation afresh)."""
+    if code.state == CodeState.FAILED:
+        if code.vendor_code_id:  # a failed update: the code is on the lock, move it again
+            code.state = CodeState.UPDATING
+        else:  # creation starts again; a possibly created code is looked for first
+            code.state = CodeState.CREATING
+            code.attempts = 0
+            code.pin_rejections = 0
+            code.first_failure_at = code.alert_sent_at = code.failure_notified_at = None
+            code.last_error = code.last_error_kind = ""
+            code.retry_deadline = max(code.retry_deadline, due + RETRY_NOW_MIN_WINDOW)
+    code.next_attempt_at = due
+
+
+def _enqueue_when_due(code_id: int, due: datetime, now: datetime) -> None:
+    """Hand the code to a worker now, or when the vendor's wait ends if that is within a scheduler
+    period (a longer wait is left to the scheduler pass: no task is held for hours)."""
+    from locks import tasks
+
+    wait = (due - now).total_seconds()
+    if wait <= 0:
+        enqueue_code(code_id)
+    elif wait <= settings.LOCKS_SWEEP_PERIOD_SECONDS:
+        # A second late rather than early: a task arriving before the wait's end finds nothing to claim.
+        transaction.on_commit(lambda: tasks.process_code.apply_async((code_id,), countdown=wait + 1))
+
+
+def _wait_end_words(code: AccessCode, now: datetime) -> str:
+    """The end of the vendor's wait in property time, to the minute (rounded up, never too early):
+    "14:10", or "00:30 on 2 June 2026" on another day."""
+    zone = ZoneInfo(code.booking.property.time_zone)
+    end = code.vendor_wait_until.astimezone(zone)
+    if end.second or end.microsecond:
+        end = end.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    if end.date() == now.astimezone(zone).date():
+        return f"{end:%H:%M}"
+    return notifications.local_time(end, code.booking.property.time_zone)
 
 
 _NOTHING_TO_RETRY = {

@@ -42,6 +42,7 @@ from locks.providers.exceptions import (
     TransientProviderError,
     VendorUnavailable,
 )
+from locks.providers.http import requests_attempted
 from locks.services.codes import capabilities_of, code_record_unrevocable, enqueue_code, retry_period
 
 logger = logging.getLogger(__name__)
@@ -62,7 +63,9 @@ class StepResult:
 # --- claims ---------------------------------------------------------------------------------
 
 def _claimable(now: datetime) -> Q:
-    return Q(next_attempt_at__lte=now) & (Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+    """Due, free, and not during a wait the vendor asked for (whatever set the next attempt)."""
+    free = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+    return Q(next_attempt_at__lte=now) & free & (Q(vendor_wait_until__isnull=True) | Q(vendor_wait_until__lte=now))
 
 
 def claim_due_codes(*, now: datetime, limit: int) -> tuple[str, list[int]]:
@@ -80,6 +83,7 @@ UPDATE {table} SET claim_token = %s, claimed_until = %s
 WHERE id IN (
     SELECT id FROM {table}
     WHERE next_attempt_at <= %s AND (claimed_until IS NULL OR claimed_until < %s)
+      AND (vendor_wait_until IS NULL OR vendor_wait_until <= %s)
     ORDER BY next_attempt_at
     LIMIT %s
     FOR UPDATE SKIP LOCKED
@@ -90,7 +94,7 @@ RETURNING id
 
 def _claim_skip_locked(now: datetime, lease_end: datetime, token: str, limit: int) -> list[int]:
     with connection.cursor() as cursor:
-        cursor.execute(_CLAIM_SQL.format(table=AccessCode._meta.db_table), [token, lease_end, now, now, limit])
+        cursor.execute(_CLAIM_SQL.format(table=AccessCode._meta.db_table), [token, lease_end, now, now, now, limit])
         return [row[0] for row in cursor.fetchall()]
 
 
@@ -212,8 +216,13 @@ def provider_for_account(account: ProviderAccount) -> LockProvider:
 
 
 def audited_call(*, account: ProviderAccount, operation: str, call: Callable, lock=None, code: AccessCode | None = None):
-    """Run one vendor request and write its audit row. Unexpected errors become VendorUnavailable."""
+    """Run one vendor request and write its audit row. Unexpected errors become VendorUnavailable.
+
+    A failure before any request left (the adapter's own checks) is recorded as LOCAL, so the
+    vendor's error rate counts only what the vendor answered (or failed to answer).
+    """
     started = time.monotonic()
+    attempted_before = requests_attempted()
     error: ProviderError | None = None
     try:
         return call()
@@ -231,16 +240,18 @@ def audited_call(*, account: ProviderAccount, operation: str, call: Callable, lo
             operation=operation,
             access_code=code,
             lock=lock,
-            outcome=_outcome(error),
+            outcome=_outcome(error, sent=requests_attempted() > attempted_before),
             error_kind=error.kind if error else "",
             error_message=error.message[:500] if error else "",
             duration_ms=int((time.monotonic() - started) * 1000),
         )
 
 
-def _outcome(error: ProviderError | None) -> str:
+def _outcome(error: ProviderError | None, *, sent: bool) -> str:
     if error is None or isinstance(error, CodePending):  # accepted: the vendor applies it later
         return CallOutcome.OK
+    if not sent:
+        return CallOutcome.LOCAL
     if isinstance(error, OutcomeUnknown):
         return CallOutcome.UNKNOWN
     if isinstance(error, TransientProviderError):
@@ -532,6 +543,7 @@ def _issued_fields(issued: IssuedCode, code: AccessCode) -> dict:
         "awaiting_reason": "",
         "last_error": "",
         "last_error_kind": "",
+        "vendor_wait_until": None,
     }
 
 
@@ -602,6 +614,7 @@ def _record_failure(row: AccessCode, error: ProviderError, now: datetime, *, ret
     row.awaiting_lock_since, row.awaiting_reason = None, ""  # a failure takes over; an unknown outcome is still looked for
     row.first_failure_at = row.first_failure_at or now
     row.last_error, row.last_error_kind = error.message[:500], error.kind
+    row.vendor_wait_until = _vendor_wait_until(error, now)
     row.create_outcome_unknown = unknown
     if row.state == CodeState.SCHEDULED:  # failed before a request left (e.g. account unusable)
         row.state = CodeState.CREATING
@@ -617,6 +630,16 @@ def _record_failure(row: AccessCode, error: ProviderError, now: datetime, *, ret
     row.next_attempt_at = _next_retry(row, error, now)
 
 
+# A Retry-After beyond this is not believed: a garbled answer must not hold a revocation for weeks.
+MAX_VENDOR_WAIT = timedelta(days=1)
+
+
+def _vendor_wait_until(error: ProviderError, now: datetime) -> datetime | None:
+    """Until when the vendor asked for nothing more to be sent for this code (Retry-After), if it did."""
+    retry_after = getattr(error, "retry_after", None)
+    return now + min(timedelta(seconds=retry_after), MAX_VENDOR_WAIT) if retry_after else None
+
+
 def _next_retry_after(error: ProviderError, now: datetime) -> datetime:
     wait = max(settings.LOCKS_RETRY_INTERVAL_SECONDS, getattr(error, "retry_after", None) or 0)
     return now + timedelta(seconds=wait)
@@ -629,13 +652,8 @@ def _next_retry(row: AccessCode, error: ProviderError, now: datetime) -> datetim
         period=retry_period(),
         deadline=row.retry_deadline,
         alert_at=row.alert_at if row.alert_sent_at is None else None,
-        not_before=_vendor_wait_end(error, now),
+        not_before=_vendor_wait_until(error, now),
     )
-
-
-def _vendor_wait_end(error: ProviderError, now: datetime) -> datetime | None:
-    retry_after = getattr(error, "retry_after", None)
-    return now + timedelta(seconds=retry_after) if retry_after else None
 
 
 def _notify_after_failure(code: AccessCode) -> None:
@@ -709,6 +727,7 @@ def _record_updated(row: AccessCode, issued: IssuedCode, sent: CodeSpec, now: da
     row.lock_starts_at, row.lock_ends_at = issued.starts_at, issued.ends_at
     row.create_outcome_unknown = False
     row.last_error = row.last_error_kind = ""
+    row.vendor_wait_until = None
     if row.state in (CodeState.UPDATING, CodeState.CREATING):
         if (row.starts_at, row.ends_at) == (sent.starts_at, sent.ends_at):
             row.state, row.next_attempt_at = CodeState.ACTIVE, issued.ends_at
@@ -753,6 +772,7 @@ def _later_failed(code: AccessCode, token: str, now: datetime, error: ProviderEr
 def _record_later_failure(row: AccessCode, error: ProviderError, now: datetime) -> None:
     row.attempts += 1
     row.last_error, row.last_error_kind = error.message[:500], error.kind
+    row.vendor_wait_until = _vendor_wait_until(error, now)
     give_up_at = row.ends_at + EXPIRY_CLEANUP_GIVE_UP
     retryable = isinstance(error, (TransientProviderError, ProviderAuthError))
     if row.state == CodeState.REVOKING and now >= row.ends_at:
@@ -765,7 +785,7 @@ def _record_later_failure(row: AccessCode, error: ProviderError, now: datetime) 
         # On the hour grid of the attempt that failed, like creation retries (see windows.next_retry_at).
         row.next_attempt_at = windows.next_retry_at(
             anchor=row.next_attempt_at or now, now=now, period=retry_period(), deadline=give_up_at,
-            not_before=_vendor_wait_end(error, now),
+            not_before=_vendor_wait_until(error, now),
         )
 
 
@@ -829,7 +849,7 @@ def _record_deleted(row: AccessCode, now: datetime, note: str = "") -> None:
     row.vendor_code_id = ""
     row.create_outcome_unknown = False
     row.next_attempt_at, row.finished_at = None, now
-    row.last_error = note
+    row.last_error, row.vendor_wait_until = note, None
 
 
 def _record_unrevocable(row: AccessCode, now: datetime) -> None:
@@ -911,6 +931,7 @@ def _adopt(row: AccessCode, found: IssuedCode, now: datetime) -> None:
 
 
 def _retry_cleaning(row: AccessCode, error: ProviderError, now: datetime) -> None:
+    row.vendor_wait_until = _vendor_wait_until(error, now)
     # Only while the clean-up is still wanted: a worker that took over an expired claim may have done it.
     if row.state == CodeState.FAILED and row.create_outcome_unknown:
         row.next_attempt_at = _next_retry_after(error, now)
