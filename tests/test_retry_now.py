@@ -12,7 +12,7 @@ from bookings.models import Booking, BookingStatus
 from locks import services
 from locks.code_status import describe_code
 from locks.models import AccessCode, CodeState
-from locks.providers.exceptions import CodeStorageFull, LockNotFound, LockOffline, RateLimited
+from locks.providers.exceptions import CodeRejected, CodeStorageFull, LockNotFound, LockOffline, RateLimited
 from locks.services import codes
 from locks.services.work import claim_code, process_code
 from tests.lifecycle_helpers import tick, utc
@@ -207,6 +207,27 @@ class TestFailedCreation:
         assert (failed.last_error, failed.last_error_kind) == ("", "")
         assert failed.retry_deadline == deadline  # already later than an hour from now
         assert failed.next_attempt_at == now and not failed.create_outcome_unknown
+
+    def test_a_pin_the_lock_refused_is_chosen_afresh_so_the_retry_sends_another(self, assigned_property, book, fake_cloud, retry):
+        prop = assigned_property()
+        fake_cloud.fail_next("create_code", CodeRejected("TTLock refused the PIN as too simple."), times=5)
+        with freeze_time("2026-06-01 00:00:00"):
+            booking = book(prop, date(2026, 6, 2), date(2026, 6, 5))
+            services.booking_created(booking=booking)
+            tick()
+        code = current(booking)
+        assert code.state == CodeState.FAILED and code.last_error_kind == "code_rejected"
+        refused = code.pin
+        now = utc(2026, 6, 1, 3, 0)
+        assert retry(code, now)[0] == "Retrying now."
+        code.refresh_from_db()
+        assert code.pin is None
+        calls = fake_cloud.calls["create_code"]
+        with freeze_time(now):
+            assert work_now(code, now).action == "created"
+        code = current(booking)
+        assert code.state == CodeState.ACTIVE and code.pin != refused
+        assert fake_cloud.calls["create_code"] == calls + 1  # no request wasted on the refused PIN
 
     def test_the_restarted_creation_succeeds_on_the_next_worker_step(self, failed, retry, fake_cloud, mailoutbox):
         now = utc(2026, 6, 1, 3, 0)

@@ -324,6 +324,8 @@ def _make_due(code: AccessCode, due: datetime) -> None:
         if code.vendor_code_id:  # a failed update: the code is on the lock, move it again
             code.state = CodeState.UPDATING
         else:  # creation starts again; a possibly created code is looked for first
+            if _pin_was_refused(code):
+                code.pin = None  # chosen afresh: the lock refused this one
             code.state = CodeState.CREATING
             code.attempts = 0
             code.pin_rejections = 0
@@ -331,6 +333,12 @@ def _make_due(code: AccessCode, due: datetime) -> None:
             code.last_error = code.last_error_kind = ""
             code.retry_deadline = max(code.retry_deadline, due + RETRY_NOW_MIN_WINDOW)
     code.next_attempt_at = due
+
+
+def _pin_was_refused(code: AccessCode) -> bool:
+    # Kept when a create with it may be on the lock: that code is looked for under its name first.
+    refused = code.last_error_kind in ("code_rejected", "pin_taken")
+    return refused and not code.create_outcome_unknown and capabilities_of(code.lock).chosen_pins
 
 
 def _enqueue_when_due(code_id: int, due: datetime, now: datetime) -> None:
