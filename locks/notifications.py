@@ -63,13 +63,14 @@ def account_needs_reconnect(account) -> bool:
     )
 
 
-def code_cannot_be_revoked(code) -> bool:
+def code_cannot_be_revoked(code, *, refusal: str = "") -> bool:
     brand = code.lock.account.get_provider_display()
     until = local_time(code.lock_ends_at or code.ends_at, code.booking.property.time_zone)
+    why = f"{brand} refused to remove it: {refusal}" if refusal else f"{brand} codes cannot be revoked remotely"
     return _send(
         code.booking.property.host,
         f"A {brand} code keeps working until {until}",
-        f"The door code of {_booking_line(code)} is no longer wanted, but {brand} codes cannot be "
-        f"revoked remotely: it keeps opening the door until {until} (property time).\n\n"
+        f"The door code of {_booking_line(code)} is no longer wanted, but {why.rstrip('.')}: it keeps "
+        f"opening the door until {until} (property time).\n\n"
         "If that is a problem, change the lock's codes on the lock itself.",
     )

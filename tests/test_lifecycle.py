@@ -10,7 +10,7 @@ from freezegun import freeze_time
 from bookings.models import BookingStatus
 from locks import services
 from locks.models import AccessCode, AccountStatus, CodeSource, CodeState, LockAssignment, ProviderAccount, VendorCall
-from locks.providers.exceptions import CodeStorageFull, LockOffline, ProviderAuthError, RateLimited
+from locks.providers.exceptions import CodeStorageFull, LockNotFound, LockOffline, ProviderAuthError, RateLimited, SubscriptionRequired
 from locks.services.work import claim_due_codes
 from tests.lifecycle_helpers import tick, utc
 
@@ -282,6 +282,29 @@ class TestChanges:
         code.refresh_from_db()
         assert code.state == CodeState.REVOKED
         assert on_lock(fake_cloud) == []
+
+    @pytest.mark.parametrize(
+        "refusal",
+        [
+            SubscriptionRequired("Nuki refused to remove the code: this lock has no active Nuki Smart Hosting subscription."),
+            LockNotFound("The lock is no longer in this TTLock account."),
+        ],
+    )
+    def test_a_revoke_refused_for_good_is_not_recorded_as_revoked(self, assigned_property, book, fake_cloud, refusal, django_capture_on_commit_callbacks):
+        with freeze_time("2026-06-01 00:00:00"):
+            prop, booking, code = self._active(assigned_property, book)
+            fake_cloud.fail_next("delete_code", refusal)
+            booking.status = BookingStatus.CANCELLED
+            booking.save()
+            services.booking_cancelled(booking=booking)
+            with django_capture_on_commit_callbacks(execute=True):
+                tick()
+        code.refresh_from_db()
+        assert code.state == CodeState.SUPERSEDED and code.next_attempt_at == code.lock_ends_at
+        assert "refused to revoke this code" in code.warning and "keeps working until 11:30 on 5 June 2026" in code.warning
+        assert len(on_lock(fake_cloud)) == 1  # it is still there, and the record says so
+        (message,) = [m for m in mail.outbox if "keeps working" in m.subject]
+        assert refusal.message.rstrip(".") in message.body
 
     def test_cancelling_before_creation_needs_no_vendor_call(self, assigned_property, book, fake_cloud):
         prop = assigned_property()

@@ -233,14 +233,18 @@ def _mark_for_update(code: AccessCode, now: datetime) -> None:
     enqueue_code(code.pk)
 
 
-def code_record_unrevocable(code: AccessCode) -> None:
-    """Retired, but the vendor cannot revoke it: on record as valid until its end, and the host told."""
+def code_record_unrevocable(code: AccessCode, *, refusal: str = "") -> None:
+    """Retired, but the vendor cannot revoke it (or refused to, saying `refusal`): on record as
+    valid until its end, and the host told."""
     code.state = CodeState.SUPERSEDED
     code.next_attempt_at = code.lock_ends_at or code.ends_at
     until = notifications.local_time(code.next_attempt_at, code.booking.property.time_zone)
     brand = code.lock.account.get_provider_display()
-    code.warning = f"{brand} cannot revoke this code: it keeps working until {until}."
-    transaction.on_commit(lambda: notifications.code_cannot_be_revoked(code))
+    if refusal:
+        code.warning = f"{brand} refused to revoke this code ({refusal.rstrip('.')}): it keeps working until {until}."[:500]
+    else:
+        code.warning = f"{brand} cannot revoke this code: it keeps working until {until}."
+    transaction.on_commit(lambda: notifications.code_cannot_be_revoked(code, refusal=refusal))
 
 
 def code_retire(*, code: AccessCode, now: datetime, enqueue: bool = True) -> None:

@@ -779,6 +779,10 @@ def _record_later_failure(row: AccessCode, error: ProviderError, now: datetime) 
         row.state = CodeState.EXPIRING  # the window ended anyway; only the lock's memory is at stake
     if row.state == CodeState.UPDATING and (not retryable or now >= row.ends_at):
         row.state, row.next_attempt_at = CodeState.FAILED, None
+    elif row.state == CodeState.REVOKING and not retryable:
+        # Refused for good (no subscription, lock gone from the account): the code is still on the
+        # lock and opens the door until its end. Said so, never recorded as revoked.
+        code_record_unrevocable(row, refusal=error.message)
     elif not retryable or now >= give_up_at:
         row.state, row.next_attempt_at, row.finished_at = _gave_up_state(row), None, now
     else:
