@@ -19,6 +19,7 @@ from bookings.booking_pages import assigned_property_ids, code_state
 from locks.code_status import code_to_show
 from locks.models import AccessCode
 from locks.services import code_retry_now, property_times_changed
+from locks.services.codes import RETRYING_NOW
 
 
 @login_required
@@ -84,7 +85,10 @@ def retry_code(request: HttpRequest, booking_id: int) -> HttpResponse:
     if code is None:
         messages.error(request, f"{booking.guest_name}'s booking has no code to retry.")
     else:
-        messages.success(request, f"{booking.guest_name} at {booking.property.name}: {code_retry_now(code_id=code.pk)}")
+        outcome = code_retry_now(code_id=code.pk)
+        # Only an actual retry is a success; a cool-down, a vendor's wait or nothing to retry is news.
+        report = messages.success if outcome == RETRYING_NOW else messages.info
+        report(request, f"{booking.guest_name} at {booking.property.name}: {outcome}")
     return redirect(f"{_codes_url()}#booking-{booking.pk}")
 
 

@@ -737,8 +737,9 @@ class TestTheDashboardButton:
                 shown.append(response.content.decode())
                 frozen.tick(timedelta(seconds=0.4))
         assert fake_cloud.calls["create_code"] == 2
-        assert "Grace Guest at Flat L1: Retrying now." in shown[0]
-        assert "Grace Guest at Flat L1: Retried a moment ago; you can retry again in 30 seconds." in shown[1]
+        assert '<li class="success">Grace Guest at Flat L1: Retrying now.' in shown[0]
+        # A refused click is news, not a success.
+        assert '<li class="info">Grace Guest at Flat L1: Retried a moment ago; you can retry again in 30 seconds.' in shown[1]
 
     def test_during_the_vendors_wait_the_page_says_until_when(self, client, host, rate_limited, fake_cloud, worker_at_once):
         from django.urls import reverse

@@ -200,7 +200,6 @@ class AssignmentRow:
     shared_options_html: SafeString = mark_safe("")
     warnings: list[str] = field(default_factory=list)
     message: str = ""
-    error: str = ""
 
     @property
     def eligible(self) -> bool:

@@ -262,6 +262,8 @@ def code_retire(*, code: AccessCode, now: datetime, enqueue: bool = True) -> Non
     code.save()
 
 
+RETRYING_NOW = "Retrying now."
+
 # A restarted creation is retried at least this long, so "Retry now" always makes an attempt.
 RETRY_NOW_MIN_WINDOW = timedelta(hours=1)
 
@@ -297,7 +299,7 @@ def code_retry_now(*, code_id: int, now: datetime | None = None) -> str:
         _enqueue_when_due(code.pk, due, now)
     if due > now:
         return f"{code.lock.account.get_provider_display()} asked us to wait until {_wait_end_words(code, now)}; Nowistay retries then."
-    return "Retrying now."
+    return RETRYING_NOW
 
 
 def _retry_refusal(code: AccessCode, now: datetime) -> str:
