@@ -376,7 +376,6 @@ def sample_values(world) -> dict[str, str]:
         "name": "Welcome note", "subject": "Welcome to {{property_name}}", "body": "Hello {{guest_name}}",
         "time_zone": "Europe/Paris", "username": "owner@example.com", "password": "secret-password-1",
         "token": "nuki-api-token-1234", "client_id": "client-1234", "client_secret": "client-secret-1234",
-        "ref": "PMS-2", "recipient": "grace@example.com", "template_name": "Welcome",
     }
 
 
