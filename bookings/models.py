@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 
+from nowistay.fields import SingleLineCharField, SingleLineEmailField
 from nowistay.validators import validate_phone, validate_time_zone
 
 
@@ -29,8 +30,8 @@ class PropertyQuerySet(models.QuerySet):
 
 class Property(models.Model):
     host = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="properties")
-    name = models.CharField(max_length=200)
-    time_zone = models.CharField(max_length=64, validators=[validate_time_zone], help_text="IANA name, e.g. Europe/Paris")
+    name = SingleLineCharField(max_length=200)
+    time_zone = SingleLineCharField(max_length=64, validators=[validate_time_zone], help_text="IANA name, e.g. Europe/Paris")
     default_check_in_time = models.TimeField(null=True, blank=True, help_text="Empty means 15:00.")
     default_check_out_time = models.TimeField(null=True, blank=True, help_text="Empty means 11:00.")
     pms_source = models.CharField(max_length=20, choices=PmsSource.choices, default=PmsSource.NOWISTAY)
@@ -69,9 +70,11 @@ class BookingStatus(models.TextChoices):
 
 class Booking(models.Model):
     property = models.ForeignKey(Property, on_delete=models.CASCADE, related_name="bookings")
-    guest_name = models.CharField(max_length=200)
-    guest_email = models.EmailField(blank=True)
-    guest_phone = models.CharField(max_length=32, blank=True, validators=[validate_phone])
+    # One line of printable text each (nowistay.validators), as the API requires: a line break in a
+    # guest's name or address would reach email headers.
+    guest_name = SingleLineCharField(max_length=200)
+    guest_email = SingleLineEmailField(blank=True)
+    guest_phone = SingleLineCharField(max_length=32, blank=True, validators=[validate_phone])
     arrival_date = models.DateField()
     departure_date = models.DateField()
     status = models.CharField(max_length=12, choices=BookingStatus.choices, default=BookingStatus.PENDING)
@@ -119,7 +122,7 @@ class ExternalBookingRef(models.Model):
     reference updates the booking instead of creating a second one. Unique per host."""
 
     host = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    ref = models.CharField("external reference", max_length=100)
+    ref = SingleLineCharField("external reference", max_length=100)
     booking = models.OneToOneField(Booking, on_delete=models.CASCADE, related_name="external_ref")
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -7,6 +7,7 @@ from django.db.models import Q
 
 from messaging import rendering, schedule
 from nowistay.crypto import EncryptedTextField
+from nowistay.fields import MultilineTextField, SingleLineCharField
 
 BEFORE_CHECK_IN_MAX_DAYS = 30
 BEFORE_CHECK_IN_MAX_HOURS = 7 * 24
@@ -44,7 +45,7 @@ class MessageTemplate(models.Model):
     """An automated guest message. Text may use the variables of `messaging.rendering` only."""
 
     host = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="message_templates")
-    name = models.CharField(max_length=200)
+    name = SingleLineCharField(max_length=200)
     properties = models.ManyToManyField(
         "bookings.Property", blank=True, related_name="message_templates",
         help_text="Leave empty to use it for all your properties.",
@@ -60,8 +61,9 @@ class MessageTemplate(models.Model):
         help_text="Time of day in the property's time zone (days before check-in, or the arrival day).",
     )
     channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.EMAIL)
-    subject = models.CharField(max_length=300)
-    body = models.TextField()
+    # The subject becomes an email header: a line break in it would be a header injection.
+    subject = SingleLineCharField(max_length=300)
+    body = MultilineTextField()
     is_active = models.BooleanField("active", default=True)
     is_code_change = models.BooleanField(
         "door code change message", default=False,
@@ -175,7 +177,7 @@ class MessageDelivery(models.Model):
     booking = models.ForeignKey("bookings.Booking", on_delete=models.CASCADE, related_name="message_deliveries")
     # The ledger outlives a deleted template: its name is kept below.
     template = models.ForeignKey(MessageTemplate, null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries")
-    template_name = models.CharField(max_length=200)
+    template_name = SingleLineCharField(max_length=200)
     trigger_key = models.CharField(max_length=64, help_text="Which occurrence, e.g. before_check_in:2026-03-29.")
     channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.EMAIL)
     status = models.CharField(max_length=20, choices=DeliveryStatus.choices, default=DeliveryStatus.DUE)
@@ -186,7 +188,7 @@ class MessageDelivery(models.Model):
     claim_token = models.CharField(max_length=32, blank=True)
     claimed_until = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
-    recipient = models.CharField(max_length=254, blank=True)
+    recipient = SingleLineCharField(max_length=254, blank=True)
     code = models.ForeignKey("locks.AccessCode", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     pin = EncryptedTextField(null=True, blank=True, editable=False, help_text="The PIN the message carried.")
     # What went out, as sent (it may hold the PIN, so encrypted like it).

@@ -1,6 +1,7 @@
-"""Validators shared by models, forms and (later) the API, so bad input gets one message."""
+"""Validators shared by models, forms, the API and the request checks, so bad input gets one message."""
 
 import re
+from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 
@@ -8,13 +9,105 @@ from locks.windows import is_valid_time_zone
 
 PHONE_PATTERN = re.compile(r"^\+?[0-9 ()./-]{4,32}$")
 
+# --- plain text ------------------------------------------------------------------------------------
+# What text may hold, defined once. PostgreSQL cannot store NUL (a NUL in a filter was a 500), and
+# no name, subject or search needs a control character: a CR/LF in a guest's name reaches email
+# subjects (header injection), ESC and BEL reach terminals and logs. Unpaired surrogates are not text
+# at all (they cannot be encoded). Printable text of any script is welcome.
+_C0_C1_DEL_SURROGATES = "\x00-\x1f\x7f-\x9f\ud800-\udfff"
+# One line: every control character, including CR, LF, TAB and NEL (U+0085), and the Unicode line
+# and paragraph separators.
+SINGLE_LINE_FORBIDDEN = re.compile(f"[{_C0_C1_DEL_SURROGATES}\u2028\u2029]")
+# Several lines (message bodies): line breaks (LF, CRLF) and tabs are text; a CR on its own is not.
+MULTILINE_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]|\r(?!\n)")
+
+LINE_BREAKS = frozenset("\n\r\x85\u2028\u2029")
+CONTROL_CHARACTER_CODE = "control_character"
+
+
+@dataclass(frozen=True)
+class ForbiddenCharacter:
+    character: str
+    position: int  # from 1, as a person counts
+
+    @property
+    def is_line_break(self) -> bool:
+        return self.character in LINE_BREAKS
+
+    @property
+    def code_point(self) -> str:
+        return f"U+{ord(self.character):04X}"
+
+    def description(self) -> str:
+        """The character in words; never the text around it (it may be a password or a token)."""
+        if self.is_line_break:
+            return "a line break"
+        if self.character == "\t":
+            return "a tab"
+        if self.character == "\x00":
+            return "the NUL character U+0000"
+        if "\ud800" <= self.character <= "\udfff":
+            return f"the unpaired surrogate {self.code_point}"
+        return f"the control character {self.code_point}"
+
+
+def forbidden_character(value: str, *, multiline: bool = False) -> ForbiddenCharacter | None:
+    """The first character `value` may not hold, or None when it is plain text."""
+    match = (MULTILINE_FORBIDDEN if multiline else SINGLE_LINE_FORBIDDEN).search(value)
+    if match is None:
+        return None
+    return ForbiddenCharacter(character=match.group(), position=match.start() + 1)
+
+
+def single_line_message(found: ForbiddenCharacter) -> str:
+    if found.is_line_break:
+        return f"Keep this on one line: remove the line break (character {found.position})."
+    return f"Remove {found.description()} (character {found.position}): only printable text is allowed."
+
+
+def multiline_message(found: ForbiddenCharacter) -> str:
+    if found.character == "\r":
+        return f"Remove the carriage return on its own (character {found.position}): end lines with a normal line break."
+    return f"Remove {found.description()} (character {found.position}): only printable text and line breaks are allowed."
+
+
+def validate_single_line_text(value: str) -> None:
+    """Names, subjects, references, credentials, search terms: printable text on one line."""
+    found = forbidden_character(value) if isinstance(value, str) else None
+    if found is not None:
+        raise ValidationError(single_line_message(found), code=CONTROL_CHARACTER_CODE)
+
+
+def validate_multiline_text(value: str) -> None:
+    """Message bodies and notes: printable text, line breaks and tabs."""
+    found = forbidden_character(value, multiline=True) if isinstance(value, str) else None
+    if found is not None:
+        raise ValidationError(multiline_message(found), code=CONTROL_CHARACTER_CODE)
+
+
+def printable(value: str) -> str:
+    """`value` with each forbidden character written as its code point, to name a bad parameter."""
+    return SINGLE_LINE_FORBIDDEN.sub(lambda match: f"U+{ord(match.group()):04X}", value)
+
+
+def without_control_characters(value: str, *, multiline: bool = False) -> str:
+    """`value` made plain text: line breaks and tabs become spaces on one line (kept in several),
+    other control characters go. For text stored before these rules existed."""
+    if multiline:
+        return MULTILINE_FORBIDDEN.sub("", re.sub("\r(?!\n)", "\n", value))
+    value = value.replace("\r\n", " ")
+    spaced = "".join(" " if character in LINE_BREAKS or character == "\t" else character for character in value)
+    return SINGLE_LINE_FORBIDDEN.sub("", spaced).strip()
+
+
+# --- other values ----------------------------------------------------------------------------------
 
 def validate_time_zone(value: str) -> None:
     if not is_valid_time_zone(value):
         raise ValidationError(
             "“%(value)s” is not a known time zone; use an IANA name such as Europe/Paris.",
             code="invalid_time_zone",
-            params={"value": value},
+            params={"value": printable(value)},
         )
 
 

@@ -1182,7 +1182,8 @@ class TestPropertySettings:
         "data, field, error",
         [
             ({"time_zone": "Mars/Olympus"}, "time_zone", "“Mars/Olympus” is not a known time zone; use an IANA name such as Europe/Paris."),
-            ({"time_zone": "Europe/\nParis"}, "time_zone", "is not a known time zone"),
+            # The shared plain-text rule answers first, saying which invisible character to remove.
+            ({"time_zone": "Europe/\nParis"}, "time_zone", "Keep this on one line: remove the line break (character 8)."),
             ({"time_zone": ""}, "time_zone", "This field is required."),
             ({"default_check_in_time": "25:00"}, "default_check_in_time", "Enter a valid time."),
             ({"default_check_out_time": "noon"}, "default_check_out_time", "Enter a valid time."),

@@ -7,10 +7,12 @@ creation; only its SHA-256 digest is stored, so a database leak gives no working
 from django.conf import settings
 from django.db import models
 
+from nowistay.fields import SingleLineCharField
+
 
 class ApiToken(models.Model):
     host = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
-    name = models.CharField(max_length=100, help_text="What the token is for, e.g. the PMS's name.")
+    name = SingleLineCharField(max_length=100, help_text="What the token is for, e.g. the PMS's name.")
     prefix = models.CharField(max_length=16, editable=False, help_text="The token's first characters, to recognise it.")
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
     read_pins = models.BooleanField("may read guests' PINs", default=False)

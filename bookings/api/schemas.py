@@ -15,12 +15,14 @@ from pydantic import AfterValidator, ConfigDict, PlainSerializer, PlainValidator
 from bookings.api.selectors import code_view, lock_of
 from bookings.models import FIRST_BOOKING_DATE, LAST_BOOKING_DATE, Booking, BookingStatus
 from locks.windows import SYSTEM_CHECK_IN, SYSTEM_CHECK_OUT
+from nowistay.validators import forbidden_character, single_line_message
 
 MAX_ID = 2**63 - 1  # a database bigint: larger ids cannot exist (and must not reach a query)
 REF_MAX_LENGTH = 100
 # A reference is a path segment: it starts with a letter or digit, ends with no blank, and holds
-# no "/" or control character.
-REF_PATTERN = r"^[A-Za-z0-9](?:[^/\x00-\x1f\x7f]*[^\s/\x00-\x1f\x7f])?$"
+# no "/" or control character (C0, DEL, C1, line and paragraph separators: nowistay.validators).
+_NOT_IN_REF = r"/\x00-\x1f\x7f-\x9f\u2028\u2029"
+REF_PATTERN = rf"^[A-Za-z0-9](?:[^{_NOT_IN_REF}]*[^\s{_NOT_IN_REF}])?$"
 TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$"
 DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 # No booking outside these years (the model's rule): the code lifecycle does date arithmetic around the stay.
@@ -28,7 +30,6 @@ FIRST_DATE, LAST_DATE = FIRST_BOOKING_DATE, LAST_BOOKING_DATE
 
 _DATE_RE = re.compile(DATE_PATTERN)
 _TIME_RE = re.compile(TIME_PATTERN)
-_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
 
 
 def _parse_date(value: Any) -> date:
@@ -55,11 +56,14 @@ def _parse_time(value: Any) -> time:
 
 
 def _clean_text(value: str) -> str:
-    """Leading and trailing blanks go; NUL, other control characters and lone surrogates are
-    refused (PostgreSQL cannot store NUL, and no guest's name needs a control character)."""
-    if _CONTROL_RE.search(value):
-        raise ValueError("Control characters are not allowed.")
-    return value.strip()
+    """Leading and trailing blanks go, then the text must be one line of printable text: the rule
+    and the message of the models and the host's forms (nowistay.validators), which strip first too,
+    so the API and the booking form refuse exactly the same."""
+    value = value.strip()
+    found = forbidden_character(value)
+    if found is not None:
+        raise ValueError(single_line_message(found))
+    return value
 
 
 def format_time(value: time) -> str:

@@ -11,10 +11,11 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from bookings.api.models import ApiToken
 from bookings.api.services import NAME_MAX_LENGTH, api_token_create, api_token_revoke
+from nowistay.fields import SingleLineFormField
 
 
 class ApiTokenForm(forms.Form):
-    name = forms.CharField(max_length=NAME_MAX_LENGTH, help_text="What the token is for, e.g. the name of your PMS.")
+    name = SingleLineFormField(max_length=NAME_MAX_LENGTH, help_text="What the token is for, e.g. the name of your PMS.")
     read_pins = forms.BooleanField(
         required=False,
         label="May read guests' PINs",

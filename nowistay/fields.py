@@ -1,0 +1,57 @@
+"""Text fields that carry the plain-text rules of nowistay.validators everywhere they are used: in the
+model (full_clean: the admin, and the services behind the API) and in every form made from them (the
+host's pages, the admin), so each refuses the same characters with the same message.
+
+A ModelForm does not copy a model field's validators onto its form field; it runs them afterwards,
+and only for fields the form found valid. Without the rule on the form field, a NUL got Django's own
+"Null characters are not allowed." and a control character in an email address "Enter a valid email
+address.", neither saying which invisible character to remove.
+"""
+
+from django import forms
+from django.core.validators import ProhibitNullCharactersValidator
+from django.db import models
+
+from nowistay.validators import validate_multiline_text, validate_single_line_text
+
+
+def with_text_rule(form_field, validator):
+    """`validator` first on `form_field`, in place of Django's NUL-only check (the rule refuses NUL
+    too, and says where it is)."""
+    if form_field is not None:
+        others = [v for v in form_field.validators if not isinstance(v, ProhibitNullCharactersValidator)]
+        form_field.validators = [validator, *others]
+    return form_field
+
+
+class SingleLineFormField(forms.CharField):
+    """A form's text box for one line of printable text (names, credentials)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        with_text_rule(self, validate_single_line_text)
+
+
+class SingleLineCharField(models.CharField):
+    """One line of printable text: no control character, line break or tab."""
+
+    default_validators = [validate_single_line_text]
+
+    def formfield(self, **kwargs):
+        return with_text_rule(super().formfield(**kwargs), validate_single_line_text)
+
+
+class SingleLineEmailField(models.EmailField):
+    default_validators = [*models.EmailField.default_validators, validate_single_line_text]
+
+    def formfield(self, **kwargs):
+        return with_text_rule(super().formfield(**kwargs), validate_single_line_text)
+
+
+class MultilineTextField(models.TextField):
+    """Printable text over several lines (message bodies): line breaks and tabs allowed."""
+
+    default_validators = [validate_multiline_text]
+
+    def formfield(self, **kwargs):
+        return with_text_rule(super().formfield(**kwargs), validate_multiline_text)
