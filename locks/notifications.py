@@ -7,6 +7,8 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core.mail import send_mail
 
+from nowistay.validators import without_control_characters
+
 logger = logging.getLogger(__name__)
 
 
@@ -19,7 +21,8 @@ def _send(host, subject: str, body: str) -> bool:
     if not host.email:
         logger.warning("host %s has no email address; not sent: %s", host.pk, subject)
         return False
-    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [host.email])
+    # A guest name stored before control characters were refused must not break (or inject) a header.
+    send_mail(without_control_characters(subject), body, settings.DEFAULT_FROM_EMAIL, [host.email])
     return True
 
 

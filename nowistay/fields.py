@@ -15,21 +15,34 @@ from django.db import models
 from nowistay.validators import validate_multiline_text, validate_single_line_text
 
 
-def with_text_rule(form_field, validator):
-    """`validator` first on `form_field`, in place of Django's NUL-only check (the rule refuses NUL
-    too, and says where it is)."""
-    if form_field is not None:
-        others = [v for v in form_field.validators if not isinstance(v, ProhibitNullCharactersValidator)]
-        form_field.validators = [validator, *others]
-    return form_field
+class _TextRuleFormField:
+    """The rule first, in place of Django's NUL-only check (the rule refuses NUL too, and says where
+    it is), and also on the text as typed: Django trims surrounding whitespace before validators
+    run, which would quietly drop a line break or a tab at either end that the API refuses."""
 
-
-class SingleLineFormField(forms.CharField):
-    """A form's text box for one line of printable text (names, credentials)."""
+    text_rule = staticmethod(validate_single_line_text)
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        with_text_rule(self, validate_single_line_text)
+        others = [v for v in self.validators if not isinstance(v, ProhibitNullCharactersValidator)]
+        self.validators = [self.text_rule, *others]
+
+    def clean(self, value):
+        if isinstance(value, str):
+            self.text_rule(value.strip(" "))
+        return super().clean(value)
+
+
+class SingleLineFormField(_TextRuleFormField, forms.CharField):
+    """A form's text box for one line of printable text (names, credentials)."""
+
+
+class SingleLineEmailFormField(_TextRuleFormField, forms.EmailField):
+    pass
+
+
+class MultilineFormField(_TextRuleFormField, forms.CharField):
+    text_rule = staticmethod(validate_multiline_text)
 
 
 class SingleLineCharField(models.CharField):
@@ -38,14 +51,14 @@ class SingleLineCharField(models.CharField):
     default_validators = [validate_single_line_text]
 
     def formfield(self, **kwargs):
-        return with_text_rule(super().formfield(**kwargs), validate_single_line_text)
+        return super().formfield(**{"form_class": SingleLineFormField, **kwargs})
 
 
 class SingleLineEmailField(models.EmailField):
     default_validators = [*models.EmailField.default_validators, validate_single_line_text]
 
     def formfield(self, **kwargs):
-        return with_text_rule(super().formfield(**kwargs), validate_single_line_text)
+        return super().formfield(**{"form_class": SingleLineEmailFormField, **kwargs})
 
 
 class MultilineTextField(models.TextField):
@@ -54,4 +67,4 @@ class MultilineTextField(models.TextField):
     default_validators = [validate_multiline_text]
 
     def formfield(self, **kwargs):
-        return with_text_rule(super().formfield(**kwargs), validate_multiline_text)
+        return super().formfield(**{"form_class": MultilineFormField, **kwargs})

@@ -1206,23 +1206,34 @@ class TestPropertySettings:
         assert Property.objects.filter(pk=prop.pk).values("time_zone", "default_check_in_time", "default_check_out_time").get() == property_before
         assert codes_state() == codes_before
 
-    @pytest.mark.parametrize("typed, stored", [("Europe/Paris\n", "Europe/Paris"), ("Europe/Berlin\n", "Europe/Berlin"), (" Asia/Tokyo ", "Asia/Tokyo")])
-    def test_a_trailing_line_break_never_reaches_the_database(self, logged_in, assigned_property, stay, typed, stored):
-        """The form trims surrounding whitespace (forms.CharField strip=True, then clean_time_zone),
-        so "Europe/Paris\\n" is accepted as the valid "Europe/Paris": never stored with the line
-        break, and for the zone the property already has, nothing moves. (A line break inside the
-        name is refused: see the invalid-input test.)"""
+    def test_surrounding_spaces_are_trimmed(self, logged_in, assigned_property, stay):
+        prop = assigned_property()
+        response = logged_in.post(settings_url(prop), {"time_zone": " Asia/Tokyo ", "default_check_in_time": "", "default_check_out_time": ""})
+        assert response.status_code == 302
+        prop.refresh_from_db()
+        assert prop.time_zone == "Asia/Tokyo"
+
+    @pytest.mark.parametrize(
+        "typed, error",
+        [
+            ("Europe/Paris\n", "Keep this on one line: remove the line break (character 13)."),
+            ("Europe/Berlin\r\n", "Keep this on one line: remove the line break (character 14)."),
+            ("\tEurope/Paris", "Remove a tab (character 1): only printable text is allowed."),
+        ],
+    )
+    def test_a_line_break_or_tab_at_either_end_is_refused_like_the_api_refuses_it(self, logged_in, assigned_property, stay, typed, error):
+        """Django trims surrounding whitespace before validators run; the control characters in it
+        are refused first, as the API refuses them (it used to store "Europe/Paris" silently)."""
         prop = assigned_property()  # Paris
         stay(prop, arrive_in=2)
         tick()
         codes_before = codes_state()
         response = logged_in.post(settings_url(prop), {"time_zone": typed, "default_check_in_time": "", "default_check_out_time": ""})
-        assert response.status_code == 302
+        assert response.status_code == 400
+        assert error in response.content.decode()
         prop.refresh_from_db()
-        assert prop.time_zone == stored
-        assert Property.objects.filter(time_zone__contains="\n").count() == 0
-        if stored == "Europe/Paris":
-            assert codes_state() == codes_before
+        assert prop.time_zone == "Europe/Paris"
+        assert codes_state() == codes_before
 
 
 # --- bookings and codes ------------------------------------------------------------------------------------

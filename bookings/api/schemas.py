@@ -56,14 +56,13 @@ def _parse_time(value: Any) -> time:
 
 
 def _clean_text(value: str) -> str:
-    """Leading and trailing blanks go, then the text must be one line of printable text: the rule
-    and the message of the models and the host's forms (nowistay.validators), which strip first too,
-    so the API and the booking form refuse exactly the same."""
-    value = value.strip()
-    found = forbidden_character(value)
+    """One line of printable text, control characters refused even at either end (a trailing line
+    break too): the rule and the message of the models and the host's forms (nowistay.validators),
+    so the API and the booking form refuse exactly the same. Surrounding blanks then go."""
+    found = forbidden_character(value.strip(" "))
     if found is not None:
         raise ValueError(single_line_message(found))
-    return value
+    return value.strip()
 
 
 def format_time(value: time) -> str:
