@@ -37,6 +37,14 @@ class SingleLineFormField(_TextRuleFormField, forms.CharField):
     """A form's text box for one line of printable text (names, credentials)."""
 
 
+class PastedCredentialField(SingleLineFormField):
+    """A token, key or username pasted from elsewhere: a line break or blank copied along at either
+    end is a paste artefact and trimmed (what Django's strip does); inside, the rule holds."""
+
+    def clean(self, value):
+        return forms.CharField.clean(self, value)
+
+
 class SingleLineEmailFormField(_TextRuleFormField, forms.EmailField):
     pass
 

@@ -14,7 +14,7 @@ from locks.models import Provider, ProviderAccount
 from locks.providers.exceptions import PermanentProviderError, ProviderError, RateLimited
 from locks.providers.igloohome import IgloohomeProvider
 from locks.services.connections import account_connect
-from nowistay.fields import SingleLineFormField
+from nowistay.fields import PastedCredentialField
 
 
 def igloohome_connect(*, host, client_id: str, client_secret: str) -> ProviderAccount:
@@ -30,11 +30,11 @@ def igloohome_connect(*, host, client_id: str, client_secret: str) -> ProviderAc
 
 
 class IgloohomeConnectForm(forms.Form):
-    client_id = SingleLineFormField(
+    client_id = PastedCredentialField(
         label="API client ID", max_length=200, help_text="In the iglooaccess portal, under API access."
     )
     # render_value=False: a secret typed in is never sent back in the page, even when the form fails.
-    client_secret = SingleLineFormField(
+    client_secret = PastedCredentialField(
         label="API client secret", max_length=500, strip=True, widget=forms.PasswordInput(render_value=False)
     )
 

@@ -33,7 +33,7 @@ from locks.providers import nuki
 from locks.providers.base import ConnectResult
 from locks.providers.exceptions import ProviderAuthError, ProviderError, RateLimited, VendorUnavailable
 from locks.services.connections import account_connect
-from nowistay.fields import SingleLineFormField
+from nowistay.fields import PastedCredentialField
 
 logger = logging.getLogger(__name__)
 
@@ -132,7 +132,7 @@ def _vendor_step(host, call, *, refused: str) -> ConnectResult:
 # --- forms -------------------------------------------------------------------------------------------
 
 class NukiApiTokenForm(forms.Form):
-    token = SingleLineFormField(
+    token = PastedCredentialField(
         label="Nuki Web API token",
         max_length=512,
         strip=True,

@@ -19,7 +19,7 @@ from locks.providers.exceptions import ProviderAuthError, ProviderError, RateLim
 from locks.providers.ttlock import ANSWER_MALFORMED, WRONG_REGION, TTLockProvider
 from locks.services.accounts import DisconnectReport, account_disconnect
 from locks.services.connections import account_connect
-from nowistay.fields import SingleLineFormField
+from nowistay.fields import PastedCredentialField
 
 # TTLock errcodes meaning Nowistay's own application credentials were refused [T-ERR].
 _APPLICATION_REFUSED = {"10000", "10001"}
@@ -98,13 +98,13 @@ def _connect_error(error: ProviderError) -> TTLockConnectError:
 
 
 class TTLockConnectForm(forms.Form):
-    username = SingleLineFormField(
+    username = PastedCredentialField(
         label="TTLock app username",
         max_length=254,
         help_text="The phone number or e-mail address you sign in to the TTLock app with.",
     )
     # render_value=False (the default): a password is never sent back to the browser.
-    password = SingleLineFormField(label="TTLock app password", max_length=128, strip=False, widget=forms.PasswordInput)
+    password = PastedCredentialField(label="TTLock app password", max_length=128, strip=False, widget=forms.PasswordInput)
 
 
 @sensitive_post_parameters("password")
