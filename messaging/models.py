@@ -60,8 +60,8 @@ class MessageTemplate(models.Model):
         help_text="Time of day in the property's time zone (days before check-in, or the arrival day).",
     )
     channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.EMAIL)
-    subject = models.CharField(max_length=300)
-    body = models.TextField()
+    subject = models.CharField(max_length=rendering.MAX_SUBJECT_LENGTH)
+    body = models.TextField(max_length=rendering.MAX_BODY_LENGTH)
     is_active = models.BooleanField("active", default=True)
     is_code_change = models.BooleanField(
         "door code change message", default=False,
