@@ -2,6 +2,7 @@ from django import forms
 from django.urls import reverse
 
 from bookings.models import Property
+from messaging import rendering
 from messaging.models import MessageTemplate
 
 DEFAULT_SUBJECT = "Your stay at {{property_name}}"
@@ -31,6 +32,10 @@ class MessageTemplateForm(forms.ModelForm):
             "offset": forms.NumberInput(attrs={"min": 0, "max": 720}),
             "body": forms.Textarea(attrs={"rows": 12, "cols": 80, "spellcheck": "true"}),
             "subject": forms.TextInput(attrs={"size": 60}),
+        }
+        error_messages = {
+            "subject": {"max_length": rendering.TOO_LONG["subject"]},
+            "body": {"max_length": rendering.TOO_LONG["body"]},
         }
         help_texts = {
             "trigger": "Times are in each property's time zone. A booking confirmed after the moment still gets the message, until check-in.",

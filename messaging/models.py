@@ -62,8 +62,8 @@ class MessageTemplate(models.Model):
     )
     channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.EMAIL)
     # The subject becomes an email header: a line break in it would be a header injection.
-    subject = SingleLineCharField(max_length=300)
-    body = MultilineTextField()
+    subject = SingleLineCharField(max_length=rendering.MAX_SUBJECT_LENGTH)
+    body = MultilineTextField(max_length=rendering.MAX_BODY_LENGTH)
     is_active = models.BooleanField("active", default=True)
     is_code_change = models.BooleanField(
         "door code change message", default=False,

@@ -630,12 +630,12 @@ def template_preview(*, subject: str, body: str, booking: Booking | None, sample
 def _lenient_render(text: str, values: dict[str, str]) -> str:
     """For the preview only: known variables filled in, anything else left as written."""
 
-    def substitute(match) -> str:
-        name = match.group("curly") if match.group("curly") is not None else match.group("angle")
+    def value_or_written(placeholder: rendering.Placeholder) -> str:
+        name = placeholder.name
         key = rendering.ALIASES.get(name, name)
-        return values[key] if name in rendering.VARIABLES and key in values else match.group(0)
+        return values[key] if name in rendering.VARIABLES and key in values else placeholder.written
 
-    return rendering._PLACEHOLDER.sub(substitute, text or "")
+    return rendering.substitute(text, value_or_written)
 
 
 def _sample_values(property_name: str, now: datetime) -> dict[str, str]:

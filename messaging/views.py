@@ -79,7 +79,7 @@ def _edit_page(request: HttpRequest, template: MessageTemplate) -> HttpResponse:
         "form": form,
         "template": template if template.pk else None,
         "variables": rendering.describe_variables(),
-        "preview": services.template_preview(subject=subject, body=body, booking=booking, sample_property_name=_sample_name(request.user)),
+        "preview": _preview(request, subject=subject, body=body, booking=booking),
         "preview_bookings": services.preview_bookings(request.user),
         "preview_booking": booking,
         "without_lock": _without_lock(request.user, template) if template.pk else [],
@@ -110,16 +110,21 @@ def _sample_name(host) -> str:
     return first.name if first else "Seaside Flat"
 
 
+def _preview(request: HttpRequest, *, subject: str, body: str, booking: Booking | None) -> services.Preview:
+    """The preview of unsaved text. Text too long to be saved is refused unread, so no request
+    reads more than the size a template may have."""
+    too_long = rendering.length_problems(subject=subject, body=body)
+    if too_long:
+        return services.Preview(subject="", body="", problems=too_long, notes=[])
+    return services.template_preview(subject=subject, body=body, booking=booking, sample_property_name=_sample_name(request.user))
+
+
 @login_required
 @require_POST
 def preview(request: HttpRequest) -> HttpResponse:
     """The live preview (htmx): the posted subject and body on the chosen booking. Sends nothing."""
-    preview = services.template_preview(
-        subject=request.POST.get("subject", ""),
-        body=request.POST.get("body", ""),
-        booking=_preview_booking(request),
-        sample_property_name=_sample_name(request.user),
-    )
+    booking = _preview_booking(request)
+    preview = _preview(request, subject=request.POST.get("subject", ""), body=request.POST.get("body", ""), booking=booking)
     return render(request, "messaging/_preview.html", {"preview": preview})
 
 

@@ -129,6 +129,25 @@ class TestValidation:
         assert not rendering.uses_code("Hello {{guest_name}}", "{{arrival_date}}")
 
 
+class TestSizeCap:
+    def test_text_over_the_limit_is_refused_for_that_alone_unread(self):
+        text = "{{ settings.SECRET_KEY }}" + "x" * 10_000
+        assert rendering.problems(text) == [
+            f"A message can have at most 10000 characters; this one has {len(text)}. Shorten it: guests read it on a phone."
+        ]
+
+    def test_text_at_the_limit_is_read(self):
+        text = "{{ settings.SECRET_KEY }}".ljust(10_000, "x")
+        assert "Unknown variable “settings.SECRET_KEY”" in rendering.problems(text)[0]
+
+    def test_length_problems_name_each_field_over_its_limit(self):
+        assert rendering.length_problems(subject="s" * 300, body="b" * 10_000) == []
+        assert rendering.length_problems(subject="s" * 301, body="b" * 10_001) == [
+            "A subject can have at most 300 characters; this one has 301.",
+            "A message can have at most 10000 characters; this one has 10001. Shorten it: guests read it on a phone.",
+        ]
+
+
 @pytest.mark.django_db
 class TestTemplateModelValidation:
     def make(self, host, **fields):
@@ -167,6 +186,11 @@ class TestTemplateModelValidation:
         with pytest.raises(ValidationError) as caught:
             self.make(host, **fields).full_clean()
         assert text in " ".join(caught.value.message_dict[field])
+
+    def test_a_body_over_the_limit_is_a_field_error(self, host):
+        with pytest.raises(ValidationError) as caught:
+            self.make(host, body="{{smartlock_code}}" + "x" * 10_000).full_clean()
+        assert "at most 10000 characters" in caught.value.message_dict["body"][0]
 
     def test_a_code_change_template_ignores_the_trigger_settings(self, host):
         self.make(host, is_code_change=True, offset=None, send_at=None, body="New code: <<smartlock_code>>").full_clean()

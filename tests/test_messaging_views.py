@@ -179,6 +179,76 @@ class TestPreviewEndpoint:
         assert logged_in.get(reverse("messaging:preview")).status_code == 405
 
 
+class TestSizeCap:
+    """Text is capped where it comes in (10,000 characters of body, 300 of subject: see
+    rendering.MAX_BODY_LENGTH), and no page reads unsaved text longer than a template may be."""
+
+    def test_the_editor_says_the_limit(self, logged_in):
+        content = logged_in.get(reverse("messaging:template_create")).content.decode()
+        assert 'maxlength="10000"' in content
+        assert 'maxlength="300"' in content
+
+    def test_a_body_over_the_limit_is_refused_naming_the_limit_and_its_length(self, logged_in):
+        body = "Hi {{guest_name}}, " + "x" * 10_000
+        response = logged_in.post(reverse("messaging:template_create"), form_data(body=body))
+        assert response.status_code == 400
+        content = _unescape(response.content.decode())
+        assert f"A message can have at most 10000 characters; this one has {len(body)}." in content
+        assert not MessageTemplate.objects.exists()
+
+    def test_a_body_at_the_limit_is_saved(self, logged_in):
+        body = "{{smartlock_code}}" + "x" * (10_000 - len("{{smartlock_code}}"))
+        assert logged_in.post(reverse("messaging:template_create"), form_data(body=body)).status_code == 302
+        assert MessageTemplate.objects.get().body == body
+
+    def test_a_subject_over_the_limit_is_refused_naming_the_limit(self, logged_in):
+        response = logged_in.post(reverse("messaging:template_create"), form_data(subject="s" * 301))
+        assert response.status_code == 400
+        assert "A subject can have at most 300 characters; this one has 301." in _unescape(response.content.decode())
+        assert not MessageTemplate.objects.exists()
+
+    def test_the_live_preview_refuses_text_over_the_limit_without_rendering_it(self, logged_in):
+        body = "{{guest_name}} " * 700  # 10,500 characters
+        response = logged_in.post(reverse("messaging:preview"), {"subject": "s", "body": body})
+        assert response.status_code == 200
+        content = _unescape(response.content.decode())
+        assert "This text cannot be saved yet" in content
+        assert "A message can have at most 10000 characters; this one has 10500." in content
+        assert "Grace Guest" not in content and "{{guest_name}}" not in content
+
+    def test_the_live_preview_refuses_a_subject_over_the_limit(self, logged_in):
+        content = _unescape(logged_in.post(reverse("messaging:preview"), {"subject": "{{guest_name}}" * 30, "body": "b"}).content.decode())
+        assert "A subject can have at most 300 characters; this one has 420." in content
+        assert "Grace Guest" not in content
+
+    def test_the_preview_button_refuses_text_over_the_limit(self, logged_in):
+        body = "{{guest_name}} " * 700
+        response = logged_in.post(reverse("messaging:template_create"), form_data(action="preview", body=body))
+        assert response.status_code == 200
+        content = _unescape(response.content.decode())
+        assert "A message can have at most 10000 characters; this one has 10500." in content
+        assert "Grace Guest Grace Guest" not in content
+        assert not MessageTemplate.objects.exists()
+
+    @pytest.mark.parametrize(
+        "body",
+        [
+            "{{" + " " * 2_500 + "x",  # took 25 s in the live preview
+            "<<" + " " * 9_997 + "x",  # the longest such text the cap lets in
+            "{{" * 5_000,
+            "{%" * 5_000,
+            "<< " * 3_333 + "x",
+        ],
+        ids=["{{ 2,500 spaces", "<< spaces at the cap", "{{ repeated", "{% repeated", "<< repeated"],
+    )
+    def test_the_live_preview_reads_adversarial_text_to_the_end(self, logged_in, body):
+        # Work linear in the text is shown by tests/test_messaging_rendering_linear.py and timed by
+        # benchmarks/rendering.py; here the preview answers with the problem, not a stalled worker.
+        response = logged_in.post(reverse("messaging:preview"), {"subject": "s", "body": body})
+        assert response.status_code == 200
+        assert "A variable is not closed" in _unescape(response.content.decode())
+
+
 class TestDelete:
     def test_confirm_then_delete_closes_waiting_messages(self, logged_in, template, make_property, book):
         booking = book(make_property(), date(2026, 6, 11), date(2026, 6, 13))
