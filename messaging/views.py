@@ -15,6 +15,7 @@ from locks.models import LockAssignment
 from messaging import rendering, services
 from messaging.forms import MessageTemplateForm
 from messaging.models import OPEN_STATUSES, CodeChangeNotice, MessageDelivery, MessageTemplate
+from nowistay.validators import forbidden_character, multiline_message, single_line_message
 
 
 def _templates(host):
@@ -113,10 +114,23 @@ def _sample_name(host) -> str:
 def _preview(request: HttpRequest, *, subject: str, body: str, booking: Booking | None) -> services.Preview:
     """The preview of unsaved text. Text too long to be saved is refused unread, so no request
     reads more than the size a template may have."""
-    too_long = rendering.length_problems(subject=subject, body=body)
-    if too_long:
-        return services.Preview(subject="", body="", problems=too_long, notes=[])
+    refused = rendering.length_problems(subject=subject, body=body) or _character_problems(subject, body)
+    if refused:
+        return services.Preview(subject="", body="", problems=refused, notes=[])
     return services.template_preview(subject=subject, body=body, booking=booking, sample_property_name=_sample_name(request.user))
+
+
+def _character_problems(subject: str, body: str) -> list[str]:
+    """The characters saving would refuse (nowistay.validators), said in the preview where they
+    are typed rather than rendered into it."""
+    problems = []
+    found = forbidden_character(subject.strip(" "))
+    if found is not None:
+        problems.append(f"Subject: {single_line_message(found)}")
+    found = forbidden_character(body, multiline=True)
+    if found is not None:
+        problems.append(f"Message: {multiline_message(found)}")
+    return problems
 
 
 @login_required

@@ -216,6 +216,19 @@ class TestSizeCap:
         assert "A message can have at most 10000 characters; this one has 10500." in content
         assert "Grace Guest" not in content and "{{guest_name}}" not in content
 
+    @pytest.mark.parametrize(
+        "subject, body, problem",
+        [
+            ("Hi\r\nBcc: evil@example.com", "b", "Subject: Keep this on one line: remove the line break (character 3)."),
+            ("Hi", "Hello\x00{{guest_name}}", "Message: Remove the NUL character U+0000 (character 6)"),
+            ("Hi", "Hello\x1b[31m", "Message: Remove the control character U+001B (character 6)"),
+        ],
+    )
+    def test_the_live_preview_says_which_character_saving_would_refuse(self, logged_in, subject, body, problem):
+        content = _unescape(logged_in.post(reverse("messaging:preview"), {"subject": subject, "body": body}).content.decode())
+        assert problem in content
+        assert "Grace Guest" not in content
+
     def test_the_live_preview_refuses_a_subject_over_the_limit(self, logged_in):
         content = _unescape(logged_in.post(reverse("messaging:preview"), {"subject": "{{guest_name}}" * 30, "body": "b"}).content.decode())
         assert "A subject can have at most 300 characters; this one has 420." in content
