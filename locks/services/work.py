@@ -447,7 +447,7 @@ def _last_possible_write(code: AccessCode) -> datetime:
     the PIN was on the lock): a landed write shows in the listing within the listing delay of it."""
     last_unknown_create = (
         VendorCall.objects.filter(access_code=code, operation="create_code")
-        .exclude(outcome=CallOutcome.OK)
+        .exclude(outcome__in=[CallOutcome.OK, CallOutcome.LOCAL])  # LOCAL: refused before it was sent
         .order_by("-created_at")
         .values_list("created_at", flat=True)
         .first()
