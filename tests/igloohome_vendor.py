@@ -77,6 +77,7 @@ class IgloohomeCloud:
             "homeId": ["home-1"],
             "linkedDevices": [{"type": t, "deviceId": d} for t, d in links],
             "batteryLevel": 87,
+            "lastSync": "2026-05-30T08:00:00.000Z",  # on every device [igloohome-api's Device model]
         }
         self.devices.append(device)
         return device
@@ -173,7 +174,10 @@ class IgloohomeCloud:
         start = int(cursor.removeprefix("page-")) if cursor else 0
         page = self.devices[start : start + self.page_size]
         more = start + self.page_size < len(self.devices)
-        return _json(200, {"nextCursor": f"page-{start + self.page_size}" if more else None, "payload": page})
+        body = {"payload": page}
+        if more:  # the last page carries no cursor at all, not a null one
+            body["nextCursor"] = f"page-{start + self.page_size}"
+        return _json(200, body)
 
     def _algopin(self, request):
         path = urlsplit(request.url).path
