@@ -100,6 +100,17 @@ def without_control_characters(value: str, *, multiline: bool = False) -> str:
     return SINGLE_LINE_FORBIDDEN.sub("", spaced).strip()
 
 
+def rewrite_stored_text(model, name: str, *, multiline: bool = False) -> None:
+    """Make plain text of `model.name` values stored before these rules (the host booking form
+    stored CR/LF and ESC/BEL): for data migrations, which pass their historical model."""
+    field = model._meta.get_field(name)
+    stored = model.objects.values_list("pk", name).iterator(chunk_size=2000)
+    bad = [(pk, value) for pk, value in stored if value and forbidden_character(value, multiline=multiline)]
+    for pk, value in bad:
+        cleaned = without_control_characters(value, multiline=multiline) or ("" if field.blank else "(unnamed)")
+        model.objects.filter(pk=pk).update(**{name: cleaned})
+
+
 # --- other values ----------------------------------------------------------------------------------
 
 def validate_time_zone(value: str) -> None:

@@ -4,28 +4,17 @@ values stored before them made plain text (see nowistay.validators)."""
 import nowistay.fields
 from django.db import migrations
 
-from nowistay.validators import forbidden_character, without_control_characters
+from nowistay.validators import rewrite_stored_text
 
 ONE_LINE = [("MessageTemplate", "name"), ("MessageTemplate", "subject"), ("MessageDelivery", "template_name"), ("MessageDelivery", "recipient")]
 SEVERAL_LINES = [("MessageTemplate", "body")]
 
 
-def _clean_field(model, name: str, *, multiline: bool = False) -> None:
-    """Rewrite the values stored before the rule existed (the host booking form stored CR/LF and
-    ESC/BEL): line breaks and tabs become spaces in one-line text, other control characters go."""
-    field = model._meta.get_field(name)
-    stored = model.objects.values_list("pk", name).iterator(chunk_size=2000)
-    bad = [(pk, value) for pk, value in stored if value and forbidden_character(value, multiline=multiline)]
-    for pk, value in bad:
-        cleaned = without_control_characters(value, multiline=multiline) or ("" if field.blank else "(unnamed)")
-        model.objects.filter(pk=pk).update(**{name: cleaned})
-
-
 def clean_stored_text(apps, schema_editor) -> None:
     for model_name, name in ONE_LINE:
-        _clean_field(apps.get_model("messaging", model_name), name)
+        rewrite_stored_text(apps.get_model("messaging", model_name), name)
     for model_name, name in SEVERAL_LINES:
-        _clean_field(apps.get_model("messaging", model_name), name, multiline=True)
+        rewrite_stored_text(apps.get_model("messaging", model_name), name, multiline=True)
 
 
 class Migration(migrations.Migration):
