@@ -148,3 +148,45 @@ def test_a_time_zone_change_that_brings_the_deadline_before_the_next_try_fails_o
         frozen.move_to(kiritimati_deadline)
         assert tick(frozen).actions["failed"] == 1
     assert current(booking).state == CodeState.FAILED
+
+
+# --- an oracle over whole retry periods -----------------------------------------------------------
+
+ZONE_CASES = [
+    ("Asia/Kathmandu", date(2026, 6, 11)),  # +05:45
+    ("Pacific/Chatham", date(2026, 6, 11)),  # +12:45
+    ("Australia/Lord_Howe", date(2026, 4, 5)),  # a half-hour clock change on arrival day
+    ("America/New_York", date(2026, 3, 8)),  # spring forward on arrival day
+    ("Europe/Paris", date(2026, 10, 25)),  # fall back on arrival day
+    ("Pacific/Marquesas", date(2026, 6, 11)),  # -09:30
+]
+
+
+@pytest.mark.parametrize("zone, arrival", ZONE_CASES, ids=[zone for zone, _ in ZONE_CASES])
+def test_an_offline_lock_is_tried_on_every_hour_of_the_grid_and_at_the_alert_moment_until_the_deadline(
+    zone, arrival, assigned_property, book, slow_offline_cloud
+):
+    """Lead time one day: from 00:00 the day before arrival to 24:00 on arrival day. Beat at :07,
+    a second of queueing and 20 s per call. Every instant the product promises an attempt at (each
+    whole hour after the generation moment, 18:00 the evening before, the deadline itself) is taken
+    by the first pass at or after it, and no pass tries in between."""
+    prop = assigned_property(time_zone=zone, lead_days=1)
+    with freeze_time(utc(2026, 1, 1)) as frozen:
+        booking = book(prop, arrival, arrival + timedelta(days=2))
+        services.booking_created(booking=booking)
+        code = current(booking)
+        generate_at, deadline, alert_at = code.generate_at, code.retry_deadline, code.alert_at
+        make_every_call_take(frozen, slow_offline_cloud)
+        first_pass = generate_at.replace(minute=7, second=0) - timedelta(hours=1)
+        beat = list(passes(first_pass, deadline + timedelta(hours=1)))
+        attempted_at = []
+        for moment in beat:
+            frozen.move_to(moment)
+            report = tick(frozen)
+            if report.actions["retrying"] or report.actions["failed"]:
+                attempted_at.append(moment)
+    promised = {generate_at + k * timedelta(hours=1) for k in range(60)} | {alert_at, deadline}
+    promised = {instant for instant in promised if generate_at <= instant <= deadline}
+    expected = sorted({next(moment for moment in beat if moment >= instant) for instant in promised})
+    assert attempted_at == expected
+    assert current(booking).state == CodeState.FAILED
