@@ -32,7 +32,8 @@ Knobs (environment): CHAOS_VENDORS (default ttlock,tedee,nuki,igloohome: the clo
 sandbox/vendors/), CHAOS_BOOKINGS (1000), CHAOS_BOOKINGS_PER_LOCK (5), CHAOS_FAILURE_RATE (0.30),
 CHAOS_LOSS_RATE (0.05), CHAOS_WORKERS (2), CHAOS_WORKER_THREADS (8), CHAOS_TIME_LIMIT (480 s
 from the first booking), CHAOS_SEED (6), and the compressed lifecycle times:
-LOCKS_RETRY_INTERVAL_SECONDS (3), LOCKS_CLAIM_LEASE_SECONDS (15), LOCKS_SWEEP_PERIOD_SECONDS (2),
+LOCKS_RETRY_INTERVAL_SECONDS (3), LOCKS_CLAIM_LEASE_SECONDS (15), LOCKS_SWEEP_PERIOD_SECONDS (2, also
+the look-again period of writes awaited on the lock),
 VENDOR_HTTP_TIMEOUT_SECONDS (3), SANDBOX_HANG_SECONDS (4: how long a lost answer is held).
 """
 
@@ -142,6 +143,7 @@ def configure_environment(config: Config, sandbox_url: str, sandbox_db: Path) ->
         "LOCKS_RETRY_INTERVAL_SECONDS": str(config.retry),
         "LOCKS_CLAIM_LEASE_SECONDS": str(config.lease),
         "LOCKS_SWEEP_PERIOD_SECONDS": str(config.sweep),
+        "LOCKS_LOOK_AGAIN_SECONDS": str(config.sweep),
         "VENDOR_HTTP_TIMEOUT_SECONDS": str(config.timeout),
         "SANDBOX_HANG_SECONDS": str(config.hang),
         "SANDBOX_DATABASE_URL": f"sqlite:///{sandbox_db}",

@@ -136,6 +136,8 @@ LOCKS_CLAIM_BATCH_SIZE = env.int("LOCKS_CLAIM_BATCH_SIZE", default=5000)
 LOCKS_TASK_BATCH_SIZE = env.int("LOCKS_TASK_BATCH_SIZE", default=8)
 # After a "Retry now" on a code, further presses within this many seconds are refused (one vendor call).
 LOCKS_RETRY_NOW_COOLDOWN_SECONDS = env.int("LOCKS_RETRY_NOW_COOLDOWN_SECONDS", default=30)
+# How often a write that may be on the lock but is not listed yet is looked for again.
+LOCKS_LOOK_AGAIN_SECONDS = env.int("LOCKS_LOOK_AGAIN_SECONDS", default=30)
 
 # Shared by every process when it is Redis (the API's per-token rate limit counts there).
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}

@@ -446,8 +446,9 @@ def _last_possible_write(code: AccessCode) -> datetime:
     """When a create of this code was last sent without a known outcome (or the vendor last said
     the PIN was on the lock): a landed write shows in the listing within the listing delay of it."""
     last_unknown_create = (
-        VendorCall.objects.filter(access_code=code, operation="create_code")
-        .exclude(outcome__in=[CallOutcome.OK, CallOutcome.LOCAL])  # LOCAL: refused before it was sent
+        # A timed-out or lost answer: the request may still be on its way to the lock. (A 5xx is
+        # looked for too, but the vendor has answered: it is not in flight any more.)
+        VendorCall.objects.filter(access_code=code, operation="create_code", outcome=CallOutcome.UNKNOWN)
         .order_by("-created_at")
         .values_list("created_at", flat=True)
         .first()
@@ -475,11 +476,8 @@ def _record_awaiting(row: AccessCode, reason: str, now: datetime, delay: timedel
     if news or row.awaiting_lock_since is None or row.awaiting_reason != reason:
         row.awaiting_lock_since = now
     row.awaiting_reason = reason
-    row.next_attempt_at = min(now + max(delay / 4, LOOK_AGAIN_AT_LEAST_AFTER), row.awaiting_lock_since + delay)
-
-
-# Looks at a write awaited on the lock: four within the vendor's listing delay, never closer than this.
-LOOK_AGAIN_AT_LEAST_AFTER = timedelta(seconds=30)
+    look_again = timedelta(seconds=settings.LOCKS_LOOK_AGAIN_SECONDS)
+    row.next_attempt_at = min(now + look_again, row.awaiting_lock_since + delay)
 
 
 def _warn_of_unlistable_code(code: AccessCode, provider: LockProvider) -> None:
