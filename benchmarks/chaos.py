@@ -33,7 +33,7 @@ sandbox/vendors/), CHAOS_BOOKINGS (1000), CHAOS_BOOKINGS_PER_LOCK (5), CHAOS_FAI
 CHAOS_LOSS_RATE (0.05), CHAOS_WORKERS (2), CHAOS_WORKER_THREADS (8), CHAOS_TIME_LIMIT (480 s
 from the first booking), CHAOS_SEED (6), and the compressed lifecycle times:
 LOCKS_RETRY_INTERVAL_SECONDS (3), LOCKS_CLAIM_LEASE_SECONDS (15), LOCKS_SWEEP_PERIOD_SECONDS (2, also
-the look-again period of writes awaited on the lock),
+the look-again period of writes awaited on the lock), LOCKS_LISTING_DELAY_SECONDS (10, every vendor's),
 VENDOR_HTTP_TIMEOUT_SECONDS (3), SANDBOX_HANG_SECONDS (4: how long a lost answer is held).
 """
 
@@ -100,6 +100,7 @@ class Config:
     retry: int = env_int("LOCKS_RETRY_INTERVAL_SECONDS", 3)
     lease: int = env_int("LOCKS_CLAIM_LEASE_SECONDS", 15)
     sweep: int = env_int("LOCKS_SWEEP_PERIOD_SECONDS", 2)
+    listing_delay: int = env_int("LOCKS_LISTING_DELAY_SECONDS", 10)
     timeout: float = env_float("VENDOR_HTTP_TIMEOUT_SECONDS", 3)
     hang: float = env_float("SANDBOX_HANG_SECONDS", 4)
 
@@ -144,6 +145,7 @@ def configure_environment(config: Config, sandbox_url: str, sandbox_db: Path) ->
         "LOCKS_CLAIM_LEASE_SECONDS": str(config.lease),
         "LOCKS_SWEEP_PERIOD_SECONDS": str(config.sweep),
         "LOCKS_LOOK_AGAIN_SECONDS": str(config.sweep),
+        "LOCKS_LISTING_DELAY_SECONDS": str(config.listing_delay),
         "VENDOR_HTTP_TIMEOUT_SECONDS": str(config.timeout),
         "SANDBOX_HANG_SECONDS": str(config.hang),
         "SANDBOX_DATABASE_URL": f"sqlite:///{sandbox_db}",

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from bookings.models import Booking, BookingStatus
 from locks.models import AccessCode, CodeState
 from locks.notifications import local_time
+from locks.services.codes import capabilities_of, retry_chooses_a_new_pin
 from locks.services.work import EXPIRY_CLEANUP_GIVE_UP
 
 
@@ -93,14 +94,23 @@ def describe_code(code: AccessCode | None, *, booking: Booking, has_lock: bool, 
     if state == CodeState.FAILED:
         return _failed(code, booking, has_lock, now)
     if state == CodeState.SUPERSEDED:
-        brand = code.lock.account.get_provider_display()
-        until = _moment(code.lock_ends_at or code.ends_at, zone)
-        return CodeStatus("unrevocable", f"cannot be revoked remotely ({brand}): valid until {until}", False)
+        return _unrevocable(code, zone)
     if state == CodeState.REVOKED:
         return CodeStatus("revoked", "revoked", False)
     if state == CodeState.EXPIRED:
         return CodeStatus("expired", "expired", False)
     return CodeStatus(state, code.get_state_display().lower(), False)  # a state added later
+
+
+def _unrevocable(code: AccessCode, zone: ZoneInfo) -> CodeStatus:
+    brand = _brand(code)
+    until = _moment(code.lock_ends_at or code.ends_at, zone)
+    if not capabilities_of(code.lock).remote_revoke:  # igloohome's algoPINs: by design
+        return CodeStatus("unrevocable", f"cannot be revoked remotely ({brand}): valid until {until}", False)
+    # A vendor that can revoke refused to for good (services.work._record_later_failure).
+    fix = _fix(code.last_error_kind, brand)
+    hint = f"Delete the code in the {brand} app if it must stop working sooner" + (f"; {fix}." if fix else ".")
+    return CodeStatus("unrevocable", f"could not be revoked ({brand} refused): valid until {until}", False, hint)
 
 
 def _creating(code: AccessCode, now: datetime, zone: ZoneInfo) -> CodeStatus:
@@ -135,7 +145,7 @@ def _retrying(kind: str, text: str, code: AccessCode, now: datetime, zone: ZoneI
     asked to wait: the press could only be refused."""
     waiting = _vendor_wait(code, now)
     parts = [f"{_brand(code)} asked Nowistay to wait until {_at(code.vendor_wait_until, now, zone)}."] if waiting else []
-    parts += [schedule, _retrying_advice(code, can_retry=not waiting)]
+    parts += [schedule, _retrying_advice(code, now, can_retry=not waiting)]
     return CodeStatus(kind, text, not waiting, " ".join(parts))
 
 
@@ -145,7 +155,7 @@ def _failed(code: AccessCode, booking: Booking, has_lock: bool, now: datetime) -
     retryable = still_wanted and has_lock and booking.property.is_eligible_for_smart_lock
     stopped = "Nowistay has stopped trying and emailed you." if code.failure_notified_at else "Nowistay has stopped trying."
     if retryable:
-        hint = f"{stopped} {_failed_advice(code)}"
+        hint = f"{stopped} {_failed_advice(code, now)}"
     elif still_wanted:
         hint = f"{stopped} Give the guest another way in."
     else:
@@ -153,9 +163,9 @@ def _failed(code: AccessCode, booking: Booking, has_lock: bool, now: datetime) -
     return CodeStatus("failed", f"failed: {code.last_error or _reason(code)}", retryable, hint)
 
 
-def _failed_advice(code: AccessCode) -> str:
+def _failed_advice(code: AccessCode, now: datetime) -> str:
     kind = code.last_error_kind
-    if kind in NEW_PIN_KINDS:
+    if kind in NEW_PIN_KINDS and retry_chooses_a_new_pin(code, now):
         return "Retry now picks another PIN — or give the guest another way in."
     fix = _fix(kind, _brand(code))
     if fix:
@@ -163,9 +173,9 @@ def _failed_advice(code: AccessCode) -> str:
     return "Use Retry now, or give the guest another way in."
 
 
-def _retrying_advice(code: AccessCode, *, can_retry: bool) -> str:
+def _retrying_advice(code: AccessCode, now: datetime, *, can_retry: bool) -> str:
     kind, brand = code.last_error_kind, _brand(code)
-    if kind in NEW_PIN_KINDS and can_retry:
+    if kind in NEW_PIN_KINDS and can_retry and retry_chooses_a_new_pin(code, now):
         return "Retry now picks another PIN."
     fix = _fix(kind, brand)
     if fix:
@@ -309,6 +319,8 @@ def ended_access_note(code: AccessCode | None, tz_name: str) -> str:
     if code.state == CodeState.SUPERSEDED:
         brand = code.lock.account.get_provider_display()
         until = local_time(code.lock_ends_at or code.ends_at, tz_name)
+        if capabilities_of(code.lock).remote_revoke:
+            return f"{brand} refused to revoke the code: it keeps working until {until}."
         return f"{brand} cannot revoke codes remotely: the code keeps working until {until}."
     if code.state == CodeState.REVOKING:
         return "The code is being revoked from the lock."

@@ -15,7 +15,7 @@ from locks.models import LockAssignment
 from messaging import rendering, services
 from messaging.forms import MessageTemplateForm
 from messaging.models import OPEN_STATUSES, CodeChangeNotice, MessageDelivery, MessageTemplate
-from nowistay.validators import forbidden_character, multiline_message, single_line_message
+from nowistay.validators import forbidden_character, is_whole_number, multiline_message, single_line_message
 
 
 def _templates(host):
@@ -99,7 +99,7 @@ def _preview_booking(request: HttpRequest) -> Booking | None:
     booking_id = (request.POST.get("preview_booking") if request.method == "POST" else request.GET.get("preview_booking")) or ""
     if not booking_id.strip():
         return None
-    if not booking_id.isdigit():
+    if not is_whole_number(booking_id):
         raise Http404("No such booking.")
     return get_object_or_404(_bookings(request.user), pk=int(booking_id))
 

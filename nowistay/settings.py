@@ -138,6 +138,9 @@ LOCKS_TASK_BATCH_SIZE = env.int("LOCKS_TASK_BATCH_SIZE", default=8)
 LOCKS_RETRY_NOW_COOLDOWN_SECONDS = env.int("LOCKS_RETRY_NOW_COOLDOWN_SECONDS", default=30)
 # How often a write that may be on the lock but is not listed yet is looked for again.
 LOCKS_LOOK_AGAIN_SECONDS = env.int("LOCKS_LOOK_AGAIN_SECONDS", default=30)
+# Unset: each vendor's own listing delay (locks/providers, Capabilities.listing_delay). Set only
+# where time is compressed (the chaos benchmark): every vendor's, in seconds.
+LOCKS_LISTING_DELAY_SECONDS = env.int("LOCKS_LISTING_DELAY_SECONDS", default=None)
 
 # Shared by every process when it is Redis (the API's per-token rate limit counts there).
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}

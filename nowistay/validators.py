@@ -113,6 +113,12 @@ def rewrite_stored_text(model, name: str, *, multiline: bool = False) -> None:
 
 # --- other values ----------------------------------------------------------------------------------
 
+def is_whole_number(text: str) -> bool:
+    """ASCII digits only: str.isdigit() also takes "²" and "①", which int() refuses."""
+    return text.isascii() and text.isdigit()
+
+
+
 def validate_time_zone(value: str) -> None:
     if not is_valid_time_zone(value):
         raise ValidationError(

@@ -541,6 +541,14 @@ class TestFailed:
         assert status.text == "failed: The PIN is too simple." and status.can_retry
         assert status.hint == "Nowistay has stopped trying and emailed you. Retry now picks another PIN — or give the guest another way in."
 
+    def test_a_pin_that_may_still_be_ours_on_the_lock_is_not_promised_a_new_one(self, failed, describe):
+        """Retry now keeps the PIN while a create with it may still appear on the lock unlisted."""
+        failed.last_error, failed.last_error_kind = "The lock already holds this PIN.", "pin_taken"
+        failed.create_outcome_unknown, failed.unconfirmed_write_at = True, utc(2026, 6, 1, 0, 59)
+        status = describe(failed, now=utc(2026, 6, 1, 1))
+        assert "another PIN" not in status.hint and status.hint.endswith("Use Retry now, or give the guest another way in.")
+        assert "Retry now picks another PIN" in describe(failed, now=utc(2026, 6, 1, 1, 10)).hint  # past the listing delay
+
     def test_a_nuki_lock_without_smart_hosting(self, assigned_property, book, fake_cloud, describe):
         prop = assigned_property(provider="nuki", vendor_lock_id="N1")
         fake_cloud.fail_next("create_code", SubscriptionRequired("No active Smart Hosting subscription for the Smart Lock."))
@@ -583,6 +591,22 @@ class TestFinishedCodes:
 
 
 class TestUnrevocable:
+    def test_a_revoke_the_vendor_refused_for_good_says_so_and_what_to_do(self, active_code, describe, fake_cloud):
+        with freeze_time("2026-06-01 00:00:00"):
+            code = active_code(provider="nuki", vendor_lock_id="N1")
+            fake_cloud.fail_next("delete_code", SubscriptionRequired("Nuki refused to remove the code: no Smart Hosting subscription."))
+            booking = code.booking
+            booking.status = BookingStatus.CANCELLED
+            booking.save()
+            services.booking_cancelled(booking=booking)
+            tick()
+        code = loaded(code)
+        assert code.state == CodeState.SUPERSEDED
+        assert describe(code, now=utc(2026, 6, 1)) == CodeStatus(
+            "unrevocable", "could not be revoked (Nuki refused): valid until 11:30 5 Jun", False,
+            "Delete the code in the Nuki app if it must stop working sooner; activate Nuki's Smart Hosting subscription for this lock.",
+        )
+
     def test_cancelled_igloohome_code_says_until_when_it_works(self, active_code, describe):
         with freeze_time("2026-06-01 00:00:00"):
             code = active_code(provider="igloohome", vendor_lock_id="IG1")

@@ -175,6 +175,11 @@ class TestPreviewEndpoint:
         response = logged_in.post(reverse("messaging:preview"), {"subject": "s", "body": "{{guest_name}}", "preview_booking": booking.pk})
         assert response.status_code == 404
 
+    @pytest.mark.parametrize("booking_id", ["²", "①", "١٢", "-1", "1.0"])
+    def test_a_booking_id_that_is_not_a_plain_number_is_404_not_500(self, logged_in, booking_id):
+        assert logged_in.post(reverse("messaging:preview"), {"subject": "s", "body": "b", "preview_booking": booking_id}).status_code == 404
+        assert logged_in.get(reverse("messaging:template_create"), {"preview_booking": booking_id}).status_code == 404
+
     def test_get_is_not_allowed(self, logged_in):
         assert logged_in.get(reverse("messaging:preview")).status_code == 405
 

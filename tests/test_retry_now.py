@@ -11,7 +11,7 @@ from freezegun import freeze_time
 from bookings.models import Booking, BookingStatus
 from locks import services
 from locks.code_status import describe_code
-from locks.models import AccessCode, CodeState
+from locks.models import AccessCode, CodeState, LockAssignment
 from locks.providers.exceptions import CodeRejected, CodeStorageFull, LockNotFound, LockOffline, RateLimited
 from locks.services import codes
 from locks.services.work import claim_code, process_code
@@ -561,6 +561,23 @@ def rate_limited(assigned_property, book, fake_cloud):
 
 
 class TestTheVendorsWait:
+    def test_a_wait_stays_with_its_vendor_when_the_property_moves_to_another_lock(self, rate_limited, make_lock, fake_cloud):
+        prop = rate_limited.booking.property
+        LockAssignment.objects.filter(property=prop).delete()
+        LockAssignment.objects.create(property=prop, lock=make_lock(vendor_lock_id="N1", provider="nuki"))
+        with freeze_time("2026-06-01 12:01:00"):
+            services.booking_changed(booking=rate_limited.booking)
+            assert tick().actions["created"] == 1  # the new lock's vendor asked nothing
+        code = current(rate_limited.booking)
+        assert code.lock.vendor_lock_id == "N1" and code.state == CodeState.ACTIVE and code.vendor_wait_until is None
+
+    def test_retry_now_on_a_due_code_waiting_for_the_vendor_says_so_not_a_date_in_the_past(self, rate_limited, retry):
+        # Due since noon, held back by the vendor's wait (as after a move before this was fixed).
+        AccessCode.objects.filter(pk=rate_limited.pk).update(state=CodeState.SCHEDULED, next_attempt_at=utc(2026, 6, 1, 12, 0))
+        rate_limited.refresh_from_db()
+        message, _ids = retry(rate_limited, utc(2026, 6, 1, 12, 1))
+        assert message == "TTLock asked us to wait until 14:10; Nowistay retries then."
+
     def test_the_wait_is_recorded_on_the_code(self, rate_limited):
         assert rate_limited.vendor_wait_until == utc(2026, 6, 1, 12, 10)
         assert rate_limited.next_attempt_at == utc(2026, 6, 1, 13, 0)  # the hourly retry is later still

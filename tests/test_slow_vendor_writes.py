@@ -23,7 +23,9 @@ from locks.providers.nuki import NukiProvider
 from locks.providers.tedee import TedeeProvider
 from locks.providers.ttlock import TTLockProvider
 from locks.services.codes import code_retry_now
-from tests.lifecycle_helpers import current, tick, utc
+from locks.providers.base import Capabilities, IssuedCode
+from locks.providers.exceptions import CodePending, OutcomeUnknown, VendorUnavailable
+from tests.lifecycle_helpers import current, passes, tick, utc
 from tests.nuki_vendor import NukiCloud, api_token_credentials
 from tests.tedee_vendor import TedeeCloud
 from tests.ttlock_vendor import TTLockCloud
@@ -150,14 +152,18 @@ def tedee(monkeypatch):
 
 def test_tedee_a_resend_answered_406_adopts_the_pin_that_landed_late(host, make_property, book, tedee):
     prop = assign(host, make_property, "tedee", "101", tedee.credentials())
-    # Listed only 90 minutes after it landed: the hourly retry at 11:00 resends and meets 406.
-    tedee.land_late_next("POST", "pins", after=timedelta(seconds=20), listed_after=timedelta(minutes=90))
+    # The bridge finishes 20 s after our timeout; the PIN list shows it 3 minutes later, past the
+    # two minutes Nowistay waits: the resend meets 406, and Nowistay waits once more.
+    tedee.land_late_next("POST", "pins", after=timedelta(seconds=20), listed_after=timedelta(minutes=3))
     with freeze_time(START) as frozen:
         booking = book(prop, ARRIVAL, DEPARTURE)
         services.booking_created(booking=booking)
         tick()
-        pin = current(booking).pin
-        run_until(frozen, START + timedelta(hours=2))
+        code = current(booking)
+        pin = code.pin
+        frozen.move_to(START + timedelta(seconds=30))
+        code_retry_now(code_id=code.pk)
+        run_until(frozen, START + timedelta(minutes=15))
     code = current(booking)
     (on_lock,) = tedee.pins_on(101)
     assert code.state == CodeState.ACTIVE and code.vendor_code_id == str(on_lock["id"]) and on_lock["pin"] == pin == code.pin
@@ -217,3 +223,106 @@ def test_nuki_a_code_never_listed_within_the_listing_delay_is_resent_with_the_sa
     code = current(booking)
     assert code.state == CodeState.ACTIVE and code.pin == pin
     assert len(nuki.auths_on(18205286116)) == 1
+
+
+# --- bounds and races, on the scriptable fake cloud --------------------------------------------------
+
+FAKE_LISTING_DELAY = Capabilities().listing_delay  # the fake cloud's vendors keep the default
+
+
+class TestBoundsAndRaces:
+    """What a vendor that keeps a write pending, or a cancellation in the middle of a create, must
+    never do: hammer the vendor, keep the host in the dark, or call a code revoked too early."""
+
+    def test_a_create_accepted_but_never_shown_becomes_a_failure_the_host_hears_of(self, assigned_property, book, fake_cloud):
+        prop = assigned_property(provider="nuki")
+        fake_cloud.fail_next("create_code", CodePending("Nuki accepted the code and is applying it."), times=100_000)
+        with freeze_time(START) as frozen:
+            booking = book(prop, date(2026, 6, 2), date(2026, 6, 3))  # arrives tomorrow, 15:00 Paris
+            services.booking_created(booking=booking)
+            tick()
+            run_until(frozen, START + timedelta(minutes=15))
+            code = current(booking)
+            # One listing delay awaited (not a failure), one resend, then an ordinary retrying failure.
+            assert fake_cloud.calls["create_code"] == 2
+            assert code.state == CodeState.CREATING and code.attempts == 1 and code.last_error_kind == "pending_on_lock"
+            assert code.awaiting_lock_since is None
+            for moment in passes(START + timedelta(minutes=15), utc(2026, 6, 3, 0, 0)):
+                frozen.move_to(moment)
+                tick()
+        code = current(booking)
+        assert code.state == CodeState.FAILED
+        subjects = [message.subject for message in mail.outbox]
+        assert any("not created yet" in subject for subject in subjects)  # at 18:00 the evening before
+        assert any("could not be created" in subject for subject in subjects)  # when retries ran out
+        hours = (utc(2026, 6, 3, 0, 0) - START) / timedelta(hours=1)
+        assert fake_cloud.calls["create_code"] <= 2 * hours + 2  # never more than a resend an hour or so
+
+    def test_looks_never_run_back_to_back(self, assigned_property, book, fake_cloud):
+        prop = assigned_property(provider="nuki")
+        fake_cloud.fail_next("create_code", CodePending("queued"), times=100)
+        with freeze_time(START) as frozen:
+            booking = book(prop, ARRIVAL, DEPARTURE)
+            services.booking_created(booking=booking)
+            tick()
+            for _ in range(20):  # a pass every second for 20 seconds
+                frozen.tick(timedelta(seconds=1))
+                tick()
+        assert fake_cloud.calls["create_code"] == 1 and fake_cloud.calls["find_code"] == 0
+
+    def test_cancelled_while_the_create_was_out_and_then_accepted_is_looked_for_before_revoked(self, assigned_property, book, fake_cloud):
+        prop = assigned_property(provider="nuki")
+        fake_cloud.fail_next("create_code", CodePending("Nuki accepted the code and is applying it."))
+        with freeze_time(START) as frozen:
+            booking = book(prop, ARRIVAL, DEPARTURE)
+
+            def cancel_during_the_create():
+                if fake_cloud.calls["create_code"] == 1 and booking.status != BookingStatus.CANCELLED:
+                    booking.status = BookingStatus.CANCELLED
+                    booking.save()
+                    services.booking_cancelled(booking=booking)
+
+            fake_cloud.after_call = cancel_during_the_create
+            services.booking_created(booking=booking)
+            tick()
+            frozen.tick(timedelta(seconds=5))
+            tick()
+            code = AccessCode.objects.get(booking=booking)
+            assert code.state == CodeState.REVOKING  # Nuki may still apply it: not "revoked" yet
+            assert code.next_attempt_at == START + FAKE_LISTING_DELAY
+
+    @pytest.mark.parametrize(
+        "error", [OutcomeUnknown("No answer in time."), VendorUnavailable("TTLock failed (HTTP 504).")], ids=["timeout", "504"]
+    )
+    def test_cancelled_right_after_a_create_that_may_have_acted_waits_for_the_listing_delay(self, assigned_property, book, fake_cloud, error):
+        prop = assigned_property(provider="ttlock")
+        fake_cloud.fail_next("create_code", error)
+        with freeze_time(START) as frozen:
+            booking = book(prop, ARRIVAL, DEPARTURE)
+            services.booking_created(booking=booking)
+            tick()
+            frozen.tick(timedelta(seconds=10))
+            booking.status = BookingStatus.CANCELLED
+            booking.save()
+            services.booking_cancelled(booking=booking)
+            tick()
+            code = AccessCode.objects.get(booking=booking)
+            assert code.state == CodeState.REVOKING and code.next_attempt_at == START + FAKE_LISTING_DELAY
+            frozen.move_to(code.next_attempt_at)
+            tick()
+        assert AccessCode.objects.get(booking=booking).state == CodeState.REVOKED
+
+    def test_a_pin_held_by_a_code_the_listing_never_shows_is_replaced_after_one_listing_delay(self, assigned_property, book, fake_cloud):
+        """E.g. TTLock's admin passcode: the lock refuses the PIN, and no code of ours holds it."""
+        prop = assigned_property(provider="ttlock")
+        fake_cloud.fail_next("create_code", OutcomeUnknown("No answer in time."))
+        with freeze_time(START) as frozen:
+            booking = book(prop, ARRIVAL, DEPARTURE)
+            services.booking_created(booking=booking)
+            tick()
+            refused = current(booking).pin
+            fake_cloud.locks["L1"].codes["admin"] = IssuedCode("admin", refused, START, START + timedelta(days=999), name="admin")
+            run_until(frozen, START + timedelta(hours=2))
+        code = current(booking)
+        assert code.state == CodeState.ACTIVE and code.pin != refused
+        assert fake_cloud.calls["create_code"] == 3  # the lost one, the refused resend, the new PIN

@@ -19,6 +19,7 @@ from locks.models import Lock
 from locks.providers.exceptions import ProviderError
 from locks.services import account_refresh_locks, lock_assignment_remove, lock_assignment_set
 from locks.services.accounts import account_disconnect_finish, account_disconnect_start
+from nowistay.validators import is_whole_number
 
 
 # A refused row answers 422, not 400: with DEBUG on, django-htmx's debug error handler replaces the
@@ -172,7 +173,7 @@ def _row_response(request, prop, provider, account, *, form=None, message: str =
         return render_panel(request, provider, bound={prop.pk: form}, status=status)
     messages.success(request, message)
     page = request.POST.get("page", "")
-    query = f"?page={page}" if page.isdigit() and page != "1" else ""
+    query = f"?page={page}" if is_whole_number(page) and page != "1" else ""
     return redirect(f"{panel_url(provider)}{query}#property-{prop.pk}")
 
 

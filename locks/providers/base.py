@@ -163,14 +163,6 @@ class LockProvider(ABC):
     def find_code(self, vendor_lock_id: str, name: str) -> IssuedCode | None:
         """The code this system created under `name`, after a request whose outcome is unknown."""
 
-    def listed_pins(self, vendor_lock_id: str) -> set[str] | None:
-        """Every PIN the vendor lists on the lock, whoever set it; None when it cannot tell.
-
-        Used after the vendor refused a PIN as already on the lock: listed under another name,
-        it belongs to another code; not listed at all, it may be ours, landed but not yet listed.
-        """
-        return None
-
     def keep_alive(self) -> None:
         """Refresh credentials that would otherwise lapse while the account is idle (no-op by default).
 

@@ -172,11 +172,6 @@ class FakeProvider(LockProvider):
 
         return self.cloud.call("find_code", vendor_lock_id, action)
 
-    def listed_pins(self, vendor_lock_id: str) -> set[str] | None:
-        if not self.capabilities.find_codes:
-            return None
-        return self.cloud.call("listed_pins", vendor_lock_id, lambda: {c.pin for c in self.cloud.locks[vendor_lock_id].codes.values()})
-
     def _check_pin(self, lock: FakeLock, pin: str, except_id: str | None) -> None:
         problem = self.pin_problem(pin)
         if problem:

@@ -634,9 +634,12 @@ class NukiProvider(LockProvider):
             self._sleep(delay)
             try:
                 auth = self._pick(self._keypad_auths(vendor_lock_id), spec.name, code=code)
-            except TransientProviderError:
+            except TransientProviderError as unreadable:
                 # The PUT was accepted: whatever the read-back says, a code may now exist.
-                raise CodePending("Nuki accepted the code but could not be asked whether the lock took it; it is looked for before anything is sent again.") from None
+                raise CodePending(
+                    "Nuki accepted the code but could not be asked whether the lock took it; it is looked for before anything is sent again.",
+                    retry_after=unreadable.retry_after,
+                ) from None
             if auth is None or auth.get("operationId"):
                 continue  # not listed yet, or the bridge is still applying it
             if auth.get("error"):
@@ -719,10 +722,6 @@ class NukiProvider(LockProvider):
                 found = issued
         return found
 
-    def listed_pins(self, vendor_lock_id: str) -> set[str]:
-        self._lock(vendor_lock_id, need_keypad=False)
-        return {str(auth["code"]) for auth in self._keypad_auths(vendor_lock_id) if isinstance(auth.get("code"), int)}
-
     # --- helpers ---------------------------------------------------------------------------------------
     def _checked_code(self, spec: CodeSpec) -> int:
         """The PIN as the integer Nuki takes, after the checks Nuki would make (no request is sent
@@ -788,6 +787,8 @@ class NukiProvider(LockProvider):
         if NO_SUBSCRIPTION_TEXT in detail:
             return SubscriptionRequired(SUBSCRIPTION_REFUSED_REMOVAL if operation == "delete" else SUBSCRIPTION_REFUSED, vendor_code="auth error")
         if operation != "delete" and "code" in detail and any(word in detail for word in ("exist", "duplicate", "already", "used")):
-            return CodeRejected(DUPLICATE_CODE, vendor_code="auth error")
+            # Taken, perhaps by our own earlier auth that is queued but not listed yet: PinTaken,
+            # so the lifecycle looks for it before choosing another PIN.
+            return PinTaken(DUPLICATE_CODE, vendor_code="auth error")
         verb = {"create": "put the code on", "update": "change the code on", "delete": "remove the code from"}[operation]
         return LockOffline(f"Nuki could not {verb} the lock (its bridge did not apply it); it is tried again later.", vendor_code="auth error")

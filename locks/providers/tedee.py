@@ -391,15 +391,6 @@ class TedeeProvider(LockProvider):
                     return self._issued(str(entry["id"]), details, name)
         return None
 
-    def listed_pins(self, vendor_lock_id: str) -> set[str]:
-        # The list gives ids and aliases only: one read per PIN for its value [TD get-single.rst].
-        found = set()
-        for entry in self._pin_list(vendor_lock_id):
-            details = self._pin_details(vendor_lock_id, str(entry["id"]))
-            if details is not None and details.get("pin"):
-                found.add(str(details["pin"]))
-        return found
-
     def _pin_list(self, vendor_lock_id: str) -> list[dict]:
         response = self._call("GET", f"my/lock/{vendor_lock_id}/pin")
         self._raise_for_status(response, lock_id=vendor_lock_id)

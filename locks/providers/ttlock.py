@@ -639,11 +639,6 @@ class TTLockProvider(LockProvider):
                 return self._issued(entry)
         return None
 
-    def listed_pins(self, vendor_lock_id: str) -> set[str]:
-        lock_id = self._lock_id(vendor_lock_id)
-        params = {"lockId": lock_id, "orderBy": NEWEST_FIRST}
-        return {str(entry["keyboardPwd"]) for entry in self._pages("lock/listKeyboardPwd", params, self.PASSCODE_PAGE_SIZE) if entry.get("keyboardPwd")}
-
     @staticmethod
     def _issued(entry: dict) -> IssuedCode:
         try:

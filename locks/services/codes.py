@@ -3,7 +3,7 @@ work that is due is handed to a task on commit, and the scheduler pass is the ba
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -141,6 +141,7 @@ def _move(booking: Booking, code: AccessCode, lock: Lock, plan: CodePlan, now: d
     if code.state in (CodeState.SCHEDULED, CodeState.CREATING, CodeState.FAILED) and not maybe_on_lock(code, now):
         code.lock = lock
         code.pin = None  # chosen again against the new lock's codes
+        code.vendor_wait_until = None  # the old lock's vendor asked to wait, not the new one's
         _restart(code, plan, now)
         return code
     keep_pin = code.pin if capabilities_of(lock).chosen_pins else None
@@ -165,6 +166,7 @@ def _restart(code: AccessCode, plan: CodePlan, now: datetime) -> None:
     code.pin_rejections = 0
     code.first_failure_at = code.alert_sent_at = code.failure_notified_at = None
     code.last_error = code.last_error_kind = ""
+    code.awaiting_lock_since, code.awaiting_reason = None, ""
     code.next_attempt_at = plan.generate_at
     code.save()
     if plan.generate_at <= now:
@@ -304,6 +306,8 @@ def code_retry_now(*, code_id: int, now: datetime | None = None) -> str:
 
 def _retry_refusal(code: AccessCode, now: datetime) -> str:
     """Why this code has nothing to retry, or "" when it has."""
+    if code.state == CodeState.SCHEDULED and code.next_attempt_at is not None and code.next_attempt_at <= now:
+        return ""  # due already (waiting for a worker, or for the vendor's wait to end)
     if code.state in (CodeState.CREATING, CodeState.UPDATING, CodeState.REVOKING, CodeState.EXPIRING):
         # Not expected: these states always have a next step.
         return "" if code.next_attempt_at is not None else "Nothing is waiting to be retried on this code."
@@ -330,7 +334,7 @@ def _make_due(code: AccessCode, due: datetime) -> None:
         if code.vendor_code_id:  # a failed update: the code is on the lock, move it again
             code.state = CodeState.UPDATING
         else:  # creation starts again; a possibly created code is looked for first
-            if _pin_was_refused(code):
+            if retry_chooses_a_new_pin(code, due):
                 code.pin = None  # chosen afresh: the lock refused this one
             code.state = CodeState.CREATING
             code.attempts = 0
@@ -341,10 +345,26 @@ def _make_due(code: AccessCode, due: datetime) -> None:
     code.next_attempt_at = due
 
 
-def _pin_was_refused(code: AccessCode) -> bool:
-    # Kept when a create with it may be on the lock: that code is looked for under its name first.
+def retry_chooses_a_new_pin(code: AccessCode, now: datetime) -> bool:
+    """Whether "Retry now" on this code draws a new PIN (its PIN was refused by the lock)."""
+    # Kept while a create with it may still appear on the lock unlisted; past that, the code is
+    # looked for under its name before anything is sent, whatever its PIN.
     refused = code.last_error_kind in ("code_rejected", "pin_taken")
-    return refused and not code.create_outcome_unknown and capabilities_of(code.lock).chosen_pins
+    settled = not code.create_outcome_unknown or now >= last_possible_write(code) + listing_delay_of(code.lock)
+    return refused and settled and capabilities_of(code.lock).chosen_pins
+
+
+def last_possible_write(code: AccessCode) -> datetime:
+    """When a write of this code that may be on the lock unlisted was last made: a landed write
+    shows in the vendor's listing within its listing delay of that moment."""
+    return code.unconfirmed_write_at or datetime.min.replace(tzinfo=UTC)
+
+
+def listing_delay_of(lock: Lock) -> timedelta:
+    """The lock's vendor's listing delay, or LOCKS_LISTING_DELAY_SECONDS where time is compressed
+    (the chaos benchmark)."""
+    override = settings.LOCKS_LISTING_DELAY_SECONDS
+    return timedelta(seconds=override) if override is not None else capabilities_of(lock).listing_delay
 
 
 def _enqueue_when_due(code_id: int, due: datetime, now: datetime) -> None:

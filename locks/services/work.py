@@ -43,7 +43,14 @@ from locks.providers.exceptions import (
     VendorUnavailable,
 )
 from locks.providers.http import requests_attempted
-from locks.services.codes import capabilities_of, code_record_unrevocable, enqueue_code, retry_period
+from locks.services.codes import (
+    capabilities_of,
+    code_record_unrevocable,
+    enqueue_code,
+    last_possible_write,
+    listing_delay_of,
+    retry_period,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -349,14 +356,12 @@ def _create(code: AccessCode, token: str, now: datetime) -> StepResult:
         try:
             issued, found = _find_or_create(provider, code, spec, looked_before, now)
         except _StillAwaited:
-            return _await_lock(code, token, now, provider, code.awaiting_reason or AWAITING_PENDING, news=False)
-        except _HolderNotListed as error:
-            return _creation_failed(code, token, now, error.pending, looked_before=True)
-        except CodePending:
-            return _await_lock(code, token, now, provider, AWAITING_PENDING, news=False)
+            return _await_lock(code, token, now, provider, code.awaiting_reason or AWAITING_PENDING)
+        except CodePending as error:
+            return _await_lock(code, token, now, provider, AWAITING_PENDING, news=error)
         except PinTaken as error:
             if looked_before:  # the PIN on the lock may be ours, from a write whose answer was lost
-                return _await_lock(code, token, now, provider, AWAITING_PIN_TAKEN, news=True)
+                return _await_lock(code, token, now, provider, AWAITING_PIN_TAKEN, news=error)
             if not _may_choose_again(code, provider):
                 return _creation_failed(code, token, now, error, looked_before=looked_before)
             code = _finish(code, token, lambda row: _pin_rejected(row, error), release=False)
@@ -389,21 +394,15 @@ class _StillAwaited(Exception):
     """Not listed yet, but a write of ours may still appear within the vendor's listing delay."""
 
 
-class _HolderNotListed(Exception):
-    """The vendor says our PIN is on the lock, yet lists it nowhere past its listing delay."""
-
-    def __init__(self, pending: CodePending):
-        super().__init__(pending.message)
-        self.pending = pending
-
-
 def _find_or_create(
     provider: LockProvider, code: AccessCode, spec: CodeSpec, looked_before: bool, now: datetime
 ) -> tuple[IssuedCode, bool]:
     """The code on the lock, and whether it was found (left there by an earlier request) rather than created.
 
     After a write whose outcome is unknown, nothing is created until that write is found or proven
-    absent: not listed once the vendor's listing delay has passed since it was last possibly made.
+    absent: not listed under its name once the vendor's listing delay has passed since it was last
+    possibly made. A PIN the vendor said was on the lock and that, a listing delay later, no code
+    of ours holds is another code's: a new PIN is chosen.
     """
     account, vendor_lock_id = code.lock.account, code.lock.vendor_lock_id
     if looked_before and not provider.capabilities.find_codes:
@@ -415,10 +414,11 @@ def _find_or_create(
         )
         if found is not None:
             return found, True
-        if now < _last_possible_write(code) + provider.capabilities.listing_delay:
+        if now < last_possible_write(code) + listing_delay_of(code.lock):
             raise _StillAwaited
         if code.awaiting_reason == AWAITING_PIN_TAKEN:
-            _check_pin_holder(provider, code, spec.pin)
+            raise CodeRejected(PIN_HELD_ELSEWHERE, vendor_code="pin_taken")
+    code.create_sent = True  # from here a failure may hide a code on the lock (see _creation_failed)
     created = audited_call(
         account=account, operation="create_code", lock=code.lock, code=code,
         call=lambda: provider.create_code(vendor_lock_id, spec),
@@ -426,58 +426,47 @@ def _find_or_create(
     return created, False
 
 
-def _check_pin_holder(provider: LockProvider, code: AccessCode, pin: str | None) -> None:
-    """The lock said it held this PIN, and a listing delay later no code of ours is listed. Listed
-    under another name, the PIN is another code's: choose a new one. Listed nowhere, its holder is a
-    write not listed yet, most likely ours: nothing is sent, and the code is retried hourly."""
-    listed = audited_call(
-        account=code.lock.account, operation="list_pins", lock=code.lock, code=code,
-        call=lambda: provider.listed_pins(code.lock.vendor_lock_id),
-    )
-    if listed is not None and pin in listed:
-        raise CodeRejected(PIN_HELD_ELSEWHERE, vendor_code="pin_taken")
-    raise _HolderNotListed(CodePending(
-        f"{provider.display_name} says the lock holds this code's PIN but does not list it yet; "
-        "Nowistay looks for it again before sending anything else."
-    ))
-
-
-def _last_possible_write(code: AccessCode) -> datetime:
-    """When a create of this code was last sent without a known outcome (or the vendor last said
-    the PIN was on the lock): a landed write shows in the listing within the listing delay of it."""
-    last_unknown_create = (
-        # A timed-out or lost answer: the request may still be on its way to the lock. (A 5xx is
-        # looked for too, but the vendor has answered: it is not in flight any more.)
-        VendorCall.objects.filter(access_code=code, operation="create_code", outcome=CallOutcome.UNKNOWN)
-        .order_by("-created_at")
-        .values_list("created_at", flat=True)
-        .first()
-    )
-    moments = [moment for moment in (code.awaiting_lock_since, last_unknown_create) if moment is not None]
-    return max(moments, default=datetime.min.replace(tzinfo=UTC))
-
-
-def _await_lock(code: AccessCode, token: str, now: datetime, provider: LockProvider, reason: str, *, news: bool) -> StepResult:
-    """A write of ours may be on the lock without being listed yet: look again shortly, never
-    send it twice meanwhile; not a failure (no retry counted, no alert). `news`: the vendor just
-    said the PIN is on the lock, so the listing delay counts from now."""
-    delay = provider.capabilities.listing_delay
+def _await_lock(
+    code: AccessCode, token: str, now: datetime, provider: LockProvider, reason: str, *, news: ProviderError | None = None
+) -> StepResult:
+    """A write of ours may be on the lock without being listed yet: look again shortly, never send
+    it twice meanwhile. Not a failure (no retry counted, no alert) for one listing delay; a write
+    accepted again after that, and still not shown, is a failure retried hourly like any other.
+    `news`: the vendor just answered the write (accepted it, or said the PIN is already there)."""
+    delay = listing_delay_of(code.lock)
+    again = news is not None and code.awaiting_reason == reason and code.awaiting_lock_since is not None
+    if again and now >= code.awaiting_lock_since + delay:
+        stuck = CodePending(
+            f"{provider.display_name} accepted the code but has not shown it on the lock for "
+            f"{int(delay.total_seconds() // 60)} minutes; it is looked for before anything else is sent.",
+            retry_after=getattr(news, "retry_after", None),
+        )
+        return _creation_failed(code, token, now, stuck, looked_before=True)
     fresh = _finish(code, token, lambda row: _record_awaiting(row, reason, now, delay, news=news))
     if fresh.state == CodeState.CREATING and fresh.next_attempt_at is not None:
         enqueue_code(fresh.pk, eta=fresh.next_attempt_at)
     return StepResult(code.pk, "awaiting", f"{reason}: looked for again at {fresh.next_attempt_at}")
 
 
-def _record_awaiting(row: AccessCode, reason: str, now: datetime, delay: timedelta, *, news: bool) -> None:
+def _record_awaiting(row: AccessCode, reason: str, now: datetime, delay: timedelta, *, news: ProviderError | None) -> None:
     row.create_outcome_unknown = True
+    if news is not None:
+        row.unconfirmed_write_at = now  # a revoke that follows waits for it too
+        row.vendor_wait_until = _vendor_wait_until(news, now)
     if row.state != CodeState.CREATING:  # retired meanwhile: its own step follows now (it looks first)
-        row.next_attempt_at = now
+        if row.state != CodeState.SUPERSEDED:  # (a superseded code is only closed at its end)
+            row.next_attempt_at = now
         return
-    if news or row.awaiting_lock_since is None or row.awaiting_reason != reason:
+    if row.awaiting_lock_since is None or row.awaiting_reason != reason:
         row.awaiting_lock_since = now
     row.awaiting_reason = reason
-    look_again = timedelta(seconds=settings.LOCKS_LOOK_AGAIN_SECONDS)
-    row.next_attempt_at = min(now + look_again, row.awaiting_lock_since + delay)
+    look_again = now + timedelta(seconds=settings.LOCKS_LOOK_AGAIN_SECONDS)
+    last_look = max(last_possible_write(row), row.awaiting_lock_since) + delay
+    row.next_attempt_at = max(min(look_again, last_look), row.vendor_wait_until or now, now + MINIMUM_LOOK_GAP)
+
+
+# A look is never due at once: a look that finds nothing must not run again in the same breath.
+MINIMUM_LOOK_GAP = timedelta(seconds=1)
 
 
 def _warn_of_unlistable_code(code: AccessCode, provider: LockProvider) -> None:
@@ -539,6 +528,7 @@ def _issued_fields(issued: IssuedCode, code: AccessCode) -> dict:
         "create_outcome_unknown": False,
         "awaiting_lock_since": None,
         "awaiting_reason": "",
+        "unconfirmed_write_at": None,
         "last_error": "",
         "last_error_kind": "",
         "vendor_wait_until": None,
@@ -589,12 +579,14 @@ def _creation_failed(
     # proves nothing); a create that failed after it was sent (5xx, garbage, timeout) may have acted.
     # A vendor whose codes cannot be listed says itself (OutcomeUnknown) when a failure may hide a
     # code: looking is impossible there, so a mere 5xx must not leave a warning of a phantom code.
+    wrote = False
     if request_sent:
         may_have_acted = (OutcomeUnknown, VendorUnavailable) if capabilities_of(code.lock).find_codes else OutcomeUnknown
-        unknown = looked_before or isinstance(error, may_have_acted)
+        wrote = getattr(code, "create_sent", False) and isinstance(error, may_have_acted)
+        unknown = looked_before or wrote
     else:
         unknown = code.create_outcome_unknown
-    fresh = _finish(code, token, lambda row: _record_failure(row, error, now, retryable=retryable, unknown=unknown))
+    fresh = _finish(code, token, lambda row: _record_failure(row, error, now, retryable=retryable, unknown=unknown, wrote=wrote))
     _notify_after_failure(fresh)
     return StepResult(code.pk, "failed" if fresh.state == CodeState.FAILED else "retrying", error.message)
 
@@ -603,12 +595,16 @@ def _pin_rejected(row: AccessCode, error: ProviderError) -> None:
     row.pin = None
     row.pin_rejections += 1
     row.create_outcome_unknown = False
-    row.awaiting_lock_since, row.awaiting_reason = None, ""
+    row.awaiting_lock_since, row.awaiting_reason, row.unconfirmed_write_at = None, "", None
     row.last_error, row.last_error_kind = error.message[:500], error.kind
 
 
-def _record_failure(row: AccessCode, error: ProviderError, now: datetime, *, retryable: bool, unknown: bool) -> None:
+def _record_failure(
+    row: AccessCode, error: ProviderError, now: datetime, *, retryable: bool, unknown: bool, wrote: bool = False
+) -> None:
     row.attempts += 1
+    if wrote:  # the create may have acted: a revoke or another create waits for it to show
+        row.unconfirmed_write_at = now
     row.awaiting_lock_since, row.awaiting_reason = None, ""  # a failure takes over; an unknown outcome is still looked for
     row.first_failure_at = row.first_failure_at or now
     row.last_error, row.last_error_kind = error.message[:500], error.kind
@@ -819,7 +815,7 @@ def _delete(code: AccessCode, token: str, now: datetime) -> StepResult:
                 call=lambda: provider.find_code(vendor_lock_id, code.vendor_name),
             )
             vendor_code_id = found.vendor_code_id if found else ""
-            look_again_at = _last_possible_write(code) + provider.capabilities.listing_delay
+            look_again_at = last_possible_write(code) + listing_delay_of(code.lock)
             if not found and now < look_again_at:  # a late write could still appear and open the door
                 _finish(code, token, lambda row: _look_again_before_removing(row, look_again_at))
                 return StepResult(code.pk, "awaiting", "a create may still appear on the lock: looked for again")
