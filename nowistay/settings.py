@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "ninja",  # serves the API docs' Swagger UI from /static/ (no CDN)
     "nowistay",
+    "accounts",
     "bookings",
     "locks",
     "messaging",
@@ -83,6 +84,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 LOGIN_URL = "login"
+# A sensitive action (accounts.reauth) asks for the password again after this long.
+REAUTHENTICATION_MAX_AGE_SECONDS = env.int("REAUTHENTICATION_MAX_AGE_SECONDS", default=600)
+# How many proxies in front of the app append to X-Forwarded-For (0: trust REMOTE_ADDR only).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 

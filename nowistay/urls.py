@@ -9,6 +9,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/", include("accounts.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("locks/", include("locks.urls")),
     path("integrations/", include("locks.dashboard.urls")),
