@@ -1,5 +1,5 @@
-"""The host's properties and the "Bookings and codes" page. Everything is read from the database
-(the code's state as stored, never a vendor call) and scoped to the logged-in host."""
+"""The host's properties, the "Bookings and codes" page and its CSV export. Everything is read from
+the database (the code's state as stored, never a vendor call) and scoped to the logged-in host."""
 
 from datetime import timedelta
 
@@ -11,8 +11,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.events import record_security_event
+from accounts.models import SecurityEventKind
+from accounts.reauth import recent_authentication_required
+from bookings.exports import codes_csv
 from bookings.forms import TIME_ZONE_NAMES, PropertySettingsForm
 from bookings.models import Booking, Property
 from bookings.booking_pages import assigned_property_ids, code_state
@@ -75,6 +80,25 @@ def codes(request: HttpRequest) -> HttpResponse:
         group = groups.setdefault(booking.property_id, {"property": booking.property, "rows": []})
         group["rows"].append({"booking": booking, "status": status})
     return render(request, "bookings/codes.html", {"groups": list(groups.values()), "page_obj": page})
+
+
+@login_required
+@recent_authentication_required
+@never_cache
+@require_GET
+def codes_export(request: HttpRequest) -> HttpResponse:
+    """"Download codes (CSV)": every current and upcoming booking with its code's state, window and
+    PIN. PINs open doors, so it asks for the password again when it was not confirmed recently,
+    and each download is written to the security log."""
+    now = timezone.now()
+    bookings = list(upcoming_and_current_bookings(request.user))
+    content = codes_csv(bookings, with_lock=assigned_property_ids(request.user), now=now)
+    record_security_event(
+        kind=SecurityEventKind.CODES_EXPORTED, user=request.user, request=request, detail=f"{len(bookings)} current and upcoming booking(s), CSV"
+    )
+    response = HttpResponse(content, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="nowistay-codes-{now:%Y-%m-%d}.csv"'
+    return response
 
 
 @login_required

@@ -150,8 +150,13 @@ LOCKS_LISTING_DELAY_SECONDS = env.int("LOCKS_LISTING_DELAY_SECONDS", default=Non
 # Shared by every process when it is Redis (the API's per-token rate limit counts there).
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 
-# Requests per API token (the PMS API, /api/v1/), e.g. 120/minute; over it the API answers 429.
+# Requests per host (the PMS API, /api/v1/), all its tokens together, e.g. 120/minute; over it, 429.
 API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="120/minute")
+# Failed bearer authentications (unknown, revoked or expired token) per client address; over it,
+# every bearer request from that address answers 429 until the window ends.
+API_AUTH_FAILURE_LIMIT = env.str("API_AUTH_FAILURE_LIMIT", default="20/10minutes")
+# Active (neither revoked nor expired) API tokens a host may hold at once.
+API_MAX_TOKENS_PER_HOST = env.int("API_MAX_TOKENS_PER_HOST", default=10)
 # Retention (locks.services.housekeeping, run daily): audit rows, then guests' personal data.
 RETENTION_AUDIT_DAYS = env.int("RETENTION_AUDIT_DAYS", default=180)
 RETENTION_GUEST_DATA_DAYS = env.int("RETENTION_GUEST_DATA_DAYS", default=365)

@@ -557,7 +557,7 @@ class TestPins:
 
 
 class TestRateLimit:
-    def test_over_the_limit_is_429_with_retry_after(self, api, settings, client, document, host):
+    def test_over_the_limit_is_429_with_retry_after(self, api, settings, client, document, host, other_host):
         settings.API_RATE_LIMIT = "3/minute"
         with freeze_time("2026-06-10 08:00:15"):
             assert [api.get("/properties/").status_code for _ in range(3)] == [200, 200, 200]
@@ -565,8 +565,11 @@ class TestRateLimit:
             assert limited.status_code == 429
             assert limited["Retry-After"] == "45"
             assert "detail" in limited.json()
-            # Per token: another token of the same host is not limited.
-            other = Api(client, document, api_token_create(host=host, name="Other")[1])
+            # Per host: another token of the same host is limited too (tests/test_api_limits.py);
+            # another host's token is not.
+            same_host = Api(client, document, api_token_create(host=host, name="Other")[1])
+            assert same_host.get("/properties/").status_code == 429
+            other = Api(client, document, api_token_create(host=other_host, name="Theirs")[1])
             assert other.get("/properties/").status_code == 200
         with freeze_time("2026-06-10 08:01:00"):
             assert api.get("/properties/").status_code == 200

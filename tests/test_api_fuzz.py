@@ -71,6 +71,7 @@ def test_connection_kept():
 def world(test_connection_kept, host, other_host, assigned_property, make_property, book, settings):
     """The host's property with a lock, one booking known by reference, another host's property."""
     settings.API_RATE_LIMIT = "1000000/minute"
+    settings.API_AUTH_FAILURE_LIMIT = "1000000/minute"
     cache.clear()
     mine = assigned_property()
     theirs = make_property(host=other_host, name="Theirs")

@@ -28,15 +28,17 @@ from bookings.api.schemas import (
     PropertyOut,
     ValidationErrorOut,
 )
-from bookings.api.security import TokenAuth, TokenRateThrottle
+from bookings.api.security import HostRateThrottle, TokenAuth
 from bookings.models import BookingStatus
 
 DESCRIPTION = """\
 The bookings of your properties, pushed by your PMS, and the state of each guest's door code.
 
 **Authentication**: `Authorization: Bearer <token>`. A host creates tokens under Settings → API
-tokens; a token sees only that host's properties and bookings. A revoked or unknown token gets 401.
-The guest's PIN is returned only to tokens with the `read_pins` scope.
+tokens (at most 10 active at once by default); a token sees only that host's properties and
+bookings. An unknown, revoked or expired token gets 401, the same answer for each. Tokens may
+expire (chosen when created: 30, 90 or 365 days, or never). The guest's PIN is returned only to
+tokens with the `read_pins` scope.
 
 **Idempotent upsert**: `PUT /bookings/{external_ref}/` creates the booking the first time and
 replaces it afterwards; sending the same PUT again leaves the booking as it is and never creates
@@ -48,7 +50,10 @@ timestamps in responses are ISO 8601, in UTC and (`*_local`) in the property's t
 **Errors**: 400 `{"detail", "errors": [{"field", "message"}]}` for invalid input (field names
 as in the request); 401, 404 and 429 `{"detail"}`. Another host's objects answer 404.
 
-**Rate limit**: per token (default 120 requests a minute); over it, 429 with `Retry-After` seconds.
+**Rate limits**: requests count per host, all its tokens together (default 120 a minute); over it,
+429 with `Retry-After` seconds. Failed authentications count per client address (default 20 in
+10 minutes); over it, every request with a bearer token from that address, a valid one too, gets
+429 with `Retry-After` until the window ends.
 
 **Pagination**: lists take `page` (from 1) and `page_size` (default 20, at most 100) and answer
 `{"items": [...], "count": <total>}`.
@@ -82,7 +87,7 @@ api = NinjaAPI(
     docs=Swagger(settings={"persistAuthorization": True}),
     docs_url="/docs/",
     auth=TokenAuth(),
-    throttle=[TokenRateThrottle()],
+    throttle=[HostRateThrottle()],
 )
 
 # --- errors --------------------------------------------------------------------------------------

@@ -4,10 +4,20 @@ Lives in the `bookings` app (imported at the end of bookings/models.py). A token
 creation; only its SHA-256 digest is stored, so a database leak gives no working token.
 """
 
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from nowistay.fields import SingleLineCharField
+
+
+class ApiTokenQuerySet(models.QuerySet):
+    def active(self, now: datetime | None = None) -> "ApiTokenQuerySet":
+        """Neither revoked nor expired: the tokens the API accepts (and the host's cap counts)."""
+        now = now or timezone.now()
+        return self.filter(revoked_at__isnull=True).filter(models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now))
 
 
 class ApiToken(models.Model):
@@ -18,7 +28,10 @@ class ApiToken(models.Model):
     read_pins = models.BooleanField("may read guests' PINs", default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    expires_at = models.DateTimeField(null=True, blank=True, editable=False, help_text="Refused from this moment on; empty: never expires.")
     revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = ApiTokenQuerySet.as_manager()
 
     class Meta:
         app_label = "bookings"
@@ -30,8 +43,12 @@ class ApiToken(models.Model):
         return f"{self.name} ({self.prefix}…)"
 
     @property
+    def is_expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= timezone.now()
+
+    @property
     def is_active(self) -> bool:
-        return self.revoked_at is None
+        return self.revoked_at is None and not self.is_expired
 
     @property
     def scopes(self) -> list[str]:

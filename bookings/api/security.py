@@ -1,24 +1,131 @@
-"""Bearer-token authentication and the per-token rate limit of the PMS API."""
+"""Bearer-token authentication and the limits of the PMS API.
 
+- API_RATE_LIMIT counts the requests of a HOST, all its tokens together: minting more tokens does
+  not buy more requests.
+- API_AUTH_FAILURE_LIMIT counts failed bearer authentications (an unknown, revoked or expired
+  token: one answer for all three) per client address. Past it, every bearer request from that
+  address answers 429 until the window ends, a correct token too, and no token is looked up: were
+  a correct token still let through, guessing would go on at full speed and a hit would show.
+  The price: a PMS sharing an address with someone guessing waits for the window to end.
+
+Both count in fixed windows in Django's cache, raised with the cache's atomic `incr`, so threads
+and processes sharing the cache agree (ninja's SimpleRateThrottle keeps per-request state on the
+shared throttle object, which threads would trample). A fixed window lets a client reach at most
+twice the rate across a window boundary; that is fine for a guard rail. The limits are per cache:
+with the default per-process cache, per process (use Redis in production).
+"""
+
+import logging
 import re
 import time
+from dataclasses import dataclass
 from functools import lru_cache
+from ipaddress import IPv6Network, ip_address
 
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
+from ninja.errors import Throttled
 from ninja.security import HttpBearer
 from ninja.throttling import BaseThrottle
 
+from accounts.client import client_ip_address
 from bookings.api.models import ApiToken
 from bookings.api.services import api_token_authenticate
 
+logger = logging.getLogger(__name__)
+
 DEFAULT_RATE_LIMIT = "120/minute"
+DEFAULT_AUTH_FAILURE_LIMIT = "20/10minutes"
+# One IPv6 subscriber usually holds a whole /64: counted per address, it could guess from 2**64.
+IPV6_PREFIX_LENGTH = 64
+
+_PERIODS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600, "d": 86400, "day": 86400}
+_RATE_RE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([a-z]+?)s?\s*$")
+
+
+@lru_cache(maxsize=16)
+def parse_rate(rate: str, setting: str = "API_RATE_LIMIT") -> tuple[int, int]:
+    """"120/minute" → (120, 60). Units: s/sec/second, m/min/minute, h/hour, d/day (plural too),
+    optionally with a count: "1000/5m"."""
+    match = _RATE_RE.match(rate.lower())
+    if not match or match.group(3) not in _PERIODS or int(match.group(1)) < 1:
+        raise ImproperlyConfigured(f"{setting} must look like 120/minute, not {rate!r}.")
+    multiple = int(match.group(2) or 1)
+    if multiple < 1:
+        raise ImproperlyConfigured(f"{setting} must look like 120/minute, not {rate!r}.")
+    return int(match.group(1)), multiple * _PERIODS[match.group(3)]
+
+
+def configured_rate() -> tuple[int, int]:
+    return parse_rate(getattr(settings, "API_RATE_LIMIT", DEFAULT_RATE_LIMIT) or DEFAULT_RATE_LIMIT)
+
+
+def configured_auth_failure_limit() -> tuple[int, int]:
+    rate = getattr(settings, "API_AUTH_FAILURE_LIMIT", DEFAULT_AUTH_FAILURE_LIMIT) or DEFAULT_AUTH_FAILURE_LIMIT
+    return parse_rate(rate, "API_AUTH_FAILURE_LIMIT")
+
+
+# --- fixed-window counters -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Window:
+    key: str
+    period: int
+    retry_after: int  # whole seconds until the window ends (at least 1)
+
+
+def _window(name: str, period: int) -> Window:
+    now = time.time()
+    index = int(now // period)
+    return Window(key=f"{name}:{period}:{index}", period=period, retry_after=max(1, int((index + 1) * period - now + 0.999)))
+
+
+def _count(window: Window) -> int:
+    """Add one to the window's counter; its new value."""
+    cache.add(window.key, 0, timeout=window.period + 1)
+    try:
+        return cache.incr(window.key)
+    except ValueError:  # expired between add and incr
+        cache.set(window.key, 1, timeout=window.period + 1)
+        return 1
+
+
+def _peek(window: Window) -> int:
+    return cache.get(window.key, 0)
+
+
+def _too_many(request: HttpRequest, retry_after: int) -> Throttled:
+    request._api_retry_after = retry_after  # read by the 429 handler (thread-safe: on the request)
+    return Throttled(wait=retry_after)
+
+
+# --- failed authentication, per client address ---------------------------------------------------
+
+
+def address_key(request: HttpRequest) -> str:
+    """Whom failed authentications are counted against: the client's address (IPv6: its /64)."""
+    address = client_ip_address(request)
+    if address is None:
+        return "unknown"
+    parsed = ip_address(address)
+    if parsed.version == 4:
+        return str(parsed)
+    if parsed.ipv4_mapped is not None:  # ::ffff:192.0.2.1 is that IPv4 client
+        return str(parsed.ipv4_mapped)
+    return str(IPv6Network((parsed, IPV6_PREFIX_LENGTH), strict=False))
+
+
+def _failure_window(request: HttpRequest) -> tuple[Window, int]:
+    limit, period = configured_auth_failure_limit()
+    return _window(f"api-auth-failures:{address_key(request)}", period), limit
 
 
 class TokenAuth(HttpBearer):
-    """`Authorization: Bearer nwk_…` → the active ApiToken (request.auth), else 401."""
+    """`Authorization: Bearer nwk_…` → the active ApiToken (request.auth), else 401; 429 for an
+    address with too many failed attempts (module docstring)."""
 
     def __call__(self, request: HttpRequest) -> ApiToken | None:
         # ninja's own HttpBearer logs an unexpected header under DEBUG: it may hold a secret.
@@ -28,59 +135,34 @@ class TokenAuth(HttpBearer):
         return self.authenticate(request, credentials.strip())
 
     def authenticate(self, request: HttpRequest, token: str) -> ApiToken | None:
-        return api_token_authenticate(token)
+        window, limit = _failure_window(request)
+        if _peek(window) >= limit:
+            raise _too_many(request, window.retry_after)
+        found = api_token_authenticate(token)
+        if found is None and _count(window) == limit:
+            logger.warning(
+                "API: %s failed token authentications from %s; its bearer requests are refused for %s s.",
+                limit, address_key(request), window.retry_after,
+            )
+        return found
 
 
-_PERIODS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600, "d": 86400, "day": 86400}
-_RATE_RE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([a-z]+?)s?\s*$")
+# --- requests, per host ----------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=8)
-def parse_rate(rate: str) -> tuple[int, int]:
-    """"120/minute" → (120, 60). Units: s/sec/second, m/min/minute, h/hour, d/day (plural too),
-    optionally with a count: "1000/5m"."""
-    match = _RATE_RE.match(rate.lower())
-    if not match or match.group(3) not in _PERIODS or int(match.group(1)) < 1:
-        raise ImproperlyConfigured(f"API_RATE_LIMIT must look like 120/minute, not {rate!r}.")
-    multiple = int(match.group(2) or 1)
-    if multiple < 1:
-        raise ImproperlyConfigured(f"API_RATE_LIMIT must look like 120/minute, not {rate!r}.")
-    return int(match.group(1)), multiple * _PERIODS[match.group(3)]
-
-
-def configured_rate() -> tuple[int, int]:
-    return parse_rate(getattr(settings, "API_RATE_LIMIT", DEFAULT_RATE_LIMIT) or DEFAULT_RATE_LIMIT)
-
-
-class TokenRateThrottle(BaseThrottle):
-    """At most N requests per token in each fixed window (API_RATE_LIMIT, e.g. 120/minute).
-
-    A counter per token and window in Django's cache, raised with the cache's atomic `incr`, so
-    threads and processes sharing the cache agree (ninja's SimpleRateThrottle keeps per-request
-    state on the shared throttle object, which threads would trample). A fixed window lets a
-    client reach at most twice the rate across a window boundary; that is fine for a guard rail.
-    The limit is per cache: with the default per-process cache, per process.
-    """
-
-    cache = cache
+class HostRateThrottle(BaseThrottle):
+    """At most N requests per host in each fixed window (API_RATE_LIMIT, e.g. 120/minute), whichever
+    of its tokens they carry."""
 
     def allow_request(self, request: HttpRequest) -> bool:
         token = getattr(request, "auth", None)
         if token is None:
             return True
         limit, period = configured_rate()
-        now = time.time()
-        window = int(now // period)
-        key = f"api-throttle:{token.pk}:{period}:{window}"
-        self.cache.add(key, 0, timeout=period + 1)
-        try:
-            count = self.cache.incr(key)
-        except ValueError:  # expired between add and incr
-            self.cache.set(key, 1, timeout=period + 1)
-            count = 1
-        if count <= limit:
+        window = _window(f"api-throttle:host:{token.host_id}", period)
+        if _count(window) <= limit:
             return True
-        request._api_retry_after = max(1, int((window + 1) * period - now + 0.999))
+        request._api_retry_after = window.retry_after
         return False
 
     def wait(self) -> float | None:

@@ -17,16 +17,16 @@ from locks.services.connections import account_connect
 from nowistay.fields import PastedCredentialField
 
 
-def igloohome_connect(*, host, client_id: str, client_secret: str) -> ProviderAccount:
+def igloohome_connect(*, host, client_id: str, client_secret: str, request: HttpRequest | None = None) -> ProviderAccount:
     """Sign in with the host's igloohome API client and store the account (a first connection or a
     reconnection). Raises ProviderError, with a message a host can read, when it cannot (RateLimited
-    while igloohome asked this host's sign-ins to wait)."""
+    while igloohome asked this host's sign-ins to wait). `request`: where it came from, for the security log."""
     result = sign_in_waits.sign_in(
         host=host,
         provider=Provider.IGLOOHOME,
         attempt=lambda: IgloohomeProvider.sign_in(client_id=client_id.strip(), client_secret=client_secret.strip()),
     )
-    return account_connect(host=host, provider=Provider.IGLOOHOME, result=result)
+    return account_connect(host=host, provider=Provider.IGLOOHOME, result=result, request=request)
 
 
 class IgloohomeConnectForm(forms.Form):
@@ -52,6 +52,7 @@ def igloohome_connect_view(request: HttpRequest) -> HttpResponse:
                 host=request.user,
                 client_id=form.cleaned_data["client_id"],
                 client_secret=form.cleaned_data["client_secret"],
+                request=request,
             )
         except ProviderError as error:
             form.add_error(None, _connect_failure(error))

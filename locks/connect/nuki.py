@@ -82,9 +82,10 @@ def nuki_oauth_start(*, host, session, redirect_uri: str) -> str:
 
 
 @sensitive_variables("code", "result")
-def nuki_oauth_complete(*, host, session, params, redirect_uri: str) -> ProviderAccount:
+def nuki_oauth_complete(*, host, session, params, redirect_uri: str, request: HttpRequest | None = None) -> ProviderAccount:
     """Finish the sign-in Nuki redirected back with: check the state (always first, which also uses
-    it up), then the answer, exchange the code and store the account."""
+    it up), then the answer, exchange the code and store the account. `request`: where it came
+    from, for the security log."""
     try:
         pending = oauth.complete(session, Provider.NUKI, params.get("state"))
     except oauth.OAuthStateError as error:
@@ -98,19 +99,19 @@ def nuki_oauth_complete(*, host, session, params, redirect_uri: str) -> Provider
         host, lambda: nuki.exchange_code(code=code, redirect_uri=redirect_uri, code_verifier=pending.code_verifier),
         refused=NukiConnectError.REFUSED,
     )
-    return _store(host, result)
+    return _store(host, result, request)
 
 
 @sensitive_variables("token", "result")
-def nuki_connect_with_api_token(*, host, token: str) -> ProviderAccount:
+def nuki_connect_with_api_token(*, host, token: str, request: HttpRequest | None = None) -> ProviderAccount:
     """Check a pasted Nuki Web API token against Nuki and store the account."""
     result = _vendor_step(host, lambda: nuki.connect_with_api_token(token=token), refused=NukiConnectError.WRONG_TOKEN)
-    return _store(host, result)
+    return _store(host, result, request)
 
 
-def _store(host, result: ConnectResult) -> ProviderAccount:
+def _store(host, result: ConnectResult, request: HttpRequest | None) -> ProviderAccount:
     try:
-        return account_connect(host=host, provider=Provider.NUKI, result=result)
+        return account_connect(host=host, provider=Provider.NUKI, result=result, request=request)
     except ProviderError as error:  # e.g. a disconnection of this account still under way
         raise NukiConnectError(error.message) from None
 
@@ -159,7 +160,7 @@ def nuki_connect(request: HttpRequest) -> HttpResponse:
     form = NukiApiTokenForm(request.POST)
     if form.is_valid():
         try:
-            account = nuki_connect_with_api_token(host=request.user, token=form.cleaned_data["token"])
+            account = nuki_connect_with_api_token(host=request.user, token=form.cleaned_data["token"], request=request)
         except NukiConnectError as error:
             form.add_error(None, error.message)
         else:
@@ -185,7 +186,7 @@ def nuki_callback(request: HttpRequest) -> HttpResponse:
     """Where Nuki sends the host back, with a code or an error."""
     try:
         account = nuki_oauth_complete(
-            host=request.user, session=request.session, params=request.GET, redirect_uri=nuki_redirect_uri(request)
+            host=request.user, session=request.session, params=request.GET, redirect_uri=nuki_redirect_uri(request), request=request
         )
     except NukiConnectError as error:
         logger.info("Nuki sign-in for host %s not completed: %s", request.user.pk, error.message)

@@ -115,7 +115,9 @@ def tedee_complete(request: HttpRequest) -> ProviderAccount:
     except ProviderError:
         raise TedeeConnectError(TedeeConnectError.UNREACHABLE) from None
     try:
-        return account_connect(host=request.user, provider=Provider.TEDEE, result=result)
+        # locks.demo completes the sign-in with a stand-in request: no address to log then.
+        origin = request if isinstance(request, HttpRequest) else None
+        return account_connect(host=request.user, provider=Provider.TEDEE, result=result, request=origin)
     except ProviderError as error:  # e.g. a disconnection of this account still under way
         raise TedeeConnectError(error.message) from None
 

@@ -41,11 +41,12 @@ class TTLockConnectError(Exception):
         self.reason = reason
 
 
-def ttlock_connect(*, host, username: str, password: str) -> ProviderAccount:
+def ttlock_connect(*, host, username: str, password: str, request: HttpRequest | None = None) -> ProviderAccount:
     """Sign in to TTLock as `host` and store the account (a first connection or a reconnection).
 
     Raises TTLockConnectError with a message for the host when TTLock says no, cannot be reached
     or answers something unreadable, and while TTLock asked this host's sign-ins to wait.
+    `request`: where the connection came from, for the security log.
     """
     try:
         result = sign_in_waits.sign_in(
@@ -54,7 +55,7 @@ def ttlock_connect(*, host, username: str, password: str) -> ProviderAccount:
     except ProviderError as error:
         raise _connect_error(error) from None
     try:
-        return account_connect(host=host, provider=Provider.TTLOCK, result=result)
+        return account_connect(host=host, provider=Provider.TTLOCK, result=result, request=request)
     except ProviderError as error:  # e.g. a disconnection of this account still under way
         raise TTLockConnectError(error.message, reason=TTLockConnectError.UNREACHABLE) from None
 
@@ -118,7 +119,7 @@ def ttlock_connect_view(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         try:
             account = ttlock_connect(
-                host=request.user, username=form.cleaned_data["username"], password=form.cleaned_data["password"]
+                host=request.user, username=form.cleaned_data["username"], password=form.cleaned_data["password"], request=request
             )
         except TTLockConnectError as error:
             form.add_error(None, error.message)

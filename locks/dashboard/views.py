@@ -13,6 +13,9 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.events import record_security_event
+from accounts.models import SecurityEventKind
+from accounts.reauth import recent_authentication_required
 from locks import tasks
 from locks.dashboard import panels
 from locks.models import Lock
@@ -195,11 +198,14 @@ def refresh_locks(request: HttpRequest, provider: str) -> HttpResponse:
 
 
 @login_required
+@recent_authentication_required
 @require_http_methods(["GET", "POST"])
 def disconnect(request: HttpRequest, provider: str) -> HttpResponse:
     """GET: what disconnecting will do. POST: start it; the vendor requests (one per upcoming code)
     run in a task (tasks.finish_account_disconnect), and the panel shows "Disconnecting…" until they
-    are done. With no request to make it is finished at once. A second press changes nothing."""
+    are done. With no request to make it is finished at once. A second press changes nothing.
+    Both ask for the password again when it was not confirmed recently (accounts.reauth): a
+    disconnection revokes every upcoming guest's code."""
     provider = panels.provider_or_404(provider)
     account = panels.host_account(request.user, provider)
     if panels.is_disconnecting(account):  # a second press, or a second tab: already under way
@@ -215,6 +221,13 @@ def disconnect(request: HttpRequest, provider: str) -> HttpResponse:
     if not plan.started:  # a concurrent press won the race
         messages.info(request, _ALREADY_DISCONNECTING.format(label=account.get_provider_display()))
         return redirect(panel_url(provider))
+    record_security_event(
+        kind=SecurityEventKind.LOCK_ACCOUNT_DISCONNECTED,
+        user=request.user,
+        request=request,
+        detail=f"{account.get_provider_display()} account “{account.display_name}”: {_count(plan.upcoming_revoked, 'upcoming code')} revoked, "
+        f"{_count(plan.assignments_removed, 'lock assignment')} removed",
+    )
     if not plan.awaits_vendor:
         # Nothing to revoke at the vendor (no upcoming code, or none it can revoke): no request to
         # wait for, so it is finished here; the panel shows what became of the codes.

@@ -1,15 +1,19 @@
 """Connecting an account: store what a sign-in yielded, resume waiting work, read the locks."""
 
 from django.db import transaction
+from django.http import HttpRequest
 
+from accounts.events import record_security_event
+from accounts.models import SecurityEventKind
 from locks.models import AccountStatus, ProviderAccount
 from locks.providers.base import ConnectResult
 from locks.providers.exceptions import ProviderError
 from locks.services.accounts import account_reconnected, account_refresh_locks, disconnecting_refusal
 
 
-def account_connect(*, host, provider: str, result: ConnectResult) -> ProviderAccount:
-    """Store a successful sign-in for `host` (a first connection or a reconnection) and read the locks.
+def account_connect(*, host, provider: str, result: ConnectResult, request: HttpRequest | None = None) -> ProviderAccount:
+    """Store a successful sign-in for `host` (a first connection or a reconnection), record it in
+    the host's security log (from `request`'s address when given) and read the locks.
 
     A lock list the vendor fails to give is not a failed connection: the host can refresh later.
     While the account is still disconnecting this raises VendorUnavailable (a message for the host)
@@ -32,6 +36,12 @@ def account_connect(*, host, provider: str, result: ConnectResult) -> ProviderAc
             account_reconnected(
                 account=account, credentials=result.credentials, expires_at=result.expires_at, display_name=result.display_name
             )
+        record_security_event(
+            kind=SecurityEventKind.LOCK_ACCOUNT_CONNECTED,
+            user=host,
+            request=request,
+            detail=f"{account.get_provider_display()} account “{result.display_name}”{'' if created else ' (reconnected)'}",
+        )
     try:
         account_refresh_locks(account=account)
     except ProviderError as error:
