@@ -84,12 +84,12 @@ class ApiTokenAdmin(admin.ModelAdmin):
     """Staff see who holds which token and revoke it; the token itself is only ever stored hashed
     and its hash is not shown."""
 
-    list_display = ["name", "host", "prefix", "read_pins", "created_at", "last_used_at", "revoked_at"]
+    list_display = ["name", "host", "prefix", "read_pins", "created_at", "last_used_at", "expires_at", "revoked_at"]
     list_filter = ["read_pins", ("revoked_at", admin.EmptyFieldListFilter), ("host", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["name", "prefix", "host__username", "host__email"]
     list_select_related = ["host"]
     ordering = ["-created_at"]
-    fields = ["name", "host", "prefix", "read_pins", "created_at", "last_used_at", "revoked_at"]
+    fields = ["name", "host", "prefix", "read_pins", "created_at", "last_used_at", "expires_at", "revoked_at"]
     readonly_fields = fields
     actions = ["revoke"]
 
@@ -105,5 +105,5 @@ class ApiTokenAdmin(admin.ModelAdmin):
     @admin.action(description="Revoke the selected tokens", permissions=["act"])
     def revoke(self, request, queryset):
         for token in queryset.filter(revoked_at__isnull=True):
-            api_token_revoke(token=token)
+            api_token_revoke(token=token, request=request)
             self.message_user(request, f"Revoked {token}.")

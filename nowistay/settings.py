@@ -147,7 +147,7 @@ LOCKS_LOOK_AGAIN_SECONDS = env.int("LOCKS_LOOK_AGAIN_SECONDS", default=30)
 # where time is compressed (the chaos benchmark): every vendor's, in seconds.
 LOCKS_LISTING_DELAY_SECONDS = env.int("LOCKS_LISTING_DELAY_SECONDS", default=None)
 
-# Shared by every process when it is Redis (the API's per-token rate limit counts there).
+# Shared by every process when it is Redis (the API's rate limits and the sign-in throttle count there).
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 
 # Requests per host (the PMS API, /api/v1/), all its tokens together, e.g. 120/minute; over it, 429.
