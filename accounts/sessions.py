@@ -14,6 +14,8 @@ from accounts.models import SessionCutoff
 
 SIGNED_IN_AT = "accounts_signed_in_at"
 LAST_ACTIVITY = "accounts_last_activity"
+# The cutoff this session was exempted from, when it was the one that set it.
+KEPT_THROUGH = "accounts_kept_through_cutoff"
 # Last activity is written at most this often, so a busy page does not save its session on every request.
 ACTIVITY_RESOLUTION_SECONDS = 60
 NOT_READ = object()
@@ -44,13 +46,13 @@ def cutoff_of(user) -> datetime | None:
 
 
 def ended_elsewhere(request: HttpRequest) -> bool:
-    """Whether this session began before the account's cutoff (a session from before sign-in times
-    were kept counts as older than any cutoff)."""
+    """Whether this session began before (or at) the account's cutoff, unless it set the cutoff while
+    keeping itself. A session from before sign-in times were kept counts as older than any cutoff."""
     cutoff = cutoff_of(request.user)
-    if cutoff is None:
+    if cutoff is None or request.session.get(KEPT_THROUGH) == cutoff.timestamp():
         return False
     signed_in_at = request.session.get(SIGNED_IN_AT)
-    return not isinstance(signed_in_at, (int, float)) or signed_in_at < cutoff.timestamp()
+    return not isinstance(signed_in_at, (int, float)) or signed_in_at <= cutoff.timestamp()
 
 
 def sessions_end_everywhere(user, *, now: datetime) -> None:
@@ -61,7 +63,7 @@ def sessions_end_everywhere(user, *, now: datetime) -> None:
 def sessions_end_others(request: HttpRequest, *, now: datetime) -> None:
     """Every other session of the signed-in user is over; this one goes on."""
     sessions_end_everywhere(request.user, now=now)
-    request.session[SIGNED_IN_AT] = now.timestamp()
+    request.session[KEPT_THROUGH] = now.timestamp()
 
 
 def session_end(request: HttpRequest) -> None:
