@@ -70,3 +70,17 @@ def test_demo_totp_gives_nothing_for_another_staff_account(demo_mode, django_use
     TOTPDevice.objects.create(user=staff, name="phone", confirmed=True)
     with pytest.raises(CommandError, match="seed_demo"):
         call_command("demo_totp", stdout=StringIO())
+
+
+def test_demo_totp_works_from_another_terminal_on_the_demo_database(settings, tmp_path, monkeypatch):
+    """`make run` exports SANDBOX_URL to its own processes only; the banner's command is typed elsewhere."""
+    from locks import demo as locks_demo
+
+    settings.VAR_DIR = tmp_path
+    settings.SANDBOX_URL = "http://127.0.0.1:8100"
+    seed()
+    locks_demo.record_sandbox_settings()
+    settings.DEBUG, settings.SANDBOX_URL = False, ""
+    out = StringIO()
+    call_command("demo_totp", stdout=out)
+    assert "demo-staff's two-factor code: " in out.getvalue()

@@ -5,15 +5,21 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import demo as accounts_demo
 from bookings import demo as bookings_demo
+from locks import demo as locks_demo
 from nowistay.demo import demo_mode_enabled
 
 
 class Command(BaseCommand):
-    help = "Print the demo staff account's current two-factor code (demo mode only: DEBUG or SANDBOX_URL)."
+    help = (
+        "Print the demo staff account's current two-factor code. Demo mode only: DEBUG or SANDBOX_URL set, "
+        "or the database `make run` connected to the sandbox (var/sandbox.env), so it works from another terminal."
+    )
 
     def handle(self, *args, **options):
-        if not demo_mode_enabled():
-            raise CommandError("Refused: demo_totp only runs in demo mode (DEBUG=true or SANDBOX_URL set, as `make run` does).")
+        if not (demo_mode_enabled() or locks_demo.is_demo_database()):
+            raise CommandError(
+                "Refused: demo_totp only runs in demo mode (DEBUG=true or SANDBOX_URL set, or on the database `make run` uses)."
+            )
         device = TOTPDevice.objects.filter(
             user__username=bookings_demo.DEMO_STAFF_USERNAME, name=accounts_demo.DEMO_DEVICE_NAME, key=accounts_demo.DEMO_TOTP_KEY, confirmed=True
         ).first()
