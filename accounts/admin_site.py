@@ -17,7 +17,8 @@ from accounts.two_factor import has_two_factor
 class VerifiedAdminSite(admin.AdminSite):
     def has_permission(self, request: HttpRequest) -> bool:
         user = request.user
-        return user.is_active and user.is_staff and user.is_verified()
+        is_verified = getattr(user, "is_verified", None)  # set by django_otp's OTPMiddleware
+        return user.is_active and user.is_staff and callable(is_verified) and is_verified()
 
     def login(self, request: HttpRequest, extra_context=None) -> HttpResponse:
         back_to = safe_next(request, request.GET.get(REDIRECT_FIELD_NAME), reverse("admin:index", current_app=self.name))

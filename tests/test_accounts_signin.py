@@ -182,12 +182,11 @@ class TestStaffLiftIt:
         return client
 
     def test_staff_see_it_and_lift_it_in_the_admin(self, locked_host, staff_client):
-        admin_client = staff_client
         with freeze_time(START + timedelta(minutes=1)):
-            listing = admin_client.get(reverse("admin:accounts_signinlockout_changelist")).content.decode()
+            listing = staff_client.get(reverse("admin:accounts_signinlockout_changelist")).content.decode()
             assert "host" in listing and "Locked out" in listing
             lockout = SignInLockout.objects.get()
-            response = admin_client.post(
+            response = staff_client.post(
                 reverse("admin:accounts_signinlockout_changelist"), {"action": "lift", "_selected_action": [lockout.pk]}, follow=True
             )
             assert "1 lock-outs were still running" in response.content.decode()
@@ -197,17 +196,15 @@ class TestStaffLiftIt:
         assert SignInLockout.objects.get().lifted_by.username == "admin"
 
     def test_lifting_from_axes_counted_failures_works_too(self, locked_host, staff_client):
-        admin_client = staff_client
         with freeze_time(START + timedelta(minutes=1)):
             attempt_row = AccessAttempt.objects.get()
             assert "********" in attempt_row.post_data and "guess" not in attempt_row.post_data
-            admin_client.post(reverse("admin:axes_accessattempt_changelist"), {"action": "lift", "_selected_action": [attempt_row.pk]})
+            staff_client.post(reverse("admin:axes_accessattempt_changelist"), {"action": "lift", "_selected_action": [attempt_row.pk]})
             assert attempt("host", PASSWORD, address="198.51.100.7").status_code == 302
 
     def test_a_lifted_lock_out_does_not_make_the_next_one_longer(self, locked_host, staff_client):
-        admin_client = staff_client
         with freeze_time(START + timedelta(minutes=1)):
-            admin_client.post(reverse("admin:accounts_signinlockout_changelist"), {"action": "lift", "_selected_action": [SignInLockout.objects.get().pk]})
+            staff_client.post(reverse("admin:accounts_signinlockout_changelist"), {"action": "lift", "_selected_action": [SignInLockout.objects.get().pk]})
             for index in range(5):
                 attempt("host", f"again-{index}")
         latest = SignInLockout.objects.filter(lifted_at__isnull=True).get()
