@@ -51,3 +51,35 @@ class SecurityEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} ({self.username or self.user_id})"
+
+
+class SignInLockout(models.Model):
+    """A lock-out of an account (the username typed, existing or not) and/or a client address after
+    too many failed sign-ins (accounts.throttle). It lasts until `ends_at`, unless staff lift it;
+    each earlier lock-out of the same account or address still remembered makes the next one longer."""
+
+    username = models.CharField(max_length=255, blank=True, help_text="The account locked out; empty when only the address was.")
+    ip_address = models.GenericIPAddressField(null=True, blank=True, help_text="The address locked out; empty when only the account was.")
+    locked_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    lifted_at = models.DateTimeField(null=True, blank=True)
+    lifted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-locked_at", "-id"]
+        verbose_name = "sign-in lock-out"
+        indexes = [
+            models.Index(fields=["username", "-ends_at"], name="lockout_username_idx"),
+            models.Index(fields=["ip_address", "-ends_at"], name="lockout_address_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return " and ".join(filter(None, [self.username and f"account “{self.username}”", self.ip_address and f"address {self.ip_address}"]))
+
+
+class SessionCutoff(models.Model):
+    """Sessions of `user` that began before `cutoff` are over ("Sign out everywhere", turning on
+    two-factor authentication). Read with the user on every request (accounts.backends)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, primary_key=True, on_delete=models.CASCADE, related_name="session_cutoff")
+    cutoff = models.DateTimeField()

@@ -7,6 +7,7 @@ from datetime import date, time, timedelta
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from accounts import demo as accounts_demo
 from bookings.models import Booking, BookingStatus, PmsSource, Property
 
 DEMO_HOST_USERNAME = "demo-host"
@@ -79,6 +80,7 @@ def _users():
     if staff_created:
         staff.set_password(DEMO_STAFF_PASSWORD)
         staff.save()
+    accounts_demo.enrol_demo_staff(staff)  # the admin needs a second factor: the demo's is published
     return host, host_created
 
 

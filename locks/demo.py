@@ -226,6 +226,11 @@ def _recorded_sandbox_settings() -> dict[str, str]:
     return {name: recorded[name] for name in SANDBOX_SETTINGS if name in recorded}
 
 
+def is_demo_database() -> bool:
+    """Whether `make run` connected this database to the sandbox (var/sandbox.env names it)."""
+    return bool(_recorded_sandbox_settings())
+
+
 def use_recorded_sandbox() -> str:
     """Point this process's vendors at the sandbox when it runs on the demo database without them.
 

@@ -66,6 +66,18 @@ def wait_until_up(
         sleep(poll_seconds)
 
 
+def two_factor_rows() -> list[tuple[str, str]]:
+    """How to get the demo staff's two-factor codes; demo mode only (its secret is public)."""
+    if not demo_mode_enabled():
+        return []
+    from accounts import demo as accounts_demo
+
+    return [
+        ("  staff's 2FA code", ".venv/bin/python manage.py demo_totp  (prints the current code)"),
+        ("  or in an app", accounts_demo.demo_otpauth_uri(bookings_demo.DEMO_STAFF_USERNAME)),
+    ]
+
+
 def banner(*, web_url: str, sandbox_url: str, api_token: str = bookings_demo.DEMO_TOKEN) -> list[str]:
     web = web_url.rstrip("/")
     _, offline_lock, offline_property = locks_demo.OFFLINE_DEMO
@@ -75,6 +87,7 @@ def banner(*, web_url: str, sandbox_url: str, api_token: str = bookings_demo.DEM
         ("  host", f"{bookings_demo.DEMO_HOST_USERNAME} / {bookings_demo.DEMO_HOST_PASSWORD}"),
         ("  host, no lock yet", f"{bookings_demo.NEW_HOST_USERNAME} / {bookings_demo.NEW_HOST_PASSWORD}  (connect one from scratch)"),
         ("  staff", f"{bookings_demo.DEMO_STAFF_USERNAME} / {bookings_demo.DEMO_STAFF_PASSWORD}  (Django admin: {web}/admin/)"),
+        *two_factor_rows(),
         ("API docs", f"{web}/api/v1/docs/  token {api_token}"),
         ("Sandbox lock clouds", f"{sandbox_url.rstrip('/')}/  (door pages, fault switches, vendor sign-ins)"),
     ]
@@ -89,3 +102,11 @@ def banner(*, web_url: str, sandbox_url: str, api_token: str = bookings_demo.DEM
         "  Ctrl-C stops everything.",
         rule,
     ]
+
+
+def demo_mode_enabled() -> bool:
+    """Demo mode: a developer's machine (DEBUG) or `make run` with its sandbox lock clouds
+    (SANDBOX_URL). Commands that print or create known secrets run only then."""
+    from django.conf import settings
+
+    return bool(settings.DEBUG or settings.SANDBOX_URL)

@@ -1,5 +1,6 @@
 """Django settings, read from the environment (see .env.example for every variable)."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -24,7 +25,8 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin with the default site replaced: staff need a verified second factor (accounts.admin_site).
+    "accounts.apps.VerifiedAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -32,6 +34,10 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "ninja",  # serves the API docs' Swagger UI from /static/ (no CDN)
+    "axes",  # sign-in throttling (accounts.throttle)
+    "django_otp",  # two-factor authentication (accounts.two_factor)
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "nowistay",
     "accounts",
     "bookings",
@@ -48,9 +54,14 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",  # request.user.is_verified(): signed in with the second factor
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After messages: ends idle sessions and those ended by "Sign out everywhere" (accounts.sessions).
+    "accounts.middleware.SessionSecurityMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last: turns a sign-in refused by the throttle into the lock-out page (accounts.throttle).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "nowistay.urls"
@@ -90,6 +101,39 @@ REAUTHENTICATION_MAX_AGE_SECONDS = env.int("REAUTHENTICATION_MAX_AGE_SECONDS", d
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+
+# --- Account security: sign-in throttling, two-factor authentication, sessions (accounts/) ------
+# The throttle first (it refuses a locked-out sign-in before any password is checked), then the
+# user model's backend, which also reads the "sign out everywhere" moment with the user.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "accounts.backends.AccountBackend"]
+# Failed sign-ins counted separately per account (the username typed, whether or not it exists)
+# and per client address, within SIGN_IN_LOCKOUT_SECONDS; at the limit that account or address is
+# locked out for SIGN_IN_LOCKOUT_SECONDS, doubled for each earlier lock-out of it within
+# SIGN_IN_LOCKOUT_MEMORY_SECONDS, up to SIGN_IN_LOCKOUT_MAX_SECONDS. Wrong second-factor codes count too.
+SIGN_IN_FAILURES_PER_ACCOUNT = env.int("SIGN_IN_FAILURES_PER_ACCOUNT", default=5)
+SIGN_IN_FAILURES_PER_ADDRESS = env.int("SIGN_IN_FAILURES_PER_ADDRESS", default=20)
+SIGN_IN_LOCKOUT_SECONDS = env.int("SIGN_IN_LOCKOUT_SECONDS", default=900)
+SIGN_IN_LOCKOUT_MAX_SECONDS = env.int("SIGN_IN_LOCKOUT_MAX_SECONDS", default=86400)
+SIGN_IN_LOCKOUT_MEMORY_SECONDS = env.int("SIGN_IN_LOCKOUT_MEMORY_SECONDS", default=86400)
+# How long the second step of a sign-in (the authenticator or recovery code) waits after the password.
+SIGN_IN_CODE_TIMEOUT_SECONDS = env.int("SIGN_IN_CODE_TIMEOUT_SECONDS", default=300)
+# django-axes (8.3.1): counting and refusing; the growth and the lock-out page are accounts.throttle's.
+AXES_HANDLER = "accounts.throttle.SignInThrottleHandler"
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # two separate keys, each with its own limit
+AXES_FAILURE_LIMIT = "accounts.throttle.failure_limit"
+AXES_COOLOFF_TIME = timedelta(seconds=SIGN_IN_LOCKOUT_SECONDS)  # a constant on purpose: see accounts.throttle
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # the time the lock-out page names stays true
+AXES_CLIENT_IP_CALLABLE = "accounts.client.client_ip_address"
+AXES_LOCKOUT_CALLABLE = "accounts.throttle.lockout_response"
+AXES_DISABLE_ACCESS_LOG = True  # successful sign-ins are in the security log (accounts.SecurityEvent)
+# Never kept in axes' record of a failed attempt's form data.
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "password", "code", "csrfmiddlewaretoken", "old_password", "new_password1", "new_password2"]
+# django-otp (1.7.5): TOTP authenticator apps and one-time recovery codes.
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Nowistay")
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True  # the admin never shows a TOTP secret or a recovery code
+# Sessions: signed out after this long without a request, and at the latest SESSION_COOKIE_AGE after signing in.
+SESSION_IDLE_TIMEOUT_SECONDS = env.int("SESSION_IDLE_TIMEOUT_SECONDS", default=1800)
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=12 * 3600)
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "UTC"

@@ -1,5 +1,4 @@
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from locks import admin_health
@@ -7,9 +6,10 @@ from nowistay import views
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Sign-in (throttled, with the second factor), sign-out and password reset; the admin signs in here too.
+    path("accounts/", include("accounts.auth_urls")),
     path("accounts/", include("accounts.urls")),
+    path("settings/security/", include("accounts.security_urls")),
     path("healthz", views.healthz, name="healthz"),
     path("locks/", include("locks.urls")),
     path("integrations/", include("locks.dashboard.urls")),

@@ -197,3 +197,46 @@ def worker(settings):
         _connection.close()
 
 
+
+
+# --- account security ----------------------------------------------------------------------------
+@pytest.fixture(autouse=True)
+def staff_force_login_is_verified(monkeypatch):
+    """`force_login` stands for a completed sign-in. For staff that includes the second factor the
+    admin requires (accounts.admin_site), so a staff user logged in this way gets a confirmed
+    authenticator and a verified session. Tests of the admin's refusal sign in through the forms."""
+    from django.test.client import ClientMixin
+
+    original = ClientMixin.force_login
+
+    def force_login(self, user, backend=None):
+        original(self, user, backend)
+        if user.is_staff:
+            from django_otp import DEVICE_ID_SESSION_KEY
+            from django_otp.plugins.otp_totp.models import TOTPDevice
+
+            device = TOTPDevice.objects.filter(user=user, confirmed=True).first() or TOTPDevice.objects.create(user=user, name="test", confirmed=True)
+            session = self.session
+            session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+            session.save()
+
+    monkeypatch.setattr(ClientMixin, "force_login", force_login)
+
+
+@pytest.fixture(autouse=True)
+def client_login_passes_a_request(monkeypatch):
+    """The sign-in throttle (django-axes) needs the request of every password check; the test
+    client's `login` has none, so it gets one from the test client's address (as axes' docs advise)."""
+    from django.http import HttpRequest
+    from django.test.client import ClientMixin
+
+    original = ClientMixin.login
+
+    def login(self, **credentials):
+        if "request" not in credentials:
+            request = HttpRequest()
+            request.META["REMOTE_ADDR"] = "127.0.0.1"
+            credentials["request"] = request
+        return original(self, **credentials)
+
+    monkeypatch.setattr(ClientMixin, "login", login)

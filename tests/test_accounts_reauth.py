@@ -74,7 +74,7 @@ class TestTheConfirmationPage:
         response = client.post(reverse("accounts:confirm"), {"password": "guess", "next": "/integrations/"})
         assert response.status_code == 400 and "That is not your password." in response.content.decode()
         assert SecurityEvent.objects.filter(user=host, kind=SecurityEventKind.REAUTHENTICATION_FAILED).count() == 1
-        assert "guess" not in SecurityEvent.objects.values_list("detail", flat=True).get()
+        assert not any("guess" in detail for detail in SecurityEvent.objects.values_list("detail", flat=True))
 
     @pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/", "javascript:alert(1)"])
     def test_next_never_leaves_the_site(self, client, host, target):

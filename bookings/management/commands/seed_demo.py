@@ -14,3 +14,4 @@ class Command(BaseCommand):
         self.stdout.write(f"Host login:  {demo.DEMO_HOST_USERNAME} / {demo.DEMO_HOST_PASSWORD}")
         self.stdout.write(f"New host (no lock account yet): {demo.NEW_HOST_USERNAME} / {demo.NEW_HOST_PASSWORD}")
         self.stdout.write(f"Staff login: {demo.DEMO_STAFF_USERNAME} / {demo.DEMO_STAFF_PASSWORD} (admin at /admin/)")
+        self.stdout.write("  its two-factor code: .venv/bin/python manage.py demo_totp")
