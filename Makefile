@@ -25,7 +25,10 @@ demo: migrate
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python manage.py seed_demo_messages
 
-# The demo points every vendor at the sandbox lock clouds (a process of their own).
+# The demo runs in development mode (DEBUG on: production's start-up refusals and the demo-only
+# commands' refusals do not apply) and points every vendor at the sandbox lock clouds (a process
+# of their own). Target-specific, so `demo` and `migrate` get them too when `run` builds them.
+run: export DEBUG = true
 run: export TTLOCK_API_URL = $(SANDBOX)/ttlock
 run: export TEDEE_API_URL = $(SANDBOX)/tedee
 run: export TEDEE_AUTH_URL = $(SANDBOX)/tedee/auth

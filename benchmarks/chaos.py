@@ -40,6 +40,7 @@ VENDOR_HTTP_TIMEOUT_SECONDS (3), SANDBOX_HANG_SECONDS (4: how long a lost answer
 import os
 import random
 import re
+import secrets
 import signal
 import socket
 import sqlite3
@@ -53,6 +54,8 @@ from datetime import datetime, timedelta, timezone as dt_timezone
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo
+
+from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -135,6 +138,9 @@ def configure_environment(config: Config, sandbox_url: str, sandbox_db: Path) ->
         "INSTANCE_ID": INSTANCE_ID,
         "CELERY_TASK_ALWAYS_EAGER": "false",
         "EMAIL_URL": os.environ.get("CHAOS_EMAIL_URL", "dummymail://"),  # host alerts are sent, not printed
+        # Production-shaped: with DEBUG off, `celery worker` and `beat` refuse the development values.
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
         "TTLOCK_API_URL": f"{sandbox_url}/ttlock",
         "TEDEE_API_URL": f"{sandbox_url}/tedee",
         "TEDEE_AUTH_URL": f"{sandbox_url}/tedee/auth",

@@ -2,7 +2,7 @@ import os
 import sys
 
 from celery import Celery
-from celery.signals import worker_init
+from celery.signals import beat_init, celeryd_init, worker_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "nowistay.settings")
 
@@ -22,3 +22,21 @@ def shorten_gil_switch_interval(sender=None, **kwargs) -> None:
     from django.conf import settings
 
     sys.setswitchinterval(settings.WORKER_GIL_SWITCH_INTERVAL_SECONDS)
+
+
+@celeryd_init.connect
+@beat_init.connect
+def refuse_insecure_production_settings(sender=None, **kwargs) -> None:
+    """`celery worker` and `celery beat` refuse to start on insecure production settings, before
+    any task runs (nowistay/startup.py).
+
+    celeryd_init is sent only by the worker program (celery.apps.worker.Worker), not by a worker
+    a test starts in its own process (celery.contrib.testing), which runs on the test settings.
+    Celery logs and ignores an exception a signal handler raises, so this one exits instead.
+    """
+    from nowistay.startup import InsecureProductionSettings, refuse_to_start_if_insecure
+
+    try:
+        refuse_to_start_if_insecure()
+    except InsecureProductionSettings as refusal:
+        raise SystemExit(str(refusal)) from None

@@ -8,6 +8,9 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 INSTANCE_ID_PATTERN = re.compile(r"^[a-z0-9]{1,6}$")
+# SECRET_KEY when none is set: serves a developer's machine only (production refuses it, nowistay/startup.py).
+DEVELOPMENT_SECRET_KEY = "dev-insecure-nowistay-secret-key-change-me"
+SAME_SITE_VALUES = {"lax": "Lax", "strict": "Strict", "none": "None"}
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
 FILESYSTEM_BROKER_URL = "filesystem://localhost/"
 
@@ -50,6 +53,27 @@ def validate_instance_id(value: str) -> str:
     if not INSTANCE_ID_PATTERN.fullmatch(value):
         raise ImproperlyConfigured("INSTANCE_ID must be 1-6 lowercase letters or digits")
     return value
+
+
+def proxy_ssl_header(value: str) -> tuple[str, str] | None:
+    """SECURE_PROXY_SSL_HEADER from "HTTP_X_FORWARDED_PROTO,https"; empty: no proxy is trusted."""
+    if not value.strip():
+        return None
+    parts = [part.strip() for part in value.split(",")]
+    if len(parts) != 2 or not parts[0].startswith("HTTP_") or not parts[1]:
+        raise ImproperlyConfigured(
+            "SECURE_PROXY_SSL_HEADER must be a request header as Django names it and the value that means "
+            "HTTPS, e.g. HTTP_X_FORWARDED_PROTO,https (or empty when no proxy sets it)"
+        )
+    return parts[0], parts[1]
+
+
+def same_site(name: str, value: str) -> str:
+    """A cookie's SameSite attribute: Lax, Strict or None (any case)."""
+    try:
+        return SAME_SITE_VALUES[value.strip().lower()]
+    except KeyError:
+        raise ImproperlyConfigured(f"{name} must be Lax, Strict or None") from None
 
 
 def broker_settings(*, broker_url: str, result_url: str, var_dir: Path) -> dict:

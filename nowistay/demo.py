@@ -1,23 +1,41 @@
-"""The banner `make run` prints once web, worker, beat and the sandbox lock clouds are all up.
+"""Demo mode, and the banner `make run` prints once web, worker, beat and the sandbox lock clouds are all up.
 
 Their start-up output (migrations, the demo's connections, Celery's banners, the first codes) is
 a hundred lines long and buries the logins printed before it; Procfile.dev's `banner` process
 waits for the four to answer, then prints the URLs and logins again.
+
+The demo's accounts have passwords and an API token published in the source: the commands that
+create or print them run in demo mode only (`demo_mode_enabled`).
 """
 
 import time
 from collections.abc import Callable
 
 import requests
-
-from bookings import demo as bookings_demo
-from locks import demo as locks_demo
+from django.conf import settings
+from django.core.management.base import CommandError
 
 WEB, WORKER, BEAT, SANDBOX = "web", "worker", "beat", "sandbox"
 # Node names as Celery gives them: `celery worker` answers as celery@host, `celery beat
 # --enable-remote-control` as celerybeat@host.
 CELERY_NODE_PREFIXES = {WORKER: "celery@", BEAT: "celerybeat@"}
 WAITING_NOTE_EVERY_SECONDS = 60
+
+
+def demo_mode_enabled() -> bool:
+    """Whether this process serves the demo: DEBUG on (a developer's machine) or SANDBOX_URL set (the
+    sandbox lock clouds of `make run`). Never so in production, where both are off."""
+    return bool(settings.DEBUG or settings.SANDBOX_URL)
+
+
+def refuse_outside_demo_mode(what: str) -> None:
+    """For the demo's management commands: raise CommandError (exit 1, nothing done) outside demo mode."""
+    if not demo_mode_enabled():
+        raise CommandError(
+            f"Refusing to {what} outside demo mode: the demo's passwords and token are published in the source. "
+            "Demo mode is DEBUG=true or SANDBOX_URL set (`make run` sets both), on a development database, "
+            "never a production one."
+        )
 
 
 def http_answers(url: str) -> bool:
@@ -71,6 +89,7 @@ def two_factor_rows() -> list[tuple[str, str]]:
     if not demo_mode_enabled():
         return []
     from accounts import demo as accounts_demo
+    from bookings import demo as bookings_demo
 
     return [
         ("  staff's 2FA code", ".venv/bin/python manage.py demo_totp  (prints the current code)"),
@@ -78,7 +97,12 @@ def two_factor_rows() -> list[tuple[str, str]]:
     ]
 
 
-def banner(*, web_url: str, sandbox_url: str, api_token: str = bookings_demo.DEMO_TOKEN) -> list[str]:
+def banner(*, web_url: str, sandbox_url: str, api_token: str | None = None) -> list[str]:
+    # Imported here: bookings and locks may ask demo_mode_enabled() while their own demo modules load.
+    from bookings import demo as bookings_demo
+    from locks import demo as locks_demo
+
+    api_token = api_token or bookings_demo.DEMO_TOKEN
     web = web_url.rstrip("/")
     _, offline_lock, offline_property = locks_demo.OFFLINE_DEMO
     rule = "=" * 96
@@ -104,9 +128,3 @@ def banner(*, web_url: str, sandbox_url: str, api_token: str = bookings_demo.DEM
     ]
 
 
-def demo_mode_enabled() -> bool:
-    """Demo mode: a developer's machine (DEBUG) or `make run` with its sandbox lock clouds
-    (SANDBOX_URL). Commands that print or create known secrets run only then."""
-    from django.conf import settings
-
-    return bool(settings.DEBUG or settings.SANDBOX_URL)

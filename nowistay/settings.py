@@ -6,9 +6,12 @@ from pathlib import Path
 import environ
 
 from nowistay.config import (
+    DEVELOPMENT_SECRET_KEY,
     broker_settings,
     database_settings,
     encryption_keys,
+    proxy_ssl_header,
+    same_site,
     validate_instance_id,
 )
 
@@ -19,8 +22,9 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
-# The insecure default only ever serves a developer's machine; production sets SECRET_KEY.
-SECRET_KEY = env.str("SECRET_KEY", default="dev-insecure-nowistay-secret-key-change-me")
+# The insecure default only ever serves a developer's machine: with DEBUG off, the web server, the
+# worker and beat refuse to start on it (nowistay/startup.py), as on an empty ALLOWED_HOSTS.
+SECRET_KEY = env.str("SECRET_KEY", default=DEVELOPMENT_SECRET_KEY)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -244,6 +248,27 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
 
-if not DEBUG:
-    SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=False)
-    CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=False)
+# --- HTTPS, cookies and security headers -----------------------------------------------------
+# Cookies default to HTTPS-only in production (DEBUG off) and not on a developer's http:// machine.
+# Redirects and HSTS stay off until set (deploy/production.env.example has the production values,
+# with which `manage.py check --deploy` is clean): a redirect behind a TLS proxy that does not say
+# so loops, and HSTS cannot be taken back from browsers that saw it.
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+# Only behind a proxy that sets this header on every request (and drops a client's own).
+SECURE_PROXY_SSL_HEADER = proxy_ssl_header(env.str("SECURE_PROXY_SSL_HEADER", default=""))
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+# Lax, not Strict: the vendors' sign-in pages (Tedee, Nuki) redirect back to a page that needs the session.
+SESSION_COOKIE_SAMESITE = same_site("SESSION_COOKIE_SAMESITE", env.str("SESSION_COOKIE_SAMESITE", default="Lax"))
+CSRF_COOKIE_SAMESITE = same_site("CSRF_COOKIE_SAMESITE", env.str("CSRF_COOKIE_SAMESITE", default="Lax"))
+# Pages send the CSRF token from the template (base.html's hx-headers), so no script reads the cookie.
+CSRF_COOKIE_HTTPONLY = env.bool("CSRF_COOKIE_HTTPONLY", default=True)
+SECURE_REFERRER_POLICY = env.str("SECURE_REFERRER_POLICY", default="same-origin")
+# Fixed, not read from the environment: nothing this product serves needs them weaker.
+SESSION_COOKIE_HTTPONLY = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"

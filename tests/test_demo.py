@@ -6,8 +6,10 @@ from io import StringIO
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.test import Client
 
 from bookings import demo
@@ -44,7 +46,14 @@ def crosses_dst_change(booking: Booking) -> bool:
 
 
 @pytest.fixture
-def seeded():
+def demo_mode(settings):
+    """DEBUG on, as `make run` runs the demo commands (the suite itself runs with DEBUG off)."""
+    settings.DEBUG = True
+    return settings
+
+
+@pytest.fixture
+def seeded(demo_mode):
     return seed()
 
 
@@ -131,6 +140,7 @@ def test_the_deliberately_offline_lock_says_it_is_deliberate(seeded):
 
 
 def banner_output(monkeypatch) -> str:
+    monkeypatch.setattr(settings, "DEBUG", True)  # demo mode, as Procfile.dev runs it
     monkeypatch.setattr(nowistay_demo, "not_up", lambda **urls: [])  # everything answers
     out = StringIO()
     call_command("demo_banner", "--web", "http://127.0.0.1:8010/", "--sandbox", "http://127.0.0.1:8110/", stdout=out)
@@ -175,3 +185,89 @@ def test_what_is_not_up_is_read_from_http_and_a_celery_ping(monkeypatch, sandbox
     assert nowistay_demo.not_up(web_url=closed, sandbox_url=sandbox_url) == ["web", "beat"]
     monkeypatch.setattr(nowistay_demo, "celery_nodes_answering", lambda: {"celery@host", "celerybeat@host"})
     assert nowistay_demo.not_up(web_url=sandbox_url, sandbox_url=sandbox_url) == []
+
+
+# --- demo data only in demo mode ------------------------------------------------------------------
+# The demo's passwords and API token are published in the source: `seed_demo` once made a staff
+# account with one in a DEBUG=false database.
+
+OUTSIDE_DEMO_MODE = "outside demo mode"
+DEMO_COMMANDS = [
+    ("seed_demo",),
+    ("seed_demo_messages",),
+    ("seed_api_token",),
+    ("connect_demo_locks",),
+    ("demo_banner", "--web", "http://127.0.0.1:8010/", "--sandbox", "http://127.0.0.1:8110/"),
+]
+
+
+@pytest.fixture
+def production_mode(settings):
+    settings.DEBUG, settings.SANDBOX_URL = False, ""
+    return settings
+
+
+def everything_the_demo_creates() -> dict[str, int]:
+    from bookings.api.models import ApiToken
+    from locks.models import LockAssignment, ProviderAccount
+    from messaging.models import MessageTemplate
+
+    models = (get_user_model(), Property, Booking, ApiToken, ProviderAccount, LockAssignment, MessageTemplate)
+    return {model.__name__: model.objects.count() for model in models}
+
+
+def test_demo_mode_is_debug_or_the_sandbox(settings):
+    settings.DEBUG, settings.SANDBOX_URL = False, ""
+    assert not nowistay_demo.demo_mode_enabled()
+    settings.DEBUG = True
+    assert nowistay_demo.demo_mode_enabled()
+    settings.DEBUG, settings.SANDBOX_URL = False, "http://127.0.0.1:8100"
+    assert nowistay_demo.demo_mode_enabled()
+
+
+@pytest.mark.parametrize("command", DEMO_COMMANDS, ids=[command[0] for command in DEMO_COMMANDS])
+def test_every_demo_command_refuses_outside_demo_mode_and_creates_nothing(production_mode, command, monkeypatch):
+    monkeypatch.setattr(nowistay_demo, "not_up", lambda **urls: [])  # the banner would not wait
+    out = StringIO()
+    with pytest.raises(CommandError, match=OUTSIDE_DEMO_MODE) as refusal:
+        call_command(*command, stdout=out)
+    assert "DEBUG=true or SANDBOX_URL" in str(refusal.value)
+    assert set(everything_the_demo_creates().values()) == {0}
+    assert out.getvalue() == ""  # no published password or token printed either
+
+
+def test_demo_commands_refuse_even_when_the_demo_host_exists(production_mode):
+    get_user_model().objects.create_user(username=demo.DEMO_HOST_USERNAME, password="a-real-password-123")
+    before = everything_the_demo_creates()
+    for command in DEMO_COMMANDS[:4]:
+        with pytest.raises(CommandError, match=OUTSIDE_DEMO_MODE):
+            call_command(*command, stdout=StringIO())
+    assert everything_the_demo_creates() == before
+
+
+def test_seed_demo_runs_in_the_sandbox_demo_without_debug(settings):
+    settings.DEBUG, settings.SANDBOX_URL = False, "http://127.0.0.1:8100"
+    assert "Loaded" in seed()
+    assert get_user_model().objects.filter(username=demo.DEMO_STAFF_USERNAME).exists()
+
+
+def test_manage_py_seed_demo_exits_non_zero_outside_demo_mode(tmp_path):
+    """The command as run from a shell on a production database: exit status 1, nothing written."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.test_settings import env_vars_read_by_settings
+
+    database = tmp_path / "production.sqlite3"
+    env = {name: value for name, value in os.environ.items() if name not in env_vars_read_by_settings()}
+    env.update(DEBUG="false", SANDBOX_URL="", DATABASE_URL=f"sqlite:///{database}", CELERY_BROKER_URL="memory://")
+    result = subprocess.run(
+        [sys.executable, "manage.py", "seed_demo"],
+        cwd=Path(__file__).resolve().parent.parent, env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert OUTSIDE_DEMO_MODE in result.stderr
+    assert demo.DEMO_STAFF_PASSWORD not in result.stdout + result.stderr
+    assert not database.exists() or database.stat().st_size == 0

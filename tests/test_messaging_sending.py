@@ -534,11 +534,12 @@ def test_personal_data_of_old_stays_can_be_erased(stay, door_code, tick, send):
     assert (delivery.pin, delivery.body, delivery.subject, delivery.recipient, delivery.status) == (None, None, None, "", DeliveryStatus.SENT)
 
 
-def test_seed_demo_messages_gives_the_demo_host_a_door_code_message(db, after_commit, fake_cloud, tick, send):
+def test_seed_demo_messages_gives_the_demo_host_a_door_code_message(db, after_commit, fake_cloud, tick, send, settings):
     from django.contrib.auth import get_user_model
 
     from locks.models import LockAssignment, ProviderAccount
 
+    settings.DEBUG = True  # demo mode, as `make run` runs the demo commands
     with freeze_time("2026-06-10 09:30:00"):  # 11:30 in Paris: the demo stay arrives tomorrow
         call_command("seed_demo")
         after_commit(lambda: call_command("seed_demo_messages"))

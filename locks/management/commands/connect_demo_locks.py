@@ -2,6 +2,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from locks import demo
+from nowistay.demo import refuse_outside_demo_mode
 
 
 class Command(BaseCommand):
@@ -11,6 +12,7 @@ class Command(BaseCommand):
         parser.add_argument("--wait-for", metavar="URL", help="wait until the sandbox answers at this URL")
 
     def handle(self, *args, **options):
+        refuse_outside_demo_mode("connect the demo host to the sandbox lock clouds")
         if options["wait_for"]:
             try:
                 demo.wait_for_sandbox(options["wait_for"])

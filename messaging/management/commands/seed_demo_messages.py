@@ -2,12 +2,14 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from messaging import demo
+from nowistay.demo import refuse_outside_demo_mode
 
 
 class Command(BaseCommand):
     help = "Give the demo host an active \"Door code\" message and a stay whose message is due now (idempotent)."
 
     def handle(self, *args, **options):
+        refuse_outside_demo_mode("add the demo messages and stay")
         try:
             result = demo.seed_demo_messages(now=timezone.now())
         except demo.DemoHostMissing as error:

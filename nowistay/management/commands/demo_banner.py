@@ -3,6 +3,7 @@ import threading
 from django.core.management.base import BaseCommand
 
 from nowistay import demo
+from nowistay.demo import refuse_outside_demo_mode
 
 
 class Command(BaseCommand):
@@ -17,6 +18,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, web: str, sandbox: str, keep_running: bool, **options):
+        refuse_outside_demo_mode("print the demo logins")
         def say(line: str) -> None:
             self.stdout.write(line)
             self.stdout.flush()  # a pipe to honcho is block-buffered
