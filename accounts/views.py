@@ -1,3 +1,6 @@
+import hashlib
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.contrib.auth import views as auth_views
@@ -6,6 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone
+from django.core.cache import cache
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
@@ -13,6 +17,7 @@ from django.views.decorators.http import require_http_methods
 from django_otp import login as otp_login
 
 from accounts import sign_in
+from accounts.client import client_ip_address
 from accounts.events import record_security_event
 from accounts.forms import AuthenticatorCodeForm, ConfirmPasswordForm, PlainTextPasswordResetForm, PlainTextSetPasswordForm, SignInCodeForm
 from accounts.lockouts import active_lockouts, lockout_lift
@@ -120,12 +125,33 @@ class RecordingPasswordResetForm(PlainTextPasswordResetForm):
     is recorded in the security log of each account it concerns, never the address typed."""
 
     def save(self, *args, request=None, **kwargs):
+        if not reset_requests_allowed(request, self.cleaned_data["email"]):
+            # The same page as always (no hint whether the address has an account), and no email:
+            # the form must not become a way to flood someone's inbox.
+            record_security_event(kind=SecurityEventKind.PASSWORD_RESET_REQUESTED, request=request, detail="Not sent: too many requests.")
+            return None
         users = list(self.get_users(self.cleaned_data["email"]))
         for user in users:
             record_security_event(kind=SecurityEventKind.PASSWORD_RESET_REQUESTED, user=user, request=request)
         if not users:
             record_security_event(kind=SecurityEventKind.PASSWORD_RESET_REQUESTED, request=request, detail="No active account has the address typed.")
         return super().save(*args, request=request, **kwargs)
+
+
+def reset_requests_allowed(request, email: str) -> bool:
+    """At most PASSWORD_RESET_REQUESTS_PER_HOUR per address typed and ten times that per client
+    address, counted in the shared cache for an hour."""
+    limit = settings.PASSWORD_RESET_REQUESTS_PER_HOUR
+    digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()
+    keys = [(f"password-reset:email:{digest}", limit), (f"password-reset:ip:{client_ip_address(request)}", limit * 10)]
+    allowed = True
+    for key, most in keys:
+        cache.add(key, 0, timeout=3600)
+        try:
+            allowed = cache.incr(key) <= most and allowed
+        except ValueError:  # expired between add and incr: this is the first request of a new hour
+            cache.set(key, 1, timeout=3600)
+    return allowed
 
 
 class PasswordResetView(auth_views.PasswordResetView):

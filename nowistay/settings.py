@@ -101,6 +101,8 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 # A sensitive action (accounts.reauth) asks for the password again after this long.
 REAUTHENTICATION_MAX_AGE_SECONDS = env.int("REAUTHENTICATION_MAX_AGE_SECONDS", default=600)
+# Reset emails sent for one address in an hour (ten times that per client address).
+PASSWORD_RESET_REQUESTS_PER_HOUR = env.int("PASSWORD_RESET_REQUESTS_PER_HOUR", default=3)
 # How many proxies in front of the app append to X-Forwarded-For (0: trust REMOTE_ADDR only).
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 LOGIN_REDIRECT_URL = "home"

@@ -294,6 +294,21 @@ class TestPasswordReset:
         assert requested.filter(user=host).count() == 1 and requested.filter(user=None).count() == 1
         assert not any("nobody@example.com" in text for text in requested.values_list("detail", flat=True))
 
+    def test_resets_cannot_flood_an_inbox(self, host, settings):
+        from django.core.cache import cache
+
+        cache.clear()
+        settings.PASSWORD_RESET_REQUESTS_PER_HOUR = 3
+        with freeze_time("2026-06-01 10:00:00") as frozen:
+            answers = [Client().post(reverse("password_reset"), {"email": "host@example.com"}) for _ in range(10)]
+            assert {answer["Location"] for answer in answers} == {"/accounts/password-reset/sent/"}  # the same page
+            assert len(mail.outbox) == 3
+            assert SecurityEvent.objects.filter(detail="Not sent: too many requests.").count() == 7
+            frozen.tick(timedelta(hours=1, seconds=1))
+            Client().post(reverse("password_reset"), {"email": "host@example.com"})
+        assert len(mail.outbox) == 4
+        cache.clear()
+
     def test_a_reset_ends_every_session_signs_nobody_in_and_keeps_the_second_factor(self, host_with_2fa):
         device = TOTPDevice.objects.get(user=host_with_2fa)
         with freeze_time(START + timedelta(minutes=1)):
