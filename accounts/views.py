@@ -156,8 +156,9 @@ def reset_requests_allowed(request, email: str) -> bool:
 
 class PasswordResetView(auth_views.PasswordResetView):
     form_class = RecordingPasswordResetForm
-    email_template_name = "registration/password_reset_email.txt"
-    subject_template_name = "registration/password_reset_subject.txt"
+    email_template_name = "emails/password_reset.txt"
+    html_email_template_name = "emails/password_reset.html"
+    subject_template_name = "emails/password_reset_subject.txt"
     success_url = reverse_lazy("password_reset_done")
 
 

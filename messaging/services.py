@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
-from django.core.mail import BadHeaderError, EmailMessage
+from django.core.mail import BadHeaderError
 from django.core.mail.utils import DNS_NAME
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q
@@ -54,6 +54,7 @@ from messaging.models import (
     MessageTemplate,
     TriggerKind,
 )
+from nowistay.emails import send_text_and_html
 
 logger = logging.getLogger(__name__)
 
@@ -503,17 +504,18 @@ def _retry_later(delivery: MessageDelivery, token: str, note: str, now: datetime
 
 
 def _send_email(delivery: MessageDelivery, recipient: str, subject: str, body: str) -> None:
+    """The rendered message as text (exactly `body`) and HTML (`body` escaped, its line breaks as
+    paragraphs): the host's text is a value in the email templates, never template source."""
     host = delivery.booking.property.host
-    message = EmailMessage(
+    send_text_and_html(
         subject=subject,
-        body=body,
-        from_email=settings.DEFAULT_FROM_EMAIL,
+        template_name="guest_message",
+        context={"body": body},
         to=[recipient],
         reply_to=[host.email] if host.email else None,
         # The same id on every attempt of this row, so a mail system can fold an at-least-once duplicate.
         headers={"Message-ID": f"<nowistay-{settings.INSTANCE_ID}-delivery-{delivery.pk}@{DNS_NAME}>"},
     )
-    message.send(fail_silently=False)
 
 
 _SENDERS: dict[str, Callable[[MessageDelivery, str, str, str], None]] = {Channel.EMAIL: _send_email}
