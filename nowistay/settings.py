@@ -207,6 +207,8 @@ API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="120/minute")
 API_AUTH_FAILURE_LIMIT = env.str("API_AUTH_FAILURE_LIMIT", default="20/10minutes")
 # Active (neither revoked nor expired) API tokens a host may hold at once.
 API_MAX_TOKENS_PER_HOST = env.int("API_MAX_TOKENS_PER_HOST", default=10)
+# This site's public URL (scheme and host, no path): the server the API's OpenAPI document names.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 # Retention (locks.services.housekeeping, run daily): audit rows, then guests' personal data.
 RETENTION_AUDIT_DAYS = env.int("RETENTION_AUDIT_DAYS", default=180)
 RETENTION_GUEST_DATA_DAYS = env.int("RETENTION_GUEST_DATA_DAYS", default=365)

@@ -17,6 +17,7 @@ from django.core.exceptions import ImproperlyConfigured
 from freezegun import freeze_time
 from ninja.responses import NinjaJSONEncoder
 from schemathesis.core.transport import Response
+from schemathesis.specs.openapi.checks import response_headers_conformance
 
 from bookings.api.api import api as ninja_api
 from bookings.api.security import parse_rate
@@ -26,10 +27,12 @@ from locks.models import AccessCode, CodeState
 from tests.lifecycle_helpers import tick
 
 SNAPSHOT = Path(__file__).parent / "fixtures" / "openapi-v1.json"
+# The snapshot names this server (`servers` comes from settings.SITE_URL, whatever .env says).
+SNAPSHOT_SITE_URL = "http://127.0.0.1:8000"
 REFRESH = (
     "The OpenAPI document changed. If the change is intended, refresh the snapshot with\n"
-    "  .venv/bin/python manage.py export_openapi_schema --api bookings.api.api.api --indent 2 --sorted "
-    "--output tests/fixtures/openapi-v1.json\n"
+    f"  SITE_URL={SNAPSHOT_SITE_URL} .venv/bin/python manage.py export_openapi_schema --api bookings.api.api.api "
+    "--indent 2 --sorted --output tests/fixtures/openapi-v1.json\n"
     "(or run this test with UPDATE_OPENAPI_SNAPSHOT=1) and commit it."
 )
 
@@ -38,6 +41,11 @@ pytestmark = pytest.mark.django_db
 
 def generated_document() -> dict:
     return json.loads(json.dumps(ninja_api.get_openapi_schema(), cls=NinjaJSONEncoder))
+
+
+@pytest.fixture
+def snapshot_site(settings):
+    settings.SITE_URL = SNAPSHOT_SITE_URL
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +62,8 @@ def fresh_rate_limits():
 
 
 def conform(document, method: str, path: str, response) -> None:
-    """Validate a Django test response against the documented operation (status, headers, body)."""
+    """Validate a Django test response against the documented operation: its body, and the headers
+    documented for its status (present when required, e.g. Retry-After on 429, and well-formed)."""
     operation = document.find_operation_by_path(method.lower(), path.split("?")[0])
     assert operation is not None, f"{method} {path} is not in the OpenAPI document"
     wrapped = Response(
@@ -67,6 +76,7 @@ def conform(document, method: str, path: str, response) -> None:
         encoding="utf-8",
     )
     operation.validate_response(wrapped)
+    response_headers_conformance(None, wrapped, operation.Case())
 
 
 class Api:
@@ -147,13 +157,13 @@ def errors_of(response) -> dict[str | None, str]:
 
 
 class TestDocument:
-    def test_generated_document_matches_the_committed_snapshot(self):
+    def test_generated_document_matches_the_committed_snapshot(self, snapshot_site):
         generated = generated_document()
         if os.environ.get("UPDATE_OPENAPI_SNAPSHOT"):
             SNAPSHOT.write_text(json.dumps(generated, indent=2, sort_keys=True, ensure_ascii=False))  # as the command writes it
         assert json.loads(SNAPSHOT.read_text()) == generated, REFRESH
 
-    def test_schema_is_served_as_openapi_3(self, client):
+    def test_schema_is_served_as_openapi_3(self, client, snapshot_site):
         response = client.get("/api/v1/schema/")
         assert response.status_code == 200
         served = response.json()
@@ -431,6 +441,33 @@ class TestUpsert:
         assert fake_cloud.codes_on("L1") == []
         assert AccessCode.objects.get().state == CodeState.REVOKED
         assert api.get("/bookings/R-9/").json()["code"]["state"] == "revoked"
+
+    @pytest.mark.parametrize("revoked_first", [True, False], ids=["revoked-then-confirmed", "confirmed-before-the-revoke-ran"])
+    def test_a_cancelled_booking_confirmed_again_gets_a_new_code(self, api, assigned_property, fake_cloud, revoked_first):
+        """Documented on PUT and PATCH: the revoked code never comes back; a new one is made."""
+        prop = assigned_property()
+        stay = {"arrival_date": "2026-06-11", "departure_date": "2026-06-13"}
+        with freeze_time("2026-06-10 08:00:00"):
+            api.put("/bookings/R-9/", booking_body(prop, **stay))
+            tick()
+            (first,) = fake_cloud.codes_on("L1")
+            api.post("/bookings/R-9/cancel/")
+            if revoked_first:
+                tick()
+                assert fake_cloud.codes_on("L1") == []
+
+            again = api.patch("/bookings/R-9/", {"status": "confirmed"})
+            assert again.status_code == 200
+            assert again.json()["status"] == "confirmed" and again.json()["code"]["state"] in ("scheduled", "creating")
+            tick()
+
+            old, new = AccessCode.objects.order_by("id")
+            assert (old.state, old.is_current) == (CodeState.REVOKED, False)
+            assert (new.state, new.is_current) == (CodeState.ACTIVE, True)
+            (issued,) = fake_cloud.codes_on("L1")
+            assert issued.vendor_code_id == new.vendor_code_id != first.vendor_code_id
+            assert issued.starts_at == first.starts_at and issued.ends_at == first.ends_at
+            assert api.get("/bookings/R-9/").json()["code"]["state"] == "active"
 
 
 # --- bookings: read, patch, cancel ------------------------------------------------------------------

@@ -5,6 +5,7 @@ bookings.services (full_clean, then the code lifecycle). Everything is scoped to
 another host's object answers 404, exactly like a missing one.
 """
 
+from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI, Path, Query, Router
@@ -16,6 +17,7 @@ from ninja.responses import Status
 
 from bookings import services
 from bookings.api import selectors
+from bookings.api.openapi import finish_document
 from bookings.api.schemas import (
     MAX_ID,
     REF_MAX_LENGTH,
@@ -36,16 +38,19 @@ The bookings of your properties, pushed by your PMS, and the state of each guest
 
 **Authentication**: `Authorization: Bearer <token>`. A host creates tokens under Settings → API
 tokens (at most 10 active at once by default); a token sees only that host's properties and
-bookings. An unknown, revoked or expired token gets 401, the same answer for each. Tokens may
-expire (chosen when created: 30, 90 or 365 days, or never). The guest's PIN is returned only to
-tokens with the `read_pins` scope.
+bookings. An unknown, revoked or expired token gets 401 with `WWW-Authenticate: Bearer
+realm="api"`, the same answer for each. Tokens may expire (chosen when created: 30, 90 or 365
+days, or never). The guest's PIN is returned only to tokens with the `read_pins` scope.
 
 **Idempotent upsert**: `PUT /bookings/{external_ref}/` creates the booking the first time and
 replaces it afterwards; sending the same PUT again leaves the booking as it is and never creates
 a second booking or code. The door code follows every change on its own (created, moved, revoked).
+A cancelled booking may be confirmed again (PUT or PATCH with `"status": "confirmed"`): it gets a
+new code; the one retired at the cancellation never comes back.
 
-**Dates and times**: dates `YYYY-MM-DD`, times of day `HH:MM` in the property's time zone;
-timestamps in responses are ISO 8601, in UTC and (`*_local`) in the property's time zone.
+**Dates and times**: dates `YYYY-MM-DD`, from 2000-01-01 to 2099-12-31; times of day `HH:MM` in
+the property's time zone; timestamps in responses are ISO 8601, in UTC and (`*_local`) in the
+property's time zone.
 
 **Errors**: 400 `{"detail", "errors": [{"field", "message"}]}` for invalid input (field names
 as in the request); 401, 404 and 429 `{"detail"}`. Another host's objects answer 404.
@@ -78,7 +83,16 @@ class Pagination(PageNumberPagination):
         super().__init__(page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE, **kwargs)
 
 
-api = NinjaAPI(
+class BookingApi(NinjaAPI):
+    """ninja's API, whose OpenAPI document also names the server (settings.SITE_URL, read when the
+    document is made) and the response headers (bookings.api.openapi)."""
+
+    def get_openapi_schema(self, *, path_prefix: str | None = None, path_params: dict | None = None):
+        document = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        return finish_document(document, site_url=settings.SITE_URL)
+
+
+api = BookingApi(
     title="Nowistay PMS API",
     version="1",
     description=DESCRIPTION,
@@ -171,13 +185,15 @@ def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 properties = Router(tags=["properties"])
 
 
-@properties.get("/", response={200: list[PropertyOut], **READ_ERRORS}, summary="List your properties")
+@properties.get("/", response={200: list[PropertyOut], **READ_ERRORS}, summary="List your properties", operation_id="list_properties")
 @paginate(Pagination)
 def list_properties(request: HttpRequest):
     return selectors.properties_of(request.auth.host)
 
 
-@properties.get("/{property_id}/", response={200: PropertyOut, **ONE_ERRORS}, summary="One of your properties")
+@properties.get(
+    "/{property_id}/", response={200: PropertyOut, **ONE_ERRORS}, summary="One of your properties", operation_id="get_property"
+)
 def get_property(request: HttpRequest, property_id: int = Path(..., ge=1, le=MAX_ID)):
     return selectors.property_of(request.auth.host, property_id)
 
@@ -186,10 +202,20 @@ def get_property(request: HttpRequest, property_id: int = Path(..., ge=1, le=MAX
 
 bookings = Router(tags=["bookings"])
 
+# Allowed on purpose: a PMS undoes a cancellation this way. The lifecycle never revives a retired
+# code: reconciling the confirmed booking plans a new one (locks.services.codes.booking_reconcile).
+RECONFIRMING = (
+    "**Cancelled → confirmed** is allowed (a cancellation undone in the PMS). The code retired at the cancellation "
+    "never comes back: it was revoked (a lock that cannot revoke codes, such as igloohome's algoPINs, keeps it until "
+    "its end). A new code is planned for the stay, with a PIN chosen afresh like any new code's, and made on the "
+    "usual schedule. A booking whose access the host ended early (\"End access now\") gets no new code from a "
+    "status change: only the host's \"Restore access\" undoes that."
+)
+
 ExternalRef = Path(..., min_length=1, max_length=REF_MAX_LENGTH, pattern=REF_PATTERN, description="Your PMS's reference of the booking.")
 
 
-@bookings.get("/", response={200: list[BookingOut], **READ_ERRORS}, summary="List your bookings")
+@bookings.get("/", response={200: list[BookingOut], **READ_ERRORS}, summary="List your bookings", operation_id="list_bookings")
 @paginate(Pagination)
 def list_bookings(
     request: HttpRequest,
@@ -205,7 +231,9 @@ def list_bookings(
     )
 
 
-@bookings.get("/{external_ref}/", response={200: BookingOut, **ONE_ERRORS}, summary="One booking, by your reference")
+@bookings.get(
+    "/{external_ref}/", response={200: BookingOut, **ONE_ERRORS}, summary="One booking, by your reference", operation_id="get_booking"
+)
 def get_booking(request: HttpRequest, external_ref: str = ExternalRef):
     return selectors.booking_by_ref(request.auth.host, external_ref)
 
@@ -215,7 +243,8 @@ def get_booking(request: HttpRequest, external_ref: str = ExternalRef):
     response={200: BookingOut, 201: BookingOut, **READ_ERRORS},
     summary="Create or replace a booking (idempotent)",
     description="201 when the reference is new (the booking is created), 200 when it existed (the booking is replaced "
-    "by this one). Fields left out are cleared (optional ones) or refused (required ones).",
+    "by this one). Fields left out are cleared (optional ones) or refused (required ones).\n\n" + RECONFIRMING,
+    operation_id="put_booking",
 )
 def put_booking(request: HttpRequest, payload: BookingIn, external_ref: str = ExternalRef):
     host = request.auth.host
@@ -223,7 +252,13 @@ def put_booking(request: HttpRequest, payload: BookingIn, external_ref: str = Ex
     return Status(201 if created else 200, selectors.booking_of(host, booking.pk))
 
 
-@bookings.patch("/{external_ref}/", response={200: BookingOut, **ONE_ERRORS}, summary="Change some fields of a booking")
+@bookings.patch(
+    "/{external_ref}/",
+    response={200: BookingOut, **ONE_ERRORS},
+    summary="Change some fields of a booking",
+    description="Fields left out keep their value; the door code follows the change.\n\n" + RECONFIRMING,
+    operation_id="patch_booking",
+)
 def patch_booking(request: HttpRequest, payload: BookingPatch, external_ref: str = ExternalRef):
     host = request.auth.host
     booking = selectors.booking_by_ref(host, external_ref)
@@ -236,9 +271,12 @@ def patch_booking(request: HttpRequest, payload: BookingPatch, external_ref: str
     return selectors.booking_of(host, booking.pk)
 
 
-@bookings.post("/{external_ref}/cancel/", response={200: BookingOut, **ONE_ERRORS}, summary="Cancel a booking")
+@bookings.post(
+    "/{external_ref}/cancel/", response={200: BookingOut, **ONE_ERRORS}, summary="Cancel a booking", operation_id="cancel_booking"
+)
 def cancel_booking(request: HttpRequest, external_ref: str = ExternalRef):
-    """The guest's code is revoked from the lock. Cancelling a cancelled booking changes nothing."""
+    """The guest's code is revoked from the lock. Cancelling a cancelled booking changes nothing.
+    To undo a cancellation, set the status back to `confirmed` (PUT or PATCH): a new code is made."""
     host = request.auth.host
     booking = selectors.booking_by_ref(host, external_ref)
     if booking.status != BookingStatus.CANCELLED:

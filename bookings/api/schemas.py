@@ -27,6 +27,10 @@ TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$"
 DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 # No booking outside these years (the model's rule): the code lifecycle does date arithmetic around the stay.
 FIRST_DATE, LAST_DATE = FIRST_BOOKING_DATE, LAST_BOOKING_DATE
+DATE_RANGE = f"from {FIRST_DATE} to {LAST_DATE}"
+# The same bounds in the document: JSON Schema's minimum/maximum are for numbers, so the years 2000-2099
+# are in the pattern (tests/test_api_contract.py holds it to the model's bounds).
+BOUNDED_DATE_PATTERN = r"^20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
 
 _DATE_RE = re.compile(DATE_PATTERN)
 _TIME_RE = re.compile(TIME_PATTERN)
@@ -74,7 +78,9 @@ ApiDate = Annotated[
     date,
     PlainValidator(_parse_date),
     PlainSerializer(lambda value: value.isoformat(), return_type=str, when_used="json"),
-    WithJsonSchema({"type": "string", "format": "date", "examples": ["2026-06-20"]}),
+    WithJsonSchema(
+        {"type": "string", "format": "date", "pattern": BOUNDED_DATE_PATTERN, "description": f"A date {DATE_RANGE}.", "examples": ["2026-06-20"]}
+    ),
 ]
 ApiTime = Annotated[
     time,
@@ -109,6 +115,10 @@ GuestPhone = Annotated[
 ]
 StatusValue = Literal["pending", "confirmed", "cancelled"]
 assert set(StatusValue.__args__) == set(BookingStatus.values)
+STATUS_DESCRIPTION = (
+    "Only confirmed bookings get a door code. A cancelled booking may be confirmed again: it gets a new code "
+    "(the one retired at the cancellation never comes back)."
+)
 
 CODE_STATES = (
     "no_code", "scheduled", "creating", "retrying", "active", "updating",
@@ -138,8 +148,8 @@ class BookingIn(Schema):
     guest_email: GuestEmail = ""
     guest_phone: GuestPhone = Field("", description="Digits; spaces, +, -, ( ) and . are allowed.")
     arrival_date: ApiDate
-    departure_date: ApiDate = Field(..., description="After the arrival date.")
-    status: StatusValue = Field(..., description="Only confirmed bookings get a door code.")
+    departure_date: ApiDate = Field(..., description=f"After the arrival date; {DATE_RANGE}.")
+    status: StatusValue = Field(..., description=STATUS_DESCRIPTION)
     check_in_time: ApiTime | None = Field(None, description="Negotiated check-in on the arrival date; null uses the property's.")
     check_out_time: ApiTime | None = Field(None, description="Negotiated check-out on the departure date; null uses the property's.")
 
@@ -155,7 +165,7 @@ class BookingPatch(Schema):
     guest_phone: GuestPhone = _optional()
     arrival_date: ApiDate = _optional()
     departure_date: ApiDate = _optional()
-    status: StatusValue = _optional()
+    status: StatusValue = _optional(description=STATUS_DESCRIPTION)
     check_in_time: ApiTime | None = _optional(description="null uses the property's check-in time.")
     check_out_time: ApiTime | None = _optional(description="null uses the property's check-out time.")
 
@@ -165,8 +175,8 @@ class BookingFilters(Schema):
 
     property: QueryId = _optional(description="Only this property's bookings.")
     status: StatusValue = _optional(description="Only bookings with this status.")
-    arrival_from: ApiDate = _optional(description="Arriving on or after this date.")
-    arrival_to: ApiDate = _optional(description="Arriving on or before this date.")
+    arrival_from: ApiDate = _optional(description=f"Arriving on or after this date ({DATE_RANGE}).")
+    arrival_to: ApiDate = _optional(description=f"Arriving on or before this date ({DATE_RANGE}).")
     external_ref: str = _optional(max_length=REF_MAX_LENGTH, pattern=REF_PATTERN, description="Exactly this reference.")
 
 

@@ -1,0 +1,57 @@
+"""What the OpenAPI document says beyond what django-ninja 1.7.1 writes: the server it is served
+from, the response headers, and parameter examples in the form OpenAPI requires.
+
+Pure functions on the document (a dict), applied by `api.BookingApi.get_openapi_schema`; ninja has
+no way to declare response headers or a server read from the settings at request time.
+"""
+
+import copy
+from typing import Any
+
+# The headers the API's own error handlers always send (bookings.api.api: unauthorized, throttled).
+RESPONSE_HEADERS = {
+    "WWW-Authenticate": {
+        "description": 'The scheme the API expects: `Bearer realm="api"`.',
+        "required": True,
+        "schema": {"type": "string", "pattern": "^Bearer( |$)"},
+    },
+    "Retry-After": {
+        "description": "Whole seconds to wait before sending another request.",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 1},
+    },
+}
+HEADERS_BY_STATUS = {"401": ("WWW-Authenticate",), "429": ("Retry-After",)}
+
+
+def finish_document(document: dict[str, Any], *, site_url: str) -> dict[str, Any]:
+    """Complete ninja's document in place (and return it)."""
+    document["servers"] = [{"url": site_url.rstrip("/"), "description": "This Nowistay installation."}]
+    document.setdefault("components", {})["headers"] = copy.deepcopy(RESPONSE_HEADERS)
+    for operation in _operations(document):
+        _declare_response_headers(operation)
+        for parameter in operation.get("parameters", []):
+            _examples_as_a_map(parameter)
+    return document
+
+
+def _operations(document: dict[str, Any]):
+    for path_item in document.get("paths", {}).values():
+        yield from path_item.values()
+
+
+def _declare_response_headers(operation: dict[str, Any]) -> None:
+    for status, response in operation.get("responses", {}).items():
+        for name in HEADERS_BY_STATUS.get(str(status), ()):
+            response.setdefault("headers", {})[name] = {"$ref": f"#/components/headers/{name}"}
+
+
+def _examples_as_a_map(parameter: dict[str, Any]) -> None:
+    """ninja copies a schema's `examples` (a JSON Schema list) onto the parameter, where OpenAPI
+    wants a map of Example Objects: a list there makes the document invalid (openapi-python-client
+    and openapi-spec-validator refuse it). The schema keeps its list."""
+    examples = parameter.get("examples")
+    if isinstance(examples, list):
+        parameter["examples"] = {
+            ("example" if index == 0 else f"example_{index + 1}"): {"value": value} for index, value in enumerate(examples)
+        }
