@@ -174,24 +174,16 @@ def test_a_task_run_eagerly_keeps_the_request_id_and_binds_its_id_arguments(clie
     assert "booking_id" not in lines_of(json_lines(), "tests.test_logging.view")[0]  # unbound after the task
 
 
-def test_the_request_id_travels_in_the_message_headers_and_is_restored_before_the_task():
+def test_the_request_id_travels_in_the_message_headers_and_is_restored_before_the_task(json_lines):
     headers = {}
     publishing = logs._request_id.set("publisher-request-1")
     logs.add_request_id_to_task(headers=headers)
     logs._request_id.reset(publishing)
     assert headers == {"request_id": "publisher-request-1"}
 
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(logs.JsonFormatter())
-    handler.addFilter(logs.ContextFilter())
-    task_logger.addHandler(handler)
-    try:
-        # As a worker runs it: not eager, the header among the request's.
-        logging_task.apply(kwargs={"booking_id": 3, "note": "n"}, headers=headers)
-    finally:
-        task_logger.removeHandler(handler)
-    line = json.loads(stream.getvalue())
+    # As a worker runs it: no request id around it, the header among the request's.
+    logging_task.apply(kwargs={"booking_id": 3, "note": "n"}, headers=headers)
+    (line,) = lines_of(json_lines(), task_logger.name)
     assert line["request_id"] == "publisher-request-1" and line["booking_id"] == 3
     assert logs.current_request_id() is None
 
