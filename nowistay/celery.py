@@ -2,7 +2,18 @@ import os
 import sys
 
 from celery import Celery
-from celery.signals import beat_init, celeryd_init, worker_init
+from celery.signals import (
+    beat_init,
+    before_task_publish,
+    celeryd_after_setup,
+    celeryd_init,
+    setup_logging,
+    task_postrun,
+    task_prerun,
+    worker_init,
+)
+
+from nowistay import logs
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "nowistay.settings")
 
@@ -40,3 +51,14 @@ def refuse_insecure_production_settings(sender=None, **kwargs) -> None:
         refuse_to_start_if_insecure()
     except InsecureProductionSettings as refusal:
         raise SystemExit(str(refusal)) from None
+
+
+# Logs: Celery leaves the root logger to Django's LOGGING (one format and the same fields for web,
+# worker and beat) instead of installing its own handler; a task carries the request id of the
+# request that enqueued it, and binds its id arguments (nowistay.logs).
+setup_logging.connect(logs.celery_setup_logging, weak=False)
+celeryd_after_setup.connect(logs.redirect_worker_output, weak=False)
+beat_init.connect(logs.redirect_beat_output, weak=False)
+before_task_publish.connect(logs.add_request_id_to_task, weak=False)
+task_prerun.connect(logs.bind_task_context, weak=False)
+task_postrun.connect(logs.unbind_task_context, weak=False)

@@ -1,9 +1,11 @@
 """Django settings, read from the environment (see .env.example for every variable)."""
 
+import sys
 from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 from nowistay.config import (
     DEVELOPMENT_SECRET_KEY,
@@ -51,6 +53,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # A request id on every request: in its log lines, its response and the tasks it enqueues (nowistay.logs).
+    "nowistay.logs.RequestIdMiddleware",
+    # /metrics for a scraper with METRICS_TOKEN, answered before host validation and sessions (nowistay.metrics).
+    "nowistay.metrics.MetricsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Before the session: a query string or cookie with NUL or control characters never reaches a query.
     "nowistay.middleware.PlainTextRequestMiddleware",
@@ -244,13 +250,43 @@ CELERY_BEAT_SCHEDULE = {
     "messaging-send-due-messages": {"task": "messaging.tasks.send_due_messages", "schedule": 300.0},
 }
 
+# --- Logs, error reporting, metrics ------------------------------------------------------------
+# json: one JSON object per line, for production (nowistay.logs); text: readable lines, for `make run`
+# (DEBUG on) and the test suite. Web server, worker and beat alike (nowistay.celery hands Celery's
+# logging to this configuration).
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOG_FORMAT = env.str("LOG_FORMAT", default="") or ("text" if DEBUG or "pytest" in sys.modules else "json")
+if LOG_FORMAT not in ("json", "text"):
+    raise ImproperlyConfigured(f'LOG_FORMAT must be "json" or "text", not {LOG_FORMAT!r}.')
+LOGGING_CONFIG = "nowistay.logs.configure_logging"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "filters": {"context": {"()": "nowistay.logs.ContextFilter"}},
+    "formatters": {"json": {"()": "nowistay.logs.JsonFormatter"}, "text": {"()": "nowistay.logs.TextFormatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["context"]}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    # Django's records reach the root handler only (its default console handler would print them twice).
+    "loggers": {"django": {"handlers": [], "level": "INFO", "propagate": True}},
 }
+
+# Error reports to Sentry (or a Sentry-compatible service) when SENTRY_DSN is set: web requests and
+# Celery tasks, scrubbed of PINs, tokens, passwords and guests' contact details (nowistay.error_reporting).
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default="production")
+SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
+if SENTRY_DSN:
+    from nowistay.error_reporting import error_reporting_start
+
+    error_reporting_start(dsn=SENTRY_DSN, environment=SENTRY_ENVIRONMENT, traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE)
+
+# Prometheus metrics at /metrics for a scraper sending "Authorization: Bearer <METRICS_TOKEN>";
+# without a token set, /metrics answers 404 (nowistay.metrics).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# Vendor calls are counted over this many seconds before each scrape (from the VendorCall audit rows).
+METRICS_VENDOR_CALL_WINDOW_SECONDS = env.int("METRICS_VENDOR_CALL_WINDOW_SECONDS", default=300)
+# A scraper inside the private network speaks plain http: no redirect to https for /metrics.
+SECURE_REDIRECT_EXEMPT = [r"^metrics$"]
 
 # --- HTTPS, cookies and security headers -----------------------------------------------------
 # Cookies default to HTTPS-only in production (DEBUG off) and not on a developer's http:// machine.

@@ -1,11 +1,14 @@
 """The scheduler pass: the backstop that finds every due piece of work, whatever event was missed."""
 
+import logging
+import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
@@ -13,6 +16,8 @@ from bookings.models import SMART_LOCK_ELIGIBILITY, Booking, BookingStatus
 from locks.models import AccessCode, AccountStatus, LockAssignment
 from locks.services.codes import booking_reconcile
 from locks.services.work import StepResult, claim_due_codes, process_codes
+
+logger = logging.getLogger(__name__)
 
 # Bookings a missed event could have left without a code: the longest lead time, plus a day of
 # slack on each side for time zones.
@@ -62,7 +67,9 @@ def reconcile_missing_codes(now: datetime) -> int:
 
 
 def run_pass(*, now: datetime | None = None, dispatch: Callable[[list[int], str], list[StepResult] | None]) -> PassReport:
-    """Plan missing codes, then claim every due code in batches and hand each batch to `dispatch`."""
+    """Plan missing codes, then claim every due code in batches and hand each batch to `dispatch`.
+    Its duration and due count are kept for /metrics (`last_pass`)."""
+    started = time.monotonic()
     now = now or timezone.now()
     report = PassReport(reconciled=reconcile_missing_codes(now))
     batch_size = settings.LOCKS_CLAIM_BATCH_SIZE
@@ -72,7 +79,38 @@ def run_pass(*, now: datetime | None = None, dispatch: Callable[[list[int], str]
         for result in dispatch(ids, token) or []:
             report.actions[result.action] += 1
         if len(ids) < batch_size:
+            _record_pass(report, duration_seconds=time.monotonic() - started)
             return report
+
+
+# --- the last pass's figures, for /metrics (nowistay.metrics) ---------------------------------------
+
+# In the cache every process shares (Redis in production, as for the API's rate limits), since the
+# pass runs in a worker and /metrics is answered by the web server.
+LAST_PASS_CACHE_KEY = "locks:scheduler:last-pass"
+LAST_PASS_KEPT_SECONDS = 7 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class PassFigures:
+    duration_seconds: float
+    due: int
+    reconciled: int
+    finished_at: datetime
+
+
+def _record_pass(report: PassReport, *, duration_seconds: float) -> None:
+    figures = PassFigures(duration_seconds=duration_seconds, due=report.claimed, reconciled=report.reconciled, finished_at=timezone.now())
+    try:
+        cache.set(LAST_PASS_CACHE_KEY, asdict(figures), timeout=LAST_PASS_KEPT_SECONDS)
+    except Exception:  # the pass did its work: a cache that is down only costs the figures
+        logger.warning("the scheduler pass's figures could not be stored in the cache", exc_info=True)
+
+
+def last_pass() -> PassFigures | None:
+    """The figures of the last pass any process ran, if the cache still has them."""
+    stored = cache.get(LAST_PASS_CACHE_KEY)
+    return PassFigures(**stored) if stored else None
 
 
 def process_inline(ids: list[int], token: str) -> list[StepResult]:

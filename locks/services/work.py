@@ -51,6 +51,7 @@ from locks.services.codes import (
     listing_delay_of,
     retry_period,
 )
+from nowistay.logs import log_fields
 
 logger = logging.getLogger(__name__)
 
@@ -237,7 +238,7 @@ def audited_call(*, account: ProviderAccount, operation: str, call: Callable, lo
         error = caught
         raise
     except Exception as caught:  # an adapter bug or a vendor answering garbage must not kill the claim
-        logger.exception("unexpected error from %s %s", account.provider, operation)
+        logger.exception("unexpected error from %s %s", account.provider, operation, extra={"account_id": account.pk})
         error = VendorUnavailable(f"Unexpected answer from {account.get_provider_display()}.")
         raise error from caught
     finally:
@@ -309,7 +310,7 @@ def process_codes(*, code_ids: list[int], claim_token: str) -> list[StepResult]:
         try:
             results.append(_take_step(code, claim_token, timezone.now()))
         except Exception:  # one broken row must not hold back the batch; its lease expires, it is retried
-            logger.exception("processing access code %s failed", code_id)
+            logger.exception("processing access code %s failed", code_id, extra={"code_id": code_id})
             results.append(StepResult(code_id, "error", "unexpected error; retried after the lease"))
     return results
 
@@ -329,7 +330,9 @@ def _take_step(code: AccessCode, claim_token: str, now: datetime) -> StepResult:
     if step is None:
         _finish(code, claim_token, lambda fresh: None)
         return StepResult(code_id, "skipped", f"nothing to do in state {code.state}")
-    result = step(code, claim_token, now)
+    # Every line logged during the step (the vendor requests too) names the code, booking and account.
+    with log_fields(code_id=code_id, booking_id=code.booking_id, account_id=code.lock.account_id):
+        result = step(code, claim_token, now)
     if result.action in _READY_ACTIONS:
         booking_id = code.booking_id
         transaction.on_commit(lambda: signals.code_ready.send(sender=AccessCode, code_id=code_id, booking_id=booking_id))
