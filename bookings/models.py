@@ -135,9 +135,15 @@ class Booking(models.Model):
             try:
                 self.guest_phone = phone_in_e164(self.guest_phone, region=self.property.phone_region)
             except ValidationError as error:
-                errors["guest_phone"] = error.error_list
+                if not self._keeps_the_phone_stored_before():
+                    errors["guest_phone"] = error.error_list
         if errors:
             raise ValidationError(errors)
+
+    def _keeps_the_phone_stored_before(self) -> bool:
+        """A value the E.164 data migration could not read was kept as written: it is refused once it
+        is changed, not before (a PMS's cancellation push, repeating it, must not fail on it)."""
+        return self.pk is not None and Booking.objects.filter(pk=self.pk, guest_phone=self.guest_phone).exists()
 
     def clean(self) -> None:
         super().clean()

@@ -15,11 +15,11 @@ import re
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat, ValidationResult
 
-from nowistay.countries import country_name
+from nowistay.countries import country_names
 
 # What may be typed: digits, one leading +, and the usual separators. No letters: libphonenumber
 # would read "1-800-FLOWERS" as a keypad word and "x12" as an extension.
-PHONE_PATTERN = re.compile(r"^\+?[0-9 ()./-]+$")
+PHONE_PATTERN = re.compile(r"^\+?[0-9 ()./-]*$")
 # An extension written after the number ("ext. 12", "x12", "#12", ";ext=12"): a text or a
 # WhatsApp message cannot reach one.
 EXTENSION_PATTERN = re.compile(r"\+?[0-9 ()./-]*[0-9][ ,]*(?:;\s*ext=|ext(?:ension|n)?\.?|x|#|~)\s*[0-9]+#?\s*", re.IGNORECASE)
@@ -32,7 +32,6 @@ NO_COUNTRY = (
     "the property has no country to read it in (set one in the property's settings)."
 )
 UNKNOWN_COUNTRY_CODE = "Check the country code after +: no country has it."
-NOT_A_NUMBER = "Enter a phone number: this is not one."
 
 
 class PhoneRefused(ValueError):
@@ -58,9 +57,12 @@ def _length_problem(number: phonenumbers.PhoneNumber, *, international: bool) ->
     reason = phonenumbers.is_possible_number_with_reason(number)
     if reason == ValidationResult.IS_POSSIBLE:
         return None
-    country = country_name(phonenumbers.region_code_for_country_code(number.country_code))
-    where = f"{country} (+{number.country_code})" if international else country
-    message = _LENGTH_PROBLEMS.get(reason, NOT_A_NUMBER).format(where=where)
+    country = country_names().get(phonenumbers.region_code_for_country_code(number.country_code))
+    if country is None:  # a non-geographic code, such as +800
+        where = f"+{number.country_code}"
+    else:
+        where = f"{country} (+{number.country_code})" if international else country
+    message = _LENGTH_PROBLEMS.get(reason, _LENGTH_PROBLEMS[ValidationResult.INVALID_LENGTH]).format(where=where)
     if not international:
         message += " A number from another country starts with + and its country code."
     return message
@@ -89,11 +91,10 @@ def parse_phone(text: str, *, region: str | None) -> phonenumbers.PhoneNumber:
 def _parse_problem(error: NumberParseException, *, international: bool, region: str | None) -> str:
     if error.error_type == NumberParseException.INVALID_COUNTRY_CODE:
         return UNKNOWN_COUNTRY_CODE if international or region else NO_COUNTRY
-    if error.error_type in (NumberParseException.TOO_SHORT_NSN, NumberParseException.TOO_SHORT_AFTER_IDD):
-        return "This phone number is too short: check it."
     if error.error_type == NumberParseException.TOO_LONG:
         return "This phone number is too long: check it."
-    return NOT_A_NUMBER
+    # Digits and separators only, yet no number: too few digits to be one ("1", "+33 1").
+    return "This phone number is too short: check it."
 
 
 def to_e164(text: str, *, region: str | None) -> str:
