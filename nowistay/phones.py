@@ -2,18 +2,21 @@
 E.164 (+33612345678). Pure functions over plain values; nowistay.validators turns a refusal into
 the ValidationError that forms, the admin and the API show.
 
-A number written without + and a country code is read as a number of `region`, the property's
-country. It is accepted when its length is possible for its country (libphonenumber's
-is_possible_number), not only when its range is allocated today (is_valid_number): allocations
-change every month, and refusing a real guest's new number would refuse the whole booking a PMS
-pushes, leaving the guest without a door code.
+A number written without its country code is read as a number of `region`, the property's
+country, and must then be a valid number there (libphonenumber's is_valid_number): a French
+guest's "06 12 34 56 78" typed at a London property has a possible UK length, and would otherwise
+be stored as someone else's UK number. A number written with its country code (+44…, 0044…)
+needs only a possible length for that country (is_possible_number): its country is certain, and
+allocations change every month, so a real guest's number in a range newer than the installed
+metadata is not refused (that would refuse the whole booking a PMS pushes, and the guest's code).
 """
 
 from __future__ import annotations
 
 import re
+
 import phonenumbers
-from phonenumbers import NumberParseException, PhoneNumberFormat, ValidationResult
+from phonenumbers import CountryCodeSource, NumberParseException, PhoneNumberFormat, ValidationResult
 
 from nowistay.countries import country_names
 
@@ -32,6 +35,8 @@ NO_COUNTRY = (
     "the property has no country to read it in (set one in the property's settings)."
 )
 UNKNOWN_COUNTRY_CODE = "Check the country code after +: no country has it."
+# The country code was written (+44…, or 0044… from the property's country).
+WRITTEN_CODE = (CountryCodeSource.FROM_NUMBER_WITH_PLUS_SIGN, CountryCodeSource.FROM_NUMBER_WITH_IDD)
 
 
 class PhoneRefused(ValueError):
@@ -53,36 +58,42 @@ _LENGTH_PROBLEMS = {
 }
 
 
-def _length_problem(number: phonenumbers.PhoneNumber, *, international: bool) -> str | None:
-    reason = phonenumbers.is_possible_number_with_reason(number)
-    if reason == ValidationResult.IS_POSSIBLE:
-        return None
+def _where(number: phonenumbers.PhoneNumber, *, with_code: bool) -> str:
     country = country_names().get(phonenumbers.region_code_for_country_code(number.country_code))
     if country is None:  # a non-geographic code, such as +800
-        where = f"+{number.country_code}"
+        return f"+{number.country_code}"
+    return f"{country} (+{number.country_code})" if with_code else country
+
+
+def _problem(number: phonenumbers.PhoneNumber) -> str | None:
+    with_code = number.country_code_source in WRITTEN_CODE
+    reason = phonenumbers.is_possible_number_with_reason(number)
+    if reason != ValidationResult.IS_POSSIBLE:
+        message = _LENGTH_PROBLEMS.get(reason, _LENGTH_PROBLEMS[ValidationResult.INVALID_LENGTH])
+    elif not with_code and not phonenumbers.is_valid_number(number):
+        message = "This is not a phone number in {where}: check it."
     else:
-        where = f"{country} (+{number.country_code})" if international else country
-    message = _LENGTH_PROBLEMS.get(reason, _LENGTH_PROBLEMS[ValidationResult.INVALID_LENGTH]).format(where=where)
-    if not international:
+        return None
+    message = message.format(where=_where(number, with_code=with_code))
+    if not with_code:
         message += " A number from another country starts with + and its country code."
     return message
 
 
 def parse_phone(text: str, *, region: str | None) -> phonenumbers.PhoneNumber:
-    """`text` read as a phone number, national numbers as numbers of `region` (ISO 3166-1
-    alpha-2; None: only international numbers are read). Raises PhoneRefused."""
+    """`text` read as a phone number, numbers without a country code as numbers of `region` (ISO
+    3166-1 alpha-2; None: only numbers with their country code are read). Raises PhoneRefused."""
     text = text.strip(" ")  # only spaces: a trailing line break is refused, not trimmed away
     if not PHONE_PATTERN.fullmatch(text):
         raise PhoneRefused(NO_EXTENSION if EXTENSION_PATTERN.fullmatch(text) else DIGITS_ONLY)
     if not any(character.isdigit() for character in text):
         raise PhoneRefused(NO_DIGITS)
-    international = text.startswith("+")
     region = region if region in phonenumbers.SUPPORTED_REGIONS else None
     try:
-        number = phonenumbers.parse(text, region)
+        number = phonenumbers.parse(text, region, keep_raw_input=True)  # keeps how the country code was given
     except NumberParseException as error:
-        raise PhoneRefused(_parse_problem(error, international=international, region=region)) from None
-    problem = _length_problem(number, international=international)
+        raise PhoneRefused(_parse_problem(error, international=text.startswith("+"), region=region)) from None
+    problem = _problem(number)
     if problem:
         raise PhoneRefused(problem)
     return number

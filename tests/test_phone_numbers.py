@@ -25,7 +25,7 @@ from locks.pins import choose_pin, generic_rule, phone_pin
 from nowistay import phones
 from nowistay.countries import country_names, country_of_time_zone
 from nowistay.phones import PhoneRefused, to_e164
-from nowistay.validators import phone_in_e164, single_line_message, forbidden_character
+from nowistay.validators import forbidden_character, phone_in_e164, single_line_message
 from tests.lifecycle_helpers import current, tick
 
 pytestmark = pytest.mark.django_db
@@ -42,7 +42,8 @@ MIGRATION = "0006_property_country_and_phones_in_e164"
         ("FR", "06 12 34 56 78", "+33612345678"),
         ("FR", "+33 6 12 34 56 78", "+33612345678"),
         ("FR", "00 33 6 12 34 56 78", "+33612345678"),
-        ("GB", "07700 900123", "+447700900123"),
+        ("GB", "07400 123456", "+447400123456"),
+        ("GB", "020 7946 0958", "+442079460958"),
         ("GB", "+44 (0)20 7946 0958", "+442079460958"),
         ("US", "(201) 555-0123", "+12015550123"),
         ("US", "+1.201.555.0123", "+12015550123"),
@@ -56,12 +57,30 @@ MIGRATION = "0006_property_country_and_phones_in_e164"
         ("IT", "06 1234 5678", "+390612345678"),  # Italy keeps the 0 of a landline
         # A number with its country code is read the same in any country.
         ("US", "+33 6 12 34 56 78", "+33612345678"),
-        ("DE", "+44 7700 900123", "+447700900123"),
+        ("DE", "+44 7700 900123", "+447700900123"),  # an unallocated range, but the country is certain
+        ("FR", "0044 7700 900123", "+447700900123"),  # the country code after France's international prefix
         (None, "+351 912 345 678", "+351912345678"),
     ],
 )
 def test_numbers_with_and_without_a_country_code_are_read_in_e164(region, typed, e164):
     assert to_e164(typed, region=region) == e164
+
+
+@pytest.mark.parametrize(
+    "region, typed, country",
+    [
+        ("GB", "06 12 34 56 78", "Britain (UK)"),  # a French mobile typed at a London property
+        ("GB", "07700 900123", "Britain (UK)"),  # a possible length, in no allocated range
+        ("FR", "07 01 23 45 67", "France"),
+        ("US", "(555) 010-9999", "United States"),
+    ],
+)
+def test_a_number_without_its_country_code_must_be_a_real_number_of_the_property_country(region, typed, country):
+    with pytest.raises(PhoneRefused) as refused:
+        to_e164(typed, region=region)
+    assert refused.value.message == (
+        f"This is not a phone number in {country}: check it. A number from another country starts with + and its country code."
+    )
 
 
 def test_the_same_digits_are_another_number_in_another_country():
@@ -239,11 +258,12 @@ ACCEPTED = [
     ("+351 912 345 678", "+351912345678"),
     ("+44 7700 900123", "+447700900123"),
     ("00 33 6 12 34 56 78", "+33612345678"),
+    ("+1 555 010 9999", "+15550109999"),
     ("+1 (201) 555-0123", "+12015550123"),
     ("", ""),
 ]
 REFUSED = [
-    "((((", "call me", "12ab", "+351 912 345 678 ext. 9", "+351 91", "+351 912 345 678 9", "06 12 34 56 78",
+    "((((", "call me", "12ab", "+351 912 345 678 ext. 9", "+351 91", "+351 912 345 678 9", "06 12 34 56 78", "812 345 678",
     "+999 123 456 789", "+351 9\x0012", "+351 912 345 678\n", "+351\u2028912", "\t+351 912 345 678",
 ]
 
@@ -283,8 +303,10 @@ def test_a_repeated_push_of_the_number_as_typed_changes_nothing(host, make_prope
     arrival, departure = some_days()
     body = json.dumps({"property": prop.pk, "guest_name": "Grace", "guest_phone": "06 12 34 56 78",
                        "arrival_date": arrival, "departure_date": departure, "status": "pending"})
-    put = lambda: Client().put("/api/v1/bookings/P-2/", body, content_type="application/json",  # noqa: E731
-                               headers={"Authorization": f"Bearer {token}"})
+
+    def put():
+        return Client().put("/api/v1/bookings/P-2/", body, content_type="application/json", headers={"Authorization": f"Bearer {token}"})
+
     assert put().status_code == 201
     updated_at = Booking.objects.get().updated_at
     assert put().status_code == 200
@@ -384,13 +406,13 @@ def test_a_short_national_number_gives_a_random_pin_not_the_country_codes_digits
     assert pin != "834002"
 
 
-def test_a_uk_guest_typed_at_a_london_property_gets_the_national_numbers_digits(host, assigned_property):
+def test_a_uk_guest_gets_the_national_numbers_digits(host, assigned_property):
     prop = assigned_property(time_zone="Europe/London")
     LockAssignment.objects.filter(property=prop).update(code_source=CodeSource.GUEST_PHONE)
     _, token = api_token_create(host=host, name="PMS")
     today = timezone.localdate()
     response = Client().put("/api/v1/bookings/UK-1/", json.dumps({
-        "property": prop.pk, "guest_name": "Grace", "guest_phone": "07700 900123",
+        "property": prop.pk, "guest_name": "Grace", "guest_phone": "+44 7700 900123",
         "arrival_date": str(today + timedelta(days=1)), "departure_date": str(today + timedelta(days=3)), "status": "confirmed",
     }), content_type="application/json", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 201 and response.json()["guest_phone"] == "+447700900123"
@@ -414,13 +436,14 @@ def test_the_migration_rewrites_what_reads_in_each_propertys_country_and_keeps_t
         (paris, "06 12 34 56 78"): "+33612345678",
         (paris, "+33 6 12 34 56 78"): "+33612345678",
         (paris, "+1 (555) 010-9999"): "+15550109999",
-        (london, "07700 900123"): "+447700900123",
+        (london, "07400 123456"): "+447400123456",
         (london, "020 7946 0958"): "+442079460958",
         (madrid_set, "612 34 56 78"): "+34612345678",
         (paris, "+33612345678"): "+33612345678",  # already E.164
         (paris, ""): "",
         # Not a number of its property's country: kept as written, nothing lost.
         (paris, "07700 900123"): "07700 900123",
+        (london, "06 12 34 56 78"): "06 12 34 56 78",  # a possible UK length, but no UK number
         (utc, "06 12 34 56 78"): "06 12 34 56 78",
         (paris, "(((("): "((((",
         (paris, "+33 6 12"): "+33 6 12",
@@ -431,9 +454,9 @@ def test_the_migration_rewrites_what_reads_in_each_propertys_country_and_keeps_t
     converted, left = module.phones_to_e164(historical_apps(), None)
 
     assert {key: Booking.objects.get(pk=booking.pk).guest_phone for key, booking in bookings.items()} == stored
-    assert (converted, left) == (6, 4)
+    assert (converted, left) == (6, 5)
     report = capsys.readouterr().out
-    assert "6 rewritten in E.164, 4 left as written" in report
+    assert "6 rewritten in E.164, 5 left as written" in report
     assert not re.search(r"\d{3}", report.replace("E.164", ""))  # counts only, never a number
 
-    assert module.phones_to_e164(historical_apps(), None) == (0, 4)  # a second run changes nothing
+    assert module.phones_to_e164(historical_apps(), None) == (0, 5)  # a second run changes nothing
