@@ -2,22 +2,32 @@ from django.contrib import admin
 
 from bookings.api.models import ApiToken
 from bookings.api.services import api_token_revoke
+from bookings.forms import country_field
 from bookings.models import Booking, ExternalBookingRef, Property
 from locks import services
 from locks.admin import codes_for_booking_admin
 from locks.admin_display import codes_with_audit_html
+from nowistay.phones import PHONE_PATTERN
 
 
 @admin.register(Property)
 class PropertyAdmin(admin.ModelAdmin):
-    list_display = ["name", "host", "time_zone", "pms_source", "ai_assistant_active", "default_check_in_time", "default_check_out_time"]
-    list_filter = ["pms_source", "ai_assistant_active", "time_zone", ("host", admin.RelatedOnlyFieldListFilter)]
+    list_display = [
+        "name", "host", "time_zone", "country", "pms_source", "ai_assistant_active", "default_check_in_time", "default_check_out_time",
+    ]
+    list_filter = ["pms_source", "ai_assistant_active", "time_zone", "country", ("host", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["name", "host__username", "host__email"]
     list_select_related = ["host"]
     ordering = ["host__username", "name"]
 
     def get_readonly_fields(self, request, obj=None):
         return ["host"] if obj else []  # a property never moves to another host's account
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        field = form.base_fields["country"]
+        form.base_fields["country"] = country_field(obj.time_zone if obj else "", label=field.label, help_text=field.help_text)
+        return form
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
@@ -34,6 +44,16 @@ class ExternalRefInline(admin.StackedInline):
 
     def has_add_permission(self, request, obj=None):
         return False
+
+
+def _phone_digits_to_search(term: str) -> str:
+    """A phone number as staff type it ("06 12 34 56 78", "+33 6 12") as the digits its stored E.164
+    form contains: separators go, and leading zeros (a trunk prefix, or 00 before a country code)."""
+    term = term.strip()
+    if not PHONE_PATTERN.fullmatch(term):
+        return ""
+    digits = "".join(character for character in term if character.isdigit()).lstrip("0")
+    return digits if len(digits) >= 4 else ""
 
 
 @admin.register(Booking)
@@ -65,6 +85,13 @@ class BookingAdmin(admin.ModelAdmin):
             # A booking moves only between its own host's properties.
             form.base_fields["property"].queryset = Property.objects.filter(host_id=obj.property.host_id)
         return form
+
+    def get_search_results(self, request, queryset, search_term):
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        digits = _phone_digits_to_search(search_term)
+        if digits:
+            results |= queryset.filter(guest_phone__contains=digits)
+        return results, may_have_duplicates
 
     @admin.display(description="host", ordering="property__host__username")
     def host(self, booking):

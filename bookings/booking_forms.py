@@ -44,6 +44,8 @@ class BookingForm(forms.ModelForm):
             "check_out_time": "Negotiated check-out time",
         }
         help_texts = {
+            "guest_phone": "With + and the country code for a number from abroad; without, it is read as a number "
+            "of the property's country. Stored in international form, e.g. +33612345678.",
             "check_in_time": "Optional early check-in on the arrival date; empty uses the property's default.",
             "check_out_time": "Optional late check-out on the departure date; empty uses the property's default.",
         }

@@ -3,8 +3,25 @@ from zoneinfo import available_timezones
 from django import forms
 
 from bookings.models import Property
+from nowistay.countries import country_name, country_names, country_of_time_zone
 
 TIME_ZONE_NAMES = sorted(available_timezones())
+
+
+def country_choices(time_zone: str) -> list[tuple[str, str]]:
+    """Every ISO 3166-1 country by name, after an empty choice that says what it means for a
+    property in `time_zone`."""
+    derived = country_of_time_zone(time_zone)
+    if derived:
+        empty = f"The time zone's country ({country_name(derived)})"
+    else:
+        empty = "None: guest phone numbers need their country code"
+    by_name = sorted(country_names().items(), key=lambda item: item[1])
+    return [("", empty), *((code, f"{name} ({code})") for code, name in by_name)]
+
+
+def country_field(time_zone: str, **kwargs) -> forms.ChoiceField:
+    return forms.ChoiceField(choices=country_choices(time_zone), required=False, **kwargs)
 
 
 class PropertySettingsForm(forms.ModelForm):
@@ -12,9 +29,10 @@ class PropertySettingsForm(forms.ModelForm):
 
     class Meta:
         model = Property
-        fields = ["time_zone", "default_check_in_time", "default_check_out_time"]
+        fields = ["time_zone", "country", "default_check_in_time", "default_check_out_time"]
         labels = {
             "time_zone": "Time zone",
+            "country": "Country",
             "default_check_in_time": "Default check-in time",
             "default_check_out_time": "Default check-out time",
         }
@@ -28,6 +46,15 @@ class PropertySettingsForm(forms.ModelForm):
             "default_check_in_time": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
             "default_check_out_time": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
         }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["country"] = country_field(
+            self.instance.time_zone,
+            label="Country",
+            help_text="Guest phone numbers written without + and a country code are read as numbers of this "
+            "country, and stored with its code.",
+        )
 
     def clean_time_zone(self) -> str:
         return self.cleaned_data["time_zone"].strip()

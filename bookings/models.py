@@ -5,8 +5,9 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 
+from nowistay.countries import country_of_time_zone
 from nowistay.fields import SingleLineCharField, SingleLineEmailField
-from nowistay.validators import validate_phone, validate_time_zone
+from nowistay.validators import phone_in_e164, validate_country, validate_phone, validate_time_zone
 
 
 class PmsSource(models.TextChoices):
@@ -32,6 +33,13 @@ class Property(models.Model):
     host = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="properties")
     name = SingleLineCharField(max_length=200)
     time_zone = SingleLineCharField(max_length=64, validators=[validate_time_zone], help_text="IANA name, e.g. Europe/Paris")
+    country = SingleLineCharField(
+        max_length=2,
+        blank=True,
+        validators=[validate_country],
+        help_text="ISO 3166-1 code, e.g. FR. Guest phone numbers without a country code are read as this "
+        "country's. Empty: the country of the time zone.",
+    )
     default_check_in_time = models.TimeField(null=True, blank=True, help_text="Empty means 15:00.")
     default_check_out_time = models.TimeField(null=True, blank=True, help_text="Empty means 11:00.")
     pms_source = models.CharField(max_length=20, choices=PmsSource.choices, default=PmsSource.NOWISTAY)
@@ -58,6 +66,12 @@ class Property(models.Model):
     def is_eligible_for_smart_lock(self) -> bool:
         return all(getattr(self, field) == value for field, value in SMART_LOCK_ELIGIBILITY.items())
 
+    @property
+    def phone_region(self) -> str | None:
+        """The country a guest phone number without a country code is read in: the property's own,
+        else its time zone's (None for a zone of no one country, such as UTC)."""
+        return self.country or country_of_time_zone(self.time_zone)
+
 
 FIRST_BOOKING_DATE, LAST_BOOKING_DATE = date(2000, 1, 1), date(2099, 12, 31)
 
@@ -74,6 +88,8 @@ class Booking(models.Model):
     # guest's name or address would reach email headers.
     guest_name = SingleLineCharField(max_length=200)
     guest_email = SingleLineEmailField(blank=True)
+    # Stored in E.164 (+33612345678): see clean_fields. A value stored before that the data
+    # migration could not read is kept as it was written.
     guest_phone = SingleLineCharField(max_length=32, blank=True, validators=[validate_phone])
     arrival_date = models.DateField()
     departure_date = models.DateField()
@@ -105,6 +121,29 @@ class Booking(models.Model):
 
     def __str__(self) -> str:
         return f"{self.guest_name} at {self.property} ({self.arrival_date} → {self.departure_date})"
+
+    def clean_fields(self, exclude=None) -> None:
+        """The fields' own rules, then the guest's phone read in the property's country and kept in
+        E.164: a rule that needs the property, so not a field validator (they see one value)."""
+        errors: dict = {}
+        try:
+            super().clean_fields(exclude=exclude)
+        except ValidationError as error:
+            errors = error.update_error_dict(errors)
+        phone_checked = "guest_phone" not in set(exclude or ()) | set(errors)
+        if phone_checked and "property" not in errors and self.property_id is not None:
+            try:
+                self.guest_phone = phone_in_e164(self.guest_phone, region=self.property.phone_region)
+            except ValidationError as error:
+                if not self._keeps_the_phone_stored_before():
+                    errors["guest_phone"] = error.error_list
+        if errors:
+            raise ValidationError(errors)
+
+    def _keeps_the_phone_stored_before(self) -> bool:
+        """A value the E.164 data migration could not read was kept as written: it is refused once it
+        is changed, not before (a PMS's cancellation push, repeating it, must not fail on it)."""
+        return self.pk is not None and Booking.objects.filter(pk=self.pk, guest_phone=self.guest_phone).exists()
 
     def clean(self) -> None:
         super().clean()

@@ -10,6 +10,8 @@ import random
 from collections.abc import Callable, Collection
 from typing import Literal
 
+from nowistay.phones import national_digits
+
 PIN_LENGTH = 6
 MAX_DRAWS = 1000
 DIGITS = "0123456789"
@@ -113,9 +115,12 @@ def random_pin(*, rng: random.Random, rule: PinRule, taken: Collection[str]) -> 
 
 
 def phone_pin(phone: str | None) -> str | None:
-    """The last 6 digits of a phone number, or None when it has fewer than 6 digits."""
-    digits = "".join(character for character in phone or "" if character in DIGITS)
-    if len(digits) < PIN_LENGTH:
+    """The last 6 digits of a stored (E.164) phone number's national number ("+44 7700 900123" →
+    "900123"), never digits of its country code; None when the national number has fewer than 6
+    digits, or the value is not an international number (one kept as written because it could
+    not be read)."""
+    digits = national_digits(phone)
+    if digits is None or len(digits) < PIN_LENGTH:
         return None
     return digits[-PIN_LENGTH:]
 

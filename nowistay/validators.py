@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 
 from locks.windows import is_valid_time_zone
-
-PHONE_PATTERN = re.compile(r"^\+?[0-9 ()./-]{4,32}$")
+from nowistay.countries import is_country_code
+from nowistay.phones import DIGITS_ONLY, EXTENSION_PATTERN, NO_EXTENSION, PHONE_PATTERN, PhoneRefused, to_e164
 
 # --- plain text ------------------------------------------------------------------------------------
 # What text may hold, defined once. PostgreSQL cannot store NUL (a NUL in a filter was a 500), and
@@ -128,9 +128,29 @@ def validate_time_zone(value: str) -> None:
         )
 
 
-def validate_phone(value: str) -> None:
-    if value and not PHONE_PATTERN.fullmatch(value):
+def validate_country(value: str) -> None:
+    if value and not is_country_code(value):
         raise ValidationError(
-            "Enter a phone number with digits only (spaces, +, -, ( ) and . are allowed).",
-            code="invalid_phone",
+            "“%(value)s” is not a country code; use the two capital letters of ISO 3166-1, such as FR or GB.",
+            code="invalid_country",
+            params={"value": printable(value)},
         )
+
+
+def validate_phone(value: str) -> None:
+    """What a phone number may be made of, whatever its country (a field validator: it knows no
+    property). `phone_in_e164` reads the number itself, once the property's country is known."""
+    value = value.strip(" ") if value else value
+    if value and not PHONE_PATTERN.fullmatch(value):
+        message = NO_EXTENSION if EXTENSION_PATTERN.fullmatch(value) else DIGITS_ONLY
+        raise ValidationError(message, code="invalid_phone")
+
+
+def phone_in_e164(value: str, *, region: str | None) -> str:
+    """`value` as an E.164 number ("+33612345678"), a number without a country code read as one
+    of `region`; "" stays "". The one rule of the model, and so of the host form, the admin and the
+    API. Raises ValidationError with the reason in words."""
+    try:
+        return to_e164(value, region=region)
+    except PhoneRefused as refused:
+        raise ValidationError(refused.message, code=refused.code) from None

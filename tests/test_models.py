@@ -211,13 +211,20 @@ class TestBookingValidation:
         assert_validation_error(booking, "guest_phone", "Enter a phone number with digits only")
 
     @pytest.mark.parametrize(
-        "phone", ["+33 6 12 34 56 78", "(555) 010-9999", "+1.555.010.9999", "0612345678", ""]
+        "phone, stored",
+        [
+            ("+33 6 12 34 56 78", "+33612345678"),
+            ("+1 (555) 010-9999", "+15550109999"),  # a US number at this Paris property needs its +1
+            ("+1.555.010.9999", "+15550109999"),
+            ("0612345678", "+33612345678"),
+            ("", ""),
+        ],
     )
-    def test_valid_phones(self, make_property, phone):
+    def test_valid_phones_are_stored_in_e164(self, make_property, phone, stored):
         booking = make_booking(make_property(), guest_phone=phone)
         booking.full_clean()
         booking.save()
-        assert Booking.objects.get().guest_phone == phone
+        assert Booking.objects.get().guest_phone == stored
 
     def test_invalid_status(self, make_property):
         booking = make_booking(make_property(), status="checked_in")

@@ -290,21 +290,30 @@ def test_random_pin_avoids_a_crowded_lock(seed, rule):
     ("phone", "pin"),
     [
         ("+33 6 12 34 56 78", "345678"),
-        ("(555) 010-9999", "109999"),
+        ("+33612345678", "345678"),  # stored in E.164
+        ("+15550109999", "109999"),
         ("+1-555-010-9999", "109999"),
         ("+44 (0)20 7946 0958", "460958"),
-        ("0033612345678", "345678"),
-        ("123456", "123456"),
+        ("+447700900123", "900123"),  # national number 7700 900123
         ("+81 90.1234.5678", "345678"),
+        ("+390612345678", "345678"),  # Italy keeps the 0 of 06 in the national number
         (GOOD_PHONE, "291573"),
     ],
 )
-def test_phone_pin_is_the_last_six_digits(phone, pin):
+def test_phone_pin_is_the_last_six_digits_of_the_national_number(phone, pin):
     assert phone_pin(phone) == pin
 
 
-@pytest.mark.parametrize("phone", [None, "", "   ", "+33", "12345", "+1 (555) 0", "no phone"])
-def test_phone_pin_is_none_without_six_digits(phone):
+# Stored values are E.164; before it, digits were taken as typed: "123456" and "0612345678" gave a PIN.
+# A value the E.164 migration could not read (kept as written) has no national number to take it from.
+@pytest.mark.parametrize("phone", [None, "", "   ", "+33", "12345", "+1 (555) 0", "no phone", "123456", "0612345678"])
+def test_phone_pin_is_none_without_six_digits_of_a_national_number(phone):
+    assert phone_pin(phone) is None
+
+
+@pytest.mark.parametrize("phone", ["+683 4002", "+290 2345"])  # Niue, Saint Helena: 4-digit national numbers
+def test_phone_pin_never_takes_digits_of_the_country_code(phone):
+    # The old rule took the last 6 digits of the whole number: "+683 4002" gave "834002".
     assert phone_pin(phone) is None
 
 
@@ -314,13 +323,21 @@ def test_phone_pin_ignores_non_ascii_digits():
 
 
 @given(phone=st.text(max_size=30))
-def test_phone_pin_is_six_ascii_digits_taken_from_the_end(phone):
-    digits = "".join(character for character in phone if character in "0123456789")
+def test_phone_pin_is_none_or_six_ascii_digits(phone):
     pin = phone_pin(phone)
-    if len(digits) < PIN_LENGTH:
+    assert pin is None or (len(pin) == PIN_LENGTH and all(character in "0123456789" for character in pin))
+
+
+EUROPE_AND_US = {"FR": 33, "GB": 44, "US": 1, "ES": 34, "PT": 351, "DE": 49, "IT": 39}
+
+
+@given(country=st.sampled_from(sorted(EUROPE_AND_US)), national=st.text(alphabet="0123456789", min_size=1, max_size=14))
+def test_phone_pin_is_the_end_of_what_follows_the_country_code(country, national):
+    pin = phone_pin(f"+{EUROPE_AND_US[country]} {national}")
+    if len(national) < PIN_LENGTH:
         assert pin is None
-    else:
-        assert pin == digits[-PIN_LENGTH:]
+    elif pin is not None:
+        assert pin == national[-PIN_LENGTH:]
 
 
 # --- Choosing -------------------------------------------------------------------------------

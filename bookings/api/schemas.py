@@ -107,7 +107,8 @@ GuestEmail = Annotated[
     _text(Booking._meta.get_field("guest_email").max_length),
     WithJsonSchema({"anyOf": [{"type": "string", "format": "email", "maxLength": 254}, {"type": "string", "maxLength": 0}]}),
 ]
-# nowistay.validators.PHONE_PATTERN, or empty.
+# What nowistay.phones.PHONE_PATTERN lets through (within the field's length), or empty. The number
+# itself is read in the property's country by the model (Booking.clean_fields) and stored in E.164.
 PHONE_SCHEMA_PATTERN = r"^(\+?[0-9 ()./-]{4,32})?$"
 GuestPhone = Annotated[
     _text(Booking._meta.get_field("guest_phone").max_length),
@@ -146,7 +147,11 @@ class BookingIn(Schema):
     property: ObjectId = Field(..., description="Id of one of your properties.")
     guest_name: GuestName
     guest_email: GuestEmail = ""
-    guest_phone: GuestPhone = Field("", description="Digits; spaces, +, -, ( ) and . are allowed.")
+    guest_phone: GuestPhone = Field(
+        "",
+        description="Digits; spaces, +, -, ( ) and . are allowed, letters and extensions are not. Without + and a country "
+        "code, read as a number of the property's country. Stored and returned in E.164, e.g. +33612345678.",
+    )
     arrival_date: ApiDate
     departure_date: ApiDate = Field(..., description=f"After the arrival date; {DATE_RANGE}.")
     status: StatusValue = Field(..., description=STATUS_DESCRIPTION)
@@ -162,7 +167,9 @@ class BookingPatch(Schema):
     property: ObjectId = _optional(description="Id of one of your properties.")
     guest_name: GuestName = _optional()
     guest_email: GuestEmail = _optional()
-    guest_phone: GuestPhone = _optional()
+    guest_phone: GuestPhone = _optional(
+        description="As in PUT: without + and a country code, read as a number of the property's country; stored in E.164."
+    )
     arrival_date: ApiDate = _optional()
     departure_date: ApiDate = _optional()
     status: StatusValue = _optional(description=STATUS_DESCRIPTION)
@@ -242,7 +249,11 @@ class BookingOut(Schema):
     property: int
     guest_name: str
     guest_email: str
-    guest_phone: str
+    guest_phone: str = Field(
+        ...,
+        description="E.164, e.g. +33612345678; empty when unknown. A number stored before numbers were read, "
+        "that could not be read, keeps the form it was written in.",
+    )
     arrival_date: date
     departure_date: date
     status: StatusValue

@@ -443,3 +443,19 @@ def test_without_javascript_a_lock_is_assigned_by_a_full_page_post(browser, live
         assert (assignment.lock.name, assignment.lead_days, assignment.margin_minutes) == ("Front door", 2, 90)
     finally:
         context.close()
+
+
+def test_the_property_country_is_chosen_on_the_settings_page_on_a_phone_screen(logged_in_page, live_host, canal_house):
+    page = logged_in_page
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{live_host.url}/properties/{canal_house.pk}/settings/")
+    country = page.get_by_label("Country")
+    expect(country).to_have_value("")
+    expect(country.locator("option:checked")).to_have_text("The time zone's country (Netherlands)")
+    _assert_no_horizontal_scroll(page, "the property settings page with its list of countries")
+
+    country.select_option("BE")
+    page.get_by_role("button", name="Save").click()
+    expect(page).to_have_url(f"{live_host.url}/properties/")
+    canal_house.refresh_from_db()
+    assert canal_house.country == "BE"
