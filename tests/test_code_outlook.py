@@ -188,6 +188,7 @@ class TestChanges:
     def test_a_move_away_from_igloohome_leaves_the_old_code_working(self, active, assigned_property, fake_cloud):
         booking = active(provider="igloohome", vendor_lock_id="G1")
         other = assigned_property(vendor_lock_id="L2")
+        AccessCode.objects.filter(pk=current(booking).pk).update(pin="482913")  # a PIN TTLock accepts
         old_pin = current(booking).pin
         outlook = code_outlook(booking, proposed(booking, property=other), now=NOW)
         # The vendor's algoPIN is on record, and the new lock takes chosen PINs: it is kept.
@@ -202,6 +203,18 @@ class TestChanges:
         assert old.state == CodeState.SUPERSEDED and not old.is_current
         (issued,) = fake_cloud.codes_on("L2")
         assert issued.pin == old_pin == current(booking).pin
+
+    def test_a_move_to_a_lock_whose_vendor_refuses_the_pin_gives_a_new_one_and_says_so(self, active, assigned_property, fake_cloud):
+        booking = active(provider="igloohome", vendor_lock_id="G1")
+        other = assigned_property(vendor_lock_id="L2")  # TTLock: no PIN starting with 0
+        AccessCode.objects.filter(pk=current(booking).pk).update(pin="0482913")
+        outlook = code_outlook(booking, proposed(booking, property=other), now=NOW)
+        assert outlook.startswith("the code moves to Door L2 at Flat L2, with a new PIN;")
+        with freeze_time(NOW):
+            booking_services.booking_update(booking=booking, data={"property": other})
+            tick()
+        (issued,) = fake_cloud.codes_on("L2")
+        assert issued.pin == current(booking).pin != "0482913" and not issued.pin.startswith("0")
 
     def test_a_scheduled_code_is_simply_retargeted(self, assigned_property, book):
         prop = assigned_property()

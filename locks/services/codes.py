@@ -33,6 +33,13 @@ def capabilities_of(lock: Lock) -> Capabilities:
     return registry.provider_class(lock.account.provider).capabilities
 
 
+def pin_kept_on(lock: Lock, pin: str | None) -> bool:
+    """Whether a code moved to `lock` keeps the guest's `pin`: the lock takes chosen PINs and its
+    vendor's rules accept this one (an igloohome PIN starting with 0 cannot go to TTLock)."""
+    provider = registry.provider_class(lock.account.provider)
+    return bool(pin) and provider.capabilities.chosen_pins and provider.pin_problem(pin) is None
+
+
 def current_code(booking: Booking) -> AccessCode | None:
     """The booking's current code, row-locked: a worker finishing a step on it waits for us, so
     neither write overwrites the other."""
@@ -144,7 +151,7 @@ def _move(booking: Booking, code: AccessCode, lock: Lock, plan: CodePlan, now: d
         code.vendor_wait_until = None  # the old lock's vendor asked to wait, not the new one's
         _restart(code, plan, now)
         return code
-    keep_pin = code.pin if capabilities_of(lock).chosen_pins else None
+    keep_pin = code.pin if pin_kept_on(lock, code.pin) else None
     code_retire(code=code, now=now)
     return _new_code(booking, lock, plan, now, pin=keep_pin)
 

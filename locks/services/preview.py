@@ -12,7 +12,7 @@ from bookings.models import Booking, BookingStatus
 from locks.models import AccessCode, CodeState, Lock, LockAssignment
 from locks.providers import registry
 from locks.providers.base import CodeSpec
-from locks.services.codes import Decision, capabilities_of, decide, maybe_on_lock
+from locks.services.codes import Decision, capabilities_of, decide, maybe_on_lock, pin_kept_on
 from locks.services.planning import CodePlan
 from locks.services.work import used_slots_on_lock
 
@@ -124,7 +124,7 @@ def _moved(code: AccessCode, booking: Booking, assignment: LockAssignment, plan:
     text = f"the code moves to {lock.name} at {booking.property.name}"
     retarget = code.state in (CodeState.SCHEDULED, CodeState.CREATING, CodeState.FAILED) and not maybe_on_lock(code, now)
     if not retarget:
-        text += ", keeping the guest's PIN" if code.pin and capabilities_of(lock).chosen_pins else ", with a new PIN"
+        text += ", keeping the guest's PIN" if pin_kept_on(lock, code.pin) else ", with a new PIN"
         if not capabilities_of(code.lock).remote_revoke:
             text += f"; the old {_unrevocable(code, zone).removeprefix('this ')}"
     when = "now" if plan.generate_at <= now else f"on {_day(plan.generate_at, now, zone)}"
