@@ -153,7 +153,11 @@ class SingleBeatScheduler(PersistentScheduler):
         self._last_hold: Hold | None = None
         super().__init__(*args, **kwargs)
         if self.beat_lock is None:
-            logger.warning("beat lock: no Redis configured (REDIS_URL), so nothing stops a second beat from scheduling too")
+            # Expected on a development machine (`make run` without Redis); a warning in production.
+            logger.log(
+                logging.INFO if settings.DEBUG else logging.WARNING,
+                "beat lock: no Redis configured (REDIS_URL), so nothing stops a second beat from scheduling too",
+            )
 
     def tick(self, *args, **kwargs) -> float:
         """Schedule as Celery does while holding the lock; else stand by. Either way, come back in
