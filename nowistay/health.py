@@ -13,6 +13,8 @@ from django.db.migrations.executor import MigrationExecutor
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from kombu.exceptions import KombuError
 
+from nowistay.middleware import query_string_errors
+
 logger = logging.getLogger(__name__)
 
 LIVENESS_PATH = "/healthz"
@@ -105,6 +107,7 @@ class HealthProbeMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         probe = PROBES.get(request.path_info)
-        if probe is None or request.method not in PROBE_METHODS:
+        if probe is None or request.method not in PROBE_METHODS or query_string_errors(request):
+            # A query string with control characters is no probe: refused like on any other URL.
             return self.get_response(request)
         return probe(request)
