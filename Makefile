@@ -4,6 +4,9 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+RUN_STAMP := $(VENV)/.installed-run
+# make run's process manager, pinned in requirements-dev.txt with the other development tools.
+HONCHO := $(shell grep -m1 '^honcho==' requirements-dev.txt)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 SANDBOX_PORT ?= 8100
@@ -11,14 +14,21 @@ SANDBOX := http://127.0.0.1:$(SANDBOX_PORT)
 
 .PHONY: run test browser venv migrate demo worker beat web clean
 
+# requirements.txt: what production runs (and all the image installs); requirements-dev.txt: that
+# and the development and test tools. `make test` installs both; `make run` the runtime and honcho.
 venv: $(STAMP)
 
-$(STAMP): requirements.txt
+$(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
-	touch $(STAMP)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $(STAMP) $(RUN_STAMP)
 
-migrate: venv
+$(RUN_STAMP): requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt '$(HONCHO)'
+	touch $(RUN_STAMP)
+
+migrate: $(RUN_STAMP)
 	$(BIN)/python manage.py migrate --noinput
 
 demo: migrate
@@ -66,4 +76,4 @@ browser:
 	@$(CHROMIUM) --version 2>/dev/null
 
 clean:
-	rm -rf $(VENV) var db.sqlite3 db.sqlite3-wal db.sqlite3-shm .pytest_cache
+	rm -rf $(VENV) var db.sqlite3 db.sqlite3-wal db.sqlite3-shm .pytest_cache staticfiles

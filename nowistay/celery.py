@@ -22,6 +22,8 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 # Celery's Django fix-up closes the database connection around every task unless this is set:
 # a new PostgreSQL connection (a server process) per task costs more than the task itself.
 app.conf["CELERY_DB_REUSE_MAX"] = 200
+# Exactly one beat schedules: the others stand by until its lock in Redis expires (nowistay/beat.py).
+app.conf.beat_scheduler = "nowistay.beat:SingleBeatScheduler"
 app.autodiscover_tasks()
 
 

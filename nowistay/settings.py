@@ -52,6 +52,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: /healthz and /readyz answer a load balancer probing by IP over plain HTTP, before host
+    # validation, the HTTPS redirect, sessions and CSRF, and never set a cookie (nowistay.health).
+    "nowistay.health.HealthProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # A request id on every request: in its log lines, its response and the tasks it enqueues (nowistay.logs).
     "nowistay.logs.RequestIdMiddleware",
@@ -154,6 +157,18 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# With DEBUG off, static files get content-hashed names and gzip copies, built by `collectstatic`
+# (the image runs it at build time) and served by WhiteNoise with a year-long immutable cache;
+# until a manifest exists (a test run, a fresh checkout) each file keeps its own name
+# (nowistay.storage). With DEBUG on (`make run`), runserver serves the source files as they are.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "nowistay.storage.CompressedManifestStaticFilesStorage"
+    },
+}
 
 # --- Email -----------------------------------------------------------------------------------
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
@@ -239,6 +254,9 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_WORKER_REDIRECT_STDOUTS_LEVEL = "INFO"
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# One beat at a time (nowistay/beat.py): the running beat renews a lock in Redis; another beat
+# stands by and takes over this many seconds after the first stopped renewing it.
+BEAT_LOCK_TTL_SECONDS = env.int("BEAT_LOCK_TTL_SECONDS", default=60)
 CELERY_BEAT_SCHEDULE = {
     # Creation, hourly retries, updates, revokes and expiry are all due work found by this pass;
     # it runs every 15 minutes so moments in :30 and :45 zones are honoured.

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from locks import admin_health
-from nowistay import views
+from nowistay import health, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -10,7 +10,9 @@ urlpatterns = [
     path("accounts/", include("accounts.auth_urls")),
     path("accounts/", include("accounts.urls")),
     path("settings/security/", include("accounts.security_urls")),
-    path("healthz", views.healthz, name="healthz"),
+    # Answered by nowistay.health.HealthProbeMiddleware before host validation; routed here too.
+    path("healthz", health.liveness, name="healthz"),
+    path("readyz", health.readiness, name="readyz"),
     path("locks/", include("locks.urls")),
     path("integrations/", include("locks.dashboard.urls")),
     path("", include("bookings.urls")),

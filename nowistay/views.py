@@ -1,5 +1,5 @@
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
@@ -20,7 +20,3 @@ def home(request: HttpRequest) -> HttpResponse:
         for slug, label in Provider.choices
     ]
     return render(request, "home.html", {"properties": properties, "upcoming_bookings": upcoming, "providers": providers})
-
-
-def healthz(request: HttpRequest) -> JsonResponse:
-    return JsonResponse({"status": "ok"})
