@@ -3,6 +3,7 @@ Dockerfile (linted with hadolint), .dockerignore and gunicorn's access log. Both
 pinned in requirements-dev.txt, so they run wherever the suite runs; `docker compose config` runs
 too where the docker client is installed."""
 
+import json
 import os
 import re
 import runpy
@@ -279,9 +280,12 @@ def test_gunicorn_logs_an_oauth_callback_without_its_code_and_answers_a_probe_by
         process.terminate()
         process.wait(timeout=30)
     access_log = log.read_text()
+    # Production logs are JSON lines (nowistay.logs, wired into gunicorn by its config file).
+    records = [json.loads(line) for line in access_log.splitlines() if line.startswith("{")]
+    access = [record for record in records if record["logger"] == "gunicorn.access"]
     assert (probe.status_code, probe.json(), probe.cookies.get_dict()) == (200, {"status": "ok"}, {})
     assert callback.status_code == 302  # to the sign-in page: the request reached Django
-    assert '"GET /locks/connect/tedee/callback/ HTTP/1.1" 302' in access_log
+    assert any('"GET /locks/connect/tedee/callback/ HTTP/1.1" 302' in record["message"] for record in access)
     for secret in ("AUTHCODE-0123456789", "STATE-abcdef", "REFERER-CODE", "code=", "state="):
         assert secret not in access_log, secret
 
