@@ -6,6 +6,7 @@ import logging
 import os
 import re
 import smtplib
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -462,8 +463,17 @@ class TestProductionResponses:
 
 
 def env_file_values(path: Path) -> dict[str, str]:
+    """The file's variables as a shell (or docker compose, or django-environ) reads them."""
     pairs = (line.split("=", 1) for line in path.read_text().splitlines() if "=" in line and not line.lstrip().startswith("#"))
-    return {name.strip(): value.strip() for name, value in pairs}
+    return {name.strip(): shlex.split(value)[0] if value.strip() else "" for name, value in pairs}
+
+
+@pytest.mark.parametrize("path", [PRODUCTION_ENV_FILE, PRODUCTION_ENV_FILE.parent.parent / ".env.example"], ids=["production", "example"])
+def test_the_env_files_can_be_sourced_by_a_shell_to_run_by_hand(path):
+    """`set -a; . ./.env` is how a platform engineer starts gunicorn, the worker and beat by hand."""
+    result = subprocess.run(["bash", "-c", f"set -a; . {shlex.quote(str(path))} && env"], capture_output=True, text=True)
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    assert "DEFAULT_FROM_EMAIL=Nowistay <no-reply@nowistay.example>" in result.stdout.splitlines()
 
 
 def production_file_env() -> dict[str, str]:
