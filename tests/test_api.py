@@ -20,7 +20,7 @@ from schemathesis.core.transport import Response
 from schemathesis.specs.openapi.checks import response_headers_conformance
 
 from bookings.api.api import api as ninja_api
-from bookings.api.security import parse_rate
+from bookings.api.limits import parse_rate
 from bookings.api.services import api_token_create, api_token_revoke
 from bookings.models import Booking, BookingStatus, ExternalBookingRef
 from locks.models import AccessCode, CodeState

@@ -7,11 +7,11 @@ from django.conf import settings
 from django.core.checks import Error, register
 from django.core.exceptions import ImproperlyConfigured
 
+from bookings.api.limits import configured_auth_failure_limit, configured_rate, max_tokens_per_host
+
 
 @register()
 def api_rate_limit_is_valid(app_configs=None, **kwargs) -> list[Error]:
-    from bookings.api.security import configured_auth_failure_limit, configured_rate
-
     errors = []
     for read, setting, example in (
         (configured_rate, "API_RATE_LIMIT", "120/minute"),
@@ -21,7 +21,7 @@ def api_rate_limit_is_valid(app_configs=None, **kwargs) -> list[Error]:
             read()
         except ImproperlyConfigured as error:
             errors.append(Error(str(error), hint=f"e.g. {setting}={example}", id="bookings.E001"))
-    cap = getattr(settings, "API_MAX_TOKENS_PER_HOST", 10)
+    cap = max_tokens_per_host()
     if not isinstance(cap, int) or cap < 1:
         errors.append(Error(f"API_MAX_TOKENS_PER_HOST must be a whole number of at least 1, not {cap!r}.", id="bookings.E002"))
     return errors

@@ -16,55 +16,25 @@ with the default per-process cache, per process (use Redis in production).
 """
 
 import logging
-import re
 import time
 from dataclasses import dataclass
-from functools import lru_cache
 from ipaddress import IPv6Network, ip_address
 
-from django.conf import settings
 from django.core.cache import cache
-from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
 from ninja.errors import Throttled
 from ninja.security import HttpBearer
 from ninja.throttling import BaseThrottle
 
 from accounts.client import client_ip_address
+from bookings.api.limits import configured_auth_failure_limit, configured_rate
 from bookings.api.models import ApiToken
 from bookings.api.services import api_token_authenticate
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_RATE_LIMIT = "120/minute"
-DEFAULT_AUTH_FAILURE_LIMIT = "20/10minutes"
 # One IPv6 subscriber usually holds a whole /64: counted per address, it could guess from 2**64.
 IPV6_PREFIX_LENGTH = 64
-
-_PERIODS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600, "d": 86400, "day": 86400}
-_RATE_RE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([a-z]+?)s?\s*$")
-
-
-@lru_cache(maxsize=16)
-def parse_rate(rate: str, setting: str = "API_RATE_LIMIT") -> tuple[int, int]:
-    """"120/minute" → (120, 60). Units: s/sec/second, m/min/minute, h/hour, d/day (plural too),
-    optionally with a count: "1000/5m"."""
-    match = _RATE_RE.match(rate.lower())
-    if not match or match.group(3) not in _PERIODS or int(match.group(1)) < 1:
-        raise ImproperlyConfigured(f"{setting} must look like 120/minute, not {rate!r}.")
-    multiple = int(match.group(2) or 1)
-    if multiple < 1:
-        raise ImproperlyConfigured(f"{setting} must look like 120/minute, not {rate!r}.")
-    return int(match.group(1)), multiple * _PERIODS[match.group(3)]
-
-
-def configured_rate() -> tuple[int, int]:
-    return parse_rate(getattr(settings, "API_RATE_LIMIT", DEFAULT_RATE_LIMIT) or DEFAULT_RATE_LIMIT)
-
-
-def configured_auth_failure_limit() -> tuple[int, int]:
-    rate = getattr(settings, "API_AUTH_FAILURE_LIMIT", DEFAULT_AUTH_FAILURE_LIMIT) or DEFAULT_AUTH_FAILURE_LIMIT
-    return parse_rate(rate, "API_AUTH_FAILURE_LIMIT")
 
 
 # --- fixed-window counters -------------------------------------------------------------------------

@@ -13,7 +13,6 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -23,6 +22,7 @@ from django.utils import timezone
 
 from accounts.events import record_security_event
 from accounts.models import SecurityEventKind
+from bookings.api.limits import max_tokens_per_host
 from bookings.api.models import ApiToken
 
 TOKEN_PREFIX = "nwk_"
@@ -30,15 +30,10 @@ PREFIX_LENGTH = len(TOKEN_PREFIX) + 8  # what the host sees of a token: enough t
 # last_used_at is written at most this often per token (not on every request).
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 NAME_MAX_LENGTH = ApiToken._meta.get_field("name").max_length
-DEFAULT_MAX_TOKENS_PER_HOST = 10
 
 
 def token_digest(plain: str) -> str:
     return hashlib.sha256(plain.encode("utf-8")).hexdigest()
-
-
-def max_tokens_per_host() -> int:
-    return getattr(settings, "API_MAX_TOKENS_PER_HOST", DEFAULT_MAX_TOKENS_PER_HOST)
 
 
 def too_many_tokens_message(limit: int) -> str:
