@@ -71,8 +71,8 @@ def stay_times(booking: Booking) -> StayTimes:
     """The check-in and check-out times that apply: the booking's own, the property's, the system's."""
     prop = booking.property
     return StayTimes(
-        check_in=booking.check_in_time or prop.default_check_in_time or windows.SYSTEM_CHECK_IN,
-        check_out=booking.check_out_time or prop.default_check_out_time or windows.SYSTEM_CHECK_OUT,
+        check_in=windows.check_in_time_of(booking.check_in_time, prop.default_check_in_time),
+        check_out=windows.check_out_time_of(booking.check_out_time, prop.default_check_out_time),
         negotiated_check_in=booking.check_in_time is not None,
         negotiated_check_out=booking.check_out_time is not None,
     )

@@ -16,6 +16,20 @@ SYSTEM_CHECK_OUT = time(11, 0)
 ALERT_TIME = time(18, 0)
 
 
+def check_in_time_of(booking_time: time | None, property_default: time | None) -> time:
+    """The check-in time of day of a stay: the booking's own, else the property's default, else 15:00.
+
+    The one place this rule is written: the code window, the guest messages, the booking pages and
+    the API all ask here (a property's default alone: `check_in_time_of(None, default)`).
+    """
+    return _first_set(booking_time, property_default, SYSTEM_CHECK_IN)
+
+
+def check_out_time_of(booking_time: time | None, property_default: time | None) -> time:
+    """The check-out time of day of a stay: the booking's own, else the property's default, else 11:00."""
+    return _first_set(booking_time, property_default, SYSTEM_CHECK_OUT)
+
+
 @dataclass(frozen=True)
 class Window:
     """The instants, aware and in UTC, between which a guest's code opens the door."""
@@ -82,8 +96,8 @@ def validity_window(
 ) -> Window:
     """The window of a booking's code: check-in minus the margin to check-out plus the margin.
 
-    Check-in is the booking's own time, else the property's default, else 15:00, on the arrival
-    date; check-out likewise with 11:00 on the departure date. Each is held within 00:00-24:00
+    Check-in is `check_in_time_of` (the booking's, the property's, 15:00) on the arrival date;
+    check-out is `check_out_time_of` on the departure date. Each is held within 00:00-24:00
     of its own date, so before the margin the window never starts before 00:00 of the arrival
     date nor ends after 24:00 of the departure date. The margin is then a real duration, the
     same length across a clock change. Raises ValueError for a window that would be empty.
@@ -93,8 +107,8 @@ def validity_window(
     if margin_minutes < 0:
         raise ValueError("The access margin cannot be negative.")
 
-    check_in_at = _first_set(booking_check_in, default_check_in, SYSTEM_CHECK_IN)
-    check_out_at = _first_set(booking_check_out, default_check_out, SYSTEM_CHECK_OUT)
+    check_in_at = check_in_time_of(booking_check_in, default_check_in)
+    check_out_at = check_out_time_of(booking_check_out, default_check_out)
     check_in = _within_day(
         local_to_utc(arrival, check_in_at, tz_name, prefer_later=False), arrival, tz_name
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from locks.windows import SYSTEM_CHECK_IN, SYSTEM_CHECK_OUT, local_midnight_after, local_to_utc, validity_window
+from locks.windows import check_in_time_of, check_out_time_of, local_midnight_after, local_to_utc, validity_window
 
 ON_CONFIRMATION = "on_confirmation"
 BEFORE_CHECK_IN = "before_check_in"
@@ -37,7 +37,7 @@ class Stay:
     arrival: date
     departure: date
     tz_name: str
-    check_in: time  # resolved: the booking's, else the property's, else 15:00
+    check_in: time  # already resolved (`resolved_times`)
     check_out: time
 
     @property
@@ -68,10 +68,8 @@ def _moments(stay: Stay) -> tuple[datetime, datetime]:
 def resolved_times(
     booking_check_in: time | None, booking_check_out: time | None, default_check_in: time | None, default_check_out: time | None
 ) -> tuple[time, time]:
-    """Check-in and check-out times of day: the booking's, else the property's, else 15:00 / 11:00."""
-    check_in = next(t for t in (booking_check_in, default_check_in, SYSTEM_CHECK_IN) if t is not None)
-    check_out = next(t for t in (booking_check_out, default_check_out, SYSTEM_CHECK_OUT) if t is not None)
-    return check_in, check_out
+    """Check-in and check-out times of day (`locks.windows.check_in_time_of` / `check_out_time_of`)."""
+    return check_in_time_of(booking_check_in, default_check_in), check_out_time_of(booking_check_out, default_check_out)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from pydantic import AfterValidator, ConfigDict, PlainSerializer, PlainValidator
 
 from bookings.api.selectors import code_view, lock_of
 from bookings.models import FIRST_BOOKING_DATE, LAST_BOOKING_DATE, Booking, BookingStatus
-from locks.windows import SYSTEM_CHECK_IN, SYSTEM_CHECK_OUT
+from locks.windows import check_in_time_of, check_out_time_of
 from nowistay.validators import forbidden_character, single_line_message
 
 MAX_ID = 2**63 - 1  # a database bigint: larger ids cannot exist (and must not reach a query)
@@ -209,11 +209,11 @@ class PropertyOut(Schema):
 
     @staticmethod
     def resolve_default_check_in_time(obj) -> time:
-        return obj.default_check_in_time or SYSTEM_CHECK_IN
+        return check_in_time_of(None, obj.default_check_in_time)
 
     @staticmethod
     def resolve_default_check_out_time(obj) -> time:
-        return obj.default_check_out_time or SYSTEM_CHECK_OUT
+        return check_out_time_of(None, obj.default_check_out_time)
 
     @staticmethod
     def resolve_eligible_for_smart_lock(obj) -> bool:
