@@ -224,11 +224,15 @@ def _summary(booking: Booking) -> list[tuple[str, str]]:
         ("Guest", booking.guest_name),
         ("Email", booking.guest_email or "—"),
         ("Phone", booking.guest_phone or "—"),
-        ("Arrival", f"{booking.arrival_date:%-d %B %Y}, check-in {times.check_in:%H:%M}" + (" (negotiated)" if times.negotiated_check_in else "")),
-        ("Departure", f"{booking.departure_date:%-d %B %Y}, check-out {times.check_out:%H:%M}" + (" (negotiated)" if times.negotiated_check_out else "")),
+        ("Arrival", f"{booking.arrival_date:%-d %B %Y}, check-in {times.check_in:%H:%M}" + _negotiated(times.negotiated_check_in)),
+        ("Departure", f"{booking.departure_date:%-d %B %Y}, check-out {times.check_out:%H:%M}" + _negotiated(times.negotiated_check_out)),
         ("Status", booking.get_status_display()),
     ]
     return rows
+
+
+def _negotiated(negotiated: bool) -> str:
+    return " (negotiated)" if negotiated else ""
 
 
 # --- actions ---------------------------------------------------------------------------------------

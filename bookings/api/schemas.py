@@ -79,7 +79,10 @@ ApiDate = Annotated[
     PlainValidator(_parse_date),
     PlainSerializer(lambda value: value.isoformat(), return_type=str, when_used="json"),
     WithJsonSchema(
-        {"type": "string", "format": "date", "pattern": BOUNDED_DATE_PATTERN, "description": f"A date {DATE_RANGE}.", "examples": ["2026-06-20"]}
+        {
+            "type": "string", "format": "date", "pattern": BOUNDED_DATE_PATTERN,
+            "description": f"A date {DATE_RANGE}.", "examples": ["2026-06-20"],
+        }
     ),
 ]
 ApiTime = Annotated[

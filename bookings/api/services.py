@@ -65,7 +65,8 @@ def _refuse_over_the_cap(host) -> None:
 
 def _save_new(*, host, name: str, read_pins: bool, plain: str, expires_at: datetime | None) -> ApiToken:
     token = ApiToken(
-        host=host, name=name.strip(), read_pins=read_pins, prefix=plain[:PREFIX_LENGTH], token_hash=token_digest(plain), expires_at=expires_at
+        host=host, name=name.strip(), read_pins=read_pins, prefix=plain[:PREFIX_LENGTH], token_hash=token_digest(plain),
+        expires_at=expires_at,
     )
     token.full_clean(exclude=["host"])
     _refuse_over_the_cap(host)
@@ -88,7 +89,8 @@ def api_token_create(
         _lock_host(host)
         token = _save_new(host=host, name=name, read_pins=read_pins, plain=plain, expires_at=expires_at)
         record_security_event(
-            kind=SecurityEventKind.API_TOKEN_CREATED, user=host, request=request, detail=f"“{token.name}”: {scopes_text(token)}; {expiry_text(token)}"
+            kind=SecurityEventKind.API_TOKEN_CREATED, user=host, request=request,
+            detail=f"“{token.name}”: {scopes_text(token)}; {expiry_text(token)}",
         )
     return token, plain
 
@@ -100,7 +102,8 @@ def api_token_revoke(*, token: ApiToken, request: HttpRequest | None = None) -> 
             revoked = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
             if revoked:
                 record_security_event(
-                    kind=SecurityEventKind.API_TOKEN_REVOKED, user=token.host, request=request, detail=f"“{token.name}”: {scopes_text(token)}"
+                    kind=SecurityEventKind.API_TOKEN_REVOKED, user=token.host, request=request,
+                    detail=f"“{token.name}”: {scopes_text(token)}",
                 )
         token.refresh_from_db(fields=["revoked_at"])
     return token
