@@ -31,8 +31,12 @@ CHOICES = [None, MIDNIGHT, time(9, 30), time(16, 45)]
 def booking_with(*, check_in: time | None, check_out: time | None, default_in: time | None, default_out: time | None) -> Booking:
     prop = Property(name="Loft", time_zone=TZ_NAME, default_check_in_time=default_in, default_check_out_time=default_out)
     return Booking(
-        property=prop, guest_name="Grace", arrival_date=date(2026, 7, 10), departure_date=date(2026, 7, 13),
-        check_in_time=check_in, check_out_time=check_out,
+        property=prop,
+        guest_name="Grace",
+        arrival_date=date(2026, 7, 10),
+        departure_date=date(2026, 7, 13),
+        check_in_time=check_in,
+        check_out_time=check_out,
     )
 
 

@@ -22,8 +22,8 @@ _RATE_RE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([a-z]+?)s?\s*$")
 
 @lru_cache(maxsize=16)
 def parse_rate(rate: str, setting: str = "API_RATE_LIMIT") -> tuple[int, int]:
-    """"120/minute" → (120, 60). Units: s/sec/second, m/min/minute, h/hour, d/day (plural too),
-    optionally with a count: "1000/5m"."""
+    """A rate setting as (count, seconds): "120/minute" → (120, 60). Units: s/sec/second,
+    m/min/minute, h/hour, d/day (plural too), optionally with a count: "1000/5m"."""
     match = _RATE_RE.match(rate.lower())
     if not match or match.group(3) not in _PERIODS or int(match.group(1)) < 1:
         raise ImproperlyConfigured(f"{setting} must look like 120/minute, not {rate!r}.")
