@@ -1,7 +1,10 @@
 """Virtual vendor accounts, locks and codes, with the faults a test or a host can switch on."""
 
+from django.core import signing
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+
+GUEST_LINK_SALT = "sandbox.homeit.key-link"  # signs a homeit key's invitation link (sandbox/vendors/homeit.py)
 
 
 class Vendor(models.TextChoices):
@@ -9,6 +12,7 @@ class Vendor(models.TextChoices):
     TEDEE = "tedee", "Tedee"
     NUKI = "nuki", "Nuki"
     IGLOOHOME = "igloohome", "igloohome"
+    HOMEIT = "homeit", "homeit"
 
 
 class Faults(models.Model):
@@ -91,3 +95,8 @@ class VirtualCode(models.Model):
 
     def opens_at(self, moment) -> bool:
         return self.starts_at <= moment < self.ends_at
+
+    @property
+    def guest_token(self) -> str:
+        """The token of a homeit key's invitation link: the code's id, signed, so links cannot be guessed."""
+        return signing.Signer(salt=GUEST_LINK_SALT).sign(str(self.pk))

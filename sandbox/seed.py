@@ -9,6 +9,8 @@ DEMO_ACCOUNTS = {
     Vendor.TEDEE: ("demo-host@nowistay.example", "sandbox-tedee", "Demo Host (Tedee)"),
     Vendor.NUKI: ("demo-host@nowistay.example", "sandbox-nuki-api-token", "Demo Host (Nuki)"),
     Vendor.IGLOOHOME: ("sandbox-igloohome-client", "sandbox-igloohome-secret", "Demo Host (igloohome)"),
+    # homeit: the password field is the account's API key (sandbox/vendors/homeit.py).
+    Vendor.HOMEIT: ("demo-host@nowistay.example", "sandbox-homeit-api-key", "Demo Host (homeit)"),
 }
 
 # (id suffix, name, kind, attributes)
@@ -23,7 +25,7 @@ LOCK_KINDS = [
 # Locks of one vendor only: (id suffix, name, kind, attributes). Suffix "00" is neither a LOCK_KINDS
 # nor an extra lock's. Nuki: Smart Hosting ended (sandbox/vendors/nuki.py, kind no_subscription).
 VENDOR_LOCKS = {Vendor.NUKI: [("00", "Office (Smart Hosting ended)", "no_subscription", {})]}
-NUMERIC_BASE = {Vendor.TTLOCK: 7100000, Vendor.TEDEE: 41000, Vendor.NUKI: 17179869184, Vendor.IGLOOHOME: None}
+NUMERIC_BASE = {Vendor.TTLOCK: 7100000, Vendor.TEDEE: 41000, Vendor.NUKI: 17179869184, Vendor.IGLOOHOME: None, Vendor.HOMEIT: 530000}
 
 
 def vendor_lock_id(vendor: str, suffix: str) -> str:

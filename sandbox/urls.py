@@ -11,4 +11,4 @@ urlpatterns = [
 ]
 
 # Each virtual cloud answers under its own prefix; the vendor URL settings point there.
-urlpatterns += [path(f"{vendor}/", include(f"sandbox.vendors.{vendor}")) for vendor in ("ttlock", "tedee", "nuki", "igloohome")]
+urlpatterns += [path(f"{vendor}/", include(f"sandbox.vendors.{vendor}")) for vendor in ("ttlock", "tedee", "nuki", "igloohome", "homeit")]

@@ -91,6 +91,11 @@ def _would_open(lock: VirtualLock, pin: str, moment: datetime) -> str:
     if not matching:
         return f"No: {lock.name} holds no code {pin}."
     opening = [code for code in matching if code.opens_at(moment)]
+    if opening and _homeit_box_offline(lock):
+        return (
+            f"Only if the homeit BOX is back online by {local_time(moment, zone)}: it is offline now, and while it is "
+            "only its SOS key opens the keypad."
+        )
     if any(not _first_use_due_before(lock, code, moment) for code in opening):
         return f"Yes: the door opens with {pin} on {local_time(moment, zone)}."
     if opening:
@@ -101,6 +106,11 @@ def _would_open(lock: VirtualLock, pin: str, moment: datetime) -> str:
         )
     windows = ", ".join(f"{local_time(c.starts_at, zone)} → {local_time(c.ends_at, zone)}" for c in matching)
     return f"No: on {local_time(moment, zone)}, {pin} does not open the door; it is valid {windows}."
+
+
+def _homeit_box_offline(lock: VirtualLock) -> bool:
+    """homeit checks keys through its BOX; offline, only the SOS key stored in it works [homeit FAQ]."""
+    return lock.account.vendor == Vendor.HOMEIT and (lock.offline or lock.account.offline)
 
 
 def _first_use_due_before(lock: VirtualLock, code, moment: datetime) -> bool:
