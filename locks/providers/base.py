@@ -5,8 +5,10 @@ PINs) and return plain values; they raise only the errors in `exceptions`. The l
 services decide what should happen and call one method per step.
 """
 
+import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import ClassVar
@@ -81,12 +83,36 @@ class ConnectResult:
     display_name: str
 
 
+_thread_locks: dict[tuple[str, str], threading.RLock] = {}
+_thread_locks_guard = threading.Lock()
+
+
+@contextmanager
+def one_at_a_time_in_process(scope: str, name: str) -> Iterator[None]:
+    """Serialise work on `name` (within `scope`) among the threads of this process."""
+    with _thread_locks_guard:
+        lock = _thread_locks.setdefault((scope, name), threading.RLock())
+    with lock:
+        yield
+
+
+Serialise = Callable[[str, str], AbstractContextManager]
+"""`serialise(scope, name)`: a context manager that runs its block one at a time per (scope, name)."""
+
+
 @dataclass
 class AccountSession:
-    """What an adapter gets of an account: its decrypted credentials and a way to store new ones."""
+    """What an adapter gets of an account: its decrypted credentials and a way to store new ones.
+
+    `expires_at` is when the access token lapses (aware UTC; None: it does not), the one place an
+    adapter reads it. `serialise` is handed down by the services (across worker processes there);
+    the default serialises among this process's threads only.
+    """
 
     account_id: int | None
     credentials: dict
+    expires_at: datetime | None = None
+    serialise: Serialise = one_at_a_time_in_process
     save_credentials: Callable[[dict, datetime | None], None] = field(default=lambda credentials, expires_at: None)
     # How a refresh is done for a stored account (see `refresh_credentials`): given the credentials
     # this session holds and the vendor refresh, the credentials to adopt, already stored.
