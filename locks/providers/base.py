@@ -31,6 +31,8 @@ class Capabilities:
     # At most a few codes may start in one slot on a lock (igloohome: three per start hour or day):
     # the services pass the slots already used (CodeSpec.used_slots) and the adapter picks a free one.
     limited_codes_per_slot: bool = False
+    # The guest also gets a link that opens the door (homeit's invitation link): `IssuedCode.access_link`.
+    access_links: bool = False
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,7 @@ class IssuedCode:
     usage_note: str = ""  # for the guest, e.g. igloohome: "use it within 24 hours of its start"
     warning: str = ""  # for the host, e.g. "works until 3 May, after the stay ends"
     variance: int | None = None  # which code of its start slot this is (igloohome: 1-3), for CodeSpec.used_slots
+    access_link: str = ""  # a link that opens the door, for vendors with `capabilities.access_links`
 
 
 @dataclass(frozen=True)
