@@ -103,6 +103,40 @@ Serialise = Callable[[str, str], AbstractContextManager]
 """`serialise(scope, name)`: a context manager that runs its block one at a time per (scope, name)."""
 
 
+@dataclass(frozen=True)
+class CredentialField:
+    """One field of a credentials sign-in form, as the vendor names it to the host."""
+
+    name: str
+    label: str
+    help_text: str = ""
+    secret: bool = False  # a password or key: never rendered back, never logged
+    max_length: int = 254
+
+
+@dataclass(frozen=True)
+class CredentialsSignIn:
+    """The host types credentials into Nowistay's form; `LockProvider.sign_in_with` exchanges them
+    for tokens (the credentials themselves are kept only when they are the token, e.g. an API key)."""
+
+    key: str  # unique within the provider, in URLs: "password", "api-token", "api-client"
+    title: str  # e.g. "Sign in with your TTLock app account"
+    fields: tuple[CredentialField, ...]
+
+
+@dataclass(frozen=True)
+class OAuthSignIn:
+    """The host signs in on the vendor's own page (OAuth 2 authorization code, with PKCE when `pkce`)."""
+
+    title: str  # e.g. "Sign in with Tedee"
+    required_settings: tuple[str, ...]  # offered only when these settings are set (the client id...)
+    pkce: bool = True
+    key: str = "oauth"
+
+
+SignInMethod = CredentialsSignIn | OAuthSignIn
+
+
 @dataclass
 class AccountSession:
     """What an adapter gets of an account: its decrypted credentials and a way to store new ones.
@@ -144,6 +178,32 @@ class LockProvider(ABC):
     slug: ClassVar[str]
     display_name: ClassVar[str]
     capabilities: Capabilities = Capabilities()
+    # How a host connects an account, in the order the connect panel offers them.
+    sign_in_methods: ClassVar[tuple[SignInMethod, ...]] = ()
+    connect_hint: ClassVar[str] = ""  # one line on the connect panel: how signing in works
+    eligibility_hint: ClassVar[str] = ""  # which locks can take codes, for the lock list
+
+    @classmethod
+    def sign_in_with(cls, method: str, values: dict[str, str]) -> ConnectResult:
+        """Exchange the values of the credentials sign-in `method` for a ConnectResult."""
+        raise NotImplementedError(f"{cls.display_name} has no credentials sign-in “{method}”.")
+
+    @classmethod
+    def authorization_url(cls, *, state: str, code_challenge: str | None, redirect_uri: str) -> str:
+        """Where to send the host for the OAuth sign-in (only providers with an OAuthSignIn)."""
+        raise NotImplementedError(f"{cls.display_name} has no OAuth sign-in.")
+
+    @classmethod
+    def exchange_code(cls, *, code: str, code_verifier: str | None, redirect_uri: str) -> ConnectResult:
+        """The tokens an OAuth authorization code is worth (only providers with an OAuthSignIn)."""
+        raise NotImplementedError(f"{cls.display_name} has no OAuth sign-in.")
+
+    @classmethod
+    def sign_in_refusal(cls, error: Exception) -> str:
+        """What to tell the host when a sign-in failed with `error` (a ProviderError): vendors map
+        their own error codes here, so no caller reads them."""
+        message = getattr(error, "message", "")
+        return f"{cls.display_name} did not connect: {message}" if message else f"{cls.display_name} could not be reached."
 
     def __init__(self, session: AccountSession):
         self.session = session
