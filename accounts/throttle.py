@@ -24,7 +24,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from accounts.lockouts import lockout_end, active_lockouts
+from accounts.lockouts import active_lockouts, lockout_end
 
 ACCOUNT, ADDRESS = "username", "ip_address"
 

@@ -50,7 +50,7 @@ import tempfile
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo
@@ -499,7 +499,7 @@ def progress_line(elapsed: float, snap: dict) -> str:
 # --- checking ---------------------------------------------------------------------------------------
 
 def parse_instant(value: str) -> datetime:
-    return datetime.fromisoformat(value).astimezone(dt_timezone.utc)
+    return datetime.fromisoformat(value).astimezone(UTC)
 
 
 def lock_contents(sandbox_url: str, vendor: str, vendor_lock_id: str) -> list[dict]:

@@ -4,7 +4,7 @@ verified staff only, and a password reset that never skips the second factor."""
 
 import re
 from base64 import b32decode
-from datetime import datetime, timedelta, timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -19,7 +19,6 @@ from freezegun import freeze_time
 from accounts.models import SecurityEvent, SecurityEventKind
 
 pytestmark = pytest.mark.django_db
-UTC = dt_timezone.utc
 START = datetime(2026, 6, 1, 10, 0, 5, tzinfo=UTC)  # 5 s into a 30 s step
 PASSWORD = "host-password-123"
 

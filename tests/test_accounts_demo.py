@@ -1,7 +1,7 @@
 """`make run` stays a one-command demo: the demo staff account comes with a known authenticator, and
 the console says how to get its codes, in demo mode only."""
 
-from datetime import datetime, timezone as dt_timezone
+from datetime import UTC, datetime
 from io import StringIO
 
 import pytest
@@ -17,7 +17,7 @@ from bookings import demo
 from nowistay import demo as nowistay_demo
 
 pytestmark = [pytest.mark.django_db, pytest.mark.filterwarnings("ignore:No directory at:UserWarning")]
-START = datetime(2026, 6, 1, 10, 0, 5, tzinfo=dt_timezone.utc)
+START = datetime(2026, 6, 1, 10, 0, 5, tzinfo=UTC)
 
 
 @pytest.fixture

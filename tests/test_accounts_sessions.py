@@ -3,7 +3,7 @@ other sessions ended by a new password or by turning on two-factor authenticatio
 Security page's log of the host's own events."""
 
 import re
-from datetime import datetime, timedelta, timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.contrib.sessions.models import Session
@@ -20,7 +20,6 @@ from accounts.models import SecurityEvent, SecurityEventKind
 from accounts.sessions import LAST_ACTIVITY
 
 pytestmark = pytest.mark.django_db
-UTC = dt_timezone.utc
 START = datetime(2026, 6, 1, 10, 0, 5, tzinfo=UTC)
 PASSWORD = "host-password-123"
 FIREFOX = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0"

@@ -3,7 +3,7 @@ account and per address, growing lock-outs that say when to come back, no userna
 staff lifting a lock-out, the admin signing in through the same throttled page, and the log."""
 
 import re
-from datetime import datetime, timedelta, timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from axes.models import AccessAttempt
@@ -16,7 +16,6 @@ from accounts.lockouts import lockout_duration
 from accounts.models import SecurityEvent, SecurityEventKind, SignInLockout
 
 pytestmark = pytest.mark.django_db
-UTC = dt_timezone.utc
 START = datetime(2026, 6, 1, 10, 0, tzinfo=UTC)
 PASSWORD = "host-password-123"
 

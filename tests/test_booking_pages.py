@@ -2,23 +2,22 @@
 code before saving, the confirm / pending / cancel / end-access actions, and the isolation and
 CSRF rules of the dashboard. The code lifecycle runs for real on the fake cloud."""
 
-from datetime import date, time, timedelta, timezone as dt_timezone
+from datetime import date, time, timedelta
+from urllib.parse import urlencode
 
 import pytest
 from django.test import Client
 from django.urls import reverse
 from freezegun import freeze_time
 
+# Load the URLconf now, not first inside freeze_time: the API's pydantic schemas
+# (bookings/api/schemas.py) cannot be built while freezegun has replaced `datetime`.
+import nowistay.urls  # noqa: F401
 from bookings.models import Booking, BookingStatus, PmsSource, Property
 from locks import services
 from locks.models import AccessCode, CodeState
-
-# Load the URLconf now, not first inside freeze_time: the API's pydantic schemas
-# (bookings/api/schemas.py) cannot be built while freezegun has replaced `datetime`.
-import nowistay.urls  # noqa: E402, F401
 from tests.lifecycle_helpers import tick, utc
 
-UTC = dt_timezone.utc
 pytestmark = [
     pytest.mark.django_db,
     pytest.mark.filterwarnings("ignore:No directory at:UserWarning"),  # whitenoise without collectstatic
@@ -32,8 +31,6 @@ def current(booking) -> AccessCode | None:
 
 
 def list_url(**params) -> str:
-    from urllib.parse import urlencode
-
     return reverse("booking_pages:list") + (f"?{urlencode(params)}" if params else "")
 
 

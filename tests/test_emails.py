@@ -22,8 +22,7 @@ from django.utils.html import escape
 from bookings.models import Property
 from locks import notifications as lock_notifications
 from locks.models import AccessCode, CodeState, LockAssignment
-from messaging import notifications as message_notifications
-from messaging import services as messaging
+from messaging import notifications as message_notifications, services as messaging
 from messaging.models import (
     CodeChangeNotice,
     DeliveryStatus,

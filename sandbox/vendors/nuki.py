@@ -63,7 +63,6 @@ import secrets
 import threading
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
-
 from zoneinfo import ZoneInfo
 
 from django.conf import settings

@@ -17,8 +17,7 @@ wifiLock/detail answers -4043 for the others (what the real one does then is und
 
 import hashlib
 import secrets
-from datetime import datetime, timedelta, timezone as dt_timezone
-
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -51,7 +50,7 @@ def _ms(moment: datetime) -> int:
 
 
 def _from_ms(value: str) -> datetime:
-    return datetime.fromtimestamp(int(value) / 1000, tz=dt_timezone.utc)
+    return datetime.fromtimestamp(int(value) / 1000, tz=UTC)
 
 
 def _params(request) -> dict:
