@@ -83,3 +83,6 @@ class SessionCutoff(models.Model):
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, primary_key=True, on_delete=models.CASCADE, related_name="session_cutoff")
     cutoff = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"sessions of user {self.user_id} begun before {self.cutoff}"

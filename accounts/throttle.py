@@ -39,7 +39,7 @@ class SignInThrottleHandler(AxesDatabaseHandler):
 
     def keys_at_limit(self, request: HttpRequest, credentials: dict | None = None) -> list[str]:
         reached = []
-        for key, attempts in zip(settings.AXES_LOCKOUT_PARAMETERS, self.get_user_attempts(request, credentials)):
+        for key, attempts in zip(settings.AXES_LOCKOUT_PARAMETERS, self.get_user_attempts(request, credentials), strict=True):
             failures = attempts.aggregate(total=Sum("failures_since_start"))["total"] or 0
             if failures >= limits()[key]:
                 reached.append(key)

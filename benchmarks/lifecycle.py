@@ -297,7 +297,7 @@ def main() -> None:
     today = timezone.now().date()
     started = time.perf_counter()
     props, locks, assignments = seed_fixtures()
-    for prop, assignment in zip(props, assignments):
+    for prop, assignment in zip(props, assignments, strict=True):
         prop._bench_assignment = assignment
     first = seed_bookings(props, slice(0, FIRST_PHASE_PER_PROPERTY), today)
     print(f"seeded {PROPERTIES} properties and {first} bookings in {time.perf_counter() - started:.1f} s")

@@ -39,15 +39,14 @@ def properties(request: HttpRequest) -> HttpResponse:
 def property_settings(request: HttpRequest, property_id: int) -> HttpResponse:
     prop = get_object_or_404(Property.objects.of_host(request.user), pk=property_id)
     form = PropertySettingsForm(request.POST or None, instance=prop)
-    if request.method == "POST":
-        if form.is_valid():
-            form.save()
-            moved = property_times_changed(prop=prop) if form.times_changed() else 0
-            message = f"Saved the settings of {prop.name}."
-            if moved:
-                message += f" The codes of {moved} booking(s) follow the new times."
-            messages.success(request, message)
-            return redirect("bookings:properties")
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        moved = property_times_changed(prop=prop) if form.times_changed() else 0
+        message = f"Saved the settings of {prop.name}."
+        if moved:
+            message += f" The codes of {moved} booking(s) follow the new times."
+        messages.success(request, message)
+        return redirect("bookings:properties")
     status = 400 if form.errors else 200
     return render(request, "bookings/property_settings.html", {"property": prop, "form": form, "time_zones": TIME_ZONE_NAMES}, status=status)
 

@@ -106,7 +106,7 @@ def client_package(tmp_path_factory):
 
 
 def test_the_generated_client_has_every_operation_under_its_short_name(client_package):
-    for (method, path), operation_id in OPERATION_IDS.items():
+    for (_method, path), operation_id in OPERATION_IDS.items():
         tag = "properties" if "/properties/" in path else "bookings"
         module = importlib.import_module(f"{CLIENT_PACKAGE}.api.{tag}.{operation_id}")
         for function in ("sync", "sync_detailed", "asyncio", "asyncio_detailed"):
@@ -180,7 +180,7 @@ def test_401_and_429_declare_their_headers(committed):
     headers = committed["components"]["headers"]
     assert headers["Retry-After"]["schema"] == {"type": "integer", "minimum": 1} and headers["Retry-After"]["required"]
     assert headers["WWW-Authenticate"]["required"]
-    for method, path, operation in operations(committed):
+    for _method, path, operation in operations(committed):
         responses = operation["responses"]
         assert responses["401"]["headers"] == {"WWW-Authenticate": {"$ref": "#/components/headers/WWW-Authenticate"}}, path
         assert responses["429"]["headers"] == {"Retry-After": {"$ref": "#/components/headers/Retry-After"}}, path

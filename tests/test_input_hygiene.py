@@ -291,7 +291,7 @@ class TestPathParameters:
         bad_value = f"x{payload}y"
         text_parameter = lambda name, converter: bad_value if converter != "int" else None  # noqa: E731
         clients, checked = Clients(world), 0
-        for url, route in concrete_urls(world, override=text_parameter):
+        for url, _route in concrete_urls(world, override=text_parameter):
             if bad_value not in url:
                 continue
             client, headers = clients.for_url(url)

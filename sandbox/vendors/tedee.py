@@ -59,6 +59,7 @@ import secrets
 import uuid
 import zlib
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
@@ -142,7 +143,7 @@ def _pin_rule(pin) -> bool:
         return False
     if len(set(pin)) < 3:
         return False
-    steps = {int(b) - int(a) for a, b in zip(pin, pin[1:])}
+    steps = {int(b) - int(a) for a, b in pairwise(pin)}
     return steps not in ({1}, {-1})
 
 

@@ -1,3 +1,4 @@
+import contextlib
 import threading
 
 from django.core.management.base import BaseCommand
@@ -27,7 +28,6 @@ class Command(BaseCommand):
         for line in demo.banner(web_url=web, sandbox_url=sandbox):
             say(line)
         if keep_running:
-            try:
+            # Ctrl-C reaches every process of the terminal: end quietly.
+            with contextlib.suppress(KeyboardInterrupt):
                 threading.Event().wait()
-            except KeyboardInterrupt:  # Ctrl-C reaches every process of the terminal: end quietly
-                pass
