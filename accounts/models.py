@@ -74,7 +74,8 @@ class SignInLockout(models.Model):
         ]
 
     def __str__(self) -> str:
-        return " and ".join(filter(None, [self.username and f"account “{self.username}”", self.ip_address and f"address {self.ip_address}"]))
+        whom = [self.username and f"account “{self.username}”", self.ip_address and f"address {self.ip_address}"]
+        return " and ".join(filter(None, whom))
 
 
 class SessionCutoff(models.Model):

@@ -47,7 +47,9 @@ def confirm(request: HttpRequest) -> HttpResponse:
                 otp_login(request, check.device)  # a right code also completes this session's second factor
                 return _confirmed(request, back_to, detail="with the authenticator app")
             _add_code_error(code_form, check, WRONG_AUTHENTICATOR_CODE)
-            record_security_event(kind=SecurityEventKind.REAUTHENTICATION_FAILED, user=request.user, request=request, detail="Wrong authenticator code.")
+            record_security_event(
+                kind=SecurityEventKind.REAUTHENTICATION_FAILED, user=request.user, request=request, detail="Wrong authenticator code."
+            )
             if check.throttled_until is None:  # a code django-otp refused to check is no new guess
                 count_failed_sign_in(request, username)
     elif request.method == "POST":
@@ -133,7 +135,9 @@ class RecordingPasswordResetForm(PlainTextPasswordResetForm):
         for user in users:
             record_security_event(kind=SecurityEventKind.PASSWORD_RESET_REQUESTED, user=user, request=request)
         if not users:
-            record_security_event(kind=SecurityEventKind.PASSWORD_RESET_REQUESTED, request=request, detail="No active account has the address typed.")
+            record_security_event(
+                kind=SecurityEventKind.PASSWORD_RESET_REQUESTED, request=request, detail="No active account has the address typed."
+            )
         return super().save(*args, request=request, **kwargs)
 
 

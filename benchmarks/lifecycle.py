@@ -187,7 +187,10 @@ def measure_finding_due_work(counter: QueryCounter, label: str) -> int:
             break
     elapsed, queries = time.perf_counter() - started, counter.count - before
     AccessCode.objects.filter(claim_token__in=tokens).update(claim_token="", claimed_until=None)
-    print(f"finding due work at {label}: {elapsed * 1000:.0f} ms, {queries} SQL queries, {claimed} codes due and claimed, {missing} missing codes")
+    print(
+        f"finding due work at {label}: {elapsed * 1000:.0f} ms, {queries} SQL queries,"
+        f" {claimed} codes due and claimed, {missing} missing codes"
+    )
     return claimed
 
 

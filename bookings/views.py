@@ -48,7 +48,8 @@ def property_settings(request: HttpRequest, property_id: int) -> HttpResponse:
         messages.success(request, message)
         return redirect("bookings:properties")
     status = 400 if form.errors else 200
-    return render(request, "bookings/property_settings.html", {"property": prop, "form": form, "time_zones": TIME_ZONE_NAMES}, status=status)
+    context = {"property": prop, "form": form, "time_zones": TIME_ZONE_NAMES}
+    return render(request, "bookings/property_settings.html", context, status=status)
 
 
 # --- bookings and codes ---------------------------------------------------------------------------
@@ -93,7 +94,8 @@ def codes_export(request: HttpRequest) -> HttpResponse:
     bookings = list(upcoming_and_current_bookings(request.user))
     content = codes_csv(bookings, with_lock=assigned_property_ids(request.user), now=now)
     record_security_event(
-        kind=SecurityEventKind.CODES_EXPORTED, user=request.user, request=request, detail=f"{len(bookings)} current and upcoming booking(s), CSV"
+        kind=SecurityEventKind.CODES_EXPORTED, user=request.user, request=request,
+        detail=f"{len(bookings)} current and upcoming booking(s), CSV",
     )
     response = HttpResponse(content, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="nowistay-codes-{now:%Y-%m-%d}.csv"'

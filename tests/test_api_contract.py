@@ -216,7 +216,9 @@ def test_the_answers_send_the_declared_headers(client, host, settings):
 
 def test_booking_dates_carry_the_models_bounds(committed):
     schemas = committed["components"]["schemas"]
-    date_fields = [(schemas[model]["properties"], name) for model in ("BookingIn", "BookingPatch") for name in ("arrival_date", "departure_date")]
+    date_fields = [
+        (schemas[model]["properties"], name) for model in ("BookingIn", "BookingPatch") for name in ("arrival_date", "departure_date")
+    ]
     date_fields += [(schemas["BookingFilters"]["properties"], name) for name in ("arrival_from", "arrival_to")]
     for properties, name in date_fields:
         field = properties[name]
@@ -237,7 +239,8 @@ def test_reconfirming_a_cancelled_booking_is_documented(committed):
     for method in ("put", "patch"):
         assert "**Cancelled → confirmed** is allowed" in committed["paths"]["/api/v1/bookings/{external_ref}/"][method]["description"]
     for model in ("BookingIn", "BookingPatch"):
-        assert "A cancelled booking may be confirmed again" in committed["components"]["schemas"][model]["properties"]["status"]["description"]
+        status = committed["components"]["schemas"][model]["properties"]["status"]
+        assert "A cancelled booking may be confirmed again" in status["description"]
 
 
 # --- the server ------------------------------------------------------------------------------------

@@ -330,14 +330,18 @@ class TestEdit:
         (issued,) = fake_cloud.codes_on("L1")
         assert (issued.starts_at, issued.ends_at) == (code.starts_at, code.ends_at)
 
-    def test_a_property_change_moves_the_code_to_the_other_lock_keeping_the_pin(self, logged_in, active_booking, assigned_property, fake_cloud):
+    def test_a_property_change_moves_the_code_to_the_other_lock_keeping_the_pin(
+        self, logged_in, active_booking, assigned_property, fake_cloud
+    ):
         booking = active_booking()
         other = assigned_property(vendor_lock_id="L2")
         pin = current(booking).pin
         data = edit_data(booking, property=other.pk)
         with freeze_time(NOW):
             review = logged_in.post(edit_url(booking), {**data, "step": "review"})
-            assert review.context["outlook"] == "the code moves to Door L2 at Flat L2, keeping the guest's PIN; it will be created there now"
+            assert review.context["outlook"] == (
+                "the code moves to Door L2 at Flat L2, keeping the guest's PIN; it will be created there now"
+            )
             logged_in.post(edit_url(booking), {**data, "step": "save", "version": review_version(review)})
             tick()
             page = logged_in.get(edit_url(booking))
@@ -537,7 +541,9 @@ class TestActions:
 def their_booking(other_host, make_lock, book):
     from locks.models import LockAssignment
 
-    prop = Property.objects.create(host=other_host, name="Their Chalet", time_zone="Europe/Zurich", pms_source=PmsSource.NOWISTAY, ai_assistant_active=True)
+    prop = Property.objects.create(
+        host=other_host, name="Their Chalet", time_zone="Europe/Zurich", pms_source=PmsSource.NOWISTAY, ai_assistant_active=True
+    )
     LockAssignment.objects.create(property=prop, lock=make_lock(vendor_lock_id="T1", account_host=other_host))
     with freeze_time(NOW):
         booking = book(prop, date(2026, 3, 10), date(2026, 3, 14))

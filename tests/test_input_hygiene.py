@@ -382,7 +382,10 @@ def pages(world) -> list[tuple[str, Client, str]]:
     """Every page that answers a GET: host pages as both hosts, admin pages as the staff user."""
     clients, found, urls = Clients(world), [], {}
     for provider in PROVIDERS:
-        for url, route in concrete_urls(world, override=lambda name, _converter, provider=provider: provider if name == "provider" else None):
+        def only_the_provider(name, _converter, provider=provider):
+            return provider if name == "provider" else None
+
+        for url, route in concrete_urls(world, override=only_the_provider):
             urls[url] = route
     for url in urls:
         if url.startswith(("/api/", "/admin/auth/", "/admin/password_change/")) or "logout" in url or url.endswith("nothing-here/"):

@@ -123,7 +123,8 @@ def _jwt(granted: list[str], expires_at: datetime) -> str:
     """A JWT-looking access token carrying its scopes (as a bit mask, to fit the token column)."""
     mask = sum(1 << KNOWN_SCOPES.index(scope) for scope in set(granted))
     header = _b64(json.dumps({"alg": "HS256", "typ": "JWT"}, separators=(",", ":")).encode())
-    payload = _b64(json.dumps({"jti": secrets.token_hex(8), "scp": mask, "exp": int(expires_at.timestamp())}, separators=(",", ":")).encode())
+    claims = {"jti": secrets.token_hex(8), "scp": mask, "exp": int(expires_at.timestamp())}
+    payload = _b64(json.dumps(claims, separators=(",", ":")).encode())
     signature = _b64(hmac.new(settings.SECRET_KEY.encode(), f"{header}.{payload}".encode(), hashlib.sha256).digest())
     return f"{header}.{payload}.{signature}"
 

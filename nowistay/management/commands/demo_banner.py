@@ -14,12 +14,14 @@ class Command(BaseCommand):
         parser.add_argument("--web", default="http://127.0.0.1:8000/", help="the web server's URL")
         parser.add_argument("--sandbox", default="http://127.0.0.1:8100/", help="the sandbox lock clouds' URL")
         parser.add_argument(
-            "--keep-running", action="store_true",
+            "--keep-running",
+            action="store_true",
             help="stay up after printing (under honcho, a process that ends stops all the others)",
         )
 
     def handle(self, *args, web: str, sandbox: str, keep_running: bool, **options):
         refuse_outside_demo_mode("print the demo logins")
+
         def say(line: str) -> None:
             self.stdout.write(line)
             self.stdout.flush()  # a pipe to honcho is block-buffered
