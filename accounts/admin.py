@@ -37,7 +37,9 @@ def _lift(modeladmin, request, rows) -> None:
     now = timezone.now()
     running = 0
     for row in rows:
-        running += lockout_lift(username=row.username or None, ip_address=row.ip_address, by=request.user, reason="by Nowistay staff", now=now)
+        running += lockout_lift(
+            username=row.username or None, ip_address=row.ip_address, by=request.user, reason="by Nowistay staff", now=now
+        )
     modeladmin.message_user(request, f"Lifted: {len(rows)} selected, {running} lock-outs were still running.", messages.SUCCESS)
 
 

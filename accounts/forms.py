@@ -12,7 +12,9 @@ class ConfirmPasswordForm(forms.Form):
     """The signed-in person's own password, checked through the authentication backends (so the
     sign-in throttle counts a wrong one too)."""
 
-    password = SingleLineFormField(label="Your password", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True}))
+    password = SingleLineFormField(
+        label="Your password", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True})
+    )
 
     def __init__(self, *args, request, **kwargs):
         super().__init__(*args, **kwargs)
@@ -64,7 +66,9 @@ class ThrottledPasswordChangeForm(PasswordChangeForm):
     backends, so the sign-in throttle counts a wrong one (a stolen session cannot guess it freely).
     A password with a control character is refused on the field, before any check."""
 
-    old_password = SingleLineFormField(label="Current password", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+    old_password = SingleLineFormField(
+        label="Current password", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
     new_password1 = new_password_field("New password", with_help=True)
     new_password2 = new_password_field("New password again")
 
@@ -81,4 +85,6 @@ class ThrottledPasswordChangeForm(PasswordChangeForm):
 
 
 class PlainTextPasswordResetForm(PasswordResetForm):
-    email = SingleLineEmailFormField(label="Email", max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}))
+    email = SingleLineEmailFormField(
+        label="Email", max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True})
+    )

@@ -97,5 +97,8 @@ def lockout_lift(*, username: str | None, ip_address: str | None, by, reason: st
     if ip_address:
         AxesProxyHandler.reset_attempts(ip_address=ip_address)
     what = " and ".join(filter(None, [username and "this account", ip_address and f"the address {ip_address}"]))
-    record_security_event(kind=SecurityEventKind.LOCK_OUT_LIFTED, user=user_named(username), username=username or "", detail=f"Lock-out of {what} lifted {reason}.")
+    record_security_event(
+        kind=SecurityEventKind.LOCK_OUT_LIFTED, user=user_named(username), username=username or "",
+        detail=f"Lock-out of {what} lifted {reason}.",
+    )
     return running

@@ -25,7 +25,9 @@ class SessionSecurityMiddleware:
             if sessions.idle_too_long(request.session, now=now):
                 record_security_event(kind=SecurityEventKind.SESSION_EXPIRED, user=request.user, request=request)
                 sessions.session_end(request)
-                messages.info(request, f"You were signed out after {sessions.idle_minutes()} minutes without activity. Sign in again to go on.")
+                messages.info(
+                    request, f"You were signed out after {sessions.idle_minutes()} minutes without activity. Sign in again to go on."
+                )
                 return self.after_sign_out(request)
             sessions.note_activity(request.session, now=now)
         return self.get_response(request)

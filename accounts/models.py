@@ -74,7 +74,8 @@ class SignInLockout(models.Model):
         ]
 
     def __str__(self) -> str:
-        return " and ".join(filter(None, [self.username and f"account “{self.username}”", self.ip_address and f"address {self.ip_address}"]))
+        whom = [self.username and f"account “{self.username}”", self.ip_address and f"address {self.ip_address}"]
+        return " and ".join(filter(None, whom))
 
 
 class SessionCutoff(models.Model):
@@ -83,3 +84,6 @@ class SessionCutoff(models.Model):
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, primary_key=True, on_delete=models.CASCADE, related_name="session_cutoff")
     cutoff = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"sessions of user {self.user_id} begun before {self.cutoff}"

@@ -70,7 +70,9 @@ def _two_factor_turned_on(request: HttpRequest, device) -> HttpResponse:
     codes = two_factor.authenticator_confirm(device)
     otp_login(request, device)
     sessions.sessions_end_others(request, now=sessions.now())
-    record_security_event(kind=SecurityEventKind.TWO_FACTOR_ENABLED, user=request.user, request=request, detail="Every other session was signed out.")
+    record_security_event(
+        kind=SecurityEventKind.TWO_FACTOR_ENABLED, user=request.user, request=request, detail="Every other session was signed out."
+    )
     record_security_event(kind=SecurityEventKind.RECOVERY_CODES_CREATED, user=request.user, request=request)
     back_to = safe_next(request, request.GET.get(REDIRECT_FIELD_NAME), reverse("security:index"))
     return render(request, "accounts/recovery_codes.html", {"codes": codes, "first_time": True, "next": back_to})
@@ -85,7 +87,9 @@ def recovery_codes_new(request: HttpRequest) -> HttpResponse:
         return redirect("security:index")
     if request.method == "POST":
         codes = two_factor.recovery_codes_replace(request.user)
-        record_security_event(kind=SecurityEventKind.RECOVERY_CODES_CREATED, user=request.user, request=request, detail="The earlier codes no longer work.")
+        record_security_event(
+            kind=SecurityEventKind.RECOVERY_CODES_CREATED, user=request.user, request=request, detail="The earlier codes no longer work."
+        )
         return render(request, "accounts/recovery_codes.html", {"codes": codes, "first_time": False, "next": reverse("security:index")})
     return render(request, "accounts/recovery_codes_new.html")
 
@@ -114,11 +118,16 @@ def password_change(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         user = form.save()
         update_session_auth_hash(request, user)
-        record_security_event(kind=SecurityEventKind.PASSWORD_CHANGED, user=user, request=request, detail="Every other session was signed out.")
+        record_security_event(
+            kind=SecurityEventKind.PASSWORD_CHANGED, user=user, request=request, detail="Every other session was signed out."
+        )
         messages.success(request, "Your password is changed; every other session is signed out.")
         return redirect("security:index")
     if "old_password" in form.errors:
-        record_security_event(kind=SecurityEventKind.REAUTHENTICATION_FAILED, user=request.user, request=request, detail="Wrong current password when changing the password.")
+        record_security_event(
+            kind=SecurityEventKind.REAUTHENTICATION_FAILED, user=request.user, request=request,
+            detail="Wrong current password when changing the password.",
+        )
     return render(request, "accounts/security.html", _page_context(request, form), status=400)
 
 

@@ -84,7 +84,9 @@ def finish(request: HttpRequest, sign_in: PendingSignIn, check: CodeCheck) -> No
     otp_login(request, check.device)
     if check.recovery_code:
         left = recovery_codes_left(sign_in.user)
-        record_security_event(kind=SecurityEventKind.RECOVERY_CODE_USED, user=sign_in.user, request=request, detail=f"{left} recovery codes left.")
+        record_security_event(
+            kind=SecurityEventKind.RECOVERY_CODE_USED, user=sign_in.user, request=request, detail=f"{left} recovery codes left."
+        )
 
 
 def code_refused(request: HttpRequest, user, *, detail: str = "") -> None:

@@ -24,7 +24,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from accounts.lockouts import lockout_end, active_lockouts
+from accounts.lockouts import active_lockouts, lockout_end
 
 ACCOUNT, ADDRESS = "username", "ip_address"
 
@@ -39,7 +39,7 @@ class SignInThrottleHandler(AxesDatabaseHandler):
 
     def keys_at_limit(self, request: HttpRequest, credentials: dict | None = None) -> list[str]:
         reached = []
-        for key, attempts in zip(settings.AXES_LOCKOUT_PARAMETERS, self.get_user_attempts(request, credentials)):
+        for key, attempts in zip(settings.AXES_LOCKOUT_PARAMETERS, self.get_user_attempts(request, credentials), strict=True):
             failures = attempts.aggregate(total=Sum("failures_since_start"))["total"] or 0
             if failures >= limits()[key]:
                 reached.append(key)

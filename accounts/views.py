@@ -2,14 +2,13 @@ import hashlib
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import REDIRECT_FIELD_NAME
-from django.contrib.auth import views as auth_views
+from django.contrib.auth import REDIRECT_FIELD_NAME, views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone
-from django.core.cache import cache
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
@@ -48,7 +47,9 @@ def confirm(request: HttpRequest) -> HttpResponse:
                 otp_login(request, check.device)  # a right code also completes this session's second factor
                 return _confirmed(request, back_to, detail="with the authenticator app")
             _add_code_error(code_form, check, WRONG_AUTHENTICATOR_CODE)
-            record_security_event(kind=SecurityEventKind.REAUTHENTICATION_FAILED, user=request.user, request=request, detail="Wrong authenticator code.")
+            record_security_event(
+                kind=SecurityEventKind.REAUTHENTICATION_FAILED, user=request.user, request=request, detail="Wrong authenticator code."
+            )
             if check.throttled_until is None:  # a code django-otp refused to check is no new guess
                 count_failed_sign_in(request, username)
     elif request.method == "POST":
@@ -134,7 +135,9 @@ class RecordingPasswordResetForm(PlainTextPasswordResetForm):
         for user in users:
             record_security_event(kind=SecurityEventKind.PASSWORD_RESET_REQUESTED, user=user, request=request)
         if not users:
-            record_security_event(kind=SecurityEventKind.PASSWORD_RESET_REQUESTED, request=request, detail="No active account has the address typed.")
+            record_security_event(
+                kind=SecurityEventKind.PASSWORD_RESET_REQUESTED, request=request, detail="No active account has the address typed."
+            )
         return super().save(*args, request=request, **kwargs)
 
 

@@ -50,7 +50,7 @@ import tempfile
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo
@@ -172,9 +172,8 @@ class Processes:
         self.running: dict[str, subprocess.Popen] = {}
 
     def start(self, name: str, args: list[str]) -> subprocess.Popen:
-        log = open(self.log_dir / f"{name}.log", "w")
-        process = subprocess.Popen(args, cwd=ROOT, env=os.environ.copy(), stdout=log, stderr=subprocess.STDOUT)
-        log.close()
+        with open(self.log_dir / f"{name}.log", "w") as log:
+            process = subprocess.Popen(args, cwd=ROOT, env=os.environ.copy(), stdout=log, stderr=subprocess.STDOUT)
         self.running[name] = process
         return process
 
@@ -499,7 +498,7 @@ def progress_line(elapsed: float, snap: dict) -> str:
 # --- checking ---------------------------------------------------------------------------------------
 
 def parse_instant(value: str) -> datetime:
-    return datetime.fromisoformat(value).astimezone(dt_timezone.utc)
+    return datetime.fromisoformat(value).astimezone(UTC)
 
 
 def lock_contents(sandbox_url: str, vendor: str, vendor_lock_id: str) -> list[dict]:
@@ -606,7 +605,8 @@ def check(plan: Plan, sandbox_url: str, now: datetime) -> Findings:
                 findings.example("cancelled", f"{label}: booking {owner.booking_id} cancelled, code {owner.pk} {owner.state}")
             if ended:
                 findings.add("left_expired", vendor)
-                findings.example("expired", f"{label}: ended {entry['ends_at']}, code {owner.pk if owner else '?'} {owner.state if owner else ''}")
+                owner_code = f"{owner.pk} {owner.state}" if owner else "? "
+                findings.example("expired", f"{label}: ended {entry['ends_at']}, code {owner_code}")
 
     # The database's side: codes it believes are on a lock that the lock does not hold.
     for code in codes:
@@ -733,10 +733,17 @@ def report(config: Config, plan: Plan, findings: Findings, now: datetime, timing
     print()
     print("== chaos benchmark figures ==")
     vendors = Counter(booking.vendor for booking in plan.bookings)
-    print(f"bookings: {len(plan.bookings)} ({', '.join(f'{v} {n}' for v, n in vendors.items())}) on {len(plan.properties)} properties, one lock each")
-    print(f"  cancelled mid-run {len(plan.cancelled)}, dates changed mid-run {len(plan.changed)}, windows ending during the run {len(plan.short)}")
+    per_vendor = ", ".join(f"{v} {n}" for v, n in vendors.items())
+    print(f"bookings: {len(plan.bookings)} ({per_vendor}) on {len(plan.properties)} properties, one lock each")
+    print(
+        f"  cancelled mid-run {len(plan.cancelled)}, dates changed mid-run {len(plan.changed)},"
+        f" windows ending during the run {len(plan.short)}"
+    )
     by_vendor = ", ".join(f"{v} {findings.live_ok_by_vendor[v]}/{findings.live_by_vendor[v]}" for v in config.vendors)
-    print(f"live bookings: {findings.live}; with exactly one current code and the exact window on their lock: {findings.live_ok} ({by_vendor})")
+    print(
+        f"live bookings: {findings.live}; with exactly one current code and the exact window on their lock:"
+        f" {findings.live_ok} ({by_vendor})"
+    )
     print(f"  live bookings without that (defects): {findings.live - findings.live_ok}")
     for problem, count in findings.live_problems.most_common():
         print(f"    {count} {problem}")
@@ -754,7 +761,10 @@ def report(config: Config, plan: Plan, findings: Findings, now: datetime, timing
         print(f"  igloohome codes on locks the database does not explain (defects): {findings.igloo_unexplained}")
         for kind, count in findings.igloo_unexplained_kinds.most_common():
             print(f"    {count} {kind}")
-    defects = (findings.live - findings.live_ok) + findings.duplicates + findings.left_cancelled + findings.left_expired + findings.disagree + findings.igloo_unexplained
+    defects = (
+        (findings.live - findings.live_ok) + findings.duplicates + findings.left_cancelled + findings.left_expired
+        + findings.disagree + findings.igloo_unexplained
+    )
     print(f"defect counts, summed: {defects} (target 0)")
     for kind, lines in findings.examples.items():
         for line in lines:
@@ -849,7 +859,10 @@ class Timeline:
             self.next_worker += 1
             self.restarted = True
             self.say(f"started {name}")
-        while self.booking_seconds is not None and self.waves_done < len(WAVES) and self.elapsed() >= self.booking_seconds + WAVES[self.waves_done]:
+        while (
+            self.booking_seconds is not None and self.waves_done < len(WAVES)
+            and self.elapsed() >= self.booking_seconds + WAVES[self.waves_done]
+        ):
             wave = self.waves_done
             self.waves_done += 1
             for booking in self.plan.to_cancel[wave]:

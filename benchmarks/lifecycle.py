@@ -187,7 +187,10 @@ def measure_finding_due_work(counter: QueryCounter, label: str) -> int:
             break
     elapsed, queries = time.perf_counter() - started, counter.count - before
     AccessCode.objects.filter(claim_token__in=tokens).update(claim_token="", claimed_until=None)
-    print(f"finding due work at {label}: {elapsed * 1000:.0f} ms, {queries} SQL queries, {claimed} codes due and claimed, {missing} missing codes")
+    print(
+        f"finding due work at {label}: {elapsed * 1000:.0f} ms, {queries} SQL queries,"
+        f" {claimed} codes due and claimed, {missing} missing codes"
+    )
     return claimed
 
 
@@ -297,7 +300,7 @@ def main() -> None:
     today = timezone.now().date()
     started = time.perf_counter()
     props, locks, assignments = seed_fixtures()
-    for prop, assignment in zip(props, assignments):
+    for prop, assignment in zip(props, assignments, strict=True):
         prop._bench_assignment = assignment
     first = seed_bookings(props, slice(0, FIRST_PHASE_PER_PROPERTY), today)
     print(f"seeded {PROPERTIES} properties and {first} bookings in {time.perf_counter() - started:.1f} s")

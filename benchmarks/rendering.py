@@ -16,6 +16,7 @@ on a shared machine slow every figure. The editor refuses text over rendering.MA
 stall a worker even so. It prints figures; it asserts nothing. No database is used.
 """
 
+import contextlib
 import os
 import statistics
 import sys
@@ -77,10 +78,8 @@ def measure(text: str) -> dict[str, float]:
     values = {name: f"<{name}>" for name in rendering.VARIABLES if name not in rendering.ALIASES}
 
     def render():
-        try:
+        with contextlib.suppress(rendering.RenderError):
             rendering.render(text, values)
-        except rendering.RenderError:
-            pass
 
     return {
         "validate": median_ms(lambda: rendering.problems(text, max_length=None)),

@@ -12,10 +12,7 @@ def country_choices(time_zone: str) -> list[tuple[str, str]]:
     """Every ISO 3166-1 country by name, after an empty choice that says what it means for a
     property in `time_zone`."""
     derived = country_of_time_zone(time_zone)
-    if derived:
-        empty = f"The time zone's country ({country_name(derived)})"
-    else:
-        empty = "None: guest phone numbers need their country code"
+    empty = f"The time zone's country ({country_name(derived)})" if derived else "None: guest phone numbers need their country code"
     by_name = sorted(country_names().items(), key=lambda item: item[1])
     return [("", empty), *((code, f"{name} ({code})") for code, name in by_name)]
 

@@ -103,7 +103,10 @@ def booking_upsert_external(*, host, ref: str, data: dict) -> tuple[Booking, boo
     for attempt in range(2):
         try:
             with transaction.atomic():
-                link = ExternalBookingRef.objects.select_for_update().select_related("booking__property__host").filter(host=host, ref=ref).first()
+                link = (
+                    ExternalBookingRef.objects.select_for_update().select_related("booking__property__host")
+                    .filter(host=host, ref=ref).first()
+                )
                 if link is not None:
                     return booking_update(booking=link.booking, data=data), False
                 booking = booking_create(host=host, data=data)

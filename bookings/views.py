@@ -17,10 +17,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.events import record_security_event
 from accounts.models import SecurityEventKind
 from accounts.reauth import recent_authentication_required
+from bookings.booking_pages import assigned_property_ids, code_state
 from bookings.exports import codes_csv
 from bookings.forms import TIME_ZONE_NAMES, PropertySettingsForm
 from bookings.models import Booking, Property
-from bookings.booking_pages import assigned_property_ids, code_state
 from locks.code_status import code_to_show
 from locks.models import AccessCode
 from locks.services import code_retry_now, property_times_changed
@@ -39,17 +39,17 @@ def properties(request: HttpRequest) -> HttpResponse:
 def property_settings(request: HttpRequest, property_id: int) -> HttpResponse:
     prop = get_object_or_404(Property.objects.of_host(request.user), pk=property_id)
     form = PropertySettingsForm(request.POST or None, instance=prop)
-    if request.method == "POST":
-        if form.is_valid():
-            form.save()
-            moved = property_times_changed(prop=prop) if form.times_changed() else 0
-            message = f"Saved the settings of {prop.name}."
-            if moved:
-                message += f" The codes of {moved} booking(s) follow the new times."
-            messages.success(request, message)
-            return redirect("bookings:properties")
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        moved = property_times_changed(prop=prop) if form.times_changed() else 0
+        message = f"Saved the settings of {prop.name}."
+        if moved:
+            message += f" The codes of {moved} booking(s) follow the new times."
+        messages.success(request, message)
+        return redirect("bookings:properties")
     status = 400 if form.errors else 200
-    return render(request, "bookings/property_settings.html", {"property": prop, "form": form, "time_zones": TIME_ZONE_NAMES}, status=status)
+    context = {"property": prop, "form": form, "time_zones": TIME_ZONE_NAMES}
+    return render(request, "bookings/property_settings.html", context, status=status)
 
 
 # --- bookings and codes ---------------------------------------------------------------------------
@@ -94,7 +94,8 @@ def codes_export(request: HttpRequest) -> HttpResponse:
     bookings = list(upcoming_and_current_bookings(request.user))
     content = codes_csv(bookings, with_lock=assigned_property_ids(request.user), now=now)
     record_security_event(
-        kind=SecurityEventKind.CODES_EXPORTED, user=request.user, request=request, detail=f"{len(bookings)} current and upcoming booking(s), CSV"
+        kind=SecurityEventKind.CODES_EXPORTED, user=request.user, request=request,
+        detail=f"{len(bookings)} current and upcoming booking(s), CSV",
     )
     response = HttpResponse(content, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="nowistay-codes-{now:%Y-%m-%d}.csv"'

@@ -21,7 +21,8 @@ import logging
 import logging.config
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from types import MappingProxyType
 from typing import Any
 
 from pythonjsonlogger.json import JsonFormatter as _JsonFormatter
@@ -41,7 +42,8 @@ CONTEXT_FIELDS = ("request_id", "task_name", "task_id", "booking_id", "code_id",
 TEXT_FIELDS = tuple(name for name in CONTEXT_FIELDS if name not in ("task_name", "task_id"))
 
 _request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
-_fields: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("log_fields", default={})
+# Read-only default: log_fields() binds a new dict each time, never changes the one it read.
+_fields: contextvars.ContextVar[Mapping[str, Any]] = contextvars.ContextVar("log_fields", default=MappingProxyType({}))
 
 
 # --- context --------------------------------------------------------------------------------------

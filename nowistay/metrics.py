@@ -89,8 +89,12 @@ def scheduler_pass():
     described = {
         "nowistay_scheduler_pass_duration_seconds": ("How long the last scheduler pass took.", figures.duration_seconds),
         "nowistay_scheduler_pass_due_codes": ("Codes the last scheduler pass found due and claimed.", figures.due),
-        "nowistay_scheduler_pass_missing_codes_planned": ("Codes the last scheduler pass planned for bookings missing one.", figures.reconciled),
-        "nowistay_scheduler_pass_finished_timestamp_seconds": ("When the last scheduler pass finished (Unix time).", figures.finished_at.timestamp()),
+        "nowistay_scheduler_pass_missing_codes_planned": (
+            "Codes the last scheduler pass planned for bookings missing one.", figures.reconciled
+        ),
+        "nowistay_scheduler_pass_finished_timestamp_seconds": (
+            "When the last scheduler pass finished (Unix time).", figures.finished_at.timestamp()
+        ),
     }
     families = []
     for name, (documentation, value) in described.items():

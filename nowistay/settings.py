@@ -142,7 +142,9 @@ AXES_CLIENT_IP_CALLABLE = "accounts.client.client_ip_address"
 AXES_LOCKOUT_CALLABLE = "accounts.throttle.lockout_response"
 AXES_DISABLE_ACCESS_LOG = True  # successful sign-ins are in the security log (accounts.SecurityEvent)
 # Never kept in axes' record of a failed attempt's form data.
-AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "password", "code", "csrfmiddlewaretoken", "old_password", "new_password1", "new_password2"]
+AXES_SENSITIVE_PARAMETERS = [
+    "username", "ip_address", "password", "code", "csrfmiddlewaretoken", "old_password", "new_password1", "new_password2",
+]
 # django-otp (1.7.5): TOTP authenticator apps and one-time recovery codes.
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Nowistay")
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True  # the admin never shows a TOTP secret or a recovery code

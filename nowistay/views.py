@@ -6,6 +6,7 @@ from django.utils import timezone
 from bookings.models import Booking, Property
 from locks.models import Provider, ProviderAccount
 
+
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     properties = Property.objects.of_host(request.user).select_related("lock_assignment__lock__account")

@@ -59,6 +59,9 @@ class VirtualToken(models.Model):
     expires_at = models.DateTimeField()
     revoked = models.BooleanField(default=False)
 
+    def __str__(self) -> str:  # never the token itself
+        return f"token {self.pk} of account {self.account_id}"
+
 
 class VirtualLock(Faults):
     account = models.ForeignKey(VirtualAccount, on_delete=models.CASCADE, related_name="locks")
@@ -92,6 +95,9 @@ class VirtualCode(models.Model):
 
     class Meta:
         ordering = ["starts_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.vendor_code_id}) on lock {self.lock_id}"
 
     def opens_at(self, moment) -> bool:
         return self.starts_at <= moment < self.ends_at

@@ -24,7 +24,9 @@ TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
         "APP_DIRS": True,
-        "OPTIONS": {"context_processors": ["django.template.context_processors.request", "django.contrib.messages.context_processors.messages"]},
+        "OPTIONS": {
+            "context_processors": ["django.template.context_processors.request", "django.contrib.messages.context_processors.messages"],
+        },
     }
 ]
 DATABASES = {

@@ -14,7 +14,10 @@ from django.views.decorators.http import require_POST
 
 from sandbox.models import Vendor, VirtualAccount, VirtualLock
 
-FAULT_FIELDS = ["offline", "server_errors", "timeouts", "rate_limited", "retry_after_seconds", "lose_responses", "latency_ms", "failure_rate", "loss_rate"]
+FAULT_FIELDS = [
+    "offline", "server_errors", "timeouts", "rate_limited", "retry_after_seconds", "lose_responses", "latency_ms",
+    "failure_rate", "loss_rate",
+]
 
 
 class TryPinForm(forms.Form):
@@ -55,7 +58,8 @@ def door(request, lock_id: int):
     lock = get_object_or_404(VirtualLock.objects.select_related("account"), pk=lock_id)
     zone = ZoneInfo(lock.time_zone)
     verdict = None
-    try_form = TryPinForm(request.POST if request.POST.get("action") == "try" else None, initial={"at": timezone.now().astimezone(zone).strftime("%Y-%m-%dT%H:%M")})
+    now_there = timezone.now().astimezone(zone).strftime("%Y-%m-%dT%H:%M")
+    try_form = TryPinForm(request.POST if request.POST.get("action") == "try" else None, initial={"at": now_there})
     try_form.fields["at"].label = f"At (the lock's local time, {zone.key})"
     faults_form = LockFaultsForm(request.POST if request.POST.get("action") == "faults" else None, instance=lock)
     if request.method == "POST" and request.POST.get("action") == "faults" and faults_form.is_valid():
@@ -66,10 +70,14 @@ def door(request, lock_id: int):
         moment = try_form.cleaned_data["at"].replace(tzinfo=None).replace(tzinfo=zone)
         verdict = _would_open(lock, try_form.cleaned_data["pin"], moment)
     codes = [
-        {"code": code, "starts": local_time(code.starts_at, zone), "ends": local_time(code.ends_at, zone), "open_now": code.opens_at(timezone.now())}
+        {
+            "code": code, "starts": local_time(code.starts_at, zone), "ends": local_time(code.ends_at, zone),
+            "open_now": code.opens_at(timezone.now()),
+        }
         for code in lock.codes.all()
     ]
-    return render(request, "sandbox/door.html", {"lock": lock, "codes": codes, "try_form": try_form, "faults_form": faults_form, "verdict": verdict})
+    context = {"lock": lock, "codes": codes, "try_form": try_form, "faults_form": faults_form, "verdict": verdict}
+    return render(request, "sandbox/door.html", context)
 
 
 def account_faults(request, account_id: int):

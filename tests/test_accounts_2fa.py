@@ -4,7 +4,7 @@ verified staff only, and a password reset that never skips the second factor."""
 
 import re
 from base64 import b32decode
-from datetime import datetime, timedelta, timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -19,7 +19,6 @@ from freezegun import freeze_time
 from accounts.models import SecurityEvent, SecurityEventKind
 
 pytestmark = pytest.mark.django_db
-UTC = dt_timezone.utc
 START = datetime(2026, 6, 1, 10, 0, 5, tzinfo=UTC)  # 5 s into a 30 s step
 PASSWORD = "host-password-123"
 
@@ -288,7 +287,8 @@ class TestPasswordReset:
     def test_the_request_form_answers_the_same_for_any_address(self, host):
         known = Client().post(reverse("password_reset"), {"email": "host@example.com"})
         unknown = Client().post(reverse("password_reset"), {"email": "nobody@example.com"})
-        assert known.status_code == unknown.status_code == 302 and known["Location"] == unknown["Location"] == "/accounts/password-reset/sent/"
+        assert known.status_code == unknown.status_code == 302
+        assert known["Location"] == unknown["Location"] == "/accounts/password-reset/sent/"
         assert len(mail.outbox) == 1 and mail.outbox[0].to == ["host@example.com"]
         requested = SecurityEvent.objects.filter(kind=SecurityEventKind.PASSWORD_RESET_REQUESTED)
         assert requested.filter(user=host).count() == 1 and requested.filter(user=None).count() == 1
@@ -321,7 +321,8 @@ class TestPasswordReset:
             link = re.search(r"http://testserver(/accounts/password-reset/\S+/)", mail.outbox[0].body)[1]
             form_page = client.get(link, follow=True)
             assert "Choose a new password" in form_page.content.decode()
-            done = client.post(form_page.redirect_chain[-1][0], {"new_password1": "brand-new-pass-42", "new_password2": "brand-new-pass-42"})
+            new_password = {"new_password1": "brand-new-pass-42", "new_password2": "brand-new-pass-42"}
+            done = client.post(form_page.redirect_chain[-1][0], new_password)
             assert done["Location"] == reverse("password_reset_complete")
             assert not signed_in(client)
             assert old_session.get("/").status_code == 302

@@ -1,7 +1,7 @@
 """`make run` stays a one-command demo: the demo staff account comes with a known authenticator, and
 the console says how to get its codes, in demo mode only."""
 
-from datetime import datetime, timezone as dt_timezone
+from datetime import UTC, datetime
 from io import StringIO
 
 import pytest
@@ -17,7 +17,7 @@ from bookings import demo
 from nowistay import demo as nowistay_demo
 
 pytestmark = [pytest.mark.django_db, pytest.mark.filterwarnings("ignore:No directory at:UserWarning")]
-START = datetime(2026, 6, 1, 10, 0, 5, tzinfo=dt_timezone.utc)
+START = datetime(2026, 6, 1, 10, 0, 5, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -42,7 +42,8 @@ def test_the_demo_staff_signs_in_to_the_admin_with_the_printed_command(demo_mode
         call_command("demo_totp", stdout=out)
         code = out.getvalue().split(": ")[1].split()[0]
         assert code == str(totp(device.bin_key)).zfill(6)
-        response = client.post(reverse("login"), {"username": demo.DEMO_STAFF_USERNAME, "password": demo.DEMO_STAFF_PASSWORD, "next": "/admin/"})
+        credentials = {"username": demo.DEMO_STAFF_USERNAME, "password": demo.DEMO_STAFF_PASSWORD, "next": "/admin/"}
+        response = client.post(reverse("login"), credentials)
         assert response["Location"] == reverse("sign_in_code")
         assert client.post(reverse("sign_in_code"), {"code": code})["Location"] == "/admin/"
         assert client.get("/admin/").status_code == 200

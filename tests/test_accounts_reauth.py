@@ -1,7 +1,5 @@
 """Sensitive actions ask again (accounts.reauth), and what is recorded in the security log."""
 
-from datetime import timedelta
-
 import pytest
 from django.contrib.sessions.backends.db import SessionStore
 from django.http import HttpResponse

@@ -3,7 +3,7 @@ account and per address, growing lock-outs that say when to come back, no userna
 staff lifting a lock-out, the admin signing in through the same throttled page, and the log."""
 
 import re
-from datetime import datetime, timedelta, timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from axes.models import AccessAttempt
@@ -16,7 +16,6 @@ from accounts.lockouts import lockout_duration
 from accounts.models import SecurityEvent, SecurityEventKind, SignInLockout
 
 pytestmark = pytest.mark.django_db
-UTC = dt_timezone.utc
 START = datetime(2026, 6, 1, 10, 0, tzinfo=UTC)
 PASSWORD = "host-password-123"
 
@@ -150,7 +149,10 @@ class TestTheLockOut:
 
     @pytest.mark.parametrize(
         "earlier, expected",
-        [(0, timedelta(minutes=15)), (1, timedelta(minutes=30)), (6, timedelta(hours=16)), (7, timedelta(hours=24)), (500, timedelta(hours=24))],
+        [
+            (0, timedelta(minutes=15)), (1, timedelta(minutes=30)), (6, timedelta(hours=16)), (7, timedelta(hours=24)),
+            (500, timedelta(hours=24)),
+        ],
     )
     def test_the_duration_doubles_up_to_the_cap(self, earlier, expected):
         assert lockout_duration(earlier=earlier, base=timedelta(minutes=15), longest=timedelta(hours=24)) == expected
@@ -204,7 +206,8 @@ class TestStaffLiftIt:
 
     def test_a_lifted_lock_out_does_not_make_the_next_one_longer(self, locked_host, staff_client):
         with freeze_time(START + timedelta(minutes=1)):
-            staff_client.post(reverse("admin:accounts_signinlockout_changelist"), {"action": "lift", "_selected_action": [SignInLockout.objects.get().pk]})
+            lift = {"action": "lift", "_selected_action": [SignInLockout.objects.get().pk]}
+            staff_client.post(reverse("admin:accounts_signinlockout_changelist"), lift)
             for index in range(5):
                 attempt("host", f"again-{index}")
         latest = SignInLockout.objects.filter(lifted_at__isnull=True).get()

@@ -650,7 +650,10 @@ def test_a_repeated_identical_push_changes_nothing(host, assigned_property):
     from bookings.models import Booking
 
     prop = assigned_property()
-    data = {"property": prop.pk, "guest_name": "Gus", "arrival_date": date(2026, 7, 1), "departure_date": date(2026, 7, 3), "status": "confirmed"}
+    data = {
+        "property": prop.pk, "guest_name": "Gus", "arrival_date": date(2026, 7, 1), "departure_date": date(2026, 7, 3),
+        "status": "confirmed",
+    }
     booking, created = services.booking_upsert_external(host=host, ref="PMS-77", data=data)
     stamp = Booking.objects.get(pk=booking.pk).updated_at
     again, created_again = services.booking_upsert_external(host=host, ref="PMS-77", data=data)

@@ -106,7 +106,7 @@ def client_package(tmp_path_factory):
 
 
 def test_the_generated_client_has_every_operation_under_its_short_name(client_package):
-    for (method, path), operation_id in OPERATION_IDS.items():
+    for (_method, path), operation_id in OPERATION_IDS.items():
         tag = "properties" if "/properties/" in path else "bookings"
         module = importlib.import_module(f"{CLIENT_PACKAGE}.api.{tag}.{operation_id}")
         for function in ("sync", "sync_detailed", "asyncio", "asyncio_detailed"):
@@ -180,7 +180,7 @@ def test_401_and_429_declare_their_headers(committed):
     headers = committed["components"]["headers"]
     assert headers["Retry-After"]["schema"] == {"type": "integer", "minimum": 1} and headers["Retry-After"]["required"]
     assert headers["WWW-Authenticate"]["required"]
-    for method, path, operation in operations(committed):
+    for _method, path, operation in operations(committed):
         responses = operation["responses"]
         assert responses["401"]["headers"] == {"WWW-Authenticate": {"$ref": "#/components/headers/WWW-Authenticate"}}, path
         assert responses["429"]["headers"] == {"Retry-After": {"$ref": "#/components/headers/Retry-After"}}, path
@@ -216,7 +216,9 @@ def test_the_answers_send_the_declared_headers(client, host, settings):
 
 def test_booking_dates_carry_the_models_bounds(committed):
     schemas = committed["components"]["schemas"]
-    date_fields = [(schemas[model]["properties"], name) for model in ("BookingIn", "BookingPatch") for name in ("arrival_date", "departure_date")]
+    date_fields = [
+        (schemas[model]["properties"], name) for model in ("BookingIn", "BookingPatch") for name in ("arrival_date", "departure_date")
+    ]
     date_fields += [(schemas["BookingFilters"]["properties"], name) for name in ("arrival_from", "arrival_to")]
     for properties, name in date_fields:
         field = properties[name]
@@ -237,7 +239,8 @@ def test_reconfirming_a_cancelled_booking_is_documented(committed):
     for method in ("put", "patch"):
         assert "**Cancelled → confirmed** is allowed" in committed["paths"]["/api/v1/bookings/{external_ref}/"][method]["description"]
     for model in ("BookingIn", "BookingPatch"):
-        assert "A cancelled booking may be confirmed again" in committed["components"]["schemas"][model]["properties"]["status"]["description"]
+        status = committed["components"]["schemas"][model]["properties"]["status"]
+        assert "A cancelled booking may be confirmed again" in status["description"]
 
 
 # --- the server ------------------------------------------------------------------------------------

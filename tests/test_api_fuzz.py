@@ -13,12 +13,12 @@ from datetime import date, timedelta
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings
 from django.core.cache import cache
 from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from django.utils import timezone
+from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,

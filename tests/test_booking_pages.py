@@ -2,23 +2,22 @@
 code before saving, the confirm / pending / cancel / end-access actions, and the isolation and
 CSRF rules of the dashboard. The code lifecycle runs for real on the fake cloud."""
 
-from datetime import date, time, timedelta, timezone as dt_timezone
+from datetime import date, time, timedelta
+from urllib.parse import urlencode
 
 import pytest
 from django.test import Client
 from django.urls import reverse
 from freezegun import freeze_time
 
+# Load the URLconf now, not first inside freeze_time: the API's pydantic schemas
+# (bookings/api/schemas.py) cannot be built while freezegun has replaced `datetime`.
+import nowistay.urls  # noqa: F401
 from bookings.models import Booking, BookingStatus, PmsSource, Property
 from locks import services
 from locks.models import AccessCode, CodeState
-
-# Load the URLconf now, not first inside freeze_time: the API's pydantic schemas
-# (bookings/api/schemas.py) cannot be built while freezegun has replaced `datetime`.
-import nowistay.urls  # noqa: E402, F401
 from tests.lifecycle_helpers import tick, utc
 
-UTC = dt_timezone.utc
 pytestmark = [
     pytest.mark.django_db,
     pytest.mark.filterwarnings("ignore:No directory at:UserWarning"),  # whitenoise without collectstatic
@@ -32,8 +31,6 @@ def current(booking) -> AccessCode | None:
 
 
 def list_url(**params) -> str:
-    from urllib.parse import urlencode
-
     return reverse("booking_pages:list") + (f"?{urlencode(params)}" if params else "")
 
 
@@ -333,14 +330,18 @@ class TestEdit:
         (issued,) = fake_cloud.codes_on("L1")
         assert (issued.starts_at, issued.ends_at) == (code.starts_at, code.ends_at)
 
-    def test_a_property_change_moves_the_code_to_the_other_lock_keeping_the_pin(self, logged_in, active_booking, assigned_property, fake_cloud):
+    def test_a_property_change_moves_the_code_to_the_other_lock_keeping_the_pin(
+        self, logged_in, active_booking, assigned_property, fake_cloud
+    ):
         booking = active_booking()
         other = assigned_property(vendor_lock_id="L2")
         pin = current(booking).pin
         data = edit_data(booking, property=other.pk)
         with freeze_time(NOW):
             review = logged_in.post(edit_url(booking), {**data, "step": "review"})
-            assert review.context["outlook"] == "the code moves to Door L2 at Flat L2, keeping the guest's PIN; it will be created there now"
+            assert review.context["outlook"] == (
+                "the code moves to Door L2 at Flat L2, keeping the guest's PIN; it will be created there now"
+            )
             logged_in.post(edit_url(booking), {**data, "step": "save", "version": review_version(review)})
             tick()
             page = logged_in.get(edit_url(booking))
@@ -540,7 +541,9 @@ class TestActions:
 def their_booking(other_host, make_lock, book):
     from locks.models import LockAssignment
 
-    prop = Property.objects.create(host=other_host, name="Their Chalet", time_zone="Europe/Zurich", pms_source=PmsSource.NOWISTAY, ai_assistant_active=True)
+    prop = Property.objects.create(
+        host=other_host, name="Their Chalet", time_zone="Europe/Zurich", pms_source=PmsSource.NOWISTAY, ai_assistant_active=True
+    )
     LockAssignment.objects.create(property=prop, lock=make_lock(vendor_lock_id="T1", account_host=other_host))
     with freeze_time(NOW):
         booking = book(prop, date(2026, 3, 10), date(2026, 3, 14))

@@ -106,9 +106,8 @@ def test_key_rotation(host):
         assert ProviderAccount.objects.get(pk=account.pk).credentials == CREDENTIALS
 
     # Without the new key, the rotated value no longer decrypts.
-    with override_settings(FIELD_ENCRYPTION_KEYS=[OLD_KEY]):
-        with pytest.raises(DecryptionError):
-            ProviderAccount.objects.get(pk=account.pk)
+    with override_settings(FIELD_ENCRYPTION_KEYS=[OLD_KEY]), pytest.raises(DecryptionError):
+        ProviderAccount.objects.get(pk=account.pk)
 
 
 def test_rotation_is_harmless_with_one_key(account):

@@ -22,8 +22,7 @@ from django.utils.html import escape
 from bookings.models import Property
 from locks import notifications as lock_notifications
 from locks.models import AccessCode, CodeState, LockAssignment
-from messaging import notifications as message_notifications
-from messaging import services as messaging
+from messaging import notifications as message_notifications, services as messaging
 from messaging.models import (
     CodeChangeNotice,
     DeliveryStatus,
@@ -123,7 +122,9 @@ def code(assigned_property, book):
     error that looks like markup."""
     prop = assigned_property()
     Property.objects.filter(pk=prop.pk).update(name=PROPERTY_NAME)
-    booking = book(Property.objects.get(pk=prop.pk), date(2026, 6, 11), date(2026, 6, 13), guest_name=GUEST_NAME, guest_email="eve@guest.example")
+    booking = book(
+        Property.objects.get(pk=prop.pk), date(2026, 6, 11), date(2026, 6, 13), guest_name=GUEST_NAME, guest_email="eve@guest.example"
+    )
     lock = LockAssignment.objects.get(property=prop).lock
     lock.account.display_name = "<u>my</u> account"
     lock.account.last_error = "Token <i>revoked</i>\nby the user"
@@ -324,12 +325,15 @@ def test_a_guest_message_is_the_host_text_and_its_escaped_html(guest_message):
 def test_a_guest_message_keeps_its_reply_to_and_message_id(guest_message):
     message, delivery = guest_message("Hi", "Hello {{guest_name}}")
     assert message.reply_to == ["host@example.com"]
-    assert message.extra_headers["Message-ID"].startswith("<nowistay-") and f"-delivery-{delivery.pk}@" in message.extra_headers["Message-ID"]
-    assert message.message()["Message-ID"] == message.extra_headers["Message-ID"]
+    message_id = message.extra_headers["Message-ID"]
+    assert message_id.startswith("<nowistay-") and f"-delivery-{delivery.pk}@" in message_id
+    assert message.message()["Message-ID"] == message_id
 
 
 def test_a_guest_message_without_the_code_variable_carries_no_pin(guest_message):
-    message, delivery = guest_message("Hi {{guest_name}}", "Welcome to {{property_name}}, {{guest_name}}!\nCheck-in from {{check_in_time}}.")
+    message, delivery = guest_message(
+        "Hi {{guest_name}}", "Welcome to {{property_name}}, {{guest_name}}!\nCheck-in from {{check_in_time}}."
+    )
     assert message.body == f"Welcome to {PROPERTY_NAME}, {GUEST_NAME}!\nCheck-in from 15:00."
     text, html = parts(message)
     assert PIN not in text and PIN not in html and delivery.pin is None

@@ -96,7 +96,8 @@ def realistic_event() -> dict:
         "user": {"id": "12", "email": "grace@example.com", "ip_address": "203.0.113.9"},
         "breadcrumbs": {
             "values": [
-                {"category": "locks.providers.http", "level": "info", "message": "TTLock POST https://euapi.ttlock.com/v3/keyboardPwd/add -> 200 in 120 ms",
+                {"category": "locks.providers.http", "level": "info",
+                 "message": "TTLock POST https://euapi.ttlock.com/v3/keyboardPwd/add -> 200 in 120 ms",
                  "data": {"code_id": 5, "booking_id": 9}},
                 {"type": "http", "category": "httplib", "data": {"url": "https://euapi.ttlock.com/v3/lock/list", "http.method": "GET",
                  "http.query": "clientId=abc&accessToken=tok-live-1&lockId=1", "status_code": 200}},
@@ -187,13 +188,18 @@ def wsgi_request(method: str, url: str, **kwargs):
 @pytest.mark.urls(__name__)
 def test_a_failed_request_is_reported_without_its_body_or_anything_secret(reporting, caplog):
     caplog.set_level(logging.INFO, logger="bookings.api")  # whatever level an earlier test's worker left
-    body = {"guest_name": "Grace Guest", "guest_email": "grace@example.com", "guest_phone": "+33 6 12 34 56 78", "password": "hunter2-password"}
+    body = {
+        "guest_name": "Grace Guest", "guest_email": "grace@example.com", "guest_phone": "+33 6 12 34 56 78", "password": "hunter2-password",
+    }
     response = wsgi_request(
         "PUT",
         "http://localhost/fail?code=oauth-code-4&state=oauth-state-5",
         data=json.dumps(body),
         content_type="application/json",
-        headers={"Authorization": "Bearer api-token-2", "Cookie": "sessionid=session-6; csrftoken=csrf-7", "X-Request-ID": "pms-request-00000002"},
+        headers={
+            "Authorization": "Bearer api-token-2", "Cookie": "sessionid=session-6; csrftoken=csrf-7",
+            "X-Request-ID": "pms-request-00000002",
+        },
     )
     assert response.status_code == 500
     (event,) = events_sent()
@@ -237,7 +243,9 @@ def test_reporting_starts_only_with_a_dsn_and_never_sends_personal_data():
     variables.update(DJANGO_SETTINGS_MODULE="nowistay.settings", DEBUG="true")
 
     def run(**env):
-        result = subprocess.run([sys.executable, "-c", script], cwd=BASE_DIR, env={**variables, **env}, capture_output=True, text=True, timeout=60)
+        result = subprocess.run(
+            [sys.executable, "-c", script], cwd=BASE_DIR, env={**variables, **env}, capture_output=True, text=True, timeout=60
+        )
         assert result.returncode == 0, result.stderr
         return result.stdout.split()
 

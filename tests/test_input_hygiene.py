@@ -32,14 +32,12 @@ from django.contrib.contenttypes.models import ContentType
 from django.core import mail
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.core.mail import BadHeaderError
 from django.db import models
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 from django.utils.html import escape
-from hypothesis import HealthCheck, given, settings as hypothesis_settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
 
 from bookings.api.services import api_token_create
 from bookings.models import Booking, BookingStatus, ExternalBookingRef, Property
@@ -48,6 +46,7 @@ from locks.dashboard import panels
 from locks.models import AccessCode, LockAssignment
 from messaging import services as messaging
 from messaging.models import DeliveryStatus, MessageDelivery, MessageTemplate, TriggerKind
+from nowistay.validators import forbidden_character, validate_multiline_text, validate_single_line_text
 
 pytestmark = [pytest.mark.django_db, pytest.mark.filterwarnings("ignore:No directory at:UserWarning")]
 
@@ -292,7 +291,7 @@ class TestPathParameters:
         bad_value = f"x{payload}y"
         text_parameter = lambda name, converter: bad_value if converter != "int" else None  # noqa: E731
         clients, checked = Clients(world), 0
-        for url, route in concrete_urls(world, override=text_parameter):
+        for url, _route in concrete_urls(world, override=text_parameter):
             if bad_value not in url:
                 continue
             client, headers = clients.for_url(url)
@@ -383,7 +382,10 @@ def pages(world) -> list[tuple[str, Client, str]]:
     """Every page that answers a GET: host pages as both hosts, admin pages as the staff user."""
     clients, found, urls = Clients(world), [], {}
     for provider in PROVIDERS:
-        for url, route in concrete_urls(world, override=lambda name, _converter, provider=provider: provider if name == "provider" else None):
+        def only_the_provider(name, _converter, provider=provider):
+            return provider if name == "provider" else None
+
+        for url, route in concrete_urls(world, override=only_the_provider):
             urls[url] = route
     for url in urls:
         if url.startswith(("/api/", "/admin/auth/", "/admin/password_change/")) or "logout" in url or url.endswith("nothing-here/"):
@@ -437,8 +439,6 @@ def with_payload(value: str, payload: str) -> str:
 def stored_control_characters() -> list[tuple[str, str, str]]:
     """Every stored text value of our apps that breaks the rules (one line for CharField, several
     for TextField)."""
-    from nowistay.validators import forbidden_character  # noqa: PLC0415
-
     bad = []
     for app in OUR_APPS:
         for model in apps.get_app_config(app).get_models():
@@ -687,8 +687,6 @@ class TestApiBodies:
 class TestTheSharedRule:
     @pytest.mark.parametrize("character", [chr(code) for code in [*range(0x00, 0x20), *range(0x7F, 0xA0), 0x2028, 0x2029, 0xD800]])
     def test_one_line_refuses_every_control_character(self, character):
-        from nowistay.validators import validate_single_line_text  # noqa: PLC0415
-
         with pytest.raises(ValidationError) as refused:
             validate_single_line_text(f"ab{character}cd")
         assert "(character 3)" in refused.value.messages[0]
@@ -696,13 +694,9 @@ class TestTheSharedRule:
 
     @pytest.mark.parametrize("text", ["Zoë 山田", "Ève\u200dSmith", "a\u00a0b", "🙂", "שלום", "x" * 1000, ""])
     def test_one_line_takes_printable_text_of_any_script(self, text):
-        from nowistay.validators import validate_single_line_text  # noqa: PLC0415
-
         validate_single_line_text(text)
 
     def test_several_lines_take_line_breaks_and_tabs_only(self):
-        from nowistay.validators import validate_multiline_text  # noqa: PLC0415
-
         validate_multiline_text("Hello,\r\n\tworld\nbye\u2028")
         for bad in ("a\x00", "a\x1b", "a\x85", "a\rb", "a\x0b", "a\x0c"):
             with pytest.raises(ValidationError):
@@ -715,8 +709,6 @@ class TestTheSharedRule:
     ])
     def test_models_carry_the_rule(self, model, field, multiline):
         """So the model forms, the admin and the services' full_clean (the API's path) refuse alike."""
-        from nowistay.validators import validate_multiline_text, validate_single_line_text  # noqa: PLC0415
-
         model_field = model._meta.get_field(field)
         rule = validate_multiline_text if multiline else validate_single_line_text
         assert rule in model_field.validators

@@ -131,7 +131,8 @@ def test_ttlock_passcode_list_items_carry_the_documented_fields(ttlock):
         assert item["keyboardPwdId"] == added["keyboardPwdId"] and item["keyboardPwd"] == "493817"
         assert {"lockId", "keyboardPwdType", "startDate", "endDate", "sendDate", "isCustom", "senderUsername"} <= set(item)
         assert (item["startDate"], item["lockId"], item["isCustom"]) == (start, int(TTLOCK_FRONT_DOOR), 1)
-        assert ttlock("GET", "lock/listKeyboardPwd", lockId=TTLOCK_FRONT_DOOR, pageNo=1, pageSize=200)["errcode"] == -3  # orderBy is required
+        without_order = ttlock("GET", "lock/listKeyboardPwd", lockId=TTLOCK_FRONT_DOOR, pageNo=1, pageSize=200)
+        assert without_order["errcode"] == -3  # orderBy is required
     finally:
         ttlock("POST", "keyboardPwd/delete", lockId=TTLOCK_FRONT_DOOR, keyboardPwdId=added["keyboardPwdId"], deleteType=2)
 

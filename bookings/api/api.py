@@ -9,8 +9,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI, Path, Query, Router
-from ninja.errors import AuthenticationError, HttpError, Throttled
-from ninja.errors import ValidationError as NinjaValidationError
+from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError as NinjaValidationError
 from ninja.openapi.docs import Swagger
 from ninja.pagination import PageNumberPagination, paginate
 from ninja.responses import Status

@@ -15,7 +15,7 @@ from django.utils import timezone
 from bookings.api.models import ApiToken
 from bookings.models import Booking, Property
 from locks.code_status import code_to_show, describe_code
-from locks.models import AccessCode, LockAssignment
+from locks.models import AccessCode
 
 PIN_HIDDEN = "PIN hidden"  # replaces the PIN in the description for tokens without read_pins
 
@@ -78,11 +78,9 @@ def booking_by_ref(host, ref: str) -> Booking:
 
 
 def _has_lock(prop: Property) -> bool:
-    try:
-        prop.lock_assignment
-    except LockAssignment.DoesNotExist:
-        return False
-    return True
+    # A missing reverse one-to-one raises RelatedObjectDoesNotExist, an AttributeError too: Django's
+    # documented test for "has one" (https://docs.djangoproject.com/en/5.2/topics/db/examples/one_to_one/).
+    return hasattr(prop, "lock_assignment")
 
 
 def lock_of(prop: Property):

@@ -112,7 +112,8 @@ def token_create(request: HttpRequest) -> HttpResponse:
             _show_refusal(form, error)
         else:
             # Rendered, not redirected: the plain token exists only in this response (never_cache).
-            return render(request, "api/token_created.html", {"token": token, "plain_token": plain, "docs_url": reverse("api_v1:openapi-view")})
+            context = {"token": token, "plain_token": plain, "docs_url": reverse("api_v1:openapi-view")}
+            return render(request, "api/token_created.html", context)
     status = 400 if form.errors else 200
     return render(request, "api/token_form.html", {"form": form}, status=status)
 

@@ -29,7 +29,7 @@ import hmac
 import json
 import re
 import secrets
-from datetime import datetime, timedelta, timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 from functools import wraps
 
 from django.conf import settings
@@ -123,7 +123,8 @@ def _jwt(granted: list[str], expires_at: datetime) -> str:
     """A JWT-looking access token carrying its scopes (as a bit mask, to fit the token column)."""
     mask = sum(1 << KNOWN_SCOPES.index(scope) for scope in set(granted))
     header = _b64(json.dumps({"alg": "HS256", "typ": "JWT"}, separators=(",", ":")).encode())
-    payload = _b64(json.dumps({"jti": secrets.token_hex(8), "scp": mask, "exp": int(expires_at.timestamp())}, separators=(",", ":")).encode())
+    claims = {"jti": secrets.token_hex(8), "scp": mask, "exp": int(expires_at.timestamp())}
+    payload = _b64(json.dumps(claims, separators=(",", ":")).encode())
     signature = _b64(hmac.new(settings.SECRET_KEY.encode(), f"{header}.{payload}".encode(), hashlib.sha256).digest())
     return f"{header}.{payload}.{signature}"
 
@@ -377,7 +378,7 @@ def _issue(request, lock: VirtualLock, kind: str) -> JsonResponse:
     if problem:
         return problem
     # At most 3 PINs per slot: the start hour (hourly) or the start day (daily), one per variance.
-    slot = start.astimezone(dt_timezone.utc).isoformat() if kind == "hourly" else start.date().isoformat()
+    slot = start.astimezone(UTC).isoformat() if kind == "hourly" else start.date().isoformat()
     pin = _algopin_value(lock, kind, slot, variance)
     with transaction.atomic():
         VirtualLock.objects.select_for_update().filter(pk=lock.pk).first()  # one issuer per lock at a time
@@ -385,7 +386,7 @@ def _issue(request, lock: VirtualLock, kind: str) -> JsonResponse:
             return _message(409, "This variance has already been used for this time slot")
         code = VirtualCode.objects.create(
             lock=lock, name=name, pin=pin, revocable=False,
-            starts_at=start.astimezone(dt_timezone.utc), ends_at=end.astimezone(dt_timezone.utc),
+            starts_at=start.astimezone(UTC), ends_at=end.astimezone(UTC),
         )
         code.vendor_code_id = f"algopin-{kind[0]}{variance}-{code.pk:06d}"
         code.save(update_fields=["vendor_code_id"])

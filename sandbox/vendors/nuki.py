@@ -63,7 +63,6 @@ import secrets
 import threading
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
-
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -536,7 +535,10 @@ def _invalid(body: dict, allowed: set[str], required: set[str]) -> str | None:
     for key in ("allowedFromDate", "allowedUntilDate"):
         if key in body and (not isinstance(body[key], str) or not DATE_FORMAT.match(body[key])):
             return f"The supplied value '{body[key]}' for parameter '{key}' is not valid."
-    if "allowedFromDate" in body and "allowedUntilDate" in body and _parse_date(body["allowedUntilDate"]) <= _parse_date(body["allowedFromDate"]):
+    if (
+        "allowedFromDate" in body and "allowedUntilDate" in body
+        and _parse_date(body["allowedUntilDate"]) <= _parse_date(body["allowedFromDate"])
+    ):
         return f"The supplied value '{body['allowedUntilDate']}' for parameter 'allowedUntilDate' is not valid."
     for key in ("remoteAllowed", "enabled", "smartActionsEnabled"):
         if key in body and not isinstance(body[key], bool):
@@ -628,7 +630,8 @@ def _create_auth(request, account, lock):
             # Accepted by Nuki Web, never applied: listed with the bridge's error, not on the lock.
             now = timezone.now()
             unapplied = VirtualCode(
-                lock=lock, vendor_code_id=secrets.token_hex(12), name=body["name"], pin=pin, starts_at=starts_at, ends_at=ends_at, created_at=now
+                lock=lock, vendor_code_id=secrets.token_hex(12), name=body["name"], pin=pin,
+                starts_at=starts_at, ends_at=ends_at, created_at=now,
             )
             failed = _auth_json(lock, unapplied) | {"error": OFFLINE_ERROR}
             del failed["authId"]  # never on the lock: no lock-internal number

@@ -59,6 +59,7 @@ import secrets
 import uuid
 import zlib
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
@@ -142,7 +143,7 @@ def _pin_rule(pin) -> bool:
         return False
     if len(set(pin)) < 3:
         return False
-    steps = {int(b) - int(a) for a, b in zip(pin, pin[1:])}
+    steps = {int(b) - int(a) for a, b in pairwise(pin)}
     return steps not in ({1}, {-1})
 
 
@@ -259,7 +260,9 @@ def token(request, policy: str):
         return _oauth_error(400, "invalid_request", "AADB2C90007: The policy does not exist.")
     client_id, client_secret = _client_credentials(request)
     if not (hmac.compare_digest(client_id, CLIENT_ID) and hmac.compare_digest(client_secret, CLIENT_SECRET)):
-        return _oauth_error(401, "invalid_client", "AADB2C90081: The specified client_secret does not match the expected value for this application.")
+        return _oauth_error(
+            401, "invalid_client", "AADB2C90081: The specified client_secret does not match the expected value for this application."
+        )
     grant_type = request.POST.get("grant_type", "")
     if grant_type == "authorization_code":
         return _code_grant(request)
@@ -358,7 +361,8 @@ def _authorize_problem(params) -> tuple[HttpResponse | None, str | None]:
     redirect_uri = params.get("redirect_uri", "")
     parts = urlsplit(redirect_uri)
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.fragment:
-        return HttpResponse(ERROR_PAGE.render({"message": "AADB2C90006: The redirect URI is not valid for this application."}), status=400), None
+        page = ERROR_PAGE.render({"message": "AADB2C90006: The redirect URI is not valid for this application."})
+        return HttpResponse(page, status=400), None
     if params.get("response_type") != "code":
         return None, "unsupported_response_type:AADB2C90079: Only the authorization code flow (response_type=code) is supported."
     if params.get("response_mode", "query") != "query":
@@ -550,7 +554,9 @@ def _pin_details(code: VirtualCode) -> dict:
 
 
 def _list_version(lock: VirtualLock) -> int:
-    content = "|".join(f"{c.vendor_code_id}:{c.name}:{c.pin}:{c.starts_at.isoformat()}:{c.ends_at.isoformat()}" for c in lock.codes.order_by("pk"))
+    content = "|".join(
+        f"{c.vendor_code_id}:{c.name}:{c.pin}:{c.starts_at.isoformat()}:{c.ends_at.isoformat()}" for c in lock.codes.order_by("pk")
+    )
     return zlib.crc32(content.encode()) & 0x7FFFFFFF or 1
 
 

@@ -17,8 +17,8 @@ wifiLock/detail answers -4043 for the others (what the real one does then is und
 
 import hashlib
 import secrets
-from datetime import datetime, timedelta, timezone as dt_timezone
-
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -51,7 +51,7 @@ def _ms(moment: datetime) -> int:
 
 
 def _from_ms(value: str) -> datetime:
-    return datetime.fromtimestamp(int(value) / 1000, tz=dt_timezone.utc)
+    return datetime.fromtimestamp(int(value) / 1000, tz=UTC)
 
 
 def _params(request) -> dict:
@@ -320,7 +320,7 @@ def _gateway_call(view):
 def _pin_problem(pin: str) -> tuple[int, str] | None:
     if not (pin.isdigit() and 4 <= len(pin) <= 9):
         return -3006, "passcode length must be 4-9 digits"
-    steps = {int(b) - int(a) for a, b in zip(pin, pin[1:])}
+    steps = {int(b) - int(a) for a, b in pairwise(pin)}
     if steps in ({0}, {1}, {-1}):
         return -2032, "passcode too simple: no consecutive or repeated digits"
     return None

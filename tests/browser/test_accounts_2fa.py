@@ -52,7 +52,8 @@ def test_a_host_turns_on_two_factor_and_signs_in_with_it(logged_in_page, live_ho
     sign_in_with_password(page, live_host)
     expect(page.get_by_role("heading", name="Two-factor code")).to_be_visible()
     assert page.url == f"{live_host.url}/accounts/login/code/"
-    page.get_by_label(re.compile("Code from your authenticator app")).fill(app_code(secret, steps_later=1))  # a newer code than the one used
+    newer_code = app_code(secret, steps_later=1)  # a newer code than the one used
+    page.get_by_label(re.compile("Code from your authenticator app")).fill(newer_code)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(f"{live_host.url}/")
     expect(page.locator("header")).to_contain_text(live_host.username)

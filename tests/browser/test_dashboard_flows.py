@@ -270,7 +270,9 @@ def test_new_host_connects_ttlock_assigns_front_door_sees_the_code_and_disconnec
 
 # --- focused flows ----------------------------------------------------------------------------------
 
-def test_row_refuses_15_days_in_place_then_saves_and_removes_without_reloading(debug_mode, logged_in_page, live_host, ttlock_account, canal_house):
+def test_row_refuses_15_days_in_place_then_saves_and_removes_without_reloading(
+    debug_mode, logged_in_page, live_host, ttlock_account, canal_house
+):
     page = logged_in_page
     panel(page, live_host)
     expect_debug_handler(page, debug_mode)

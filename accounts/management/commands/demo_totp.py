@@ -21,11 +21,18 @@ class Command(BaseCommand):
                 "Refused: demo_totp only runs in demo mode (DEBUG=true or SANDBOX_URL set, or on the database `make run` uses)."
             )
         device = TOTPDevice.objects.filter(
-            user__username=bookings_demo.DEMO_STAFF_USERNAME, name=accounts_demo.DEMO_DEVICE_NAME, key=accounts_demo.DEMO_TOTP_KEY, confirmed=True
+            user__username=bookings_demo.DEMO_STAFF_USERNAME,
+            name=accounts_demo.DEMO_DEVICE_NAME,
+            key=accounts_demo.DEMO_TOTP_KEY,
+            confirmed=True,
         ).first()
         if device is None:
-            raise CommandError(f"No demo authenticator for {bookings_demo.DEMO_STAFF_USERNAME}: run `manage.py seed_demo` (or `make run`) first.")
+            raise CommandError(
+                f"No demo authenticator for {bookings_demo.DEMO_STAFF_USERNAME}: run `manage.py seed_demo` (or `make run`) first."
+            )
         now = time.time()
         code = accounts_demo.current_code(device, at=now)
         left = accounts_demo.seconds_left(device, now=now)
-        self.stdout.write(f"{bookings_demo.DEMO_STAFF_USERNAME}'s two-factor code: {code}  (the next one in {left} s; each code works once)")
+        self.stdout.write(
+            f"{bookings_demo.DEMO_STAFF_USERNAME}'s two-factor code: {code}  (the next one in {left} s; each code works once)"
+        )

@@ -12,7 +12,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "--max-age", type=float, default=None,
+            "--max-age",
+            type=float,
+            default=None,
             help="seconds since the last renewal that still count as healthy (default: BEAT_LOCK_TTL_SECONDS)",
         )
 

@@ -1,3 +1,4 @@
+import contextlib
 import threading
 
 from django.core.management.base import BaseCommand
@@ -13,12 +14,14 @@ class Command(BaseCommand):
         parser.add_argument("--web", default="http://127.0.0.1:8000/", help="the web server's URL")
         parser.add_argument("--sandbox", default="http://127.0.0.1:8100/", help="the sandbox lock clouds' URL")
         parser.add_argument(
-            "--keep-running", action="store_true",
+            "--keep-running",
+            action="store_true",
             help="stay up after printing (under honcho, a process that ends stops all the others)",
         )
 
     def handle(self, *args, web: str, sandbox: str, keep_running: bool, **options):
         refuse_outside_demo_mode("print the demo logins")
+
         def say(line: str) -> None:
             self.stdout.write(line)
             self.stdout.flush()  # a pipe to honcho is block-buffered
@@ -27,7 +30,6 @@ class Command(BaseCommand):
         for line in demo.banner(web_url=web, sandbox_url=sandbox):
             say(line)
         if keep_running:
-            try:
+            # Ctrl-C reaches every process of the terminal: end quietly.
+            with contextlib.suppress(KeyboardInterrupt):
                 threading.Event().wait()
-            except KeyboardInterrupt:  # Ctrl-C reaches every process of the terminal: end quietly
-                pass
