@@ -532,3 +532,33 @@ def test_a_booking_gets_a_homeit_key_which_follows_the_stay_and_goes_with_it(hom
         tick()
     assert global_cloud.keys_on(FLAT) == []
     assert {method for method, route in global_cloud.calls if route in ("keys", "key")} == {"POST", "PUT", "DELETE"}
+
+
+# --- the provider on the sandbox's virtual homeit (`python -m sandbox --seed`) ----------------------------------
+
+SANDBOX_API_KEY = "sandbox-homeit-api-key"  # sandbox/seed.py
+SANDBOX_FRONT_DOOR, SANDBOX_SHED, SANDBOX_STUDIO = "530001", "530004", "530005"  # eligible, no keypad, BOX offline
+
+
+def test_the_provider_on_the_sandbox_cloud(settings, sandbox_url):
+    settings.HOMEIT_API_URL = f"{sandbox_url}/homeit/api/v2"
+    settings.HOMEIT_AUTH_URL = f"{sandbox_url}/homeit/auth/v2"
+    http = VendorHttp("homeit", timeout=10)
+    result = HomeitProvider.sign_in_with("api-key", {"api_key": SANDBOX_API_KEY}, http=http)
+    assert result.display_name == "Demo Host (homeit)"
+    provider = HomeitProvider(AccountSession(account_id=1, credentials=result.credentials), http=http)
+    locks = {lock.vendor_lock_id: lock for lock in provider.list_locks()}
+    assert locks[SANDBOX_FRONT_DOOR].supports_remote_codes and not locks[SANDBOX_SHED].supports_remote_codes
+    assert locks[SANDBOX_STUDIO].is_online is False and "530006" not in locks
+
+    starts = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(days=2)
+    wanted = spec("nw-homeit-sandbox", starts, starts + timedelta(days=2))
+    issued = provider.create_code(SANDBOX_FRONT_DOOR, wanted)
+    assert issued.pin.isdigit() and issued.access_link.startswith(sandbox_url + "/homeit/k/")
+    assert requests.get(issued.access_link, timeout=10).ok  # the guest's page behind the link
+    moved = provider.update_code(SANDBOX_FRONT_DOOR, issued.vendor_code_id, spec("nw-homeit-sandbox", starts, starts + timedelta(days=3)))
+    assert (moved.pin, moved.ends_at) == (issued.pin, starts + timedelta(days=3))
+    assert provider.find_code(SANDBOX_FRONT_DOOR, "nw-homeit-sandbox") == moved
+    provider.delete_code(SANDBOX_FRONT_DOOR, issued.vendor_code_id)
+    provider.delete_code(SANDBOX_FRONT_DOOR, issued.vendor_code_id)  # already gone
+    assert provider.find_code(SANDBOX_FRONT_DOOR, "nw-homeit-sandbox") is None
