@@ -9,10 +9,11 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from locks.models import AccessCode, AccountStatus, CodeState, Lock, LockAssignment, ProviderAccount
-from locks.providers.exceptions import ProviderAuthError, VendorUnavailable
-from locks.providers.serialise import ACCOUNT_TOKEN_SCOPE, one_at_a_time
+from locks.providers.exceptions import ProviderAuthError, ProviderError, VendorUnavailable
 from locks.services.codes import code_retire, enqueue_code
-from locks.services.work import audited_call, claim_code, provider_for_account
+from locks.services.serialise import ACCOUNT_TOKEN_SCOPE, one_at_a_time
+from locks.services.vendor_accounts import account_mark_needs_reconnect, audited_call, provider_for_account
+from locks.services.work import claim_code
 
 logger = logging.getLogger(__name__)
 
@@ -25,9 +26,6 @@ def account_refresh_locks(*, account: ProviderAccount) -> list[Lock]:
     A vendor refusing the account's credentials marks it for reconnection (the host is asked to
     sign in again), as code work does.
     """
-    from locks.providers.exceptions import ProviderAuthError
-    from locks.services.work import account_mark_needs_reconnect
-
     provider = provider_for_account(account)
     try:
         remote_locks = audited_call(account=account, operation="list_locks", call=provider.list_locks)
@@ -348,9 +346,6 @@ def account_reconnected(*, account: ProviderAccount, credentials: dict, expires_
 def accounts_keep_alive() -> dict[str, int]:
     """Refresh credentials of idle connected accounts before they lapse (Tedee's refresh tokens
     live 14 days). A vendor that refuses marks the account for reconnection and tells the host."""
-    from locks.providers.exceptions import ProviderAuthError, ProviderError
-    from locks.services.work import account_mark_needs_reconnect
-
     outcome = {"refreshed": 0, "needs_reconnect": 0, "failed": 0}
     for account in ProviderAccount.objects.filter(status=AccountStatus.CONNECTED).select_related("host"):
         try:

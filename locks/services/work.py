@@ -8,10 +8,9 @@ transaction that also releases the claim.
 import logging
 import random
 import secrets
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -24,13 +23,10 @@ from locks.models import (
     LIVE_CODE_STATES,
     AccessCode,
     AccountStatus,
-    CallOutcome,
     CodeState,
     ProviderAccount,
-    VendorCall,
 )
-from locks.providers import registry
-from locks.providers.base import AccountSession, CodeSpec, IssuedCode, LockProvider
+from locks.providers.base import CodeSpec, IssuedCode, LockProvider
 from locks.providers.exceptions import (
     CodeNotFound,
     CodePending,
@@ -42,7 +38,6 @@ from locks.providers.exceptions import (
     TransientProviderError,
     VendorUnavailable,
 )
-from locks.providers.http import requests_attempted
 from locks.services.codes import (
     capabilities_of,
     code_record_unrevocable,
@@ -51,6 +46,7 @@ from locks.services.codes import (
     listing_delay_of,
     retry_period,
 )
+from locks.services.vendor_accounts import account_mark_needs_reconnect, account_unusable, audited_call, provider_for_account
 from nowistay.logs import log_fields
 
 logger = logging.getLogger(__name__)
@@ -179,93 +175,7 @@ def _locked_row(code: AccessCode) -> AccessCode:
     return fresh
 
 
-# --- vendor calls -----------------------------------------------------------------------------
-
-# Accounts whose stored credentials are still used (a disconnecting one revokes its codes first).
-USABLE_ACCOUNT_STATES = (AccountStatus.CONNECTED, AccountStatus.NEEDS_RECONNECT, AccountStatus.DISCONNECTING)
-
-
-def provider_for_account(account: ProviderAccount) -> LockProvider:
-    from locks.providers.serialise import ACCOUNT_TOKEN_SCOPE, one_at_a_time
-
-    def store_if_still_current(held: dict, credentials: dict, expires_at: datetime | None) -> None:
-        # Under the account's token lock. A disconnection (credentials deleted) or a reconnection
-        # (other credentials) that happened while the vendor answered wins: nothing is written back.
-        stored = ProviderAccount.objects.filter(pk=account.pk).values("credentials", "status").first()
-        if stored is None or stored["status"] not in USABLE_ACCOUNT_STATES or stored["credentials"] != held:
-            return
-        ProviderAccount.objects.filter(pk=account.pk).update(credentials=credentials, token_expires_at=expires_at)
-        account.credentials, account.token_expires_at = credentials, expires_at
-
-    def save_credentials(credentials: dict, expires_at: datetime | None) -> None:
-        held = account.credentials
-        with one_at_a_time(ACCOUNT_TOKEN_SCOPE, str(account.pk)):
-            store_if_still_current(held, credentials, expires_at)
-
-    def serialised_refresh(held: dict, refresh: Callable[[dict], tuple[dict, datetime | None]]) -> dict:
-        # One refresh per account at a time across workers; a refresh token is good for one use,
-        # so tokens another worker stored meanwhile are adopted rather than refreshed again.
-        with one_at_a_time(ACCOUNT_TOKEN_SCOPE, str(account.pk)):
-            stored = ProviderAccount.objects.filter(pk=account.pk).values("credentials", "token_expires_at").first()
-            if stored is not None and stored["credentials"] != held:
-                account.credentials, account.token_expires_at = stored["credentials"], stored["token_expires_at"]
-                return stored["credentials"]
-            fresh, expires_at = refresh(held)
-            store_if_still_current(held, fresh, expires_at)
-            return fresh
-
-    session = AccountSession(
-        account_id=account.pk,
-        credentials=account.credentials,
-        save_credentials=save_credentials,
-        serialised_refresh=serialised_refresh,
-    )
-    return registry.provider_for(account.provider, session)
-
-
-def audited_call(*, account: ProviderAccount, operation: str, call: Callable, lock=None, code: AccessCode | None = None):
-    """Run one vendor request and write its audit row. Unexpected errors become VendorUnavailable.
-
-    A failure before any request left (the adapter's own checks) is recorded as LOCAL, so the
-    vendor's error rate counts only what the vendor answered (or failed to answer).
-    """
-    started = time.monotonic()
-    attempted_before = requests_attempted()
-    error: ProviderError | None = None
-    try:
-        return call()
-    except ProviderError as caught:
-        error = caught
-        raise
-    except Exception as caught:  # an adapter bug or a vendor answering garbage must not kill the claim
-        logger.exception("unexpected error from %s %s", account.provider, operation, extra={"account_id": account.pk})
-        error = VendorUnavailable(f"Unexpected answer from {account.get_provider_display()}.")
-        raise error from caught
-    finally:
-        VendorCall.objects.create(
-            account=account,
-            provider=account.provider,
-            operation=operation,
-            access_code=code,
-            lock=lock,
-            outcome=_outcome(error, sent=requests_attempted() > attempted_before),
-            error_kind=error.kind if error else "",
-            error_message=error.message[:500] if error else "",
-            duration_ms=int((time.monotonic() - started) * 1000),
-        )
-
-
-def _outcome(error: ProviderError | None, *, sent: bool) -> str:
-    if error is None or isinstance(error, CodePending):  # accepted: the vendor applies it later
-        return CallOutcome.OK
-    if not sent:
-        return CallOutcome.LOCAL
-    if isinstance(error, OutcomeUnknown):
-        return CallOutcome.UNKNOWN
-    if isinstance(error, TransientProviderError):
-        return CallOutcome.TRANSIENT
-    return CallOutcome.PERMANENT
-
+# --- the vendor request a step sends ------------------------------------------------------------
 
 def _spec(code: AccessCode, pin: str | None) -> CodeSpec:
     limited = capabilities_of(code.lock).limited_codes_per_slot
@@ -348,7 +258,7 @@ _READY_ACTIONS = frozenset({"created", "updated"})
 def _create(code: AccessCode, token: str, now: datetime) -> StepResult:
     account = code.lock.account
     if account.status != AccountStatus.CONNECTED:
-        return _creation_failed(code, token, now, _account_unusable(account), request_sent=False)
+        return _creation_failed(code, token, now, account_unusable(account), request_sent=False)
     provider = provider_for_account(account)
     while True:
         prepared = _prepare_create(code, provider)
@@ -664,29 +574,12 @@ def _notify_after_failure(code: AccessCode) -> None:
             AccessCode.objects.filter(pk=code.pk).update(alert_sent_at=now)
 
 
-def _account_unusable(account: ProviderAccount) -> ProviderError:
-    name = account.get_provider_display()
-    if account.status == AccountStatus.DISCONNECTED:
-        return ProviderAuthError(f"The {name} account was disconnected.")
-    return ProviderAuthError(f"The {name} account needs reconnecting.")
-
-
-def account_mark_needs_reconnect(*, account: ProviderAccount, error: ProviderError) -> None:
-    """Flag the account and tell the host once, on the transition."""
-    changed = ProviderAccount.objects.filter(pk=account.pk, status=AccountStatus.CONNECTED).update(
-        status=AccountStatus.NEEDS_RECONNECT, last_error=error.message[:500]
-    )
-    if changed:
-        account.status, account.last_error = AccountStatus.NEEDS_RECONNECT, error.message[:500]
-        notifications.account_needs_reconnect(account)
-
-
 # --- update ---------------------------------------------------------------------------------------
 
 def _update(code: AccessCode, token: str, now: datetime) -> StepResult:
     account = code.lock.account
     if account.status != AccountStatus.CONNECTED:
-        return _later_failed(code, token, now, _account_unusable(account))
+        return _later_failed(code, token, now, account_unusable(account))
     provider = provider_for_account(account)
     capabilities = provider.capabilities
     if not capabilities.update_in_place and not capabilities.remote_revoke:
@@ -804,7 +697,7 @@ def _delete(code: AccessCode, token: str, now: datetime) -> StepResult:
         return StepResult(code.pk, done_state, "account disconnected")
     # A disconnecting account keeps its credentials until its codes' removals were attempted.
     if account.status not in (AccountStatus.CONNECTED, AccountStatus.DISCONNECTING):
-        return _later_failed(code, token, now, _account_unusable(account))
+        return _later_failed(code, token, now, account_unusable(account))
     provider = provider_for_account(account)
     if not provider.capabilities.remote_revoke:
         _finish(code, token, lambda row: _record_unrevocable(row, now))
