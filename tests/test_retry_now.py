@@ -14,7 +14,8 @@ from locks.code_status import describe_code
 from locks.models import AccessCode, CodeState, LockAssignment
 from locks.providers.exceptions import CodeRejected, CodeStorageFull, LockNotFound, LockOffline, RateLimited
 from locks.services import codes
-from locks.services.work import claim_code, process_code
+from locks.services.claims import claim_code
+from locks.services.steps import process_code
 from tests.lifecycle_helpers import tick, utc
 
 UTC = dt_timezone.utc
@@ -686,11 +687,11 @@ class TestTheVendorsWait:
         assert code.state == CodeState.REVOKED and code.vendor_wait_until is None
 
     def test_the_clean_up_of_a_failed_code_records_the_wait(self):
-        from locks.services import work
+        from locks.services import outcomes
 
         row = AccessCode(state=CodeState.FAILED, create_outcome_unknown=True)
         now = utc(2026, 6, 1, 12, 0)
-        work._retry_cleaning(row, RateLimited("Busy.", retry_after=7200), now)
+        outcomes.retry_cleaning(row, RateLimited("Busy.", retry_after=7200), now)
         assert row.vendor_wait_until == utc(2026, 6, 1, 14, 0)
 
     def test_an_unbelievable_retry_after_is_held_to_a_day(self, assigned_property, book, fake_cloud):

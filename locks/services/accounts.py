@@ -10,10 +10,11 @@ from django.utils import timezone
 
 from locks.models import AccessCode, AccountStatus, CodeState, Lock, LockAssignment, ProviderAccount
 from locks.providers.exceptions import ProviderAuthError, ProviderError, VendorUnavailable
+from locks.services import steps
+from locks.services.claims import claim_code
 from locks.services.codes import code_retire, enqueue_code
 from locks.services.serialise import ACCOUNT_TOKEN_SCOPE, one_at_a_time
 from locks.services.vendor_accounts import account_mark_needs_reconnect, audited_call, provider_for_account
-from locks.services.work import claim_code
 
 logger = logging.getLogger(__name__)
 
@@ -207,8 +208,6 @@ def account_disconnect_finish(*, account_id: int, now: datetime | None = None, w
 def _revoke_while_disconnecting(account: ProviderAccount, now: datetime | None) -> None:
     """Claim each code being revoked on the account's locks and take its vendor step, in turn
     (the revoke step still uses a DISCONNECTING account's credentials; nothing else does)."""
-    from locks.services import work
-
     code_ids = list(
         AccessCode.objects.filter(lock__account=account, state=CodeState.REVOKING).order_by("starts_at", "id").values_list("id", flat=True)
     )
@@ -218,7 +217,7 @@ def _revoke_while_disconnecting(account: ProviderAccount, now: datetime | None) 
         if token is None:  # changed meanwhile, or a worker holds it: recorded by the final step
             continue
         try:
-            work.process_code(code_id=code_id, claim_token=token, now=step_now)
+            steps.process_code(code_id=code_id, claim_token=token, now=step_now)
         except Exception:  # one broken row must not hold back the disconnection; it is recorded as left valid
             logger.exception("revoking access code %s while disconnecting account %s failed", code_id, account.pk)
             continue
