@@ -17,14 +17,14 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.events import record_security_event
 from accounts.models import SecurityEventKind
 from accounts.reauth import recent_authentication_required
+from bookings.booking_pages import assigned_property_ids, code_state
 from bookings.exports import codes_csv
 from bookings.forms import TIME_ZONE_NAMES, PropertySettingsForm
 from bookings.models import Booking, Property
-from bookings.booking_pages import assigned_property_ids, code_state
 from locks.code_status import code_to_show
 from locks.models import AccessCode
 from locks.services import code_retry_now, property_times_changed
-from locks.services.codes import RETRYING_NOW
+from locks.services.retry_now import RETRYING_NOW
 
 
 @login_required

@@ -13,8 +13,9 @@ from zoneinfo import ZoneInfo
 from bookings.models import Booking, BookingStatus
 from locks.models import AccessCode, CodeState
 from locks.notifications import local_time
-from locks.services.codes import capabilities_of, retry_chooses_a_new_pin
+from locks.services.codes import capabilities_of
 from locks.services.outcomes import EXPIRY_CLEANUP_GIVE_UP
+from locks.services.retry_now import retry_chooses_a_new_pin
 
 
 @dataclass(frozen=True)

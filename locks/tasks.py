@@ -6,6 +6,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from locks.services import accounts, claims, scheduler, steps
+from locks.services.codes import PROCESS_CODE
+from nowistay import dispatch
 
 
 @shared_task(acks_late=True)
@@ -55,3 +57,16 @@ def keep_accounts_alive() -> dict:
     for account_id in stalled:
         finish_account_disconnect.delay(account_id)
     return {**outcome, "disconnects_resumed": len(stalled)}
+
+
+def _send_process_code(code_id: int, *, eta=None, countdown: float | None = None) -> None:
+    """How the services' `enqueue_code` reaches a worker (looked up at each call, so it can be replaced)."""
+    if eta is not None:
+        process_code.apply_async((code_id,), eta=eta)
+    elif countdown is not None:
+        process_code.apply_async((code_id,), countdown=countdown)
+    else:
+        process_code.delay(code_id)
+
+
+dispatch.register(PROCESS_CODE, _send_process_code)

@@ -10,10 +10,10 @@ from django.utils import timezone
 
 from locks.models import AccessCode, AccountStatus, CodeState, Lock, LockAssignment, ProviderAccount
 from locks.providers.exceptions import ProviderAuthError, ProviderError, VendorUnavailable
-from locks.services import steps
 from locks.services.claims import claim_code
 from locks.services.codes import code_retire, enqueue_code
 from locks.services.serialise import ACCOUNT_TOKEN_SCOPE, one_at_a_time
+from locks.services.steps import process_code
 from locks.services.vendor_accounts import account_mark_needs_reconnect, audited_call, provider_for_account
 
 logger = logging.getLogger(__name__)
@@ -217,7 +217,7 @@ def _revoke_while_disconnecting(account: ProviderAccount, now: datetime | None) 
         if token is None:  # changed meanwhile, or a worker holds it: recorded by the final step
             continue
         try:
-            steps.process_code(code_id=code_id, claim_token=token, now=step_now)
+            process_code(code_id=code_id, claim_token=token, now=step_now)
         except Exception:  # one broken row must not hold back the disconnection; it is recorded as left valid
             logger.exception("revoking access code %s while disconnecting account %s failed", code_id, account.pk)
             continue

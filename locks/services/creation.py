@@ -105,7 +105,10 @@ def _find_or_create(
         warn_of_unlistable_code(code, provider)
     elif looked_before:  # an earlier request's answer was lost: it may have created the code
         found = audited_call(
-            account=account, operation="find_code", lock=code.lock, code=code,
+            account=account,
+            operation="find_code",
+            lock=code.lock,
+            code=code,
             call=lambda: provider.find_code(vendor_lock_id, spec.name),
         )
         if found is not None:
@@ -116,7 +119,10 @@ def _find_or_create(
             raise CodeRejected(PIN_HELD_ELSEWHERE, vendor_code="pin_taken")
     code.create_sent = True  # from here a failure may hide a code on the lock (see creation_failed)
     created = audited_call(
-        account=account, operation="create_code", lock=code.lock, code=code,
+        account=account,
+        operation="create_code",
+        lock=code.lock,
+        code=code,
         call=lambda: provider.create_code(vendor_lock_id, spec),
     )
     return created, False
@@ -205,9 +211,7 @@ def _choose_pin(code: AccessCode, provider: LockProvider) -> str:
         )
     assignment = getattr(code.lock, "assignment", None)
     source = assignment.code_source if assignment and code.pin_rejections == 0 else "random"
-    pin = pins.choose_pin(
-        source=source, phone=code.booking.guest_phone, taken=taken, rule=provider.pin_problem, rng=_system_random
-    )
+    pin = pins.choose_pin(source=source, phone=code.booking.guest_phone, taken=taken, rule=provider.pin_problem, rng=_system_random)
     taken.add(pin)  # another code of the batch on this lock must not draw it too
     return pin
 

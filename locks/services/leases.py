@@ -73,10 +73,7 @@ class Leases:
     def _claim_skip_locked(self, candidates: QuerySet, token: str, lease_end: datetime, limit: int) -> list[int]:
         select, params = candidates.values("pk")[:limit].query.sql_with_params()
         table = connection.ops.quote_name(self.model._meta.db_table)
-        sql = (
-            f"UPDATE {table} SET claim_token = %s, claimed_until = %s "
-            f"WHERE id IN ({select} FOR UPDATE SKIP LOCKED) RETURNING id"
-        )
+        sql = f"UPDATE {table} SET claim_token = %s, claimed_until = %s WHERE id IN ({select} FOR UPDATE SKIP LOCKED) RETURNING id"
         with connection.cursor() as cursor:
             cursor.execute(sql, [token, lease_end, *params])
             return [row[0] for row in cursor.fetchall()]

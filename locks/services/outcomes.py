@@ -157,9 +157,7 @@ def pin_rejected(row: AccessCode, error: ProviderError) -> None:
     row.last_error, row.last_error_kind = error.message[:500], error.kind
 
 
-def _record_failure(
-    row: AccessCode, error: ProviderError, now: datetime, *, retryable: bool, unknown: bool, wrote: bool = False
-) -> None:
+def _record_failure(row: AccessCode, error: ProviderError, now: datetime, *, retryable: bool, unknown: bool, wrote: bool = False) -> None:
     row.attempts += 1
     if wrote:  # the create may have acted: a revoke or another create waits for it to show
         row.unconfirmed_write_at = now
@@ -248,7 +246,10 @@ def record_later_failure(row: AccessCode, error: ProviderError, now: datetime) -
     else:
         # On the hour grid of the attempt that failed, like creation retries (see windows.next_retry_at).
         row.next_attempt_at = windows.next_retry_at(
-            anchor=row.next_attempt_at or now, now=now, period=retry_period(), deadline=give_up_at,
+            anchor=row.next_attempt_at or now,
+            now=now,
+            period=retry_period(),
+            deadline=give_up_at,
             not_before=vendor_wait_until(error, now),
         )
 

@@ -110,17 +110,26 @@ def _update(code: AccessCode, token: str, now: datetime) -> StepResult:
     try:
         if capabilities.update_in_place:
             issued = audited_call(
-                account=account, operation="update_code", lock=code.lock, code=code,
+                account=account,
+                operation="update_code",
+                lock=code.lock,
+                code=code,
                 call=lambda: provider.update_code(vendor_lock_id, code.vendor_code_id, spec),
             )
         else:  # delete and create again with the same PIN, so the guest's code does not change
             audited_call(
-                account=account, operation="delete_code", lock=code.lock, code=code,
+                account=account,
+                operation="delete_code",
+                lock=code.lock,
+                code=code,
                 call=lambda: provider.delete_code(vendor_lock_id, code.vendor_code_id),
             )
             finish(code, token, lambda row: forget_vendor_code(row, now), release=False)
             issued = audited_call(
-                account=account, operation="create_code", lock=code.lock, code=code,
+                account=account,
+                operation="create_code",
+                lock=code.lock,
+                code=code,
                 call=lambda: provider.create_code(vendor_lock_id, spec),
             )
     except CodeNotFound:
@@ -142,9 +151,15 @@ def _supersede(row: AccessCode, now: datetime) -> None:
     row.warning = f"Replaced by a new code after the booking changed; this one still works until {until}."
     row.save()
     replacement = AccessCode(
-        booking=row.booking, lock=row.lock, state=CodeState.CREATING, next_attempt_at=now,
-        starts_at=row.starts_at, ends_at=row.ends_at, generate_at=row.generate_at,
-        retry_deadline=max(row.retry_deadline, now + timedelta(hours=1)), alert_at=row.alert_at,
+        booking=row.booking,
+        lock=row.lock,
+        state=CodeState.CREATING,
+        next_attempt_at=now,
+        starts_at=row.starts_at,
+        ends_at=row.ends_at,
+        generate_at=row.generate_at,
+        retry_deadline=max(row.retry_deadline, now + timedelta(hours=1)),
+        alert_at=row.alert_at,
     )
     replacement.save()
     enqueue_code(replacement.pk)
@@ -169,7 +184,10 @@ def _delete(code: AccessCode, token: str, now: datetime) -> StepResult:
         vendor_code_id = code.vendor_code_id
         if not vendor_code_id and code.create_outcome_unknown:
             found = audited_call(
-                account=account, operation="find_code", lock=code.lock, code=code,
+                account=account,
+                operation="find_code",
+                lock=code.lock,
+                code=code,
                 call=lambda: provider.find_code(vendor_lock_id, code.vendor_name),
             )
             vendor_code_id = found.vendor_code_id if found else ""
@@ -179,7 +197,10 @@ def _delete(code: AccessCode, token: str, now: datetime) -> StepResult:
                 return StepResult(code.pk, "awaiting", "a create may still appear on the lock: looked for again")
         if vendor_code_id:
             audited_call(
-                account=account, operation="delete_code", lock=code.lock, code=code,
+                account=account,
+                operation="delete_code",
+                lock=code.lock,
+                code=code,
                 call=lambda: provider.delete_code(vendor_lock_id, vendor_code_id),
             )
     except CodeNotFound:
@@ -237,7 +258,10 @@ def _clean_up_failed(code: AccessCode, token: str, now: datetime) -> StepResult:
     vendor_lock_id = code.lock.vendor_lock_id
     try:
         found = audited_call(
-            account=account, operation="find_code", lock=code.lock, code=code,
+            account=account,
+            operation="find_code",
+            lock=code.lock,
+            code=code,
             call=lambda: provider.find_code(vendor_lock_id, code.vendor_name),
         )
         if found is not None and found.ends_at > now:
@@ -245,7 +269,10 @@ def _clean_up_failed(code: AccessCode, token: str, now: datetime) -> StepResult:
             return StepResult(code.pk, "created", "found on the lock after all")
         if found is not None and provider.capabilities.remote_revoke:
             audited_call(
-                account=account, operation="delete_code", lock=code.lock, code=code,
+                account=account,
+                operation="delete_code",
+                lock=code.lock,
+                code=code,
                 call=lambda: provider.delete_code(vendor_lock_id, found.vendor_code_id),
             )
     except ProviderError as error:
