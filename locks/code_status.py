@@ -267,7 +267,8 @@ def _active(code: AccessCode, zone: ZoneInfo) -> str:
     starts = code.lock_starts_at or code.starts_at
     ends = code.lock_ends_at or code.ends_at
     pin = code.pin or "PIN not known"
-    return f"active: {pin}, {_moment(starts, zone)} → {_moment(ends, zone)}"
+    link = f", link: {code.access_link}" if code.access_link else ""
+    return f"active: {pin}, {_moment(starts, zone)} → {_moment(ends, zone)}{link}"
 
 
 def _notes(code: AccessCode) -> str:

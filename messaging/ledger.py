@@ -81,6 +81,7 @@ def code_values(code: AccessCode) -> rendering.CodeValues:
         valid_from=code.lock_starts_at or code.starts_at,
         valid_until=code.lock_ends_at or code.ends_at,
         usage_note=code.usage_note,
+        access_link=code.access_link or "",
     )
 
 

@@ -20,13 +20,14 @@ VARIABLES: dict[str, str] = {
     "check_out_time": "the check-out time (the booking's own, else the property's, else 11:00)",
     "smartlock_code": "the guest's door code (the message waits until the code is active on the lock)",
     "nuki_code": "the same door code (legacy name)",
+    "smartlock_link": "a link that opens the door, for locks whose guests get one; empty otherwise",
     "code_valid_from": "when the door code starts working, property time",
     "code_valid_until": "when the door code stops working, property time",
     "code_usage_note": "how to use the code, when the lock needs it (igloohome: use it within 24 hours of its start)",
 }
 ALIASES = {"nuki_code": "smartlock_code"}
 # Variables whose value comes from the door code: a message using one waits for an active code.
-CODE_VARIABLES = frozenset({"smartlock_code", "nuki_code", "code_valid_from", "code_valid_until", "code_usage_note"})
+CODE_VARIABLES = frozenset({"smartlock_code", "nuki_code", "smartlock_link", "code_valid_from", "code_valid_until", "code_usage_note"})
 
 DATE_FORMAT = "%A %-d %B %Y"
 TIME_FORMAT = "%H:%M"
@@ -41,6 +42,7 @@ class CodeValues:
     valid_from: datetime
     valid_until: datetime
     usage_note: str = ""
+    access_link: str = ""  # a link that opens the door, for locks whose guests get one
 
     def __post_init__(self):
         if not self.pin:
@@ -74,6 +76,7 @@ def values_for(
             code_valid_from=code.valid_from.astimezone(zone).strftime(MOMENT_FORMAT),
             code_valid_until=code.valid_until.astimezone(zone).strftime(MOMENT_FORMAT),
             code_usage_note=code.usage_note,
+            smartlock_link=code.access_link,
         )
     return values
 

@@ -12,7 +12,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from locks import notifications, windows
-from locks.models import AccessCode, CodeState
+from locks.models import ACCESS_LINK_MAX_LENGTH, AccessCode, CodeState
 from locks.providers.base import CodeSpec, IssuedCode
 from locks.providers.exceptions import (
     OutcomeUnknown,
@@ -41,10 +41,16 @@ class StepResult:
 
 
 # --- issued codes ---------------------------------------------------------------------------------
+def link_of(issued: IssuedCode) -> str | None:
+    """The link that opens the door with this code, if its vendor gives one."""
+    return issued.access_link[:ACCESS_LINK_MAX_LENGTH] or None
+
+
 def issued_fields(issued: IssuedCode, code: AccessCode) -> dict:
     return {
         "vendor_code_id": issued.vendor_code_id,
         "pin": issued.pin,
+        "access_link": link_of(issued),
         "usage_note": issued.usage_note,
         "warning": " ".join(part for part in (code.warning, issued.warning) if part)[:500],
         "lock_starts_at": issued.starts_at,
@@ -96,6 +102,7 @@ def _record_issued(row: AccessCode, issued: IssuedCode, sent: CodeSpec, now: dat
 
 def record_updated(row: AccessCode, issued: IssuedCode, sent: CodeSpec, now: datetime) -> None:
     row.vendor_code_id = issued.vendor_code_id
+    row.access_link = link_of(issued)
     row.lock_starts_at, row.lock_ends_at = issued.starts_at, issued.ends_at
     row.create_outcome_unknown = False
     row.last_error = row.last_error_kind = ""
@@ -110,6 +117,7 @@ def record_updated(row: AccessCode, issued: IssuedCode, sent: CodeSpec, now: dat
 def forget_vendor_code(row: AccessCode, now: datetime) -> None:
     """The code is not on the lock any more: create it again (same PIN) if it is still wanted."""
     row.vendor_code_id = ""
+    row.access_link = None  # the vendor's link went with its code
     row.lock_starts_at = row.lock_ends_at = None
     if row.state in (CodeState.UPDATING, CodeState.ACTIVE):
         row.state, row.next_attempt_at = CodeState.CREATING, now
@@ -266,6 +274,7 @@ def record_deleted(row: AccessCode, now: datetime, note: str = "") -> None:
     else:
         return  # reconsidered meanwhile
     row.vendor_code_id = ""
+    row.access_link = None  # it no longer opens the door
     row.create_outcome_unknown = False
     row.next_attempt_at, row.finished_at = None, now
     row.last_error, row.vendor_wait_until = note, None
