@@ -9,6 +9,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from locks.models import AccessCode, AccountStatus, CodeState, Lock, LockAssignment, ProviderAccount
+from locks.notifications import local_time
 from locks.providers.exceptions import ProviderAuthError, ProviderError, VendorUnavailable
 from locks.services.claims import claim_code
 from locks.services.codes import code_retire, enqueue_code
@@ -269,8 +270,6 @@ SUMMARY_MAX_LENGTH = 500
 def disconnect_summary_text(account: ProviderAccount, report: DisconnectReport) -> str:
     """The outcome in a few sentences for the host (kept on the account, at most 500 characters):
     each code that still works is named while there is room."""
-    from locks.notifications import local_time
-
     head = [f"{account.get_provider_display()} is disconnected and its stored credentials are deleted."]
     if report.revoked:
         head.append(f"{report.revoked} code(s) of upcoming bookings were revoked.")
