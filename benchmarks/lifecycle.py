@@ -173,7 +173,7 @@ def measure_finding_due_work(counter: QueryCounter, label: str) -> int:
 
     from locks.models import AccessCode
     from locks.services.scheduler import bookings_missing_a_code
-    from locks.services.work import claim_due_codes
+    from locks.services.claims import claim_due_codes
 
     now = timezone.now()
     before, started = counter.count, time.perf_counter()

@@ -73,7 +73,7 @@ def median_ms(function) -> float:
 
 def measure(text: str) -> dict[str, float]:
     from messaging import rendering
-    from messaging.services import _lenient_render
+    from messaging.previews import lenient_render as _lenient_render
 
     values = {name: f"<{name}>" for name in rendering.VARIABLES if name not in rendering.ALIASES}
 

@@ -24,7 +24,7 @@ from bookings.models import Booking, Property
 from locks.code_status import code_to_show
 from locks.models import AccessCode
 from locks.services import code_retry_now, property_times_changed
-from locks.services.codes import RETRYING_NOW
+from locks.services.retry_now import RETRYING_NOW
 
 
 @login_required

@@ -29,6 +29,7 @@ def status_words(code: AccessCode) -> str:
     has_lock = LockAssignment.objects.filter(property_id=code.booking.property_id).exists()
     status = describe_code(code, booking=code.booking, has_lock=has_lock, now=timezone.now())
     text = f"{status.text} — {status.hint}" if status.hint else status.text
+    text = text.replace(code.access_link, "••••••") if code.access_link else text  # a link opens the door too
     return text.replace(code.pin, "••••••") if code.pin else text
 
 

@@ -13,8 +13,9 @@ from zoneinfo import ZoneInfo
 from bookings.models import Booking, BookingStatus
 from locks.models import AccessCode, CodeState
 from locks.notifications import local_time
-from locks.services.codes import capabilities_of, retry_chooses_a_new_pin
-from locks.services.work import EXPIRY_CLEANUP_GIVE_UP
+from locks.services.codes import capabilities_of
+from locks.services.outcomes import EXPIRY_CLEANUP_GIVE_UP
+from locks.services.retry_now import retry_chooses_a_new_pin
 
 
 @dataclass(frozen=True)
@@ -81,14 +82,14 @@ def describe_code(code: AccessCode | None, *, booking: Booking, has_lock: bool, 
         text = _active(code, zone) + " — moving to the new times" + _retrying_suffix(code, now, zone) + _notes(code)
         if not _is_retrying(code):
             return CodeStatus("updating", text, False)
-        # An update is retried until the access it is for ends (services.work._record_later_failure).
+        # An update is retried until the access it is for ends (services.outcomes.record_later_failure).
         schedule = f"{_keeps_trying(code.ends_at, now, zone)}; meanwhile the lock keeps the old times."
         return _retrying("updating", text, code, now, zone, schedule=schedule)
     if state in (CodeState.REVOKING, CodeState.EXPIRING):
         text = ("being revoked" if state == CodeState.REVOKING else "being removed from the lock") + _retrying_suffix(code, now, zone)
         if not _is_retrying(code):
             return CodeStatus("revoking", text, False)
-        # A removal is retried until a week after the access ended (services.work._record_later_failure).
+        # A removal is retried until a week after the access ended (services.outcomes.record_later_failure).
         schedule = f"{_keeps_trying(code.ends_at + EXPIRY_CLEANUP_GIVE_UP, now, zone)}."
         return _retrying("revoking", text, code, now, zone, schedule=schedule)
     if state == CodeState.FAILED:
@@ -107,7 +108,7 @@ def _unrevocable(code: AccessCode, zone: ZoneInfo) -> CodeStatus:
     until = _moment(code.lock_ends_at or code.ends_at, zone)
     if not capabilities_of(code.lock).remote_revoke:  # igloohome's algoPINs: by design
         return CodeStatus("unrevocable", f"cannot be revoked remotely ({brand}): valid until {until}", False)
-    # A vendor that can revoke refused to for good (services.work._record_later_failure).
+    # A vendor that can revoke refused to for good (services.outcomes.record_later_failure).
     fix = _fix(code.last_error_kind, brand)
     hint = f"Delete the code in the {brand} app if it must stop working sooner" + (f"; {fix}." if fix else ".")
     return CodeStatus("unrevocable", f"could not be revoked ({brand} refused): valid until {until}", False, hint)
@@ -211,7 +212,7 @@ def _keeps_trying(give_up_at: datetime, now: datetime, zone: ZoneInfo) -> str:
 
 
 def _email_note(code: AccessCode, now: datetime, zone: ZoneInfo) -> str:
-    """The one email about a creation still failing (services.work._notify_after_failure)."""
+    """The one email about a creation still failing (services.outcomes.notify_after_failure)."""
     if code.alert_sent_at is not None:
         return "you were emailed about it"
     if code.alert_at > now:
@@ -266,7 +267,8 @@ def _active(code: AccessCode, zone: ZoneInfo) -> str:
     starts = code.lock_starts_at or code.starts_at
     ends = code.lock_ends_at or code.ends_at
     pin = code.pin or "PIN not known"
-    return f"active: {pin}, {_moment(starts, zone)} → {_moment(ends, zone)}"
+    link = f", link: {code.access_link}" if code.access_link else ""
+    return f"active: {pin}, {_moment(starts, zone)} → {_moment(ends, zone)}{link}"
 
 
 def _notes(code: AccessCode) -> str:

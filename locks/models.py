@@ -178,6 +178,9 @@ LIVE_CODE_STATES = [
 FINAL_CODE_STATES = [CodeState.REVOKED, CodeState.EXPIRED, CodeState.FAILED]
 
 
+ACCESS_LINK_MAX_LENGTH = 2048
+
+
 class AccessCode(models.Model):
     """One keypad code of one booking on one lock, and the work still to do on it.
 
@@ -191,6 +194,9 @@ class AccessCode(models.Model):
     state = models.CharField(max_length=12, choices=CodeState.choices, default=CodeState.SCHEDULED)
     is_current = models.BooleanField(default=True, help_text="The code the booking's guest should use.")
     pin = EncryptedTextField(null=True, blank=True, editable=False)
+    # A link that opens the door, for vendors whose guests get one (`Capabilities.access_links`);
+    # a secret like the PIN, so encrypted too. At most ACCESS_LINK_MAX_LENGTH characters.
+    access_link = EncryptedTextField(null=True, blank=True, editable=False)
     vendor_code_id = models.CharField(max_length=64, blank=True)
     usage_note = models.CharField(max_length=300, blank=True, help_text="For the guest's messages.")
     warning = models.CharField(max_length=500, blank=True, help_text="For the host: what this code does that they may not expect.")

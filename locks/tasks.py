@@ -5,7 +5,9 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from locks.services import accounts, scheduler, work
+from locks.services import accounts, claims, scheduler, steps
+from locks.services.codes import PROCESS_CODE
+from nowistay import dispatch
 
 
 @shared_task(acks_late=True)
@@ -21,16 +23,16 @@ def scheduler_pass() -> str:
 @shared_task(acks_late=True)
 def process_codes(code_ids: list[int], claim_token: str) -> list[str]:
     """A batch claimed by the scheduler pass; a claim this worker lost is skipped."""
-    return [result.action for result in work.process_codes(code_ids=code_ids, claim_token=claim_token)]
+    return [result.action for result in steps.process_codes(code_ids=code_ids, claim_token=claim_token)]
 
 
 @shared_task(acks_late=True)
 def process_code(code_id: int) -> str:
     """Event-driven: claim the one code if it is due and free, and take its step."""
-    token = work.claim_code(code_id=code_id, now=timezone.now())
+    token = claims.claim_code(code_id=code_id, now=timezone.now())
     if token is None:
         return "skipped"
-    return work.process_code(code_id=code_id, claim_token=token).action
+    return steps.process_code(code_id=code_id, claim_token=token).action
 
 
 @shared_task(acks_late=True, bind=True, max_retries=20)
@@ -55,3 +57,16 @@ def keep_accounts_alive() -> dict:
     for account_id in stalled:
         finish_account_disconnect.delay(account_id)
     return {**outcome, "disconnects_resumed": len(stalled)}
+
+
+def _send_process_code(code_id: int, *, eta=None, countdown: float | None = None) -> None:
+    """How the services' `enqueue_code` reaches a worker (looked up at each call, so it can be replaced)."""
+    if eta is not None:
+        process_code.apply_async((code_id,), eta=eta)
+    elif countdown is not None:
+        process_code.apply_async((code_id,), countdown=countdown)
+    else:
+        process_code.delay(code_id)
+
+
+dispatch.register(PROCESS_CODE, _send_process_code)

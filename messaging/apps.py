@@ -10,7 +10,7 @@ class MessagingConfig(AppConfig):
 
         from bookings.models import Booking
         from locks.signals import code_ready
-        from messaging import receivers
+        from messaging import receivers, tasks  # noqa: F401  (tasks: registers what the services enqueue)
 
         post_init.connect(receivers.booking_loaded, sender=Booking, dispatch_uid="messaging.booking_loaded")
         post_save.connect(receivers.booking_saved, sender=Booking, dispatch_uid="messaging.booking_saved")

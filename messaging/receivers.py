@@ -6,7 +6,7 @@ import logging
 from django.db import transaction
 
 from bookings.models import Booking, BookingStatus
-from messaging import services
+from messaging import ledger, planning
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ def booking_saved(sender, instance: Booking, created: bool, raw: bool = False, *
         return
     try:
         with transaction.atomic():  # a savepoint: a messaging failure must not undo the booking's save
-            services.booking_confirmed(booking=instance)
+            planning.booking_confirmed(booking=instance)
     except Exception:
         logger.exception("planning the confirmation messages of booking %s failed", instance.pk)
 
@@ -36,5 +36,5 @@ def booking_saved(sender, instance: Booking, created: bool, raw: bool = False, *
 def code_ready(sender, code_id: int, booking_id: int, **kwargs) -> None:
     """A booking's code is on its lock: send its waiting messages now, and tell the guest if the
     code differs from the one they were sent."""
-    if services.booking_has_messaging(booking_id):
-        services.enqueue_booking(booking_id)
+    if ledger.booking_has_messaging(booking_id):
+        ledger.enqueue_booking(booking_id)

@@ -20,30 +20,19 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from datetime import date, datetime, time
 from typing import NamedTuple
-from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 
-# name -> what it becomes, shown to hosts next to the editor. Order is the order they are listed in.
-VARIABLES: dict[str, str] = {
-    "guest_name": "the guest's name",
-    "property_name": "the property's name",
-    "arrival_date": "the arrival date, e.g. Sunday 29 March 2026",
-    "departure_date": "the departure date",
-    "check_in_time": "the check-in time (the booking's own, else the property's, else 15:00)",
-    "check_out_time": "the check-out time (the booking's own, else the property's, else 11:00)",
-    "smartlock_code": "the guest's door code (the message waits until the code is active on the lock)",
-    "nuki_code": "the same door code (legacy name)",
-    "code_valid_from": "when the door code starts working, property time",
-    "code_valid_until": "when the door code stops working, property time",
-    "code_usage_note": "how to use the code, when the lock needs it (igloohome: use it within 24 hours of its start)",
-}
-ALIASES = {"nuki_code": "smartlock_code"}
-# Variables whose value comes from the door code: a message using one waits for an active code.
-CODE_VARIABLES = frozenset({"smartlock_code", "nuki_code", "code_valid_from", "code_valid_until", "code_usage_note"})
+from messaging.variables import (  # noqa: F401  (the names callers use through this module)
+    ALIASES,
+    CODE_VARIABLES,
+    VARIABLES,
+    CodeValues,
+    describe_variables,
+    one_line,
+    values_for,
+)
 
 # How long a host's text may be. A guest message is a greeting, the door code and how to arrive:
 # a few hundred to a few thousand characters (the default message is about 400). 10,000 (some
@@ -56,10 +45,6 @@ TOO_LONG = {
     "subject": "A subject can have at most %(limit_value)d characters; this one has %(show_value)d.",
     "body": "A message can have at most %(limit_value)d characters; this one has %(show_value)d. Shorten it: guests read it on a phone.",
 }
-
-DATE_FORMAT = "%A %-d %B %Y"
-TIME_FORMAT = "%H:%M"
-MOMENT_FORMAT = "%H:%M on %A %-d %B %Y"
 
 # No known name is longer than this, and difflib's first test (the ratio of the lengths) rejects
 # any text over 5/3 of a name's length at our cutoff: longer text gets no suggestion either way,
@@ -413,58 +398,3 @@ def render(text: str, values: Mapping[str, str], *, steps: Steps | None = None) 
         return values[key]
 
     return substitute(text, value_of, steps=steps)
-
-
-@dataclass(frozen=True)
-class CodeValues:
-    """What a message may say about a door code. `pin` is never empty."""
-
-    pin: str
-    valid_from: datetime
-    valid_until: datetime
-    usage_note: str = ""
-
-    def __post_init__(self):
-        if not self.pin:
-            raise ValueError("a door code without a PIN cannot go into a message")
-
-
-def values_for(
-    *,
-    guest_name: str,
-    property_name: str,
-    arrival: date,
-    departure: date,
-    check_in: time,
-    check_out: time,
-    tz_name: str,
-    code: CodeValues | None,
-) -> dict[str, str]:
-    """The value of every variable for one booking; code variables only when `code` is given."""
-    values = {
-        "guest_name": guest_name,
-        "property_name": property_name,
-        "arrival_date": arrival.strftime(DATE_FORMAT),
-        "departure_date": departure.strftime(DATE_FORMAT),
-        "check_in_time": check_in.strftime(TIME_FORMAT),
-        "check_out_time": check_out.strftime(TIME_FORMAT),
-    }
-    if code is not None:
-        zone = ZoneInfo(tz_name)
-        values.update(
-            smartlock_code=code.pin,
-            code_valid_from=code.valid_from.astimezone(zone).strftime(MOMENT_FORMAT),
-            code_valid_until=code.valid_until.astimezone(zone).strftime(MOMENT_FORMAT),
-            code_usage_note=code.usage_note,
-        )
-    return values
-
-
-def one_line(text: str) -> str:
-    """An email subject cannot hold a line break (a guest's name could bring one)."""
-    return " ".join(text.split())
-
-
-def describe_variables(names: Iterable[str] | None = None) -> list[tuple[str, str]]:
-    """(placeholder, description) pairs for the editor's help."""
-    return [(f"{{{{{name}}}}}", VARIABLES[name]) for name in (names or VARIABLES)]

@@ -4,6 +4,8 @@ tasks are `acks_late`; retries of a failing email backend live in each row, not 
 from celery import shared_task
 
 from messaging import services
+from messaging.ledger import SEND_BOOKING_MESSAGES
+from nowistay import dispatch
 
 
 @shared_task(acks_late=True)
@@ -28,3 +30,11 @@ def send_messages(delivery_ids: list[int], claim_token: str) -> list[str]:
 def send_booking_messages(booking_id: int) -> list[str]:
     """Event-driven (booking confirmed, door code ready): this booking's messages, now."""
     return services.booking_messages_send(booking_id=booking_id)
+
+
+def _send_booking_messages(booking_id: int) -> None:
+    """How the services' `enqueue_booking` reaches a worker (looked up at each call, so it can be replaced)."""
+    send_booking_messages.delay(booking_id)
+
+
+dispatch.register(SEND_BOOKING_MESSAGES, _send_booking_messages)

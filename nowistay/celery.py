@@ -13,7 +13,14 @@ from celery.signals import (
     worker_init,
 )
 
-from nowistay import logs
+from nowistay.logs import (
+    add_request_id_to_task,
+    bind_task_context,
+    celery_setup_logging,
+    redirect_beat_output,
+    redirect_worker_output,
+    unbind_task_context,
+)
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "nowistay.settings")
 
@@ -58,9 +65,9 @@ def refuse_insecure_production_settings(sender=None, **kwargs) -> None:
 # Logs: Celery leaves the root logger to Django's LOGGING (one format and the same fields for web,
 # worker and beat) instead of installing its own handler; a task carries the request id of the
 # request that enqueued it, and binds its id arguments (nowistay.logs).
-setup_logging.connect(logs.celery_setup_logging, weak=False)
-celeryd_after_setup.connect(logs.redirect_worker_output, weak=False)
-beat_init.connect(logs.redirect_beat_output, weak=False)
-before_task_publish.connect(logs.add_request_id_to_task, weak=False)
-task_prerun.connect(logs.bind_task_context, weak=False)
-task_postrun.connect(logs.unbind_task_context, weak=False)
+setup_logging.connect(celery_setup_logging, weak=False)
+celeryd_after_setup.connect(redirect_worker_output, weak=False)
+beat_init.connect(redirect_beat_output, weak=False)
+before_task_publish.connect(add_request_id_to_task, weak=False)
+task_prerun.connect(bind_task_context, weak=False)
+task_postrun.connect(unbind_task_context, weak=False)

@@ -14,9 +14,9 @@ from locks import services
 from locks.models import AccessCode, CodeState
 from locks.providers import registry
 from locks.providers.exceptions import LockOffline, RateLimited
+from tests.lifecycle_helpers import tick
 from tests.nuki_vendor import FRONT_DOOR
 from tests.test_nuki import cloud, nuki_property, nuki_registered  # noqa: F401  (fixtures)
-from tests.lifecycle_helpers import tick
 
 UTC = dt_timezone.utc
 
@@ -136,7 +136,8 @@ def test_an_igloohome_create_lost_after_the_retry_deadline_is_recorded_with_a_wa
 def test_a_batch_does_not_act_on_a_code_whose_claim_ran_out_mid_batch(assigned_property, book, fake_cloud, settings, monkeypatch):
     from django.utils import timezone
 
-    from locks.services.work import claim_due_codes, process_codes
+    from locks.services.claims import claim_due_codes
+    from locks.services.steps import process_codes
 
     settings.LOCKS_CLAIM_LEASE_SECONDS = 300
     properties = [assigned_property(vendor_lock_id="L1"), assigned_property(vendor_lock_id="L2")]

@@ -46,7 +46,7 @@ def _connect(host):
 
 
 def _provider(account):
-    from locks.services.work import provider_for_account
+    from locks.services.vendor_accounts import provider_for_account
 
     return provider_for_account(account)
 

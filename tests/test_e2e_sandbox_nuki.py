@@ -141,7 +141,7 @@ def _back_to_app(client, location: str):
 @pytest.mark.django_db
 def test_oauth_connect_headless_through_the_views(vendors_on_sandbox, host, client):
     from locks.models import ProviderAccount
-    from locks.services.work import provider_for_account
+    from locks.services.vendor_accounts import provider_for_account
 
     sandbox = vendors_on_sandbox
     authorize_url = _start_oauth(client, host)

@@ -11,7 +11,7 @@ from bookings.models import BookingStatus
 from locks import services
 from locks.models import AccessCode, AccountStatus, CodeSource, CodeState, LockAssignment, ProviderAccount, VendorCall
 from locks.providers.exceptions import CodeStorageFull, LockNotFound, LockOffline, ProviderAuthError, RateLimited, SubscriptionRequired
-from locks.services.work import claim_due_codes
+from locks.services.claims import claim_due_codes
 from tests.lifecycle_helpers import tick, utc
 
 UTC = dt_timezone.utc
@@ -730,14 +730,14 @@ def test_a_clean_up_finished_by_another_worker_is_not_rescheduled(assigned_prope
     """Chaos benchmark: a worker whose claim had expired tried to reschedule a clean-up another
     worker had finished, and hit the database's 'final code has no next attempt' constraint."""
     from locks.providers.exceptions import VendorUnavailable
-    from locks.services.work import _retry_cleaning
+    from locks.services.outcomes import retry_cleaning
 
     prop = assigned_property()
     with freeze_time("2026-06-01 00:00:00"):
         code = services.booking_created(booking=book(prop, date(2026, 6, 2), date(2026, 6, 5)))
         AccessCode.objects.filter(pk=code.pk).update(state=CodeState.FAILED, next_attempt_at=None, create_outcome_unknown=False)
         code.refresh_from_db()
-        _retry_cleaning(code, VendorUnavailable("Nuki failed."), utc(2026, 6, 1))
+        retry_cleaning(code, VendorUnavailable("Nuki failed."), utc(2026, 6, 1))
         code.save()
     code.refresh_from_db()
     assert code.next_attempt_at is None

@@ -17,7 +17,7 @@ from freezegun import freeze_time
 from locks import services
 from locks.models import AccessCode, CodeState
 from locks.providers import registry
-from locks.services import scheduler, work
+from locks.services import claims, scheduler, steps
 
 THREADS = 4
 LOCKS = 4
@@ -155,7 +155,7 @@ def test_concurrent_claims_never_overlap(due_codes, settings):
     def claim_all() -> list[tuple[str, list[int]]]:
         batches = []
         while True:
-            token, ids = work.claim_due_codes(now=now, limit=3)
+            token, ids = claims.claim_due_codes(now=now, limit=3)
             if not ids:
                 return batches
             batches.append((token, ids))
@@ -178,7 +178,7 @@ def test_concurrent_claims_never_overlap(due_codes, settings):
 def test_two_claimers_racing_for_the_same_rows_split_them(due_codes, settings):
     """Both ask for every due code at once: the row locks give each row to one of them."""
     now = timezone.now()
-    results = run_in_threads(lambda: work.claim_due_codes(now=now, limit=1000), count=2)
+    results = run_in_threads(lambda: claims.claim_due_codes(now=now, limit=1000), count=2)
     (token_a, ids_a), (token_b, ids_b) = results
     assert token_a != token_b
     assert not set(ids_a) & set(ids_b)
@@ -195,7 +195,7 @@ def test_a_crashed_workers_claim_blocks_others_until_its_lease_ends_then_is_proc
         booking = book(prop, date(2026, 6, 2), date(2026, 6, 4))
         code = services.booking_created(booking=booking)
 
-        dead_token, ids = work.claim_due_codes(now=timezone.now(), limit=10)  # ...and the worker dies
+        dead_token, ids = claims.claim_due_codes(now=timezone.now(), limit=10)  # ...and the worker dies
         assert ids == [code.pk]
         code.refresh_from_db()
         assert code.claimed_until == utc(2026, 6, 1, 8, 2)
@@ -204,7 +204,7 @@ def test_a_crashed_workers_claim_blocks_others_until_its_lease_ends_then_is_proc
             frozen.move_to(moment)
             report = scheduler.run_pass(dispatch=scheduler.process_inline)
             assert report.claimed == 0 and report.reconciled == 0
-            assert work.claim_code(code_id=code.pk, now=timezone.now()) is None  # nor event-driven
+            assert claims.claim_code(code_id=code.pk, now=timezone.now()) is None  # nor event-driven
         assert sum(fake_cloud.calls.values()) == 0
         code.refresh_from_db()
         assert code.state == CodeState.SCHEDULED and code.claim_token == dead_token
@@ -214,7 +214,7 @@ def test_a_crashed_workers_claim_blocks_others_until_its_lease_ends_then_is_proc
         assert report.claimed == 1 and dict(report.actions) == {"created": 1}
 
         # The "dead" worker wakes up and carries on with its stale claim: nothing happens.
-        stale = work.process_code(code_id=code.pk, claim_token=dead_token)
+        stale = steps.process_code(code_id=code.pk, claim_token=dead_token)
         assert stale.action == "skipped"
 
         frozen.move_to("2026-06-01 09:00:00")
@@ -235,7 +235,7 @@ def test_a_worker_that_died_mid_request_is_found_not_created_again(assigned_prop
     with freeze_time("2026-06-01 08:00:00") as frozen:
         booking = book(prop, date(2026, 6, 2), date(2026, 6, 4))
         code = services.booking_created(booking=booking)
-        token, _ = work.claim_due_codes(now=timezone.now(), limit=10)
+        token, _ = claims.claim_due_codes(now=timezone.now(), limit=10)
 
         class WorkerDied(BaseException):  # not an Exception: nothing in the worker may catch it
             pass
@@ -250,7 +250,7 @@ def test_a_worker_that_died_mid_request_is_found_not_created_again(assigned_prop
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(adapter, "create_code", die_after_the_vendor_acted)
             with pytest.raises(WorkerDied):
-                work.process_code(code_id=code.pk, claim_token=token)
+                steps.process_code(code_id=code.pk, claim_token=token)
         assert len(fake_cloud.codes_on("L1")) == 1
         code.refresh_from_db()
         assert code.create_outcome_unknown and code.vendor_code_id == ""

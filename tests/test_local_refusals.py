@@ -15,7 +15,7 @@ from locks.models import AccessCode, CallOutcome, CodeState, ProviderAccount, Ve
 from locks.providers.base import CodeSpec
 from locks.providers.exceptions import CodeRejected, LockOffline, VendorUnavailable
 from locks.providers.http import VendorHttp, requests_attempted
-from locks.services.work import audited_call
+from locks.services.vendor_accounts import audited_call
 from tests.lifecycle_helpers import tick, utc
 from tests.nuki_vendor import FRONT_DOOR, nuki_provider
 from tests.test_nuki import cloud, nuki_property, nuki_registered  # noqa: F401  (fixtures)

@@ -17,7 +17,7 @@ from django.utils import timezone
 from locks import services as lifecycle
 from locks.models import AccessCode, CodeState
 from locks.services import scheduler
-from messaging import services
+from messaging import ledger, services
 from messaging.models import DeliveryStatus, MessageDelivery, MessageTemplate, OffsetUnit, TriggerKind
 
 needs_postgres = pytest.mark.skipif(
@@ -61,7 +61,7 @@ def due_code_message(host, assigned_property, book, fake_cloud, monkeypatch):
     """A booking arriving tomorrow with its code active, and a door code message due now. Events
     are muted (recorded, not run), so only the racing calls below can send it; sending is slowed
     down to widen the race."""
-    monkeypatch.setattr(services, "enqueue_booking", lambda booking_id: None)
+    monkeypatch.setattr(ledger, "enqueue_booking", lambda booking_id: None)
     prop = assigned_property()
     tomorrow = timezone.now().astimezone(ZoneInfo(prop.time_zone)).date() + timedelta(days=1)
     booking = book(prop, tomorrow, tomorrow + timedelta(days=2), guest_email=GUEST)
@@ -72,13 +72,13 @@ def due_code_message(host, assigned_property, book, fake_cloud, monkeypatch):
         host=host, name="Door code", trigger=TriggerKind.BEFORE_CHECK_IN, offset=48, offset_unit=OffsetUnit.HOURS,
         subject="Your door code", body="{{smartlock_code}}",
     )
-    real_send = services._SENDERS["email"]
+    real_send = services.SENDERS["email"]
 
     def slow_send(*args):
         time.sleep(0.05)
         real_send(*args)
 
-    monkeypatch.setitem(services._SENDERS, "email", slow_send)
+    monkeypatch.setitem(services.SENDERS, "email", slow_send)
     mail.outbox.clear()
     return booking
 

@@ -117,7 +117,7 @@ class TestSameAsTheFormerPatterns:
     @settings(max_examples=1000, deadline=None)
     @given(text=any_text)
     def test_the_previews_lenient_substitution(self, text):
-        from messaging.services import _lenient_render
+        from messaging.previews import lenient_render as _lenient_render
 
         assert _lenient_render(text, SOME_VALUES) == ref_lenient(text, SOME_VALUES)
 

@@ -22,7 +22,7 @@ from locks.models import AccessCode, CodeState, Lock
 from locks.providers.base import IssuedCode
 from locks.providers.exceptions import LockOffline
 from locks.services import scheduler
-from messaging import demo, services, tasks
+from messaging import demo, ledger, services, tasks
 from messaging.models import CodeChangeNotice, DeliveryStatus, MessageDelivery, MessageTemplate, OffsetUnit, TriggerKind
 from nowistay.celery import app
 
@@ -481,7 +481,7 @@ def test_a_lost_code_ready_is_caught_by_the_beat_pass(stay, door_code, code_chan
         send()
         old = current(booking)
         frozen.move_to("2026-06-10 12:00:00")
-        monkeypatch.setattr(services, "enqueue_booking", lambda booking_id: None)  # the event is lost
+        monkeypatch.setattr(ledger, "enqueue_booking", lambda booking_id: None)  # the event is lost
         after_commit(lambda: lifecycle.code_regenerate(code_id=old.pk))
         tick()
         assert current(booking).pk != old.pk and current(booking).state == CodeState.ACTIVE
@@ -501,20 +501,20 @@ def test_a_message_sent_while_the_code_changed_is_followed_by_the_change(stay, d
         services.plan_due_messages(timezone.now())
         token, ids = services.claim_due(now=timezone.now())
         old = current(booking)
-        real_send = services._SENDERS["email"]
+        real_send = services.SENDERS["email"]
 
         def send_then_change(delivery, recipient, subject, body):
             real_send(delivery, recipient, subject, body)
             with pytest.MonkeyPatch.context() as patch:
-                patch.setattr(services, "enqueue_booking", lambda booking_id: None)  # its code_ready comes too early
+                patch.setattr(ledger, "enqueue_booking", lambda booking_id: None)  # its code_ready comes too early
                 after_commit(lambda: lifecycle.code_regenerate(code_id=old.pk))
                 tick()
 
-        services._SENDERS["email"] = send_then_change
+        services.SENDERS["email"] = send_then_change
         try:
             after_commit(lambda: services.process_deliveries(delivery_ids=ids, claim_token=token))
         finally:
-            services._SENDERS["email"] = real_send
+            services.SENDERS["email"] = real_send
     new = current(booking)
     assert [m.body for m in to_guest()][-1] == f"Your door code changed: it is now {new.pin}."
     assert CodeChangeNotice.objects.get().new_code_id == new.pk

@@ -13,8 +13,9 @@ from locks import services
 from locks.code_status import describe_code
 from locks.models import AccessCode, CodeState, LockAssignment
 from locks.providers.exceptions import CodeRejected, CodeStorageFull, LockNotFound, LockOffline, RateLimited
-from locks.services import codes
-from locks.services.work import claim_code, process_code
+from locks.services import retry_now
+from locks.services.claims import claim_code
+from locks.services.steps import process_code
 from tests.lifecycle_helpers import tick, utc
 
 UTC = dt_timezone.utc
@@ -85,7 +86,7 @@ def active(assigned_property, book):
 
 
 def test_the_action_is_exported_from_the_services():
-    assert services.code_retry_now is codes.code_retry_now
+    assert services.code_retry_now is retry_now.code_retry_now
     assert "code_retry_now" in services.__all__
 
 
@@ -686,11 +687,11 @@ class TestTheVendorsWait:
         assert code.state == CodeState.REVOKED and code.vendor_wait_until is None
 
     def test_the_clean_up_of_a_failed_code_records_the_wait(self):
-        from locks.services import work
+        from locks.services import outcomes
 
         row = AccessCode(state=CodeState.FAILED, create_outcome_unknown=True)
         now = utc(2026, 6, 1, 12, 0)
-        work._retry_cleaning(row, RateLimited("Busy.", retry_after=7200), now)
+        outcomes.retry_cleaning(row, RateLimited("Busy.", retry_after=7200), now)
         assert row.vendor_wait_until == utc(2026, 6, 1, 14, 0)
 
     def test_an_unbelievable_retry_after_is_held_to_a_day(self, assigned_property, book, fake_cloud):
@@ -783,13 +784,13 @@ def test_25_concurrent_clicks_make_one_vendor_call(assigned_property, book, fake
     from django.utils import timezone
 
     from locks import tasks
-    from locks.services import codes as codes_module
+    from locks.services import retry_now as retry_now_module
 
     prop = assigned_property()
     fake_cloud.locks["L1"].online = False
     fake_cloud.latency = 0.05
     enqueued_here = threading.local()
-    monkeypatch.setattr(codes_module, "enqueue_code", lambda code_id: enqueued_here.__dict__.setdefault("ids", []).append(code_id))
+    monkeypatch.setattr(retry_now_module, "enqueue_code", lambda code_id: enqueued_here.__dict__.setdefault("ids", []).append(code_id))
     monkeypatch.setattr(tasks, "process_code", SimpleNamespace(delay=lambda code_id: None))
     booking = book(prop, timezone.now().date() + timedelta(days=1), timezone.now().date() + timedelta(days=3))
     services.booking_created(booking=booking)

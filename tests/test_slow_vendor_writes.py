@@ -22,7 +22,7 @@ from locks.providers import registry
 from locks.providers.nuki import NukiProvider
 from locks.providers.tedee import TedeeProvider
 from locks.providers.ttlock import TTLockProvider
-from locks.services.codes import code_retry_now
+from locks.services.retry_now import code_retry_now
 from locks.providers.base import Capabilities, IssuedCode
 from locks.providers.exceptions import CodePending, OutcomeUnknown, VendorUnavailable
 from tests.lifecycle_helpers import current, passes, tick, utc

@@ -15,7 +15,7 @@ from freezegun import freeze_time
 
 from locks import services, tasks
 from locks.models import AccessCode, CodeState
-from locks.services import work
+from locks.services import claims, steps
 from nowistay.celery import app
 
 pytestmark = pytest.mark.django_db
@@ -126,7 +126,7 @@ def test_process_codes_returns_each_codes_action_and_skips_codes_it_does_not_hol
         first, second = (book(prop, date(2026, 6, 2), date(2026, 6, 4), guest_name=name) for name in ("A", "B"))
         code_a = services.booking_created(booking=first)
         code_b = services.booking_created(booking=second)
-        token, ids = work.claim_due_codes(now=timezone.now(), limit=1)
+        token, ids = claims.claim_due_codes(now=timezone.now(), limit=1)
         both = [code_a.pk, code_b.pk]
         actions = tasks.process_codes.delay(both, token).get()
     (held,) = ids
@@ -139,7 +139,7 @@ def test_process_code_on_a_code_claimed_by_another_worker_is_skipped(eager, assi
     with freeze_time(NOW):
         booking = book(prop, date(2026, 6, 2), date(2026, 6, 4))
         code = services.booking_created(booking=booking)
-        other_token, ids = work.claim_due_codes(now=timezone.now(), limit=10)
+        other_token, ids = claims.claim_due_codes(now=timezone.now(), limit=10)
         assert ids == [code.pk]
 
         assert tasks.process_code.delay(code.pk).get() == "skipped"
@@ -178,27 +178,27 @@ def test_a_code_changed_while_a_worker_held_it_is_handed_on_when_released(assign
     from bookings.models import BookingStatus
     from locks import services
     from locks.models import CodeState
-    from locks.services import codes, work
+    from locks.services import codes, vendor_accounts
 
     enqueued = []
     monkeypatch.setattr(codes, "enqueue_code", lambda code_id: enqueued.append(("event", code_id)))
-    monkeypatch.setattr(work, "enqueue_code", lambda code_id: enqueued.append(("released", code_id)))
+    monkeypatch.setattr(claims, "enqueue_code", lambda code_id: enqueued.append(("released", code_id)))
     prop = assigned_property()
     with freeze_time("2026-06-01 00:00:00"):
         booking = book(prop, date(2026, 6, 2), date(2026, 6, 5))
         code = services.booking_created(booking=booking)
-        token, ids = work.claim_due_codes(now=work.timezone.now(), limit=10)
+        token, ids = claims.claim_due_codes(now=claims.timezone.now(), limit=10)
         def cancel_meanwhile(*args, **kwargs):
             booking.status = BookingStatus.CANCELLED
             booking.save()
             services.booking_cancelled(booking=booking)
             return real_create(*args, **kwargs)
 
-        provider_class = type(work.provider_for_account(code.lock.account))
-        real_create = provider_class.create_code.__get__(work.provider_for_account(code.lock.account))
+        provider_class = type(vendor_accounts.provider_for_account(code.lock.account))
+        real_create = provider_class.create_code.__get__(vendor_accounts.provider_for_account(code.lock.account))
         monkeypatch.setattr(provider_class, "create_code", lambda self, *a, **k: cancel_meanwhile(*a, **k))
         enqueued.clear()
-        work.process_codes(code_ids=ids, claim_token=token)
+        steps.process_codes(code_ids=ids, claim_token=token)
     code.refresh_from_db()
     assert code.state == CodeState.REVOKING and code.vendor_code_id and not code.claim_token
     assert ("released", code.pk) in enqueued

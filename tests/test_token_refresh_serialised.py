@@ -15,9 +15,9 @@ from freezegun import freeze_time
 
 from locks.models import ProviderAccount
 from locks.providers.base import AccountSession
-from locks.providers.serialise import ACCOUNT_TOKEN_SCOPE, advisory_key
+from locks.services.serialise import ACCOUNT_TOKEN_SCOPE, advisory_key
 from locks.providers.ttlock import LOCK_SCOPE
-from locks.services.work import provider_for_account
+from locks.services.vendor_accounts import provider_for_account
 
 STALE = {"access_token": "old-access", "refresh_token": "old-refresh"}
 EXPIRES = datetime(2026, 6, 1, 10, 0, tzinfo=UTC)
@@ -91,6 +91,22 @@ class TestStoredAccount:
         account.refresh_from_db()
         assert account.credentials == {"access_token": "access-1", "refresh_token": "refresh-1"}
         assert account.token_expires_at == EXPIRES
+
+    def test_the_session_carries_the_stored_expiry_and_follows_each_refresh(self, host):
+        account = stale_account(host)
+        ProviderAccount.objects.filter(pk=account.pk).update(token_expires_at=EXPIRES - timedelta(days=1))
+        first = provider_for_account(ProviderAccount.objects.get(pk=account.pk)).session
+        second = provider_for_account(ProviderAccount.objects.get(pk=account.pk)).session
+        assert first.expires_at == EXPIRES - timedelta(days=1)
+        vendor = FakeVendor()
+        first.refresh_credentials(vendor.refresh)
+        second.refresh_credentials(vendor.refresh)  # adopts what the first stored
+        assert first.expires_at == second.expires_at == EXPIRES
+
+    def test_sessions_serialise_across_processes_through_the_services(self, host):
+        from locks.services.serialise import one_at_a_time
+
+        assert provider_for_account(stale_account(host)).session.serialise is one_at_a_time
 
     def test_a_session_holding_the_stored_tokens_refreshes_them(self, host):
         account = stale_account(host)

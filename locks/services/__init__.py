@@ -9,7 +9,8 @@ from locks.services.accounts import (
     account_refresh_locks,
 )
 from locks.services.assignments import lock_assignment_remove, lock_assignment_set, property_reconcile
-from locks.services.codes import booking_end_access, booking_reconcile, booking_restore_access, code_regenerate, code_retry_now
+from locks.services.codes import booking_end_access, booking_reconcile, booking_restore_access, code_regenerate
+from locks.services.retry_now import code_retry_now
 
 
 def booking_created(*, booking: Booking):

@@ -9,10 +9,13 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from locks.models import AccessCode, AccountStatus, CodeState, Lock, LockAssignment, ProviderAccount
-from locks.providers.exceptions import ProviderAuthError, VendorUnavailable
-from locks.providers.serialise import ACCOUNT_TOKEN_SCOPE, one_at_a_time
+from locks.notifications import local_time
+from locks.providers.exceptions import ProviderAuthError, ProviderError, VendorUnavailable
+from locks.services.claims import claim_code
 from locks.services.codes import code_retire, enqueue_code
-from locks.services.work import audited_call, claim_code, provider_for_account
+from locks.services.serialise import ACCOUNT_TOKEN_SCOPE, one_at_a_time
+from locks.services.steps import process_code
+from locks.services.vendor_accounts import account_mark_needs_reconnect, audited_call, provider_for_account
 
 logger = logging.getLogger(__name__)
 
@@ -25,9 +28,6 @@ def account_refresh_locks(*, account: ProviderAccount) -> list[Lock]:
     A vendor refusing the account's credentials marks it for reconnection (the host is asked to
     sign in again), as code work does.
     """
-    from locks.providers.exceptions import ProviderAuthError
-    from locks.services.work import account_mark_needs_reconnect
-
     provider = provider_for_account(account)
     try:
         remote_locks = audited_call(account=account, operation="list_locks", call=provider.list_locks)
@@ -209,8 +209,6 @@ def account_disconnect_finish(*, account_id: int, now: datetime | None = None, w
 def _revoke_while_disconnecting(account: ProviderAccount, now: datetime | None) -> None:
     """Claim each code being revoked on the account's locks and take its vendor step, in turn
     (the revoke step still uses a DISCONNECTING account's credentials; nothing else does)."""
-    from locks.services import work
-
     code_ids = list(
         AccessCode.objects.filter(lock__account=account, state=CodeState.REVOKING).order_by("starts_at", "id").values_list("id", flat=True)
     )
@@ -220,7 +218,7 @@ def _revoke_while_disconnecting(account: ProviderAccount, now: datetime | None) 
         if token is None:  # changed meanwhile, or a worker holds it: recorded by the final step
             continue
         try:
-            work.process_code(code_id=code_id, claim_token=token, now=step_now)
+            process_code(code_id=code_id, claim_token=token, now=step_now)
         except Exception:  # one broken row must not hold back the disconnection; it is recorded as left valid
             logger.exception("revoking access code %s while disconnecting account %s failed", code_id, account.pk)
             continue
@@ -272,8 +270,6 @@ SUMMARY_MAX_LENGTH = 500
 def disconnect_summary_text(account: ProviderAccount, report: DisconnectReport) -> str:
     """The outcome in a few sentences for the host (kept on the account, at most 500 characters):
     each code that still works is named while there is room."""
-    from locks.notifications import local_time
-
     head = [f"{account.get_provider_display()} is disconnected and its stored credentials are deleted."]
     if report.revoked:
         head.append(f"{report.revoked} code(s) of upcoming bookings were revoked.")
@@ -348,9 +344,6 @@ def account_reconnected(*, account: ProviderAccount, credentials: dict, expires_
 def accounts_keep_alive() -> dict[str, int]:
     """Refresh credentials of idle connected accounts before they lapse (Tedee's refresh tokens
     live 14 days). A vendor that refuses marks the account for reconnection and tells the host."""
-    from locks.providers.exceptions import ProviderAuthError, ProviderError
-    from locks.services.work import account_mark_needs_reconnect
-
     outcome = {"refreshed": 0, "needs_reconnect": 0, "failed": 0}
     for account in ProviderAccount.objects.filter(status=AccountStatus.CONNECTED).select_related("host"):
         try:

@@ -9,7 +9,8 @@ from django.utils import timezone
 
 from bookings.models import Booking, BookingStatus, Property
 from locks.models import AccessCode, CodeSource, CodeState, Lock, LockAssignment
-from locks.services.codes import booking_reconcile, code_retire
+from locks.providers.registry import provider_class
+from locks.services.codes import booking_reconcile, capabilities_of, code_retire
 
 
 def bookings_to_reconcile(prop: Property, now: datetime):
@@ -67,8 +68,6 @@ def lock_assignment_set(
 
 
 def _takes_chosen_pins(lock: Lock) -> bool:
-    from locks.services.codes import capabilities_of
-
     try:
         return capabilities_of(lock).chosen_pins
     except Exception:  # no adapter installed: keep the host's choice
@@ -111,8 +110,6 @@ def lock_assignment_remove(*, prop: Property, now: datetime | None = None) -> in
 def assignment_warnings(assignment: LockAssignment, *, on=None) -> list[str]:
     """What the host should know about an assignment that nothing blocks (e.g. a lock clock set to
     another zone than its property's)."""
-    from locks.providers.registry import provider_class
-
     on = on or timezone.localdate()
     lock, prop = assignment.lock, assignment.property
     warning = provider_class(lock.account.provider).clock_warning(lock.vendor_utc_offset_minutes, prop.time_zone, on=on)

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from bookings.models import Booking
@@ -61,7 +62,7 @@ def _anonymise_bookings(cutoff) -> int:
 
 
 def _erase_pins(cutoff) -> int:
-    finished = AccessCode.objects.filter(
-        booking__departure_date__lt=cutoff, state__in=FINAL_CODE_STATES, pin__isnull=False
+    finished = AccessCode.objects.filter(booking__departure_date__lt=cutoff, state__in=FINAL_CODE_STATES).filter(
+        Q(pin__isnull=False) | Q(access_link__isnull=False)
     )
-    return finished.update(pin=None)
+    return finished.update(pin=None, access_link=None)

@@ -13,8 +13,8 @@ from locks.models import AccessCode, CodeState, Lock, LockAssignment
 from locks.providers import registry
 from locks.providers.base import CodeSpec
 from locks.services.codes import Decision, capabilities_of, decide, maybe_on_lock, pin_kept_on
+from locks.services.creation import used_slots_on_lock
 from locks.services.planning import CodePlan
-from locks.services.work import used_slots_on_lock
 
 NOTHING_CHANGES = "nothing changes for the code"
 

@@ -14,8 +14,10 @@ from django.utils import timezone
 
 from bookings.models import SMART_LOCK_ELIGIBILITY, Booking, BookingStatus
 from locks.models import AccessCode, AccountStatus, LockAssignment
+from locks.services.claims import claim_due_codes
 from locks.services.codes import booking_reconcile
-from locks.services.work import StepResult, claim_due_codes, process_codes
+from locks.services.outcomes import StepResult
+from locks.services.steps import process_codes
 
 logger = logging.getLogger(__name__)
 

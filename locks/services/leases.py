@@ -1,0 +1,88 @@
+"""One claim/lease engine for rows a worker takes one step on: access codes and message deliveries.
+
+A row is claimed by writing a random token and a lease end (`claim_token`, `claimed_until`) with
+one conditional UPDATE that repeats the due condition, so of two concurrent claims on a row
+exactly one matches it. On PostgreSQL the claim of a batch is one statement whose inner SELECT
+skips the rows another claim is locking (`FOR UPDATE SKIP LOCKED`, the queue-claim idiom):
+they are skipped, not waited for. Elsewhere (SQLite: one writer at a time) the due ids are read
+first and the UPDATE repeats the condition. A worker that dies leaves a claim whose lease runs
+out; the row is then claimable again. Releasing is conditioned on the token, so a worker whose
+lease ran out and was taken over writes nothing.
+"""
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import connection
+from django.db.models import Model, Q, QuerySet
+
+
+def free(now: datetime) -> Q:
+    """Not claimed, or claimed under a lease that has run out."""
+    return Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+
+
+def released() -> dict:
+    """The fields that release a claim, for an UPDATE that also records a step's outcome."""
+    return {"claim_token": "", "claimed_until": None}
+
+
+def new_token() -> str:
+    return secrets.token_hex(8)
+
+
+@dataclass(frozen=True)
+class Leases:
+    """The claims of one table: which rows are due, in what order, for how long a claim holds."""
+
+    model: type[Model]
+    due: Callable[[datetime], Q]  # rows with a step to take at `now` (claimed or not)
+    lease: Callable[[], timedelta]  # read at each claim: settings may change (tests)
+    order_by: tuple[str, ...]
+
+    def claimable(self, now: datetime) -> Q:
+        return self.due(now) & free(now)
+
+    def claim_due(self, *, now: datetime, limit: int, within: Q | None = None) -> tuple[str, list[int]]:
+        """Claim up to `limit` due rows (of those matching `within`) for one lease, whatever the table's size."""
+        token = new_token()
+        candidates = self.model.objects.filter(self.claimable(now))
+        if within is not None:
+            candidates = candidates.filter(within)
+        candidates = candidates.order_by(*self.order_by)
+        lease_end = now + self.lease()
+        if connection.vendor == "postgresql":
+            return token, self._claim_skip_locked(candidates, token, lease_end, limit)
+        return token, self._claim_conditionally(candidates, token, lease_end, limit, now)
+
+    def claim_one(self, *, pk: int, now: datetime) -> str | None:
+        """Claim one row if it is due and nobody holds it (event-driven work); its token, or None."""
+        token = new_token()
+        claimed = self.model.objects.filter(self.claimable(now), pk=pk).update(claim_token=token, claimed_until=now + self.lease())
+        return token if claimed else None
+
+    def release(self, *, pk: int, token: str, where: Q | None = None, **changes) -> int:
+        """Record `changes` and release the claim, if it is still ours (and the row matches `where`)."""
+        rows = self.model.objects.filter(pk=pk, claim_token=token)
+        if where is not None:
+            rows = rows.filter(where)
+        return rows.update(**changes, **released())
+
+    def _claim_skip_locked(self, candidates: QuerySet, token: str, lease_end: datetime, limit: int) -> list[int]:
+        select, params = candidates.values("pk")[:limit].query.sql_with_params()
+        table = connection.ops.quote_name(self.model._meta.db_table)
+        sql = f"UPDATE {table} SET claim_token = %s, claimed_until = %s WHERE id IN ({select} FOR UPDATE SKIP LOCKED) RETURNING id"
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [token, lease_end, *params])
+            return [row[0] for row in cursor.fetchall()]
+
+    def _claim_conditionally(self, candidates: QuerySet, token: str, lease_end: datetime, limit: int, now: datetime) -> list[int]:
+        ids = list(candidates.values_list("pk", flat=True)[:limit])
+        if not ids:
+            return []
+        claimed = self.model.objects.filter(self.claimable(now), pk__in=ids).update(claim_token=token, claimed_until=lease_end)
+        if claimed < len(ids):
+            ids = list(self.model.objects.filter(pk__in=ids, claim_token=token).values_list("pk", flat=True))
+        return ids

@@ -1,0 +1,154 @@
+"""The one gateway from the services to a vendor: a provider session for a stored account.
+
+Everything that reaches a vendor through a connected account comes here for its provider. The
+gateway holds the account's one token store (the credentials and the `token_expires_at` column:
+one expiry format, handed to the adapter as `AccountSession.expires_at`), serialises token
+refreshes per account across worker processes (`serialise.one_at_a_time`, handed down as the
+session's `serialise`), writes the audit row of every vendor request (`audited_call`) and marks
+an account whose credentials the vendor refuses for reconnection.
+"""
+
+import logging
+import time
+from collections.abc import Callable
+from datetime import datetime
+
+from locks import notifications
+from locks.models import AccessCode, AccountStatus, CallOutcome, ProviderAccount, VendorCall
+from locks.providers import registry
+from locks.providers.base import AccountSession, LockProvider
+from locks.providers.exceptions import (
+    CodePending,
+    OutcomeUnknown,
+    ProviderAuthError,
+    ProviderError,
+    TransientProviderError,
+    VendorUnavailable,
+)
+from locks.providers.http import requests_attempted
+from locks.services.serialise import ACCOUNT_TOKEN_SCOPE, one_at_a_time
+
+logger = logging.getLogger(__name__)
+
+# Accounts whose stored credentials are still used (a disconnecting one revokes its codes first).
+USABLE_ACCOUNT_STATES = (AccountStatus.CONNECTED, AccountStatus.NEEDS_RECONNECT, AccountStatus.DISCONNECTING)
+
+Refresh = Callable[[dict], tuple[dict, datetime | None]]
+
+
+def provider_for_account(account: ProviderAccount) -> LockProvider:
+    """The account's vendor adapter, with a session backed by the account's token store."""
+    store = _TokenStore(account)
+    session = AccountSession(
+        account_id=account.pk,
+        credentials=account.credentials,
+        expires_at=account.token_expires_at,
+        serialise=one_at_a_time,
+        save_credentials=store.save_credentials,
+        serialised_refresh=store.serialised_refresh,
+    )
+    store.session = session
+    return registry.provider_for(account.provider, session)
+
+
+class _TokenStore:
+    """The account's credentials and token expiry, as one adapter session sees and stores them."""
+
+    def __init__(self, account: ProviderAccount):
+        self.account = account
+        self.session: AccountSession | None = None
+
+    def save_credentials(self, credentials: dict, expires_at: datetime | None) -> None:
+        held = self.account.credentials
+        with one_at_a_time(ACCOUNT_TOKEN_SCOPE, str(self.account.pk)):
+            self._store_if_still_current(held, credentials, expires_at)
+
+    def serialised_refresh(self, held: dict, refresh: Refresh) -> dict:
+        # One refresh per account at a time across workers; a refresh token is good for one use,
+        # so tokens another worker stored meanwhile are adopted rather than refreshed again.
+        account = self.account
+        with one_at_a_time(ACCOUNT_TOKEN_SCOPE, str(account.pk)):
+            stored = ProviderAccount.objects.filter(pk=account.pk).values("credentials", "token_expires_at").first()
+            if stored is not None and stored["credentials"] != held:
+                self._adopt(stored["credentials"], stored["token_expires_at"])
+                return stored["credentials"]
+            fresh, expires_at = refresh(held)
+            self._store_if_still_current(held, fresh, expires_at)
+            return fresh
+
+    def _store_if_still_current(self, held: dict, credentials: dict, expires_at: datetime | None) -> None:
+        # Under the account's token lock. A disconnection (credentials deleted) or a reconnection
+        # (other credentials) that happened while the vendor answered wins: nothing is written back.
+        account = self.account
+        stored = ProviderAccount.objects.filter(pk=account.pk).values("credentials", "status").first()
+        if stored is None or stored["status"] not in USABLE_ACCOUNT_STATES or stored["credentials"] != held:
+            return
+        ProviderAccount.objects.filter(pk=account.pk).update(credentials=credentials, token_expires_at=expires_at)
+        self._adopt(credentials, expires_at)
+
+    def _adopt(self, credentials: dict, expires_at: datetime | None) -> None:
+        self.account.credentials, self.account.token_expires_at = credentials, expires_at
+        if self.session is not None:
+            self.session.expires_at = expires_at
+
+
+def audited_call(*, account: ProviderAccount, operation: str, call: Callable, lock=None, code: AccessCode | None = None):
+    """Run one vendor request and write its audit row. Unexpected errors become VendorUnavailable.
+
+    A failure before any request left (the adapter's own checks) is recorded as LOCAL, so the
+    vendor's error rate counts only what the vendor answered (or failed to answer).
+    """
+    started = time.monotonic()
+    attempted_before = requests_attempted()
+    error: ProviderError | None = None
+    try:
+        return call()
+    except ProviderError as caught:
+        error = caught
+        raise
+    except Exception as caught:  # an adapter bug or a vendor answering garbage must not kill the claim
+        logger.exception("unexpected error from %s %s", account.provider, operation, extra={"account_id": account.pk})
+        error = VendorUnavailable(f"Unexpected answer from {account.get_provider_display()}.")
+        raise error from caught
+    finally:
+        VendorCall.objects.create(
+            account=account,
+            provider=account.provider,
+            operation=operation,
+            access_code=code,
+            lock=lock,
+            outcome=_outcome(error, sent=requests_attempted() > attempted_before),
+            error_kind=error.kind if error else "",
+            error_message=error.message[:500] if error else "",
+            duration_ms=int((time.monotonic() - started) * 1000),
+        )
+
+
+def _outcome(error: ProviderError | None, *, sent: bool) -> str:
+    if error is None or isinstance(error, CodePending):  # accepted: the vendor applies it later
+        return CallOutcome.OK
+    if not sent:
+        return CallOutcome.LOCAL
+    if isinstance(error, OutcomeUnknown):
+        return CallOutcome.UNKNOWN
+    if isinstance(error, TransientProviderError):
+        return CallOutcome.TRANSIENT
+    return CallOutcome.PERMANENT
+
+
+def account_unusable(account: ProviderAccount) -> ProviderError:
+    """The error a step records when the account's credentials cannot be used."""
+    name = account.get_provider_display()
+    if account.status == AccountStatus.DISCONNECTED:
+        return ProviderAuthError(f"The {name} account was disconnected.")
+    return ProviderAuthError(f"The {name} account needs reconnecting.")
+
+
+def account_mark_needs_reconnect(*, account: ProviderAccount, error: ProviderError) -> None:
+    """Flag the account and tell the host once, on the transition."""
+    changed = ProviderAccount.objects.filter(pk=account.pk, status=AccountStatus.CONNECTED).update(
+        status=AccountStatus.NEEDS_RECONNECT, last_error=error.message[:500]
+    )
+    if changed:
+        account.status, account.last_error = AccountStatus.NEEDS_RECONNECT, error.message[:500]
+        notifications.account_needs_reconnect(account)

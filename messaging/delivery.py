@@ -1,0 +1,310 @@
+"""Processing one claimed ledger row: send it, let it wait for the door code, or close it; and the
+door code changes the host (and the guest) are told of. Sending happens outside any transaction;
+each outcome is recorded with an UPDATE conditioned on the claim, which also releases it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.mail.utils import DNS_NAME
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from bookings.models import Booking, BookingStatus
+from locks.models import AccessCode, CodeState
+from messaging import ledger, notifications, rendering, schedule
+from messaging.ledger import (
+    DELIVERY_LEASES,
+    MAX_SEND_ATTEMPTS,
+    PERMANENT_SEND_ERRORS,
+    SEND_RETRY_DELAY,
+    WAIT_RECHECK,
+    after_commit,
+    booking_values,
+    current_code,
+    insert_rows,
+    is_usable,
+    new_delivery,
+    stay_of,
+    templates_for,
+    wait_deadline,
+)
+from messaging.models import (
+    OPEN_STATUSES,
+    Channel,
+    CodeChangeNotice,
+    DeliveryStatus,
+    MessageDelivery,
+    TriggerKind,
+)
+from nowistay.emails import send_text_and_html
+
+logger = logging.getLogger(__name__)
+
+
+def process_deliveries(*, delivery_ids: list[int], claim_token: str) -> list[str]:
+    results = []
+    for delivery_id in delivery_ids:
+        try:
+            results.append(process_delivery(delivery_id=delivery_id, claim_token=claim_token))
+        except Exception:  # one broken row must not hold back the batch; its lease expires, it is retried
+            logger.exception("processing message delivery %s failed", delivery_id)
+            results.append("error")
+    return results
+
+
+def process_delivery(*, delivery_id: int, claim_token: str, now: datetime | None = None) -> str:
+    """Take the one step a claimed row needs: send it, let it wait for the code, or close it."""
+    now = now or timezone.now()
+    delivery = (
+        MessageDelivery.objects.select_related("booking__property__host", "template")
+        .filter(pk=delivery_id, claim_token=claim_token, claimed_until__gt=now, status__in=OPEN_STATUSES)
+        .first()
+    )
+    if delivery is None:
+        return "skipped"  # not ours (any more), or already closed
+    booking, template = delivery.booking, delivery.template
+    reason = _skip_reason(delivery, now)
+    if reason:
+        _close(delivery, claim_token, DeliveryStatus.SKIPPED, note=reason)
+        return "skipped"
+
+    code = None
+    if template.uses_code:
+        code = current_code(booking.pk)  # from the database, now: never a PIN remembered earlier
+        if not is_usable(code):
+            return _wait_or_miss(delivery, claim_token, booking, code, now)
+
+    try:
+        values = booking_values(booking, code)
+        subject = rendering.one_line(rendering.render(template.subject, values))
+        body = rendering.render(template.body, values)
+    except rendering.RenderError as error:
+        return _failed(delivery, claim_token, f"The message uses a variable that cannot be filled in: {error}.", now)
+
+    recipient = booking.guest_email.strip()
+    if not recipient:
+        note = "The guest has no email address."
+        if code is not None:  # the guest would be left without their door code: tell the host
+            return _failed(delivery, claim_token, note, now)
+        _close(delivery, claim_token, DeliveryStatus.SKIPPED, note=note)
+        return "skipped"
+
+    try:
+        SENDERS[delivery.channel](delivery, recipient, subject, body)
+    except Exception as error:  # the backend's errors vary (SMTP, API backends): classify, never crash the batch
+        logger.warning("sending message delivery %s failed: %s", delivery.pk, error)
+        if isinstance(error, PERMANENT_SEND_ERRORS) or delivery.attempts + 1 >= MAX_SEND_ATTEMPTS:
+            return _failed(delivery, claim_token, f"The email could not be sent: {error}"[:500], now)
+        _retry_later(delivery, claim_token, f"The email could not be sent yet: {error}"[:500], now)
+        return "retrying"
+
+    recorded = DELIVERY_LEASES.release(
+        pk=delivery.pk,
+        token=claim_token,
+        status=DeliveryStatus.SENT,
+        sent_at=now,
+        recipient=recipient,
+        code=code,
+        pin=code.pin if code else None,
+        subject=subject,
+        body=body,
+        note="",
+        attempts=delivery.attempts + 1,
+        next_attempt_at=None,
+        updated_at=now,
+    )
+    if not recorded:  # our lease ran out while the backend was sending: another worker may send too
+        logger.warning("message delivery %s was sent after its claim expired", delivery.pk)
+    if code is not None:
+        # A code may have changed while this message was on its way: compare again.
+        booking_code_change_check(booking=booking, now=now)
+    return "sent"
+
+
+def _skip_reason(delivery: MessageDelivery, now: datetime) -> str:
+    template, booking = delivery.template, delivery.booking
+    if template is None:
+        return "The message was deleted."
+    if not template.is_active:
+        return "The message was switched off."
+    if booking.status != BookingStatus.CONFIRMED:
+        return "The booking is no longer confirmed."
+    if not template.properties.filter(pk=booking.property_id).exists() and template.properties.exists():
+        return "The message no longer applies to this booking's property."
+    if template.uses_code and booking.access_ended_at is not None:
+        return "The guest's access was ended."
+    key = delivery.trigger_key
+    if key.startswith("code_change:"):
+        code = current_code(booking.pk)
+        if code is None or schedule.code_change_key(code.pk) != key:
+            return "A newer door code replaced the one this message was for."
+        return ""
+    if template.is_code_change:
+        return "The message is now a door code change message."
+    if key == schedule.confirmation_key():
+        return "" if template.trigger == TriggerKind.ON_CONFIRMATION else "The message's trigger changed."
+    try:
+        occurrence = schedule.occurrence(template.as_trigger(), stay_of(booking))
+    except (ValueError, OverflowError):
+        return "The booking's dates no longer give a moment for this message."
+    if occurrence.key != key:
+        return "The booking's dates or the message's trigger changed; it follows the new ones."
+    return ""
+
+
+def _wait_or_miss(delivery: MessageDelivery, token: str, booking: Booking, code: AccessCode | None, now: datetime) -> str:
+    deadline = wait_deadline(booking, code)
+    if now >= deadline:
+        missed = DELIVERY_LEASES.release(
+            pk=delivery.pk,
+            token=token,
+            where=Q(status__in=OPEN_STATUSES),
+            status=DeliveryStatus.MISSED_CODE,
+            host_notified_at=now,
+            wait_deadline=deadline,
+            note="The door code was not active when the guest could arrive; the host was emailed.",
+            next_attempt_at=None,
+            updated_at=now,
+        )
+        if missed:  # the transition happens once, so the email goes once
+            delivery.note = ""
+            after_commit(lambda: notifications.message_missed_code(delivery, deadline=deadline))
+        return "missed_code"
+    DELIVERY_LEASES.release(
+        pk=delivery.pk,
+        token=token,
+        status=DeliveryStatus.WAITING_FOR_CODE,
+        wait_deadline=deadline,
+        next_attempt_at=min(now + WAIT_RECHECK, deadline),
+        note=_waiting_note(code),
+        updated_at=now,
+    )
+    return "waiting_for_code"
+
+
+def _waiting_note(code: AccessCode | None) -> str:
+    if code is None:
+        return "The booking has no door code yet (is a lock assigned to the property?)."
+    return f"The door code is not active yet ({code.get_state_display().lower()})."
+
+
+def _close(delivery: MessageDelivery, token: str, status: str, *, note: str) -> None:
+    DELIVERY_LEASES.release(pk=delivery.pk, token=token, status=status, note=note[:500], next_attempt_at=None, updated_at=timezone.now())
+
+
+def _failed(delivery: MessageDelivery, token: str, note: str, now: datetime) -> str:
+    closed = DELIVERY_LEASES.release(
+        pk=delivery.pk,
+        token=token,
+        where=Q(status__in=OPEN_STATUSES),
+        status=DeliveryStatus.FAILED,
+        note=note[:500],
+        host_notified_at=now,
+        attempts=delivery.attempts + 1,
+        next_attempt_at=None,
+        updated_at=now,
+    )
+    if closed:
+        delivery.note = note[:500]
+        after_commit(lambda: notifications.message_failed(delivery))
+    return "failed"
+
+
+def _retry_later(delivery: MessageDelivery, token: str, note: str, now: datetime) -> None:
+    DELIVERY_LEASES.release(
+        pk=delivery.pk,
+        token=token,
+        status=DeliveryStatus.DUE,
+        note=note,
+        attempts=delivery.attempts + 1,
+        next_attempt_at=now + SEND_RETRY_DELAY,
+        updated_at=now,
+    )
+
+
+def _send_email(delivery: MessageDelivery, recipient: str, subject: str, body: str) -> None:
+    """The rendered message as text (exactly `body`) and HTML (`body` escaped, its line breaks as
+    paragraphs): the host's text is a value in the email templates, never template source."""
+    host = delivery.booking.property.host
+    send_text_and_html(
+        subject=subject,
+        template_name="guest_message",
+        context={"body": body},
+        to=[recipient],
+        reply_to=[host.email] if host.email else None,
+        # The same id on every attempt of this row, so a mail system can fold an at-least-once duplicate.
+        headers={"Message-ID": f"<nowistay-{settings.INSTANCE_ID}-delivery-{delivery.pk}@{DNS_NAME}>"},
+    )
+
+
+SENDERS: dict[str, Callable[[MessageDelivery, str, str, str], None]] = {Channel.EMAIL: _send_email}
+
+
+# --- door code changes ----------------------------------------------------------------------------
+
+
+def booking_code_change_check(*, booking: Booking, now: datetime | None = None) -> CodeChangeNotice | None:
+    """If the guest's last message carried a PIN other than the current active code's, tell the
+    host (once per new code) and plan the host's door code change messages."""
+    now = now or timezone.now()
+    code = current_code(booking.pk)
+    if not is_usable(code):
+        return None
+    last = (
+        MessageDelivery.objects.filter(booking_id=booking.pk, status=DeliveryStatus.SENT, pin__isnull=False)
+        .order_by("-sent_at", "-pk")
+        .first()
+    )
+    if last is None or last.pin == code.pin:
+        return None
+    try:
+        with transaction.atomic():
+            notice = CodeChangeNotice.objects.create(
+                booking=booking,
+                previous_code_id=last.code_id,
+                previous_pin=last.pin,
+                new_code=code,
+                new_pin=code.pin,
+                host_notified_at=now,
+            )
+            templates = templates_for(booking).filter(is_code_change=True)
+            rows = [new_delivery(t, booking, schedule.code_change_key(code.pk), now, now) for t in templates]
+            notice.change_messages = insert_rows(rows)
+            notice.save(update_fields=["change_messages"])
+    except IntegrityError:
+        return None  # another worker saw this change first and told the host
+    after_commit(lambda: notifications.code_changed(notice, change_messages=notice.change_messages))
+    if notice.change_messages:
+        ledger.enqueue_booking(booking.pk)
+    return notice
+
+
+def catch_missed_code_changes(now: datetime) -> int:
+    """Backstop for a lost `code_ready`: stays not over whose last code message carried another
+    code than the current one are checked again."""
+    since = now.date() - timedelta(days=1)
+    sent = (
+        MessageDelivery.objects.filter(status=DeliveryStatus.SENT, code__isnull=False, booking__departure_date__gte=since)
+        .order_by("booking_id", "sent_at", "pk")
+        .values_list("booking_id", "code_id")
+    )
+    last_code: dict[int, int] = {}
+    for booking_id, code_id in sent:
+        last_code[booking_id] = code_id
+    if not last_code:
+        return 0
+    current = dict(
+        AccessCode.objects.filter(booking_id__in=last_code, is_current=True, state=CodeState.ACTIVE).values_list("booking_id", "pk")
+    )
+    changed = [booking_id for booking_id, code_id in current.items() if last_code[booking_id] != code_id]
+    count = 0
+    for booking in Booking.objects.filter(pk__in=changed).select_related("property__host"):
+        if booking_code_change_check(booking=booking, now=now) is not None:
+            count += 1
+    return count

@@ -1,0 +1,168 @@
+"""The ledger of guest messages (`MessageDelivery`): what a booking and its code read as, writing
+rows, claiming them for one lease (the shared engine, `locks.services.leases`) and handing a
+booking to a worker. The flow is described in `messaging.services`.
+"""
+
+from __future__ import annotations
+
+import smtplib
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from django.core.mail import BadHeaderError
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
+
+from bookings.models import Booking
+from locks.models import AccessCode, CodeState
+from locks.services.leases import Leases
+from messaging import rendering, schedule
+from messaging.models import (
+    OPEN_STATUSES,
+    DeliveryStatus,
+    MessageDelivery,
+    MessageTemplate,
+    TriggerKind,
+)
+from nowistay import dispatch
+
+CLAIM_LEASE = timedelta(minutes=10)  # longer than any email backend call should take
+
+
+WAIT_RECHECK = timedelta(minutes=15)  # backstop for a lost `code_ready`
+
+
+SEND_RETRY_DELAY = timedelta(minutes=10)
+
+
+MAX_SEND_ATTEMPTS = 6
+
+
+CLAIM_BATCH = 200
+
+
+# Errors the email backend will give again however often we retry.
+PERMANENT_SEND_ERRORS = (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, BadHeaderError)
+
+
+SCHEDULED_TRIGGERS = [TriggerKind.BEFORE_CHECK_IN, TriggerKind.ARRIVAL_DAY, TriggerKind.AFTER_CHECK_OUT]
+
+
+# --- reading a booking and its code ---------------------------------------------------------------
+
+
+def stay_of(booking: Booking) -> schedule.Stay:
+    prop = booking.property
+    check_in, check_out = schedule.resolved_times(
+        booking.check_in_time, booking.check_out_time, prop.default_check_in_time, prop.default_check_out_time
+    )
+    return schedule.Stay(
+        arrival=booking.arrival_date,
+        departure=booking.departure_date,
+        tz_name=prop.time_zone,
+        check_in=check_in,
+        check_out=check_out,
+    )
+
+
+def current_code(booking_id: int) -> AccessCode | None:
+    return AccessCode.objects.filter(booking_id=booking_id, is_current=True).first()
+
+
+def is_usable(code: AccessCode | None) -> bool:
+    """A code a message may carry: the booking's current one, on the lock as wanted, PIN known."""
+    return code is not None and code.is_current and code.state == CodeState.ACTIVE and bool(code.pin)
+
+
+def code_values(code: AccessCode) -> rendering.CodeValues:
+    # The window the lock holds, when known (igloohome rounds to the hour), else the one wanted.
+    return rendering.CodeValues(
+        pin=code.pin,
+        valid_from=code.lock_starts_at or code.starts_at,
+        valid_until=code.lock_ends_at or code.ends_at,
+        usage_note=code.usage_note,
+        access_link=code.access_link or "",
+    )
+
+
+def booking_values(booking: Booking, code: AccessCode | None) -> dict[str, str]:
+    stay = stay_of(booking)
+    return rendering.values_for(
+        guest_name=booking.guest_name,
+        property_name=booking.property.name,
+        arrival=booking.arrival_date,
+        departure=booking.departure_date,
+        check_in=stay.check_in,
+        check_out=stay.check_out,
+        tz_name=stay.tz_name,
+        code=code_values(code) if is_usable(code) else None,
+    )
+
+
+def templates_for(booking: Booking):
+    """The host's active templates that apply to the booking's property."""
+    return MessageTemplate.objects.filter(host_id=booking.property.host_id, is_active=True).for_property(booking.property_id)
+
+
+def wait_deadline(booking: Booking, code: AccessCode | None) -> datetime:
+    """When a code message still waiting is missed (the host is emailed, it is never sent): the
+    check-in moment. Until then it goes out as soon as the code works, margin or not."""
+    return stay_of(booking).check_in_at
+
+
+def booking_has_messaging(booking_id: int) -> bool:
+    """Whether an event for this booking can concern messages at all (one query: it runs for every
+    code that becomes ready)."""
+    deliveries = MessageDelivery.objects.filter(booking_id=OuterRef("pk"))
+    templates = MessageTemplate.objects.filter(is_active=True, host_id=OuterRef("property__host_id"))
+    return Booking.objects.filter(pk=booking_id).filter(Exists(deliveries) | Exists(templates)).exists()
+
+
+# --- writing, claiming and handing on -------------------------------------------------------------
+
+
+def new_delivery(template: MessageTemplate, booking: Booking, key: str, due_at: datetime, now: datetime) -> MessageDelivery:
+    return MessageDelivery(
+        booking=booking,
+        template=template,
+        template_name=template.name,
+        trigger_key=key,
+        channel=template.channel,
+        status=DeliveryStatus.DUE,
+        due_at=due_at,
+        next_attempt_at=now,
+    )
+
+
+def insert_rows(rows: list[MessageDelivery]) -> int:
+    # The unique (template, booking, trigger_key) constraint turns a concurrent duplicate into a no-op.
+    if rows:
+        MessageDelivery.objects.bulk_create(rows, ignore_conflicts=True)
+    return len(rows)
+
+
+def _due(now: datetime) -> Q:
+    return Q(status__in=OPEN_STATUSES, next_attempt_at__lte=now)
+
+
+DELIVERY_LEASES = Leases(model=MessageDelivery, due=_due, lease=lambda: CLAIM_LEASE, order_by=("next_attempt_at", "pk"))
+
+
+def claim_due(*, now: datetime, limit: int = CLAIM_BATCH, booking_id: int | None = None) -> tuple[str, list[int]]:
+    """Claim up to `limit` open rows that are due (of one booking, if given), for one lease."""
+    within = Q(booking_id=booking_id) if booking_id is not None else None
+    return DELIVERY_LEASES.claim_due(now=now, limit=limit, within=within)
+
+
+def after_commit(work: Callable[[], None]) -> None:
+    """Run `work` once the claim is committed: at once in autocommit (tasks), else at commit."""
+    transaction.on_commit(work)
+
+
+SEND_BOOKING_MESSAGES = "messaging.send_booking_messages"  # messaging.tasks sends it
+
+
+def enqueue_booking(booking_id: int) -> None:
+    """Hand the booking to a worker once the surrounding transaction has committed. `robust`: a
+    broker that is down must not fail the booking's save; the beat pass is the backstop."""
+    dispatch.enqueue_on_commit(SEND_BOOKING_MESSAGES, booking_id, robust=True)
