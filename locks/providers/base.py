@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import ClassVar
 
-from locks import pins
+from locks.providers.pin_rules import PinRule, generic_rule
 
 
 @dataclass(frozen=True)
@@ -208,10 +208,13 @@ class LockProvider(ABC):
     def __init__(self, session: AccountSession):
         self.session = session
 
+    # The vendor's PIN rule (its package's `pins` module); Nowistay's own six digits by default.
+    pin_rule: ClassVar[PinRule] = staticmethod(generic_rule)
+
     @classmethod
     def pin_problem(cls, pin: str) -> str | None:
         """Why this vendor would refuse this PIN, in plain words; None when it is acceptable."""
-        return pins.pin_rule_for(cls.slug)(pin)
+        return cls.pin_rule(pin)
 
     @classmethod
     def clock_warning(cls, lock_offset_minutes: int | None, property_tz: str, *, on) -> str:
@@ -252,7 +255,7 @@ class LockProvider(ABC):
     def find_code(self, vendor_lock_id: str, name: str) -> IssuedCode | None:
         """The code this system created under `name`, after a request whose outcome is unknown."""
 
-    def keep_alive(self) -> None:
+    def keep_alive(self) -> None:  # noqa: B027 (a no-op by default, not abstract: most credentials never lapse idle)
         """Refresh credentials that would otherwise lapse while the account is idle (no-op by default).
 
         Raises ProviderAuthError when the vendor no longer accepts them.

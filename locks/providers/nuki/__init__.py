@@ -86,7 +86,7 @@ Verified facts
 - Dates are UTC, "date format = YYYY-MM-DDTHH:MM:SSZ" [N-ROOM, N-TZ]; day times are lock-local
   minutes [N-TZ]; weekdays 64 = Monday … 1 = Sunday, 127 = all [N-SW, N-ROOM].
 - PINs: 6 digits from 1-9, not starting with "12", unique on the lock [N-PIN, N-ZERO]
-  (locks.pins.nuki_rule); a taken code is refused at once ("'code' exists already") [N-DUP].
+  (`pins.nuki_rule`); a taken code is refused at once ("'code' exists already") [N-DUP].
   Without a keypad, type 13 is refused ("The supplied value '13' for parameter 'type' is not
   valid") [N-NOKP]; a 422 was also reported for type 13 [N-422].
 - Error bodies carry `detailMessage` [N-PY] (some clients read `message` [N-CLI]).

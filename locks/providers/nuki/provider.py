@@ -37,6 +37,7 @@ from locks.providers.nuki.errors import (
     malformed,
 )
 from locks.providers.nuki.locks import SERVER_STATE_OK, SERVER_STATES, has_keypad, subscription_ended
+from locks.providers.nuki.pins import nuki_rule
 
 # --- Nuki's constants (sources in the module docstring) ------------------------------------------
 KEYPAD_CODE = 13  # auth type "13 .. keypad code"
@@ -53,6 +54,7 @@ class NukiProvider(NukiRequests, LockProvider):
 
     slug = "nuki"
     display_name = "Nuki"
+    pin_rule = staticmethod(nuki_rule)
     # "Call the GET /smartlock/auth endpoint within a few minutes to validate" [N-204].
     capabilities = Capabilities(
         chosen_pins=True, remote_revoke=True, update_in_place=True, find_codes=True, listing_delay=timedelta(minutes=5)

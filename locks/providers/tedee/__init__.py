@@ -62,7 +62,7 @@ Verified facts
   [create.rst @1e93a8a5], 428 lock is disconnected or device setup is incorrect [delete.rst,
   newest stored version, idx:54558953977]; 429 with Retry-After after 700 requests per hour
   [TD api-rate-limiting.rst]. PIN rules: 5-8 digits, >= 3 distinct, not an
-  ascending or descending sequence [create.rst] (locks.pins.tedee_rule).
+  ascending or descending sequence [create.rst] (`pins.tedee_rule`).
 - "Pins created with an endDate are automatically removed from the system once they expire"
   [delete.rst, newest, idx:54558953977]: a later DELETE may meet 404, which is success.
 

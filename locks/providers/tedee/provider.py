@@ -23,6 +23,7 @@ from locks.providers.tedee.client import KEEP_ALIVE_AFTER, REFRESH_MARGIN, api_u
 from locks.providers.tedee.codes import parse_date, pin_body
 from locks.providers.tedee.errors import PIN_WRITE_ONLY, STATUS_ERRORS
 from locks.providers.tedee.locks import unavailable_reasons
+from locks.providers.tedee.pins import tedee_rule
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +39,7 @@ class TedeeProvider(LockProvider):
 
     slug = "tedee"
     display_name = "Tedee"
+    pin_rule = staticmethod(tedee_rule)
     capabilities = Capabilities(chosen_pins=True, remote_revoke=True, update_in_place=True, listing_delay=timedelta(minutes=2))
 
     def __init__(self, session: AccountSession, *, http: VendorHttp | None = None):

@@ -18,6 +18,7 @@ from locks.providers.http import VendorHttp, shared_http
 from locks.providers.ttlock.client import TTLockRequests, credentials_from, one_call_per_lock, password_digest, token_request
 from locks.providers.ttlock.errors import digits_only, malformed
 from locks.providers.ttlock.locks import TTLockLockListing
+from locks.providers.ttlock.pins import ttlock_rule
 from locks.providers.ttlock.times import from_ms, offset_warning, to_ms
 
 PERIOD_PASSCODE = 3  # keyboardPwdType: 2 permanent, 3 period [T-ADD]
@@ -33,6 +34,7 @@ class TTLockProvider(TTLockLockListing, TTLockRequests, LockProvider):
 
     slug = "ttlock"
     display_name = "TTLock"
+    pin_rule = staticmethod(ttlock_rule)
     capabilities = Capabilities(chosen_pins=True, remote_revoke=True, update_in_place=True, listing_delay=timedelta(minutes=3))
 
     LOCK_PAGE_SIZE = 100  # lock/list allows up to 1000 [T-LL]
