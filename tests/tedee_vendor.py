@@ -23,9 +23,9 @@ import json
 import re
 import secrets
 import time
-from datetime import timedelta
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -36,8 +36,8 @@ from requests.adapters import HTTPAdapter
 
 from locks.providers import tedee
 from locks.providers.base import AccountSession
-from locks.providers.tedee.pins import tedee_rule
 from locks.providers.http import VendorHttp
+from locks.providers.tedee.pins import tedee_rule
 
 FIXTURES = Path(__file__).parent / "fixtures" / "tedee"
 ERRORS = json.loads((FIXTURES / "errors.json").read_text())
