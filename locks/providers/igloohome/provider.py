@@ -21,8 +21,10 @@ from locks.providers.exceptions import (
     CodeRejected,
     OperationNotSupported,
     OutcomeUnknown,
+    ProviderError,
 )
 from locks.providers.http import VendorHttp, shared_http
+from locks.providers.igloohome import sign_in
 from locks.providers.igloohome.client import VENDOR, IgloohomeRequests
 from locks.providers.igloohome.locks import IgloohomeLockListing
 from locks.providers.igloohome.slots import AlgoPinWindow, algopin_window, free_variances, slot_candidates, wire_time, zone_named
@@ -66,6 +68,10 @@ class IgloohomeProvider(IgloohomeLockListing, IgloohomeRequests, LockProvider):
         limited_codes_per_slot=True,
     )
 
+    sign_in_methods = sign_in.METHODS
+    connect_hint = sign_in.CONNECT_HINT
+    eligibility_hint = sign_in.ELIGIBILITY_HINT
+
     def __init__(self, session: AccountSession, *, http: VendorHttp | None = None, clock: Callable[[], datetime] | None = None):
         super().__init__(session)
         self.http = http or _http()
@@ -85,6 +91,16 @@ class IgloohomeProvider(IgloohomeLockListing, IgloohomeRequests, LockProvider):
             expires_at=datetime.fromisoformat(credentials["access_token_expires_at"]),
             display_name=f"API client {client_id}",
         )
+
+    @classmethod
+    def sign_in_with(cls, method: str, values: dict[str, str], *, http: VendorHttp | None = None) -> ConnectResult:
+        if method != sign_in.API_CLIENT:
+            return super().sign_in_with(method, values)
+        return cls.sign_in(client_id=values["client_id"].strip(), client_secret=values["client_secret"].strip(), http=http)
+
+    @classmethod
+    def sign_in_refusal(cls, error: Exception) -> str:
+        return sign_in.refusal(error) if isinstance(error, ProviderError) else super().sign_in_refusal(error)
 
     def keep_alive(self) -> None:
         """Client credentials never lapse while idle; an expired token is renewed, which also tells

@@ -5,7 +5,7 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
-from locks.providers.base import AccountSession, Capabilities, CodeSpec, IssuedCode, LockProvider, RemoteLock
+from locks.providers.base import AccountSession, Capabilities, CodeSpec, ConnectResult, IssuedCode, LockProvider, RemoteLock
 from locks.providers.exceptions import (
     CodeNotFound,
     CodePending,
@@ -16,12 +16,14 @@ from locks.providers.exceptions import (
     OutcomeUnknown,
     PermanentProviderError,
     PinTaken,
+    ProviderAuthError,
     ProviderError,
     SubscriptionRequired,
     TransientProviderError,
     VendorUnavailable,
 )
 from locks.providers.http import VendorHttp, shared_http
+from locks.providers.nuki import client, sign_in
 from locks.providers.nuki.client import READBACK_DELAYS, NukiRequests
 from locks.providers.nuki.codes import as_sent, format_date, parse_date
 from locks.providers.nuki.errors import (
@@ -55,6 +57,33 @@ class NukiProvider(NukiRequests, LockProvider):
     slug = "nuki"
     display_name = "Nuki"
     pin_rule = staticmethod(nuki_rule)
+    sign_in_methods = sign_in.METHODS
+    connect_hint = sign_in.CONNECT_HINT
+    eligibility_hint = sign_in.ELIGIBILITY_HINT
+
+    @classmethod
+    def sign_in_with(cls, method: str, values: dict[str, str], *, http: VendorHttp | None = None) -> ConnectResult:
+        if method != sign_in.API_TOKEN_METHOD:
+            return super().sign_in_with(method, values)
+        try:
+            return client.connect_with_api_token(token=values["token"], http=http)
+        except ProviderError as error:
+            if sign_in.token_refused(error):
+                raise ProviderAuthError(sign_in.WRONG_TOKEN, vendor_code=sign_in.API_TOKEN_REFUSED) from None
+            raise
+
+    @classmethod
+    def authorization_url(cls, *, state: str, code_challenge: str | None, redirect_uri: str) -> str:
+        return client.authorize_url(state=state, redirect_uri=redirect_uri, code_challenge=code_challenge)
+
+    @classmethod
+    def exchange_code(cls, *, code: str, code_verifier: str | None, redirect_uri: str, http: VendorHttp | None = None) -> ConnectResult:
+        return client.exchange_code(code=code, redirect_uri=redirect_uri, code_verifier=code_verifier, http=http)
+
+    @classmethod
+    def sign_in_refusal(cls, error: Exception) -> str:
+        return sign_in.refusal(error) if isinstance(error, ProviderError) else super().sign_in_refusal(error)
+
     # "Call the GET /smartlock/auth endpoint within a few minutes to validate" [N-204].
     capabilities = Capabilities(
         chosen_pins=True, remote_revoke=True, update_in_place=True, find_codes=True, listing_delay=timedelta(minutes=5)

@@ -6,7 +6,7 @@ import time
 from datetime import datetime, timedelta
 from typing import Any
 
-from locks.providers.base import AccountSession, Capabilities, CodeSpec, IssuedCode, LockProvider, RemoteLock
+from locks.providers.base import AccountSession, Capabilities, CodeSpec, ConnectResult, IssuedCode, LockProvider, RemoteLock
 from locks.providers.exceptions import (
     CodeNotFound,
     CodeRejected,
@@ -19,6 +19,7 @@ from locks.providers.exceptions import (
     VendorUnavailable,
 )
 from locks.providers.http import VendorHttp, retry_after_seconds, shared_http
+from locks.providers.tedee import client, sign_in
 from locks.providers.tedee.client import KEEP_ALIVE_AFTER, REFRESH_MARGIN, api_url, from_epoch, refresh_tokens
 from locks.providers.tedee.codes import parse_date, pin_body
 from locks.providers.tedee.errors import PIN_WRITE_ONLY, STATUS_ERRORS
@@ -40,6 +41,22 @@ class TedeeProvider(LockProvider):
     slug = "tedee"
     display_name = "Tedee"
     pin_rule = staticmethod(tedee_rule)
+    sign_in_methods = sign_in.METHODS
+    connect_hint = sign_in.CONNECT_HINT
+    eligibility_hint = sign_in.ELIGIBILITY_HINT
+
+    @classmethod
+    def authorization_url(cls, *, state: str, code_challenge: str | None, redirect_uri: str) -> str:
+        return client.authorize_url(state=state, code_challenge=code_challenge, redirect_uri=redirect_uri)
+
+    @classmethod
+    def exchange_code(cls, *, code: str, code_verifier: str | None, redirect_uri: str, http: VendorHttp | None = None) -> ConnectResult:
+        return client.exchange_code(code=code, code_verifier=code_verifier, redirect_uri=redirect_uri, http=http)
+
+    @classmethod
+    def sign_in_refusal(cls, error: Exception) -> str:
+        return sign_in.refusal(error) if isinstance(error, ProviderError) else super().sign_in_refusal(error)
+
     capabilities = Capabilities(chosen_pins=True, remote_revoke=True, update_in_place=True, listing_delay=timedelta(minutes=2))
 
     def __init__(self, session: AccountSession, *, http: VendorHttp | None = None):
