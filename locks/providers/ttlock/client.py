@@ -10,13 +10,13 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.utils import timezone
 
+from locks.providers.base import Serialise, one_at_a_time_in_process
 from locks.providers.exceptions import (
     OutcomeUnknown,
     ProviderAuthError,
     VendorUnavailable,
 )
 from locks.providers.http import VendorHttp
-from locks.providers.serialise import one_at_a_time, one_at_a_time_in_process
 from locks.providers.ttlock.errors import RECONNECT, TokenRejected, items_of, malformed, page_count, read_answer
 from locks.providers.ttlock.times import now_ms
 
@@ -33,14 +33,11 @@ def one_call_per_lock_in_process(vendor_lock_id: str) -> ContextManager[None]:
     return one_at_a_time_in_process(LOCK_SCOPE, vendor_lock_id)
 
 
-def one_call_per_lock(vendor_lock_id: str) -> ContextManager[None]:
-    """Serialise calls to one lock across threads and worker processes.
-
-    On PostgreSQL a session-level advisory lock (held by this thread's connection, released
-    explicitly, never tied to a transaction); elsewhere a lock shared by this process's threads.
-    A gateway answers one request at a time and says -3003 "busy" otherwise [T-ERR, HT GW_LOCK].
-    """
-    return one_at_a_time(LOCK_SCOPE, vendor_lock_id)
+def one_call_per_lock(vendor_lock_id: str, *, serialise: Serialise = one_at_a_time_in_process) -> ContextManager[None]:
+    """Serialise calls to one lock with `serialise` (the account session's: across worker processes
+    when the services hand down their advisory lock, else among this process's threads).
+    A gateway answers one request at a time and says -3003 "busy" otherwise [T-ERR, HT GW_LOCK]."""
+    return serialise(LOCK_SCOPE, vendor_lock_id)
 
 
 # --- tokens ----------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ import re
 from collections.abc import Callable
 from contextlib import AbstractContextManager as ContextManager
 from datetime import date, timedelta
+from functools import partial
 
 from django.conf import settings
 
@@ -62,7 +63,8 @@ class TTLockProvider(TTLockLockListing, TTLockRequests, LockProvider):
     ):
         super().__init__(session)
         self.http = http or shared_http(self.display_name)
-        self.call_guard = call_guard or one_call_per_lock
+        # One call in flight per lock, serialised as the account session says (see `one_call_per_lock`).
+        self.call_guard = call_guard or partial(one_call_per_lock, serialise=session.serialise)
         self._refreshed = False
 
     # --- connecting -----------------------------------------------------------------------------
