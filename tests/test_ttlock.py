@@ -7,12 +7,12 @@ import logging
 import threading
 import time
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import pytest
 import requests
 import responses
-from functools import partial
 from django.contrib.messages import get_messages
 from django.db import connection
 from django.test import Client

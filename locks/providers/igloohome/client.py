@@ -15,6 +15,7 @@ from locks.providers.exceptions import (
     VendorUnavailable,
 )
 from locks.providers.http import retry_after_seconds
+from locks.providers.tokens import send_with_one_refresh
 
 VENDOR = "igloohome"
 TOKEN_PATH = "/oauth2/token"
@@ -43,14 +44,15 @@ class IgloohomeRequests:
         """One API request with a cached token; a refused token is renewed once and the request sent again
         (a 401/403 means nothing was done)."""
         url = settings.IGLOOHOME_API_URL.rstrip("/") + path
-        response = None
-        for renew in (False, True):
-            token = self._access_token(renew=renew)
-            headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
-            response = self.http.request(method, url, params=params, json=json, headers=headers)
-            if response.status_code not in (401, 403):
-                break
-        return response
+
+        def send() -> requests.Response:
+            headers = {"Authorization": f"Bearer {self._access_token()}", "Accept": "application/json"}
+            return self.http.request(method, url, params=params, json=json, headers=headers)
+
+        # One client sees an expired token answered with 403 (idx:37064654223), so both are retried.
+        return send_with_one_refresh(
+            send, refused=lambda sent: sent.status_code in (401, 403), refresh=lambda: self._access_token(renew=True)
+        )
 
     def _raise_for_status(self, response: requests.Response, *, on_device: bool, creating: bool = False) -> None:
         status = response.status_code

@@ -14,6 +14,7 @@ from locks.providers.exceptions import (
 )
 from locks.providers.http import VendorHttp, shared_http
 from locks.providers.nuki.errors import json_of, malformed, raise_for_status, refused_for_subscription
+from locks.providers.tokens import send_with_one_refresh
 
 logger = logging.getLogger(__name__)
 
@@ -194,10 +195,12 @@ class NukiRequests:
     def _call(self, method: str, path: str, *, code_write: bool = False, allow: tuple[int, ...] = (), **kwargs) -> requests.Response:
         """One API request with the Bearer token; on 401 the token is refreshed once and the request
         sent again (a 401 means Nuki did nothing). Statuses in `allow` are returned, not raised."""
-        response = self.http.request(method, api_url(path), headers=bearer_headers(self._access_token()), **kwargs)
-        if response.status_code == 401 and self._is_oauth() and self._credentials.get("refresh_token"):
-            self._refresh()
-            response = self.http.request(method, api_url(path), headers=bearer_headers(self._access_token()), **kwargs)
+        response = send_with_one_refresh(
+            lambda: self.http.request(method, api_url(path), headers=bearer_headers(self._access_token()), **kwargs),
+            refused=lambda sent: sent.status_code == 401,
+            refresh=self._refresh,
+            can_refresh=lambda: self._is_oauth() and bool(self._credentials.get("refresh_token")),
+        )
         if response.status_code == 401 and not self._is_oauth():
             raise ProviderAuthError(
                 "Nuki no longer accepts the API token (Nuki deletes API tokens when the account's password "

@@ -25,6 +25,7 @@ from locks.providers.tedee.codes import parse_date, pin_body
 from locks.providers.tedee.errors import PIN_WRITE_ONLY, STATUS_ERRORS
 from locks.providers.tedee.locks import unavailable_reasons
 from locks.providers.tedee.pins import tedee_rule
+from locks.providers.tokens import send_with_one_refresh
 
 logger = logging.getLogger(__name__)
 
@@ -198,12 +199,11 @@ class TedeeProvider(LockProvider):
             raise ProviderAuthError("The Tedee account is not connected; please reconnect it.")
         if self._access_token_expiring():
             self._refresh()
-        response = self._send(method, path, params, body)
+        response = send_with_one_refresh(
+            lambda: self._send(method, path, params, body), refused=lambda sent: sent.status_code == 401, refresh=self._refresh
+        )
         if response.status_code == 401:
-            self._refresh()
-            response = self._send(method, path, params, body)
-            if response.status_code == 401:
-                raise ProviderAuthError("Tedee no longer accepts this connection; please reconnect the account.", vendor_code="401")
+            raise ProviderAuthError("Tedee no longer accepts this connection; please reconnect the account.", vendor_code="401")
         return response
 
     def _send(self, method: str, path: str, params: dict | None, body: dict | None):

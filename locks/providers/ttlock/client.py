@@ -17,6 +17,7 @@ from locks.providers.exceptions import (
     VendorUnavailable,
 )
 from locks.providers.http import VendorHttp
+from locks.providers.tokens import send_with_one_refresh
 from locks.providers.ttlock.errors import RECONNECT, TokenRejected, items_of, malformed, page_count, read_answer
 from locks.providers.ttlock.times import now_ms
 
@@ -98,15 +99,18 @@ class TTLockRequests:
         # Once per adapter at most: tokens living less than the margin must not be renewed on every call.
         if not self._refreshed and self._expires_within(self.REFRESH_MARGIN):
             self._refresh()
-        with self.call_guard(lock_id) if lock_id is not None else nullcontext():
-            try:
-                return self._send(method, path, params)
-            except TokenRejected:
-                self._refresh()
+
+        def send() -> dict | TokenRejected:
             try:
                 return self._send(method, path, params)
             except TokenRejected as rejected:
-                raise ProviderAuthError(RECONNECT, vendor_code=str(rejected.errcode)) from None
+                return rejected
+
+        with self.call_guard(lock_id) if lock_id is not None else nullcontext():
+            answer = send_with_one_refresh(send, refused=lambda sent: isinstance(sent, TokenRejected), refresh=self._refresh)
+        if isinstance(answer, TokenRejected):
+            raise ProviderAuthError(RECONNECT, vendor_code=str(answer.errcode))
+        return answer
 
     def _send(self, method: str, path: str, params: dict) -> dict:
         signed = {
