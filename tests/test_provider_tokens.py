@@ -53,3 +53,33 @@ def test_the_expiry_is_read_from_the_session_and_unknown_means_not_expiring():
     assert expires_within(session, timedelta(minutes=5), now=NOW)
     assert not expires_within(session, timedelta(minutes=3), now=NOW)
     assert not expires_within(AccountSession(account_id=None, credentials={"access_token": "t"}), timedelta(days=1), now=NOW)
+
+
+def test_a_refresh_sets_the_sessions_expiry():
+    saved = []
+    session = AccountSession(
+        account_id=None,
+        credentials={"access_token": "old"},
+        expires_at=NOW,
+        save_credentials=lambda credentials, expires_at: saved.append((credentials, expires_at)),
+    )
+    later = NOW + timedelta(hours=4)
+    session.refresh_credentials(lambda credentials: ({"access_token": "new"}, later))
+    assert session.credentials == {"access_token": "new"} and session.expires_at == later
+    assert saved == [({"access_token": "new"}, later)]
+
+
+def test_a_serialised_refresh_sets_the_expiry_it_refreshed_to_or_the_one_it_adopted():
+    later = NOW + timedelta(hours=4)
+    refreshing = AccountSession(account_id=1, credentials={}, serialised_refresh=lambda held, refresh: refresh(held)[0])
+    refreshing.refresh_credentials(lambda credentials: ({"access_token": "new"}, later))
+    assert refreshing.expires_at == later
+
+    stored = ({"access_token": "another worker's"}, NOW + timedelta(hours=3))
+    adopting = AccountSession(account_id=1, credentials={}, expires_at=NOW, serialised_refresh=lambda held, refresh: stored)
+    adopting.refresh_credentials(lambda credentials: ({"access_token": "never asked"}, later))
+    assert (adopting.credentials, adopting.expires_at) == stored
+
+    unknown = AccountSession(account_id=1, credentials={}, expires_at=NOW, serialised_refresh=lambda held, refresh: stored[0])
+    unknown.refresh_credentials(lambda credentials: ({"access_token": "never asked"}, later))
+    assert unknown.credentials == stored[0] and unknown.expires_at is None
