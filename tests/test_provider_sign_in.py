@@ -5,7 +5,7 @@ import pytest
 from locks.providers.base import CredentialsSignIn, OAuthSignIn
 from locks.providers.exceptions import OperationNotSupported, ProviderAuthError, RateLimited, VendorUnavailable
 from locks.providers.igloohome import IgloohomeProvider
-from locks.providers.nuki import NukiProvider, client as nuki_client
+from locks.providers.nuki import NukiProvider, provider as nuki_provider
 from locks.providers.tedee import TedeeProvider
 from locks.providers.ttlock import TTLockProvider
 
@@ -74,7 +74,7 @@ def test_a_refused_nuki_api_token_reads_as_a_wrong_token_and_an_oauth_refusal_as
     def refuse(*, token, http=None):
         raise ProviderAuthError("Nuki no longer accepts this connection.", vendor_code="401")
 
-    monkeypatch.setattr(nuki_client, "connect_with_api_token", refuse)
+    monkeypatch.setattr(nuki_provider, "nuki_connect_with_api_token", refuse)
     with pytest.raises(ProviderAuthError) as refused:
         NukiProvider.sign_in_with("api-token", {"token": "t0k3n"})
     assert NukiProvider.sign_in_refusal(refused.value).startswith("Nuki did not accept this API token.")

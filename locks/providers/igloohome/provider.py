@@ -24,9 +24,9 @@ from locks.providers.exceptions import (
     ProviderError,
 )
 from locks.providers.http import VendorHttp, shared_http
-from locks.providers.igloohome import sign_in
 from locks.providers.igloohome.client import VENDOR, IgloohomeRequests
 from locks.providers.igloohome.locks import IgloohomeLockListing
+from locks.providers.igloohome.sign_in import API_CLIENT, CONNECT_HINT, ELIGIBILITY_HINT, METHODS, refusal as sign_in_refusal_text
 from locks.providers.igloohome.slots import AlgoPinWindow, algopin_window, free_variances, slot_candidates, wire_time, zone_named
 from locks.providers.igloohome.words import (
     full_slots_words,
@@ -68,9 +68,9 @@ class IgloohomeProvider(IgloohomeLockListing, IgloohomeRequests, LockProvider):
         limited_codes_per_slot=True,
     )
 
-    sign_in_methods = sign_in.METHODS
-    connect_hint = sign_in.CONNECT_HINT
-    eligibility_hint = sign_in.ELIGIBILITY_HINT
+    sign_in_methods = METHODS
+    connect_hint = CONNECT_HINT
+    eligibility_hint = ELIGIBILITY_HINT
 
     def __init__(self, session: AccountSession, *, http: VendorHttp | None = None, clock: Callable[[], datetime] | None = None):
         super().__init__(session)
@@ -94,13 +94,13 @@ class IgloohomeProvider(IgloohomeLockListing, IgloohomeRequests, LockProvider):
 
     @classmethod
     def sign_in_with(cls, method: str, values: dict[str, str], *, http: VendorHttp | None = None) -> ConnectResult:
-        if method != sign_in.API_CLIENT:
+        if method != API_CLIENT:
             return super().sign_in_with(method, values)
         return cls.sign_in(client_id=values["client_id"].strip(), client_secret=values["client_secret"].strip(), http=http)
 
     @classmethod
     def sign_in_refusal(cls, error: Exception) -> str:
-        return sign_in.refusal(error) if isinstance(error, ProviderError) else super().sign_in_refusal(error)
+        return sign_in_refusal_text(error) if isinstance(error, ProviderError) else super().sign_in_refusal(error)
 
     def keep_alive(self) -> None:
         """Client credentials never lapse while idle; an expired token is renewed, which also tells

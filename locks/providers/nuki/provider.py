@@ -23,8 +23,13 @@ from locks.providers.exceptions import (
     VendorUnavailable,
 )
 from locks.providers.http import VendorHttp, shared_http
-from locks.providers.nuki import client, sign_in
-from locks.providers.nuki.client import READBACK_DELAYS, NukiRequests
+from locks.providers.nuki.client import (
+    READBACK_DELAYS,
+    NukiRequests,
+    authorize_url as nuki_authorize_url,
+    connect_with_api_token as nuki_connect_with_api_token,
+    exchange_code as nuki_exchange_code,
+)
 from locks.providers.nuki.codes import as_sent, format_date, parse_date
 from locks.providers.nuki.errors import (
     DUPLICATE_CODE,
@@ -40,6 +45,16 @@ from locks.providers.nuki.errors import (
 )
 from locks.providers.nuki.locks import SERVER_STATE_OK, SERVER_STATES, has_keypad, subscription_ended
 from locks.providers.nuki.pins import nuki_rule
+from locks.providers.nuki.sign_in import (
+    API_TOKEN_METHOD,
+    API_TOKEN_REFUSED,
+    CONNECT_HINT,
+    ELIGIBILITY_HINT,
+    METHODS,
+    WRONG_TOKEN,
+    refusal as sign_in_refusal_text,
+    token_refused,
+)
 
 # --- Nuki's constants (sources in the module docstring) ------------------------------------------
 KEYPAD_CODE = 13  # auth type "13 .. keypad code"
@@ -57,32 +72,32 @@ class NukiProvider(NukiRequests, LockProvider):
     slug = "nuki"
     display_name = "Nuki"
     pin_rule = staticmethod(nuki_rule)
-    sign_in_methods = sign_in.METHODS
-    connect_hint = sign_in.CONNECT_HINT
-    eligibility_hint = sign_in.ELIGIBILITY_HINT
+    sign_in_methods = METHODS
+    connect_hint = CONNECT_HINT
+    eligibility_hint = ELIGIBILITY_HINT
 
     @classmethod
     def sign_in_with(cls, method: str, values: dict[str, str], *, http: VendorHttp | None = None) -> ConnectResult:
-        if method != sign_in.API_TOKEN_METHOD:
+        if method != API_TOKEN_METHOD:
             return super().sign_in_with(method, values)
         try:
-            return client.connect_with_api_token(token=values["token"], http=http)
+            return nuki_connect_with_api_token(token=values["token"], http=http)
         except ProviderError as error:
-            if sign_in.token_refused(error):
-                raise ProviderAuthError(sign_in.WRONG_TOKEN, vendor_code=sign_in.API_TOKEN_REFUSED) from None
+            if token_refused(error):
+                raise ProviderAuthError(WRONG_TOKEN, vendor_code=API_TOKEN_REFUSED) from None
             raise
 
     @classmethod
     def authorization_url(cls, *, state: str, code_challenge: str | None, redirect_uri: str) -> str:
-        return client.authorize_url(state=state, redirect_uri=redirect_uri, code_challenge=code_challenge)
+        return nuki_authorize_url(state=state, redirect_uri=redirect_uri, code_challenge=code_challenge)
 
     @classmethod
     def exchange_code(cls, *, code: str, code_verifier: str | None, redirect_uri: str, http: VendorHttp | None = None) -> ConnectResult:
-        return client.exchange_code(code=code, redirect_uri=redirect_uri, code_verifier=code_verifier, http=http)
+        return nuki_exchange_code(code=code, redirect_uri=redirect_uri, code_verifier=code_verifier, http=http)
 
     @classmethod
     def sign_in_refusal(cls, error: Exception) -> str:
-        return sign_in.refusal(error) if isinstance(error, ProviderError) else super().sign_in_refusal(error)
+        return sign_in_refusal_text(error) if isinstance(error, ProviderError) else super().sign_in_refusal(error)
 
     # "Call the GET /smartlock/auth endpoint within a few minutes to validate" [N-204].
     capabilities = Capabilities(

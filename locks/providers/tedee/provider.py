@@ -19,12 +19,20 @@ from locks.providers.exceptions import (
     VendorUnavailable,
 )
 from locks.providers.http import VendorHttp, retry_after_seconds, shared_http
-from locks.providers.tedee import client, sign_in
-from locks.providers.tedee.client import KEEP_ALIVE_AFTER, REFRESH_MARGIN, api_url, from_epoch, refresh_tokens
+from locks.providers.tedee.client import (
+    KEEP_ALIVE_AFTER,
+    REFRESH_MARGIN,
+    api_url,
+    authorize_url as tedee_authorize_url,
+    exchange_code as tedee_exchange_code,
+    from_epoch,
+    refresh_tokens,
+)
 from locks.providers.tedee.codes import parse_date, pin_body
 from locks.providers.tedee.errors import PIN_WRITE_ONLY, STATUS_ERRORS
 from locks.providers.tedee.locks import unavailable_reasons
 from locks.providers.tedee.pins import tedee_rule
+from locks.providers.tedee.sign_in import CONNECT_HINT, ELIGIBILITY_HINT, METHODS, refusal as sign_in_refusal_text
 from locks.providers.tokens import send_with_one_refresh
 
 logger = logging.getLogger(__name__)
@@ -42,21 +50,21 @@ class TedeeProvider(LockProvider):
     slug = "tedee"
     display_name = "Tedee"
     pin_rule = staticmethod(tedee_rule)
-    sign_in_methods = sign_in.METHODS
-    connect_hint = sign_in.CONNECT_HINT
-    eligibility_hint = sign_in.ELIGIBILITY_HINT
+    sign_in_methods = METHODS
+    connect_hint = CONNECT_HINT
+    eligibility_hint = ELIGIBILITY_HINT
 
     @classmethod
     def authorization_url(cls, *, state: str, code_challenge: str | None, redirect_uri: str) -> str:
-        return client.authorize_url(state=state, code_challenge=code_challenge, redirect_uri=redirect_uri)
+        return tedee_authorize_url(state=state, code_challenge=code_challenge, redirect_uri=redirect_uri)
 
     @classmethod
     def exchange_code(cls, *, code: str, code_verifier: str | None, redirect_uri: str, http: VendorHttp | None = None) -> ConnectResult:
-        return client.exchange_code(code=code, code_verifier=code_verifier, redirect_uri=redirect_uri, http=http)
+        return tedee_exchange_code(code=code, code_verifier=code_verifier, redirect_uri=redirect_uri, http=http)
 
     @classmethod
     def sign_in_refusal(cls, error: Exception) -> str:
-        return sign_in.refusal(error) if isinstance(error, ProviderError) else super().sign_in_refusal(error)
+        return sign_in_refusal_text(error) if isinstance(error, ProviderError) else super().sign_in_refusal(error)
 
     capabilities = Capabilities(chosen_pins=True, remote_revoke=True, update_in_place=True, listing_delay=timedelta(minutes=2))
 

@@ -17,11 +17,11 @@ from locks.providers.exceptions import (
     ProviderError,
 )
 from locks.providers.http import VendorHttp, shared_http
-from locks.providers.ttlock import sign_in
 from locks.providers.ttlock.client import TTLockRequests, credentials_from, one_call_per_lock, password_digest, token_request
 from locks.providers.ttlock.errors import digits_only, malformed
 from locks.providers.ttlock.locks import TTLockLockListing
 from locks.providers.ttlock.pins import ttlock_rule
+from locks.providers.ttlock.sign_in import CONNECT_HINT, ELIGIBILITY_HINT, METHODS, PASSWORD, refusal as sign_in_refusal_text
 from locks.providers.ttlock.times import from_ms, offset_warning, to_ms
 
 PERIOD_PASSCODE = 3  # keyboardPwdType: 2 permanent, 3 period [T-ADD]
@@ -38,9 +38,9 @@ class TTLockProvider(TTLockLockListing, TTLockRequests, LockProvider):
     slug = "ttlock"
     display_name = "TTLock"
     pin_rule = staticmethod(ttlock_rule)
-    sign_in_methods = sign_in.METHODS
-    connect_hint = sign_in.CONNECT_HINT
-    eligibility_hint = sign_in.ELIGIBILITY_HINT
+    sign_in_methods = METHODS
+    connect_hint = CONNECT_HINT
+    eligibility_hint = ELIGIBILITY_HINT
     capabilities = Capabilities(chosen_pins=True, remote_revoke=True, update_in_place=True, listing_delay=timedelta(minutes=3))
 
     LOCK_PAGE_SIZE = 100  # lock/list allows up to 1000 [T-LL]
@@ -84,13 +84,13 @@ class TTLockProvider(TTLockLockListing, TTLockRequests, LockProvider):
 
     @classmethod
     def sign_in_with(cls, method: str, values: dict[str, str], *, http: VendorHttp | None = None) -> ConnectResult:
-        if method != sign_in.PASSWORD:
+        if method != PASSWORD:
             return super().sign_in_with(method, values)
         return cls.sign_in(values["username"], values["password"], http=http)
 
     @classmethod
     def sign_in_refusal(cls, error: Exception) -> str:
-        return sign_in.refusal(error) if isinstance(error, ProviderError) else super().sign_in_refusal(error)
+        return sign_in_refusal_text(error) if isinstance(error, ProviderError) else super().sign_in_refusal(error)
 
     def keep_alive(self) -> None:
         if self._expires_within(self.KEEP_ALIVE_MARGIN):
