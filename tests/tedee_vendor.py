@@ -23,9 +23,9 @@ import json
 import re
 import secrets
 import time
-from datetime import timedelta
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -34,10 +34,10 @@ import responses
 from django.conf import settings
 from requests.adapters import HTTPAdapter
 
-from locks import pins
 from locks.providers import tedee
 from locks.providers.base import AccountSession
 from locks.providers.http import VendorHttp
+from locks.providers.tedee.pins import tedee_rule
 
 FIXTURES = Path(__file__).parent / "fixtures" / "tedee"
 ERRORS = json.loads((FIXTURES / "errors.json").read_text())
@@ -339,7 +339,7 @@ class TedeeCloud:
         body = json.loads(request.body)
         if set(body) != PIN_FIELDS:  # we always send the full body (PUT is a full replace)
             return None, self._error(400, "Missing or unknown fields.")
-        if not isinstance(body["pin"], str) or pins.tedee_rule(body["pin"]) is not None:
+        if not isinstance(body["pin"], str) or tedee_rule(body["pin"]) is not None:
             return None, self._error(400, ERRORS["400"]["errorMessages"][0])
         if not all(isinstance(body[key], str) and DATE_FORMAT.match(body[key]) for key in ("startDate", "endDate")):
             return None, self._error(400, "Invalid date.")

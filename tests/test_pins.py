@@ -3,8 +3,7 @@
 import random
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from locks.pins import (
     MAX_DRAWS,
@@ -12,13 +11,18 @@ from locks.pins import (
     PinSpaceExhausted,
     choose_pin,
     generic_rule,
-    nuki_rule,
     phone_pin,
-    pin_rule_for,
     random_pin,
-    tedee_rule,
-    ttlock_rule,
 )
+from locks.providers.base import LockProvider
+from locks.providers.fake import FakeProvider
+from locks.providers.igloohome import IgloohomeProvider
+from locks.providers.nuki import NukiProvider
+from locks.providers.nuki.pins import nuki_rule
+from locks.providers.tedee import TedeeProvider
+from locks.providers.tedee.pins import tedee_rule
+from locks.providers.ttlock import TTLockProvider
+from locks.providers.ttlock.pins import ttlock_rule
 
 RULES = [generic_rule, tedee_rule, nuki_rule, ttlock_rule]
 # Ends in 291573: six digits every vendor accepts.
@@ -133,18 +137,19 @@ def test_ttlock_rejects(pin, reason):
 
 
 @pytest.mark.parametrize(
-    ("slug", "rule"),
+    ("provider", "rule"),
     [
-        ("tedee", tedee_rule),
-        ("nuki", nuki_rule),
-        ("ttlock", ttlock_rule),
-        ("igloohome", generic_rule),
-        ("fake", generic_rule),
-        ("", generic_rule),
+        (TedeeProvider, tedee_rule),
+        (NukiProvider, nuki_rule),
+        (TTLockProvider, ttlock_rule),
+        (IgloohomeProvider, generic_rule),
+        (FakeProvider, generic_rule),
+        (LockProvider, generic_rule),
     ],
 )
-def test_pin_rule_for(slug, rule):
-    assert pin_rule_for(slug) is rule
+def test_each_provider_declares_its_pin_rule(provider, rule):
+    assert provider.pin_rule is rule
+    assert provider.pin_problem("123456") == rule("123456")
 
 
 pin_like = st.text(max_size=12) | st.text(alphabet="0123456789", max_size=10)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import ClassVar
 
-from locks import pins
+from locks.providers.pin_rules import PinRule, generic_rule
 
 
 @dataclass(frozen=True)
@@ -154,21 +154,33 @@ class AccountSession:
     # How a refresh is done for a stored account (see `refresh_credentials`): given the credentials
     # this session holds and the vendor refresh, the credentials to adopt, already stored.
     # None (no account behind the session, e.g. adapter tests): refresh and save, nothing more.
-    serialised_refresh: Callable[[dict, Callable[[dict], tuple[dict, datetime | None]]], dict] | None = None
+    serialised_refresh: Callable[[dict, Callable[[dict], tuple[dict, datetime | None]]], dict | tuple[dict, datetime | None]] | None = None
 
     def refresh_credentials(self, refresh: Callable[[dict], tuple[dict, datetime | None]]) -> dict:
-        """New credentials from `refresh(credentials) -> (credentials, expires_at)`, stored and adopted.
+        """New credentials from `refresh(credentials) -> (credentials, expires_at)`, stored and adopted,
+        with `expires_at` as the session's token expiry.
 
         For a stored account this is one refresh at a time per account, across workers: vendors
         that rotate refresh tokens accept each only once, so a worker that finds the account
         refreshed by another meanwhile adopts those credentials without calling the vendor.
+        `serialised_refresh` returns the credentials to adopt, or (credentials, expires_at); when it
+        adopted another worker's credentials without saying their expiry, the expiry is unknown
+        (None: the token is used, and refreshed once if refused).
         """
+        refreshed: list[datetime | None] = []
+
+        def refresh_noting_expiry(credentials: dict) -> tuple[dict, datetime | None]:
+            fresh, expires_at = refresh(credentials)
+            refreshed.append(expires_at)
+            return fresh, expires_at
+
         if self.serialised_refresh is not None:
-            fresh = self.serialised_refresh(self.credentials, refresh)
+            adopted = self.serialised_refresh(self.credentials, refresh_noting_expiry)
+            fresh, expires_at = adopted if isinstance(adopted, tuple) else (adopted, refreshed[-1] if refreshed else None)
         else:
-            fresh, expires_at = refresh(self.credentials)
+            fresh, expires_at = refresh_noting_expiry(self.credentials)
             self.save_credentials(fresh, expires_at)
-        self.credentials = fresh
+        self.credentials, self.expires_at = fresh, expires_at
         return fresh
 
 
@@ -208,10 +220,13 @@ class LockProvider(ABC):
     def __init__(self, session: AccountSession):
         self.session = session
 
+    # The vendor's PIN rule (its package's `pins` module); Nowistay's own six digits by default.
+    pin_rule: ClassVar[PinRule] = staticmethod(generic_rule)
+
     @classmethod
     def pin_problem(cls, pin: str) -> str | None:
         """Why this vendor would refuse this PIN, in plain words; None when it is acceptable."""
-        return pins.pin_rule_for(cls.slug)(pin)
+        return cls.pin_rule(pin)
 
     @classmethod
     def clock_warning(cls, lock_offset_minutes: int | None, property_tz: str, *, on) -> str:
@@ -252,7 +267,7 @@ class LockProvider(ABC):
     def find_code(self, vendor_lock_id: str, name: str) -> IssuedCode | None:
         """The code this system created under `name`, after a request whose outcome is unknown."""
 
-    def keep_alive(self) -> None:
+    def keep_alive(self) -> None:  # noqa: B027 (a no-op by default, not abstract: most credentials never lapse idle)
         """Refresh credentials that would otherwise lapse while the account is idle (no-op by default).
 
         Raises ProviderAuthError when the vendor no longer accepts them.

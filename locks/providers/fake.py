@@ -15,7 +15,6 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
 
-from locks import pins
 from locks.providers.base import AccountSession, Capabilities, CodeSpec, IssuedCode, LockProvider, RemoteLock
 from locks.providers.exceptions import (
     CodeNotFound,
@@ -28,6 +27,11 @@ from locks.providers.exceptions import (
     ProviderError,
 )
 from locks.providers.http import note_request_attempted
+from locks.providers.pin_rules import DIGITS, PIN_LENGTH, generic_rule
+from locks.providers.registry import PROVIDER_CLASSES
+
+# The vendors' own classes, kept before any test swaps the registry's dict for fakes.
+VENDOR_CLASSES = dict(PROVIDER_CLASSES)
 
 
 @dataclass
@@ -180,15 +184,29 @@ class FakeProvider(LockProvider):
             raise PinTaken("The lock already holds this PIN.")
 
     def _generated_pin(self, lock: FakeLock) -> str:
-        return pins.random_pin(rng=random.Random(), rule=pins.generic_rule, taken={c.pin for c in lock.codes.values()})
+        # The vendor picks it (an algoPIN-like stand-in): any free six digits.
+        taken = {c.pin for c in lock.codes.values()}
+        rng = random.Random()
+        while True:
+            pin = "".join(rng.choice(DIGITS) for _ in range(PIN_LENGTH))
+            if pin not in taken and generic_rule(pin) is None:
+                return pin
 
 
 def fake_provider_class(slug: str, cloud: FakeCloud, capabilities: Capabilities = Capabilities()) -> type[FakeProvider]:
-    """A FakeProvider standing in for `slug` (its PIN rules), with the given capabilities."""
+    """A FakeProvider standing in for `slug` (its PIN rule), with the given capabilities."""
+    real = VENDOR_CLASSES.get(slug)
+    pin_rule = real.pin_rule if real is not None else generic_rule
     return type(
         f"Fake{slug.title()}Provider",
         (FakeProvider,),
-        {"slug": slug, "display_name": f"Fake {slug}", "cloud": cloud, "capabilities": capabilities},
+        {
+            "slug": slug,
+            "display_name": f"Fake {slug}",
+            "cloud": cloud,
+            "capabilities": capabilities,
+            "pin_rule": staticmethod(pin_rule),
+        },
     )
 
 

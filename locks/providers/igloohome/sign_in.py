@@ -1,0 +1,28 @@
+"""How a host connects an igloohome account: the client ID and secret of an API client made in the
+iglooaccess portal; a token is fetched to prove them before anything is stored [IG]."""
+
+from locks.providers.base import CredentialField, CredentialsSignIn
+from locks.providers.exceptions import PermanentProviderError, ProviderError, RateLimited
+
+API_CLIENT = "api-client"
+METHODS = (
+    CredentialsSignIn(
+        key=API_CLIENT,
+        title="Paste an igloohome API client",
+        fields=(
+            CredentialField("client_id", "API client ID", help_text="In the iglooaccess portal, under API access.", max_length=200),
+            CredentialField("client_secret", "API client secret", secret=True, max_length=500),
+        ),
+    ),
+)
+CONNECT_HINT = "Paste the client ID and secret of an igloohome API client."
+ELIGIBILITY_HINT = "The lock supports algoPINs (remotely generated PINs)."
+
+
+def refusal(error: ProviderError) -> str:
+    """What the host reads when an igloohome sign-in failed with `error`."""
+    if isinstance(error, RateLimited):  # its message says when to try again
+        return error.message
+    if isinstance(error, PermanentProviderError):
+        return f"{error.message} Nothing was saved; check the API client in the iglooaccess portal and try again."
+    return f"{error.message} Nothing was saved; please try again in a few minutes."

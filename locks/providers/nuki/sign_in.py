@@ -1,0 +1,66 @@
+"""How a host connects a Nuki account, and what a refused sign-in tells them:
+
+- "Sign in with Nuki" (OAuth 2 authorization code, for installations with a Nuki integrator app:
+  NUKI_CLIENT_ID and NUKI_CLIENT_SECRET); Nuki documents no PKCE parameter, so only the state is
+  sent (see "Decisions" in the package docstring).
+- A Nuki Web API token pasted into a form (Nuki Web > Menu > API), checked with `GET /account`,
+  stored encrypted, never rendered back and never logged.
+"""
+
+from locks.providers.base import CredentialField, CredentialsSignIn, OAuthSignIn
+from locks.providers.exceptions import ProviderAuthError, ProviderError, RateLimited, VendorUnavailable
+from locks.providers.nuki.client import USE_PKCE
+from locks.providers.nuki.errors import MALFORMED
+
+API_TOKEN_METHOD = "api-token"
+METHODS = (
+    OAuthSignIn(title="Sign in with Nuki", required_settings=("NUKI_CLIENT_ID", "NUKI_CLIENT_SECRET"), pkce=USE_PKCE),
+    CredentialsSignIn(
+        key=API_TOKEN_METHOD,
+        title="Paste a Nuki Web API token",
+        fields=(
+            CredentialField(
+                "token",
+                "Nuki Web API token",
+                help_text="In Nuki Web, open Menu > API and create an API token; paste it here. It is stored encrypted.",
+                secret=True,
+                max_length=512,
+            ),
+        ),
+    ),
+)
+CONNECT_HINT = "Sign in with Nuki, or paste a Nuki Web API token."
+ELIGIBILITY_HINT = "A keypad is paired and the lock is reachable through Nuki Web."
+
+# Our marker in `vendor_code` for an API token Nuki refused (401, or 403: a token without the rights).
+API_TOKEN_REFUSED = "api token refused"
+
+WRONG_TOKEN = (
+    "Nuki did not accept this API token. Copy it again from Nuki Web (Menu > API); a token stops "
+    "working when it is deleted or when the Nuki Web password changes."
+)
+REFUSED = "Nuki did not accept the sign-in, so nothing was connected. Please start connecting Nuki again."
+UNREACHABLE = "Nuki could not be reached, so nothing was connected. Please try again in a few minutes."
+MALFORMED_ANSWER = (
+    "Nuki answered with something we could not understand, so nothing was connected. Please try "
+    "again, and contact support if it keeps happening."
+)
+
+
+def token_refused(error: ProviderError) -> bool:
+    """Whether Nuki refused a pasted API token (rather than failing)."""
+    return isinstance(error, ProviderAuthError) or (not isinstance(error, RateLimited) and error.vendor_code == "403")
+
+
+def refusal(error: ProviderError) -> str:
+    """What the host reads when a Nuki sign-in (OAuth code exchange or API token) failed with `error`."""
+    if error.vendor_code == API_TOKEN_REFUSED:
+        return WRONG_TOKEN
+    if isinstance(error, ProviderAuthError):
+        return REFUSED
+    if isinstance(error, RateLimited):  # its message says when to try again
+        return error.message
+    if isinstance(error, VendorUnavailable):
+        return MALFORMED_ANSWER if error.vendor_code == MALFORMED else UNREACHABLE
+    # 403 (a token without the rights) reads as a refusal; anything else as Nuki failing.
+    return REFUSED if error.vendor_code == "403" else UNREACHABLE

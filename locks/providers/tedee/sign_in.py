@@ -1,0 +1,29 @@
+"""How a host connects a Tedee account (OAuth 2 + PKCE on Tedee's own page), and what a refused
+sign-in tells them [TD howtos/authenticate.rst]."""
+
+from locks.providers.base import OAuthSignIn
+from locks.providers.exceptions import ProviderAuthError, ProviderError, RateLimited, VendorUnavailable
+
+METHODS = (OAuthSignIn(title="Sign in with Tedee", required_settings=("TEDEE_CLIENT_ID",), pkce=True),)
+CONNECT_HINT = "Sign in on Tedee's own page; you never type a key or password here."
+ELIGIBILITY_HINT = "A keypad is paired, the lock is reachable through a bridge, and this account is the lock's owner or an administrator."
+# Tedee wants a verifier of exactly 43 characters for S256 [TD authenticate]: secrets.token_urlsafe(32).
+CODE_VERIFIER_LENGTH = 43
+
+REFUSED = "Tedee did not accept the sign-in. Nothing was connected; please start connecting Tedee again."
+UNREACHABLE = "Tedee could not be reached. Nothing was connected; please try again in a few minutes."
+MALFORMED = (
+    "Tedee answered the sign-in with something we could not understand. Nothing was connected; "
+    "please try again, and contact support if it keeps happening."
+)
+
+
+def refusal(error: ProviderError) -> str:
+    """What the host reads when exchanging Tedee's authorization code failed with `error`."""
+    if isinstance(error, ProviderAuthError):
+        return REFUSED
+    if isinstance(error, RateLimited):  # its message says when to try again
+        return error.message
+    if isinstance(error, VendorUnavailable) and error.vendor_code == "malformed":
+        return MALFORMED
+    return UNREACHABLE
