@@ -154,7 +154,7 @@ class AccountSession:
     # How a refresh is done for a stored account (see `refresh_credentials`): given the credentials
     # this session holds and the vendor refresh, the credentials to adopt, already stored.
     # None (no account behind the session, e.g. adapter tests): refresh and save, nothing more.
-    serialised_refresh: Callable[[dict, Callable[[dict], tuple[dict, datetime | None]]], dict | tuple[dict, datetime | None]] | None = None
+    serialised_refresh: Callable[[dict, Callable[[dict], tuple[dict, datetime | None]]], tuple[dict, datetime | None]] | None = None
 
     def refresh_credentials(self, refresh: Callable[[dict], tuple[dict, datetime | None]]) -> dict:
         """New credentials from `refresh(credentials) -> (credentials, expires_at)`, stored and adopted,
@@ -163,22 +163,12 @@ class AccountSession:
         For a stored account this is one refresh at a time per account, across workers: vendors
         that rotate refresh tokens accept each only once, so a worker that finds the account
         refreshed by another meanwhile adopts those credentials without calling the vendor.
-        `serialised_refresh` returns the credentials to adopt, or (credentials, expires_at); when it
-        adopted another worker's credentials without saying their expiry, the expiry is unknown
-        (None: the token is used, and refreshed once if refused).
+        `serialised_refresh` returns the (credentials, expires_at) to adopt.
         """
-        refreshed: list[datetime | None] = []
-
-        def refresh_noting_expiry(credentials: dict) -> tuple[dict, datetime | None]:
-            fresh, expires_at = refresh(credentials)
-            refreshed.append(expires_at)
-            return fresh, expires_at
-
         if self.serialised_refresh is not None:
-            adopted = self.serialised_refresh(self.credentials, refresh_noting_expiry)
-            fresh, expires_at = adopted if isinstance(adopted, tuple) else (adopted, refreshed[-1] if refreshed else None)
+            fresh, expires_at = self.serialised_refresh(self.credentials, refresh)
         else:
-            fresh, expires_at = refresh_noting_expiry(self.credentials)
+            fresh, expires_at = refresh(self.credentials)
             self.save_credentials(fresh, expires_at)
         self.credentials, self.expires_at = fresh, expires_at
         return fresh

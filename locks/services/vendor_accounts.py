@@ -63,7 +63,7 @@ class _TokenStore:
         with one_at_a_time(ACCOUNT_TOKEN_SCOPE, str(self.account.pk)):
             self._store_if_still_current(held, credentials, expires_at)
 
-    def serialised_refresh(self, held: dict, refresh: Refresh) -> dict:
+    def serialised_refresh(self, held: dict, refresh: Refresh) -> tuple[dict, datetime | None]:
         # One refresh per account at a time across workers; a refresh token is good for one use,
         # so tokens another worker stored meanwhile are adopted rather than refreshed again.
         account = self.account
@@ -71,10 +71,10 @@ class _TokenStore:
             stored = ProviderAccount.objects.filter(pk=account.pk).values("credentials", "token_expires_at").first()
             if stored is not None and stored["credentials"] != held:
                 self._adopt(stored["credentials"], stored["token_expires_at"])
-                return stored["credentials"]
+                return stored["credentials"], stored["token_expires_at"]
             fresh, expires_at = refresh(held)
             self._store_if_still_current(held, fresh, expires_at)
-            return fresh
+            return fresh, expires_at
 
     def _store_if_still_current(self, held: dict, credentials: dict, expires_at: datetime | None) -> None:
         # Under the account's token lock. A disconnection (credentials deleted) or a reconnection
