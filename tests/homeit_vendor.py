@@ -413,3 +413,20 @@ class HomeitCloud:
     @staticmethod
     def _link(key_id: int) -> str:
         return LINK_BASE + hashlib.sha256(f"homeit-key-{key_id}".encode()).hexdigest()[:24]
+
+
+def homeit_contract_adapter():
+    """The homeit adapter on this emulator, for tests/test_provider_contract.py."""
+    from locks.providers.base import AccountSession
+    from locks.providers.homeit import HomeitProvider
+    from locks.providers.http import VendorHttp
+    from tests.test_provider_contract import AdapterUnderTest
+
+    cloud = HomeitCloud(clock=lambda: datetime(2026, 6, 1, 9, 0, tzinfo=UTC))
+    cloud.add_property(530001, "Front door")
+    cloud.add_property(530005, "Back door", online=False)
+    cloud.add_property(530004, "Garage", keypad=False)
+    http = VendorHttp("homeit")
+    cloud.mount(http.session)
+    provider = HomeitProvider(AccountSession(account_id=1, credentials={"api_key": API_KEY}), http=http)
+    return AdapterUnderTest(provider, lock_id="530001", offline_lock_id="530005", missing_lock_id="530009")

@@ -1,7 +1,8 @@
 """The contract every LockProvider adapter keeps, whatever the vendor.
 
-`TestLockProviderContract` runs against each entry of ADAPTERS. Today those are the fake adapters
-(locks.providers.fake) standing in for TTLock, Tedee, Nuki and igloohome; a real adapter joins by
+`TestLockProviderContract` runs against each entry of ADAPTERS. Those are the fake adapters
+(locks.providers.fake) standing in for TTLock, Tedee, Nuki and igloohome, and the five real adapters on
+their emulators; a real adapter joins by
 adding a small factory that returns an `AdapterUnderTest` (its provider built on a stubbed HTTP
 session or a sandbox, plus three lock ids: one that takes codes, one offline, one that does not
 exist) and a `pytest.param(factory, id=...)` line below. Checks that depend on a capability
@@ -28,6 +29,7 @@ from locks.providers.exceptions import (
     TransientProviderError,
 )
 from locks.providers.fake import FakeCloud, fake_provider_class, fake_session
+from tests.homeit_vendor import homeit_contract_adapter
 from tests.igloohome_vendor import igloohome_contract_adapter
 from tests.ttlock_vendor import ttlock_adapter
 from tests.tedee_vendor import tedee_adapter
@@ -94,6 +96,7 @@ ADAPTERS = [
     pytest.param(ttlock_adapter, id="ttlock"),
     pytest.param(tedee_adapter, id="tedee"),
     pytest.param(nuki_adapter, id="nuki"),
+    pytest.param(homeit_contract_adapter, id="homeit"),
 ]
 
 
@@ -114,6 +117,18 @@ def having(capability: str):
 def lacking(capability: str):
     """Run a test only on the adapters without `capability`."""
     return pytest.mark.parametrize("adapter", _adapters(capability, False), indirect=True)
+
+
+def lacking_both(first: str, second: str):
+    """Run a test only on the adapters with neither capability."""
+    chosen = [param for param in _adapters(first, False) if param in _adapters(second, False)]
+    return pytest.mark.parametrize("adapter", chosen, indirect=True)
+
+
+def having_and_lacking(present: str, absent: str):
+    """Run a test only on the adapters that have `present` and lack `absent`."""
+    chosen = [param for param in _adapters(present, True) if param in _adapters(absent, False)]
+    return pytest.mark.parametrize("adapter", chosen, indirect=True)
 
 
 def assert_round_trips(error: ProviderError) -> ProviderError:
@@ -223,7 +238,7 @@ class TestLockProviderContract:
 
     # --- failures -------------------------------------------------------------------------------------
 
-    @lacking("offline_codes")
+    @lacking_both("offline_codes", "writes_while_offline")
     def test_an_offline_lock_refuses_a_create_transiently(self, adapter):
         self._offline(adapter, "create_code")
 
@@ -232,15 +247,25 @@ class TestLockProviderContract:
         issued = adapter.provider.create_code(adapter.offline_lock_id, adapter.spec("nw-101"))
         assert issued.pin.isdigit() and issued.vendor_code_id
 
-    @having("find_codes")
+    @having("writes_while_offline")
+    def test_codes_kept_in_the_cloud_are_written_for_an_offline_lock_and_found_changed_and_removed(self, adapter):
+        issued = adapter.provider.create_code(adapter.offline_lock_id, adapter.spec("nw-101"))
+        assert issued.pin.isdigit() and issued.vendor_code_id
+        assert adapter.provider.find_code(adapter.offline_lock_id, "nw-101").vendor_code_id == issued.vendor_code_id
+        moved = adapter.spec("nw-101", starts=LATER_STARTS, ends=LATER_ENDS)
+        assert adapter.provider.update_code(adapter.offline_lock_id, issued.vendor_code_id, moved).ends_at == LATER_ENDS
+        adapter.provider.delete_code(adapter.offline_lock_id, issued.vendor_code_id)
+        assert adapter.provider.find_code(adapter.offline_lock_id, "nw-101") is None
+
+    @having_and_lacking("find_codes", "writes_while_offline")
     def test_an_offline_lock_refuses_a_search_transiently(self, adapter):
         self._offline(adapter, "find_code")
 
-    @having("update_in_place")
+    @having_and_lacking("update_in_place", "writes_while_offline")
     def test_an_offline_lock_refuses_an_update_transiently(self, adapter):
         self._offline(adapter, "update_code")
 
-    @having("remote_revoke")
+    @having_and_lacking("remote_revoke", "writes_while_offline")
     def test_an_offline_lock_refuses_a_delete_transiently(self, adapter):
         self._offline(adapter, "delete_code")
 

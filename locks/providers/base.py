@@ -25,6 +25,9 @@ class Capabilities:
     update_in_place: bool = True  # a code's window can be changed without re-creating it
     find_codes: bool = True  # codes can be listed, so a lost create can be found by its name
     offline_codes: bool = False  # codes are computed without reaching the lock (algoPINs)
+    # Codes are records in the vendor's cloud, written whatever the lock's state; an offline lock
+    # takes them when it is back (homeit's keys), so writes to it succeed rather than wait.
+    writes_while_offline: bool = False
     # How long a write the vendor carried out may take to show in its code listing; a write whose
     # answer was lost is proven absent only once a listing this long after it does not show it.
     listing_delay: timedelta = timedelta(minutes=2)

@@ -2,12 +2,14 @@
 
 from locks.providers.base import AccountSession, LockProvider
 from locks.providers.exceptions import OperationNotSupported
+from locks.providers.homeit import HomeitProvider
 from locks.providers.igloohome import IgloohomeProvider
 from locks.providers.nuki import NukiProvider
 from locks.providers.tedee import TedeeProvider
 from locks.providers.ttlock import TTLockProvider
 
 PROVIDER_CLASSES: dict[str, type[LockProvider]] = {
+    HomeitProvider.slug: HomeitProvider,
     IgloohomeProvider.slug: IgloohomeProvider,
     NukiProvider.slug: NukiProvider,
     TedeeProvider.slug: TedeeProvider,

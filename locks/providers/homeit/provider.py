@@ -73,6 +73,7 @@ class HomeitProvider(LockProvider):
         update_in_place=True,
         find_codes=True,
         offline_codes=False,
+        writes_while_offline=True,
         access_links=True,
     )
     sign_in_methods = (
