@@ -4,8 +4,8 @@ The `state` is random, kept in the signed-in host's own session with the PKCE ve
 redirect URI and its creation time, single use (taken out of the session whatever happens next),
 bound to the host who started it, valid for STATE_LIFETIME_SECONDS, and compared in constant time.
 
-The verifier is 43 characters (32 random bytes, base64url): RFC 7636's minimum, and exactly what
-Tedee's S256 sign-in asks for; vendors that take no PKCE are simply not sent it.
+The verifier is 43 characters (32 random bytes, base64url): RFC 7636's minimum, and the exact length
+some vendors' S256 sign-in insists on; vendors that take no PKCE (`OAuthSignIn.pkce`) are not sent it.
 """
 
 import base64
