@@ -11,9 +11,27 @@ from django.utils.html import format_html
 from locks import services
 from locks.admin_display import local_and_utc, status_words, window_text
 from locks.code_status import ended_access_note
-from locks.models import AccessCode, Lock, LockAssignment, ProviderAccount, VendorCall
+from locks.models import AccessCode, Lock, LockAssignment, ProviderAccount, VendorCall, provider_name
+from locks.providers import registry
 
-PROVIDER_FILTER = ("lock__account__provider", admin.ChoicesFieldListFilter)
+
+def provider_filter(field_path: str) -> type[admin.SimpleListFilter]:
+    """A list filter on a provider slug, offering the vendors of the registry by name."""
+
+    class ProviderFilter(admin.SimpleListFilter):
+        title = "provider"
+        parameter_name = "provider" if field_path == "provider" else field_path
+
+        def lookups(self, request, model_admin):
+            return [(slug, provider_name(slug)) for slug in registry.PROVIDER_CLASSES]
+
+        def queryset(self, request, queryset):
+            return queryset.filter(**{field_path: self.value()}) if self.value() else queryset
+
+    return ProviderFilter
+
+
+PROVIDER_FILTER = provider_filter("lock__account__provider")
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -33,17 +51,21 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(ProviderAccount)
 class ProviderAccountAdmin(ReadOnlyAdmin):
-    list_display = ["host", "provider", "display_name", "status", "needs_reconnect", "token_expires_at", "last_error", "updated_at"]
-    list_filter = ["provider", "status", ("connected_at", admin.DateFieldListFilter)]
+    list_display = ["host", "provider_label", "display_name", "status", "needs_reconnect", "token_expires_at", "last_error", "updated_at"]
+    list_filter = [provider_filter("provider"), "status", ("connected_at", admin.DateFieldListFilter)]
     search_fields = ["display_name", "host__username", "host__email"]
     list_select_related = ["host"]
     ordering = ["host__username", "provider"]
     # `credentials` is editable=False and listed nowhere here: not even masked in a form.
     fields = [
-        "host", "provider", "display_name", "status", "token_expires_at", "last_error", "disconnect_started_at",
+        "host", "provider_label", "display_name", "status", "token_expires_at", "last_error", "disconnect_started_at",
         "disconnect_summary", "connected_at", "updated_at",
     ]
     readonly_fields = fields
+
+    @admin.display(description="provider", ordering="provider")
+    def provider_label(self, account):
+        return account.provider_name
 
     @admin.display(boolean=True, description="needs reconnect")
     def needs_reconnect(self, account):
@@ -53,14 +75,14 @@ class ProviderAccountAdmin(ReadOnlyAdmin):
 @admin.register(Lock)
 class LockAdmin(ReadOnlyAdmin):
     list_display = ["name", "provider", "host", "vendor_lock_id", "supports_remote_codes", "unavailable_reason", "is_online", "last_refreshed_at"]
-    list_filter = [("account__provider", admin.ChoicesFieldListFilter), "supports_remote_codes", "is_online"]
+    list_filter = [provider_filter("account__provider"), "supports_remote_codes", "is_online"]
     search_fields = ["name", "vendor_lock_id", "account__host__username", "account__host__email"]
     list_select_related = ["account__host"]
     ordering = ["account__host__username", "name"]
 
     @admin.display(description="provider", ordering="account__provider")
     def provider(self, lock):
-        return lock.account.get_provider_display()
+        return lock.account.provider_name
 
     @admin.display(description="host", ordering="account__host__username")
     def host(self, lock):
@@ -87,7 +109,7 @@ class LockAssignmentAdmin(ReadOnlyAdmin):
 
     @admin.display(description="provider", ordering="lock__account__provider")
     def provider(self, assignment):
-        return assignment.lock.account.get_provider_display()
+        return assignment.lock.account.provider_name
 
 
 class VendorCallInline(admin.TabularInline):
@@ -156,7 +178,7 @@ class AccessCodeAdmin(ReadOnlyAdmin):
 
     @admin.display(description="provider", ordering="lock__account__provider")
     def provider(self, code):
-        return code.lock.account.get_provider_display()
+        return code.lock.account.provider_name
 
     @admin.display(description="window (property time)", ordering="starts_at")
     def window_local(self, code):
@@ -233,8 +255,10 @@ class AccessCodeAdmin(ReadOnlyAdmin):
 
 @admin.register(VendorCall)
 class VendorCallAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "provider", "operation", "outcome", "error_kind", "error_message", "duration", "access_code", "lock"]
-    list_filter = ["provider", "operation", "outcome", "error_kind", ("created_at", admin.DateFieldListFilter)]
+    list_display = [
+        "created_at", "provider_label", "operation", "outcome", "error_kind", "error_message", "duration", "access_code", "lock",
+    ]
+    list_filter = [provider_filter("provider"), "operation", "outcome", "error_kind", ("created_at", admin.DateFieldListFilter)]
     search_fields = ["error_message", "lock__vendor_lock_id", "access_code__booking__guest_name"]
     list_select_related = ["lock", "access_code"]
     date_hierarchy = "created_at"
@@ -242,6 +266,10 @@ class VendorCallAdmin(ReadOnlyAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False  # the retention task prunes it; nobody edits history by hand
+
+    @admin.display(description="provider", ordering="provider")
+    def provider_label(self, call):
+        return provider_name(call.provider)
 
     @admin.display(description="took", ordering="duration_ms")
     def duration(self, call):

@@ -57,7 +57,7 @@ def codes_with_audit_html(codes) -> str:
                 code.pk,
                 code.get_state_display(),
                 "current" if code.is_current else "not current",
-                f" · {code.lock.account.get_provider_display()} lock {code.lock.name} ({code.lock.vendor_lock_id})",
+                f" · {code.lock.account.provider_name} lock {code.lock.name} ({code.lock.vendor_lock_id})",
                 window_text(code),
                 code.attempts,
                 local_and_utc(code.next_attempt_at, code.booking.property.time_zone),

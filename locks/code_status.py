@@ -229,7 +229,7 @@ def _is_retrying(code: AccessCode) -> bool:
 
 
 def _brand(code: AccessCode) -> str:
-    return code.lock.account.get_provider_display()
+    return code.lock.account.provider_name
 
 
 def _no_code_text(booking: Booking, has_lock: bool) -> str:
@@ -319,7 +319,7 @@ def ended_access_note(code: AccessCode | None, tz_name: str) -> str:
     if code is None or code.state == CodeState.EXPIRED:
         return "There was no working code to revoke."
     if code.state == CodeState.SUPERSEDED:
-        brand = code.lock.account.get_provider_display()
+        brand = code.lock.account.provider_name
         until = local_time(code.lock_ends_at or code.ends_at, tz_name)
         if capabilities_of(code.lock).remote_revoke:
             return f"{brand} refused to revoke the code: it keeps working until {until}."

@@ -11,8 +11,8 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from types import SimpleNamespace
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -20,27 +20,20 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection as db_connection
 from django.http import QueryDict
+from django.urls import reverse
 
 from bookings.demo import DEMO_HOST_USERNAME, OFFLINE_DEMO_PROPERTY
 from bookings.models import Property
-from locks.models import AccountStatus, Lock, LockAssignment, Provider, ProviderAccount
+from locks.connect import services as connect_services
+from locks.models import AccountStatus, Lock, LockAssignment, ProviderAccount, provider_name
+from locks.providers import registry
+from locks.providers.base import OAuthSignIn
 from locks.services import lock_assignment_set
+from sandbox.demo_sign_ins import DEMO_SIGN_INS, OFFLINE_LOCK_NAME, OFFLINE_LOCK_PROVIDER, SANDBOX_SETTINGS, DemoSignIn
 
-# Sandbox demo sign-ins (sandbox/seed.py creates the same ones on the virtual side).
-DEMO_LOGIN = "demo-host@nowistay.example"
-TTLOCK_PASSWORD = "sandbox-ttlock"
-TEDEE_PASSWORD = "sandbox-tedee"
-NUKI_API_TOKEN = "sandbox-nuki-api-token"
-IGLOOHOME_CLIENT = ("sandbox-igloohome-client", "sandbox-igloohome-secret")
-
-# Shown on the connect panels when the vendors point at the sandbox (`make run`): nobody has to
-# look up what to type. Never shown against real vendors (settings.SANDBOX_URL is empty there).
-SANDBOX_SIGN_IN_HINTS = {
-    Provider.TTLOCK: f"TTLock app username {DEMO_LOGIN}, password {TTLOCK_PASSWORD}.",
-    Provider.TEDEE: f"on the sandbox's Tedee page, e-mail {DEMO_LOGIN}, password {TEDEE_PASSWORD}.",
-    Provider.NUKI: f"Nuki Web API token {NUKI_API_TOKEN} (or Sign in with Nuki: {DEMO_LOGIN} / {NUKI_API_TOKEN}).",
-    Provider.IGLOOHOME: f"API client ID {IGLOOHOME_CLIENT[0]}, secret {IGLOOHOME_CLIENT[1]}.",
-}
+# A sandbox OAuth sign-in comes back to this site's callback path; the demo reads the redirect
+# instead of following it, so any host name does.
+DEMO_SITE = "http://127.0.0.1:8000/"
 
 
 @dataclass(frozen=True)
@@ -50,76 +43,55 @@ class DemoConnection:
     connect: Callable[[object], ProviderAccount]
 
 
-def _connect_ttlock(host) -> ProviderAccount:
-    from locks.connect.ttlock import ttlock_connect
-
-    return ttlock_connect(host=host, username=DEMO_LOGIN, password=TTLOCK_PASSWORD)
-
-
-def _connect_tedee(host) -> ProviderAccount:
-    """Sign the demo host in to the sandbox's Tedee cloud without a browser: the product's own
-    connect services start the OAuth + PKCE sign-in and finish it; `requests` plays the host on the
-    sandbox's sign-in page (GET the form, POST the demo credentials, read the redirect)."""
-    from locks.connect.tedee import TedeeConnectError, tedee_authorization_redirect, tedee_complete
-
-    # The services only use the request's session, user, GET and build_absolute_uri. The redirect
-    # URI is never visited here (the sandbox's redirect is read, not followed), only echoed back.
-    request = SimpleNamespace(
-        session={},
-        user=host,
-        GET=QueryDict(),
-        build_absolute_uri=lambda location: urljoin("http://127.0.0.1:8000/", location),
-    )
+def connect_demo_account(host, demo: DemoSignIn) -> ProviderAccount:
+    """Sign the demo host in to a sandbox cloud through the product's own connect services."""
     try:
-        authorize_url = tedee_authorization_redirect(request)
-    except TedeeConnectError as error:
-        raise RuntimeError(f"Tedee demo sign-in: {error.message}") from None
+        if isinstance(_declared_method(demo), OAuthSignIn):
+            return _connect_through_sandbox_page(host, demo)
+        return connect_services.connect_with_credentials(host=host, provider=demo.provider, method=demo.method, values=demo.values)
+    except connect_services.ConnectError as error:
+        raise RuntimeError(f"{provider_name(demo.provider)} demo sign-in: {error.message}") from None
+
+
+def _declared_method(demo: DemoSignIn):
+    return next(method for method in registry.provider_class(demo.provider).sign_in_methods if method.key == demo.method)
+
+
+def _connect_through_sandbox_page(host, demo: DemoSignIn) -> ProviderAccount:
+    """An OAuth sign-in without a browser: the connect services start it and finish it; `requests`
+    plays the host on the sandbox's sign-in page (GET the form, POST the demo values, read the redirect)."""
+    session: dict = {}
+    redirect_uri = urljoin(DEMO_SITE, reverse("locks:oauth_callback", args=[demo.provider]))
+    authorize_url = connect_services.oauth_start(host=host, session=session, provider=demo.provider, redirect_uri=redirect_uri)
+    name = provider_name(demo.provider)
     with requests.Session() as browser:  # keeps the sign-in page's CSRF cookie
         page = browser.get(authorize_url, timeout=10)
         form = re.search(r'<form method="post" action="([^"]*)"', page.text)
         csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
         if page.status_code != 200 or not form or not csrf:
-            raise RuntimeError(f"Tedee demo sign-in: the sandbox sign-in page did not open (HTTP {page.status_code}).")
+            raise RuntimeError(f"{name} demo sign-in: the sandbox sign-in page did not open (HTTP {page.status_code}).")
         answer = browser.post(
             urljoin(page.url, html.unescape(form.group(1))),
-            data={"csrfmiddlewaretoken": csrf.group(1), "email": DEMO_LOGIN, "password": TEDEE_PASSWORD, "action": "sign_in"},
+            data={"csrfmiddlewaretoken": csrf.group(1), **demo.values, "action": "sign_in"},
             allow_redirects=False,
             timeout=10,
         )
     if answer.status_code != 302:
-        raise RuntimeError("Tedee demo sign-in: the sandbox did not accept the demo credentials.")
-    request.GET = QueryDict(urlsplit(answer.headers["Location"]).query)  # code and state
-    try:
-        return tedee_complete(request)
-    except TedeeConnectError as error:
-        raise RuntimeError(f"Tedee demo sign-in: {error.message}") from None
-
-
-def _connect_nuki(host) -> ProviderAccount:
-    from locks.connect.nuki import nuki_connect_with_api_token
-
-    # sandbox/seed.py: the Nuki demo account's password field is its Nuki Web API token.
-    return nuki_connect_with_api_token(host=host, token=NUKI_API_TOKEN)
-
-
-def _connect_igloohome(host) -> ProviderAccount:
-    from locks.connect.igloohome import igloohome_connect
-
-    # The igloohome demo account is an API client (sandbox/seed.py): its client id and secret.
-    return igloohome_connect(host=host, client_id=IGLOOHOME_CLIENT[0], client_secret=IGLOOHOME_CLIENT[1])
+        raise RuntimeError(f"{name} demo sign-in: the sandbox did not accept the demo credentials.")
+    params = QueryDict(urlsplit(answer.headers["Location"]).query)  # code and state
+    return connect_services.oauth_complete(host=host, session=session, provider=demo.provider, params=params)
 
 
 DEMO_CONNECTIONS = [
-    DemoConnection(Provider.TTLOCK, "Montmartre Loft", _connect_ttlock),
-    DemoConnection(Provider.TEDEE, "Brooklyn Brownstone", _connect_tedee),
-    DemoConnection(Provider.NUKI, "Lord Howe Beach House", _connect_nuki),
-    DemoConnection(Provider.IGLOOHOME, "Thamel Guesthouse", _connect_igloohome),
+    DemoConnection(demo.provider, demo.property_name, partial(connect_demo_account, demo=demo))
+    for demo in DEMO_SIGN_INS.values()
+    if demo.provider in registry.PROVIDER_CLASSES
 ]
 # The sandbox's fully capable lock of each account (sandbox/seed.py); others show the reasons.
 DEMO_DOOR = "Front door"
 # A capable lock whose gateway the sandbox keeps offline on purpose: its codes show retrying, the
 # host's alert and failure emails. The property's name says it is deliberate (bookings.demo).
-OFFLINE_DEMO = (Provider.TTLOCK, "Studio (offline)", OFFLINE_DEMO_PROPERTY)
+OFFLINE_DEMO = (OFFLINE_LOCK_PROVIDER, OFFLINE_LOCK_NAME, OFFLINE_DEMO_PROPERTY)
 
 
 def wait_for_sandbox(url: str, timeout: float = 60) -> None:
@@ -153,7 +125,7 @@ def connect_demo_locks() -> list[str]:
             report.append(f"{account}: no eligible lock to assign")
             continue
         lock_assignment_set(prop=prop, lock=lock)
-        report.append(f"assigned {lock.name} ({account.get_provider_display()}) to {prop.name}")
+        report.append(f"assigned {lock.name} ({account.provider_name}) to {prop.name}")
     report += _assign_offline_lock(host)
     return report
 
@@ -170,23 +142,6 @@ def _assign_offline_lock(host) -> list[str]:
 
 # --- the sandbox settings of the demo database, for commands run outside `make run` --------------
 
-# The settings `make run` exports (Makefile, `run: export ...`) that point the vendors at the sandbox.
-SANDBOX_SETTINGS = (
-    "SANDBOX_URL",
-    "TTLOCK_API_URL",
-    "TTLOCK_CLIENT_ID",
-    "TTLOCK_CLIENT_SECRET",
-    "TEDEE_API_URL",
-    "TEDEE_AUTH_URL",
-    "TEDEE_CLIENT_ID",
-    "TEDEE_CLIENT_SECRET",
-    "NUKI_API_URL",
-    "NUKI_CLIENT_ID",
-    "NUKI_CLIENT_SECRET",
-    "IGLOOHOME_API_URL",
-    "IGLOOHOME_AUTH_URL",
-    "VENDOR_HTTP_TIMEOUT_SECONDS",
-)
 # The database whose accounts were connected to the sandbox: only it is redirected there.
 DEMO_DATABASE_KEY = "DEMO_DATABASE"
 

@@ -5,17 +5,36 @@ from django.db import models
 from django.db.models import F, Q
 
 from bookings.models import Property
+from locks.providers import registry
+from locks.providers.exceptions import OperationNotSupported
 from nowistay.crypto import EncryptedJSONField, EncryptedTextField
 
 LEAD_DAYS_MIN, LEAD_DAYS_MAX, LEAD_DAYS_DEFAULT = 1, 14, 5
 MARGIN_MINUTES_MIN, MARGIN_MINUTES_MAX, MARGIN_MINUTES_DEFAULT = 0, 240, 30
 
 
-class Provider(models.TextChoices):
-    TTLOCK = "ttlock", "TTLock"
-    TEDEE = "tedee", "Tedee"
-    NUKI = "nuki", "Nuki"
-    IGLOOHOME = "igloohome", "igloohome"
+class Provider:
+    """Slugs callers name often. Which vendors exist, and their names, is the registry's to say
+    (locks.providers.registry): the `provider` fields take no choices, so a new vendor needs no migration."""
+
+    TTLOCK = "ttlock"
+    TEDEE = "tedee"
+    NUKI = "nuki"
+    IGLOOHOME = "igloohome"
+
+
+def validate_provider(slug: str) -> None:
+    """Only a vendor of the registry (forms, the admin, full_clean)."""
+    if slug not in registry.PROVIDER_CLASSES:
+        raise ValidationError(f"No lock provider “{slug}” is installed.")
+
+
+def provider_name(slug: str) -> str:
+    """The vendor's name for people (e.g. "TTLock"); the slug itself for a vendor no longer installed."""
+    try:
+        return registry.provider_class(slug).display_name
+    except OperationNotSupported:
+        return slug
 
 
 class AccountStatus(models.TextChoices):
@@ -30,7 +49,7 @@ class ProviderAccount(models.Model):
     """A host's connection to one vendor cloud. Credentials and tokens never leave encrypted."""
 
     host = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="provider_accounts")
-    provider = models.CharField(max_length=16, choices=Provider.choices)
+    provider = models.CharField(max_length=16, validators=[validate_provider])
     display_name = models.CharField("account name", max_length=200, blank=True)
     credentials = EncryptedJSONField(default=dict, blank=True, editable=False)
     token_expires_at = models.DateTimeField(null=True, blank=True)
@@ -49,12 +68,15 @@ class ProviderAccount(models.Model):
         ordering = ["host_id", "provider"]
         constraints = [
             models.UniqueConstraint(fields=["host", "provider"], name="one_account_per_host_and_provider"),
-            models.CheckConstraint(condition=Q(provider__in=Provider.values), name="account_provider_valid"),
             models.CheckConstraint(condition=Q(status__in=AccountStatus.values), name="account_status_valid"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_provider_display()}: {self.display_name or 'unnamed account'}"
+        return f"{self.provider_name}: {self.display_name or 'unnamed account'}"
+
+    @property
+    def provider_name(self) -> str:
+        return provider_name(self.provider)
 
     @property
     def needs_reconnect(self) -> bool:
@@ -291,7 +313,7 @@ class VendorCall(models.Model):
     """Audit trail: one row per request to a vendor. Never a secret, token or PIN."""
 
     account = models.ForeignKey(ProviderAccount, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    provider = models.CharField(max_length=16, choices=Provider.choices)
+    provider = models.CharField(max_length=16, validators=[validate_provider])
     operation = models.CharField(max_length=32)
     access_code = models.ForeignKey(AccessCode, null=True, blank=True, on_delete=models.SET_NULL, related_name="vendor_calls")
     lock = models.ForeignKey(Lock, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")

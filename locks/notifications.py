@@ -55,7 +55,7 @@ def code_failed(code) -> bool:
 
 
 def account_needs_reconnect(account) -> bool:
-    name = account.get_provider_display()
+    name = account.provider_name
     return send_to_host(
         account.host,
         f"Reconnect your {name} account",
@@ -65,7 +65,7 @@ def account_needs_reconnect(account) -> bool:
 
 
 def code_cannot_be_revoked(code, *, refusal: str = "") -> bool:
-    brand = code.lock.account.get_provider_display()
+    brand = code.lock.account.provider_name
     until = local_time(code.lock_ends_at or code.ends_at, code.booking.property.time_zone)
     why = f"{brand} refused to remove it: {refusal}" if refusal else f"{brand} codes cannot be revoked remotely"
     return send_to_host(

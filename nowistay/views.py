@@ -4,7 +4,9 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from bookings.models import Booking, Property
-from locks.models import Provider, ProviderAccount
+from locks.models import ProviderAccount, provider_name
+from locks.providers import registry
+
 
 
 @login_required
@@ -17,7 +19,7 @@ def home(request: HttpRequest) -> HttpResponse:
     )
     accounts = {account.provider: account for account in ProviderAccount.objects.filter(host=request.user)}
     providers = [
-        {"name": label, "slug": slug, "account": accounts.get(slug)}
-        for slug, label in Provider.choices
+        {"name": provider_name(slug), "slug": slug, "account": accounts.get(slug)}
+        for slug in registry.PROVIDER_CLASSES
     ]
     return render(request, "home.html", {"properties": properties, "upcoming_bookings": upcoming, "providers": providers})

@@ -58,14 +58,25 @@ from locks.providers.fake import FakeCloud, fake_provider_class  # noqa: E402
 ALGOPIN_CAPABILITIES = Capabilities(chosen_pins=False, remote_revoke=False, update_in_place=False, find_codes=False, offline_codes=True)
 
 
+def fake_standing_in_for(slug: str, cloud: FakeCloud, capabilities: Capabilities = Capabilities()):
+    """A fake cloud behind the vendor's own face: the host's pages show its name and its sign-in."""
+    fake, real = fake_provider_class(slug, cloud, capabilities), registry.provider_class(slug)
+    declared = ("display_name", "sign_in_methods", "connect_hint", "eligibility_hint")
+    signing_in = ("sign_in_with", "authorization_url", "exchange_code", "sign_in_refusal")
+    for name in declared + signing_in:
+        setattr(fake, name, getattr(real, name))
+    return fake
+
+
 @pytest.fixture
 def fake_cloud(monkeypatch):
     cloud = FakeCloud()
     classes = {
-        "ttlock": fake_provider_class("ttlock", cloud),
-        "tedee": fake_provider_class("tedee", cloud),
-        "nuki": fake_provider_class("nuki", cloud),
-        "igloohome": fake_provider_class("igloohome", cloud, ALGOPIN_CAPABILITIES),
+        "ttlock": fake_standing_in_for("ttlock", cloud),
+        "tedee": fake_standing_in_for("tedee", cloud),
+        "nuki": fake_standing_in_for("nuki", cloud),
+        "igloohome": fake_standing_in_for("igloohome", cloud, ALGOPIN_CAPABILITIES),
+        "homeit": fake_standing_in_for("homeit", cloud, registry.provider_class("homeit").capabilities),
     }
     monkeypatch.setattr(registry, "PROVIDER_CLASSES", classes)
     return cloud

@@ -17,9 +17,13 @@ from django.utils import timezone
 
 from bookings.models import Booking, BookingStatus
 from locks import services, tasks
+from locks.connect.services import ConnectError, connect_with_credentials
 from locks.models import AccessCode, AccountStatus, CodeState, LockAssignment, ProviderAccount
+from locks.providers import registry
 from locks.providers.base import ConnectResult
 from locks.providers.exceptions import ProviderAuthError, VendorUnavailable
+from locks.providers.igloohome import IgloohomeProvider
+from locks.providers.ttlock import TTLockProvider
 from locks.services import scheduler
 from locks.services.accounts import (
     DISCONNECT_NOTE,
@@ -375,12 +379,10 @@ class TestConnectingWhileDisconnecting:
         assert account.disconnect_summary == "" and account.disconnect_started_at is None
 
     def test_the_igloohome_connect_form_shows_the_refusal(self, logged_in, assigned_property, monkeypatch):
-        from locks.connect import igloohome
-
         assigned_property(provider="igloohome", vendor_lock_id="IG1")
         account = ProviderAccount.objects.get(provider="igloohome")
         ProviderAccount.objects.filter(pk=account.pk).update(status=AccountStatus.DISCONNECTING, credentials={"token": "old"})
-        monkeypatch.setattr(igloohome.IgloohomeProvider, "sign_in", classmethod(lambda cls, **kwargs: self.RESULT))
+        monkeypatch.setattr(IgloohomeProvider, "sign_in", classmethod(lambda cls, **kwargs: self.RESULT))
         response = logged_in.post(reverse("locks:igloohome_connect"), {"client_id": "id", "client_secret": "secret"})
         content = response.content.decode()
         assert response.status_code == 400
@@ -391,22 +393,18 @@ class TestConnectingWhileDisconnecting:
 
 
     def test_the_ttlock_connect_form_shows_the_refusal_instead_of_an_error_page(self, logged_in, ttlock, monkeypatch):
-        from locks.connect import ttlock as ttlock_connect
-
         ProviderAccount.objects.filter(pk=ttlock.account.pk).update(status=AccountStatus.DISCONNECTING)
-        monkeypatch.setattr(ttlock_connect.TTLockProvider, "sign_in", staticmethod(lambda username, password: self.RESULT))
+        monkeypatch.setattr(TTLockProvider, "sign_in", staticmethod(lambda username, password, **kwargs: self.RESULT))
         response = logged_in.post(reverse("locks:ttlock_connect"), {"username": "ada@example.com", "password": "pw"})
         assert response.status_code == 400 and "TTLock is still being disconnected" in response.content.decode()
 
     def test_nuki_and_tedee_turn_the_refusal_into_their_own_message(self, host, make_lock, monkeypatch):
-        from locks.connect import nuki as nuki_connect
-        from locks.connect.nuki import NukiConnectError
-
         account = make_lock("N1", "nuki").account
         ProviderAccount.objects.filter(pk=account.pk).update(status=AccountStatus.DISCONNECTING)
-        monkeypatch.setattr(nuki_connect.nuki, "connect_with_api_token", lambda token: self.RESULT)
-        with pytest.raises(NukiConnectError, match="Nuki is still being disconnected"):
-            nuki_connect.nuki_connect_with_api_token(host=host, token="t0ken")
+        # The fake standing in for Nuki (the registry's) took Nuki's sign-in: patch it there.
+        monkeypatch.setattr(registry.provider_class("nuki"), "sign_in_with", staticmethod(lambda method, values, **kwargs: self.RESULT))
+        with pytest.raises(ConnectError, match="Nuki is still being disconnected"):
+            connect_with_credentials(host=host, provider="nuki", method="api-token", values={"token": "t0ken"})
 
 
 # --- the dashboard ------------------------------------------------------------------------------------

@@ -8,9 +8,9 @@ from datetime import timedelta
 
 import pytest
 import requests
+from django.utils import timezone
 
 from tests.conftest import wait_until
-from django.utils import timezone
 
 TTLOCK_DOOR = "7100001"
 
@@ -31,12 +31,12 @@ def _codes_on(sandbox_url: str, vendor: str, lock_id: str) -> list[dict]:
 def test_ttlock_booking_to_door_through_worker_and_sandbox(vendors_on_sandbox, worker, make_property, book, django_capture_on_commit_callbacks):
     from bookings.models import BookingStatus
     from locks import services
-    from locks.connect.ttlock import ttlock_connect
+    from locks.connect.services import connect_with_credentials
     from locks.models import AccessCode, CodeState
 
     sandbox = vendors_on_sandbox
     prop = make_property(time_zone="Europe/Paris")
-    account = ttlock_connect(host=prop.host, username="demo-host@nowistay.example", password="sandbox-ttlock")
+    account = connect_with_credentials(host=prop.host, provider="ttlock", method="password", values={"username": "demo-host@nowistay.example", "password": "sandbox-ttlock"})
     lock = account.locks.get(vendor_lock_id=TTLOCK_DOOR)
     assert lock.supports_remote_codes
     services.lock_assignment_set(prop=prop, lock=lock)
@@ -75,12 +75,12 @@ def test_ttlock_booking_to_door_through_worker_and_sandbox(vendors_on_sandbox, w
 @pytest.mark.django_db(transaction=True)
 def test_ttlock_offline_gateway_is_retried_and_created_once_back(vendors_on_sandbox, worker, make_property, book, django_capture_on_commit_callbacks):
     from locks import services, tasks
-    from locks.connect.ttlock import ttlock_connect
+    from locks.connect.services import connect_with_credentials
     from locks.models import AccessCode, CodeState
 
     sandbox = vendors_on_sandbox
     prop = make_property(time_zone="Europe/Paris", name="Offline flat")
-    account = ttlock_connect(host=prop.host, username="demo-host@nowistay.example", password="sandbox-ttlock")
+    account = connect_with_credentials(host=prop.host, provider="ttlock", method="password", values={"username": "demo-host@nowistay.example", "password": "sandbox-ttlock"})
     services.lock_assignment_set(prop=prop, lock=account.locks.get(vendor_lock_id=TTLOCK_DOOR))
     requests.post(f"{sandbox}/_control/ttlock/locks/{TTLOCK_DOOR}/faults/", json={"offline": True}, timeout=5)
     try:

@@ -40,9 +40,9 @@ def _window(code: dict) -> tuple[datetime, datetime]:
 
 
 def _connect(host):
-    from locks.connect.igloohome import igloohome_connect
+    from locks.connect.services import connect_with_credentials
 
-    return igloohome_connect(host=host, client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
+    return connect_with_credentials(host=host, provider="igloohome", method="api-client", values={"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET})
 
 
 def _provider(account):
@@ -90,12 +90,12 @@ def test_connect_reads_the_devices_with_their_eligibility(vendors_on_sandbox, ho
 @pytest.mark.django_db
 @pytest.mark.filterwarnings("ignore:No directory at:UserWarning")  # whitenoise without collectstatic
 def test_connect_with_a_wrong_secret_says_so_and_saves_nothing(vendors_on_sandbox, host, client):
-    from locks.connect.igloohome import igloohome_connect
+    from locks.connect.services import ConnectError, connect_with_credentials
     from locks.models import ProviderAccount
-    from locks.providers.exceptions import ProviderAuthError
 
-    with pytest.raises(ProviderAuthError, match="did not accept the API client ID and secret"):
-        igloohome_connect(host=host, client_id=CLIENT_ID, client_secret="not-the-secret")
+    values = {"client_id": CLIENT_ID, "client_secret": "not-the-secret"}
+    with pytest.raises(ConnectError, match="did not accept the API client ID and secret"):
+        connect_with_credentials(host=host, provider="igloohome", method="api-client", values=values)
     assert not ProviderAccount.objects.filter(host=host).exists()
 
     client.force_login(host)

@@ -92,8 +92,6 @@ def _keypad_body(name: str, code: int, start: str = "2027-01-10T14:00:00Z", end:
 
 @pytest.mark.django_db
 def test_api_token_connect_reads_the_account_and_its_locks(vendors_on_sandbox, host):
-    from locks.connect.nuki import NukiConnectError, nuki_connect_with_api_token
-
     account = nuki_connect_with_api_token(host=host, token=API_TOKEN)
 
     assert account.display_name == DISPLAY_NAME
@@ -112,9 +110,28 @@ def test_api_token_connect_reads_the_account_and_its_locks(vendors_on_sandbox, h
     assert account.locks.get(vendor_lock_id=SHED).unavailable_reason == nuki.NO_KEYPAD
     assert account.locks.get(vendor_lock_id=OFFICE).unavailable_reason == nuki.NO_SUBSCRIPTION
 
-    with pytest.raises(NukiConnectError) as refused:
+    from locks.connect.services import ConnectError
+
+    with pytest.raises(ConnectError) as refused:
         nuki_connect_with_api_token(host=host, token="not-the-token")
     assert refused.value.message == NukiConnectError.WRONG_TOKEN
+
+
+class NukiConnectError:
+    """What the host reads when a Nuki sign-in did not connect, word for word."""
+
+    WRONG_TOKEN = (
+        "Nuki did not accept this API token. Copy it again from Nuki Web (Menu > API); a token stops "
+        "working when it is deleted or when the Nuki Web password changes."
+    )
+    CANCELLED = "You cancelled the Nuki sign-in, so nothing was connected."
+
+
+def nuki_connect_with_api_token(*, host, token):
+    """The Nuki sign-in by a pasted API token, through the generic connect service."""
+    from locks.connect.services import connect_with_credentials
+
+    return connect_with_credentials(host=host, provider="nuki", method="api-token", values={"token": token})
 
 
 def _start_oauth(client, host) -> str:
@@ -189,7 +206,6 @@ def test_oauth_connect_headless_through_the_views(vendors_on_sandbox, host, clie
 
 @pytest.mark.django_db
 def test_oauth_cancel_connects_nothing(vendors_on_sandbox, host, client):
-    from locks.connect.nuki import NukiConnectError
     from locks.models import ProviderAccount
 
     authorize_url = _start_oauth(client, host)
@@ -362,7 +378,6 @@ def test_nuki_booking_to_door_through_worker_and_sandbox(
 ):
     from bookings.models import BookingStatus
     from locks import services
-    from locks.connect.nuki import nuki_connect_with_api_token
     from locks.models import AccessCode, CodeState
 
     sandbox = vendors_on_sandbox
@@ -419,7 +434,6 @@ def test_nuki_offline_lock_is_retried_and_created_once_back(
     vendors_on_sandbox, fast_readback, worker, make_property, book, django_capture_on_commit_callbacks
 ):
     from locks import services, tasks
-    from locks.connect.nuki import nuki_connect_with_api_token
     from locks.models import AccessCode, CodeState
 
     sandbox = vendors_on_sandbox

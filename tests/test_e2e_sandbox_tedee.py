@@ -21,7 +21,7 @@ import requests
 from django.urls import reverse
 from django.utils import timezone
 
-from locks.connect.tedee import SESSION_KEY, pkce_challenge
+from locks.connect.oauth import SESSION_KEY, pkce_challenge
 from locks.models import AccountStatus, ProviderAccount
 from locks.providers import tedee
 from locks.providers.base import AccountSession, CodeSpec

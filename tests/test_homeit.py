@@ -11,8 +11,7 @@ import requests
 from freezegun import freeze_time
 
 from locks import services
-from locks.models import AccessCode, CodeState, Lock, LockAssignment, Provider, ProviderAccount
-from locks.providers import registry
+from locks.models import AccessCode, CodeState, Lock, LockAssignment, ProviderAccount
 from locks.providers.base import AccountSession, CodeSpec, CredentialsSignIn, IssuedCode
 from locks.providers.exceptions import (
     CodeNotFound,
@@ -481,15 +480,11 @@ def test_neither_the_code_the_link_nor_the_api_key_reaches_a_log_line(cloud, pro
 # --- the lifecycle, with homeit in a registry entry of its own ---------------------------------------------------
 
 
-# Until the database accepts the slug "homeit" (Provider choices and their check constraint, added at
-# merge with the registry line), the lifecycle drives homeit in a slot the database already accepts.
-SLUG = "homeit" if "homeit" in Provider.values else "igloohome"
-
-
 @pytest.fixture
-def homeit_property(db, host, make_property, monkeypatch):
-    monkeypatch.setitem(registry.PROVIDER_CLASSES, SLUG, HomeitProvider)
-    account = ProviderAccount.objects.create(host=host, provider=SLUG, display_name="Demo Host (homeit)", credentials={"api_key": API_KEY})
+def homeit_property(db, host, make_property):
+    account = ProviderAccount.objects.create(
+        host=host, provider=HomeitProvider.slug, display_name="Demo Host (homeit)", credentials={"api_key": API_KEY}
+    )
     lock = Lock.objects.create(account=account, vendor_lock_id=str(FLAT), name="Flat 1", supports_remote_codes=True)
     prop = make_property(name="Seaside Flat")  # Paris; lead 5 days, margin 30 minutes
     LockAssignment.objects.create(property=prop, lock=lock)
@@ -514,6 +509,7 @@ def test_a_booking_gets_a_homeit_key_which_follows_the_stay_and_goes_with_it(hom
         (key,) = global_cloud.keys_on(FLAT)
         assert code.state == CodeState.ACTIVE
         assert (code.pin, code.vendor_code_id) == (key["code"], str(key["id"]))
+        assert code.access_link == key["link"]  # the guest's link is kept, as the PIN is
         assert key["name"] == f"nw-{code.pk}" and (code.lock_starts_at, code.lock_ends_at) == (code.starts_at, code.ends_at)
         assert "code" not in global_cloud.bodies[0][2]
 

@@ -12,6 +12,7 @@ import logging
 import pickle
 import re
 from datetime import UTC, date, datetime, timedelta
+from types import SimpleNamespace
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
@@ -25,28 +26,27 @@ from responses import matchers
 
 from bookings.models import BookingStatus
 from locks import services
-from locks.connect import nuki as connect
 from locks.connect.oauth import STATE_LIFETIME_SECONDS
 from locks.models import AccessCode, AccountStatus, CodeState, Lock, LockAssignment, ProviderAccount, VendorCall
 from locks.providers import nuki, registry
 from locks.providers.base import AccountSession, CodeSpec, IssuedCode
 from locks.providers.exceptions import (
-    CodePending,
-    PinTaken,
     CodeNotFound,
+    CodePending,
     CodeRejected,
     LockNotFound,
     LockOffline,
     OperationNotSupported,
     OutcomeUnknown,
     PermanentProviderError,
+    PinTaken,
     ProviderAuthError,
     RateLimited,
     VendorUnavailable,
 )
 from locks.providers.http import VendorHttp
 from locks.providers.nuki import NukiProvider
-from locks.services import scheduler
+from tests.lifecycle_helpers import tick
 from tests.nuki_vendor import (
     API_TOKEN,
     BACK_DOOR_OFFLINE,
@@ -60,7 +60,6 @@ from tests.nuki_vendor import (
     fixture,
     nuki_provider,
 )
-from tests.lifecycle_helpers import tick
 
 LOCK = str(FRONT_DOOR)
 BIG_ID = "9007199254740993"  # 2**53 + 1: a float cannot hold it
@@ -667,6 +666,27 @@ class TestTokens:
 def nuki_registered(monkeypatch):
     monkeypatch.setitem(registry.PROVIDER_CLASSES, "nuki", NukiProvider)
     monkeypatch.setattr(NukiProvider, "readback_delays", (0.0, 0.0, 0.0))
+
+
+class NukiConnectError:
+    """What the host reads when a Nuki sign-in did not connect, word for word."""
+
+    WRONG_TOKEN = (
+        "Nuki did not accept this API token. Copy it again from Nuki Web (Menu > API); a token stops "
+        "working when it is deleted or when the Nuki Web password changes."
+    )
+    REFUSED = "Nuki did not accept the sign-in, so nothing was connected. Please start connecting Nuki again."
+    CANCELLED = "You cancelled the Nuki sign-in, so nothing was connected."
+    FAILED = "The Nuki sign-in did not complete, so nothing was connected. Please try again."
+    UNREACHABLE = "Nuki could not be reached, so nothing was connected. Please try again in a few minutes."
+    MALFORMED = (
+        "Nuki answered with something we could not understand, so nothing was connected. Please try "
+        "again, and contact support if it keeps happening."
+    )
+    NOT_CONFIGURED = "Signing in with Nuki is not set up on this server; you can paste a Nuki Web API token instead."
+
+
+connect = SimpleNamespace(NukiConnectError=NukiConnectError)
 
 
 @pytest.fixture

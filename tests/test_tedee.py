@@ -9,6 +9,7 @@ import base64
 import hashlib
 import logging
 from datetime import UTC, date, datetime, timedelta
+from types import SimpleNamespace
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
@@ -21,12 +22,11 @@ from responses import matchers
 
 from bookings.models import BookingStatus
 from locks import services
-from locks.connect import tedee as connect
+from locks.connect import oauth
 from locks.models import AccessCode, AccountStatus, CodeState, Lock, LockAssignment, ProviderAccount, VendorCall
 from locks.providers import registry, tedee
 from locks.providers.base import AccountSession, CodeSpec
 from locks.providers.exceptions import (
-    PinTaken,
     CodeNotFound,
     CodeRejected,
     CodeStorageFull,
@@ -34,13 +34,14 @@ from locks.providers.exceptions import (
     LockOffline,
     OutcomeUnknown,
     PermanentProviderError,
+    PinTaken,
     ProviderAuthError,
     RateLimited,
     VendorUnavailable,
 )
 from locks.providers.tedee import TedeeProvider
-from tests.tedee_vendor import ERRORS, REDIRECT_URI, TedeeCloud, fixture
 from tests.lifecycle_helpers import tick
+from tests.tedee_vendor import ERRORS, REDIRECT_URI, TedeeCloud, fixture
 
 API = "https://api.tedee.com/api/v37"
 TOKEN_URL = "https://tedee.b2clogin.com/tedee.onmicrosoft.com/B2C_1A_Signup_Signin_With_Kmsi/oauth2/v2.0/token"
@@ -454,6 +455,27 @@ class TestLostResponse:
 
 
 # --- the OAuth connect flow ------------------------------------------------------------------------------
+
+class TedeeConnectError:
+    """What the host reads when a Tedee sign-in did not connect, word for word."""
+
+    CANCELLED = "You cancelled the Tedee sign-in, so nothing was connected."
+    BAD_STATE = (
+        "This Tedee sign-in could not be matched to one you started here, or it took longer than "
+        "10 minutes. Nothing was connected; please start connecting Tedee again."
+    )
+    REFUSED = "Tedee did not accept the sign-in. Nothing was connected; please start connecting Tedee again."
+    FAILED = "Tedee could not complete the sign-in. Nothing was connected; please try again."
+    UNREACHABLE = "Tedee could not be reached. Nothing was connected; please try again in a few minutes."
+    MALFORMED = (
+        "Tedee answered the sign-in with something we could not understand. Nothing was connected; "
+        "please try again, and contact support if it keeps happening."
+    )
+    NOT_CONFIGURED = "Connecting Tedee is not set up on this server yet."
+
+
+# The connect flow's state helper (its session key and PKCE), and the messages above.
+connect = SimpleNamespace(SESSION_KEY=oauth.SESSION_KEY, pkce_challenge=oauth.pkce_challenge, TedeeConnectError=TedeeConnectError)
 
 CALLBACK = "http://testserver/locks/connect/tedee/callback/"
 

@@ -22,12 +22,11 @@ from responses import matchers
 
 from bookings.models import BookingStatus
 from locks import services
-from locks.connect.ttlock import TTLockConnectError, ttlock_connect
+from locks.connect.services import ConnectError, connect_with_credentials
 from locks.models import AccessCode, AccountStatus, CodeState, Lock, LockAssignment, ProviderAccount, VendorCall
 from locks.providers import registry
 from locks.providers.base import AccountSession, CodeSpec
 from locks.providers.exceptions import (
-    PinTaken,
     CodeNotFound,
     CodeRejected,
     CodeStorageFull,
@@ -35,10 +34,12 @@ from locks.providers.exceptions import (
     LockOffline,
     OperationNotSupported,
     OutcomeUnknown,
+    PinTaken,
     ProviderAuthError,
     RateLimited,
     VendorUnavailable,
 )
+from locks.providers.http import VendorHttp
 from locks.providers.ttlock import (
     ANSWER_MALFORMED,
     NO_GATEWAY,
@@ -49,9 +50,15 @@ from locks.providers.ttlock import (
     one_call_per_lock_in_process,
     to_ms,
 )
-from locks.providers.http import VendorHttp
-from tests.ttlock_vendor import WIFI_FEATURES, TTLockCloud
 from tests.lifecycle_helpers import tick
+from tests.ttlock_vendor import WIFI_FEATURES, TTLockCloud
+
+
+def ttlock_connect(*, host, username, password):
+    """The TTLock sign-in through the generic connect service (its "password" method)."""
+    values = {"username": username, "password": password}
+    return connect_with_credentials(host=host, provider="ttlock", method="password", values=values)
+
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ttlock"
 BASE = "https://euapi.ttlock.com"
@@ -823,20 +830,20 @@ class TestConnectService:
     @pytest.mark.parametrize(
         "answer, reason",
         [
-            ({"json": errcode(10007)}, TTLockConnectError.WRONG_CREDENTIALS),
-            ({"json": errcode(30008)}, TTLockConnectError.WRONG_REGION),
-            ({"json": errcode(10001)}, TTLockConnectError.APPLICATION_REFUSED),
-            ({"body": "{garbage"}, TTLockConnectError.MALFORMED_ANSWER),
-            ({"body": requests.ConnectTimeout("down")}, TTLockConnectError.UNREACHABLE),
-            ({"status": 503, "body": "maintenance"}, TTLockConnectError.UNREACHABLE),
+            ({"json": errcode(10007)}, "TTLock did not accept this username and password."),
+            ({"json": errcode(30008)}, "registered with TTLock's mainland-China service"),
+            ({"json": errcode(10001)}, "TTLock refused Nowistay's application."),
+            ({"body": "{garbage"}, "TTLock sent an answer Nowistay could not read."),
+            ({"body": requests.ConnectTimeout("down")}, "TTLock could not be reached."),
+            ({"status": 503, "body": "maintenance"}, "TTLock could not be reached."),
         ],
         ids=["credentials", "region", "application", "malformed", "unreachable", "down"],
     )
     def test_each_failure_has_its_own_plain_message(self, rsps, host, answer, reason):
         rsps.post(f"{BASE}/oauth2/token", **answer)
-        with pytest.raises(TTLockConnectError) as caught:
+        with pytest.raises(ConnectError) as caught:
             ttlock_connect(host=host, username=USERNAME, password="secret-password-9")
-        assert caught.value.reason == reason
+        assert reason in caught.value.message
         assert "secret-password-9" not in caught.value.message and caught.value.message
         assert not ProviderAccount.objects.exists()
 

@@ -11,12 +11,13 @@ from django.urls import reverse
 from freezegun import freeze_time
 
 from locks import services
-from locks.connect import igloohome as igloohome_connect
-from locks.connect import nuki as nuki_connect
-from locks.connect import tedee as tedee_connect
+from locks.connect import oauth
+from locks.connect.services import ConnectError, connect_with_credentials
 from locks.models import AccessCode, AccountStatus, CodeState, ProviderAccount
 from locks.providers.exceptions import RateLimited
 from locks.providers.igloohome import IgloohomeProvider
+from locks.providers.nuki import NukiProvider
+from locks.providers.tedee import TedeeProvider
 from tests.lifecycle_helpers import tick, utc
 
 pytestmark = pytest.mark.django_db
@@ -168,7 +169,7 @@ class TestOtherVendors:
         assert len(busy.calls) == 1
 
     def test_nuki_api_token(self, client, host, busy, monkeypatch):
-        monkeypatch.setattr(nuki_connect.nuki, "connect_with_api_token", busy.sign_in)
+        monkeypatch.setattr(NukiProvider, "sign_in_with", staticmethod(busy.sign_in))
         client.force_login(host)
         with freeze_time("2026-06-01 12:00:00"):
             first = client.post(reverse("locks:nuki_connect"), {"token": "t0ken"}).content.decode()
@@ -178,7 +179,7 @@ class TestOtherVendors:
 
     def test_nuki_sign_in_is_not_started_while_waiting(self, client, host, busy, monkeypatch, settings):
         settings.NUKI_CLIENT_ID, settings.NUKI_CLIENT_SECRET = "id", "secret"
-        monkeypatch.setattr(nuki_connect.nuki, "connect_with_api_token", busy.sign_in)
+        monkeypatch.setattr(NukiProvider, "sign_in_with", staticmethod(busy.sign_in))
         client.force_login(host)
         with freeze_time("2026-06-01 12:00:00") as frozen:
             client.post(reverse("locks:nuki_connect"), {"token": "t0ken"})
@@ -190,11 +191,11 @@ class TestOtherVendors:
 
     def test_tedee_sign_in_is_not_started_while_waiting(self, client, host, busy, monkeypatch, settings):
         settings.TEDEE_CLIENT_ID = "tedee-client"
-        monkeypatch.setattr(tedee_connect.tedee, "exchange_code", busy.sign_in)
+        monkeypatch.setattr(TedeeProvider, "exchange_code", staticmethod(busy.sign_in))
         client.force_login(host)
         with freeze_time("2026-06-01 12:00:00") as frozen:
             start = client.get(reverse("locks:tedee_connect"))
-            state = client.session[tedee_connect.SESSION_KEY]["state"]
+            state = client.session[oauth.SESSION_KEY]["state"]
             callback = client.get(reverse("locks:tedee_callback"), {"state": state, "code": "auth-code"})
             assert "Tedee asked Nowistay to wait before signing in again: please try again in 30 seconds." in callback.content.decode()
             again = client.get(reverse("locks:tedee_connect"))
@@ -215,8 +216,8 @@ def test_the_connect_services_refuse_too(host, monkeypatch):
     monkeypatch.setattr(IgloohomeProvider, "sign_in", staticmethod(busy))
     with freeze_time("2026-06-01 12:00:00"):
         for _ in range(3):
-            with pytest.raises(RateLimited, match="please try again in 30 seconds"):
-                igloohome_connect.igloohome_connect(host=host, client_id="c", client_secret="s")
+            with pytest.raises(ConnectError, match="please try again in 30 seconds"):
+                connect_with_credentials(host=host, provider="igloohome", method="api-client", values={"client_id": "c", "client_secret": "s"})
     assert len(calls) == 1
 
 

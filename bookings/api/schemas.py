@@ -227,7 +227,7 @@ class PropertyOut(Schema):
         lock = lock_of(obj)
         if lock is None:
             return None
-        return {"provider": lock.account.provider, "brand": lock.account.get_provider_display(), "name": lock.name}
+        return {"provider": lock.account.provider, "brand": lock.account.provider_name, "name": lock.name}
 
 
 class CodeOut(Schema):

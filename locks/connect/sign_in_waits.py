@@ -14,7 +14,7 @@ from typing import TypeVar
 from django.core.cache import cache
 from django.utils import timezone
 
-from locks.models import Provider
+from locks.models import provider_name
 from locks.providers.exceptions import RateLimited
 
 # A vendor that says "too many requests" without saying for how long is left alone this long.
@@ -53,7 +53,7 @@ def _key(host, provider: str) -> str:
 def _wait_error(provider: str, until: float, vendor_code: str | None = None) -> RateLimited:
     seconds = max(1, math.ceil(until - timezone.now().timestamp()))
     return RateLimited(
-        f"{Provider(provider).label} asked Nowistay to wait before signing in again: please try again in "
+        f"{provider_name(provider)} asked Nowistay to wait before signing in again: please try again in "
         f"{_duration_words(seconds)}. Nothing was connected.",
         retry_after=seconds,
         vendor_code=vendor_code,

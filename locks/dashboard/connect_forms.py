@@ -1,30 +1,49 @@
-"""Which connect form (or OAuth button) each provider's panel shows, and where it posts."""
+"""What a provider's panel offers to connect it, from the sign-in methods the provider declares:
+a form per credentials sign-in, a button per OAuth sign-in that is set up on this server (or that is
+the provider's only way in: its start then says it is not set up)."""
 
-from django.conf import settings
+from dataclasses import dataclass
+
+from django import forms
 from django.urls import reverse
 
-from locks.models import Provider
+from locks.connect import services
+from locks.connect.forms import credentials_form
+from locks.providers.base import CredentialsSignIn, OAuthSignIn
 
 
-def blank_connect_form(provider: str):
-    from locks.connect.igloohome import IgloohomeConnectForm
-    from locks.connect.nuki import NukiApiTokenForm
-    from locks.connect.ttlock import TTLockConnectForm
-
-    forms = {Provider.TTLOCK: TTLockConnectForm, Provider.NUKI: NukiApiTokenForm, Provider.IGLOOHOME: IgloohomeConnectForm}
-    form_class = forms.get(provider)
-    return form_class() if form_class else None
+@dataclass
+class SignInOffer:
+    title: str
+    url: str  # where the button leads, or where the form posts
+    form: forms.Form | None = None  # None: a button to the vendor's own sign-in page
 
 
-def connect_action(provider: str) -> str:
-    """Where the connect form posts (Tedee has no form: its button starts the OAuth sign-in)."""
-    names = {Provider.TTLOCK: "locks:ttlock_connect", Provider.NUKI: "locks:nuki_connect", Provider.IGLOOHOME: "locks:igloohome_connect"}
-    return reverse(names[provider]) if provider in names else ""
+def default_connect_url(provider: str) -> str:
+    """The provider's default sign-in: its first credentials form posts here, and a GET starts its
+    OAuth sign-in when that is its only way in."""
+    return reverse("locks:connect", args=[provider])
 
 
-def oauth_start_url(provider: str) -> str:
-    if provider == Provider.TEDEE:
-        return reverse("locks:tedee_connect")
-    if provider == Provider.NUKI and settings.NUKI_CLIENT_ID and settings.NUKI_CLIENT_SECRET:
-        return reverse("locks:nuki_connect_oauth")
-    return ""
+def credentials_url(provider: str, method: CredentialsSignIn) -> str:
+    if method == services.credentials_method(provider):
+        return default_connect_url(provider)
+    return reverse("locks:credentials", args=[provider, method.key])
+
+
+def oauth_url(provider: str, method: OAuthSignIn) -> str:
+    if services.is_only_way_in(provider, method):
+        return default_connect_url(provider)
+    return reverse("locks:oauth_start", args=[provider])
+
+
+def sign_in_offers(provider: str, *, bound_form: forms.Form | None = None, bound_method: str = "") -> list[SignInOffer]:
+    """The panel's ways in, in the provider's order; `bound_form`: a refused form shown again."""
+    offers = []
+    for method in services.provider_class(provider).sign_in_methods:
+        if isinstance(method, CredentialsSignIn):
+            form = bound_form if bound_form is not None and bound_method == method.key else credentials_form(method)
+            offers.append(SignInOffer(method.title, credentials_url(provider, method), form))
+        elif services.is_configured(method) or services.is_only_way_in(provider, method):
+            offers.append(SignInOffer(method.title, oauth_url(provider, method)))
+    return offers

@@ -16,47 +16,36 @@ from django.utils.safestring import SafeString, mark_safe
 
 from bookings.models import SMART_LOCK_ELIGIBLE, Property
 from locks.dashboard.forms import AssignmentForm
-from locks.models import AccessCode, AccountStatus, CodeState, Lock, LockAssignment, Provider, ProviderAccount
+from locks.models import AccessCode, AccountStatus, CodeState, Lock, LockAssignment, ProviderAccount, provider_name
 from locks.providers import registry
 from locks.services.assignments import assignment_warnings
-
-# What each brand's card says before the host connects (docs/product.md, "Connecting a lock account").
-CONNECT_HOW = {
-    Provider.TTLOCK: "Sign in with your TTLock app username and password.",
-    Provider.TEDEE: "Sign in on Tedee's own page; you never type a key or password here.",
-    Provider.NUKI: "Sign in with Nuki, or paste a Nuki Web API token.",
-    Provider.IGLOOHOME: "Paste the client ID and secret of an igloohome API client.",
-}
-
-# What the lock needs to appear as available (docs/product.md, "Locks and assignments").
-PREREQUISITES = {
-    Provider.TTLOCK: "The lock is linked to a gateway (or is a WiFi lock) and supports V4 keypad passcodes.",
-    Provider.TEDEE: (
-        "A keypad is paired, the lock is reachable through a bridge, and this account is the lock's owner "
-        "or an administrator."
-    ),
-    Provider.NUKI: "A keypad is paired and the lock is reachable through Nuki Web.",
-    Provider.IGLOOHOME: "The lock supports algoPINs (remotely generated PINs).",
-}
+from sandbox.demo_sign_ins import DEMO_SIGN_INS
 
 
 def sandbox_hint(provider: str) -> str:
     """What to type against the sandbox clouds (`make run`); empty against real vendors."""
-    if not settings.SANDBOX_URL:
-        return ""
-    from locks.demo import SANDBOX_SIGN_IN_HINTS
+    demo = DEMO_SIGN_INS.get(provider)
+    return demo.hint if settings.SANDBOX_URL and demo else ""
 
-    return SANDBOX_SIGN_IN_HINTS[provider]
+
+def connect_hint(provider: str) -> str:
+    """What the brand's card says before the host connects (docs/product.md, "Connecting a lock account")."""
+    return registry.provider_class(provider).connect_hint
+
+
+def eligibility_hint(provider: str) -> str:
+    """What a lock needs to appear as available (docs/product.md, "Locks and assignments")."""
+    return registry.provider_class(provider).eligibility_hint
 
 
 def provider_or_404(slug: str) -> str:
-    if slug not in Provider.values:
+    if slug not in registry.PROVIDER_CLASSES:
         raise Http404("No such lock provider.")
     return slug
 
 
 def provider_label(provider: str) -> str:
-    return Provider(provider).label
+    return provider_name(provider)
 
 
 def takes_chosen_pins(provider: str) -> bool:
@@ -128,9 +117,9 @@ def provider_cards(host) -> list[ProviderCard]:
         )
     }
     cards = []
-    for provider, label in Provider.choices:
+    for provider in registry.PROVIDER_CLASSES:
         account = accounts.get(provider)
-        card = ProviderCard(provider, label, account, CONNECT_HOW[provider])
+        card = ProviderCard(provider, provider_name(provider), account, connect_hint(provider))
         if is_connected(account):
             card.lock_count, card.assigned_count = account.lock_count, account.assigned_count
         cards.append(card)
@@ -233,7 +222,7 @@ class AssignmentRow:
     def other_brand(self) -> str:
         if self.assignment is None or self.has_this_brand:
             return ""
-        return self.assignment.lock.account.get_provider_display()
+        return self.assignment.lock.account.provider_name
 
     @property
     def selected_lock_id(self) -> str:
@@ -375,7 +364,7 @@ def disconnect_preview(account: ProviderAccount) -> DisconnectPreview:
         for assignment in LockAssignment.objects.filter(lock__account=account).select_related("property").order_by("property__name")
     ]
     return DisconnectPreview(
-        provider_label=account.get_provider_display(),
+        provider_label=account.provider_name,
         revokes_remotely=revokes_remotely(account.provider),
         upcoming_codes=upcoming,
         assigned_properties=properties,

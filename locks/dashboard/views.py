@@ -18,12 +18,12 @@ from accounts.models import SecurityEventKind
 from accounts.reauth import recent_authentication_required
 from locks import tasks
 from locks.dashboard import panels
+from locks.dashboard.connect_forms import sign_in_offers
 from locks.models import Lock
 from locks.providers.exceptions import ProviderError
 from locks.services import account_refresh_locks, lock_assignment_remove, lock_assignment_set
 from locks.services.accounts import account_disconnect_finish, account_disconnect_start
 from nowistay.validators import is_whole_number
-
 
 # A refused row answers 422, not 400: with DEBUG on, django-htmx's debug error handler replaces the
 # whole document with any htmx answer that could be one of Django's error pages (400, 403, 404, 500),
@@ -64,11 +64,18 @@ def _disconnecting_poll(request: HttpRequest, provider: str) -> HttpResponse:
     return response
 
 
-def render_panel(request: HttpRequest, provider: str, *, connect_form=None, connect_error: str = "", bound=None, status: int = 200) -> HttpResponse:
+def render_panel(
+    request: HttpRequest,
+    provider: str,
+    *,
+    connect_form=None,
+    connect_method: str = "",
+    connect_error: str = "",
+    bound=None,
+    status: int = 200,
+) -> HttpResponse:
     """The provider panel: the connect form (or the OAuth button) and, once connected, the lock
     assignments. Connect views render it too, with their bound form, when a sign-in fails."""
-    from locks.dashboard.connect_forms import blank_connect_form, connect_action, oauth_start_url
-
     account = panels.host_account(request.user, provider)
     connected = panels.is_connected(account)
     disconnecting = panels.is_disconnecting(account)
@@ -83,11 +90,11 @@ def render_panel(request: HttpRequest, provider: str, *, connect_form=None, conn
         # Being disconnected: neither assignments nor a connect form until its codes are revoked.
         "disconnecting": account if disconnecting else None,
         "disconnect_summary": panels.disconnect_summary(account),
-        "connect_form": connect_form or blank_connect_form(provider),
-        "connect_action": connect_action(provider),
-        "oauth_start_url": oauth_start_url(provider),
+        "sign_in_offers": sign_in_offers(provider, bound_form=connect_form, bound_method=connect_method),
+        "connect_notes": [f"locks/dashboard/connect_notes/{provider}.html", "locks/dashboard/connect_notes/default.html"],
+        "connect_hint": panels.connect_hint(provider),
         "connect_error": connect_error,
-        "prerequisites": panels.PREREQUISITES[provider],
+        "prerequisites": panels.eligibility_hint(provider),
         "sandbox_url": settings.SANDBOX_URL,
         "sandbox_hint": panels.sandbox_hint(provider),
         "takes_chosen_pins": panels.takes_chosen_pins(provider),
@@ -190,7 +197,9 @@ def refresh_locks(request: HttpRequest, provider: str) -> HttpResponse:
     try:
         locks = account_refresh_locks(account=account)
     except ProviderError as error:
-        messages.error(request, f"The locks could not be read from {account.get_provider_display()}: {error.message} The list shown is the last one read.")
+        messages.error(
+            request, f"The locks could not be read from {account.provider_name}: {error.message} The list shown is the last one read."
+        )
     else:
         usable = sum(1 for lock in locks if lock.supports_remote_codes)
         messages.success(request, f"Locks refreshed: {len(locks)} found, {usable} can take guest codes.")
@@ -210,7 +219,7 @@ def disconnect(request: HttpRequest, provider: str) -> HttpResponse:
     account = panels.host_account(request.user, provider)
     if panels.is_disconnecting(account):  # a second press, or a second tab: already under way
         if request.method == "POST":
-            messages.info(request, _ALREADY_DISCONNECTING.format(label=account.get_provider_display()))
+            messages.info(request, _ALREADY_DISCONNECTING.format(label=account.provider_name))
         return redirect(panel_url(provider))
     if not panels.is_connected(account):
         raise Http404("This lock provider is not connected.")
@@ -219,20 +228,20 @@ def disconnect(request: HttpRequest, provider: str) -> HttpResponse:
         return render(request, "locks/dashboard/disconnect.html", {"provider": provider, "account": account, "preview": preview})
     plan = account_disconnect_start(account=account)
     if not plan.started:  # a concurrent press won the race
-        messages.info(request, _ALREADY_DISCONNECTING.format(label=account.get_provider_display()))
+        messages.info(request, _ALREADY_DISCONNECTING.format(label=account.provider_name))
         return redirect(panel_url(provider))
     record_security_event(
         kind=SecurityEventKind.LOCK_ACCOUNT_DISCONNECTED,
         user=request.user,
         request=request,
-        detail=f"{account.get_provider_display()} account “{account.display_name}”: {_count(plan.upcoming_revoked, 'upcoming code')} revoked, "
+        detail=f"{account.provider_name} account “{account.display_name}”: {_count(plan.upcoming_revoked, 'upcoming code')} revoked, "
         f"{_count(plan.assignments_removed, 'lock assignment')} removed",
     )
     if not plan.awaits_vendor:
         # Nothing to revoke at the vendor (no upcoming code, or none it can revoke): no request to
         # wait for, so it is finished here; the panel shows what became of the codes.
         account_disconnect_finish(account_id=account.pk)
-        messages.success(request, f"{account.get_provider_display()} is disconnected.")
+        messages.success(request, f"{account.provider_name} is disconnected.")
         return redirect(panel_url(provider))
     account_id = account.pk
     # robust: a broker that refuses the task must not turn a started disconnection into an error
@@ -246,7 +255,7 @@ _ALREADY_DISCONNECTING = "{label} is already being disconnected: the codes of up
 
 
 def _disconnect_started_message(account, plan) -> str:
-    label = account.get_provider_display()
+    label = account.provider_name
     revoking = plan.upcoming_revoked
     if revoking:
         first = f"Disconnecting {label}: {_count(revoking, 'upcoming code')} {'is' if revoking == 1 else 'are'} being revoked;"

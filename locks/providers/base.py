@@ -115,6 +115,7 @@ class CredentialField:
     help_text: str = ""
     secret: bool = False  # a password or key: never rendered back, never logged
     max_length: int = 254
+    strip: bool = True  # blanks at either end are a paste artefact (False: they belong to it, e.g. a password)
 
 
 @dataclass(frozen=True)

@@ -101,6 +101,16 @@ class OperationNotSupported(PermanentProviderError):
     """The vendor cannot do this at all (e.g. revoke an offline algoPIN)."""
 
 
+# vendor_code of the refusals the connect flow raises itself, before or instead of a vendor request;
+# each provider's `sign_in_refusal` words them like its own.
+OAUTH_CANCELLED = "oauth_cancelled"  # the host cancelled on the vendor's page (error=access_denied)
+OAUTH_FAILED = "oauth_failed"  # the vendor's page answered another error
+OAUTH_STATE = "oauth_state"  # a state missing, forged, replayed or expired (message: which)
+OAUTH_NO_CODE = "oauth_no_code"  # an answer with neither a code nor an error
+NOT_CONFIGURED = "not_configured"  # the OAuth sign-in's settings are not set on this server
+LOCAL_REFUSAL = "local"  # refused before asking the vendor (a malformed value): the message says why
+
+
 _KIND_NAMES = {
     LockOffline: "lock_offline",
     RateLimited: "rate_limited",

@@ -8,12 +8,13 @@ from locks.providers.nuki import NukiProvider
 from locks.providers.tedee import TedeeProvider
 from locks.providers.ttlock import TTLockProvider
 
+# In the order the host's pages list the brands.
 PROVIDER_CLASSES: dict[str, type[LockProvider]] = {
-    HomeitProvider.slug: HomeitProvider,
-    IgloohomeProvider.slug: IgloohomeProvider,
-    NukiProvider.slug: NukiProvider,
-    TedeeProvider.slug: TedeeProvider,
     TTLockProvider.slug: TTLockProvider,
+    TedeeProvider.slug: TedeeProvider,
+    NukiProvider.slug: NukiProvider,
+    IgloohomeProvider.slug: IgloohomeProvider,
+    HomeitProvider.slug: HomeitProvider,
 }
 
 

@@ -270,7 +270,7 @@ SUMMARY_MAX_LENGTH = 500
 def disconnect_summary_text(account: ProviderAccount, report: DisconnectReport) -> str:
     """The outcome in a few sentences for the host (kept on the account, at most 500 characters):
     each code that still works is named while there is room."""
-    head = [f"{account.get_provider_display()} is disconnected and its stored credentials are deleted."]
+    head = [f"{account.provider_name} is disconnected and its stored credentials are deleted."]
     if report.revoked:
         head.append(f"{report.revoked} code(s) of upcoming bookings were revoked.")
     named = []
@@ -302,7 +302,7 @@ def disconnecting_refusal(account: ProviderAccount) -> VendorUnavailable:
     """Signing in again while the codes are still being revoked: the finishing task would delete the
     new credentials. Connect views show a VendorUnavailable's message to the host."""
     return VendorUnavailable(
-        f"{account.get_provider_display()} is still being disconnected (the codes of upcoming bookings are being revoked); "
+        f"{account.provider_name} is still being disconnected (the codes of upcoming bookings are being revoked); "
         "connect it again in a minute, once that is done."
     )
 

@@ -79,7 +79,7 @@ def _refuse_other_brand(assignment: LockAssignment | None, lock: Lock) -> None:
         return
     current_provider = assignment.lock.account.provider
     if current_provider != lock.account.provider:
-        brand = assignment.lock.account.get_provider_display()
+        brand = assignment.lock.account.provider_name
         raise ValidationError(
             f"This property already has a {brand} lock ({assignment.lock.name}). "
             f"Remove the {brand} lock first, then assign this one."

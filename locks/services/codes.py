@@ -247,7 +247,7 @@ def code_record_unrevocable(code: AccessCode, *, refusal: str = "") -> None:
     code.state = CodeState.SUPERSEDED
     code.next_attempt_at = code.lock_ends_at or code.ends_at
     until = notifications.local_time(code.next_attempt_at, code.booking.property.time_zone)
-    brand = code.lock.account.get_provider_display()
+    brand = code.lock.account.provider_name
     if refusal:
         code.warning = f"{brand} refused to revoke this code ({refusal.rstrip('.')}): it keeps working until {until}."[:500]
     else:

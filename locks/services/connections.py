@@ -40,7 +40,7 @@ def account_connect(*, host, provider: str, result: ConnectResult, request: Http
             kind=SecurityEventKind.LOCK_ACCOUNT_CONNECTED,
             user=host,
             request=request,
-            detail=f"{account.get_provider_display()} account “{result.display_name}”{'' if created else ' (reconnected)'}",
+            detail=f"{account.provider_name} account “{result.display_name}”{'' if created else ' (reconnected)'}",
         )
     try:
         account_refresh_locks(account=account)

@@ -83,7 +83,7 @@ def _no_code_reason(booking: Booking, plan: CodePlan | None) -> str:
     if plan is None:
         assignment = LockAssignment.objects.select_related("lock__account").filter(property=prop).first()
         if assignment is not None:  # assigned, but unusable: its account is disconnected
-            brand = assignment.lock.account.get_provider_display()
+            brand = assignment.lock.account.provider_name
             return f"no code: the {brand} account of {prop.name}'s lock is disconnected"
         return f"no code: no lock is assigned to {prop.name}"
     return "no code: the stay is over"
@@ -107,7 +107,7 @@ def _retired(code: AccessCode, now: datetime, zone: ZoneInfo) -> str:
 
 
 def _unrevocable(code: AccessCode, zone: ZoneInfo) -> str:
-    brand = code.lock.account.get_provider_display()
+    brand = code.lock.account.provider_name
     return f"this {brand} code cannot be revoked and works until {_moment(code.lock_ends_at or code.ends_at, zone)}"
 
 
@@ -150,7 +150,7 @@ def _replanned(code: AccessCode, plan: CodePlan, now: datetime, zone: ZoneInfo) 
     if code.state in (CodeState.ACTIVE, CodeState.UPDATING):
         capabilities = capabilities_of(code.lock)
         if not capabilities.update_in_place and not capabilities.remote_revoke:
-            brand = code.lock.account.get_provider_display()
+            brand = code.lock.account.provider_name
             until = _moment(code.lock_ends_at or code.ends_at, zone)
             return f"{window}: {brand} cannot change a code, so a new code will be issued and the current one works until {until}"
     return window

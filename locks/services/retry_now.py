@@ -57,7 +57,7 @@ def code_retry_now(*, code_id: int, now: datetime | None = None) -> str:
         code.save()
         _enqueue_when_due(code.pk, due, now)
     if due > now:
-        return f"{code.lock.account.get_provider_display()} asked us to wait until {_wait_end_words(code, now)}; Nowistay retries then."
+        return f"{code.lock.account.provider_name} asked us to wait until {_wait_end_words(code, now)}; Nowistay retries then."
     return RETRYING_NOW
 
 

@@ -108,7 +108,7 @@ def audited_call(*, account: ProviderAccount, operation: str, call: Callable, lo
         raise
     except Exception as caught:  # an adapter bug or a vendor answering garbage must not kill the claim
         logger.exception("unexpected error from %s %s", account.provider, operation, extra={"account_id": account.pk})
-        error = VendorUnavailable(f"Unexpected answer from {account.get_provider_display()}.")
+        error = VendorUnavailable(f"Unexpected answer from {account.provider_name}.")
         raise error from caught
     finally:
         VendorCall.objects.create(
@@ -138,7 +138,7 @@ def _outcome(error: ProviderError | None, *, sent: bool) -> str:
 
 def account_unusable(account: ProviderAccount) -> ProviderError:
     """The error a step records when the account's credentials cannot be used."""
-    name = account.get_provider_display()
+    name = account.provider_name
     if account.status == AccountStatus.DISCONNECTED:
         return ProviderAuthError(f"The {name} account was disconnected.")
     return ProviderAuthError(f"The {name} account needs reconnecting.")

@@ -20,10 +20,10 @@ from playwright.sync_api import expect
 
 from bookings.models import Booking, BookingStatus, PmsSource, Property
 from locks import services, tasks
-from locks.demo import DEMO_LOGIN, TTLOCK_PASSWORD
 from locks.models import AccessCode, AccountStatus, CodeState, Lock, LockAssignment, Provider, ProviderAccount
 from locks.services import scheduler
 from locks.services.accounts import account_disconnect_finish
+from sandbox.demo_sign_ins import DEMO_LOGIN, TTLOCK_PASSWORD
 from tests.browser.conftest import TIMEOUT_MS
 
 pytestmark = [
@@ -73,9 +73,9 @@ def harbour_studio(live_host):
 @pytest.fixture
 def ttlock_account(live_host, vendors_on_sandbox):
     """The live host's TTLock account, connected through the ordinary service (no clicking)."""
-    from locks.connect.ttlock import ttlock_connect
+    from locks.connect.services import connect_with_credentials
 
-    return ttlock_connect(host=live_host.user, username=DEMO_LOGIN, password=TTLOCK_PASSWORD)
+    return connect_with_credentials(host=live_host.user, provider="ttlock", method="password", values={"username": DEMO_LOGIN, "password": TTLOCK_PASSWORD})
 
 
 def log_in(page, live_host) -> None:
@@ -404,9 +404,9 @@ def test_integrations_page_and_connect_panel_fit_a_phone_screen(logged_in_page, 
     expect(page.get_by_label("TTLock app username")).to_be_visible()
     _assert_no_horizontal_scroll(page, "the TTLock panel's connect form")
 
-    from locks.connect.ttlock import ttlock_connect
+    from locks.connect.services import connect_with_credentials
 
-    ttlock_connect(host=live_host.user, username=DEMO_LOGIN, password=TTLOCK_PASSWORD)
+    connect_with_credentials(host=live_host.user, provider="ttlock", method="password", values={"username": DEMO_LOGIN, "password": TTLOCK_PASSWORD})
     page.goto(f"{live_host.url}/integrations/")
     expect(page.get_by_role("link", name="Manage TTLock")).to_be_visible()
     _assert_no_horizontal_scroll(page, "the integrations page with TTLock connected")

@@ -52,6 +52,7 @@ from locks.providers.nuki.sign_in import (
     ELIGIBILITY_HINT,
     METHODS,
     WRONG_TOKEN,
+    checked_token,
     refusal as sign_in_refusal_text,
     token_refused,
 )
@@ -81,7 +82,7 @@ class NukiProvider(NukiRequests, LockProvider):
         if method != API_TOKEN_METHOD:
             return super().sign_in_with(method, values)
         try:
-            return nuki_connect_with_api_token(token=values["token"], http=http)
+            return nuki_connect_with_api_token(token=checked_token(values["token"]), http=http)
         except ProviderError as error:
             if token_refused(error):
                 raise ProviderAuthError(WRONG_TOKEN, vendor_code=API_TOKEN_REFUSED) from None

@@ -8,7 +8,19 @@
 """
 
 from locks.providers.base import CredentialField, CredentialsSignIn, OAuthSignIn
-from locks.providers.exceptions import ProviderAuthError, ProviderError, RateLimited, VendorUnavailable
+from locks.providers.exceptions import (
+    LOCAL_REFUSAL,
+    NOT_CONFIGURED,
+    OAUTH_CANCELLED,
+    OAUTH_FAILED,
+    OAUTH_NO_CODE,
+    OAUTH_STATE,
+    PermanentProviderError,
+    ProviderAuthError,
+    ProviderError,
+    RateLimited,
+    VendorUnavailable,
+)
 from locks.providers.nuki.client import USE_PKCE
 from locks.providers.nuki.errors import MALFORMED
 
@@ -45,6 +57,22 @@ MALFORMED_ANSWER = (
     "Nuki answered with something we could not understand, so nothing was connected. Please try "
     "again, and contact support if it keeps happening."
 )
+SIGN_IN_FAILED = "The Nuki sign-in did not complete, so nothing was connected. Please try again."
+# The connect flow's own refusals (no Nuki request behind them), in Nuki's words.
+FLOW_REFUSALS = {
+    OAUTH_CANCELLED: "You cancelled the Nuki sign-in, so nothing was connected.",
+    OAUTH_FAILED: SIGN_IN_FAILED,
+    OAUTH_NO_CODE: SIGN_IN_FAILED,
+    NOT_CONFIGURED: "Signing in with Nuki is not set up on this server; you can paste a Nuki Web API token instead.",
+}
+
+
+def checked_token(value: str) -> str:
+    """The pasted API token, refused before asking Nuki when it cannot be one."""
+    token = value.strip()
+    if any(character.isspace() for character in token):
+        raise PermanentProviderError("An API token has no spaces or line breaks; please paste it again.", vendor_code=LOCAL_REFUSAL)
+    return token
 
 
 def token_refused(error: ProviderError) -> bool:
@@ -54,6 +82,10 @@ def token_refused(error: ProviderError) -> bool:
 
 def refusal(error: ProviderError) -> str:
     """What the host reads when a Nuki sign-in (OAuth code exchange or API token) failed with `error`."""
+    if error.vendor_code in (OAUTH_STATE, LOCAL_REFUSAL):  # their message says what went wrong
+        return error.message
+    if error.vendor_code in FLOW_REFUSALS:
+        return FLOW_REFUSALS[error.vendor_code]
     if error.vendor_code == API_TOKEN_REFUSED:
         return WRONG_TOKEN
     if isinstance(error, ProviderAuthError):

@@ -2,9 +2,19 @@
 sign-in tells them [TD howtos/authenticate.rst]."""
 
 from locks.providers.base import OAuthSignIn
-from locks.providers.exceptions import ProviderAuthError, ProviderError, RateLimited, VendorUnavailable
+from locks.providers.exceptions import (
+    NOT_CONFIGURED,
+    OAUTH_CANCELLED,
+    OAUTH_FAILED,
+    OAUTH_NO_CODE,
+    OAUTH_STATE,
+    ProviderAuthError,
+    ProviderError,
+    RateLimited,
+    VendorUnavailable,
+)
 
-METHODS = (OAuthSignIn(title="Sign in with Tedee", required_settings=("TEDEE_CLIENT_ID",), pkce=True),)
+METHODS = (OAuthSignIn(title="Connect Tedee", required_settings=("TEDEE_CLIENT_ID",), pkce=True),)
 CONNECT_HINT = "Sign in on Tedee's own page; you never type a key or password here."
 ELIGIBILITY_HINT = "A keypad is paired, the lock is reachable through a bridge, and this account is the lock's owner or an administrator."
 # Tedee wants a verifier of exactly 43 characters for S256 [TD authenticate]: secrets.token_urlsafe(32).
@@ -17,9 +27,23 @@ MALFORMED = (
     "please try again, and contact support if it keeps happening."
 )
 
+# The connect flow's own refusals (no Tedee request behind them), in Tedee's words.
+FLOW_REFUSALS = {
+    OAUTH_CANCELLED: "You cancelled the Tedee sign-in, so nothing was connected.",
+    OAUTH_STATE: (
+        "This Tedee sign-in could not be matched to one you started here, or it took longer than "
+        "10 minutes. Nothing was connected; please start connecting Tedee again."
+    ),
+    OAUTH_FAILED: "Tedee could not complete the sign-in. Nothing was connected; please try again.",
+    OAUTH_NO_CODE: MALFORMED,
+    NOT_CONFIGURED: "Connecting Tedee is not set up on this server yet.",
+}
+
 
 def refusal(error: ProviderError) -> str:
-    """What the host reads when exchanging Tedee's authorization code failed with `error`."""
+    """What the host reads when a Tedee sign-in (the flow, or exchanging the code) failed with `error`."""
+    if error.vendor_code in FLOW_REFUSALS:
+        return FLOW_REFUSALS[error.vendor_code]
     if isinstance(error, ProviderAuthError):
         return REFUSED
     if isinstance(error, RateLimited):  # its message says when to try again

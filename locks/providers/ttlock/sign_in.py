@@ -20,7 +20,7 @@ METHODS = (
                 help_text="The phone number or e-mail address you sign in to the TTLock app with.",
                 max_length=254,
             ),
-            CredentialField("password", "TTLock app password", secret=True, max_length=128),
+            CredentialField("password", "TTLock app password", secret=True, max_length=128, strip=False),
         ),
     ),
 )
