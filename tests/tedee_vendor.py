@@ -25,7 +25,7 @@ import secrets
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -171,7 +171,15 @@ class TedeeCloud:
         }
 
     def credentials(self) -> dict:
+        return self.credentials_expiring()[0]
+
+    def credentials_expiring(self) -> tuple[dict, datetime]:
+        """Credentials as TedeeProvider keeps them and their access token's expiry."""
         return tedee.credentials_from_token_answer(self.issue_tokens(), redirect_uri=REDIRECT_URI)
+
+    def session(self, **fields) -> AccountSession:
+        credentials, expires_at = self.credentials_expiring()
+        return AccountSession(account_id=1, credentials=credentials, expires_at=expires_at, **fields)
 
     def authorize(self, authorize_url: str) -> dict:
         """The host signs in at Tedee: check the authorize request, return the callback's query."""
@@ -358,5 +366,5 @@ def tedee_adapter():
     cloud.add_lock(103, "Garage", keypad=False)
     http = VendorHttp("Tedee")
     cloud.mount(http.session)
-    provider = tedee.TedeeProvider(AccountSession(account_id=1, credentials=cloud.credentials()), http=http)
+    provider = tedee.TedeeProvider(cloud.session(), http=http)
     return AdapterUnderTest(provider, lock_id="101", offline_lock_id="102", missing_lock_id="999")

@@ -201,7 +201,7 @@ def test_the_token_answer_has_tedees_shape_and_a_wrong_secret_is_refused(vendors
 
 def test_refresh_issues_working_tokens_and_a_bad_token_is_401(vendors_on_sandbox):
     credentials = sign_in_for_credentials()
-    renewed = tedee.refresh_tokens(credentials)
+    renewed, _ = tedee.refresh_tokens(credentials)
     assert renewed["access_token"] != credentials["access_token"] and renewed["refresh_token"] != credentials["refresh_token"]
     assert tedee.TedeeProvider(AccountSession(1, renewed)).list_locks()
     assert tedee.TedeeProvider(AccountSession(1, credentials)).list_locks()  # B2C tokens live until they expire

@@ -68,9 +68,11 @@ class Saved(list):
         self.append((credentials, expires_at))
 
 
-def make_provider(credentials=None, saved=None) -> IgloohomeProvider:
+def make_provider(credentials=None, saved=None, expires_at=None) -> IgloohomeProvider:
     saved = saved if saved is not None else Saved()
-    session = AccountSession(account_id=7, credentials=dict(credentials or CREDENTIALS), save_credentials=saved)
+    session = AccountSession(
+        account_id=7, credentials=dict(credentials or CREDENTIALS), expires_at=expires_at, save_credentials=saved
+    )
     return IgloohomeProvider(session)
 
 
@@ -128,8 +130,7 @@ class TestToken:
             "client_id": CLIENT_ID,
             "client_secret": CLIENT_SECRET,
             "access_token": TOKEN,
-            "access_token_expires_at": "2026-06-01T09:00:00+00:00",
-            "access_token_refresh_at": "2026-06-01T08:55:00+00:00",
+            "access_token_lifetime": 3600,
         }
 
     def test_one_token_serves_many_calls_and_later_providers(self, cloud):
@@ -143,7 +144,7 @@ class TestToken:
             (credentials, expires_at), = saved
             assert expires_at == utc(2026, 6, 1, 9, 0)
             # The next worker builds its provider from what was saved: no new token either.
-            make_provider(credentials).create_code("IGL-1", spec(utc(2026, 6, 9, 13), utc(2026, 6, 10, 9)))
+            make_provider(credentials, expires_at=expires_at).create_code("IGL-1", spec(utc(2026, 6, 9, 13), utc(2026, 6, 10, 9)))
         assert cloud.token_requests == 1
 
     def test_the_token_is_renewed_a_few_minutes_before_it_expires(self, cloud):
@@ -160,6 +161,35 @@ class TestToken:
         assert [expires for _, expires in saved] == [utc(2026, 6, 1, 9, 0), utc(2026, 6, 1, 9, 55)]
         assert saved[1][0]["access_token"] != saved[0][0]["access_token"]
         assert provider.session.credentials == saved[1][0]
+
+    def test_a_short_lived_token_is_renewed_at_half_its_lifetime(self):
+        cloud = IgloohomeCloud(token_lifetime=240)
+        cloud.add_lock("IGL-1", "Front door", bridge="IGB-1", keypad="IGK-1")
+        provider = make_provider()
+        with responses.RequestsMock(assert_all_requests_are_fired=False) as mock, freeze_time("2026-06-01 08:00:00") as frozen:
+            cloud.register(mock)
+            provider.list_locks()
+            frozen.move_to("2026-06-01 08:01:59")
+            provider.list_locks()
+            assert cloud.token_requests == 1
+            frozen.move_to("2026-06-01 08:02:00")
+            provider.list_locks()
+        assert cloud.token_requests == 2 and provider.session.expires_at == utc(2026, 6, 1, 8, 6, 0)
+
+    def test_a_token_of_unknown_expiry_is_used(self, cloud):
+        saved = Saved()
+        with freeze_time("2026-06-01 08:00:00"):
+            make_provider(saved=saved).list_locks()
+            ((credentials, _),) = saved
+            make_provider(credentials, expires_at=None).list_locks()
+        assert cloud.token_requests == 1
+
+    def test_a_token_of_unknown_expiry_is_renewed_once_when_refused(self, cloud):
+        provider = make_provider({**CREDENTIALS, "access_token": "never-issued"}, expires_at=None)
+        with freeze_time("2026-06-01 08:00:00"):
+            assert provider.list_locks()
+        assert cloud.token_requests == 1 and provider.session.expires_at == utc(2026, 6, 1, 9, 0)
+        assert provider.session.credentials["access_token"] != "never-issued"
 
     def test_a_token_igloohome_no_longer_accepts_is_renewed_once_and_the_request_sent_again(self, cloud):
         provider = make_provider()
@@ -191,7 +221,7 @@ class TestToken:
 
     def test_an_account_without_a_saved_client_needs_reconnecting(self):
         with pytest.raises(ProviderAuthError, match="reconnect"):
-            make_provider({"access_token": "old"}).list_locks()
+            make_provider({"access_token": "old"}, expires_at=utc(2026, 1, 1)).list_locks()
 
     @pytest.mark.parametrize(
         "answer, error, retry_after",

@@ -106,15 +106,21 @@ def spec(name: str = "nw-101", pin: str | None = PIN, starts=STARTS, ends=ENDS) 
     return CodeSpec(name=name, pin=pin, starts_at=starts, ends_at=ends, time_zone="Europe/Paris")
 
 
-def provider(credentials: dict | None = None, saved: list | None = None) -> tuple[NukiProvider, list[float]]:
-    """An adapter on its own session (reached by the global `responses` patch) that records its waits."""
+def provider(
+    credentials: dict | None = None, saved: list | None = None, *, expires_in: float | None = None
+) -> tuple[NukiProvider, list[float]]:
+    """An adapter on its own session (reached by the global `responses` patch) that records its waits;
+    its token lapses in `expires_in` seconds (None: unknown, or an API token that does not lapse)."""
     sleeps: list[float] = []
 
     def save(credentials, expires_at):
         if saved is not None:
             saved.append((credentials, expires_at))
 
-    session = AccountSession(account_id=1, credentials=credentials or api_token_credentials(), save_credentials=save)
+    expires_at = None if expires_in is None else datetime.now(UTC) + timedelta(seconds=expires_in)
+    session = AccountSession(
+        account_id=1, credentials=credentials or api_token_credentials(), expires_at=expires_at, save_credentials=save
+    )
     return NukiProvider(session, http=VendorHttp("Nuki"), sleep=sleeps.append), sleeps
 
 
@@ -130,15 +136,11 @@ def auth_list(rsps, auths: list[dict], headers: dict = BEARER) -> None:
     )
 
 
-def oauth_credentials(expires_in: float = 3600) -> dict:
-    import time
+EPOCH = datetime.fromtimestamp(0, UTC)  # a token expiry long past
 
-    return {
-        "auth": nuki.OAUTH,
-        "access_token": OAUTH_TOKEN["access_token"],
-        "refresh_token": OAUTH_TOKEN["refresh_token"],
-        "expires_at": int(time.time() + expires_in),
-    }
+
+def oauth_credentials() -> dict:
+    return {"auth": nuki.OAUTH, "access_token": OAUTH_TOKEN["access_token"], "refresh_token": OAUTH_TOKEN["refresh_token"]}
 
 
 @pytest.fixture
@@ -570,7 +572,7 @@ class TestTokens:
     def test_a_token_about_to_expire_is_refreshed_before_the_call_and_saved(self, nuki_settings):
         saved: list = []
         with freeze_time("2026-06-01 10:00:00"):
-            adapter, _ = provider(oauth_credentials(expires_in=120), saved)
+            adapter, _ = provider(oauth_credentials(), saved, expires_in=120)
             with responses.RequestsMock() as rsps:
                 rsps.post(
                     url("oauth/token"),
@@ -584,14 +586,13 @@ class TestTokens:
             "auth": "oauth",
             "access_token": REFRESHED["access_token"],
             "refresh_token": REFRESHED["refresh_token"],
-            "expires_at": int(datetime(2026, 6, 1, 11, 0, tzinfo=UTC).timestamp()),
         }
         assert expires_at == datetime(2026, 6, 1, 11, 0, tzinfo=UTC)
-        assert adapter.session.credentials == credentials
+        assert adapter.session.credentials == credentials and adapter.session.expires_at == expires_at
 
     def test_a_refresh_answer_without_a_new_refresh_token_keeps_the_old_one(self, nuki_settings):
         saved: list = []
-        adapter, _ = provider(oauth_credentials(expires_in=0), saved)
+        adapter, _ = provider(oauth_credentials(), saved, expires_in=0)
         with responses.RequestsMock() as rsps:
             rsps.post(url("oauth/token"), json={"access_token": "fresh", "token_type": "bearer"})
             rsps.get(url("smartlock"), json=[])
@@ -600,7 +601,7 @@ class TestTokens:
 
     def test_a_401_refreshes_once_and_sends_the_request_again(self, nuki_settings):
         saved: list = []
-        adapter, _ = provider(oauth_credentials(), saved)
+        adapter, _ = provider(oauth_credentials(), saved, expires_in=3600)
         with responses.RequestsMock() as rsps:
             rsps.get(url("smartlock"), status=401, json=fixture("error_unauthorized.json"), match=[matchers.header_matcher(self.OLD)])
             rsps.post(url("oauth/token"), json=REFRESHED, match=[matchers.urlencoded_params_matcher(self.REFRESH_FORM)])
@@ -608,8 +609,19 @@ class TestTokens:
             assert len(adapter.list_locks()) == 4
         assert len(saved) == 1
 
+    def test_a_token_of_unknown_expiry_is_used_and_refreshed_once_when_refused(self, nuki_settings):
+        saved: list = []
+        adapter, _ = provider(oauth_credentials(), saved, expires_in=None)
+        with responses.RequestsMock() as rsps:
+            rsps.get(url("smartlock"), status=401, json=fixture("error_unauthorized.json"), match=[matchers.header_matcher(self.OLD)])
+            rsps.post(url("oauth/token"), json=REFRESHED, match=[matchers.urlencoded_params_matcher(self.REFRESH_FORM)])
+            rsps.get(url("smartlock"), json=fixture("smartlocks.json"), match=[matchers.header_matcher(self.NEW)])
+            assert len(adapter.list_locks()) == 4
+        assert [credentials["access_token"] for credentials, _ in saved] == [REFRESHED["access_token"]]
+        assert adapter.session.expires_at is not None
+
     def test_a_401_after_refreshing_is_an_auth_error(self, nuki_settings):
-        adapter, _ = provider(oauth_credentials())
+        adapter, _ = provider(oauth_credentials(), expires_in=3600)
         with responses.RequestsMock() as rsps:
             rsps.get(url("smartlock"), status=401)
             rsps.post(url("oauth/token"), json=REFRESHED)
@@ -620,7 +632,7 @@ class TestTokens:
 
     def test_a_refused_refresh_is_an_auth_error(self, nuki_settings):
         saved: list = []
-        adapter, _ = provider(oauth_credentials(expires_in=0), saved)
+        adapter, _ = provider(oauth_credentials(), saved, expires_in=0)
         with responses.RequestsMock() as rsps:
             rsps.post(url("oauth/token"), status=400, json=fixture("token_error.json"))
             with pytest.raises(ProviderAuthError, match="connect the Nuki account again"):
@@ -628,7 +640,7 @@ class TestTokens:
         assert saved == []
 
     def test_a_refresh_while_nuki_is_down_is_transient(self, nuki_settings):
-        adapter, _ = provider(oauth_credentials(expires_in=0))
+        adapter, _ = provider(oauth_credentials(), expires_in=0)
         with responses.RequestsMock() as rsps:
             rsps.post(url("oauth/token"), status=503)
             with pytest.raises(VendorUnavailable):
@@ -644,7 +656,7 @@ class TestTokens:
 
     def test_keep_alive_refreshes_an_oauth_connection(self, nuki_settings):
         saved: list = []
-        adapter, _ = provider(oauth_credentials(), saved)
+        adapter, _ = provider(oauth_credentials(), saved, expires_in=3600)
         with responses.RequestsMock() as rsps:
             rsps.post(url("oauth/token"), json=REFRESHED, match=[matchers.urlencoded_params_matcher(self.REFRESH_FORM)])
             adapter.keep_alive()
@@ -892,10 +904,14 @@ class TestApiTokenConnect:
 def nuki_property(host, make_property, nuki_registered):
     """A Paris property whose lock is the Nuki Front door (lead 5 days, margin 30 minutes)."""
 
-    def make(credentials: dict | None = None):
+    def make(credentials: dict | None = None, token_expires_at: datetime | None = None):
         prop = make_property()
         account = ProviderAccount.objects.create(
-            host=host, provider="nuki", display_name="Ada Host", credentials=credentials or api_token_credentials()
+            host=host,
+            provider="nuki",
+            display_name="Ada Host",
+            credentials=credentials or api_token_credentials(),
+            token_expires_at=token_expires_at,
         )
         lock = Lock.objects.create(account=account, vendor_lock_id=LOCK, name="Front door", supports_remote_codes=True)
         LockAssignment.objects.create(property=prop, lock=lock)
@@ -989,8 +1005,8 @@ class TestLifecycleOverHttp:
 
     def test_an_access_token_that_expires_mid_run_is_refreshed_and_stored(self, nuki_property, book, cloud, nuki_settings):
         access, refresh = cloud.issue_tokens()
-        credentials = {"auth": "oauth", "access_token": access, "refresh_token": refresh, "expires_at": int(datetime(2026, 6, 1, 1, tzinfo=UTC).timestamp())}
-        prop = nuki_property(credentials)
+        credentials = {"auth": "oauth", "access_token": access, "refresh_token": refresh}
+        prop = nuki_property(credentials, token_expires_at=datetime(2026, 6, 1, 1, tzinfo=UTC))
         with freeze_time("2026-06-01 00:00:00"):
             booking = book(prop, date(2026, 6, 2), date(2026, 6, 5))
             services.booking_created(booking=booking)
@@ -1008,7 +1024,7 @@ class TestLifecycleOverHttp:
 
     def test_a_refresh_nuki_refuses_asks_the_host_to_reconnect(self, nuki_property, book, cloud, nuki_settings):
         access, refresh = cloud.issue_tokens()
-        prop = nuki_property({"auth": "oauth", "access_token": access, "refresh_token": refresh, "expires_at": 0})
+        prop = nuki_property({"auth": "oauth", "access_token": access, "refresh_token": refresh}, token_expires_at=EPOCH)
         cloud.refresh_tokens.clear()  # revoked in Nuki Web
         with freeze_time("2026-06-01 00:00:00"):
             booking = book(prop, date(2026, 6, 2), date(2026, 6, 5))
@@ -1020,7 +1036,7 @@ class TestLifecycleOverHttp:
     def test_no_secret_reaches_the_logs_or_the_audit_rows(self, nuki_property, book, cloud, nuki_settings, caplog):
         caplog.set_level(logging.DEBUG)
         access, refresh = cloud.issue_tokens()
-        prop = nuki_property({"auth": "oauth", "access_token": access, "refresh_token": refresh, "expires_at": 0})
+        prop = nuki_property({"auth": "oauth", "access_token": access, "refresh_token": refresh}, token_expires_at=EPOCH)
         with freeze_time("2026-06-01 00:00:00"):
             taken = book(prop, date(2026, 6, 2), date(2026, 6, 5))
             services.booking_created(booking=taken)

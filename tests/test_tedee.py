@@ -90,13 +90,23 @@ class Saved:
 
 
 def fixture_credentials(**overrides) -> dict:
-    credentials = tedee.credentials_from_token_answer(fixture("token.json"), redirect_uri=REDIRECT_URI)
+    credentials, _ = tedee.credentials_from_token_answer(fixture("token.json"), redirect_uri=REDIRECT_URI)
     credentials.update(overrides)
     return credentials
 
 
-def provider(saved: Saved | None = None, **overrides) -> TedeeProvider:
-    session = AccountSession(account_id=7, credentials=fixture_credentials(**overrides), save_credentials=saved or Saved())
+FRESH = object()  # the access token's expiry as the fixture's token answer gives it
+
+
+def provider(saved: Saved | None = None, *, expires_at=FRESH, **overrides) -> TedeeProvider:
+    """A TedeeProvider on the fixture's tokens; `expires_at` None is a token of unknown expiry."""
+    credentials, fresh_expiry = tedee.credentials_from_token_answer(fixture("token.json"), redirect_uri=REDIRECT_URI)
+    session = AccountSession(
+        account_id=7,
+        credentials={**credentials, **overrides},
+        expires_at=fresh_expiry if expires_at is FRESH else expires_at,
+        save_credentials=saved or Saved(),
+    )
     return TedeeProvider(session)
 
 
@@ -324,7 +334,7 @@ class TestTokens:
         with freeze_time("2026-06-01 10:00:00"), responses.RequestsMock() as rsps:
             token_call = rsps.post(TOKEN_URL, json=refreshed, match=[matchers.urlencoded_params_matcher(REFRESH_FORM)])
             rsps.get(f"{API}/my/lock", json=fixture("locks.json"), match=bearer(refreshed["access_token"]))
-            adapter = provider(saved, access_token_expires_at=int(datetime(2026, 6, 1, 10, 2, tzinfo=UTC).timestamp()))
+            adapter = provider(saved, expires_at=datetime(2026, 6, 1, 10, 2, tzinfo=UTC))
             adapter.list_locks()
             assert token_call.call_count == 1
         ((credentials, expires_at),) = saved.calls
@@ -342,6 +352,18 @@ class TestTokens:
             rsps.get(f"{API}/my/lock/101/pin", json=fixture("pin_list.json"), match=bearer(refreshed["access_token"]))
             assert provider(saved).find_code("101", "Nobody") is None
         assert len(saved.calls) == 1 and saved.calls[0][0]["access_token"] == refreshed["access_token"]
+
+    def test_a_token_of_unknown_expiry_is_used_and_refreshed_once_when_refused(self):
+        saved = Saved()
+        refreshed = fixture("token_refreshed.json")
+        with freeze_time("2026-06-01 10:00:00"), responses.RequestsMock() as rsps:
+            rsps.get(f"{API}/my/lock", status=401, body="", match=bearer())
+            rsps.post(TOKEN_URL, json=refreshed, match=[matchers.urlencoded_params_matcher(REFRESH_FORM)])
+            rsps.get(f"{API}/my/lock", json=fixture("locks.json"), match=bearer(refreshed["access_token"]))
+            adapter = provider(saved, expires_at=None)
+            adapter.list_locks()
+        assert [credentials["access_token"] for credentials, _ in saved.calls] == [refreshed["access_token"]]
+        assert adapter.session.expires_at == datetime(2026, 6, 1, 11, 0, tzinfo=UTC)
 
     def test_a_refused_refresh_needs_reconnecting(self):
         saved = Saved()
@@ -369,15 +391,22 @@ class TestTokens:
 
     def test_a_refresh_without_a_new_refresh_token_keeps_the_old_one(self):
         answer = {k: v for k, v in fixture("token_refreshed.json").items() if k not in ("refresh_token", "refresh_token_expires_in")}
-        previous = fixture_credentials(refresh_token_issued_at=1000, refresh_token_expires_at=2000)
-        credentials = tedee.credentials_from_token_answer(answer, redirect_uri=REDIRECT_URI, previous=previous)
+        issued, lapses = "2026-05-01T00:00:00+00:00", "2026-05-15T00:00:00+00:00"
+        previous = fixture_credentials(refresh_token_issued_at=issued, refresh_token_expires_at=lapses)
+        credentials, _ = tedee.credentials_from_token_answer(answer, redirect_uri=REDIRECT_URI, previous=previous)
         assert credentials["refresh_token"] == REFRESH_TOKEN
-        assert (credentials["refresh_token_issued_at"], credentials["refresh_token_expires_at"]) == (1000, 2000)
+        assert (credentials["refresh_token_issued_at"], credentials["refresh_token_expires_at"]) == (issued, lapses)
+
+    def test_the_refresh_token_times_are_kept_in_iso_8601_utc(self):
+        with freeze_time("2026-06-01 00:00:00"):
+            credentials, _ = tedee.credentials_from_token_answer(fixture("token.json"), redirect_uri="")
+        assert credentials["refresh_token_issued_at"] == "2026-06-01T00:00:00+00:00"
+        assert credentials["refresh_token_expires_at"] == "2026-06-15T00:00:00+00:00"  # refresh_token_expires_in 1209600
 
     def test_expires_in_is_trusted_over_the_prose(self):
         with freeze_time("2026-06-01 00:00:00"):
-            credentials = tedee.credentials_from_token_answer({**fixture("token.json"), "expires_in": 14400}, redirect_uri="")
-        assert credentials["access_token_expires_at"] == int(datetime(2026, 6, 1, 4, 0, tzinfo=UTC).timestamp())
+            credentials, expires_at = tedee.credentials_from_token_answer({**fixture("token.json"), "expires_in": 14400}, redirect_uri="")
+        assert expires_at == datetime(2026, 6, 1, 4, 0, tzinfo=UTC) and "access_token_expires_at" not in credentials
 
     def test_keep_alive_refreshes_a_refresh_token_older_than_a_week(self):
         saved = Saved()
@@ -385,33 +414,33 @@ class TestTokens:
             rsps.post(TOKEN_URL, json=fixture("token_refreshed.json"), match=[matchers.urlencoded_params_matcher(REFRESH_FORM)])
             adapter = provider(
                 saved,
-                access_token_expires_at=int(datetime(2026, 6, 10, 3, 0, tzinfo=UTC).timestamp()),
-                refresh_token_issued_at=int(datetime(2026, 6, 2, 23, 0, tzinfo=UTC).timestamp()),
+                expires_at=datetime(2026, 6, 10, 3, 0, tzinfo=UTC),
+                refresh_token_issued_at=datetime(2026, 6, 2, 23, 0, tzinfo=UTC).isoformat(),
             )
             adapter.keep_alive()
         assert len(saved.calls) == 1
-        assert saved.calls[0][0]["refresh_token_issued_at"] == int(datetime(2026, 6, 10, tzinfo=UTC).timestamp())
+        assert saved.calls[0][0]["refresh_token_issued_at"] == "2026-06-10T00:00:00+00:00"
 
     def test_keep_alive_leaves_a_young_connection_alone(self):
         with freeze_time("2026-06-10 00:00:00"), responses.RequestsMock():
             provider(
-                access_token_expires_at=int(datetime(2026, 6, 10, 3, 0, tzinfo=UTC).timestamp()),
-                refresh_token_issued_at=int(datetime(2026, 6, 8, tzinfo=UTC).timestamp()),
+                expires_at=datetime(2026, 6, 10, 3, 0, tzinfo=UTC),
+                refresh_token_issued_at=datetime(2026, 6, 8, tzinfo=UTC).isoformat(),
             ).keep_alive()  # any request would be refused by responses
 
     def test_keep_alive_refreshes_an_expired_access_token(self):
         with freeze_time("2026-06-10 00:00:00"), responses.RequestsMock() as rsps:
             rsps.post(TOKEN_URL, json=fixture("token_refreshed.json"))
             provider(
-                access_token_expires_at=int(datetime(2026, 6, 9, tzinfo=UTC).timestamp()),
-                refresh_token_issued_at=int(datetime(2026, 6, 9, tzinfo=UTC).timestamp()),
+                expires_at=datetime(2026, 6, 9, tzinfo=UTC),
+                refresh_token_issued_at=datetime(2026, 6, 9, tzinfo=UTC).isoformat(),
             ).keep_alive()
 
     def test_keep_alive_with_a_dead_refresh_token_needs_reconnecting(self):
         with responses.RequestsMock() as rsps:
             rsps.post(TOKEN_URL, status=400, json=fixture("token_invalid_grant.json"))
             with pytest.raises(ProviderAuthError):
-                provider(refresh_token_issued_at=0).keep_alive()
+                provider(refresh_token_issued_at=None).keep_alive()
 
     def test_account_name_comes_from_the_token_claims(self):
         assert tedee.account_name(fixture("token.json")) == "Ada Host (ada@example.com)"
@@ -431,7 +460,7 @@ def cloud():
 
 class TestLostResponse:
     def test_create_times_out_after_acting_then_find_code_finds_it(self, cloud):
-        adapter = TedeeProvider(AccountSession(account_id=1, credentials=cloud.credentials()))
+        adapter = TedeeProvider(cloud.session())
         cloud.lose_next("POST", "pins")
         with pytest.raises(OutcomeUnknown):
             adapter.create_code("101", SPEC)
@@ -442,7 +471,7 @@ class TestLostResponse:
 
     def test_the_token_expires_mid_run(self, cloud):
         saved = Saved()
-        adapter = TedeeProvider(AccountSession(account_id=1, credentials=cloud.credentials(), save_credentials=saved))
+        adapter = TedeeProvider(cloud.session(save_credentials=saved))
         first = adapter.create_code("101", SPEC)
         cloud.expire_access_tokens()
         second = adapter.create_code("101", CodeSpec("nw-102", "739164", STARTS, ENDS, "Europe/Paris"))
@@ -535,8 +564,7 @@ class TestConnect:
         account = ProviderAccount.objects.get(host=host, provider="tedee")
         assert account.display_name == "Ada Host (ada@example.com)" and account.status == AccountStatus.CONNECTED
         assert set(account.credentials) == {
-            "access_token", "access_token_expires_at", "refresh_token", "refresh_token_issued_at",
-            "refresh_token_expires_at", "redirect_uri",
+            "access_token", "refresh_token", "refresh_token_issued_at", "refresh_token_expires_at", "redirect_uri",
         }
         assert account.credentials["access_token"] in cloud.access_tokens
         assert account.token_expires_at is not None

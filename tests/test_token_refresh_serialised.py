@@ -163,13 +163,14 @@ class TestStoredAccount:
     def test_the_ttlock_adapter_refreshes_through_the_account(self, host, settings):
         settings.TTLOCK_API_URL = "https://euapi.ttlock.com"
         with freeze_time("2026-06-01 08:00:00"):
-            expiring = {
-                "access_token": "ttlock-old-access",
-                "refresh_token": "ttlock-old-refresh",
-                "expires_at": (datetime(2026, 6, 1, 8, 0, tzinfo=UTC) + timedelta(hours=2)).isoformat(),
-                "username": "+33612345678",
-            }
-            account = ProviderAccount.objects.create(host=host, provider="ttlock", display_name="t", credentials=expiring)
+            expiring = {"access_token": "ttlock-old-access", "refresh_token": "ttlock-old-refresh", "username": "+33612345678"}
+            account = ProviderAccount.objects.create(
+                host=host,
+                provider="ttlock",
+                display_name="t",
+                credentials=expiring,
+                token_expires_at=datetime(2026, 6, 1, 8, 0, tzinfo=UTC) + timedelta(hours=2),
+            )
             workers = [provider_for_account(ProviderAccount.objects.get(pk=account.pk)) for _ in range(2)]
             with responses.RequestsMock() as rsps:
                 rsps.post(

@@ -103,20 +103,19 @@ def frozen():
         yield clock
 
 
-def credentials(expires_in=timedelta(days=60), access=ACCESS) -> dict:
-    return {
-        "access_token": access,
-        "refresh_token": REFRESH,
-        "expires_at": (datetime(2026, 6, 1, 8, 0, tzinfo=UTC) + expires_in).isoformat(),
-        "username": USERNAME,
-    }
+def credentials(access=ACCESS) -> dict:
+    return {"access_token": access, "refresh_token": REFRESH, "username": USERNAME}
 
 
-def make_provider(creds=None, saved=None) -> TTLockProvider:
+UNKNOWN = None  # a session whose token expiry is not known
+
+
+def make_provider(creds=None, saved=None, expires_in=timedelta(days=60)) -> TTLockProvider:
     saved = saved if saved is not None else []
     session = AccountSession(
         account_id=7,
         credentials=creds or credentials(),
+        expires_at=None if expires_in is UNKNOWN else datetime(2026, 6, 1, 8, 0, tzinfo=UTC) + expires_in,
         save_credentials=lambda new, expires_at: saved.append((new, expires_at)),
     )
     return TTLockProvider(session, call_guard=one_call_per_lock_in_process)
@@ -172,7 +171,6 @@ class TestSignIn:
         assert result.credentials == {
             "access_token": ACCESS,
             "refresh_token": REFRESH,
-            "expires_at": result.expires_at.isoformat(),
             "username": USERNAME,
         }
         assert APP_PASSWORD_MD5 not in json.dumps(result.credentials)
@@ -221,18 +219,18 @@ class TestSignIn:
 class TestTokens:
     def test_a_token_close_to_expiry_is_refreshed_before_the_call_and_saved(self, rsps, frozen):
         saved = []
-        provider = make_provider(credentials(expires_in=timedelta(minutes=9)), saved)
+        provider = make_provider(saved=saved, expires_in=timedelta(minutes=9))
         expect_refresh(rsps)
         expect_add(rsps, fixture("keyboardPwd_add"), access=NEW_ACCESS)
         provider.create_code("3001", spec())
         ((new, expires_at),) = saved
         assert new["access_token"] == NEW_ACCESS and new["refresh_token"] == REFRESH and new["username"] == USERNAME
         assert expires_at == datetime(2026, 6, 1, 8, 0, tzinfo=UTC) + timedelta(seconds=7776000)
-        assert provider.session.credentials == new
+        assert provider.session.credentials == new and provider.session.expires_at == expires_at
 
     def test_a_short_lived_token_is_not_renewed_before_every_call(self, rsps, frozen):
         saved = []
-        provider = make_provider(credentials(expires_in=timedelta(minutes=5)), saved)
+        provider = make_provider(saved=saved, expires_in=timedelta(minutes=5))
         expect_refresh(rsps, {**fixture("refresh_token"), "expires_in": 300})
         expect_add(rsps, fixture("keyboardPwd_add"), access=NEW_ACCESS)
         rsps.post(f"{BASE}/v3/keyboardPwd/delete", json=fixture("ok"))
@@ -243,7 +241,7 @@ class TestTokens:
     def test_a_token_far_from_expiry_is_not_refreshed(self, rsps, frozen):
         saved = []
         expect_add(rsps, fixture("keyboardPwd_add"))
-        make_provider(credentials(expires_in=timedelta(minutes=11)), saved).create_code("3001", spec())
+        make_provider(saved=saved, expires_in=timedelta(minutes=11)).create_code("3001", spec())
         assert saved == []
 
     def test_expired_token_mid_run_is_refreshed_once_and_the_call_retried(self, rsps, frozen):
@@ -256,6 +254,16 @@ class TestTokens:
         assert issued.vendor_code_id == "24242"
         assert [new["access_token"] for new, _ in saved] == [NEW_ACCESS]
         assert [call.request.url for call in rsps.calls] == [f"{BASE}/v3/keyboardPwd/add", f"{BASE}/oauth2/token", f"{BASE}/v3/keyboardPwd/add"]
+
+    def test_a_token_of_unknown_expiry_is_used_and_refreshed_once_when_refused(self, rsps, frozen):
+        saved = []
+        provider = make_provider(saved=saved, expires_in=UNKNOWN)
+        expect_add(rsps, errcode(10004))
+        expect_refresh(rsps)
+        expect_add(rsps, fixture("keyboardPwd_add"), access=NEW_ACCESS)
+        assert provider.create_code("3001", spec()).vendor_code_id == "24242"
+        assert [new["access_token"] for new, _ in saved] == [NEW_ACCESS]
+        assert provider.session.expires_at == datetime(2026, 6, 1, 8, 0, tzinfo=UTC) + timedelta(seconds=7776000)
 
     @pytest.mark.parametrize("refusal", [10011, 10001, 10004])
     def test_a_refused_refresh_is_an_auth_error(self, rsps, frozen, refusal):
@@ -277,7 +285,7 @@ class TestTokens:
         assert caught.value.vendor_code == "10004"
 
     def test_a_refresh_that_cannot_reach_ttlock_stays_transient(self, rsps, frozen):
-        provider = make_provider(credentials(expires_in=timedelta(minutes=-5)))
+        provider = make_provider(expires_in=timedelta(minutes=-5))
         rsps.post(f"{BASE}/oauth2/token", body=requests.ConnectTimeout("down"))
         with pytest.raises(VendorUnavailable):
             provider.list_locks()
@@ -285,16 +293,16 @@ class TestTokens:
     def test_keep_alive_refreshes_within_a_day_of_expiry(self, rsps, frozen):
         saved = []
         expect_refresh(rsps)
-        make_provider(credentials(expires_in=timedelta(hours=20)), saved).keep_alive()
+        make_provider(saved=saved, expires_in=timedelta(hours=20)).keep_alive()
         assert len(saved) == 1
 
     def test_keep_alive_leaves_a_fresh_token_alone(self, rsps, frozen):
-        make_provider(credentials(expires_in=timedelta(days=30))).keep_alive()  # no request registered: none sent
+        make_provider(expires_in=timedelta(days=30)).keep_alive()  # no request registered: none sent
 
     def test_keep_alive_with_a_refused_refresh_token_asks_for_reconnection(self, rsps, frozen):
         rsps.post(f"{BASE}/oauth2/token", json=errcode(10011))
         with pytest.raises(ProviderAuthError):
-            make_provider(credentials(expires_in=timedelta(hours=1))).keep_alive()
+            make_provider(expires_in=timedelta(hours=1)).keep_alive()
 
     def test_no_access_token_is_an_auth_error_without_a_request(self, rsps):
         with pytest.raises(ProviderAuthError):
@@ -789,7 +797,8 @@ class TestConnectPage:
         assert [str(m) for m in get_messages(response.wsgi_request)] == [f"Your TTLock account “{USERNAME}” is connected."]
         account = ProviderAccount.objects.get(host=host, provider="ttlock")
         assert account.display_name == USERNAME and account.status == AccountStatus.CONNECTED
-        assert set(account.credentials) == {"access_token", "refresh_token", "expires_at", "username"}
+        assert set(account.credentials) == {"access_token", "refresh_token", "username"}
+        assert account.token_expires_at > datetime.now(UTC) + timedelta(days=1)  # the expiry is the column, not a key
         stored = json.dumps(account.credentials)
         assert "correct horse battery" not in stored and hashlib.md5(b"correct horse battery").hexdigest() not in stored
         raw = raw_credentials(account)

@@ -28,7 +28,7 @@ import itertools
 import json
 import time
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from urllib.parse import parse_qsl, urlsplit
 
 import requests
@@ -157,18 +157,19 @@ class TTLockCloud:
 
     def issue_token(self, username: str, *, expires_in: int | None = None) -> dict:
         """Credentials as TTLockProvider keeps them, for a user signed in earlier."""
+        return self.issue_token_expiring(username, expires_in=expires_in)[0]
+
+    def issue_token_expiring(self, username: str, *, expires_in: int | None = None) -> tuple[dict, datetime]:
+        """Credentials as TTLockProvider keeps them and their access token's expiry."""
         self.users.setdefault(username, {"md5": "", "region": "eu"})
         body = self._new_tokens(username, expires_in)
         expires_at = timezone.now() + timedelta(seconds=body["expires_in"])
-        return {
-            "access_token": body["access_token"],
-            "refresh_token": body["refresh_token"],
-            "expires_at": expires_at.isoformat(),
-            "username": username,
-        }
+        credentials = {"access_token": body["access_token"], "refresh_token": body["refresh_token"], "username": username}
+        return credentials, expires_at
 
     def session(self, username: str = "host@example.com", **kwargs) -> AccountSession:
-        return AccountSession(account_id=1, credentials=self.issue_token(username, **kwargs))
+        credentials, expires_at = self.issue_token_expiring(username, **kwargs)
+        return AccountSession(account_id=1, credentials=credentials, expires_at=expires_at)
 
     def expire_access_tokens(self) -> None:
         self.access_tokens = {token: (user, 0) for token, (user, _) in self.access_tokens.items()}

@@ -1,5 +1,6 @@
 """The access token's life, written once for every adapter: whether it is about to lapse
-(`session.expires_at`, the one place its expiry is kept) and the one refresh after a refusal."""
+(`session.expires_at`, the one place its expiry is kept), the one refresh after a refusal, and
+the one format of any other instant an adapter keeps in its credentials (ISO 8601 UTC)."""
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -16,6 +17,22 @@ def expires_within(session: AccountSession, margin: timedelta, *, now: datetime 
     if session.expires_at is None:
         return False
     return session.expires_at - (now or datetime.now(UTC)) <= margin
+
+
+def iso_utc(instant: datetime) -> str:
+    """An instant as adapters keep it in credentials (e.g. Tedee's refresh-token expiry): ISO 8601 UTC."""
+    return instant.astimezone(UTC).isoformat()
+
+
+def from_iso(value: object) -> datetime | None:
+    """An instant kept by `iso_utc` read back (aware UTC); None when absent or unreadable."""
+    if not isinstance(value, str):
+        return None
+    try:
+        instant = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return instant.astimezone(UTC) if instant.tzinfo else instant.replace(tzinfo=UTC)
 
 
 def send_with_one_refresh(

@@ -1,7 +1,7 @@
 """Talking to igloohome: the client-credentials token, the authorised request, and statuses translated (table below)."""
 
 import re
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import requests
 from django.conf import settings
@@ -15,7 +15,7 @@ from locks.providers.exceptions import (
     VendorUnavailable,
 )
 from locks.providers.http import retry_after_seconds
-from locks.providers.tokens import send_with_one_refresh
+from locks.providers.tokens import expires_within, send_with_one_refresh
 
 VENDOR = "igloohome"
 TOKEN_PATH = "/oauth2/token"
@@ -23,6 +23,17 @@ TOKEN_PATH = "/oauth2/token"
 SCOPES = ("igloohomeapi/get-devices", "igloohomeapi/algopin-hourly", "igloohomeapi/algopin-daily")
 DEFAULT_TOKEN_LIFETIME = timedelta(seconds=3600)
 TOKEN_RENEWAL_MARGIN = timedelta(minutes=5)
+TOKEN_LIFETIME_KEY = "access_token_lifetime"  # seconds, as igloohome gave them for the current token
+
+
+def renewal_margin(credentials: dict) -> timedelta:
+    """How long before its expiry the token is renewed: a few minutes, or half the lifetime of a
+    token living less than twice that, so a short-lived token is not renewed on every request.
+    The lifetime is kept in credentials (the expiry itself is the session's `expires_at`)."""
+    seconds = credentials.get(TOKEN_LIFETIME_KEY)
+    if not isinstance(seconds, (int, float)) or seconds <= 0:
+        return TOKEN_RENEWAL_MARGIN
+    return min(TOKEN_RENEWAL_MARGIN, timedelta(seconds=seconds) / 2)
 
 
 # HTTP status -> our vocabulary (token endpoint and API alike, see _raise_for_status):
@@ -83,25 +94,20 @@ class IgloohomeRequests:
     # --- the token --------------------------------------------------------------------------------------
 
     def _access_token(self, *, renew: bool = False) -> str:
-        """The cached token while it has more than a few minutes left, else a new one (saved)."""
+        """The cached token while it has more than a few minutes left (or an unknown expiry: a
+        refusal tells), else a new one (saved)."""
         credentials = self.session.credentials
-        token, refresh_at = credentials.get("access_token"), credentials.get("access_token_refresh_at")
-        now = self.now()
-        if not renew and token and refresh_at and now < datetime.fromisoformat(refresh_at):
+        token, now = credentials.get("access_token"), self.now()
+        if not renew and token and not expires_within(self.session, renewal_margin(credentials), now=now):
             return token
         client_id, client_secret = credentials.get("client_id"), credentials.get("client_secret")
         if not client_id or not client_secret:
             raise ProviderAuthError("No igloohome API client is saved for this account; reconnect it.")
         token, lifetime = self._request_token(client_id, client_secret)
         expires_at = now + lifetime
-        refreshed = {
-            **credentials,
-            "access_token": token,
-            "access_token_expires_at": expires_at.isoformat(),
-            "access_token_refresh_at": (expires_at - min(TOKEN_RENEWAL_MARGIN, lifetime / 2)).isoformat(),
-        }
+        refreshed = {**credentials, "access_token": token, TOKEN_LIFETIME_KEY: int(lifetime.total_seconds())}
         self.session.save_credentials(refreshed, expires_at)
-        self.session.credentials = refreshed
+        self.session.credentials, self.session.expires_at = refreshed, expires_at
         return token
 
     def _request_token(self, client_id: str, client_secret: str) -> tuple[str, timedelta]:

@@ -85,11 +85,8 @@ class IgloohomeProvider(IgloohomeLockListing, IgloohomeRequests, LockProvider):
         session = AccountSession(account_id=None, credentials={"client_id": client_id, "client_secret": client_secret})
         provider = cls(session, http=http, clock=clock)
         provider._access_token(renew=True)
-        credentials = provider.session.credentials
         return ConnectResult(
-            credentials=credentials,
-            expires_at=datetime.fromisoformat(credentials["access_token_expires_at"]),
-            display_name=f"API client {client_id}",
+            credentials=provider.session.credentials, expires_at=provider.session.expires_at, display_name=f"API client {client_id}"
         )
 
     @classmethod

@@ -14,7 +14,7 @@ from locks.providers.exceptions import (
 )
 from locks.providers.http import VendorHttp, shared_http
 from locks.providers.nuki.errors import json_of, malformed, raise_for_status, refused_for_subscription
-from locks.providers.tokens import send_with_one_refresh
+from locks.providers.tokens import expires_within, send_with_one_refresh
 
 logger = logging.getLogger(__name__)
 
@@ -133,7 +133,7 @@ def token_answer(answer: dict, *, previous_refresh_token: str | None) -> tuple[d
     except (TypeError, ValueError):
         raise malformed("the token lifetime") from None
     expires_at = datetime.fromtimestamp(time.time() + lifetime, UTC).replace(microsecond=0)
-    credentials = {"auth": OAUTH, "access_token": access_token, "expires_at": int(expires_at.timestamp())}
+    credentials = {"auth": OAUTH, "access_token": access_token}
     if refresh_token:
         credentials["refresh_token"] = refresh_token
     return credentials, expires_at
@@ -160,8 +160,7 @@ class NukiRequests:
         return token
 
     def _expires_soon(self) -> bool:
-        expires_at = self._credentials.get("expires_at")
-        return expires_at is not None and time.time() >= float(expires_at) - REFRESH_MARGIN.total_seconds()
+        return expires_within(self.session, REFRESH_MARGIN)
 
     def _refresh(self) -> None:
         if not self._is_oauth() or not self._credentials.get("refresh_token"):

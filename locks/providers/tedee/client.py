@@ -17,6 +17,7 @@ from locks.providers.exceptions import (
     VendorUnavailable,
 )
 from locks.providers.http import VendorHttp, retry_after_seconds, shared_http
+from locks.providers.tokens import iso_utc
 
 B2C_POLICY = "B2C_1A_Signup_Signin_With_Kmsi"  # Tedee's sign-in user flow [TD authenticate]
 SCOPE_PREFIX = "https://tedee.onmicrosoft.com/api/"
@@ -75,16 +76,13 @@ def exchange_code(*, code: str, code_verifier: str, redirect_uri: str, http: Ven
         "redirect_uri": redirect_uri,
     }
     answer = _token_request(http or shared_http("Tedee"), form, refused="Tedee did not accept the sign-in.")
-    credentials = credentials_from_token_answer(answer, redirect_uri=redirect_uri)
-    return ConnectResult(
-        credentials=credentials,
-        expires_at=from_epoch(credentials["access_token_expires_at"]),
-        display_name=account_name(answer),
-    )
+    credentials, expires_at = credentials_from_token_answer(answer, redirect_uri=redirect_uri)
+    return ConnectResult(credentials=credentials, expires_at=expires_at, display_name=account_name(answer))
 
 
-def refresh_tokens(credentials: dict, *, http: VendorHttp | None = None) -> dict:
-    """New credentials from the refresh grant. ProviderAuthError when Tedee refuses the refresh token."""
+def refresh_tokens(credentials: dict, *, http: VendorHttp | None = None) -> tuple[dict, datetime]:
+    """New credentials and their access token's expiry from the refresh grant. ProviderAuthError
+    when Tedee refuses the refresh token."""
     refresh_token = credentials.get("refresh_token")
     if not refresh_token:
         raise ProviderAuthError("The Tedee connection has no refresh token; please reconnect the account.")
@@ -120,8 +118,11 @@ def _token_request(http: VendorHttp, form: dict, *, refused: str) -> dict:
     return answer
 
 
-def credentials_from_token_answer(answer: dict, *, redirect_uri: str, previous: dict | None = None, now: float | None = None) -> dict:
-    """What we keep of a token answer: tokens and their lifetimes, never anything else."""
+def credentials_from_token_answer(
+    answer: dict, *, redirect_uri: str, previous: dict | None = None, now: float | None = None
+) -> tuple[dict, datetime]:
+    """What we keep of a token answer (the tokens, when the refresh token was issued and lapses,
+    never anything else) and, beside it, when the access token lapses (the session's `expires_at`)."""
     now = time.time() if now is None else now
     previous = previous or {}
     refresh_token = answer.get("refresh_token") or previous.get("refresh_token")
@@ -130,14 +131,22 @@ def credentials_from_token_answer(answer: dict, *, redirect_uri: str, previous: 
         raise VendorUnavailable("Tedee's sign-in service gave no refresh token.", vendor_code="malformed")
     renewed = bool(answer.get("refresh_token"))
     refresh_lifetime = _seconds(answer.get("refresh_token_expires_in")) or REFRESH_TOKEN_LIFETIME.total_seconds()
-    return {
+    credentials = {
         "access_token": answer["access_token"],
-        "access_token_expires_at": int(now + _access_lifetime(answer, now)),
         "refresh_token": refresh_token,
-        "refresh_token_issued_at": int(now) if renewed else previous.get("refresh_token_issued_at", int(now)),
-        "refresh_token_expires_at": int(now + refresh_lifetime) if renewed else previous.get("refresh_token_expires_at"),
+        "refresh_token_issued_at": _iso_at(now) if renewed else previous.get("refresh_token_issued_at", _iso_at(now)),
+        "refresh_token_expires_at": _iso_at(now + refresh_lifetime) if renewed else previous.get("refresh_token_expires_at"),
         "redirect_uri": redirect_uri,
     }
+    return credentials, _whole_second(now + _access_lifetime(answer, now))
+
+
+def _whole_second(epoch: float) -> datetime:
+    return datetime.fromtimestamp(int(epoch), tz=UTC)
+
+
+def _iso_at(epoch: float) -> str:
+    return iso_utc(_whole_second(epoch))
 
 
 def _access_lifetime(answer: dict, now: float) -> float:
@@ -157,10 +166,6 @@ def _seconds(value: Any) -> float | None:
     except (TypeError, ValueError):
         return None
     return seconds if seconds > 0 else None
-
-
-def from_epoch(epoch: int | float | None) -> datetime | None:
-    return datetime.fromtimestamp(epoch, tz=UTC) if epoch else None
 
 
 def jwt_claims(token: str) -> dict:

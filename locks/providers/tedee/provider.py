@@ -2,8 +2,7 @@
 
 import json
 import logging
-import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from locks.providers.base import AccountSession, Capabilities, CodeSpec, ConnectResult, IssuedCode, LockProvider, RemoteLock
@@ -25,7 +24,6 @@ from locks.providers.tedee.client import (
     api_url,
     authorize_url as tedee_authorize_url,
     exchange_code as tedee_exchange_code,
-    from_epoch,
     refresh_tokens,
 )
 from locks.providers.tedee.codes import parse_date, pin_body
@@ -33,7 +31,7 @@ from locks.providers.tedee.errors import PIN_WRITE_ONLY, STATUS_ERRORS
 from locks.providers.tedee.locks import unavailable_reasons
 from locks.providers.tedee.pins import tedee_rule
 from locks.providers.tedee.sign_in import CONNECT_HINT, ELIGIBILITY_HINT, METHODS, refusal as sign_in_refusal_text
-from locks.providers.tokens import send_with_one_refresh
+from locks.providers.tokens import expires_within, from_iso, send_with_one_refresh
 
 logger = logging.getLogger(__name__)
 
@@ -181,13 +179,12 @@ class TedeeProvider(LockProvider):
 
     def keep_alive(self) -> None:
         """Refresh an idle connection before its 14-day refresh token lapses [TD authenticate]."""
-        issued_at = self.session.credentials.get("refresh_token_issued_at") or 0
-        if time.time() - issued_at >= KEEP_ALIVE_AFTER.total_seconds() or self._access_token_expiring():
+        issued_at = from_iso(self.session.credentials.get("refresh_token_issued_at"))
+        if issued_at is None or datetime.now(UTC) - issued_at >= KEEP_ALIVE_AFTER or self._access_token_expiring():
             self._refresh()
 
     def _access_token_expiring(self) -> bool:
-        expires_at = self.session.credentials.get("access_token_expires_at") or 0
-        return time.time() >= expires_at - REFRESH_MARGIN.total_seconds()
+        return expires_within(self.session, REFRESH_MARGIN)
 
     def _refresh(self) -> None:
         # One refresh per account at a time: Tedee rotates the refresh token, so a worker that
@@ -196,8 +193,7 @@ class TedeeProvider(LockProvider):
         logger.info("Tedee tokens refreshed for account %s", self.session.account_id)
 
     def _refreshed_credentials(self, credentials: dict) -> tuple[dict, datetime | None]:
-        fresh = refresh_tokens(credentials, http=self.http)
-        return fresh, from_epoch(fresh["access_token_expires_at"])
+        return refresh_tokens(credentials, http=self.http)
 
     # --- HTTP ------------------------------------------------------------------------------------
 

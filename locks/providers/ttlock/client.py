@@ -17,7 +17,7 @@ from locks.providers.exceptions import (
     VendorUnavailable,
 )
 from locks.providers.http import VendorHttp
-from locks.providers.tokens import send_with_one_refresh
+from locks.providers.tokens import expires_within, send_with_one_refresh
 from locks.providers.ttlock.errors import RECONNECT, TokenRejected, items_of, malformed, page_count, read_answer
 from locks.providers.ttlock.times import now_ms
 
@@ -57,7 +57,8 @@ def token_request(http: VendorHttp, form: dict) -> dict:
 
 
 def credentials_from(body: dict, *, username: str, previous_refresh_token: str = "") -> tuple[dict, datetime]:
-    """What we keep of a token answer: the tokens, their expiry and the username, nothing else."""
+    """What we keep of a token answer: the tokens and the username, nothing else; the access
+    token's expiry is returned beside them (it is kept as the session's `expires_at`)."""
     access_token = body.get("access_token")
     refresh_token = body.get("refresh_token") or previous_refresh_token
     try:
@@ -70,7 +71,6 @@ def credentials_from(body: dict, *, username: str, previous_refresh_token: str =
     credentials = {
         "access_token": access_token,
         "refresh_token": refresh_token,
-        "expires_at": expires_at.isoformat(),
         "username": username,
     }
     return credentials, expires_at
@@ -134,11 +134,8 @@ class TTLockRequests:
         return token
 
     def _expires_within(self, margin: timedelta) -> bool:
-        try:
-            expires_at = datetime.fromisoformat(self.session.credentials["expires_at"])
-        except (KeyError, TypeError, ValueError):
-            return False  # unknown expiry: an expired-token errcode will tell
-        return expires_at - timezone.now() <= margin
+        # An unknown expiry is False: an expired-token errcode will tell.
+        return expires_within(self.session, margin)
 
     def _refresh(self) -> None:
         """New tokens, one refresh per account at a time: a refresh token is good for one use, so
