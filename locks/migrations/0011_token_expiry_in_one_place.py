@@ -82,7 +82,7 @@ def token_expiry_in_one_place(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("locks", "0009_accesscode_access_link"),
+        ("locks", "0010_provider_from_registry"),
     ]
 
     operations = [
