@@ -39,19 +39,6 @@ demo: migrate
 # commands' refusals do not apply) and points every vendor at the sandbox lock clouds (a process
 # of their own). Target-specific, so `demo` and `migrate` get them too when `run` builds them.
 run: export DEBUG = true
-run: export TTLOCK_API_URL = $(SANDBOX)/ttlock
-run: export TEDEE_API_URL = $(SANDBOX)/tedee
-run: export TEDEE_AUTH_URL = $(SANDBOX)/tedee/auth
-run: export NUKI_API_URL = $(SANDBOX)/nuki
-run: export IGLOOHOME_API_URL = $(SANDBOX)/igloohome/api
-run: export IGLOOHOME_AUTH_URL = $(SANDBOX)/igloohome/auth
-run: export TTLOCK_CLIENT_ID = sandbox-client
-run: export TTLOCK_CLIENT_SECRET = sandbox-secret
-run: export TEDEE_CLIENT_ID = sandbox-client
-run: export TEDEE_CLIENT_SECRET = sandbox-secret
-run: export NUKI_CLIENT_ID = sandbox-client
-run: export NUKI_CLIENT_SECRET = sandbox-secret
-run: export VENDOR_HTTP_TIMEOUT_SECONDS = 5
 run: export SANDBOX_URL = $(SANDBOX)
 
 # Sandbox, web server, Celery worker and beat under honcho (Procfile.dev); Ctrl-C stops them all.

@@ -42,6 +42,7 @@ DEMO_PROPERTIES = [
     DemoProperty("Brooklyn Brownstone", "America/New_York", dst_change=date(2027, 3, 14)),
     DemoProperty("Lord Howe Beach House", "Australia/Lord_Howe", dst_change=date(2027, 4, 4)),
     DemoProperty("Thamel Guesthouse", "Asia/Kathmandu", check_in=time(14), check_out=time(12)),
+    DemoProperty("Porto Riverside Flat", "Europe/Lisbon", check_in=time(15), check_out=time(11), dst_change=date(2027, 3, 28)),
     # Its lock's gateway is offline in the sandbox: codes retry hourly, so a failing code can be studied.
     DemoProperty(OFFLINE_DEMO_PROPERTY, "Europe/Amsterdam"),
     DemoProperty("Lisbon Flat (direct OTA)", "Europe/Lisbon", pms_source=PmsSource.DIRECT_OTA),

@@ -163,7 +163,7 @@ def record_sandbox_settings() -> Path:
         "# Written by `manage.py connect_demo_locks` (make run): the demo database's lock accounts live in",
         "# the sandbox lock clouds, so `manage.py locks_tick` uses these settings for that database.",
         f"{DEMO_DATABASE_KEY}={_database_identity()}",
-        *(f"{name}={getattr(settings, name)}" for name in SANDBOX_SETTINGS),
+        *(f"{name}={getattr(settings, name)}" for name in SANDBOX_SETTINGS if hasattr(settings, name)),
     ]
     path.write_text("\n".join(lines) + "\n")
     path.chmod(0o600)  # the sandbox's client ids and secrets (public demo values, but secrets by name)
@@ -207,5 +207,5 @@ def use_recorded_sandbox() -> str:
             "answer: start `make run` (it runs them), then try again."
         ) from None
     for name, value in recorded.items():
-        setattr(settings, name, float(value) if isinstance(getattr(settings, name), int | float) else value)
+        setattr(settings, name, float(value) if isinstance(getattr(settings, name, ""), int | float) else value)
     return sandbox_url

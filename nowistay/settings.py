@@ -1,5 +1,6 @@
 """Django settings, read from the environment (see .env.example for every variable)."""
 
+import os
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -204,6 +205,12 @@ NUKI_CLIENT_SECRET = env.str("NUKI_CLIENT_SECRET", default="")
 IGLOOHOME_API_URL = env.str("IGLOOHOME_API_URL", default="https://api.igloodeveloper.co/igloohome")
 IGLOOHOME_AUTH_URL = env.str("IGLOOHOME_AUTH_URL", default="https://auth.igloohome.co")
 VENDOR_HTTP_TIMEOUT_SECONDS = env.float("VENDOR_HTTP_TIMEOUT_SECONDS", default=20.0)
+# `make run` (DEBUG, SANDBOX_URL): every vendor on the sandbox's virtual clouds, at the addresses the
+# sandbox declares (a vendor added there needs no line here); a setting given in the environment wins.
+if DEBUG and SANDBOX_URL:
+    from sandbox.demo_sign_ins import vendor_settings
+
+    globals().update({name: value for name, value in vendor_settings(SANDBOX_URL).items() if name not in os.environ})
 
 # --- Code lifecycle timing (settings so tests and benchmarks can compress time) ----------------
 LOCKS_RETRY_INTERVAL_SECONDS = env.int("LOCKS_RETRY_INTERVAL_SECONDS", default=3600)

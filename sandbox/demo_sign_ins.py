@@ -16,23 +16,35 @@ IGLOOHOME_CLIENT = ("sandbox-igloohome-client", "sandbox-igloohome-secret")
 # A capable lock whose gateway the sandbox keeps offline on purpose (sandbox/seed.py).
 OFFLINE_LOCK_PROVIDER, OFFLINE_LOCK_NAME = "ttlock", "Studio (offline)"
 
-# The settings `make run` exports (Makefile, `run: export ...`) that point the vendors at the sandbox.
-SANDBOX_SETTINGS = (
-    "SANDBOX_URL",
-    "TTLOCK_API_URL",
-    "TTLOCK_CLIENT_ID",
-    "TTLOCK_CLIENT_SECRET",
-    "TEDEE_API_URL",
-    "TEDEE_AUTH_URL",
-    "TEDEE_CLIENT_ID",
-    "TEDEE_CLIENT_SECRET",
-    "NUKI_API_URL",
-    "NUKI_CLIENT_ID",
-    "NUKI_CLIENT_SECRET",
-    "IGLOOHOME_API_URL",
-    "IGLOOHOME_AUTH_URL",
-    "VENDOR_HTTP_TIMEOUT_SECONDS",
-)
+HOMEIT_API_KEY = "sandbox-homeit-api-key"
+SANDBOX_CLIENT = ("sandbox-client", "sandbox-secret")  # the OAuth client every sandbox cloud accepts
+
+# Where each vendor setting points when the vendors run on the sandbox (`make run`, the e2e tests):
+# the sandbox mounts each virtual cloud under its own path (sandbox/urls.py).
+SANDBOX_PATHS = {
+    "TTLOCK_API_URL": "/ttlock",
+    "TEDEE_API_URL": "/tedee",
+    "TEDEE_AUTH_URL": "/tedee/auth",
+    "NUKI_API_URL": "/nuki",
+    "IGLOOHOME_API_URL": "/igloohome/api",
+    "IGLOOHOME_AUTH_URL": "/igloohome/auth",
+    "HOMEIT_API_URL": "/homeit/api/v2",
+    "HOMEIT_AUTH_URL": "/homeit/auth/v2",
+}
+SANDBOX_CLIENT_SETTINGS = {
+    f"{vendor}_{part}": value
+    for vendor in ("TTLOCK", "TEDEE", "NUKI")
+    for part, value in zip(("CLIENT_ID", "CLIENT_SECRET"), SANDBOX_CLIENT, strict=True)
+}
+SANDBOX_HTTP_TIMEOUT_SECONDS = 5.0
+# The settings that point the vendors at the sandbox, recorded for `manage.py locks_tick` (locks.demo).
+SANDBOX_SETTINGS = ("SANDBOX_URL", *SANDBOX_PATHS, *SANDBOX_CLIENT_SETTINGS, "VENDOR_HTTP_TIMEOUT_SECONDS")
+
+
+def vendor_settings(sandbox_url: str) -> dict:
+    """Every vendor setting pointed at the sandbox running at `sandbox_url`."""
+    urls = {name: f"{sandbox_url.rstrip('/')}{path}" for name, path in SANDBOX_PATHS.items()}
+    return {**urls, **SANDBOX_CLIENT_SETTINGS, "VENDOR_HTTP_TIMEOUT_SECONDS": SANDBOX_HTTP_TIMEOUT_SECONDS}
 
 
 @dataclass(frozen=True)
@@ -80,5 +92,7 @@ DEMO_SIGN_INS: dict[str, DemoSignIn] = {
             "Thamel Guesthouse",
             f"API client ID {IGLOOHOME_CLIENT[0]}, secret {IGLOOHOME_CLIENT[1]}.",
         ),
+        # The homeit demo account signs in with its API key (sandbox/seed.py).
+        DemoSignIn("homeit", "api-key", {"api_key": HOMEIT_API_KEY}, "Porto Riverside Flat", f"homeit API key {HOMEIT_API_KEY}."),
     )
 }
