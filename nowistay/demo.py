@@ -15,6 +15,11 @@ import requests
 from django.conf import settings
 from django.core.management.base import CommandError
 
+from accounts import demo as accounts_demo
+from bookings import demo as bookings_demo
+from locks import demo as locks_demo
+from nowistay.celery import app
+
 WEB, WORKER, BEAT, SANDBOX = "web", "worker", "beat", "sandbox"
 # Node names as Celery gives them: `celery worker` answers as celery@host, `celery beat
 # --enable-remote-control` as celerybeat@host.
@@ -49,7 +54,6 @@ def http_answers(url: str) -> bool:
 
 def celery_nodes_answering() -> set[str]:
     """The Celery nodes (workers, and beat with remote control) that answer a ping through the broker."""
-    from nowistay.celery import app
 
     return {name for reply in app.control.ping(timeout=1.0) or [] for name in reply}
 
@@ -88,8 +92,6 @@ def two_factor_rows() -> list[tuple[str, str]]:
     """How to get the demo staff's two-factor codes; demo mode only (its secret is public)."""
     if not demo_mode_enabled():
         return []
-    from accounts import demo as accounts_demo
-    from bookings import demo as bookings_demo
 
     return [
         ("  staff's 2FA code", ".venv/bin/python manage.py demo_totp  (prints the current code)"),
@@ -99,8 +101,6 @@ def two_factor_rows() -> list[tuple[str, str]]:
 
 def banner(*, web_url: str, sandbox_url: str, api_token: str | None = None) -> list[str]:
     # Imported here: bookings and locks may ask demo_mode_enabled() while their own demo modules load.
-    from bookings import demo as bookings_demo
-    from locks import demo as locks_demo
 
     api_token = api_token or bookings_demo.DEMO_TOKEN
     web = web_url.rstrip("/")

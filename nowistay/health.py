@@ -13,6 +13,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from kombu.exceptions import KombuError
 
+from nowistay.celery import app
 from nowistay.middleware import query_string_errors
 
 logger = logging.getLogger(__name__)
@@ -67,7 +68,6 @@ def database_problem() -> str:
 
 
 def broker_problem() -> str:
-    from nowistay.celery import app
 
     try:
         with app.connection_for_write() as connection:

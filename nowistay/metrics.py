@@ -27,6 +27,9 @@ from django.utils import timezone
 from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeHistogramMetricFamily, GaugeMetricFamily
 
+from locks.models import AccessCode, CodeState, VendorCall
+from locks.services.scheduler import last_pass
+
 METRICS_PATH = "/metrics"
 # Vendor call latency buckets, in seconds (the HTTP seam's timeout is 20 s by default).
 DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0)
@@ -42,7 +45,6 @@ class DatabaseCollector:
 
 
 def codes_by_state() -> GaugeMetricFamily:
-    from locks.models import AccessCode, CodeState
 
     counts = dict(AccessCode.objects.order_by().values_list("state").annotate(count=Count("id")))
     family = GaugeMetricFamily("nowistay_access_codes", "Access codes by state.", labels=["state"])
@@ -52,7 +54,6 @@ def codes_by_state() -> GaugeMetricFamily:
 
 
 def vendor_calls(*, window: timedelta):
-    from locks.models import VendorCall
 
     seconds = int(window.total_seconds())
     buckets = {f"le_{index}": Count("id", filter=Q(duration_ms__lte=bound * 1000)) for index, bound in enumerate(DURATION_BUCKETS)}
@@ -81,7 +82,6 @@ def vendor_calls(*, window: timedelta):
 
 
 def scheduler_pass():
-    from locks.services.scheduler import last_pass
 
     figures = last_pass()
     if figures is None:  # no pass since the cache was emptied
