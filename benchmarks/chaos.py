@@ -28,7 +28,7 @@ with a warning, a lost create's warning, or expired once over); any other is a d
 It prints figures and asserts nothing (exit 0 unless it cannot run). The database named by
 BENCH_DATABASE_URL is created if missing and emptied; the Redis database is flushed.
 
-Knobs (environment): CHAOS_VENDORS (default ttlock,tedee,nuki,igloohome: the clouds present in
+Knobs (environment): CHAOS_VENDORS (default ttlock,tedee,nuki,igloohome,homeit: the clouds present in
 sandbox/vendors/), CHAOS_BOOKINGS (1000), CHAOS_BOOKINGS_PER_LOCK (5), CHAOS_FAILURE_RATE (0.30),
 CHAOS_LOSS_RATE (0.05), CHAOS_WORKERS (2), CHAOS_WORKER_THREADS (8), CHAOS_TIME_LIMIT (480 s
 from the first booking), CHAOS_SEED (6), and the compressed lifecycle times:
@@ -52,7 +52,6 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo
 
 from cryptography.fernet import Fernet
@@ -61,8 +60,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.common import create_postgres_database  # noqa: E402
+from sandbox.demo_sign_ins import vendor_settings  # noqa: E402
 
-ALL_VENDORS = ("ttlock", "tedee", "nuki", "igloohome")
+ALL_VENDORS = ("ttlock", "tedee", "nuki", "igloohome", "homeit")
 ZONES = ["Europe/Paris", "America/New_York", "Asia/Kathmandu", "Australia/Lord_Howe", "Europe/London", "Asia/Tokyo"]
 DEMO_LOGIN = "demo-host@nowistay.example"
 INSTANCE_ID = "chaos"
@@ -141,12 +141,6 @@ def configure_environment(config: Config, sandbox_url: str, sandbox_db: Path) ->
         # Production-shaped: with DEBUG off, `celery worker` and `beat` refuse the development values.
         "SECRET_KEY": secrets.token_urlsafe(50),
         "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
-        "TTLOCK_API_URL": f"{sandbox_url}/ttlock",
-        "TEDEE_API_URL": f"{sandbox_url}/tedee",
-        "TEDEE_AUTH_URL": f"{sandbox_url}/tedee/auth",
-        "NUKI_API_URL": f"{sandbox_url}/nuki",
-        "IGLOOHOME_API_URL": f"{sandbox_url}/igloohome/api",
-        "IGLOOHOME_AUTH_URL": f"{sandbox_url}/igloohome/auth",
         "LOCKS_RETRY_INTERVAL_SECONDS": str(config.retry),
         "LOCKS_CLAIM_LEASE_SECONDS": str(config.lease),
         "LOCKS_SWEEP_PERIOD_SECONDS": str(config.sweep),
@@ -156,10 +150,10 @@ def configure_environment(config: Config, sandbox_url: str, sandbox_db: Path) ->
         "SANDBOX_HANG_SECONDS": str(config.hang),
         "SANDBOX_DATABASE_URL": f"sqlite:///{sandbox_db}",
     }
-    for vendor in ("TTLOCK", "TEDEE", "NUKI"):
-        values[f"{vendor}_CLIENT_ID"] = "sandbox-client"
-        values[f"{vendor}_CLIENT_SECRET"] = "sandbox-secret"
-    os.environ.update(values)
+    # Every vendor on the sandbox, at the addresses the sandbox declares (as `make run` does).
+    sandbox_settings = {name: str(value) for name, value in vendor_settings(sandbox_url).items()}
+    sandbox_settings.pop("VENDOR_HTTP_TIMEOUT_SECONDS")  # the benchmark's own, above
+    os.environ.update({**values, **sandbox_settings})
     if url.startswith("postgres"):
         create_postgres_database(url)
 
@@ -256,59 +250,13 @@ def set_sandbox_faults(sandbox_db: Path, *, failure_rate: float, loss_rate: floa
 
 # --- connecting the demo accounts -------------------------------------------------------------------
 
-def fake_request(host, path: str = "/", params: dict | None = None, session=None):
-    from django.test import RequestFactory
+def connect(host, vendor: str):
+    """Sign the demo host in to the vendor's sandbox cloud through the product's own connect
+    services, as `make run` does (OAuth vendors through the sandbox's sign-in page)."""
+    from locks.demo import connect_demo_account
+    from sandbox.demo_sign_ins import DEMO_SIGN_INS
 
-    request = RequestFactory().get(path, params or {}, HTTP_HOST="127.0.0.1:8000")
-    request.user = host
-    request.session = {} if session is None else session
-    return request
-
-
-def connect_ttlock(host):
-    from locks.connect.ttlock import ttlock_connect
-
-    return ttlock_connect(host=host, username=DEMO_LOGIN, password="sandbox-ttlock")
-
-
-def connect_tedee(host):
-    """A headless sign-in: the product's own authorization and completion services around the
-    sandbox's sign-in form, driven with `requests` as a browser would."""
-    import requests
-    from django.urls import reverse
-
-    from locks.connect.tedee import tedee_authorization_redirect, tedee_complete
-
-    start = fake_request(host)
-    authorize = tedee_authorization_redirect(start)
-    browser = requests.Session()
-    page = browser.get(authorize, timeout=10)
-    page.raise_for_status()
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
-    answer = browser.post(
-        authorize, allow_redirects=False, timeout=10,
-        data={"csrfmiddlewaretoken": token, "email": DEMO_LOGIN, "password": "sandbox-tedee", "action": "sign_in"},
-    )
-    if answer.status_code not in (302, 303):
-        raise RuntimeError(f"the Tedee sandbox sign-in answered {answer.status_code}")
-    params = dict(parse_qsl(urlsplit(answer.headers["Location"]).query))
-    callback = fake_request(host, reverse("locks:tedee_callback"), params, session=start.session)
-    return tedee_complete(callback)
-
-
-def connect_nuki(host):
-    from locks.connect.nuki import nuki_connect_with_api_token
-
-    return nuki_connect_with_api_token(host=host, token="sandbox-nuki-api-token")
-
-
-def connect_igloohome(host):
-    from locks.connect.igloohome import igloohome_connect
-
-    return igloohome_connect(host=host, client_id="sandbox-igloohome-client", client_secret="sandbox-igloohome-secret")
-
-
-CONNECT = {"ttlock": connect_ttlock, "tedee": connect_tedee, "nuki": connect_nuki, "igloohome": connect_igloohome}
+    return connect_demo_account(host, DEMO_SIGN_INS[vendor])
 
 
 # --- the scenario -----------------------------------------------------------------------------------
@@ -925,7 +873,7 @@ def run(config: Config, processes: Processes, sandbox_url: str, sandbox_db: Path
         username="chaos-host", email="chaos-host@nowistay.example", password="chaos-host-password"
     )
     for vendor in config.vendors:
-        account = CONNECT[vendor](host)
+        account = connect(host, vendor)
         if account.last_error:
             raise RuntimeError(f"{vendor}: {account.last_error}")
     properties = setup_properties(config, host, sandbox_url)
