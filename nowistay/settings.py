@@ -1,6 +1,7 @@
 """Django settings, read from the environment (see .env.example for every variable)."""
 
 import os
+import re
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -205,6 +206,9 @@ NUKI_CLIENT_SECRET = env.str("NUKI_CLIENT_SECRET", default="")
 IGLOOHOME_API_URL = env.str("IGLOOHOME_API_URL", default="https://api.igloodeveloper.co/igloohome")
 IGLOOHOME_AUTH_URL = env.str("IGLOOHOME_AUTH_URL", default="https://auth.igloohome.co")
 VENDOR_HTTP_TIMEOUT_SECONDS = env.float("VENDOR_HTTP_TIMEOUT_SECONDS", default=20.0)
+# Any vendor's addresses from the environment (<VENDOR>_API_URL, <VENDOR>_AUTH_URL): each provider
+# reads its own with its public default, so a vendor added to the registry needs no line here.
+globals().update({name: value for name, value in os.environ.items() if re.fullmatch(r"[A-Z][A-Z0-9]*_(API|AUTH)_URL", name)})
 # `make run` (DEBUG, SANDBOX_URL): every vendor on the sandbox's virtual clouds, at the addresses the
 # sandbox declares (a vendor added there needs no line here); a setting given in the environment wins.
 if DEBUG and SANDBOX_URL:
