@@ -1,7 +1,7 @@
 import os
 import subprocess
 import sys
-from datetime import date
+from datetime import date, time
 
 import pytest
 import requests
@@ -13,12 +13,16 @@ from hypothesis import settings as hypothesis_settings
 # would be built from freezegun's fake datetime class and fail.
 import nowistay.urls  # noqa: F401
 from bookings.models import Booking, BookingStatus, PmsSource, Property
+from locks import services as lifecycle
 from locks.models import Lock, LockAssignment, ProviderAccount
 from locks.providers import registry
 from locks.providers.base import Capabilities
 from locks.providers.fake import FakeCloud, fake_provider_class
+from messaging import services as messaging_services
+from messaging.models import MessageTemplate, OffsetUnit, TriggerKind
 from sandbox.demo_sign_ins import vendor_settings
 from tests.helpers.contract import ALGOPIN
+from tests.helpers.guest_messages import ARRIVAL, DEPARTURE, GUEST
 from tests.helpers.processes import free_port, wait_until
 from tests.helpers.repository import ROOT
 
@@ -121,6 +125,54 @@ def book(db):
         fields.setdefault("guest_name", "Grace Guest")
         fields.setdefault("guest_phone", "+33 6 12 34 56 78")
         return Booking.objects.create(property=prop, arrival_date=arrival, departure_date=departure, status=status, **fields)
+
+    return make
+
+
+# --- guest messages carrying the door code (tests/messaging/test_sending.py, production settings) --------
+@pytest.fixture
+def after_commit(django_capture_on_commit_callbacks):
+    """Run `work` and then its on-commit callbacks (code_ready, enqueued tasks, sends)."""
+
+    def run(work):
+        with django_capture_on_commit_callbacks(execute=True):
+            return work()
+
+    return run
+
+
+@pytest.fixture
+def send(after_commit):
+    """One messaging beat pass."""
+    return lambda: after_commit(lambda: messaging_services.run_pass(dispatch=messaging_services.process_inline))
+
+
+@pytest.fixture
+def door_code(host):
+    def make(**fields):
+        defaults = dict(
+            host=host, name="Door code", trigger=TriggerKind.BEFORE_CHECK_IN, offset=1, offset_unit=OffsetUnit.DAYS,
+            send_at=time(10), subject="Your door code for {{property_name}}",
+            body="Hello {{guest_name}}, your code is {{smartlock_code}} ({{code_valid_from}} to {{code_valid_until}}).",
+        )
+        defaults.update(fields)
+        return MessageTemplate.objects.create(**defaults)
+
+    return make
+
+
+@pytest.fixture
+def stay(assigned_property, book, after_commit, fake_cloud):
+    """A confirmed Paris booking arriving 11 June with the lifecycle told about it (lead 5 days,
+    so its code is due at once: with the lock online it is active when this returns)."""
+
+    def make(provider="ttlock", lock_online=True, **fields):
+        prop = assigned_property(provider=provider)
+        fake_cloud.locks["L1"].online = lock_online
+        fields.setdefault("guest_email", GUEST)
+        booking = book(prop, ARRIVAL, DEPARTURE, **fields)
+        after_commit(lambda: lifecycle.booking_created(booking=booking))
+        return booking
 
     return make
 

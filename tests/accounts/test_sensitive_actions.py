@@ -6,8 +6,8 @@ connecting a lock account and creating or revoking any API token; never with a s
 import csv
 import io
 from datetime import timedelta
-from zoneinfo import ZoneInfo
 from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.urls import reverse
@@ -24,6 +24,7 @@ from bookings.models import BookingStatus
 from locks import services as lifecycle
 from locks.models import AccountStatus, CodeState, ProviderAccount
 from tests.helpers.lifecycle import current, tick
+from tests.vendors.ttlock import TTLockCloud
 
 pytestmark = pytest.mark.django_db
 
@@ -169,7 +170,6 @@ class TestConnectIsLogged:
     def ttlock_cloud(self, settings, monkeypatch):
         from locks.providers import registry
         from locks.providers.ttlock import TTLockProvider
-        from tests.vendors.ttlock import TTLockCloud
 
         monkeypatch.setitem(registry.PROVIDER_CLASSES, "ttlock", TTLockProvider)
         settings.TTLOCK_API_URL = "https://euapi.ttlock.com"

@@ -16,7 +16,7 @@ import nowistay.urls  # noqa: F401
 from bookings.models import Booking, BookingStatus, PmsSource, Property
 from locks import services
 from locks.models import AccessCode, CodeState
-from tests.helpers.lifecycle import tick, utc
+from tests.helpers.lifecycle import current_or_none, tick, utc
 
 pytestmark = [
     pytest.mark.django_db,
@@ -24,10 +24,6 @@ pytestmark = [
 ]
 
 NOW = "2026-03-09 12:00:00"  # a Monday; Paris is UTC+1
-
-
-def current(booking) -> AccessCode | None:
-    return AccessCode.objects.filter(booking=booking, is_current=True).first()
 
 
 def list_url(**params) -> str:
@@ -101,7 +97,7 @@ def active_booking(assigned_property, book):
             booking = book(prop, date(2026, 3, 10), date(2026, 3, 14))
             services.booking_created(booking=booking)
             tick()
-        assert current(booking).state == CodeState.ACTIVE
+        assert current_or_none(booking).state == CodeState.ACTIVE
         return booking
 
     return make
@@ -231,7 +227,7 @@ class TestCreate:
             response = logged_in.post(reverse("booking_pages:new"), {**form_data(prop), "step": "save"})
             booking = Booking.objects.get()
             assert response.status_code == 302 and response["Location"] == edit_url(booking)
-            code = current(booking)
+            code = current_or_none(booking)
             assert code.state == CodeState.SCHEDULED and code.next_attempt_at <= utc(2026, 3, 11, 9, 0)
             tick()
             page = logged_in.get(edit_url(booking))
@@ -300,7 +296,7 @@ class TestEdit:
             response = logged_in.get(edit_url(booking))
         assert response.status_code == 200
         content = response.content.decode()
-        code = current(booking)
+        code = current_or_none(booking)
         assert f"active: {code.pin}, 14:30 10 Mar → 11:30 14 Mar" in content
         labels = [action.label for action, _ in response.context["actions"]]
         assert labels == ["Set back to pending", "Cancel booking", "End access now"]
@@ -324,7 +320,7 @@ class TestEdit:
 
         booking.refresh_from_db()
         assert (booking.arrival_date, booking.departure_date, booking.check_out_time) == (date(2026, 3, 12), date(2026, 3, 15), time(12, 0))
-        code = current(booking)
+        code = current_or_none(booking)
         assert code.state == CodeState.ACTIVE
         assert (code.starts_at, code.ends_at) == (utc(2026, 3, 12, 13, 30), utc(2026, 3, 15, 11, 30))
         (issued,) = fake_cloud.codes_on("L1")
@@ -335,7 +331,7 @@ class TestEdit:
     ):
         booking = active_booking()
         other = assigned_property(vendor_lock_id="L2")
-        pin = current(booking).pin
+        pin = current_or_none(booking).pin
         data = edit_data(booking, property=other.pk)
         with freeze_time(NOW):
             review = logged_in.post(edit_url(booking), {**data, "step": "review"})
@@ -350,8 +346,8 @@ class TestEdit:
         assert booking.property == other
         assert fake_cloud.codes_on("L1") == []
         (issued,) = fake_cloud.codes_on("L2")
-        assert issued.pin == pin == current(booking).pin
-        assert current(booking).lock.vendor_lock_id == "L2"
+        assert issued.pin == pin == current_or_none(booking).pin
+        assert current_or_none(booking).lock.vendor_lock_id == "L2"
         assert f"active: {pin}" in page.content.decode()
 
     def test_a_booking_changed_since_the_review_is_reviewed_again(self, logged_in, active_booking):
@@ -440,15 +436,15 @@ class TestActions:
             page = logged_in.get(response["Location"])
         assert response["Location"] == edit_url(booking)
         assert Booking.objects.get(pk=booking.pk).status == BookingStatus.CONFIRMED
-        assert current(booking).state == CodeState.ACTIVE and len(fake_cloud.codes_on("L1")) == 1
+        assert current_or_none(booking).state == CodeState.ACTIVE and len(fake_cloud.codes_on("L1")) == 1
         content = page.content.decode()
         assert "Grace Guest&#x27;s booking is confirmed." in content
-        assert f"active: {current(booking).pin}" in content
+        assert f"active: {current_or_none(booking).pin}" in content
 
     @pytest.mark.parametrize("name, status", [("pending", BookingStatus.PENDING), ("cancel", BookingStatus.CANCELLED)])
     def test_pending_and_cancel_revoke_the_code(self, logged_in, active_booking, fake_cloud, name, status):
         booking = active_booking()
-        code = current(booking)
+        code = current_or_none(booking)
         with freeze_time(NOW):
             review, response = review_then_confirm(logged_in, booking, name)
             assert review.context["outlook"] == "the code will be revoked"
@@ -482,7 +478,7 @@ class TestActions:
         assert "Grace Guest&#x27;s access has ended. The code is being revoked from the lock." in first_page.content.decode()
         assert page.context["code"].text == "revoked"
         assert "End access now" not in [action.label for action, _ in page.context["actions"]]
-        assert current(booking) is None
+        assert current_or_none(booking) is None
 
     def test_restore_access_undoes_an_early_end_with_a_new_code(self, logged_in, active_booking, fake_cloud):
         booking = active_booking()
@@ -497,7 +493,7 @@ class TestActions:
         assert review.context["outlook"] == "the code will be created now"
         booking.refresh_from_db()
         assert booking.access_ended_at is None
-        code = current(booking)
+        code = current_or_none(booking)
         assert code is not None and code.state == CodeState.ACTIVE
         assert [issued.pin for issued in fake_cloud.codes_on("L1")] == [code.pin]
         assert "access is restored" in after.content.decode()

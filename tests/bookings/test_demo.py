@@ -17,6 +17,7 @@ from bookings.models import Booking, Property
 from locks import demo as locks_demo
 from nowistay import demo as nowistay_demo
 from tests.helpers.repository import ROOT
+from tests.helpers.settings_probe import env_vars_read_by_settings
 
 pytestmark = [
     pytest.mark.django_db,
@@ -258,7 +259,6 @@ def test_manage_py_seed_demo_exits_non_zero_outside_demo_mode(tmp_path):
     import subprocess
     import sys
 
-    from tests.nowistay.test_settings import env_vars_read_by_settings
 
     database = tmp_path / "production.sqlite3"
     env = {name: value for name, value in os.environ.items() if name not in env_vars_read_by_settings()}

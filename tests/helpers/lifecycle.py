@@ -1,12 +1,13 @@
-"""Small helpers the lifecycle tests share."""
+"""Small helpers the lifecycle tests share: instants, a scheduler pass, a booking's current code."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta, timezone as dt_timezone
 
+from locks.models import AccessCode
 from locks.services import scheduler
 
 
 def utc(*args) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+    return datetime(*args, tzinfo=dt_timezone.utc)
 
 
 def tick():
@@ -14,11 +15,19 @@ def tick():
     return scheduler.run_pass(dispatch=scheduler.process_inline)
 
 
-def current(booking):
+def current(booking) -> AccessCode:
     """The booking's current code, read afresh."""
-    from locks.models import AccessCode
-
     return AccessCode.objects.get(booking=booking, is_current=True)
+
+
+def current_or_none(booking) -> AccessCode | None:
+    """The booking's current code read afresh, or None when it has none."""
+    return AccessCode.objects.filter(booking=booking, is_current=True).first()
+
+
+def on_lock(cloud, vendor_lock_id="L1"):
+    """The codes the fake cloud holds on one lock."""
+    return cloud.codes_on(vendor_lock_id)
 
 
 def passes(first: datetime, last: datetime, every: timedelta = timedelta(minutes=15)):

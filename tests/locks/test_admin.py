@@ -60,10 +60,9 @@ def test_only_staff_reach_admin(client, host, staff):
 
 
 def test_no_secret_or_pin_on_any_admin_page(staff_client, story, host):
-    from bookings.api.services import api_token_create
-
     from django.utils import timezone
 
+    from bookings.api.services import api_token_create
     from messaging.models import MessageDelivery
 
     booking, code = story

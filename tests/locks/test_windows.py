@@ -8,8 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from locks import windows
 from locks.windows import (
@@ -25,13 +24,9 @@ from locks.windows import (
     local_midnight_after,
     local_to_utc,
     retry_deadline,
-
     validity_window,
 )
-
-
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+from tests.helpers.lifecycle import utc
 
 
 def local(instant: datetime, tz_name: str) -> datetime:

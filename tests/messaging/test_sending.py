@@ -23,16 +23,16 @@ from locks.providers.base import IssuedCode
 from locks.providers.exceptions import LockOffline
 from locks.services import scheduler
 from messaging import demo, ledger, services, tasks
-from messaging.models import CodeChangeNotice, DeliveryStatus, MessageDelivery, MessageTemplate, OffsetUnit, TriggerKind
+from messaging.models import CodeChangeNotice, DeliveryStatus, MessageDelivery, MessageTemplate, TriggerKind
 from nowistay.celery import app
+from tests.helpers.guest_messages import ARRIVAL, DEPARTURE, GUEST
+from tests.helpers.lifecycle import current
 
 pytestmark = pytest.mark.django_db
 
-GUEST = "grace@guest.example"
 HOST = "host@example.com"
 # Paris, arriving Thursday 11 June 2026 (CEST): "1 day before at 10:00" is due 08:00 UTC on the
 # 10th; check-in 15:00 = 13:00 UTC, so with the 30-minute margin the code window starts 12:30 UTC.
-ARRIVAL, DEPARTURE = date(2026, 6, 11), date(2026, 6, 13)
 DUE = "2026-06-10 08:00:00"
 WINDOW_START = datetime(2026, 6, 11, 12, 30, tzinfo=UTC)
 CHECK_IN = datetime(2026, 6, 11, 13, 0, tzinfo=UTC)  # 15:00 in Paris
@@ -48,40 +48,9 @@ def eager():
 
 
 @pytest.fixture
-def after_commit(django_capture_on_commit_callbacks):
-    """Run `work` and then its on-commit callbacks (code_ready, enqueued tasks, sends)."""
-
-    def run(work):
-        with django_capture_on_commit_callbacks(execute=True):
-            return work()
-
-    return run
-
-
-@pytest.fixture
 def tick(after_commit):
     """One lock scheduler pass: creates due codes; `code_ready` goes out after commit."""
     return lambda: after_commit(lambda: scheduler.run_pass(dispatch=scheduler.process_inline))
-
-
-@pytest.fixture
-def send(after_commit):
-    """One messaging beat pass."""
-    return lambda: after_commit(lambda: services.run_pass(dispatch=services.process_inline))
-
-
-@pytest.fixture
-def door_code(host):
-    def make(**fields):
-        defaults = dict(
-            host=host, name="Door code", trigger=TriggerKind.BEFORE_CHECK_IN, offset=1, offset_unit=OffsetUnit.DAYS,
-            send_at=time(10), subject="Your door code for {{property_name}}",
-            body="Hello {{guest_name}}, your code is {{smartlock_code}} ({{code_valid_from}} to {{code_valid_until}}).",
-        )
-        defaults.update(fields)
-        return MessageTemplate.objects.create(**defaults)
-
-    return make
 
 
 @pytest.fixture
@@ -92,32 +61,12 @@ def code_change(host):
     )
 
 
-@pytest.fixture
-def stay(assigned_property, book, after_commit, fake_cloud):
-    """A confirmed Paris booking arriving 11 June with the lifecycle told about it (lead 5 days,
-    so its code is due at once: with the lock online it is active when this returns)."""
-
-    def make(provider="ttlock", lock_online=True, **fields):
-        prop = assigned_property(provider=provider)
-        fake_cloud.locks["L1"].online = lock_online
-        fields.setdefault("guest_email", GUEST)
-        booking = book(prop, ARRIVAL, DEPARTURE, **fields)
-        after_commit(lambda: lifecycle.booking_created(booking=booking))
-        return booking
-
-    return make
-
-
 def to_guest():
     return [message for message in mail.outbox if message.to == [GUEST]]
 
 
 def to_host():
     return [message for message in mail.outbox if message.to == [HOST]]
-
-
-def current(booking) -> AccessCode:
-    return AccessCode.objects.get(booking=booking, is_current=True)
 
 
 # --- the code rule ----------------------------------------------------------------------------------

@@ -26,12 +26,10 @@ from nowistay.startup import (
     insecure_production_settings,
     refuse_to_start_if_insecure,
 )
+from tests.helpers.guest_messages import GUEST
 from tests.helpers.processes import free_port, wait_until
 from tests.helpers.repository import ROOT
-
-# The guest-message fixtures (a door-code template, a stay whose code is active, a messaging pass).
-from tests.messaging.test_sending import GUEST, after_commit, door_code, send, stay  # noqa: F401
-from tests.nowistay.test_settings import env_vars_read_by_settings, settings_values
+from tests.helpers.settings_probe import env_vars_read_by_settings, run_settings, settings_values
 
 BASE_DIR = ROOT
 PRODUCTION_ENV_FILE = BASE_DIR / "deploy" / "production.env.example"
@@ -403,7 +401,6 @@ class TestSecuritySettings:
         ],
     )
     def test_bad_values_stop_startup(self, name, value, message):
-        from tests.nowistay.test_settings import run_settings
 
         result = run_settings(["DEBUG"], {name: value})
         assert result.returncode != 0

@@ -1,11 +1,9 @@
 """Settings: the parsing helpers in nowistay.config, and settings.py read from a real environment."""
 
 import base64
-import json
 import logging
 import os
 import re
-import subprocess
 import sys
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -23,9 +21,9 @@ from nowistay.config import (
     validate_instance_id,
 )
 from tests.helpers.repository import ROOT
+from tests.helpers.settings_probe import env_vars_read_by_settings, run_settings, settings_values
 
 BASE_DIR = ROOT
-SETTINGS_FILE = BASE_DIR / "nowistay" / "settings.py"
 
 VENDOR_URL_DEFAULTS = {
     "TTLOCK_API_URL": "https://euapi.ttlock.com",
@@ -35,12 +33,6 @@ VENDOR_URL_DEFAULTS = {
     "IGLOOHOME_API_URL": "https://api.igloodeveloper.co/igloohome",
     "IGLOOHOME_AUTH_URL": "https://auth.igloohome.co",
 }
-
-
-def env_vars_read_by_settings() -> set[str]:
-    """Every variable settings.py reads: env.<type>("NAME", ...), env.list("NAME"), env.email_url(...)..."""
-    source = SETTINGS_FILE.read_text()
-    return set(re.findall(r"\benv\.\w+\(\s*[\"']([A-Z][A-Z0-9_]*)[\"']", source))
 
 
 # --- database_settings -----------------------------------------------------------------------
@@ -177,34 +169,6 @@ class TestBrokerSettings:
 
 
 # --- settings.py, in this process and parsed from a fresh environment --------------------------
-
-
-def run_settings(names, env_overrides=None, remove=()):
-    """Import nowistay.settings in a fresh interpreter with the given environment; return the values."""
-    env = {key: value for key, value in os.environ.items() if key not in remove}
-    env.update(env_overrides or {})
-    env["DJANGO_SETTINGS_MODULE"] = "nowistay.settings"
-    code = (
-        "import json, sys\n"
-        "from django.conf import settings\n"
-        "names = json.loads(sys.argv[1])\n"
-        "print(json.dumps({n: getattr(settings, n) for n in names}, default=str))\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code, json.dumps(list(names))],
-        cwd=BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    return result
-
-
-def settings_values(names, env_overrides=None, remove=()):
-    result = run_settings(names, env_overrides, remove)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 class TestDjangoSettings:

@@ -10,7 +10,7 @@ from django.contrib.staticfiles.storage import staticfiles_storage
 from django.core.management import call_command
 from django.test import Client
 
-from tests.nowistay.test_settings import settings_values
+from tests.helpers.settings_probe import settings_values
 
 YEAR_AND_MORE = 365 * 24 * 3600
 PRODUCTION_STORAGES = {

@@ -420,6 +420,8 @@ class NukiCloud:
 # --- the contract class's factory ------------------------------------------------------------------------
 
 FRONT_DOOR, BACK_DOOR_OFFLINE, CELLAR_NO_KEYPAD, GONE = 18205286116, 18205284340, 17899112233, 18205299999
+LOCK = str(FRONT_DOOR)  # as the product stores it
+BIG_ID = "9007199254740993"  # 2**53 + 1: a float cannot hold it
 
 
 def nuki_provider(cloud: NukiCloud, credentials: dict | None = None, **session_fields) -> nuki.NukiProvider:

@@ -8,15 +8,12 @@ import re
 from datetime import date, datetime, time
 
 import pytest
-import requests
 import schemathesis
 from django.contrib.staticfiles import finders
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 from freezegun import freeze_time
 from ninja.responses import NinjaJSONEncoder
-from schemathesis.core.transport import Response
-from schemathesis.specs.openapi.checks import response_headers_conformance
 
 from bookings.api.api import api as ninja_api
 from bookings.api.limits import parse_rate
@@ -24,9 +21,8 @@ from bookings.api.services import api_token_create, api_token_revoke
 from bookings.models import Booking, BookingStatus, ExternalBookingRef
 from locks.models import AccessCode, CodeState
 from tests.helpers.lifecycle import tick
-from tests.helpers.repository import FIXTURES
+from tests.helpers.openapi import SNAPSHOT, conform
 
-SNAPSHOT = FIXTURES / "openapi-v1.json"
 # The snapshot names this server (`servers` comes from settings.SITE_URL, whatever .env says).
 SNAPSHOT_SITE_URL = "http://127.0.0.1:8000"
 REFRESH = (
@@ -59,24 +55,6 @@ def fresh_rate_limits():
     cache.clear()  # the throttle's counters live in the cache; ids are reused between tests
     yield
     cache.clear()
-
-
-def conform(document, method: str, path: str, response) -> None:
-    """Validate a Django test response against the documented operation: its body, and the headers
-    documented for its status (present when required, e.g. Retry-After on 429, and well-formed)."""
-    operation = document.find_operation_by_path(method.lower(), path.split("?")[0])
-    assert operation is not None, f"{method} {path} is not in the OpenAPI document"
-    wrapped = Response(
-        status_code=response.status_code,
-        headers={name.lower(): [value] for name, value in response.headers.items()},
-        content=response.content,
-        request=requests.Request(method.upper(), "http://testserver" + path).prepare(),
-        elapsed=0.0,
-        verify=True,
-        encoding="utf-8",
-    )
-    operation.validate_response(wrapped)
-    response_headers_conformance(None, wrapped, operation.Case())
 
 
 class Api:

@@ -26,7 +26,7 @@ from bookings.api.checks import site_url_problem
 from bookings.api.schemas import BOUNDED_DATE_PATTERN
 from bookings.api.services import api_token_create
 from bookings.models import FIRST_BOOKING_DATE, LAST_BOOKING_DATE, Booking
-from tests.bookings.api.test_api import SNAPSHOT, conform
+from tests.helpers.openapi import SNAPSHOT, conform
 
 pytestmark = pytest.mark.django_db
 

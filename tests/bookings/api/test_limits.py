@@ -21,12 +21,10 @@ from freezegun import freeze_time
 from bookings.api import security
 from bookings.api.models import ApiToken
 from bookings.api.services import api_token_create, api_token_revoke
-from tests.bookings.api.test_api import conform
-from tests.helpers.repository import FIXTURES
+from tests.helpers.openapi import SNAPSHOT, conform
 
 pytestmark = pytest.mark.django_db
 
-SNAPSHOT = FIXTURES / "openapi-v1.json"
 ATTACKER = "203.0.113.66"
 PMS = "198.51.100.10"
 LIST_URL = "/settings/api-tokens/"

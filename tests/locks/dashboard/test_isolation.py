@@ -17,7 +17,7 @@ from locks import services
 from locks.models import AccessCode, AccountStatus, CodeState, Lock, LockAssignment, ProviderAccount, VendorCall
 from locks.providers import registry
 from locks.providers.exceptions import CodeStorageFull
-from tests.helpers.lifecycle import tick
+from tests.helpers.lifecycle import current, tick
 
 pytestmark = [
     pytest.mark.django_db,
@@ -26,10 +26,6 @@ pytestmark = [
 
 PROVIDERS = ["ttlock", "tedee", "nuki", "igloohome"]
 HTMX = {"HX-Request": "true"}
-
-
-def current(booking) -> AccessCode:
-    return AccessCode.objects.get(booking=booking, is_current=True)
 
 
 def row_fields(prop, lock="", lead="5", margin="30") -> dict:

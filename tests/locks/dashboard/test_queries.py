@@ -10,9 +10,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from benchmarks.common import sample_codes
 from bookings.models import Booking, BookingStatus, PmsSource, Property
 from locks.models import AccessCode, AccountStatus, Lock, LockAssignment, ProviderAccount
-from benchmarks.common import sample_codes
 
 pytestmark = [
     pytest.mark.django_db,

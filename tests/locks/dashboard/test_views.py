@@ -37,6 +37,10 @@ from locks.models import (
 )
 from locks.providers.exceptions import CodeStorageFull, VendorUnavailable
 from locks.services import scheduler
+from tests.helpers.lifecycle import current, tick
+from tests.vendors.igloohome import CLIENT_ID as IGLOO_ID, CLIENT_SECRET as IGLOO_SECRET, IgloohomeCloud
+from tests.vendors.nuki import API_TOKEN, NukiCloud
+from tests.vendors.ttlock import TTLockCloud
 
 pytestmark = [
     pytest.mark.django_db,
@@ -52,15 +56,6 @@ LABELS = {"ttlock": "TTLock", "tedee": "Tedee", "nuki": "Nuki", "igloohome": "ig
 
 def today():
     return timezone.localdate()
-
-
-def tick():
-    """One scheduler pass, the work done inline (what the workers would do)."""
-    return scheduler.run_pass(dispatch=scheduler.process_inline)
-
-
-def current(booking) -> AccessCode:
-    return AccessCode.objects.get(booking=booking, is_current=True)
 
 
 def panel_url(provider):
@@ -1496,9 +1491,6 @@ class TestSecretsNeverShown:
         from locks.providers.nuki import NukiProvider
         from locks.providers.tedee import TedeeProvider
         from locks.providers.ttlock import TTLockProvider
-        from tests.vendors.igloohome import CLIENT_ID as IGLOO_ID, CLIENT_SECRET as IGLOO_SECRET, IgloohomeCloud
-        from tests.vendors.nuki import API_TOKEN, NukiCloud
-        from tests.vendors.ttlock import TTLockCloud
 
         for slug, cls in [("ttlock", TTLockProvider), ("tedee", TedeeProvider), ("nuki", NukiProvider), ("igloohome", IgloohomeProvider)]:
             monkeypatch.setitem(registry.PROVIDER_CLASSES, slug, cls)
@@ -1562,7 +1554,6 @@ def test_disconnecting_igloohome_says_until_when_upcoming_codes_keep_working(cli
 
     from locks import services as lifecycle
     from locks.models import AccessCode, CodeState
-    from locks.services import scheduler
 
     prop = assigned_property(provider="igloohome")
     booking = book(prop, timezone.localdate() + timedelta(days=2), timezone.localdate() + timedelta(days=4), guest_name="Ivy Upcoming")

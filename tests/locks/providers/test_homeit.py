@@ -26,8 +26,8 @@ from locks.providers.exceptions import (
 )
 from locks.providers.homeit import HomeitProvider
 from locks.providers.http import VendorHttp
-from tests.vendors.homeit import API_KEY, HomeitCloud, api_url
 from tests.helpers.lifecycle import tick, utc
+from tests.vendors.homeit import API_KEY, HomeitCloud, api_url
 
 NOW = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 STARTS, ENDS = datetime(2026, 6, 2, 13, 0, tzinfo=UTC), datetime(2026, 6, 4, 9, 0, tzinfo=UTC)

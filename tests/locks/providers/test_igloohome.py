@@ -35,7 +35,7 @@ from locks.providers.exceptions import (
     VendorUnavailable,
 )
 from locks.providers.igloohome import IgloohomeProvider, algopin_window, ceil_to_local_hour, floor_to_local_hour
-from tests.helpers.lifecycle import tick, utc
+from tests.helpers.lifecycle import current, tick, utc
 from tests.helpers.repository import FIXTURES as ALL_FIXTURES
 from tests.vendors.igloohome import CLIENT_ID, CLIENT_SECRET, IgloohomeCloud
 
@@ -593,10 +593,6 @@ def test_no_secret_token_or_pin_reaches_the_logs(cloud, caplog):
 
 
 # --- the lifecycle driving igloohome over HTTP ---------------------------------------------------------------
-
-def current(booking) -> AccessCode:
-    return AccessCode.objects.get(booking=booking, is_current=True)
-
 
 @pytest.fixture
 def igloo_registered(monkeypatch):

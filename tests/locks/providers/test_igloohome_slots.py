@@ -19,8 +19,8 @@ from locks.providers.base import AccountSession, CodeSpec
 from locks.providers.exceptions import CodeRejected
 from locks.providers.igloohome import IgloohomeProvider
 from locks.services.preview import code_outlook
+from tests.helpers.lifecycle import current, tick, utc
 from tests.vendors.igloohome import CLIENT_ID, CLIENT_SECRET, IgloohomeCloud
-from tests.helpers.lifecycle import tick, utc
 
 pytestmark = pytest.mark.filterwarnings("ignore:No directory at:UserWarning")
 
@@ -200,10 +200,6 @@ def igloo_property(db, host, make_property, cloud, monkeypatch):
     prop = make_property(name="Seaside Flat")  # Paris; lead 5 days, margin 30 minutes: codes from 14:30
     LockAssignment.objects.create(property=prop, lock=lock)
     return prop
-
-
-def current(booking) -> AccessCode:
-    return AccessCode.objects.get(booking=booking, is_current=True)
 
 
 def change_departure(booking, departure: date) -> AccessCode:

@@ -27,7 +27,7 @@ from responses import matchers
 from bookings.models import BookingStatus
 from locks import services
 from locks.connect.oauth import STATE_LIFETIME_SECONDS
-from locks.models import AccessCode, AccountStatus, CodeState, Lock, LockAssignment, ProviderAccount, VendorCall
+from locks.models import AccessCode, AccountStatus, CodeState, Lock, ProviderAccount, VendorCall
 from locks.providers import nuki, registry
 from locks.providers.base import AccountSession, CodeSpec, IssuedCode
 from locks.providers.exceptions import (
@@ -50,10 +50,12 @@ from tests.helpers.lifecycle import tick
 from tests.vendors.nuki import (
     API_TOKEN,
     BACK_DOOR_OFFLINE,
+    BIG_ID,
     CELLAR_NO_KEYPAD,
     CLIENT_ID,
     CLIENT_SECRET,
     FRONT_DOOR,
+    LOCK,
     REDIRECT_URI,
     NukiCloud,
     api_token_credentials,
@@ -61,8 +63,6 @@ from tests.vendors.nuki import (
     nuki_provider,
 )
 
-LOCK = str(FRONT_DOOR)
-BIG_ID = "9007199254740993"  # 2**53 + 1: a float cannot hold it
 STARTS, ENDS = datetime(2026, 6, 2, 13, 0, tzinfo=UTC), datetime(2026, 6, 4, 10, 0, tzinfo=UTC)
 LATER_STARTS, LATER_ENDS = datetime(2026, 6, 3, 13, 0, tzinfo=UTC), datetime(2026, 6, 6, 10, 0, tzinfo=UTC)
 PIN = "582947"
@@ -674,12 +674,6 @@ class TestTokens:
 
 # --- connecting: OAuth -----------------------------------------------------------------------------------------
 
-@pytest.fixture
-def nuki_registered(monkeypatch):
-    monkeypatch.setitem(registry.PROVIDER_CLASSES, "nuki", NukiProvider)
-    monkeypatch.setattr(NukiProvider, "readback_delays", (0.0, 0.0, 0.0))
-
-
 class NukiConnectError:
     """What the host reads when a Nuki sign-in did not connect, word for word."""
 
@@ -699,16 +693,6 @@ class NukiConnectError:
 
 
 connect = SimpleNamespace(NukiConnectError=NukiConnectError)
-
-
-@pytest.fixture
-def cloud():
-    cloud = NukiCloud()
-    cloud.add_lock(FRONT_DOOR, "Front door")
-    cloud.add_lock(int(BIG_ID), "Garden gate", keypad=False, keypad2=True)
-    cloud.add_lock(CELLAR_NO_KEYPAD, "Cellar", keypad=False)
-    with cloud:
-        yield cloud
 
 
 def start_sign_in(client) -> dict:
@@ -899,26 +883,6 @@ class TestApiTokenConnect:
 
 
 # --- the lifecycle over HTTP ----------------------------------------------------------------------------------
-
-@pytest.fixture
-def nuki_property(host, make_property, nuki_registered):
-    """A Paris property whose lock is the Nuki Front door (lead 5 days, margin 30 minutes)."""
-
-    def make(credentials: dict | None = None, token_expires_at: datetime | None = None):
-        prop = make_property()
-        account = ProviderAccount.objects.create(
-            host=host,
-            provider="nuki",
-            display_name="Ada Host",
-            credentials=credentials or api_token_credentials(),
-            token_expires_at=token_expires_at,
-        )
-        lock = Lock.objects.create(account=account, vendor_lock_id=LOCK, name="Front door", supports_remote_codes=True)
-        LockAssignment.objects.create(property=prop, lock=lock)
-        return prop
-
-    return make
-
 
 @pytest.mark.django_db
 class TestLifecycleOverHttp:

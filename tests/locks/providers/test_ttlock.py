@@ -51,6 +51,8 @@ from locks.providers.ttlock import (
 )
 from tests.helpers.lifecycle import tick
 from tests.helpers.repository import FIXTURES as ALL_FIXTURES
+from tests.vendors.nuki import NukiCloud, api_token_credentials
+from tests.vendors.tedee import TedeeCloud
 from tests.vendors.ttlock import WIFI_FEATURES, TTLockCloud
 
 
@@ -981,8 +983,6 @@ def test_an_offline_ttlock_lock_shows_offline_now_like_tedee_and_nuki(client, ho
 
     from locks.providers.nuki import NukiProvider
     from locks.providers.tedee import TedeeProvider
-    from tests.vendors.nuki import NukiCloud, api_token_credentials
-    from tests.vendors.tedee import TedeeCloud
 
     for slug, cls in [("ttlock", TTLockProvider), ("tedee", TedeeProvider), ("nuki", NukiProvider)]:
         monkeypatch.setitem(registry.PROVIDER_CLASSES, slug, cls)

@@ -9,21 +9,17 @@ from freezegun import freeze_time
 from locks import services
 from locks.models import AccessCode, CodeState
 from locks.services import scheduler
-from tests.helpers.lifecycle import tick
+from tests.helpers.lifecycle import current_or_none, tick
 
 pytestmark = pytest.mark.django_db
 UTC = dt_timezone.utc
-
-
-def current(booking):
-    return AccessCode.objects.filter(booking=booking, is_current=True).first()
 
 
 def active_code(prop, book, arrival=date(2026, 3, 10), departure=date(2026, 3, 14)):
     booking = book(prop, arrival, departure)
     services.booking_created(booking=booking)
     tick()
-    code = current(booking)
+    code = current_or_none(booking)
     assert code.state == CodeState.ACTIVE
     return booking, code
 
@@ -44,7 +40,7 @@ class TestEndAccess:
             frozen.move_to("2026-03-11 12:00:00")
             services.booking_changed(booking=booking)  # any later event: still no code
             tick()
-        assert current(booking) is None
+        assert current_or_none(booking) is None
         assert AccessCode.objects.filter(booking=booking).count() == 1
 
     def test_before_arrival_a_code_not_on_the_lock_yet_is_simply_dropped(self, assigned_property, book, fake_cloud):
@@ -52,7 +48,7 @@ class TestEndAccess:
         with freeze_time("2026-03-01 09:00:00"):
             booking = book(prop, date(2026, 3, 20), date(2026, 3, 22))
             services.booking_created(booking=booking)
-            assert current(booking).state == CodeState.SCHEDULED
+            assert current_or_none(booking).state == CodeState.SCHEDULED
             retired = services.booking_end_access(booking=booking)
         assert retired.state == CodeState.REVOKED and retired.next_attempt_at is None
         assert fake_cloud.codes_on("L1") == []
@@ -65,7 +61,7 @@ class TestEndAccess:
             tick()
             assert scheduler.bookings_missing_a_code(datetime(2026, 3, 11, 9, 0, tzinfo=UTC)).filter(pk=booking.pk).count() == 0
             tick()
-        assert current(booking) is None
+        assert current_or_none(booking) is None
 
     def test_igloohome_codes_cannot_be_revoked_and_say_until_when_they_work(self, assigned_property, book, fake_cloud):
         prop = assigned_property(provider="igloohome")
@@ -85,7 +81,7 @@ class TestRegenerate:
             tick()
         assert "new PIN" in message
         old.refresh_from_db()
-        new = current(booking)
+        new = current_or_none(booking)
         assert old.state == CodeState.REVOKED and not old.is_current
         assert new.pk != old.pk and new.state == CodeState.ACTIVE and new.pin != old.pin
         assert [issued.pin for issued in fake_cloud.codes_on("L1")] == [new.pin]
@@ -96,7 +92,7 @@ class TestRegenerate:
             booking, old = active_code(prop, book)
             services.code_regenerate(code_id=old.pk)
             again = services.code_regenerate(code_id=old.pk)
-            newest = current(booking)
+            newest = current_or_none(booking)
             services.booking_end_access(booking=booking)
             after_end = services.code_regenerate(code_id=newest.pk)
         assert "not the booking's current code" in again

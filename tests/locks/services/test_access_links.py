@@ -17,7 +17,6 @@ from locks.code_status import describe_code
 from locks.models import AccessCode, CodeState
 from locks.providers import registry
 from locks.providers.base import Capabilities
-from locks.services import scheduler
 from messaging import rendering
 from messaging.ledger import booking_values
 
@@ -47,51 +46,42 @@ def linking_vendor(fake_cloud, monkeypatch):
     return issued_links
 
 
-@pytest.fixture
-def tick(django_capture_on_commit_callbacks):
-    def run():
-        with django_capture_on_commit_callbacks(execute=True):
-            return scheduler.run_pass(dispatch=scheduler.process_inline)
-
-    return run
-
-
-def test_the_link_is_recorded_on_create_and_follows_an_update(assigned_property, book, linking_vendor, tick):
+def test_the_link_is_recorded_on_create_and_follows_an_update(assigned_property, book, linking_vendor, committed_tick):
     prop = assigned_property()
     with freeze_time("2026-03-11 09:00:00"):
         booking = book(prop, date(2026, 3, 12), date(2026, 3, 14))
         services.booking_created(booking=booking)
-        tick()
+        committed_tick()
         code = AccessCode.objects.get(booking=booking)
         assert code.state == CodeState.ACTIVE and code.access_link == linking_vendor[-1]
         booking.departure_date = date(2026, 3, 15)
         booking.save()
         services.booking_changed(booking=booking)
-        tick()
+        committed_tick()
     code.refresh_from_db()
     assert len(linking_vendor) == 2 and code.access_link == linking_vendor[-1]
 
 
-def test_the_link_is_cleared_when_the_code_is_revoked(assigned_property, book, linking_vendor, tick):
+def test_the_link_is_cleared_when_the_code_is_revoked(assigned_property, book, linking_vendor, committed_tick):
     prop = assigned_property()
     with freeze_time("2026-03-11 09:00:00"):
         booking = book(prop, date(2026, 3, 12), date(2026, 3, 14))
         services.booking_created(booking=booking)
-        tick()
+        committed_tick()
         booking.status = "cancelled"
         booking.save()
         services.booking_cancelled(booking=booking)
-        tick()
+        committed_tick()
     code = AccessCode.objects.get(booking=booking)
     assert code.state == CodeState.REVOKED and code.access_link is None
 
 
-def test_messages_and_the_host_see_the_link_and_staff_do_not(assigned_property, book, linking_vendor, tick):
+def test_messages_and_the_host_see_the_link_and_staff_do_not(assigned_property, book, linking_vendor, committed_tick):
     prop = assigned_property()
     with freeze_time("2026-03-11 09:00:00"):
         booking = book(prop, date(2026, 3, 12), date(2026, 3, 14))
         services.booking_created(booking=booking)
-        tick()
+        committed_tick()
         code = AccessCode.objects.get(booking=booking)
         values = booking_values(booking, code)
         assert rendering.render("Open: {{smartlock_link}}", values) == f"Open: {code.access_link}"
@@ -101,13 +91,13 @@ def test_messages_and_the_host_see_the_link_and_staff_do_not(assigned_property, 
         assert code.access_link not in status_words(code)
 
 
-def test_without_a_link_the_variable_is_empty(assigned_property, book, fake_cloud, tick):
+def test_without_a_link_the_variable_is_empty(assigned_property, book, fake_cloud, committed_tick):
     assert not Capabilities().access_links
     prop = assigned_property()
     with freeze_time("2026-03-11 09:00:00"):
         booking = book(prop, date(2026, 3, 12), date(2026, 3, 14))
         services.booking_created(booking=booking)
-        tick()
+        committed_tick()
         code = AccessCode.objects.get(booking=booking)
         assert code.access_link is None
         assert rendering.render("[{{smartlock_link}}]", booking_values(booking, code)) == "[]"

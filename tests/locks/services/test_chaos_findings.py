@@ -14,17 +14,12 @@ from locks import services
 from locks.models import AccessCode, CodeState
 from locks.providers import registry
 from locks.providers.exceptions import LockOffline, RateLimited
-from tests.helpers.lifecycle import tick
+from tests.helpers.lifecycle import current, tick
 from tests.vendors.nuki import FRONT_DOOR
-from tests.locks.providers.test_nuki import cloud, nuki_property, nuki_registered  # noqa: F401  (fixtures)
 
 UTC = dt_timezone.utc
 
 pytestmark = pytest.mark.django_db
-
-
-def current(booking) -> AccessCode:
-    return AccessCode.objects.get(booking=booking, is_current=True)
 
 
 @pytest.mark.parametrize("lookup_error", [RateLimited("The vendor asked us to slow down."), LockOffline("The gateway is offline.")])
@@ -45,7 +40,7 @@ def test_a_failed_lookup_after_a_lost_create_does_not_forget_the_lost_create(ass
     assert [issued.vendor_code_id for issued in fake_cloud.codes_on("L1")] == [code.vendor_code_id]
 
 
-def test_nuki_create_whose_read_back_is_rate_limited_is_not_created_twice(nuki_property, book, cloud, settings):  # noqa: F811
+def test_nuki_create_whose_read_back_is_rate_limited_is_not_created_twice(nuki_property, book, cloud, settings):
     prop = nuki_property()
     cloud.fail_next("GET", "auths", 429, body={"detailMessage": "Too many requests"}, headers={"Retry-After": "1"})
     with freeze_time("2026-06-01 00:00:00") as frozen:

@@ -24,7 +24,6 @@ from locks.providers.base import ConnectResult
 from locks.providers.exceptions import ProviderAuthError, VendorUnavailable
 from locks.providers.igloohome import IgloohomeProvider
 from locks.providers.ttlock import TTLockProvider
-from locks.services import scheduler
 from locks.services.accounts import (
     DISCONNECT_NOTE,
     account_disconnect_finish,
@@ -33,6 +32,7 @@ from locks.services.accounts import (
 )
 from locks.services.connections import account_connect
 from nowistay.celery import app
+from tests.helpers.lifecycle import current, tick
 
 pytestmark = [
     pytest.mark.django_db,
@@ -41,14 +41,6 @@ pytestmark = [
 
 
 # --- helpers and fixtures --------------------------------------------------------------------------
-
-def tick():
-    return scheduler.run_pass(dispatch=scheduler.process_inline)
-
-
-def current(booking) -> AccessCode:
-    return AccessCode.objects.get(booking=booking, is_current=True)
-
 
 def panel_url(provider="ttlock"):
     return reverse("integrations:panel", args=[provider])

@@ -12,17 +12,9 @@ from locks import services
 from locks.models import AccessCode, AccountStatus, CodeSource, CodeState, LockAssignment, ProviderAccount, VendorCall
 from locks.providers.exceptions import CodeStorageFull, LockNotFound, LockOffline, ProviderAuthError, RateLimited, SubscriptionRequired
 from locks.services.claims import claim_due_codes
-from tests.helpers.lifecycle import tick, utc
+from tests.helpers.lifecycle import current, on_lock, tick, utc
 
 UTC = dt_timezone.utc
-
-
-def current(booking) -> AccessCode:
-    return AccessCode.objects.get(booking=booking, is_current=True)
-
-
-def on_lock(cloud, vendor_lock_id="L1"):
-    return cloud.codes_on(vendor_lock_id)
 
 
 pytestmark = pytest.mark.django_db

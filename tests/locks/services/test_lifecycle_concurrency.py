@@ -6,7 +6,7 @@ see each other's commits, so they run on PostgreSQL only. The crashed-worker tes
 
 import threading
 from collections import Counter
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -18,6 +18,7 @@ from locks import services
 from locks.models import AccessCode, CodeState
 from locks.providers import registry
 from locks.services import claims, scheduler, steps
+from tests.helpers.lifecycle import utc
 
 THREADS = 4
 LOCKS = 4
@@ -28,10 +29,6 @@ needs_postgres = pytest.mark.skipif(
     reason="needs PostgreSQL: SQLite has no row locks (SKIP LOCKED) and its in-memory test database "
     "is not shared by connections in other threads; run with DATABASE_URL=postgres://...",
 )
-
-
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
 
 
 def run_in_threads(target, count: int = THREADS, timeout: float = 120):

@@ -17,7 +17,7 @@ Offsets used (2026):
 """
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -25,22 +25,14 @@ from django.core import mail
 from freezegun import freeze_time
 
 from locks import services
-from locks.models import AccessCode, CodeState
+from locks.models import CodeState
 from locks.providers.exceptions import LockOffline
-from tests.helpers.lifecycle import tick
+from tests.helpers.lifecycle import current, passes, tick, utc
 
 pytestmark = pytest.mark.django_db
 
 MINUTE = timedelta(minutes=1)
 QUARTER = timedelta(minutes=15)
-
-
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
-
-
-def current(booking) -> AccessCode:
-    return AccessCode.objects.get(booking=booking, is_current=True)
 
 
 # --- the offsets the expectations were computed from -------------------------------------------
@@ -310,14 +302,6 @@ KTM_GENERATE_AT = utc(2026, 6, 5, 18, 15)  # 00:00 +05:45 on 6 Jun (5 days befor
 KTM_ALERT_AT = utc(2026, 6, 10, 12, 15)  # 18:00 +05:45 on 10 Jun
 KTM_DEADLINE = utc(2026, 6, 11, 18, 15)  # 24:00 +05:45 on 11 Jun
 OFFLINE = LockOffline("The lock's gateway is offline.")
-
-
-def passes(first: datetime, last: datetime):
-    """Beat's instants: every 15 minutes from `first` to `last` inclusive."""
-    moment = first
-    while moment <= last:
-        yield moment
-        moment += QUARTER
 
 
 @pytest.mark.parametrize(

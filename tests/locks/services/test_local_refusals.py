@@ -18,7 +18,6 @@ from locks.providers.http import VendorHttp, requests_attempted
 from locks.services.vendor_accounts import audited_call
 from tests.helpers.lifecycle import tick, utc
 from tests.vendors.nuki import FRONT_DOOR, nuki_provider
-from tests.locks.providers.test_nuki import cloud, nuki_property, nuki_registered  # noqa: F401  (fixtures)
 
 LOCK = str(FRONT_DOOR)
 
@@ -57,7 +56,7 @@ class TestAuditedCall:
     def account(self, host):
         return ProviderAccount.objects.create(host=host, provider="nuki", display_name="Ada Host")
 
-    def test_a_pin_nuki_would_refuse_is_refused_before_sending_and_recorded_as_local(self, account, cloud):  # noqa: F811
+    def test_a_pin_nuki_would_refuse_is_refused_before_sending_and_recorded_as_local(self, account, cloud):
         provider = nuki_provider(cloud)
         with pytest.raises(CodeRejected):
             audited_call(account=account, operation="create_code", call=lambda: provider.create_code(LOCK, nuki_spec("102345")))
@@ -66,7 +65,7 @@ class TestAuditedCall:
         assert (row.outcome, row.error_kind) == (CallOutcome.LOCAL, "code_rejected")
         assert row.get_outcome_display() == "Refused before sending"
 
-    def test_a_vendor_error_is_still_a_vendor_error(self, account, cloud):  # noqa: F811
+    def test_a_vendor_error_is_still_a_vendor_error(self, account, cloud):
         provider = nuki_provider(cloud)
         cloud.fail_next("PUT", "auths", 503, {"detailMessage": "Service unavailable"})
         with pytest.raises(VendorUnavailable):
@@ -98,7 +97,7 @@ class TestAuditedCall:
 
 
 @pytest.mark.django_db
-def test_a_kept_pin_nuki_refuses_is_replaced_and_only_the_sent_request_is_audited_as_such(nuki_property, book, cloud):  # noqa: F811
+def test_a_kept_pin_nuki_refuses_is_replaced_and_only_the_sent_request_is_audited_as_such(nuki_property, book, cloud):
     """The case the health page got wrong: a code that arrives with a PIN the Nuki keypad cannot
     type (it kept its PIN when moved from another brand's lock) is refused locally in 0 ms, a new
     PIN is chosen, and the code is created."""

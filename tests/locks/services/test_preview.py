@@ -15,14 +15,10 @@ from locks import services
 from locks.models import AccessCode, AccountStatus, CodeState, LockAssignment
 from locks.providers.exceptions import LockOffline
 from locks.services.preview import NOTHING_CHANGES, code_outlook, end_access_outlook
-from tests.helpers.lifecycle import tick, utc
+from tests.helpers.lifecycle import current_or_none, tick, utc
 
 UTC = dt_timezone.utc
 pytestmark = pytest.mark.django_db
-
-
-def current(booking) -> AccessCode | None:
-    return AccessCode.objects.filter(booking=booking, is_current=True).first()
 
 
 def proposed(booking: Booking, **changes) -> Booking:
@@ -47,7 +43,7 @@ def active(assigned_property, book):
             booking = book(prop, date(2026, 3, 10), date(2026, 3, 14), **booking_fields)
             services.booking_created(booking=booking)
             tick()
-        code = current(booking)
+        code = current_or_none(booking)
         assert code.state == CodeState.ACTIVE
         return booking
 
@@ -127,7 +123,7 @@ class TestChanges:
         with freeze_time(NOW):
             booking_services.booking_update(booking=booking, data=changes)
             tick()
-        code = current(booking)
+        code = current_or_none(booking)
         assert outlook == "the code's window moves to 14:30 12 Mar → 13:30 15 Mar"
         # 14:30 and 13:30 Paris time (UTC+1 in March) on the lock.
         assert (code.starts_at, code.ends_at) == (utc(2026, 3, 12, 13, 30), utc(2026, 3, 15, 12, 30))
@@ -139,7 +135,7 @@ class TestChanges:
         with freeze_time("2026-03-01 09:00:00"):
             booking = book(prop, date(2026, 3, 20), date(2026, 3, 22))
             services.booking_created(booking=booking)
-        assert current(booking).state == CodeState.SCHEDULED
+        assert current_or_none(booking).state == CodeState.SCHEDULED
         after = proposed(booking, arrival_date=date(2026, 3, 12), departure_date=date(2026, 3, 15))
         outlook = code_outlook(booking, after, now=utc(2026, 3, 1, 9, 0))
         assert outlook == "the code's window moves to 14:30 12 Mar → 11:30 15 Mar; it will be created on 7 March"
@@ -188,8 +184,8 @@ class TestChanges:
     def test_a_move_away_from_igloohome_leaves_the_old_code_working(self, active, assigned_property, fake_cloud):
         booking = active(provider="igloohome", vendor_lock_id="G1")
         other = assigned_property(vendor_lock_id="L2")
-        AccessCode.objects.filter(pk=current(booking).pk).update(pin="482913")  # a PIN TTLock accepts
-        old_pin = current(booking).pin
+        AccessCode.objects.filter(pk=current_or_none(booking).pk).update(pin="482913")  # a PIN TTLock accepts
+        old_pin = current_or_none(booking).pin
         outlook = code_outlook(booking, proposed(booking, property=other), now=NOW)
         # The vendor's algoPIN is on record, and the new lock takes chosen PINs: it is kept.
         assert outlook == (
@@ -202,19 +198,19 @@ class TestChanges:
         old = AccessCode.objects.get(booking=booking, lock__vendor_lock_id="G1")
         assert old.state == CodeState.SUPERSEDED and not old.is_current
         (issued,) = fake_cloud.codes_on("L2")
-        assert issued.pin == old_pin == current(booking).pin
+        assert issued.pin == old_pin == current_or_none(booking).pin
 
     def test_a_move_to_a_lock_whose_vendor_refuses_the_pin_gives_a_new_one_and_says_so(self, active, assigned_property, fake_cloud):
         booking = active(provider="igloohome", vendor_lock_id="G1")
         other = assigned_property(vendor_lock_id="L2")  # TTLock: no PIN starting with 0
-        AccessCode.objects.filter(pk=current(booking).pk).update(pin="0482913")
+        AccessCode.objects.filter(pk=current_or_none(booking).pk).update(pin="0482913")
         outlook = code_outlook(booking, proposed(booking, property=other), now=NOW)
         assert outlook.startswith("the code moves to Door L2 at Flat L2, with a new PIN;")
         with freeze_time(NOW):
             booking_services.booking_update(booking=booking, data={"property": other})
             tick()
         (issued,) = fake_cloud.codes_on("L2")
-        assert issued.pin == current(booking).pin != "0482913" and not issued.pin.startswith("0")
+        assert issued.pin == current_or_none(booking).pin != "0482913" and not issued.pin.startswith("0")
 
     def test_a_scheduled_code_is_simply_retargeted(self, assigned_property, book):
         prop = assigned_property()
@@ -255,7 +251,7 @@ class TestChanges:
             for hour in range(0, 24):
                 frozen.move_to(f"2026-03-10 {hour:02}:00:00")
                 tick()
-        assert current(booking).state == CodeState.FAILED
+        assert current_or_none(booking).state == CodeState.FAILED
         after = proposed(booking, arrival_date=date(2026, 3, 11))
         assert code_outlook(booking, after, now=utc(2026, 3, 11, 0, 30)) == "the code will be created now"
 

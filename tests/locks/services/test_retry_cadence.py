@@ -15,9 +15,9 @@ from freezegun import freeze_time
 
 from bookings.models import Property
 from locks import services
-from locks.services import scheduler
 from locks.models import CodeState
 from locks.providers.exceptions import LockOffline, RateLimited
+from locks.services import scheduler
 from tests.helpers.lifecycle import current, passes, utc
 
 KTM = "Asia/Kathmandu"  # +05:45: every local hour is :15 past a UTC hour

@@ -16,14 +16,10 @@ from locks.providers.exceptions import CodeRejected, CodeStorageFull, LockNotFou
 from locks.services import retry_now
 from locks.services.claims import claim_code
 from locks.services.steps import process_code
-from tests.helpers.lifecycle import tick, utc
+from tests.helpers.lifecycle import current, tick, utc
 
 UTC = dt_timezone.utc
 pytestmark = pytest.mark.django_db
-
-
-def current(booking) -> AccessCode:
-    return AccessCode.objects.get(booking=booking, is_current=True)
 
 
 def snapshot(code: AccessCode) -> dict:

@@ -19,12 +19,12 @@ from bookings.models import BookingStatus
 from locks import services
 from locks.models import AccessCode, CodeState, Lock, LockAssignment, ProviderAccount, VendorCall
 from locks.providers import registry
+from locks.providers.base import Capabilities, IssuedCode
+from locks.providers.exceptions import CodePending, OutcomeUnknown, VendorUnavailable
 from locks.providers.nuki import NukiProvider
 from locks.providers.tedee import TedeeProvider
 from locks.providers.ttlock import TTLockProvider
 from locks.services.retry_now import code_retry_now
-from locks.providers.base import Capabilities, IssuedCode
-from locks.providers.exceptions import CodePending, OutcomeUnknown, VendorUnavailable
 from tests.helpers.lifecycle import current, passes, tick, utc
 from tests.vendors.nuki import NukiCloud, api_token_credentials
 from tests.vendors.tedee import TedeeCloud

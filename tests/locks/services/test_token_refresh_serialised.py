@@ -15,8 +15,8 @@ from freezegun import freeze_time
 
 from locks.models import ProviderAccount
 from locks.providers.base import AccountSession
-from locks.services.serialise import ACCOUNT_TOKEN_SCOPE, advisory_key
 from locks.providers.ttlock import LOCK_SCOPE
+from locks.services.serialise import ACCOUNT_TOKEN_SCOPE, advisory_key
 from locks.services.vendor_accounts import provider_for_account
 
 STALE = {"access_token": "old-access", "refresh_token": "old-refresh"}
