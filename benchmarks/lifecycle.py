@@ -172,8 +172,8 @@ def measure_finding_due_work(counter: QueryCounter, label: str) -> int:
     from django.utils import timezone
 
     from locks.models import AccessCode
-    from locks.services.scheduler import bookings_missing_a_code
     from locks.services.claims import claim_due_codes
+    from locks.services.scheduler import bookings_missing_a_code
 
     now = timezone.now()
     before, started = counter.count, time.perf_counter()

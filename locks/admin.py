@@ -74,7 +74,9 @@ class ProviderAccountAdmin(ReadOnlyAdmin):
 
 @admin.register(Lock)
 class LockAdmin(ReadOnlyAdmin):
-    list_display = ["name", "provider", "host", "vendor_lock_id", "supports_remote_codes", "unavailable_reason", "is_online", "last_refreshed_at"]
+    list_display = [
+        "name", "provider", "host", "vendor_lock_id", "supports_remote_codes", "unavailable_reason", "is_online", "last_refreshed_at",
+    ]
     list_filter = [provider_filter("account__provider"), "supports_remote_codes", "is_online"]
     search_fields = ["name", "vendor_lock_id", "account__host__username", "account__host__email"]
     list_select_related = ["account__host"]
@@ -281,5 +283,7 @@ def codes_for_booking_admin():
     calls = VendorCall.objects.order_by("-created_at", "-id")
     return Prefetch(
         "access_codes",
-        queryset=AccessCode.objects.select_related("lock__account", "booking__property").prefetch_related(Prefetch("vendor_calls", queryset=calls)).order_by("-id"),
+        queryset=AccessCode.objects.select_related("lock__account", "booking__property")
+        .prefetch_related(Prefetch("vendor_calls", queryset=calls))
+        .order_by("-id"),
     )

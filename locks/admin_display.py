@@ -43,7 +43,10 @@ def codes_with_audit_html(codes) -> str:
             "",
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} ms</td></tr>",
             (
-                (f"{call.created_at:%Y-%m-%d %H:%M:%S} UTC", call.operation, call.get_outcome_display(), call.error_message or "—", call.duration_ms)
+                (
+                    f"{call.created_at:%Y-%m-%d %H:%M:%S} UTC", call.operation, call.get_outcome_display(),
+                    call.error_message or "—", call.duration_ms,
+                )
                 for call in code.vendor_calls.all()
             ),
         )
@@ -51,7 +54,8 @@ def codes_with_audit_html(codes) -> str:
             format_html(
                 '<div style="margin-bottom:1em"><strong><a href="{}">Code {}</a></strong> · {} · {}{}<br>'
                 "Window: {}<br>Attempts: {} · next try: {} · last error: {}"
-                '<table style="margin-top:.4em"><thead><tr><th>When</th><th>Call</th><th>Outcome</th><th>Error</th><th>Took</th></tr></thead>'
+                '<table style="margin-top:.4em"><thead><tr>'
+                "<th>When</th><th>Call</th><th>Outcome</th><th>Error</th><th>Took</th></tr></thead>"
                 "<tbody>{}</tbody></table></div>",
                 reverse("admin:locks_accesscode_change", args=[code.pk]),
                 code.pk,

@@ -242,7 +242,10 @@ class AccessCode(models.Model):
     )
     unconfirmed_write_at = models.DateTimeField(
         null=True, blank=True,
-        help_text="When a create that may be on the lock without being listed was last sent (unanswered, accepted but not applied yet, or refused as already there).",
+        help_text=(
+            "When a create that may be on the lock without being listed was last sent "
+            "(unanswered, accepted but not applied yet, or refused as already there)."
+        ),
     )
     awaiting_reason = models.CharField(
         max_length=16, blank=True, help_text="pending: the vendor accepted it; pin_taken: the vendor said the PIN is already on the lock."

@@ -38,7 +38,10 @@ class MessageTemplateForm(forms.ModelForm):
             "body": {"max_length": rendering.TOO_LONG["body"]},
         }
         help_texts = {
-            "trigger": "Times are in each property's time zone. A booking confirmed after the moment still gets the message, until check-in.",
+            "trigger": (
+                "Times are in each property's time zone. "
+                "A booking confirmed after the moment still gets the message, until check-in."
+            ),
         }
 
     def __init__(self, *args, host, **kwargs):

@@ -8,7 +8,6 @@ from locks.models import ProviderAccount, provider_name
 from locks.providers import registry
 
 
-
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     properties = Property.objects.of_host(request.user).select_related("lock_assignment__lock__account")

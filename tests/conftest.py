@@ -244,7 +244,9 @@ def staff_force_login_is_verified(monkeypatch):
             from django_otp import DEVICE_ID_SESSION_KEY
             from django_otp.plugins.otp_totp.models import TOTPDevice
 
-            device = TOTPDevice.objects.filter(user=user, confirmed=True).first() or TOTPDevice.objects.create(user=user, name="test", confirmed=True)
+            device = TOTPDevice.objects.filter(user=user, confirmed=True).first() or TOTPDevice.objects.create(
+                user=user, name="test", confirmed=True
+            )
             session = self.session
             session[DEVICE_ID_SESSION_KEY] = device.persistent_id
             session.save()

@@ -177,7 +177,12 @@ def _row_response(request, prop, provider, account, *, form=None, message: str =
     refused row saying why and the top of the page saying which row it is."""
     if request.htmx:
         row = panels.assignment_row(prop, provider, panels.lock_options(account), form, message=message)
-        return render(request, "locks/dashboard/_assignment.html", {"row": row, "takes_chosen_pins": panels.takes_chosen_pins(provider)}, status=status)
+        return render(
+            request,
+            "locks/dashboard/_assignment.html",
+            {"row": row, "takes_chosen_pins": panels.takes_chosen_pins(provider)},
+            status=status,
+        )
     if status >= 400:
         messages.error(request, f"{prop.name} was not saved: the reason is shown in its row below.")
         return render_panel(request, provider, bound={prop.pk: form}, status=status)
@@ -251,7 +256,9 @@ def disconnect(request: HttpRequest, provider: str) -> HttpResponse:
     return redirect(panel_url(provider))
 
 
-_ALREADY_DISCONNECTING = "{label} is already being disconnected: the codes of upcoming bookings are being revoked. Nothing else was changed."
+_ALREADY_DISCONNECTING = (
+    "{label} is already being disconnected: the codes of upcoming bookings are being revoked. Nothing else was changed."
+)
 
 
 def _disconnect_started_message(account, plan) -> str:

@@ -1,13 +1,13 @@
 """Small helpers the lifecycle tests share: instants, a scheduler pass, a booking's current code."""
 
-from datetime import datetime, timedelta, timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 
 from locks.models import AccessCode
 from locks.services import scheduler
 
 
 def utc(*args) -> datetime:
-    return datetime(*args, tzinfo=dt_timezone.utc)
+    return datetime(*args, tzinfo=UTC)
 
 
 def tick():

@@ -1,7 +1,7 @@
 """Staff admin: permissions, actions through the services, the booking's story, the health page,
 and no credential, token or PIN in any admin page."""
 
-from datetime import date, datetime, timezone as dt_timezone
+from datetime import UTC, date, datetime
 
 import pytest
 from django.contrib import admin as django_admin
@@ -17,7 +17,7 @@ from locks.services import housekeeping
 from tests.helpers.lifecycle import tick
 
 pytestmark = pytest.mark.django_db
-UTC = dt_timezone.utc
+UTC = UTC
 SECRETS = ["secret-access-token-123", "secret-refresh-token-456", "hunter2-password-md5"]
 
 

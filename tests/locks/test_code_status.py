@@ -1,7 +1,7 @@
 """A booking's code in plain words for the host dashboard (locks.code_status), on codes the
 lifecycle really produces on the fake cloud, in the property's time zone."""
 
-from datetime import date, timedelta, timezone as dt_timezone
+from datetime import UTC, date, timedelta
 
 import pytest
 from freezegun import freeze_time
@@ -20,7 +20,7 @@ from locks.providers.exceptions import (
 )
 from tests.helpers.lifecycle import tick, utc
 
-UTC = dt_timezone.utc
+UTC = UTC
 pytestmark = pytest.mark.django_db
 
 
@@ -685,7 +685,11 @@ class TestCodeToShow:
         assert code_to_show(iter([])) is None
 
     def test_the_current_code_wins_wherever_it_is(self):
-        revoked, current, superseded = self._code(CodeState.REVOKED), self._code(CodeState.ACTIVE, current=True), self._code(CodeState.SUPERSEDED)
+        revoked, current, superseded = (
+            self._code(CodeState.REVOKED),
+            self._code(CodeState.ACTIVE, current=True),
+            self._code(CodeState.SUPERSEDED),
+        )
         assert code_to_show([revoked, superseded, current]) is current
         assert code_to_show(iter([superseded, current])) is current  # any iterable
 

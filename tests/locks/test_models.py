@@ -60,9 +60,8 @@ def make_booking(prop, **overrides):
 
 def assert_integrity_error(create):
     """The database itself refuses the row (checked without any model validation)."""
-    with pytest.raises(IntegrityError):
-        with transaction.atomic():
-            create()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        create()
 
 
 def assert_validation_error(obj, field, message_part):
@@ -296,7 +295,9 @@ COMBINATIONS = list(itertools.product(PmsSource.values, [True, False]))
 
 class TestEligibility:
     def test_queryset_returns_exactly_nowistay_pms_with_ai_assistant(self, make_property):
-        created = {combo: make_property(name=f"{combo[0]}-{combo[1]}", pms_source=combo[0], ai_assistant_active=combo[1]) for combo in COMBINATIONS}
+        created = {
+            combo: make_property(name=f"{combo[0]}-{combo[1]}", pms_source=combo[0], ai_assistant_active=combo[1]) for combo in COMBINATIONS
+        }
         assert len(created) == 6
         eligible = set(Property.objects.eligible_for_smart_lock())
         assert eligible == {created[(PmsSource.NOWISTAY, True)]}

@@ -168,7 +168,9 @@ def test_lifecycle_tasks_are_acknowledged_late():
         assert task.acks_late is True
 
 
-def test_a_code_changed_while_a_worker_held_it_is_handed_on_when_released(assigned_property, book, fake_cloud, django_capture_on_commit_callbacks, monkeypatch):
+def test_a_code_changed_while_a_worker_held_it_is_handed_on_when_released(
+    assigned_property, book, fake_cloud, django_capture_on_commit_callbacks, monkeypatch
+):
     """Cancelled while its create was out: the event could not claim it, so the worker that
     releases it hands its next step on at once instead of leaving it to the next pass."""
     from datetime import date

@@ -74,8 +74,8 @@ def test_spec_example_paris_summer():
 
 
 def test_system_defaults():
-    assert SYSTEM_CHECK_IN == time(15, 0)
-    assert SYSTEM_CHECK_OUT == time(11, 0)
+    assert time(15, 0) == SYSTEM_CHECK_IN
+    assert time(11, 0) == SYSTEM_CHECK_OUT
 
 
 def test_returned_instants_are_utc():

@@ -109,7 +109,9 @@ class TestValidation:
         assert any("not closed" in problem for problem in rendering.problems(text))
 
     def test_single_braces_around_a_known_name_are_refused(self):
-        assert rendering.problems("Code: {smartlock_code}") == ["“{smartlock_code}” has single braces: write {{smartlock_code}} for the variable."]
+        assert rendering.problems("Code: {smartlock_code}") == [
+            "“{smartlock_code}” has single braces: write {{smartlock_code}} for the variable."
+        ]
 
     @pytest.mark.parametrize(
         "text",

@@ -12,6 +12,7 @@ Nothing here is timed (benchmarks/rendering.py prints timings). Instead:
 import difflib
 import random
 import re
+from itertools import pairwise
 
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -108,7 +109,9 @@ class TestSameAsTheFormerPatterns:
     @settings(max_examples=1000, deadline=None)
     @given(text=any_text)
     def test_render_and_its_refusals(self, text):
-        assert outcome(rendering.render, text, VALUES) == outcome(lambda t, v: REF_PLACEHOLDER.sub(lambda m: _ref_value(m, v), t), text, VALUES)
+        assert outcome(rendering.render, text, VALUES) == outcome(
+            lambda t, v: REF_PLACEHOLDER.sub(lambda m: _ref_value(m, v), t), text, VALUES
+        )
         assert outcome(rendering.render, text, SOME_VALUES) == outcome(
             lambda t, v: REF_PLACEHOLDER.sub(lambda m: _ref_value(m, v), t), text, SOME_VALUES
         )
@@ -199,10 +202,10 @@ def test_doubling_the_text_at_most_doubles_the_work(family, count_steps):
     make = ADVERSARIAL[family]
     sizes = [2_000, 4_000, 8_000, 16_000]
     work = [count_steps(make(n)) for n in sizes]
-    for smaller, larger in zip(work, work[1:]):
+    for smaller, larger in pairwise(work):
         # A quadratic scan would quadruple; the slack covers texts that are not exactly twice as long.
         assert larger <= 2.25 * smaller, (family, work)
-    for n, steps in zip(sizes, work):
+    for n, steps in zip(sizes, work, strict=True):
         assert steps <= READS_PER_CHARACTER * (len(make(n)) + 1), (family, n, steps)
 
 

@@ -41,7 +41,9 @@ class TestOccurrence:
     def test_a_repeated_local_time_takes_its_first_occurrence(self):
         # New York falls back on 1 November 2026: 01:30 happens in EDT, then in EST.
         trigger = schedule.Trigger(schedule.ARRIVAL_DAY, at=time(1, 30))
-        assert schedule.occurrence(trigger, stay(date(2026, 11, 1), date(2026, 11, 3), "America/New_York")).due_at == utc(2026, 11, 1, 5, 30)
+        assert schedule.occurrence(trigger, stay(date(2026, 11, 1), date(2026, 11, 3), "America/New_York")).due_at == utc(
+            2026, 11, 1, 5, 30
+        )
 
     def test_new_york_spring_forward(self):
         # 8 March 2026: New York springs forward. 10:00 that day is EDT (UTC-4).

@@ -312,7 +312,9 @@ def test_on_confirmation_is_sent_when_the_booking_becomes_confirmed_and_only_the
 
 
 def test_a_booking_created_confirmed_gets_its_confirmation_message(make_property, host, after_commit):
-    MessageTemplate.objects.create(host=host, name="Thanks", trigger=TriggerKind.ON_CONFIRMATION, subject="Hi", body="Thanks {{guest_name}}")
+    MessageTemplate.objects.create(
+        host=host, name="Thanks", trigger=TriggerKind.ON_CONFIRMATION, subject="Hi", body="Thanks {{guest_name}}"
+    )
     prop = make_property()
     with freeze_time("2026-05-01 10:00:00"):
         after_commit(lambda: booking_services.booking_create(host=host, data={
@@ -322,7 +324,9 @@ def test_a_booking_created_confirmed_gets_its_confirmation_message(make_property
     assert [m.body for m in to_guest()] == ["Thanks Grace Guest"]
 
 
-def test_a_late_confirmation_gets_its_door_code_message_as_soon_as_the_code_is_active(assigned_property, book, door_code, after_commit, tick):
+def test_a_late_confirmation_gets_its_door_code_message_as_soon_as_the_code_is_active(
+    assigned_property, book, door_code, after_commit, tick
+):
     door_code()
     prop = assigned_property()
     with freeze_time("2026-06-11 09:00:00"):  # arrival day: the "day before" moment has passed, check-in has not
@@ -380,7 +384,9 @@ def test_without_a_change_template_the_host_is_asked_to_tell_the_guest(stay, doo
     assert CodeChangeNotice.objects.get().change_messages == 0
 
 
-def test_a_lock_change_whose_new_lock_refuses_the_pin_is_a_change(stay, door_code, code_change, make_lock, tick, send, after_commit, fake_cloud):
+def test_a_lock_change_whose_new_lock_refuses_the_pin_is_a_change(
+    stay, door_code, code_change, make_lock, tick, send, after_commit, fake_cloud
+):
     door_code()
     code_change()
     with freeze_time(DUE) as frozen:
@@ -480,7 +486,13 @@ def test_personal_data_of_old_stays_can_be_erased(stay, door_code, tick, send):
     assert services.deliveries_erase_personal_data(departed_before=DEPARTURE) == 0
     assert services.deliveries_erase_personal_data(departed_before=DEPARTURE + timedelta(days=1)) == 1
     delivery = MessageDelivery.objects.get()
-    assert (delivery.pin, delivery.body, delivery.subject, delivery.recipient, delivery.status) == (None, None, None, "", DeliveryStatus.SENT)
+    assert (delivery.pin, delivery.body, delivery.subject, delivery.recipient, delivery.status) == (
+        None,
+        None,
+        None,
+        "",
+        DeliveryStatus.SENT,
+    )
 
 
 def test_seed_demo_messages_gives_the_demo_host_a_door_code_message(db, after_commit, fake_cloud, tick, send, settings):
@@ -564,5 +576,7 @@ def test_the_code_ready_check_is_one_query_and_only_for_the_bookings_host(host, 
     assert services.booking_has_messaging(booking.pk) is True
     MessageTemplate.objects.filter(pk=mine.pk).update(is_active=False)
     assert services.booking_has_messaging(booking.pk) is False
-    MessageDelivery.objects.create(booking=booking, template_name="Mine", trigger_key="on_confirmation", due_at=datetime(2026, 6, 1, tzinfo=UTC))
+    MessageDelivery.objects.create(
+        booking=booking, template_name="Mine", trigger_key="on_confirmation", due_at=datetime(2026, 6, 1, tzinfo=UTC)
+    )
     assert services.booking_has_messaging(booking.pk) is True

@@ -160,13 +160,17 @@ class TestPreviewEndpoint:
             lifecycle.booking_created(booking=booking)
             scheduler.run_pass(dispatch=scheduler.process_inline)
         pin = AccessCode.objects.get(booking=booking).pin
-        response = logged_in.post(reverse("messaging:preview"), {"subject": "s", "body": "{{guest_name}}: {{smartlock_code}}", "preview_booking": booking.pk})
+        response = logged_in.post(
+            reverse("messaging:preview"), {"subject": "s", "body": "{{guest_name}}: {{smartlock_code}}", "preview_booking": booking.pk}
+        )
         assert f"Grace Guest: {pin}" in response.content.decode()
         assert mail.outbox == []
 
     def test_on_a_real_booking_without_a_code_the_wait_is_explained(self, logged_in, make_property, book):
         booking = book(make_property(), date(2026, 6, 11), date(2026, 6, 13))
-        content = logged_in.post(reverse("messaging:preview"), {"subject": "s", "body": "{{smartlock_code}}", "preview_booking": booking.pk}).content.decode()
+        content = logged_in.post(
+            reverse("messaging:preview"), {"subject": "s", "body": "{{smartlock_code}}", "preview_booking": booking.pk}
+        ).content.decode()
         assert "[door code: not active yet]" in content and "the real message waits for it" in content
 
     def test_another_hosts_booking_is_404(self, logged_in, other_host, book):

@@ -232,7 +232,12 @@ def _log_a_line(debug: str, **env) -> str:
 
 
 def test_json_by_default_without_debug_and_text_with_it():
-    assert json.loads(_log_a_line("false")) | {"timestamp": None} == {"timestamp": None, "level": "WARNING", "logger": "probe", "message": "hello"}
+    assert json.loads(_log_a_line("false")) | {"timestamp": None} == {
+        "timestamp": None,
+        "level": "WARNING",
+        "logger": "probe",
+        "message": "hello",
+    }
     assert json.loads(_log_a_line("false", LOG_FORMAT=""))["message"] == "hello"  # as .env.example leaves it
     assert _log_a_line("true").endswith(" WARNING probe hello")
     assert _log_a_line("false", LOG_FORMAT="text").endswith(" WARNING probe hello")

@@ -71,7 +71,9 @@ class TestHiddenFromThePublic:
 
 
 class TestFigures:
-    def test_codes_by_state_and_vendor_calls_with_their_latencies(self, client, metrics_token, assigned_property, book, fake_cloud, django_assert_max_num_queries):
+    def test_codes_by_state_and_vendor_calls_with_their_latencies(
+        self, client, metrics_token, assigned_property, book, fake_cloud, django_assert_max_num_queries
+    ):
         prop = assigned_property()  # Paris, TTLock, lead 5 days
         with freeze_time("2026-06-10 08:00:00") as frozen:
             fake_cloud.after_call = lambda: frozen.tick(0.3)  # each vendor call takes 0.3 s

@@ -104,8 +104,14 @@ def test_the_same_digits_are_another_number_in_another_country():
         ("+999 1234 5678", phones.UNKNOWN_COUNTRY_CODE),
         ("+33 6 12 34 5", "This phone number is too short for France (+33): check it."),
         ("+33 6 12 34 56 78 9", "This phone number is too long for France (+33): check it."),
-        ("06 12 34", "This phone number is too short for France: check it. A number from another country starts with + and its country code."),
-        ("0151 23456789", "This phone number is too long for France: check it. A number from another country starts with + and its country code."),
+        (
+            "06 12 34",
+            "This phone number is too short for France: check it. A number from another country starts with + and its country code.",
+        ),
+        (
+            "0151 23456789",
+            "This phone number is too long for France: check it. A number from another country starts with + and its country code.",
+        ),
         ("+1 555 0123", "Add the area code: this is a local number in United States (+1)."),
         ("12", "This phone number is too short for France: check it. A number from another country starts with + and its country code."),
         ("1", "This phone number is too short: check it."),

@@ -525,7 +525,9 @@ def eager_tasks(monkeypatch):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("backend", ["django.core.mail.backends.locmem.EmailBackend", f"{__name__}.RefusingEmailBackend"], ids=["sent", "refused"])
+@pytest.mark.parametrize(
+    "backend", ["django.core.mail.backends.locmem.EmailBackend", f"{__name__}.RefusingEmailBackend"], ids=["sent", "refused"]
+)
 def test_a_door_code_message_is_never_printed_or_logged(production, eager_tasks, door_code, stay, send, caplog, capsys, backend):
     from freezegun import freeze_time
 

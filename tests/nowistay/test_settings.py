@@ -155,7 +155,7 @@ class TestBrokerSettings:
             connection = Connection(config["CELERY_BROKER_URL"], transport_options=config["CELERY_BROKER_TRANSPORT_OPTIONS"])
             with connection:
                 connection.connect()
-                connection.default_channel  # opens the filesystem channel
+                _ = connection.default_channel  # reading it opens the filesystem channel
             assert connection.info()["transport"] == "filesystem"
         assert [record.getMessage() for record in caplog.records if record.name.startswith("kombu")] == []
 

@@ -28,7 +28,9 @@ def _codes_on(sandbox_url: str, vendor: str, lock_id: str) -> list[dict]:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_ttlock_booking_to_door_through_worker_and_sandbox(vendors_on_sandbox, worker, make_property, book, django_capture_on_commit_callbacks):
+def test_ttlock_booking_to_door_through_worker_and_sandbox(
+    vendors_on_sandbox, worker, make_property, book, django_capture_on_commit_callbacks
+):
     from bookings.models import BookingStatus
     from locks import services
     from locks.connect.services import connect_with_credentials
@@ -36,7 +38,12 @@ def test_ttlock_booking_to_door_through_worker_and_sandbox(vendors_on_sandbox, w
 
     sandbox = vendors_on_sandbox
     prop = make_property(time_zone="Europe/Paris")
-    account = connect_with_credentials(host=prop.host, provider="ttlock", method="password", values={"username": "demo-host@nowistay.example", "password": "sandbox-ttlock"})
+    account = connect_with_credentials(
+        host=prop.host,
+        provider="ttlock",
+        method="password",
+        values={"username": "demo-host@nowistay.example", "password": "sandbox-ttlock"},
+    )
     lock = account.locks.get(vendor_lock_id=TTLOCK_DOOR)
     assert lock.supports_remote_codes
     services.lock_assignment_set(prop=prop, lock=lock)
@@ -60,7 +67,10 @@ def test_ttlock_booking_to_door_through_worker_and_sandbox(vendors_on_sandbox, w
         booking.save()
         services.booking_changed(booking=booking)
     code.refresh_from_db()
-    wait_until(lambda: _codes_on(sandbox, "ttlock", TTLOCK_DOOR)[0]["ends_at"] == AccessCode.objects.get(pk=code.pk).ends_at.isoformat(), "the new window")
+    wait_until(
+        lambda: _codes_on(sandbox, "ttlock", TTLOCK_DOOR)[0]["ends_at"] == AccessCode.objects.get(pk=code.pk).ends_at.isoformat(),
+        "the new window",
+    )
     assert _codes_on(sandbox, "ttlock", TTLOCK_DOOR)[0]["pin"] == code.pin
 
     # Cancelled → gone.
@@ -73,14 +83,21 @@ def test_ttlock_booking_to_door_through_worker_and_sandbox(vendors_on_sandbox, w
 
 
 @pytest.mark.django_db(transaction=True)
-def test_ttlock_offline_gateway_is_retried_and_created_once_back(vendors_on_sandbox, worker, make_property, book, django_capture_on_commit_callbacks):
+def test_ttlock_offline_gateway_is_retried_and_created_once_back(
+    vendors_on_sandbox, worker, make_property, book, django_capture_on_commit_callbacks
+):
     from locks import services, tasks
     from locks.connect.services import connect_with_credentials
     from locks.models import AccessCode, CodeState
 
     sandbox = vendors_on_sandbox
     prop = make_property(time_zone="Europe/Paris", name="Offline flat")
-    account = connect_with_credentials(host=prop.host, provider="ttlock", method="password", values={"username": "demo-host@nowistay.example", "password": "sandbox-ttlock"})
+    account = connect_with_credentials(
+        host=prop.host,
+        provider="ttlock",
+        method="password",
+        values={"username": "demo-host@nowistay.example", "password": "sandbox-ttlock"},
+    )
     services.lock_assignment_set(prop=prop, lock=account.locks.get(vendor_lock_id=TTLOCK_DOOR))
     requests.post(f"{sandbox}/_control/ttlock/locks/{TTLOCK_DOOR}/faults/", json={"offline": True}, timeout=5)
     try:

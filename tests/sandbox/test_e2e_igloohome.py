@@ -42,7 +42,9 @@ def _window(code: dict) -> tuple[datetime, datetime]:
 def _connect(host):
     from locks.connect.services import connect_with_credentials
 
-    return connect_with_credentials(host=host, provider="igloohome", method="api-client", values={"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET})
+    return connect_with_credentials(
+        host=host, provider="igloohome", method="api-client", values={"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}
+    )
 
 
 def _provider(account):
@@ -184,7 +186,9 @@ def test_a_lost_answer_is_an_unknown_outcome_and_the_pin_stays_on_the_lock(vendo
 @needs_redis
 @needs_postgres
 @pytest.mark.django_db(transaction=True)
-def test_igloohome_booking_to_door_through_worker_and_sandbox(vendors_on_sandbox, worker, make_property, book, mailoutbox, django_capture_on_commit_callbacks):
+def test_igloohome_booking_to_door_through_worker_and_sandbox(
+    vendors_on_sandbox, worker, make_property, book, mailoutbox, django_capture_on_commit_callbacks
+):
     from bookings.models import BookingStatus
     from locks import services
     from locks.models import AccessCode, CodeState

@@ -406,7 +406,9 @@ def test_nuki_booking_to_door_through_worker_and_sandbox(
         booking.save()
         services.booking_changed(booking=booking)
     code.refresh_from_db()
-    wait_until(lambda: _codes_on(sandbox, FRONT_DOOR)[0]["ends_at"] == AccessCode.objects.get(pk=code.pk).ends_at.isoformat(), "the new window")
+    wait_until(
+        lambda: _codes_on(sandbox, FRONT_DOOR)[0]["ends_at"] == AccessCode.objects.get(pk=code.pk).ends_at.isoformat(), "the new window"
+    )
     # The worker reads the change back before it records it and lets the code go: wait for that,
     # so the cancellation below is an event of its own (one arriving while the step is still in
     # flight finds the code claimed; its task is skipped and the next scheduler pass takes it).

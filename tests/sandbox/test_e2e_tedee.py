@@ -53,7 +53,9 @@ pytestmark = pytest.mark.filterwarnings("ignore:No directory at:UserWarning")  #
 
 # --- the host's browser on the sandbox sign-in page --------------------------------------------------
 
-def sandbox_sign_in(authorize_url: str, *, email: str = DEMO_LOGIN, password: str = DEMO_PASSWORD, cancel: bool = False) -> requests.Response:
+def sandbox_sign_in(
+    authorize_url: str, *, email: str = DEMO_LOGIN, password: str = DEMO_PASSWORD, cancel: bool = False
+) -> requests.Response:
     """Open the sign-in page, fill the form (or press Cancel) and return the answer, unfollowed."""
     with requests.Session() as browser:
         page = browser.get(authorize_url, timeout=5)
@@ -232,7 +234,9 @@ def provider(vendors_on_sandbox):
 
 def spec(name: str, pin: str, days: int = 2) -> CodeSpec:
     starts = datetime(2031, 3, 1, 14, 0, tzinfo=UTC)
-    return CodeSpec(name=TEST_ALIAS + name, pin=pin, starts_at=starts, ends_at=starts + timedelta(days=days, hours=-4), time_zone="Europe/Paris")
+    return CodeSpec(
+        name=TEST_ALIAS + name, pin=pin, starts_at=starts, ends_at=starts + timedelta(days=days, hours=-4), time_zone="Europe/Paris"
+    )
 
 
 def test_a_pin_is_created_read_updated_and_deleted_with_its_exact_window(vendors_on_sandbox, provider):
@@ -243,7 +247,12 @@ def test_a_pin_is_created_read_updated_and_deleted_with_its_exact_window(vendors
     assert (on_lock["starts_at"], on_lock["ends_at"]) == ("2031-03-01T14:00:00+00:00", "2031-03-03T10:00:00+00:00")
 
     found = provider.find_code(FRONT_DOOR, TEST_ALIAS + "crud")
-    assert (found.vendor_code_id, found.pin, found.starts_at, found.ends_at) == (issued.vendor_code_id, "582947", issued.starts_at, issued.ends_at)
+    assert (found.vendor_code_id, found.pin, found.starts_at, found.ends_at) == (
+        issued.vendor_code_id,
+        "582947",
+        issued.starts_at,
+        issued.ends_at,
+    )
     assert provider.find_code(FRONT_DOOR, TEST_ALIAS + "nobody") is None
 
     longer = spec("crud", None, days=5)
@@ -272,7 +281,9 @@ def test_the_wire_answers_in_tedees_envelope_with_tedees_statuses(vendors_on_san
 
     listed = requests.get(tedee.api_url(f"my/lock/{FRONT_DOOR}/pin"), headers=headers, timeout=5).json()["result"]
     assert {"id": pin_id, "alias": TEST_ALIAS + "wire"} in listed["pins"]
-    unchanged = requests.get(tedee.api_url(f"my/lock/{FRONT_DOOR}/pin"), params={"listVersion": listed["listVersion"]}, headers=headers, timeout=5)
+    unchanged = requests.get(
+        tedee.api_url(f"my/lock/{FRONT_DOOR}/pin"), params={"listVersion": listed["listVersion"]}, headers=headers, timeout=5
+    )
     assert unchanged.status_code == 304
 
     def post(**changes):
@@ -291,7 +302,12 @@ def test_the_wire_answers_in_tedees_envelope_with_tedees_statuses(vendors_on_san
         answer = requests.post(tedee.api_url(f"my/lock/{unreachable}/pin"), json=body, headers=headers, timeout=5)
         assert answer.status_code == 428 and answer.json()["statusCode"] == 428
 
-    updated = requests.put(tedee.api_url(f"my/lock/{FRONT_DOOR}/pin/{pin_id}"), json={**body, "endDate": "2031-04-05T00:00:00.000Z"}, headers=headers, timeout=5)
+    updated = requests.put(
+        tedee.api_url(f"my/lock/{FRONT_DOOR}/pin/{pin_id}"),
+        json={**body, "endDate": "2031-04-05T00:00:00.000Z"},
+        headers=headers,
+        timeout=5,
+    )
     assert updated.status_code == 204 and updated.content == b""
     deleted = requests.delete(tedee.api_url(f"my/lock/{FRONT_DOOR}/pin/{pin_id}"), headers=headers, timeout=5)
     assert deleted.status_code == 204
@@ -348,7 +364,9 @@ def test_fault_switches_answer_in_tedees_terms(vendors_on_sandbox, provider):
 
 @pytest.mark.django_db(transaction=True)
 @needs_worker
-def test_tedee_booking_to_door_through_worker_and_sandbox(vendors_on_sandbox, worker, client, host, make_property, book, django_capture_on_commit_callbacks):
+def test_tedee_booking_to_door_through_worker_and_sandbox(
+    vendors_on_sandbox, worker, client, host, make_property, book, django_capture_on_commit_callbacks
+):
     from bookings.models import BookingStatus
     from locks import services
     from locks.models import AccessCode, CodeState
@@ -399,7 +417,9 @@ def test_tedee_booking_to_door_through_worker_and_sandbox(vendors_on_sandbox, wo
 
 @pytest.mark.django_db(transaction=True)
 @needs_worker
-def test_tedee_offline_lock_is_retried_and_created_once_back(vendors_on_sandbox, worker, client, host, make_property, book, django_capture_on_commit_callbacks):
+def test_tedee_offline_lock_is_retried_and_created_once_back(
+    vendors_on_sandbox, worker, client, host, make_property, book, django_capture_on_commit_callbacks
+):
     from bookings.models import BookingStatus
     from locks import services, tasks
     from locks.models import AccessCode, CodeState

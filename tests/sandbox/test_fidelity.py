@@ -162,7 +162,9 @@ def test_ttlock_tells_an_unknown_token_from_an_expired_one(sandbox_url):
 def test_the_demos_offline_ttlock_lock_shows_offline_now_on_the_dashboard(vendors_on_sandbox, host, client):
     from locks.connect.services import connect_with_credentials
 
-    account = connect_with_credentials(host=host, provider="ttlock", method="password", values={"username": TTLOCK_LOGIN, "password": TTLOCK_PASSWORD})
+    account = connect_with_credentials(
+        host=host, provider="ttlock", method="password", values={"username": TTLOCK_LOGIN, "password": TTLOCK_PASSWORD}
+    )
     states = {lock.vendor_lock_id: (lock.supports_remote_codes, lock.is_online) for lock in account.locks.all()}
     assert states[TTLOCK_FRONT_DOOR] == (True, True)
     assert states[TTLOCK_STUDIO] == (True, False)  # offline, and still eligible

@@ -256,7 +256,10 @@ class NukiCloud:
             if set(form) != expected or self.auth_codes.pop(form["code"], None) != form["redirect_uri"]:
                 return 400, {}, json.dumps(fixture("token_error.json"))
         elif form.get("grant_type") == "refresh_token":
-            if set(form) != {"grant_type", "refresh_token", "client_id", "client_secret"} or form["refresh_token"] not in self.refresh_tokens:
+            if (
+                set(form) != {"grant_type", "refresh_token", "client_id", "client_secret"}
+                or form["refresh_token"] not in self.refresh_tokens
+            ):
                 return 400, {}, json.dumps(fixture("token_error.json"))
             self.refresh_tokens.discard(form["refresh_token"])  # rotated
         else:
@@ -428,7 +431,9 @@ def nuki_provider(cloud: NukiCloud, credentials: dict | None = None, **session_f
     """A NukiProvider on its own HTTP session, wired to `cloud` only, that never sleeps."""
     http = VendorHttp("Nuki")
     cloud.mount(http.session)
-    session = AccountSession(account_id=session_fields.pop("account_id", 1), credentials=credentials or api_token_credentials(), **session_fields)
+    session = AccountSession(
+        account_id=session_fields.pop("account_id", 1), credentials=credentials or api_token_credentials(), **session_fields
+    )
     return nuki.NukiProvider(session, http=http, sleep=lambda seconds: None)
 
 

@@ -204,7 +204,9 @@ class TedeeCloud:
         fault = self._pop_fault("POST", "token")
         if fault and fault[0] == "status":
             return fault[1], fault[2], json.dumps({"error": "server_error"})
-        form = {key: values[0] for key, values in parse_qs(request.body if isinstance(request.body, str) else request.body.decode()).items()}
+        form = {
+            key: values[0] for key, values in parse_qs(request.body if isinstance(request.body, str) else request.body.decode()).items()
+        }
         if form.get("client_id") != settings.TEDEE_CLIENT_ID or form.get("client_secret") != settings.TEDEE_CLIENT_SECRET:
             return 401, {}, json.dumps({"error": "invalid_client"})
         if form.get("grant_type") == "authorization_code":
@@ -213,7 +215,11 @@ class TedeeCloud:
                 return 400, {}, json.dumps(fixture("token_invalid_grant.json"))
             challenge = base64.urlsafe_b64encode(hashlib.sha256(form.get("code_verifier", "").encode()).digest()).rstrip(b"=").decode()
             if challenge != grant["challenge"]:
-                return 400, {}, json.dumps({"error": "invalid_grant", "error_description": "AADB2C90183: The supplied code_verifier is invalid."})
+                return (
+                    400,
+                    {},
+                    json.dumps({"error": "invalid_grant", "error_description": "AADB2C90183: The supplied code_verifier is invalid."}),
+                )
         elif form.get("grant_type") == "refresh_token":
             if self.refusing_refresh or form.get("refresh_token") not in self.refresh_tokens:
                 return 400, {}, json.dumps(fixture("token_invalid_grant.json"))
@@ -244,7 +250,11 @@ class TedeeCloud:
             return 401, {"WWW-Authenticate": 'Bearer error="invalid_token"'}, ""
         fault = self._pop_fault(request.method, kind)
         if fault and fault[0] == "status":
-            return fault[1], fault[2], json.dumps(ERRORS.get(str(fault[1]), {"success": False, "errorMessages": [], "statusCode": fault[1]}))
+            return (
+                fault[1],
+                fault[2],
+                json.dumps(ERRORS.get(str(fault[1]), {"success": False, "errorMessages": [], "statusCode": fault[1]})),
+            )
         handler = getattr(self, f"_{request.method.lower()}_{kind}", None)
         if handler is None:
             return 405, {}, ""

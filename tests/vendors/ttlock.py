@@ -536,7 +536,7 @@ class TTLockCloud:
 def _pin_problem(pin: str) -> int | None:
     if not (pin.isdigit() and 4 <= len(pin) <= 9):
         return -3006
-    steps = {int(b) - int(a) for a, b in zip(pin, pin[1:])}
+    steps = {int(b) - int(a) for a, b in itertools.pairwise(pin)}
     if len(set(pin)) == 1 or steps in ({1}, {-1}):
         return -2032
     return None

@@ -152,7 +152,9 @@ class TestDisconnect:
         response = logged_in.post(reverse("integrations:disconnect", args=["ttlock"]))
         # Refused credentials revoke nothing: no vendor request to wait for, so it is done at once.
         assert messages_of(response) == ["TTLock is disconnected."] and disconnect_queue.queued == []
-        summary = re.search(r'<p class="notice" id="last-disconnection">(.*?)</p>', logged_in.get(panel_url("ttlock")).content.decode(), re.S)
+        summary = re.search(
+            r'<p class="notice" id="last-disconnection">(.*?)</p>', logged_in.get(panel_url("ttlock")).content.decode(), re.S
+        )
         assert summary.group(1).startswith("TTLock is disconnected and its stored credentials are deleted.")
         assert "Ursula Upcoming&#x27;s code at Flat L1 could not be removed and works until " in summary.group(1)
         code = AccessCode.objects.get(booking=upcoming)
@@ -184,7 +186,9 @@ class TestDisconnect:
         assert logged_in.get(url).status_code == 404 and logged_in.post(url).status_code == 404
 
 
-def test_disconnecting_igloohome_says_until_when_upcoming_codes_keep_working(client, host, assigned_property, book, fake_cloud, disconnect_queue):
+def test_disconnecting_igloohome_says_until_when_upcoming_codes_keep_working(
+    client, host, assigned_property, book, fake_cloud, disconnect_queue
+):
     from datetime import timedelta
 
     from django.utils import timezone

@@ -35,7 +35,11 @@ def row_fields(prop, lock="", lead="5", margin="30") -> dict:
 def snapshot() -> dict:
     """Everything a dashboard action could change."""
     return {
-        "accounts": list(ProviderAccount.objects.order_by("id").values("id", "host_id", "provider", "status", "display_name", "token_expires_at", "last_error")),
+        "accounts": list(
+            ProviderAccount.objects.order_by("id").values(
+                "id", "host_id", "provider", "status", "display_name", "token_expires_at", "last_error"
+            )
+        ),
         "credentials": {account.pk: account.credentials for account in ProviderAccount.objects.all()},
         "locks": list(Lock.objects.order_by("id").values()),
         "assignments": list(LockAssignment.objects.order_by("id").values()),
@@ -53,7 +57,7 @@ def world(host, other_host, make_property, make_lock, book, fake_cloud):
 
     def build(owner, prefix, providers):
         props, locks, bookings = {}, {}, {}
-        for index, provider in enumerate(providers):
+        for provider in providers:
             vendor_lock_id = f"{prefix}-{provider}"
             prop = make_property(host=owner, name=f"{prefix} {provider} Flat")
             lock = make_lock(vendor_lock_id, provider, account_host=owner)
@@ -112,7 +116,9 @@ class TestIdsOfTheOtherHostAre404:
         # ... and the property already holding their lock: still theirs.
         their_assigned = theirs["props"]["ttlock"]
         url = reverse("integrations:assignment_save", args=["ttlock", their_assigned.pk])
-        assert_404_and_nothing_changed(logged_in, "post", url, row_fields(their_assigned, theirs["locks"]["ttlock"].pk, "9"), headers=headers)
+        assert_404_and_nothing_changed(
+            logged_in, "post", url, row_fields(their_assigned, theirs["locks"]["ttlock"].pk, "9"), headers=headers
+        )
         assert LockAssignment.objects.get(property=their_assigned).lead_days == 5
 
     @pytest.mark.parametrize("headers", [{}, HTMX], ids=["form", "htmx"])
@@ -172,7 +178,10 @@ class TestIdsOfTheOtherHostAre404:
         assert_404_and_nothing_changed(logged_in, "post", reverse("integrations:refresh_locks", args=["tedee"]))
         prop = theirs["props"]["tedee"]
         assert_404_and_nothing_changed(
-            logged_in, "post", reverse("integrations:assignment_save", args=["tedee", prop.pk]), row_fields(prop, theirs["locks"]["tedee"].pk)
+            logged_in,
+            "post",
+            reverse("integrations:assignment_save", args=["tedee", prop.pk]),
+            row_fields(prop, theirs["locks"]["tedee"].pk),
         )
         assert_404_and_nothing_changed(logged_in, "post", reverse("integrations:assignment_remove", args=["tedee", prop.pk]))
         assert dict(fake_cloud.calls) == calls_before
@@ -281,7 +290,9 @@ class TestPagesShowOnlyTheirOwner:
         response = logged_in.get(reverse("integrations:panel", args=["ttlock"]))
         rows = {row.property for row in response.context["rows"]}
         assert rows == set(Property.objects.filter(host=mine["host"]).eligible_for_smart_lock())
-        assert {option.lock for option in response.context["locks"]} == set(Lock.objects.filter(account__host=mine["host"], account__provider="ttlock"))
+        assert {option.lock for option in response.context["locks"]} == set(
+            Lock.objects.filter(account__host=mine["host"], account__provider="ttlock")
+        )
 
     def test_a_new_host_sees_empty_pages(self, client, world):
         newcomer = get_user_model().objects.create_user(username="newcomer", password="newcomer-pw-123")

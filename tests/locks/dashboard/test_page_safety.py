@@ -179,7 +179,9 @@ class TestSecretsNeverShown:
 
         ProviderAccount.objects.create(host=host, provider="tedee", display_name="Ada on Tedee", credentials=self.TEDEE)
         accounts = {account.provider: account for account in ProviderAccount.objects.filter(host=host)}
-        assert set(accounts) == set(PROVIDERS) - {"homeit"} and all(account.status == AccountStatus.CONNECTED for account in accounts.values())
+        assert set(accounts) == set(PROVIDERS) - {"homeit"} and all(
+            account.status == AccountStatus.CONNECTED for account in accounts.values()
+        )
         assert Lock.objects.filter(account__host=host).count() >= 3
         return accounts
 

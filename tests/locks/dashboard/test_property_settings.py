@@ -70,7 +70,9 @@ class TestPropertySettings:
         stay(prop, arrive_in=2)
         tick()
         codes_before = codes_state()
-        response = logged_in.post(settings_url(prop), {"time_zone": "Europe/Paris", "default_check_in_time": "", "default_check_out_time": ""})
+        response = logged_in.post(
+            settings_url(prop), {"time_zone": "Europe/Paris", "default_check_in_time": "", "default_check_out_time": ""}
+        )
         assert response.status_code == 302 and messages_of(response) == ["Saved the settings of Flat L1."]
         assert codes_state() == codes_before
 
@@ -99,12 +101,17 @@ class TestPropertySettings:
         assert response.status_code == 400
         assert escape(error) in content and 'class="errorlist"' in content
         assert input_value(content, field) == escape(posted[field])  # what was typed comes back
-        assert Property.objects.filter(pk=prop.pk).values("time_zone", "default_check_in_time", "default_check_out_time").get() == property_before
+        assert (
+            Property.objects.filter(pk=prop.pk).values("time_zone", "default_check_in_time", "default_check_out_time").get()
+            == property_before
+        )
         assert codes_state() == codes_before
 
     def test_surrounding_spaces_are_trimmed(self, logged_in, assigned_property, stay):
         prop = assigned_property()
-        response = logged_in.post(settings_url(prop), {"time_zone": " Asia/Tokyo ", "default_check_in_time": "", "default_check_out_time": ""})
+        response = logged_in.post(
+            settings_url(prop), {"time_zone": " Asia/Tokyo ", "default_check_in_time": "", "default_check_out_time": ""}
+        )
         assert response.status_code == 302
         prop.refresh_from_db()
         assert prop.time_zone == "Asia/Tokyo"

@@ -33,12 +33,23 @@ def build_host_world(owner, n: int) -> dict:
     today = timezone.localdate()
     props = Property.objects.bulk_create(
         [
-            Property(host=owner, name=f"{owner.username} flat {i:03d}", time_zone="Europe/Paris",
-                     pms_source=PmsSource.NOWISTAY, ai_assistant_active=True)
+            Property(
+                host=owner,
+                name=f"{owner.username} flat {i:03d}",
+                time_zone="Europe/Paris",
+                pms_source=PmsSource.NOWISTAY,
+                ai_assistant_active=True,
+            )
             for i in range(n)
         ]
         + [
-            Property(host=owner, name=f"{owner.username} OTA flat", time_zone="Europe/Paris", pms_source=PmsSource.DIRECT_OTA, ai_assistant_active=True),
+            Property(
+                host=owner,
+                name=f"{owner.username} OTA flat",
+                time_zone="Europe/Paris",
+                pms_source=PmsSource.DIRECT_OTA,
+                ai_assistant_active=True,
+            ),
             Property(host=owner, name=f"{owner.username} unsubscribed flat", time_zone="Europe/Paris", ai_assistant_active=False),
         ]
     )

@@ -826,7 +826,9 @@ class TestConnect:
             credentials={"client_id": "old-id", "client_secret": "old-secret"},
         )
         with freeze_time("2026-06-01 08:00:00"):
-            reconnected = connect_with_credentials(host=host, provider="igloohome", method="api-client", values={"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET})
+            reconnected = connect_with_credentials(
+                host=host, provider="igloohome", method="api-client", values={"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}
+            )
         account.refresh_from_db()
         assert reconnected.pk == account.pk and account.status == AccountStatus.CONNECTED
         assert account.credentials["client_secret"] == CLIENT_SECRET and account.display_name == f"API client {CLIENT_ID}"

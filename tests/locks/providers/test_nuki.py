@@ -502,7 +502,10 @@ class TestErrors:
         copied = pickle.loads(pickle.dumps(error))
         assert type(copied) is expected and copied.message == error.message
 
-    @pytest.mark.parametrize("status, expected", [(401, ProviderAuthError), (403, LockNotFound), (404, LockNotFound), (429, RateLimited), (503, VendorUnavailable)])
+    @pytest.mark.parametrize(
+        "status, expected",
+        [(401, ProviderAuthError), (403, LockNotFound), (404, LockNotFound), (429, RateLimited), (503, VendorUnavailable)],
+    )
     @pytest.mark.parametrize("operation", ["create", "update", "delete", "find"])
     def test_statuses_of_the_lock_check_map_the_same_for_every_operation(self, status, expected, operation):
         adapter, _ = provider()
@@ -577,7 +580,10 @@ class TestTokens:
                 rsps.post(
                     url("oauth/token"),
                     json=REFRESHED,
-                    match=[matchers.urlencoded_params_matcher(self.REFRESH_FORM), matchers.header_matcher({"Content-Type": "application/x-www-form-urlencoded"})],
+                    match=[
+                        matchers.urlencoded_params_matcher(self.REFRESH_FORM),
+                        matchers.header_matcher({"Content-Type": "application/x-www-form-urlencoded"}),
+                    ],
                 )
                 rsps.get(url("smartlock"), json=[], match=[matchers.header_matcher(self.NEW)])
                 adapter.list_locks()
@@ -718,7 +724,9 @@ class TestOAuthConnect:
         }
         assert "code_challenge" not in params  # Nuki documents no PKCE (see the adapter's docstring)
 
-    def test_the_callback_exchanges_the_code_stores_the_account_and_reads_its_locks(self, client, host, nuki_settings, cloud, nuki_registered):
+    def test_the_callback_exchanges_the_code_stores_the_account_and_reads_its_locks(
+        self, client, host, nuki_settings, cloud, nuki_registered
+    ):
         client.force_login(host)
         state = start_sign_in(client)["state"]
         code = cloud.issue_code(REDIRECT_URI)
@@ -875,7 +883,9 @@ class TestApiTokenConnect:
         assert response.status_code == 400 and "no spaces" in response.content.decode()
 
     def test_a_reconnection_replaces_the_credentials_of_the_same_account(self, client, host, cloud, nuki_registered):
-        ProviderAccount.objects.create(host=host, provider="nuki", credentials={"auth": "api_token", "access_token": "old"}, status=AccountStatus.NEEDS_RECONNECT)
+        ProviderAccount.objects.create(
+            host=host, provider="nuki", credentials={"auth": "api_token", "access_token": "old"}, status=AccountStatus.NEEDS_RECONNECT
+        )
         client.force_login(host)
         client.post(reverse("locks:nuki_connect"), {"token": API_TOKEN})
         account = ProviderAccount.objects.get()

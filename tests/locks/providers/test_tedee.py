@@ -160,7 +160,9 @@ class TestWire:
         paris = ZoneInfo("Europe/Paris")
         spec = CodeSpec("nw-101", "582947", STARTS.astimezone(paris), ENDS.astimezone(paris), "Europe/Paris")
         with responses.RequestsMock() as rsps:
-            rsps.post(f"{API}/my/lock/101/pin", status=201, json=fixture("pin_created.json"), match=[matchers.json_params_matcher(PIN_BODY)])
+            rsps.post(
+                f"{API}/my/lock/101/pin", status=201, json=fixture("pin_created.json"), match=[matchers.json_params_matcher(PIN_BODY)]
+            )
             provider().create_code("101", spec)
 
     def test_a_pin_leading_with_zero_stays_a_string(self):
@@ -277,7 +279,9 @@ class TestStatuses:
                 provider().find_code("101", "nw-101")
 
     @pytest.mark.parametrize("method, call", [("PUT", "update"), ("DELETE", "delete")])
-    @pytest.mark.parametrize("status, error_class", [(408, OutcomeUnknown), (409, VendorUnavailable), (428, LockOffline), (403, LockNotFound)])
+    @pytest.mark.parametrize(
+        "status, error_class", [(408, OutcomeUnknown), (409, VendorUnavailable), (428, LockOffline), (403, LockNotFound)]
+    )
     def test_writes_map_device_statuses(self, method, call, status, error_class):
         with responses.RequestsMock() as rsps:
             if call == "update":
@@ -590,7 +594,10 @@ class TestConnect:
             rsps.post(
                 TOKEN_URL,
                 json=fixture("token.json"),
-                match=[matchers.urlencoded_params_matcher(form), matchers.header_matcher({"Content-Type": "application/x-www-form-urlencoded"})],
+                match=[
+                    matchers.urlencoded_params_matcher(form),
+                    matchers.header_matcher({"Content-Type": "application/x-www-form-urlencoded"}),
+                ],
             )
             rsps.get(f"{API}/my/lock", json=fixture("locks.json"), match=bearer())
             response = callback(client, code="the-code", state=query["state"][0])

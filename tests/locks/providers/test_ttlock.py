@@ -255,7 +255,11 @@ class TestTokens:
         issued = provider.create_code("3001", spec())
         assert issued.vendor_code_id == "24242"
         assert [new["access_token"] for new, _ in saved] == [NEW_ACCESS]
-        assert [call.request.url for call in rsps.calls] == [f"{BASE}/v3/keyboardPwd/add", f"{BASE}/oauth2/token", f"{BASE}/v3/keyboardPwd/add"]
+        assert [call.request.url for call in rsps.calls] == [
+            f"{BASE}/v3/keyboardPwd/add",
+            f"{BASE}/oauth2/token",
+            f"{BASE}/v3/keyboardPwd/add",
+        ]
 
     def test_a_token_of_unknown_expiry_is_used_and_refreshed_once_when_refused(self, rsps, frozen):
         saved = []
@@ -348,7 +352,9 @@ class TestErrcodes:
         with pytest.raises(RateLimited) as caught:
             make_provider().create_code("3001", spec())
         # 2026-06-01 08:00 UTC is 16:00 in Beijing; the quota resets on 1 July 00:00 Beijing (30 June 16:00 UTC).
-        assert caught.value.retry_after == (datetime(2026, 6, 30, 16, 0, tzinfo=UTC) - datetime(2026, 6, 1, 8, 0, tzinfo=UTC)).total_seconds()
+        assert (
+            caught.value.retry_after == (datetime(2026, 6, 30, 16, 0, tzinfo=UTC) - datetime(2026, 6, 1, 8, 0, tzinfo=UTC)).total_seconds()
+        )
 
     @pytest.mark.parametrize("status", [500, 502, 503])
     def test_a_server_error_is_transient(self, rsps, frozen, status):

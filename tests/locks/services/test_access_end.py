@@ -1,7 +1,7 @@
 """Ending a guest's access early and regenerating a PIN: the services behind "End access now"
 (host) and "Revoke now" / "Regenerate PIN" (staff)."""
 
-from datetime import date, datetime, timezone as dt_timezone
+from datetime import UTC, date, datetime
 
 import pytest
 from freezegun import freeze_time
@@ -12,7 +12,7 @@ from locks.services import scheduler
 from tests.helpers.lifecycle import current_or_none, tick
 
 pytestmark = pytest.mark.django_db
-UTC = dt_timezone.utc
+UTC = UTC
 
 
 def active_code(prop, book, arrival=date(2026, 3, 10), departure=date(2026, 3, 14)):

@@ -4,7 +4,7 @@ Every test states the invariant the benchmark saw broken; each failed before its
 strict xfails until then).
 """
 
-from datetime import date, datetime, timedelta, timezone as dt_timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from freezegun import freeze_time
@@ -17,7 +17,7 @@ from locks.providers.exceptions import LockOffline, RateLimited
 from tests.helpers.lifecycle import current, tick
 from tests.vendors.nuki import FRONT_DOOR
 
-UTC = dt_timezone.utc
+UTC = UTC
 
 pytestmark = pytest.mark.django_db
 
@@ -88,7 +88,9 @@ def test_a_create_lost_after_the_retry_deadline_is_not_left_on_the_lock(assigned
     assert fake_cloud.codes_on("L1") == []
 
 
-def test_an_igloohome_code_cancelled_while_its_create_is_out_stays_superseded_until_its_end(assigned_property, book, fake_cloud, monkeypatch):
+def test_an_igloohome_code_cancelled_while_its_create_is_out_stays_superseded_until_its_end(
+    assigned_property, book, fake_cloud, monkeypatch
+):
     prop = assigned_property(provider="igloohome", vendor_lock_id="IG1")
     provider_class = registry.PROVIDER_CLASSES["igloohome"]
     create = provider_class.create_code

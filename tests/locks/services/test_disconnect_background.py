@@ -85,7 +85,9 @@ def ttlock(assigned_property, stay):
     tick()
     assert {current(b).state for b in (staying, first, second)} == {CodeState.ACTIVE}
     ProviderAccount.objects.filter(provider="ttlock").update(
-        display_name="ada@example.com", credentials={"access_token": "tt-access-0123456789"}, token_expires_at=timezone.now() + timedelta(days=30)
+        display_name="ada@example.com",
+        credentials={"access_token": "tt-access-0123456789"},
+        token_expires_at=timezone.now() + timedelta(days=30),
     )
     account = ProviderAccount.objects.get(provider="ttlock")
     return SimpleNamespace(prop=prop, account=account, staying=staying, first=first, second=second)
@@ -265,7 +267,9 @@ class TestFinish:
         assert cancelled.state == CodeState.REVOKED
         assert len(fake_cloud.codes_on("L1")) == 1
 
-    def test_an_ended_stay_whose_code_still_works_is_named_too(self, ttlock, fake_cloud, logged_in, disconnect_queue, django_capture_on_commit_callbacks):
+    def test_an_ended_stay_whose_code_still_works_is_named_too(
+        self, ttlock, fake_cloud, logged_in, disconnect_queue, django_capture_on_commit_callbacks
+    ):
         """A staying guest's access was ended early and its revocation waits for a retry: it is
         attempted once more; when that fails too, the summary says the code still works."""
         fake_cloud.fail_next("delete_code", VendorUnavailable("TTLock is down."))
@@ -441,7 +445,9 @@ class TestDashboard:
         card = card_html(logged_in.get(reverse("integrations:index")).content.decode(), "ttlock")
         assert "Not connected." in card and "Disconnecting" not in card
 
-    def test_a_second_post_while_disconnecting_changes_nothing(self, logged_in, ttlock, disconnect_queue, django_capture_on_commit_callbacks):
+    def test_a_second_post_while_disconnecting_changes_nothing(
+        self, logged_in, ttlock, disconnect_queue, django_capture_on_commit_callbacks
+    ):
         with django_capture_on_commit_callbacks(execute=True):
             logged_in.post(disconnect_url())
         before = snapshot()

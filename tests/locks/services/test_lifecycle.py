@@ -1,6 +1,6 @@
 """The code lifecycle end to end through the services and the scheduler pass, on the fake cloud."""
 
-from datetime import date, time, timezone as dt_timezone
+from datetime import UTC, date, time
 
 import pytest
 from django.core import mail
@@ -14,7 +14,7 @@ from locks.providers.exceptions import CodeStorageFull, LockNotFound, LockOfflin
 from locks.services.claims import claim_due_codes
 from tests.helpers.lifecycle import current, on_lock, tick, utc
 
-UTC = dt_timezone.utc
+UTC = UTC
 
 
 pytestmark = pytest.mark.django_db
@@ -282,7 +282,9 @@ class TestChanges:
             LockNotFound("The lock is no longer in this TTLock account."),
         ],
     )
-    def test_a_revoke_refused_for_good_is_not_recorded_as_revoked(self, assigned_property, book, fake_cloud, refusal, django_capture_on_commit_callbacks):
+    def test_a_revoke_refused_for_good_is_not_recorded_as_revoked(
+        self, assigned_property, book, fake_cloud, refusal, django_capture_on_commit_callbacks
+    ):
         with freeze_time("2026-06-01 00:00:00"):
             prop, booking, code = self._active(assigned_property, book)
             fake_cloud.fail_next("delete_code", refusal)
@@ -617,7 +619,9 @@ class TestKeepAlive:
 
 
 class TestHonestyAboutVendorLimits:
-    def test_cancelled_unrevocable_code_is_recorded_and_the_host_told_until_when(self, assigned_property, book, fake_cloud, django_capture_on_commit_callbacks):
+    def test_cancelled_unrevocable_code_is_recorded_and_the_host_told_until_when(
+        self, assigned_property, book, fake_cloud, django_capture_on_commit_callbacks
+    ):
         prop = assigned_property(provider="igloohome", vendor_lock_id="IG1")
         with freeze_time("2026-06-01 00:00:00"):
             booking = book(prop, date(2026, 6, 2), date(2026, 6, 5))

@@ -268,7 +268,9 @@ def test_code_is_created_at_the_generation_moment_with_the_exact_window(case, as
     assert fake_cloud.calls["create_code"] == 1
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if c.id.startswith(("paris-fall-back-check-out", "new-york-fall-back-check-out"))], ids=lambda c: c.id)
+@pytest.mark.parametrize(
+    "case", [c for c in CASES if c.id.startswith(("paris-fall-back-check-out", "new-york-fall-back-check-out"))], ids=lambda c: c.id
+)
 def test_code_is_removed_at_its_end_on_a_fall_back_night(case, assigned_property, book, fake_cloud):
     """The later occurrence is when the code stops: a pass during the first occurrence of the
     repeated wall time leaves it on the lock."""

@@ -2,7 +2,7 @@
 the lifecycle really produces on the fake cloud, in the property's time zone; and the promise that
 the preview is only a reading: no write, no vendor call."""
 
-from datetime import date, time, timezone as dt_timezone
+from datetime import UTC, date, time
 
 import pytest
 from django.db import connection
@@ -17,7 +17,7 @@ from locks.providers.exceptions import LockOffline
 from locks.services.preview import NOTHING_CHANGES, code_outlook, end_access_outlook
 from tests.helpers.lifecycle import current_or_none, tick, utc
 
-UTC = dt_timezone.utc
+UTC = UTC
 pytestmark = pytest.mark.django_db
 
 
@@ -142,7 +142,9 @@ class TestChanges:
 
     def test_nothing_changes_when_the_code_does_not_depend_on_the_change(self, active):
         booking = active()
-        assert code_outlook(booking, proposed(booking, guest_name="Someone Else", guest_phone="+44 20 7946 0000"), now=NOW) == NOTHING_CHANGES
+        assert (
+            code_outlook(booking, proposed(booking, guest_name="Someone Else", guest_phone="+44 20 7946 0000"), now=NOW) == NOTHING_CHANGES
+        )
 
     def test_cancelling_or_pending_revokes_the_code(self, active):
         booking = active()
@@ -283,7 +285,9 @@ class TestEndAccess:
         with freeze_time("2026-03-01 09:00:00"):
             booking = book(prop, date(2026, 3, 20), date(2026, 3, 22))
             services.booking_created(booking=booking)
-        assert end_access_outlook(booking, now=utc(2026, 3, 1, 9, 0)).startswith("the code will be revoked at once (it is not on the lock yet)")
+        assert end_access_outlook(booking, now=utc(2026, 3, 1, 9, 0)).startswith(
+            "the code will be revoked at once (it is not on the lock yet)"
+        )
 
     def test_no_code(self, make_property, book):
         booking = book(make_property(), date(2026, 3, 20), date(2026, 3, 22))

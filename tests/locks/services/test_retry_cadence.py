@@ -8,6 +8,7 @@ batch and 20 s per vendor call, both in frozen time.
 """
 
 from datetime import date, timedelta
+from itertools import pairwise
 
 import pytest
 from django.core import mail
@@ -68,7 +69,7 @@ def test_offline_for_48_hours_from_the_generation_moment_is_tried_at_every_hourl
             if tick(frozen).actions["retrying"]:
                 attempted_at.append(moment)
     assert len(attempted_at) == 49  # at the generation moment, then once an hour for 48 hours
-    gaps = {later - earlier for earlier, later in zip(attempted_at, attempted_at[1:])}
+    gaps = {later - earlier for earlier, later in pairwise(attempted_at)}
     assert gaps == {timedelta(hours=1)}
     assert current(booking).state == CodeState.CREATING
 

@@ -1,7 +1,7 @@
 """The "Retry now" action (services.code_retry_now): what it changes on each kind of code, and
 that the retried work really gets done by the worker step afterwards."""
 
-from datetime import date, datetime, timedelta, timezone as dt_timezone
+from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -18,7 +18,7 @@ from locks.services.claims import claim_code
 from locks.services.steps import process_code
 from tests.helpers.lifecycle import current, tick, utc
 
-UTC = dt_timezone.utc
+UTC = UTC
 pytestmark = pytest.mark.django_db
 
 

@@ -294,7 +294,9 @@ class TestBoundsAndRaces:
     @pytest.mark.parametrize(
         "error", [OutcomeUnknown("No answer in time."), VendorUnavailable("TTLock failed (HTTP 504).")], ids=["timeout", "504"]
     )
-    def test_cancelled_right_after_a_create_that_may_have_acted_waits_for_the_listing_delay(self, assigned_property, book, fake_cloud, error):
+    def test_cancelled_right_after_a_create_that_may_have_acted_waits_for_the_listing_delay(
+        self, assigned_property, book, fake_cloud, error
+    ):
         prop = assigned_property(provider="ttlock")
         fake_cloud.fail_next("create_code", error)
         with freeze_time(START) as frozen:

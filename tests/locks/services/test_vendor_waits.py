@@ -217,7 +217,9 @@ def test_the_connect_services_refuse_too(host, monkeypatch):
     with freeze_time("2026-06-01 12:00:00"):
         for _ in range(3):
             with pytest.raises(ConnectError, match="please try again in 30 seconds"):
-                connect_with_credentials(host=host, provider="igloohome", method="api-client", values={"client_id": "c", "client_secret": "s"})
+                connect_with_credentials(
+                    host=host, provider="igloohome", method="api-client", values={"client_id": "c", "client_secret": "s"}
+                )
     assert len(calls) == 1
 
 
