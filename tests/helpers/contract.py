@@ -48,6 +48,7 @@ class AdapterUnderTest:
 
 # --- one factory per adapter ------------------------------------------------------------------
 
+
 def fake_adapter(slug: str, capabilities: Capabilities = Capabilities()) -> Callable[[], AdapterUnderTest]:
     def build() -> AdapterUnderTest:
         cloud = FakeCloud()
