@@ -53,7 +53,7 @@ test: venv
 # ruff, configured in pyproject.toml: every rule on the whole tree; the formatter only on the paths
 # already written its way (the older modules keep several arguments a line, which it would spread
 # one a line). Add a package here once it is formatted.
-FORMATTED := manage.py deploy accounts/management bookings/management nowistay/management
+FORMATTED := manage.py deploy accounts/management bookings/management nowistay/management tests/helpers
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check $(FORMATTED)

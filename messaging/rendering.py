@@ -12,7 +12,7 @@ regular expression (the pattern it replaces needed cubic time on "{{" followed b
 stalled a worker). Each search for a marker resumes where the previous search for that marker
 stopped, each run of spaces, letters or brackets is read once, and an opening that cannot be
 closed is never tried again. `Steps` counts the characters read, so tests show that the work
-grows with the length of the text and no faster (tests/test_messaging_rendering_linear.py);
+grows with the length of the text and no faster (tests/messaging/test_rendering_linear.py);
 benchmarks/rendering.py times it.
 """
 

@@ -17,9 +17,9 @@ import requests
 import yaml
 from cryptography.fernet import Fernet
 
-from tests.conftest import _free_port, wait_until
+from tests.helpers.processes import free_port, wait_until
+from tests.helpers.repository import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = ROOT / "Dockerfile"
 GUNICORN_CONFIG = ROOT / "deploy" / "gunicorn.conf.py"
 APP_SERVICES = ("web", "worker", "beat")
@@ -244,7 +244,7 @@ INHERITED_VARIABLES = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "PYTHONPATH",
 def test_gunicorn_logs_an_oauth_callback_without_its_code_and_answers_a_probe_by_ip(tmp_path):
     """The web service's command with the config file, in production mode, requested as a vendor's
     sign-in page redirects a host back (code and state in the query) and as a load balancer probes."""
-    port = _free_port()
+    port = free_port()
     env = {name: os.environ[name] for name in INHERITED_VARIABLES if name in os.environ}
     env.update(
         DJANGO_SETTINGS_MODULE="nowistay.settings",

@@ -29,7 +29,7 @@ DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 FIRST_DATE, LAST_DATE = FIRST_BOOKING_DATE, LAST_BOOKING_DATE
 DATE_RANGE = f"from {FIRST_DATE} to {LAST_DATE}"
 # The same bounds in the document: JSON Schema's minimum/maximum are for numbers, so the years 2000-2099
-# are in the pattern (tests/test_api_contract.py holds it to the model's bounds).
+# are in the pattern (tests/bookings/api/test_contract.py holds it to the model's bounds).
 BOUNDED_DATE_PATTERN = r"^20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
 
 _DATE_RE = re.compile(DATE_PATTERN)

@@ -1,4 +1,4 @@
-"""Virtual Tedee cloud, answering as the Tedee sources of docs/vendors.md document (and tests/tedee_vendor.py agrees).
+"""Virtual Tedee cloud, answering as the Tedee sources of docs/vendors.md document (and tests/vendors/tedee.py agrees).
 
 Two halves, both under the sandbox's `/tedee/` prefix:
 

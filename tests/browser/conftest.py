@@ -9,6 +9,8 @@ from typing import NamedTuple
 import pytest
 from django.contrib.auth import get_user_model
 
+from tests.helpers.repository import ROOT
+
 # Playwright's sync API keeps an asyncio loop running in this thread, so Django would refuse ORM calls.
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
@@ -18,7 +20,7 @@ CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run",
 ]
 TIMEOUT_MS = 10_000
-FAILURES_DIR = Path(__file__).resolve().parents[2] / "var" / "browser-failures"
+FAILURES_DIR = ROOT / "var" / "browser-failures"
 
 
 class LiveHost(NamedTuple):

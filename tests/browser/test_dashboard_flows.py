@@ -75,7 +75,9 @@ def ttlock_account(live_host, vendors_on_sandbox):
     """The live host's TTLock account, connected through the ordinary service (no clicking)."""
     from locks.connect.services import connect_with_credentials
 
-    return connect_with_credentials(host=live_host.user, provider="ttlock", method="password", values={"username": DEMO_LOGIN, "password": TTLOCK_PASSWORD})
+    return connect_with_credentials(
+        host=live_host.user, provider="ttlock", method="password", values={"username": DEMO_LOGIN, "password": TTLOCK_PASSWORD}
+    )
 
 
 def log_in(page, live_host) -> None:
@@ -406,7 +408,9 @@ def test_integrations_page_and_connect_panel_fit_a_phone_screen(logged_in_page, 
 
     from locks.connect.services import connect_with_credentials
 
-    connect_with_credentials(host=live_host.user, provider="ttlock", method="password", values={"username": DEMO_LOGIN, "password": TTLOCK_PASSWORD})
+    connect_with_credentials(
+        host=live_host.user, provider="ttlock", method="password", values={"username": DEMO_LOGIN, "password": TTLOCK_PASSWORD}
+    )
     page.goto(f"{live_host.url}/integrations/")
     expect(page.get_by_role("link", name="Manage TTLock")).to_be_visible()
     _assert_no_horizontal_scroll(page, "the integrations page with TTLock connected")

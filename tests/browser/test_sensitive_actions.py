@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from accounts.reauth import SESSION_KEY
 from locks import services as lifecycle
-from tests.lifecycle_helpers import current, tick
+from tests.helpers.lifecycle import current, tick
 
 pytestmark = [pytest.mark.browser, pytest.mark.filterwarnings("ignore:No directory at:UserWarning")]
 
