@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import ClassVar
 
+from locks.providers.exceptions import OperationNotSupported
 from locks.providers.pin_rules import PinRule, generic_rule
 
 
@@ -34,6 +35,11 @@ class Capabilities:
     # At most a few codes may start in one slot on a lock (igloohome: three per start hour or day):
     # the services pass the slots already used (CodeSpec.used_slots) and the adapter picks a free one.
     limited_codes_per_slot: bool = False
+    # Reading the lock back (issue 19): the lock's codes can be listed whole (`list_codes`), its
+    # access log read for keypad uses (`code_uses`), its battery/online/capacity read (`lock_health`).
+    lists_codes: bool = False
+    access_log: bool = False
+    reports_health: bool = False
     # The guest also gets a link that opens the door (homeit's invitation link): `IssuedCode.access_link`.
     access_links: bool = False
 
@@ -78,6 +84,37 @@ class IssuedCode:
     warning: str = ""  # for the host, e.g. "works until 3 May, after the stay ends"
     variance: int | None = None  # which code of its start slot this is (igloohome: 1-3), for CodeSpec.used_slots
     access_link: str = ""  # a link that opens the door, for vendors with `capabilities.access_links`
+
+
+@dataclass(frozen=True)
+class ListedCode:
+    """A code as the lock's listing shows it, ours (named with our prefix) or anyone's."""
+
+    vendor_code_id: str
+    name: str
+    pin: str | None  # None when the vendor does not list PINs
+    starts_at: datetime | None  # aware UTC; None: no start (a permanent code)
+    ends_at: datetime | None  # aware UTC; None: no end
+
+
+@dataclass(frozen=True)
+class CodeUse:
+    """One opening of the lock by a keypad code, from its access log."""
+
+    at: datetime  # aware UTC
+    vendor_code_id: str = ""  # what the log names the code by: its id, its name or its PIN
+    name: str = ""
+    pin: str = ""
+
+
+@dataclass(frozen=True)
+class LockHealth:
+    """What the vendor reports of a lock's state; None where it says nothing."""
+
+    is_online: bool | None = None
+    battery_percent: int | None = None  # 0-100
+    code_capacity: int | None = None  # how many codes the lock can hold
+    codes_held: int | None = None
 
 
 @dataclass(frozen=True)
@@ -260,6 +297,18 @@ class LockProvider(ABC):
     @abstractmethod
     def find_code(self, vendor_lock_id: str, name: str) -> IssuedCode | None:
         """The code this system created under `name`, after a request whose outcome is unknown."""
+
+    def list_codes(self, vendor_lock_id: str) -> list[ListedCode]:
+        """Every code the lock holds, whoever made it. Only when `capabilities.lists_codes`."""
+        raise OperationNotSupported(f"{self.display_name} codes cannot be listed.")
+
+    def code_uses(self, vendor_lock_id: str, since: datetime) -> list[CodeUse]:
+        """Keypad openings of the lock since `since` (oldest first). Only when `capabilities.access_log`."""
+        raise OperationNotSupported(f"{self.display_name} has no access log Nowistay can read.")
+
+    def lock_health(self, vendor_lock_id: str) -> LockHealth:
+        """Battery, online state and code capacity. Only when `capabilities.reports_health`."""
+        raise OperationNotSupported(f"{self.display_name} does not report a lock's health.")
 
     def keep_alive(self) -> None:  # noqa: B027 (a no-op by default, not abstract: most credentials never lapse idle)
         """Refresh credentials that would otherwise lapse while the account is idle (no-op by default).

@@ -100,6 +100,17 @@ class Lock(models.Model):
     vendor_time_zone = models.CharField(max_length=64, blank=True, help_text="The lock's own IANA zone, when reported.")
     vendor_utc_offset_minutes = models.IntegerField(null=True, blank=True, help_text="The lock's own UTC offset, when reported.")
     last_refreshed_at = models.DateTimeField(null=True, blank=True)
+    # Read back from the vendor (issue 19): the lock's health and when its codes were last compared.
+    battery_percent = models.PositiveSmallIntegerField(null=True, blank=True, help_text="As the vendor last reported it.")
+    code_capacity = models.PositiveIntegerField(null=True, blank=True, help_text="How many codes the lock can hold, when reported.")
+    codes_held = models.PositiveIntegerField(null=True, blank=True, help_text="How many codes it held at the last read-back.")
+    offline_since = models.DateTimeField(null=True, blank=True, help_text="Since when the vendor reports it offline.")
+    health_checked_at = models.DateTimeField(null=True, blank=True)
+    health_alert_sent_at = models.DateTimeField(null=True, blank=True, help_text="Low battery or long offline: the host was emailed.")
+    reconciled_at = models.DateTimeField(null=True, blank=True, help_text="When its codes were last listed and compared.")
+    uses_read_until = models.DateTimeField(null=True, blank=True, help_text="The access log is read up to here.")
+    read_backs_today = models.PositiveSmallIntegerField(default=0, help_text="Listings and log reads on `read_back_day`.")
+    read_back_day = models.DateField(null=True, blank=True)
 
     class Meta:
         ordering = ["account_id", "name", "id"]
@@ -140,6 +151,9 @@ class LockAssignment(models.Model):
         validators=[MinValueValidator(MARGIN_MINUTES_MIN), MaxValueValidator(MARGIN_MINUTES_MAX)],
     )
     code_source = models.CharField(max_length=16, choices=CodeSource.choices, default=CodeSource.RANDOM)
+    # Read from the lock's access log (issue 19): what the host asked to be emailed about.
+    notify_first_entry = models.BooleanField("email me when a guest first enters", default=False)
+    notify_unused_code = models.BooleanField("email me when a code was not used by the end of check-in day", default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -257,6 +271,12 @@ class AccessCode(models.Model):
         null=True, blank=True, help_text="The vendor asked for nothing to be sent for this code before then (Retry-After)."
     )
     manual_retry_at = models.DateTimeField(null=True, blank=True, help_text="When someone last pressed Retry now.")
+    # Read back (issue 19): a write counts as on the lock once a listing shows it.
+    confirmed_on_lock_at = models.DateTimeField(null=True, blank=True, help_text="When a listing last showed it as it should be.")
+    first_used_at = models.DateTimeField(null=True, blank=True, help_text="The first keypad opening with this code.")
+    last_used_at = models.DateTimeField(null=True, blank=True, help_text="The latest keypad opening with this code.")
+    first_use_notified_at = models.DateTimeField(null=True, blank=True)
+    unused_notified_at = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(max_length=500, blank=True)
     last_error_kind = models.CharField(max_length=32, blank=True)
     first_failure_at = models.DateTimeField(null=True, blank=True)
@@ -332,3 +352,4 @@ class VendorCall(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider} {self.operation}: {self.outcome}"
+
