@@ -17,6 +17,7 @@ from bookings.models import Booking, Property
 from locks.code_status import code_to_show, describe_code
 from locks.models import AccessCode
 
+LINK_HIDDEN = "hidden"  # the door link opens the door as the PIN does: same permission
 PIN_HIDDEN = "PIN hidden"  # replaces the PIN in the description for tokens without read_pins
 
 
@@ -95,9 +96,10 @@ def code_view(booking: Booking, *, token: ApiToken | None, now: datetime | None 
     code = code_to_show(booking.access_codes.all())
     may_read_pin = bool(token and token.read_pins)
     described = code
-    if code is not None and code.pin and not may_read_pin:
-        described = copy.copy(code)  # never saved: only so the plain words carry no PIN
-        described.pin = PIN_HIDDEN
+    if code is not None and (code.pin or code.access_link) and not may_read_pin:
+        described = copy.copy(code)  # never saved: only so the plain words carry no PIN and no door link
+        described.pin = PIN_HIDDEN if code.pin else code.pin
+        described.access_link = LINK_HIDDEN if code.access_link else ""
     status = describe_code(described, booking=booking, has_lock=_has_lock(booking.property), now=now)
     starts = ends = None
     if code is not None:

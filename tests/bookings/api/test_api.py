@@ -559,6 +559,15 @@ class TestPins:
         assert code["state"] == "active" and code["pin"] is None
         assert code["description"].startswith("active: PIN hidden, 14:30 11 Jun → 11:30 13 Jun")
 
+    def test_token_without_read_pins_never_sees_the_door_link_either(self, api, active_booking):
+        link = "https://open.example/k/secret-link-7f3a"
+        AccessCode.objects.filter(pk=active_booking.pk).update(access_link=link)
+        with freeze_time("2026-06-10 09:00:00"):
+            responses = [api.get("/bookings/R1/"), api.get("/bookings/")]
+        for response in responses:
+            assert link not in response.content.decode()
+        assert ", link: hidden" in responses[0].json()["code"]["description"]
+
     def test_token_with_read_pins_sees_it(self, client, document, pin_token, active_booking):
         with_pins = Api(client, document, pin_token)
         with freeze_time("2026-06-10 09:00:00"):
