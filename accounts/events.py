@@ -2,6 +2,7 @@
 
 from django.http import HttpRequest
 
+from accounts.client import client_ip_address  # the one reading of proxies' headers
 from accounts.models import SecurityEvent, SecurityEventKind
 from nowistay.validators import without_control_characters
 
@@ -14,8 +15,6 @@ def client_ip(request: HttpRequest | None) -> str | None:
     """The address the request came from, as the security settings say to read it."""
     if request is None:
         return None
-    from accounts.client import client_ip_address  # the one reading of proxies' headers
-
     return client_ip_address(request)
 
 

@@ -12,12 +12,12 @@ from nowistay import dispatch
 def send_due_messages() -> str:
     """Beat, every 5 minutes: plan due messages, then fan the claimed rows out in batches."""
 
-    def dispatch(ids: list[int], token: str) -> None:
+    def send_in_batches(ids: list[int], token: str) -> None:
         size = 20
         for start in range(0, len(ids), size):
             send_messages.delay(ids[start : start + size], token)
 
-    return services.run_pass(dispatch=dispatch).summary()
+    return services.run_pass(dispatch=send_in_batches).summary()
 
 
 @shared_task(acks_late=True)

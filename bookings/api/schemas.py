@@ -14,6 +14,7 @@ from pydantic import AfterValidator, ConfigDict, PlainSerializer, PlainValidator
 
 from bookings.api.selectors import code_view, lock_of
 from bookings.models import FIRST_BOOKING_DATE, LAST_BOOKING_DATE, Booking, BookingStatus
+from locks.providers import registry
 from locks.windows import check_in_time_of, check_out_time_of
 from nowistay.validators import forbidden_character, single_line_message
 
@@ -194,7 +195,7 @@ class BookingFilters(Schema):
 
 
 class LockOut(Schema):
-    provider: str = Field(..., description="ttlock, tedee, nuki or igloohome.", examples=["ttlock"])
+    provider: str = Field(..., description=f"The lock's brand: one of {', '.join(registry.PROVIDER_CLASSES)}.", examples=["ttlock"])
     brand: str = Field(..., examples=["TTLock"])
     name: str
 

@@ -33,6 +33,15 @@ def connect_hint(provider: str) -> str:
     return registry.provider_class(provider).connect_hint
 
 
+def connect_notes(provider: str) -> tuple[str, ...]:
+    """The panel's paragraphs about signing in, as the provider words them."""
+    return registry.provider_class(provider).connect_notes
+
+
+def connect_fine_print(provider: str) -> tuple[str, ...]:
+    return registry.provider_class(provider).connect_fine_print
+
+
 def eligibility_hint(provider: str) -> str:
     """What a lock needs to appear as available (docs/product.md, "Locks and assignments")."""
     return registry.provider_class(provider).eligibility_hint
@@ -140,6 +149,7 @@ def eligibility_summary(host) -> dict[str, int]:
 class LockOption:
     lock: Lock
     assigned_to: Property | None
+    kept_in_cloud: bool = False  # the vendor writes codes while the lock is offline (Capabilities.writes_while_offline)
 
     @property
     def disabled(self) -> bool:
@@ -151,7 +161,8 @@ class LockOption:
         if self.disabled:
             return f"{text} — unavailable: {self.lock.unavailable_reason}"
         if self.lock.is_online is False:
-            text += " (offline now; codes are retried)"
+            # Vendors whose codes live in their cloud write them anyway; the lock takes them when back.
+            text += " (offline now; codes reach it when it is back)" if self.kept_in_cloud else " (offline now; codes are retried)"
         return text
 
 
@@ -232,7 +243,8 @@ class AssignmentRow:
 
 def lock_options(account: ProviderAccount) -> list[LockOption]:
     locks = Lock.objects.filter(account=account).select_related("assignment__property").order_by("name", "id")
-    return [LockOption(lock, _assigned_property(lock)) for lock in locks]
+    kept_in_cloud = registry.provider_class(account.provider).capabilities.writes_while_offline
+    return [LockOption(lock, _assigned_property(lock), kept_in_cloud) for lock in locks]
 
 
 def _assigned_property(lock: Lock) -> Property | None:

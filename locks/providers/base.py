@@ -224,6 +224,8 @@ class LockProvider(ABC):
     # How a host connects an account, in the order the connect panel offers them.
     sign_in_methods: ClassVar[tuple[SignInMethod, ...]] = ()
     connect_hint: ClassVar[str] = ""  # one line on the connect panel: how signing in works
+    connect_notes: ClassVar[tuple[str, ...]] = ()  # the panel's paragraphs about signing in (default: the hint)
+    connect_fine_print: ClassVar[tuple[str, ...]] = ()  # and its muted ones (what to expect, what is kept)
     eligibility_hint: ClassVar[str] = ""  # which locks can take codes, for the lock list
 
     @classmethod

@@ -26,7 +26,15 @@ from locks.providers.exceptions import (
 from locks.providers.http import VendorHttp, shared_http
 from locks.providers.igloohome.client import VENDOR, IgloohomeRequests
 from locks.providers.igloohome.locks import IgloohomeLockListing
-from locks.providers.igloohome.sign_in import API_CLIENT, CONNECT_HINT, ELIGIBILITY_HINT, METHODS, refusal as sign_in_refusal_text
+from locks.providers.igloohome.sign_in import (
+    API_CLIENT,
+    CONNECT_FINE_PRINT,
+    CONNECT_HINT,
+    CONNECT_NOTES,
+    ELIGIBILITY_HINT,
+    METHODS,
+    refusal as sign_in_refusal_text,
+)
 from locks.providers.igloohome.slots import AlgoPinWindow, algopin_window, free_variances, slot_candidates, wire_time, zone_named
 from locks.providers.igloohome.words import (
     full_slots_words,
@@ -70,6 +78,8 @@ class IgloohomeProvider(IgloohomeLockListing, IgloohomeRequests, LockProvider):
 
     sign_in_methods = METHODS
     connect_hint = CONNECT_HINT
+    connect_notes = CONNECT_NOTES
+    connect_fine_print = CONNECT_FINE_PRINT
     eligibility_hint = ELIGIBILITY_HINT
 
     def __init__(self, session: AccountSession, *, http: VendorHttp | None = None, clock: Callable[[], datetime] | None = None):

@@ -16,6 +16,19 @@ METHODS = (
     ),
 )
 CONNECT_HINT = "Paste the client ID and secret of an igloohome API client."
+# The connect panel's paragraphs about signing in (CONNECT_FINE_PRINT: the muted ones).
+CONNECT_NOTES = (
+    (
+        "In the iglooaccess portal, create an API client allowed to list devices and create algoPINs, then paste its "
+        "client ID and secret here."
+    ),
+)
+CONNECT_FINE_PRINT = (
+    (
+        "algoPINs work without a bridge, but igloohome cannot change or revoke them remotely: when a booking changes, "
+        "the guest gets a new code and the old one keeps working until its end."
+    ),
+)
 ELIGIBILITY_HINT = "The lock supports algoPINs (remotely generated PINs)."
 
 

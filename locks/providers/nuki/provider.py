@@ -48,7 +48,9 @@ from locks.providers.nuki.pins import nuki_rule
 from locks.providers.nuki.sign_in import (
     API_TOKEN_METHOD,
     API_TOKEN_REFUSED,
+    CONNECT_FINE_PRINT,
     CONNECT_HINT,
+    CONNECT_NOTES,
     ELIGIBILITY_HINT,
     METHODS,
     WRONG_TOKEN,
@@ -75,6 +77,8 @@ class NukiProvider(NukiRequests, LockProvider):
     pin_rule = staticmethod(nuki_rule)
     sign_in_methods = METHODS
     connect_hint = CONNECT_HINT
+    connect_notes = CONNECT_NOTES
+    connect_fine_print = CONNECT_FINE_PRINT
     eligibility_hint = ELIGIBILITY_HINT
 
     @classmethod

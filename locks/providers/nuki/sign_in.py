@@ -42,6 +42,14 @@ METHODS = (
     ),
 )
 CONNECT_HINT = "Sign in with Nuki, or paste a Nuki Web API token."
+# The connect panel's paragraphs about signing in (CONNECT_FINE_PRINT: the muted ones).
+CONNECT_NOTES = (
+    (
+        "Connect the Nuki locks of your Nuki Web account: paste a Nuki Web API token (Nuki Web, Menu > API), or sign in"
+        " on Nuki's own page where this server offers it."
+    ),
+)
+CONNECT_FINE_PRINT = ()
 ELIGIBILITY_HINT = "A keypad is paired and the lock is reachable through Nuki Web."
 
 # Our marker in `vendor_code` for an API token Nuki refused (401, or 403: a token without the rights).

@@ -30,7 +30,14 @@ from locks.providers.tedee.codes import parse_date, pin_body
 from locks.providers.tedee.errors import PIN_WRITE_ONLY, STATUS_ERRORS
 from locks.providers.tedee.locks import unavailable_reasons
 from locks.providers.tedee.pins import tedee_rule
-from locks.providers.tedee.sign_in import CONNECT_HINT, ELIGIBILITY_HINT, METHODS, refusal as sign_in_refusal_text
+from locks.providers.tedee.sign_in import (
+    CONNECT_FINE_PRINT,
+    CONNECT_HINT,
+    CONNECT_NOTES,
+    ELIGIBILITY_HINT,
+    METHODS,
+    refusal as sign_in_refusal_text,
+)
 from locks.providers.tokens import expires_within, from_iso, send_with_one_refresh
 
 logger = logging.getLogger(__name__)
@@ -50,6 +57,8 @@ class TedeeProvider(LockProvider):
     pin_rule = staticmethod(tedee_rule)
     sign_in_methods = METHODS
     connect_hint = CONNECT_HINT
+    connect_notes = CONNECT_NOTES
+    connect_fine_print = CONNECT_FINE_PRINT
     eligibility_hint = ELIGIBILITY_HINT
 
     @classmethod

@@ -16,6 +16,16 @@ from locks.providers.exceptions import (
 
 METHODS = (OAuthSignIn(title="Connect Tedee", required_settings=("TEDEE_CLIENT_ID",), pkce=True),)
 CONNECT_HINT = "Sign in on Tedee's own page; you never type a key or password here."
+# The connect panel's paragraphs about signing in (CONNECT_FINE_PRINT: the muted ones).
+CONNECT_NOTES = (
+    (
+        "Tedee uses a secure OAuth connection: you sign in on Tedee's own page and approve the connection. You do not "
+        "type a client ID, secret, API key or password here."
+    ),
+)
+CONNECT_FINE_PRINT = (
+    'Sign in with the Tedee account that owns or administers the lock. If you cancel or close the Tedee page, simply start again here.',
+)
 ELIGIBILITY_HINT = "A keypad is paired, the lock is reachable through a bridge, and this account is the lock's owner or an administrator."
 # Tedee wants a verifier of exactly 43 characters for S256 [TD authenticate]: secrets.token_urlsafe(32).
 CODE_VERIFIER_LENGTH = 43

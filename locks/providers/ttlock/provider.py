@@ -21,7 +21,15 @@ from locks.providers.ttlock.client import TTLockRequests, credentials_from, one_
 from locks.providers.ttlock.errors import digits_only, malformed
 from locks.providers.ttlock.locks import TTLockLockListing
 from locks.providers.ttlock.pins import ttlock_rule
-from locks.providers.ttlock.sign_in import CONNECT_HINT, ELIGIBILITY_HINT, METHODS, PASSWORD, refusal as sign_in_refusal_text
+from locks.providers.ttlock.sign_in import (
+    CONNECT_FINE_PRINT,
+    CONNECT_HINT,
+    CONNECT_NOTES,
+    ELIGIBILITY_HINT,
+    METHODS,
+    PASSWORD,
+    refusal as sign_in_refusal_text,
+)
 from locks.providers.ttlock.times import from_ms, offset_warning, to_ms
 
 PERIOD_PASSCODE = 3  # keyboardPwdType: 2 permanent, 3 period [T-ADD]
@@ -40,6 +48,8 @@ class TTLockProvider(TTLockLockListing, TTLockRequests, LockProvider):
     pin_rule = staticmethod(ttlock_rule)
     sign_in_methods = METHODS
     connect_hint = CONNECT_HINT
+    connect_notes = CONNECT_NOTES
+    connect_fine_print = CONNECT_FINE_PRINT
     eligibility_hint = ELIGIBILITY_HINT
     capabilities = Capabilities(chosen_pins=True, remote_revoke=True, update_in_place=True, listing_delay=timedelta(minutes=3))
 

@@ -25,6 +25,14 @@ METHODS = (
     ),
 )
 CONNECT_HINT = "Sign in with your TTLock app username and password."
+# The connect panel's paragraphs about signing in (CONNECT_FINE_PRINT: the muted ones).
+CONNECT_NOTES = ()
+CONNECT_FINE_PRINT = (
+    (
+        "Sign in with the account you use in the TTLock app (not a TTLock developer account). Nowistay keeps only the "
+        "access TTLock grants, never your password."
+    ),
+)
 ELIGIBILITY_HINT = "The lock is linked to a gateway (or is a WiFi lock) and supports V4 keypad passcodes."
 
 # TTLock errcodes meaning Nowistay's own application credentials were refused [T-ERR].

@@ -11,6 +11,7 @@ from django.utils.html import escape
 
 from bookings.models import PmsSource
 from locks.models import AccountStatus, CodeSource, Lock, LockAssignment, ProviderAccount
+from locks.providers import registry
 from locks.providers.exceptions import VendorUnavailable
 from tests.locks.dashboard.pages import (
     LABELS,
@@ -111,6 +112,17 @@ class TestPanelNotConnected:
         assert logged_in.post(save_url("august", prop), row_fields(prop, "1")).status_code == 404
         assert logged_in.post(remove_url("august", prop)).status_code == 404
 
+    @pytest.mark.parametrize("provider", ["ttlock", "tedee", "nuki", "igloohome", "homeit"])
+    def test_the_panel_says_what_the_provider_declares_about_signing_in(self, logged_in, provider):
+        declared = registry.provider_class(provider)
+        content = logged_in.get(panel_url(provider)).content.decode()
+        for note in declared.connect_notes:
+            assert f"<p>{escape(note)}</p>" in content
+        for note in declared.connect_fine_print:
+            assert f'<p class="muted">{escape(note)}</p>' in content
+        if not declared.connect_notes and not declared.connect_fine_print:
+            assert f'<p class="muted">{escape(declared.connect_hint)}</p>' in content
+
     def test_ttlock_shows_the_username_and_password_form(self, logged_in):
         response = logged_in.get(panel_url("ttlock"))
         content = response.content.decode()
@@ -208,6 +220,14 @@ class TestPanelConnected:
             "value": str(back.pk), "label": "Door T3 (offline now; codes are retried)", "disabled": False, "selected": False,
         }
         assert "unavailable — The lock is not linked to a gateway." in content  # the lock list above the rows
+
+    def test_an_offline_lock_whose_codes_live_in_the_cloud_says_they_reach_it_later(self, logged_in, make_property, make_lock):
+        prop = make_property()
+        box = make_lock("H1", "homeit")
+        Lock.objects.filter(pk=box.pk).update(is_online=False)
+        options = options_of(row_html(logged_in.get(panel_url("homeit")).content.decode(), prop), f"p{prop.pk}-lock")
+        (option,) = [option for option in options if option["value"] == str(box.pk)]
+        assert option["label"] == "Door H1 (offline now; codes reach it when it is back)"
 
     def test_an_assigned_lock_is_selected_and_named_in_other_rows(self, logged_in, make_property, make_lock):
         first, second = make_property(name="Alpine Chalet"), make_property(name="Beach House")
