@@ -20,8 +20,8 @@ class MessageDeliveryAdmin(admin.ModelAdmin):
     list_filter = ["status", "channel"]
     search_fields = ["booking__guest_name", "booking__property__name", "template_name", "trigger_key"]
     list_select_related = ["booking__property"]
-    exclude = ["pin", "subject", "body", "recipient"]
-    readonly_fields = [f.name for f in MessageDelivery._meta.fields if f.name not in ("pin", "subject", "body", "recipient")]
+    exclude = ["pin", "access_link", "subject", "body", "recipient"]
+    readonly_fields = [f.name for f in MessageDelivery._meta.fields if f.name not in ("pin", "access_link", "subject", "body", "recipient")]
 
     def has_add_permission(self, request):
         return False
@@ -34,7 +34,7 @@ class MessageDeliveryAdmin(admin.ModelAdmin):
 class CodeChangeNoticeAdmin(admin.ModelAdmin):
     list_display = ["id", "booking", "previous_code", "new_code", "change_messages", "host_notified_at"]
     list_select_related = ["booking__property"]
-    exclude = ["previous_pin", "new_pin"]
+    exclude = ["previous_pin", "new_pin", "previous_link", "new_link"]
 
     def has_add_permission(self, request):
         return False

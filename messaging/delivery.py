@@ -112,6 +112,7 @@ def process_delivery(*, delivery_id: int, claim_token: str, now: datetime | None
         recipient=recipient,
         code=code,
         pin=code.pin if code else None,
+        access_link=code.access_link if code else None,
         subject=subject,
         body=body,
         note="",
@@ -250,8 +251,8 @@ SENDERS: dict[str, Callable[[MessageDelivery, str, str, str], None]] = {Channel.
 
 
 def booking_code_change_check(*, booking: Booking, now: datetime | None = None) -> CodeChangeNotice | None:
-    """If the guest's last message carried a PIN other than the current active code's, tell the
-    host (once per new code) and plan the host's door code change messages."""
+    """If the guest's last message carried a PIN (or a door link) other than the current active
+    code's, tell the host (once per new code) and plan the host's door code change messages."""
     now = now or timezone.now()
     code = current_code(booking.pk)
     if not is_usable(code):
@@ -261,7 +262,7 @@ def booking_code_change_check(*, booking: Booking, now: datetime | None = None) 
         .order_by("-sent_at", "-pk")
         .first()
     )
-    if last is None or last.pin == code.pin:
+    if last is None or not _code_changed(last, code):
         return None
     try:
         with transaction.atomic():
@@ -271,6 +272,8 @@ def booking_code_change_check(*, booking: Booking, now: datetime | None = None) 
                 previous_pin=last.pin,
                 new_code=code,
                 new_pin=code.pin,
+                previous_link=last.access_link,
+                new_link=code.access_link,
                 host_notified_at=now,
             )
             templates = templates_for(booking).filter(is_code_change=True)
@@ -283,6 +286,14 @@ def booking_code_change_check(*, booking: Booking, now: datetime | None = None) 
     if notice.change_messages:
         ledger.enqueue_booking(booking.pk)
     return notice
+
+
+def _code_changed(last: MessageDelivery, code: AccessCode) -> bool:
+    """Whether what the guest was sent no longer opens the door: another PIN, or, for a vendor that
+    gives links, another link (a code created again keeps its PIN but gets a new link)."""
+    if last.pin != code.pin:
+        return True
+    return bool(last.access_link) and last.access_link != code.access_link
 
 
 def catch_missed_code_changes(now: datetime) -> int:

@@ -191,6 +191,9 @@ class MessageDelivery(models.Model):
     recipient = SingleLineCharField(max_length=254, blank=True)
     code = models.ForeignKey("locks.AccessCode", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     pin = EncryptedTextField(null=True, blank=True, editable=False, help_text="The PIN the message carried.")
+    access_link = EncryptedTextField(
+        null=True, blank=True, editable=False, help_text="The door link the guest had with the message's code, if its vendor gives one."
+    )
     # What went out, as sent (it may hold the PIN, so encrypted like it).
     subject = EncryptedTextField(null=True, blank=True, editable=False)
     body = EncryptedTextField(null=True, blank=True, editable=False)
@@ -227,6 +230,8 @@ class CodeChangeNotice(models.Model):
     previous_pin = EncryptedTextField(null=True, blank=True, editable=False)
     new_code = models.ForeignKey("locks.AccessCode", null=True, on_delete=models.SET_NULL, related_name="+")
     new_pin = EncryptedTextField(null=True, blank=True, editable=False)
+    previous_link = EncryptedTextField(null=True, blank=True, editable=False)  # a door link opens the door as a PIN does
+    new_link = EncryptedTextField(null=True, blank=True, editable=False)
     change_messages = models.PositiveSmallIntegerField(default=0, help_text="Code change messages planned to the guest.")
     host_notified_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -134,8 +134,10 @@ def deliveries_erase_personal_data(*, departed_before: date) -> int:
     rows = MessageDelivery.objects.filter(booking__departure_date__lt=departed_before).filter(
         Q(pin__isnull=False) | Q(body__isnull=False) | ~Q(recipient="")
     )
-    count = rows.update(pin=None, subject=None, body=None, recipient="")
-    CodeChangeNotice.objects.filter(booking__departure_date__lt=departed_before).update(previous_pin=None, new_pin=None)
+    count = rows.update(pin=None, access_link=None, subject=None, body=None, recipient="")
+    CodeChangeNotice.objects.filter(booking__departure_date__lt=departed_before).update(
+        previous_pin=None, new_pin=None, previous_link=None, new_link=None
+    )
     return count
 
 

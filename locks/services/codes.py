@@ -241,6 +241,13 @@ def _mark_for_update(code: AccessCode, now: datetime) -> None:
     enqueue_code(code.pk)
 
 
+def code_record_finished(code: AccessCode, state: str, now: datetime) -> None:
+    """The code ends in `state` (revoked or expired): nothing more is done for it, and its link,
+    which opens the door as the PIN does, is no longer kept for anyone to be given."""
+    code.state, code.next_attempt_at, code.finished_at = state, None, now
+    code.access_link = None
+
+
 def code_record_unrevocable(code: AccessCode, *, refusal: str = "") -> None:
     """Retired, but the vendor cannot revoke it (or refused to, saying `refusal`): on record as
     valid until its end, and the host told."""
@@ -259,7 +266,7 @@ def code_retire(*, code: AccessCode, now: datetime, enqueue: bool = True) -> Non
     """The code is no longer the booking's: revoke it, or record until when it still works."""
     code.is_current = False
     if not maybe_on_lock(code, now):
-        code.state, code.next_attempt_at, code.finished_at = CodeState.REVOKED, None, now
+        code_record_finished(code, CodeState.REVOKED, now)
     elif not capabilities_of(code.lock).remote_revoke:
         # e.g. igloohome algoPINs: nothing can revoke them, so they stay valid until their end.
         code_record_unrevocable(code)

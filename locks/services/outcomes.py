@@ -24,6 +24,7 @@ from locks.providers.exceptions import (
 from locks.services.claims import finish
 from locks.services.codes import (
     capabilities_of,
+    code_record_finished,
     code_record_unrevocable,
     retry_period,
 )
@@ -250,7 +251,7 @@ def record_later_failure(row: AccessCode, error: ProviderError, now: datetime) -
         # lock and opens the door until its end. Said so, never recorded as revoked.
         code_record_unrevocable(row, refusal=error.message)
     elif not retryable or now >= give_up_at:
-        row.state, row.next_attempt_at, row.finished_at = _gave_up_state(row), None, now
+        code_record_finished(row, _gave_up_state(row), now)
     else:
         # On the hour grid of the attempt that failed, like creation retries (see windows.next_retry_at).
         row.next_attempt_at = windows.next_retry_at(
@@ -263,20 +264,16 @@ def record_later_failure(row: AccessCode, error: ProviderError, now: datetime) -
 
 
 def _gave_up_state(row: AccessCode) -> str:
+    """How a revoking or expiring code ends, whether or not its removal was done."""
     return CodeState.REVOKED if row.state == CodeState.REVOKING else CodeState.EXPIRED
 
 
 def record_deleted(row: AccessCode, now: datetime, note: str = "") -> None:
-    if row.state == CodeState.REVOKING:
-        row.state = CodeState.REVOKED
-    elif row.state == CodeState.EXPIRING:
-        row.state = CodeState.EXPIRED
-    else:
+    if row.state not in (CodeState.REVOKING, CodeState.EXPIRING):
         return  # reconsidered meanwhile
+    code_record_finished(row, _gave_up_state(row), now)
     row.vendor_code_id = ""
-    row.access_link = None  # it no longer opens the door
     row.create_outcome_unknown = False
-    row.next_attempt_at, row.finished_at = None, now
     row.last_error, row.vendor_wait_until = note, None
 
 
@@ -284,7 +281,7 @@ def record_unrevocable(row: AccessCode, now: datetime) -> None:
     if row.state == CodeState.REVOKING:
         code_record_unrevocable(row)
     elif row.state == CodeState.EXPIRING:
-        row.state, row.next_attempt_at, row.finished_at = CodeState.EXPIRED, None, now
+        code_record_finished(row, CodeState.EXPIRED, now)
 
 
 def retry_cleaning(row: AccessCode, error: ProviderError, now: datetime) -> None:

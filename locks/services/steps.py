@@ -21,6 +21,7 @@ from locks.providers.exceptions import (
 )
 from locks.services.claims import finish, load_claimed
 from locks.services.codes import (
+    code_record_finished,
     enqueue_code,
     last_possible_write,
     listing_delay_of,
@@ -240,7 +241,7 @@ def _end_superseded(code: AccessCode, token: str, now: datetime) -> StepResult:
 
 def _close_superseded(row: AccessCode, now: datetime) -> None:
     if row.state == CodeState.SUPERSEDED and (row.next_attempt_at is None or row.next_attempt_at <= now):
-        row.state, row.next_attempt_at, row.finished_at = CodeState.EXPIRED, None, now
+        code_record_finished(row, CodeState.EXPIRED, now)
 
 
 def _clean_up_failed(code: AccessCode, token: str, now: datetime) -> StepResult:

@@ -96,8 +96,14 @@ def test_stored_accounts_keep_their_token_expiry_in_the_column_only(before_the_m
     account = ProviderAccount.objects.get(pk=api_token.pk)
     assert (account.credentials, account.token_expires_at) == ({"auth": "api_token", "access_token": "t"}, None)
 
-    migrate([parent.key for parent in previous_nodes()])  # reversible: a no-op
-    assert ProviderAccount.objects.get(pk=created["nuki"].pk).credentials == OLD_ROWS["nuki"][1]
+    migrate([parent.key for parent in previous_nodes()])  # reversed: the old keys are back, in each vendor's format
+    old_state = MigrationExecutor(connection).loader.project_state([parent.key for parent in previous_nodes()]).apps
+    OldAccount = old_state.get_model("locks", "ProviderAccount")
+    for provider, (old, _) in OLD_ROWS.items():
+        assert OldAccount.objects.get(pk=created[provider].pk).credentials == old, provider
+    kept_back = OldAccount.objects.get(pk=kept.pk)
+    assert kept_back.credentials == {**OLD_ROWS["ttlock"][0], "expires_at": KEPT.isoformat()}
+    assert OldAccount.objects.get(pk=api_token.pk).credentials == {"auth": "api_token", "access_token": "t"}
 
 
 def test_a_short_igloohome_lifetime_is_recovered_from_the_old_renewal_time():
@@ -109,6 +115,27 @@ def test_a_short_igloohome_lifetime_is_recovered_from_the_old_renewal_time():
     credentials, expires_at = module.in_one_place("igloohome", old)
     assert credentials == {"access_token": "a", "access_token_lifetime": 240}
     assert expires_at == datetime(2026, 6, 1, 8, 4, tzinfo=UTC)
+
+
+def test_reversing_rebuilds_the_keys_the_old_adapters_read():
+    """Before 0011 the adapters read these keys: without them igloohome fetched a token before every
+    request, Nuki and TTLock lost their early refresh, and Tedee's keep-alive failed on ISO instants."""
+    for provider, (old, new) in OLD_ROWS.items():
+        assert module.in_the_old_places(provider, new, EXPIRY) == old, provider
+    assert isinstance(module.in_the_old_places("tedee", OLD_ROWS["tedee"][1], EXPIRY)["refresh_token_issued_at"], int)
+    assert module.in_the_old_places("nuki", {"auth": "api_token", "access_token": "t"}, None) == {"auth": "api_token", "access_token": "t"}
+
+
+def test_reversing_a_short_igloohome_lifetime_gives_back_the_old_renewal_time():
+    new = {"access_token": "a", "access_token_lifetime": 240}
+    old = module.in_the_old_places("igloohome", new, datetime(2026, 6, 1, 8, 4, tzinfo=UTC))
+    assert old == {
+        "access_token": "a",
+        "access_token_expires_at": "2026-06-01T08:04:00+00:00",
+        "access_token_refresh_at": "2026-06-01T08:02:00+00:00",
+    }
+    without_lifetime = module.in_the_old_places("igloohome", {"access_token": "a"}, EXPIRY)
+    assert without_lifetime["access_token_refresh_at"] == "2026-06-01T08:55:00+00:00"
 
 
 def test_credentials_already_in_the_new_shape_are_left_alone():

@@ -60,6 +60,7 @@ OFFLINE_WARNING = "The homeit BOX at this property is offline: the key is saved 
 NO_KEYPAD_REFUSAL = "This homeit property has no keypad, so its keys carry no code to type."
 NOT_A_PROPERTY = "homeit does not know this property; it is no longer in this account."
 KEY_GONE = "The key is no longer in homeit."
+LINK_ONLY_LEFT = "homeit gave a key without a code and it could not be withdrawn yet; it is looked for and removed."
 
 
 class HomeitProvider(LockProvider):
@@ -187,6 +188,7 @@ class HomeitProvider(LockProvider):
         logger.info("homeit key %s created on property %s", key.key_id, vendor_lock_id)
         if key.code is None:
             self._withdraw_link_only(vendor_lock_id, key)
+            raise CodeRejected(NO_KEYPAD_REFUSAL)
         warning = OFFLINE_WARNING if found.get("online") is False else ""
         return _issued(key, warning=warning)
 
@@ -203,11 +205,12 @@ class HomeitProvider(LockProvider):
             raise CodeNotFound(KEY_GONE)
         raise_for_status(response, key_write=True)
         key = read_key(answer_json(response)) or self._key(vendor_lock_id, vendor_code_id)
+        if key.code is None:  # whatever its window, its link alone opens the doors
+            self._withdraw_link_only(vendor_lock_id, key)
+            raise CodeRejected(NO_KEYPAD_REFUSAL)
         if (key.starts_at, key.ends_at) != (to_the_second(spec.starts_at), to_the_second(spec.ends_at)):
             # UNVERIFIED that PUT takes dates: an answer with another window is not believed.
             raise OperationNotSupported("homeit did not move the key's dates; a new key is needed instead.")
-        if key.code is None:
-            raise CodeRejected(NO_KEYPAD_REFUSAL)
         return _issued(key)
 
     def delete_code(self, vendor_lock_id: str, vendor_code_id: str) -> None:
@@ -223,7 +226,8 @@ class HomeitProvider(LockProvider):
         logger.info("homeit key %s deleted on property %s", vendor_code_id, vendor_lock_id)
 
     def find_code(self, vendor_lock_id: str, name: str) -> IssuedCode | None:
-        """The key this system created under `name` (exactly) on the property, after a lost answer."""
+        """The key this system created under `name` (exactly) on the property, after a lost answer.
+        A key of ours without a code is withdrawn on sight and not returned: nothing usable is there."""
         property_id = property_id_or_none(vendor_lock_id)
         if property_id is None:
             raise LockNotFound(NOT_A_PROPERTY)
@@ -233,7 +237,8 @@ class HomeitProvider(LockProvider):
             key = read_key(item)
             if key is not None and key.name == name and key.property_id == vendor_lock_id:
                 if key.code is None:
-                    raise CodeRejected(NO_KEYPAD_REFUSAL)
+                    self._withdraw_link_only(vendor_lock_id, key)
+                    continue
                 return _issued(key)
         return None
 
@@ -250,12 +255,13 @@ class HomeitProvider(LockProvider):
 
     def _withdraw_link_only(self, vendor_lock_id: str, key: Key) -> None:
         """A key without a code (the keypad went away meanwhile) is deleted again: its link alone
-        would open the doors, and Nowistay issues codes."""
+        would open the doors, and Nowistay issues codes. When the delete fails the key is still live,
+        so the outcome is unknown: the lifecycle looks for it by name (`find_code`) and withdraws it."""
         try:
             self.delete_code(vendor_lock_id, key.key_id)
         except ProviderError as error:
             logger.warning("homeit link-only key %s on property %s not withdrawn: %s", key.key_id, vendor_lock_id, error.kind)
-        raise CodeRejected(NO_KEYPAD_REFUSAL)
+            raise OutcomeUnknown(LINK_ONLY_LEFT) from error
 
     # --- HTTP ------------------------------------------------------------------------------------------------
 

@@ -1,7 +1,7 @@
 """Talking to igloohome: the client-credentials token, the authorised request, and statuses translated (table below)."""
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import requests
 from django.conf import settings
@@ -23,6 +23,7 @@ TOKEN_PATH = "/oauth2/token"
 SCOPES = ("igloohomeapi/get-devices", "igloohomeapi/algopin-hourly", "igloohomeapi/algopin-daily")
 DEFAULT_TOKEN_LIFETIME = timedelta(seconds=3600)
 TOKEN_RENEWAL_MARGIN = timedelta(minutes=5)
+NO_API_CLIENT = "No igloohome API client is saved for this account; reconnect it."
 TOKEN_LIFETIME_KEY = "access_token_lifetime"  # seconds, as igloohome gave them for the current token
 
 
@@ -97,18 +98,24 @@ class IgloohomeRequests:
         """The cached token while it has more than a few minutes left (or an unknown expiry: a
         refusal tells), else a new one (saved)."""
         credentials = self.session.credentials
-        token, now = credentials.get("access_token"), self.now()
-        if not renew and token and not expires_within(self.session, renewal_margin(credentials), now=now):
+        token = credentials.get("access_token")
+        if not renew and token and not expires_within(self.session, renewal_margin(credentials), now=self.now()):
             return token
+        # One renewal per account at a time, like every vendor's refresh: a worker that finds the
+        # token renewed by another meanwhile adopts it without asking igloohome again.
+        token = self.session.refresh_credentials(self._new_token).get("access_token")
+        if not token:
+            raise ProviderAuthError(NO_API_CLIENT)
+        return token
+
+    def _new_token(self, credentials: dict) -> tuple[dict, datetime]:
+        """`credentials` with a new client-credentials token, and when that token lapses."""
         client_id, client_secret = credentials.get("client_id"), credentials.get("client_secret")
         if not client_id or not client_secret:
-            raise ProviderAuthError("No igloohome API client is saved for this account; reconnect it.")
+            raise ProviderAuthError(NO_API_CLIENT)
+        now = self.now()
         token, lifetime = self._request_token(client_id, client_secret)
-        expires_at = now + lifetime
-        refreshed = {**credentials, "access_token": token, TOKEN_LIFETIME_KEY: int(lifetime.total_seconds())}
-        self.session.save_credentials(refreshed, expires_at)
-        self.session.credentials, self.session.expires_at = refreshed, expires_at
-        return token
+        return {**credentials, "access_token": token, TOKEN_LIFETIME_KEY: int(lifetime.total_seconds())}, now + lifetime
 
     def _request_token(self, client_id: str, client_secret: str) -> tuple[str, timedelta]:
         url = settings.IGLOOHOME_AUTH_URL.rstrip("/") + TOKEN_PATH

@@ -26,7 +26,7 @@ from locks.providers.exceptions import (
 )
 from locks.providers.homeit import HomeitProvider
 from locks.providers.http import VendorHttp
-from tests.helpers.lifecycle import tick, utc
+from tests.helpers.lifecycle import passes, tick, utc
 from tests.vendors.homeit import API_KEY, HomeitCloud, api_url
 
 NOW = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
@@ -211,6 +211,59 @@ def test_a_property_without_keypad_gets_no_key(cloud, provider):
     with pytest.raises(CodeRejected, match="no keypad"):
         provider.create_code(str(SHED), spec())
     assert cloud.keys_on(SHED) == [] and ("POST", "keys") not in cloud.calls
+
+
+def keypad_said_once(cloud, property_id):
+    """The property's next read says it has a keypad although its keys come without a code (the
+    keypad went away between the read and the write)."""
+    cloud.fail_next("GET", "property", 200, body={**cloud.properties[property_id].as_json(), "keypad": True})
+
+
+def test_a_key_that_came_without_a_code_is_withdrawn_and_refused(cloud, provider):
+    keypad_said_once(cloud, SHED)
+    with pytest.raises(CodeRejected, match="no keypad"):
+        provider.create_code(str(SHED), spec())
+    assert cloud.keys_on(SHED) == [] and ("DELETE", "key") in cloud.calls
+
+
+def test_a_key_without_a_code_that_cannot_be_withdrawn_is_an_unknown_outcome_found_by_its_name(cloud, provider):
+    keypad_said_once(cloud, SHED)
+    cloud.fail_next("DELETE", "key", 503)
+    with pytest.raises(OutcomeUnknown):  # its link opens the doors: the clean-up must look for it
+        provider.create_code(str(SHED), spec())
+    assert [key["code"] for key in cloud.keys_on(SHED)] == [None]
+    assert provider.find_code(str(SHED), "nw-101") is None  # found by its name, withdrawn, nothing usable
+    assert cloud.keys_on(SHED) == []
+
+
+def test_finding_a_key_without_a_code_that_still_cannot_be_withdrawn_stays_unknown(cloud, provider):
+    keypad_said_once(cloud, SHED)
+    cloud.fail_next("DELETE", "key", 503, times=2)
+    with pytest.raises(OutcomeUnknown):
+        provider.create_code(str(SHED), spec())
+    with pytest.raises(OutcomeUnknown):
+        provider.find_code(str(SHED), "nw-101")
+    assert len(cloud.keys_on(SHED)) == 1
+
+
+def test_an_update_that_leaves_a_key_without_a_code_withdraws_it(cloud, provider):
+    issued = provider.create_code(str(FLAT), spec())
+    cloud.keys[int(issued.vendor_code_id)]["code"] = None  # the keypad went away: the link alone remains
+    with pytest.raises(CodeRejected, match="no keypad"):
+        provider.update_code(str(FLAT), issued.vendor_code_id, spec(starts=LATER_STARTS, ends=LATER_ENDS))
+    assert cloud.keys_on(FLAT) == []
+
+
+def test_an_update_that_leaves_a_key_without_a_code_it_cannot_withdraw_is_an_unknown_outcome(cloud, provider):
+    issued = provider.create_code(str(FLAT), spec())
+    cloud.keys[int(issued.vendor_code_id)]["code"] = None
+    cloud.fail_next("DELETE", "key", 503)
+    with pytest.raises(OutcomeUnknown):  # retried: the next attempt withdraws it
+        provider.update_code(str(FLAT), issued.vendor_code_id, spec(starts=LATER_STARTS, ends=LATER_ENDS))
+    assert len(cloud.keys_on(FLAT)) == 1
+    with pytest.raises(CodeRejected):
+        provider.update_code(str(FLAT), issued.vendor_code_id, spec(starts=LATER_STARTS, ends=LATER_ENDS))
+    assert cloud.keys_on(FLAT) == []
 
 
 @pytest.mark.parametrize("lock_id", [str(NEIGHBOUR), "999999", "not-a-property", "5300\x001"])
@@ -528,6 +581,25 @@ def test_a_booking_gets_a_homeit_key_which_follows_the_stay_and_goes_with_it(hom
         tick()
     assert global_cloud.keys_on(FLAT) == []
     assert {method for method, route in global_cloud.calls if route in ("keys", "key")} == {"POST", "PUT", "DELETE"}
+
+
+@pytest.mark.django_db
+def test_a_key_left_without_a_code_is_looked_for_and_removed_by_the_lifecycle(homeit_property, book, global_cloud):
+    global_cloud.properties[FLAT].keypad = False
+    keypad_said_once(global_cloud, FLAT)  # the keypad goes between the property's read and the key's write
+    global_cloud.fail_next("DELETE", "key", 503)  # and the link-only key cannot be withdrawn at once
+    with freeze_time("2026-06-01 00:00:00"):
+        booking = book(homeit_property, date(2026, 6, 2), date(2026, 6, 5))
+        services.booking_created(booking=booking)
+        tick()
+        assert [key["code"] for key in global_cloud.keys_on(FLAT)] == [None]
+        assert AccessCode.objects.get(booking=booking).create_outcome_unknown
+    for moment in passes(utc(2026, 6, 1, 0, 15), utc(2026, 6, 1, 3, 0)):
+        with freeze_time(moment):
+            tick()
+    code = AccessCode.objects.get(booking=booking)
+    assert global_cloud.keys_on(FLAT) == []  # its link opened the doors: it is gone
+    assert code.state == CodeState.FAILED and not code.create_outcome_unknown and code.next_attempt_at is None
 
 
 # --- the provider on the sandbox's virtual homeit (`python -m sandbox --seed`) ----------------------------------

@@ -162,6 +162,30 @@ class TestToken:
         assert saved[1][0]["access_token"] != saved[0][0]["access_token"]
         assert provider.session.credentials == saved[1][0]
 
+    def test_a_renewal_goes_through_the_accounts_serialised_refresh(self, cloud):
+        refreshes = []
+
+        def serialised_refresh(held, refresh):  # the gateway's: one refresh per account at a time
+            refreshes.append(held)
+            return refresh(held)
+
+        provider = make_provider(saved=Saved())
+        provider.session.serialised_refresh = serialised_refresh
+        with freeze_time("2026-06-01 08:00:00") as frozen:
+            provider.list_locks()
+            frozen.move_to("2026-06-01 08:55:00")
+            provider.list_locks()
+        assert refreshes[0] == CREDENTIALS and len(refreshes) == 2 and cloud.token_requests == 2
+        assert provider.session.expires_at == utc(2026, 6, 1, 9, 55)
+
+    def test_a_token_another_worker_renewed_meanwhile_is_adopted_without_asking_igloohome(self, cloud):
+        renewed = {**CREDENTIALS, "access_token": "renewed-by-another-worker", "access_token_lifetime": 3600}
+        provider = make_provider(saved=Saved())
+        provider.session.serialised_refresh = lambda held, refresh: (renewed, utc(2026, 6, 1, 9, 30))
+        with freeze_time("2026-06-01 08:30:00"):
+            assert provider._access_token() == "renewed-by-another-worker"
+        assert cloud.token_requests == 0 and provider.session.credentials == renewed
+
     def test_a_short_lived_token_is_renewed_at_half_its_lifetime(self):
         cloud = IgloohomeCloud(token_lifetime=240)
         cloud.add_lock("IGL-1", "Front door", bridge="IGB-1", keypad="IGK-1")

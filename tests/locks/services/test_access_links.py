@@ -6,7 +6,7 @@ leaves the lock, offered to messages as `{{smartlock_link}}` and shown beside th
 """
 
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from freezegun import freeze_time
@@ -17,6 +17,8 @@ from locks.code_status import describe_code
 from locks.models import AccessCode, CodeState
 from locks.providers import registry
 from locks.providers.base import Capabilities
+from locks.providers.exceptions import LockNotFound
+from locks.services import codes, outcomes, steps
 from messaging import rendering
 from messaging.ledger import booking_values
 
@@ -101,3 +103,38 @@ def test_without_a_link_the_variable_is_empty(assigned_property, book, fake_clou
         code = AccessCode.objects.get(booking=booking)
         assert code.access_link is None
         assert rendering.render("[{{smartlock_link}}]", booking_values(booking, code)) == "[]"
+
+
+def _gave_up(code, now):
+    code.state = CodeState.EXPIRING  # the lock refuses the removal for good: given up on
+    outcomes.record_later_failure(code, LockNotFound("The lock is no longer in the account."), now)
+
+
+def _expired_unrevocable(code, now):
+    code.state = CodeState.EXPIRING  # a vendor that cannot revoke: the code ends on its own
+    outcomes.record_unrevocable(code, now)
+
+
+def _superseded_ended(code, now):
+    code.state, code.next_attempt_at = CodeState.SUPERSEDED, now  # the replaced code reached its end
+    steps._close_superseded(code, now)
+
+
+def _retired_off_the_lock(code, now):
+    code.vendor_code_id = ""  # not on the lock: retiring it ends it at once
+    codes.code_retire(code=code, now=now, enqueue=False)
+
+
+@pytest.mark.parametrize("end", [_gave_up, _expired_unrevocable, _superseded_ended, _retired_off_the_lock])
+def test_the_link_is_cleared_on_every_path_that_ends_a_code(assigned_property, book, linking_vendor, committed_tick, end):
+    prop = assigned_property()
+    with freeze_time("2026-03-11 09:00:00"):
+        booking = book(prop, date(2026, 3, 12), date(2026, 3, 14))
+        services.booking_created(booking=booking)
+        committed_tick()
+    code = AccessCode.objects.select_related("booking__property", "lock__account").get(booking=booking)
+    assert code.access_link
+    now = code.ends_at + timedelta(days=8)
+    end(code, now)
+    assert code.finished_at == now and code.state in (CodeState.REVOKED, CodeState.EXPIRED)
+    assert code.access_link is None
