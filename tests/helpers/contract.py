@@ -23,6 +23,8 @@ class AdapterUnderTest:
     lock_id: str  # in the account, online, takes remote codes
     offline_lock_id: str  # in the account, its gateway or bridge unreachable
     missing_lock_id: str  # not (or no longer) in the account
+    # Types a PIN on the keypad of `lock_id` now (emulators of vendors with an access log); True if it opened.
+    enter_pin: Callable[[str], bool] | None = None
 
     @property
     def capabilities(self) -> Capabilities:

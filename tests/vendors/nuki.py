@@ -56,6 +56,7 @@ from locks.providers.base import AccountSession
 from locks.providers.http import VendorHttp
 from tests.helpers.contract import AdapterUnderTest
 from tests.helpers.repository import FIXTURES as ALL_FIXTURES
+from tests.vendors.nuki_log import NukiLogEmulation
 
 FIXTURES = ALL_FIXTURES / "nuki"
 DATE_FORMAT = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d{3})?)?Z$")
@@ -92,11 +93,17 @@ class EmulatedLock:
     subscription: str | None = None  # currentSubscription.state; None: not reported
     grace_period: bool = False  # currentSubscription.isInGracePeriod
     gated: bool | None = None  # whether Nuki refuses this lock's gated calls; None: from the state
+    logs: list[dict] = field(default_factory=list)  # GET /smartlock/{id}/log (tests/vendors/nuki_log.py)
+    battery_charge: int | None = None  # state.batteryCharge; None: not reported
+    battery_critical: bool = False
 
     def as_json(self) -> dict:
         data = copy.deepcopy(fixture("smartlocks.json")[0])
         data.update(smartlockId=self.smartlock_id, name=self.name, serverState=self.server_state)
         data["config"].update(name=self.name, keypadPaired=self.keypad, keypad2Paired=self.keypad2)
+        data["state"]["batteryCritical"] = self.battery_critical
+        if self.battery_charge is not None:
+            data["state"]["batteryCharge"] = self.battery_charge
         if self.subscription is not None:  # the shape of Nuki's example [N-SHS] and schema [N-SW]
             data["currentSubscription"] = {
                 "type": "B2C", "state": self.subscription, "creationDate": "2025-01-17T10:05:09.345Z",
@@ -128,7 +135,7 @@ class _MockAdapter(HTTPAdapter):
         return self._send(self, request, **kwargs)
 
 
-class NukiCloud:
+class NukiCloud(NukiLogEmulation):
     def __init__(self, *, pending_reads: int = 0):
         self.mock = responses.RequestsMock(assert_all_requests_are_fired=False)
         self.account = fixture("account.json")
@@ -144,7 +151,7 @@ class NukiCloud:
         self.faults: dict[tuple[str, str], list] = defaultdict(list)
         self.calls: list[tuple[str, str]] = []  # (method, route)
         self.bodies: list[tuple[str, str, object]] = []  # (method, route, JSON body) of writes
-        self.subscription_gated_routes = {"auths", "auth"}
+        self.subscription_gated_routes = {"auths", "auth", "log"}  # SmartlockLog is gated too [N-V15]
         self.subscription_refusal_status = 403
         self._auth_numbers = itertools.count(20)
         base = re.escape(nuki.api_url("")) + r".*"
@@ -230,6 +237,8 @@ class NukiCloud:
             return "lock", self._get_lock, (parts[1],)
         if len(parts) == 3 and parts[0] == "smartlock" and parts[2] == "auth" and method in ("GET", "PUT"):
             return "auths", self._get_auths if method == "GET" else self._create_auth, (parts[1],)
+        if len(parts) == 3 and parts[0] == "smartlock" and parts[2] == "log" and method == "GET":
+            return "log", self._get_log, (parts[1],)
         if len(parts) == 4 and parts[0] == "smartlock" and parts[2] == "auth" and method in ("POST", "DELETE"):
             return "auth", self._update_auth if method == "POST" else self._delete_auth, (parts[1], parts[3])
         return "unknown", lambda request: (404, {}, ""), ()
@@ -387,6 +396,10 @@ class NukiCloud:
 
     # --- helpers -------------------------------------------------------------------------------------
     @staticmethod
+    def auth_template() -> dict:
+        return fixture("auth_keypad_code.json")
+
+    @staticmethod
     def _public(auth: dict) -> dict:
         return {key: value for key, value in auth.items() if not key.startswith("_")}
 
@@ -443,4 +456,10 @@ def nuki_adapter():
     cloud.add_lock(BACK_DOOR_OFFLINE, "Back door", server_state=4)
     cloud.add_lock(CELLAR_NO_KEYPAD, "Cellar", keypad=False)
     provider = nuki_provider(cloud)
-    return AdapterUnderTest(provider, lock_id=str(FRONT_DOOR), offline_lock_id=str(BACK_DOOR_OFFLINE), missing_lock_id=str(GONE))
+    return AdapterUnderTest(
+        provider,
+        lock_id=str(FRONT_DOOR),
+        offline_lock_id=str(BACK_DOOR_OFFLINE),
+        missing_lock_id=str(GONE),
+        enter_pin=lambda pin: cloud.enter_pin(FRONT_DOOR, pin),
+    )

@@ -39,6 +39,7 @@ from locks.providers.http import VendorHttp
 from locks.providers.tedee.pins import tedee_rule
 from tests.helpers.contract import AdapterUnderTest
 from tests.helpers.repository import FIXTURES as ALL_FIXTURES
+from tests.vendors.tedee_activity import TedeeActivityEmulation
 
 FIXTURES = ALL_FIXTURES / "tedee"
 ERRORS = json.loads((FIXTURES / "errors.json").read_text())
@@ -74,6 +75,8 @@ class EmulatedLock:
     capacity: int = 100
     pins: dict[int, dict] = field(default_factory=dict)
     list_version: int = 1
+    battery_level: int | None = 80
+    activities: list[dict] = field(default_factory=list)  # my/deviceactivity (tests/vendors/tedee_activity.py)
 
     def as_json(self, accessories: bool) -> dict:
         data = {
@@ -85,7 +88,8 @@ class EmulatedLock:
             "accessLevel": self.access_level,
             "timeZone": self.time_zone,
             "serialNumber": f"{self.id:06d}-00001",
-            "lockProperties": {"state": 3, "isCharging": False, "batteryLevel": 80},
+            # `deviceState` since API v1.35 (was `lockProperties`) [TD release-notes.rst, datastructures/lock.rst].
+            "deviceState": {"state": 3, "isCharging": False, "batteryLevel": self.battery_level},
         }
         if accessories:
             data["accessories"] = [{"id": 5000 + self.id, "deviceType": 3}] if self.keypad else []
@@ -103,7 +107,7 @@ class _MockAdapter(HTTPAdapter):
         return self._send(self, request, **kwargs)
 
 
-class TedeeCloud:
+class TedeeCloud(TedeeActivityEmulation):
     def __init__(self, *, name: str = "Ada Host", email: str = "ada@example.com"):
         self.mock = responses.RequestsMock(assert_all_requests_are_fired=False)
         self.claims = {"name": name, "email": email, "oid": "bcc1fdc9-13ee-43b3-a13e-eaba8eaf7996"}
@@ -141,7 +145,7 @@ class TedeeCloud:
         return lock
 
     def fail_next(self, method: str, kind: str, status: int, headers: dict | None = None, times: int = 1) -> None:
-        """The next `method` on `kind` ("locks", "lock", "pins", "pin", "token") answers `status`."""
+        """The next `method` on `kind` ("locks", "lock", "pins", "pin", "activity", "token") answers `status`."""
         self.faults[(method, kind)].extend([("status", status, headers or {})] * times)
 
     def lose_next(self, method: str, kind: str) -> None:
@@ -245,6 +249,8 @@ class TedeeCloud:
         self._land_due_writes()
         parts = urlsplit(request.url).path[len(urlsplit(tedee.api_url("")).path) :].strip("/").split("/")
         kind = {2: "locks", 3: "lock", 4: "pins", 5: "pin"}.get(len(parts), "unknown")
+        if parts[:2] == ["my", "deviceactivity"]:
+            kind = "activity"
         self.calls.append((request.method, "/".join(parts)))
         if request.headers.get("Authorization", "").removeprefix("Bearer ") not in self.access_tokens:
             return 401, {"WWW-Authenticate": 'Bearer error="invalid_token"'}, ""
@@ -376,4 +382,6 @@ def tedee_adapter():
     http = VendorHttp("Tedee")
     cloud.mount(http.session)
     provider = tedee.TedeeProvider(cloud.session(), http=http)
-    return AdapterUnderTest(provider, lock_id="101", offline_lock_id="102", missing_lock_id="999")
+    return AdapterUnderTest(
+        provider, lock_id="101", offline_lock_id="102", missing_lock_id="999", enter_pin=lambda pin: cloud.enter_pin(101, pin)
+    )

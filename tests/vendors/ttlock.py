@@ -41,6 +41,7 @@ from locks.providers.base import AccountSession
 from locks.providers.http import VendorHttp
 from locks.providers.ttlock import TTLockProvider, one_call_per_lock_in_process
 from tests.helpers.contract import AdapterUnderTest
+from tests.vendors.ttlock_records import TTLockRecordsEmulation
 
 DOCUMENTED_ERRMSG = {
     -1003: "Lock does not exist",
@@ -87,6 +88,8 @@ class EmulatedLock:
     timezone_raw_offset: int = 3_600_000
     online: bool = True
     passcodes: dict[int, dict] = field(default_factory=dict)
+    electric_quantity: int = 85
+    records: list[dict] = field(default_factory=list)  # lockRecord/list (tests/vendors/ttlock_records.py)
 
     @property
     def is_wifi(self) -> bool:
@@ -112,8 +115,9 @@ class _Transport(HTTPAdapter):
         return self._send(self, request, **kwargs)
 
 
-class TTLockCloud:
+class TTLockCloud(TTLockRecordsEmulation):
     ACCESS_TOKEN_LIFETIME_S = 7_776_000  # 90 days, as documented [T-TOK]
+    error_body = staticmethod(error_body)
 
     def __init__(self, *, client_id: str | None = None, client_secret: str | None = None, base_url: str | None = None):
         self.client_id = settings.TTLOCK_CLIENT_ID if client_id is None else client_id
@@ -226,6 +230,7 @@ class TTLockCloud:
             ("GET", "/v3/gateway/listLock"): self._gateway_locks,
             ("GET", "/v3/gateway/listByLock"): self._gateways_of_lock,
             ("POST", "/v3/wifiLock/detail"): self._wifi_lock_detail,
+            ("GET", "/v3/lockRecord/list"): self._lock_records,
         }
         for (method, path), handler in routes.items():
             self.mock.add_callback(method, self.base_url + path, callback=self._answer(path, handler))
@@ -343,7 +348,7 @@ class TTLockCloud:
             "lockName": f"S31_{lock.lock_id:06x}",
             "lockAlias": lock.alias,
             "lockMac": "C5:40:E0:9C:8C:C1",
-            "electricQuantity": 85,
+            "electricQuantity": lock.electric_quantity,
             "featureValue": lock.feature_value,
             "hasGateway": lock.has_gateway,
             "lockData": "emulated-lock-data",
@@ -555,4 +560,6 @@ def ttlock_adapter():
     provider = TTLockProvider(cloud.session(), call_guard=one_call_per_lock_in_process, http=VendorHttp("TTLock"))
     provider.http.session.mount("https://", cloud.transport())
     provider.http.session.mount("http://", cloud.transport())
-    return AdapterUnderTest(provider, lock_id="3001", offline_lock_id="3002", missing_lock_id="3999")
+    return AdapterUnderTest(
+        provider, lock_id="3001", offline_lock_id="3002", missing_lock_id="3999", enter_pin=lambda pin: cloud.enter_pin(3001, pin)
+    )

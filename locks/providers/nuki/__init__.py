@@ -8,7 +8,9 @@ lock's bridge applies it seconds later, so every create, update and delete is re
 
 The package: `provider` (the adapter), `client` (URLs, sign-in, tokens, the authorised request),
 `locks` (keypad, server state, Smart Hosting), `codes` (dates), `errors` (statuses and refusals),
-`sign_in` (how a host signs in and what a refused sign-in tells them), `pins` (Nuki's PIN rule).
+`sign_in` (how a host signs in and what a refused sign-in tells them), `pins` (Nuki's PIN rule),
+`read_back` (every keypad code on a lock, its keypad openings, its battery; facts and what is
+UNVERIFIED in its docstring).
 
 Sources
 -------
@@ -40,6 +42,8 @@ N-PRICE https://developer.nuki.io/t/api-pricing/9746 (Nuki staff on 402 "Account
 N-B24  https://wiki.beds24.com/index.php?title=Nuki.io (a keypad-code PMS integration's requirements)
 N-SEAM https://docs.seam.co/latest/api/devices/simulate/paid_subscription (Seam simulates an expired SHS)
 N-HA   idx:2027055486 (an unofficial Home Assistant client's README on the SHS refusal)
+N-LOGSCO idx:27486741678 (a client's test listing Nuki's scopes, smartlock.log among them),
+       idx:71192315781 (an integration's README: smartlock.log for activity events)
 
 Verified facts
 --------------
@@ -129,7 +133,9 @@ Decisions on what the sources leave open (UNVERIFIED items)
   on in one place should Nuki document it (its swagger hints at an Ory "HYDRA" OAuth server).
 - Scopes (`OAUTH_SCOPES`, space-separated, overridable with settings.NUKI_OAUTH_SCOPES): account
   (the account name), smartlock.readOnly (the lock list), smartlock.auth (keypad codes), the
-  names every client we found uses [N-SCO]; Nuki's own list is not in the stored docs.
+  names every client we found uses [N-SCO]; smartlock.log (the activity log, `read_back`), named
+  in a client's full scope list and tied to activity by another [N-LOGSCO]; Nuki's own list is not
+  in the stored docs.
 - Access-token lifetime: `expires_in` when given, else one hour (the implicit flow's documented
   lifetime [N-AUTH]); refreshed REFRESH_MARGIN before it ends and once after a 401. A missing
   `refresh_token` in a refresh answer keeps the previous one. No refresh token at all: the account

@@ -19,7 +19,8 @@ from locks.providers.tokens import expires_within, send_with_one_refresh
 logger = logging.getLogger(__name__)
 
 
-OAUTH_SCOPES = ("account", "smartlock.readOnly", "smartlock.auth")
+# smartlock.log: the lock's activity log, for when codes are used (issue 19); see the package docstring.
+OAUTH_SCOPES = ("account", "smartlock.readOnly", "smartlock.auth", "smartlock.log")
 USE_PKCE = False  # Nuki documents no code_challenge parameter
 REFRESH_MARGIN = timedelta(minutes=5)
 DEFAULT_ACCESS_LIFETIME = 3600  # seconds, when the token answer has no expires_in

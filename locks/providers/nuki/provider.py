@@ -45,6 +45,7 @@ from locks.providers.nuki.errors import (
 )
 from locks.providers.nuki.locks import SERVER_STATE_OK, SERVER_STATES, has_keypad, subscription_ended
 from locks.providers.nuki.pins import nuki_rule
+from locks.providers.nuki.read_back import NukiReadBack
 from locks.providers.nuki.sign_in import (
     API_TOKEN_METHOD,
     API_TOKEN_REFUSED,
@@ -69,7 +70,7 @@ NAME_MAX_LENGTH = 20
 # --- the adapter ------------------------------------------------------------------------------------
 
 
-class NukiProvider(NukiRequests, LockProvider):
+class NukiProvider(NukiReadBack, NukiRequests, LockProvider):
     """One Nuki Web account: its locks and the keypad codes (type-13 authorizations) on them."""
 
     slug = "nuki"
@@ -106,7 +107,14 @@ class NukiProvider(NukiRequests, LockProvider):
 
     # "Call the GET /smartlock/auth endpoint within a few minutes to validate" [N-204].
     capabilities = Capabilities(
-        chosen_pins=True, remote_revoke=True, update_in_place=True, find_codes=True, listing_delay=timedelta(minutes=5)
+        chosen_pins=True,
+        remote_revoke=True,
+        update_in_place=True,
+        find_codes=True,
+        listing_delay=timedelta(minutes=5),
+        lists_codes=True,
+        access_log=True,
+        reports_health=True,
     )
     readback_delays: tuple[float, ...] = READBACK_DELAYS
 

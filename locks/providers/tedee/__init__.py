@@ -7,7 +7,8 @@ talks to the device while we wait, so a busy or disconnected lock answers 409 or
 
 The package: `provider` (the adapter), `client` (OAuth sign-in, tokens, the account's name),
 `locks` (eligibility), `codes` (dates and the PIN body), `errors` (statuses), `sign_in` (how a host
-signs in and what a refused sign-in tells them), `pins` (Tedee's PIN rule).
+signs in and what a refused sign-in tells them), `pins` (Tedee's PIN rule), `read_back` (every PIN on
+a lock, its PIN openings, its battery; facts and what is UNVERIFIED in its docstring).
 
 Sources
 -------
@@ -33,8 +34,10 @@ Verified facts
   client_id, client_secret, scope, refresh_token, redirect_uri [TD authenticate, both versions].
 - Scopes: `https://tedee.onmicrosoft.com/api/user_impersonation` is required; `offline_access`
   yields the refresh token; PIN endpoints need `.../Device.ReadWrite`, which the lock and PIN
-  list endpoints also accept [TD authenticate "Scopes"; endpoints/lockpin/*.rst; endpoints/lock/
-  get-all.rst @b92c36f7].
+  list endpoints also accept; the activity log needs `.../DeviceActivity.Read` [TD authenticate
+  "Scopes"; endpoints/lockpin/*.rst; endpoints/lock/get-all.rst @b92c36f7; endpoints/deviceactivity/
+  get-all.rst @73d0883]. Connections made before DeviceActivity.Read was asked for lack it until
+  the host reconnects (`read_back`).
 - Lifetimes: access token "valid for 4 hours", refresh token "valid for 14 days", yet the sample
   answer says `"expires_in": "3600"` (a string) and `"refresh_token_expires_in": 1209600`
   [TD authenticate]. We trust `expires_in` at run time and parse it from a string or a number.

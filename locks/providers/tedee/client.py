@@ -21,7 +21,13 @@ from locks.providers.tokens import iso_utc
 
 B2C_POLICY = "B2C_1A_Signup_Signin_With_Kmsi"  # Tedee's sign-in user flow [TD authenticate]
 SCOPE_PREFIX = "https://tedee.onmicrosoft.com/api/"
-SCOPES = (f"{SCOPE_PREFIX}user_impersonation", f"{SCOPE_PREFIX}Device.ReadWrite", "offline_access")
+# DeviceActivity.Read: the lock's activity, for when codes are used (issue 19) [TD authenticate "Scopes"].
+SCOPES = (
+    f"{SCOPE_PREFIX}user_impersonation",
+    f"{SCOPE_PREFIX}Device.ReadWrite",
+    f"{SCOPE_PREFIX}DeviceActivity.Read",
+    "offline_access",
+)
 
 
 REFRESH_MARGIN = timedelta(minutes=5)  # refresh an access token this long before it expires

@@ -30,6 +30,7 @@ from locks.providers.tedee.codes import parse_date, pin_body
 from locks.providers.tedee.errors import PIN_WRITE_ONLY, STATUS_ERRORS
 from locks.providers.tedee.locks import unavailable_reasons
 from locks.providers.tedee.pins import tedee_rule
+from locks.providers.tedee.read_back import TedeeReadBack
 from locks.providers.tedee.sign_in import (
     CONNECT_FINE_PRINT,
     CONNECT_HINT,
@@ -49,7 +50,7 @@ JSON_BODY_HEADERS = {"accept": "application/json", "Content-Type": "application/
 # --- the adapter -------------------------------------------------------------------------------------
 
 
-class TedeeProvider(LockProvider):
+class TedeeProvider(TedeeReadBack, LockProvider):
     """Tedee locks with a keypad and a bridge, through one host's OAuth connection."""
 
     slug = "tedee"
@@ -73,7 +74,15 @@ class TedeeProvider(LockProvider):
     def sign_in_refusal(cls, error: Exception) -> str:
         return sign_in_refusal_text(error) if isinstance(error, ProviderError) else super().sign_in_refusal(error)
 
-    capabilities = Capabilities(chosen_pins=True, remote_revoke=True, update_in_place=True, listing_delay=timedelta(minutes=2))
+    capabilities = Capabilities(
+        chosen_pins=True,
+        remote_revoke=True,
+        update_in_place=True,
+        listing_delay=timedelta(minutes=2),
+        lists_codes=True,
+        access_log=True,  # which PIN opened is UNVERIFIED: see `read_back`
+        reports_health=True,
+    )
 
     def __init__(self, session: AccountSession, *, http: VendorHttp | None = None):
         super().__init__(session)

@@ -2,7 +2,8 @@
 
 The package: `provider` (the adapter), `client` (signed requests, tokens, one call per lock),
 `locks` (eligibility and online state), `errors` (TTLock's errcodes), `times` (epoch ms, lock clocks),
-`sign_in` (how a host signs in and what a refused sign-in tells them), `pins` (TTLock's PIN rule).
+`sign_in` (how a host signs in and what a refused sign-in tells them), `pins` (TTLock's PIN rule),
+`read_back` (every passcode on a lock, its passcode openings, its battery; facts in its docstring).
 Source keys in brackets, e.g. [T-TOK], resolve in the list below.
 
 Sources
@@ -20,6 +21,13 @@ T-CHG   https://euopen.ttlock.com/document-pages/cloud/passcode/update
 T-DEL   https://euopen.ttlock.com/document-pages/en/cloud/passcode/delete
 T-LPWD  https://euopen.ttlock.com/document-pages/cloud/passcode/list
 T-PL    the passcode list, as T-LPWD
+        (English: https://euopen.ttlock.com/document-pages/en/cloud/passcode/list)
+T-PL-OLD https://euopen.ttlock.com/doc/api/v3/lock/listKeyboardPwd
+T-UPV   https://euopen.ttlock.com/document-pages/en/cloud/passcode/upload
+T-RL    https://euopen.ttlock.com/document-pages/cloud/lockRecord/list
+T-RL-OLD https://euopen.sciener.com/doc/api/v3/lockRecord/list (older English page, record types)
+T-RG    https://euopen.ttlock.com/documentPages/htmlPages/userGuide/lockRecordEn.html
+T-PG    https://euopen.ttlock.com/documentPages/htmlPages/userGuide/passcodeEn.html
 T-ERR   https://euopen.ttlock.com/document-pages/cloud/errorCode
         (English: https://euopen.ttlock.com/document-pages/en/cloud/errorCode)
 T-CNT   https://euopen.ttlock.com/document-pages/en/cloud/getAppMonthRequestCount

@@ -105,6 +105,10 @@ class TTLockLockListing:
 
     # --- online state: read, never a reason to refuse a lock ---------------------------------------
 
+    def _current_online_state(self, details: dict) -> bool | None:
+        """The online state of one lock, from its details (as `_is_online`, reading the gateways it needs)."""
+        return self._is_online(details, self._gateway_reach() if _via_gateway(details) else None)
+
     def _is_online(self, details: dict, reach: "_GatewayReach | None") -> bool | None:
         """True when a path to the lock is online, False when every path is known to be offline,
         None when TTLock did not say (a failed read is never taken for "offline")."""

@@ -21,6 +21,7 @@ from locks.providers.ttlock.client import TTLockRequests, credentials_from, one_
 from locks.providers.ttlock.errors import digits_only, malformed
 from locks.providers.ttlock.locks import TTLockLockListing
 from locks.providers.ttlock.pins import ttlock_rule
+from locks.providers.ttlock.read_back import TTLockReadBack
 from locks.providers.ttlock.sign_in import (
     CONNECT_FINE_PRINT,
     CONNECT_HINT,
@@ -40,7 +41,7 @@ NEWEST_FIRST = 1  # listKeyboardPwd orderBy; our codes are usually recent [T-LPW
 # --- the adapter -----------------------------------------------------------------------------------
 
 
-class TTLockProvider(TTLockLockListing, TTLockRequests, LockProvider):
+class TTLockProvider(TTLockReadBack, TTLockLockListing, TTLockRequests, LockProvider):
     """A host's TTLock account: locks with a gateway (or WiFi) and V4 passcodes take guest codes."""
 
     slug = "ttlock"
@@ -51,7 +52,15 @@ class TTLockProvider(TTLockLockListing, TTLockRequests, LockProvider):
     connect_notes = CONNECT_NOTES
     connect_fine_print = CONNECT_FINE_PRINT
     eligibility_hint = ELIGIBILITY_HINT
-    capabilities = Capabilities(chosen_pins=True, remote_revoke=True, update_in_place=True, listing_delay=timedelta(minutes=3))
+    capabilities = Capabilities(
+        chosen_pins=True,
+        remote_revoke=True,
+        update_in_place=True,
+        listing_delay=timedelta(minutes=3),
+        lists_codes=True,
+        access_log=True,
+        reports_health=True,
+    )
 
     LOCK_PAGE_SIZE = 100  # lock/list allows up to 1000 [T-LL]
     GATEWAY_PAGE_SIZE = 200  # the documented maximum [T-GWL]

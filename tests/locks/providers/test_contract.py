@@ -13,12 +13,13 @@ refuse the operation with OperationNotSupported, or (without chosen PINs) genera
 import copy
 import inspect
 import pickle
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from freezegun import freeze_time
 
 from locks.providers import exceptions
-from locks.providers.base import Capabilities, IssuedCode, LockProvider, RemoteLock
+from locks.providers.base import Capabilities, CodeUse, IssuedCode, ListedCode, LockHealth, LockProvider, RemoteLock
 from locks.providers.exceptions import (
     CodeRejected,
     LockNotFound,
@@ -280,6 +281,71 @@ class TestLockProviderContract:
         for pin in adapter.acceptable_pins():
             adapter.provider.create_code(adapter.lock_id, adapter.spec(f"nw-{pin}", pin))  # none refused
 
+
+    # --- reading the lock back (issue 19) ------------------------------------------------------------
+
+    @having("lists_codes")
+    def test_the_listing_shows_a_created_code_with_its_name_and_window_and_not_a_deleted_one(self, adapter):
+        pins = adapter.acceptable_pins()
+        kept = adapter.provider.create_code(adapter.lock_id, adapter.spec("nw-101", pins[0]))
+        removed = adapter.provider.create_code(adapter.lock_id, adapter.spec("nw-102", pins[1]))
+        if adapter.capabilities.remote_revoke:
+            adapter.provider.delete_code(adapter.lock_id, removed.vendor_code_id)
+        listed = {code.vendor_code_id: code for code in adapter.provider.list_codes(adapter.lock_id)}
+        assert all(isinstance(code, ListedCode) for code in listed.values())
+        assert listed[kept.vendor_code_id].name == "nw-101"
+        assert (listed[kept.vendor_code_id].starts_at, listed[kept.vendor_code_id].ends_at) == (STARTS, ENDS)
+        assert listed[kept.vendor_code_id].pin in (kept.pin, None)
+        if adapter.capabilities.remote_revoke:
+            assert removed.vendor_code_id not in listed
+
+    @having("lists_codes")
+    def test_a_missing_lock_refuses_a_listing(self, adapter):
+        with pytest.raises(LockNotFound):
+            adapter.provider.list_codes(adapter.missing_lock_id)
+
+    @having("access_log")
+    def test_an_opening_with_a_code_is_read_back_as_a_use_of_that_code(self, adapter):
+        assert adapter.enter_pin is not None, "an adapter with an access log has an emulator that can type a PIN"
+        opened_at = STARTS + timedelta(hours=2)
+        with freeze_time(opened_at):
+            issued = adapter.provider.create_code(adapter.lock_id, adapter.spec("nw-101"))
+            assert adapter.enter_pin(issued.pin)
+        with freeze_time(opened_at + timedelta(minutes=30)):
+            uses = adapter.provider.code_uses(adapter.lock_id, STARTS)
+            assert adapter.provider.code_uses(adapter.lock_id, opened_at + timedelta(minutes=1)) == []
+        assert len(uses) == 1 and isinstance(uses[0], CodeUse)
+        use = uses[0]
+        assert use.at.tzinfo is not None and abs(use.at - opened_at) < timedelta(minutes=1)
+        assert issued.vendor_code_id == use.vendor_code_id or use.name == "nw-101" or use.pin == issued.pin
+
+    @having("reports_health")
+    def test_health_values_are_typed_and_an_offline_lock_still_reports(self, adapter):
+        for lock_id in (adapter.lock_id, adapter.offline_lock_id):
+            health = adapter.provider.lock_health(lock_id)
+            assert isinstance(health, LockHealth)
+            assert health.is_online in (True, False, None)
+            assert health.battery_percent is None or (type(health.battery_percent) is int and 0 <= health.battery_percent <= 100)
+            for count in (health.code_capacity, health.codes_held):
+                assert count is None or (type(count) is int and count >= 0)
+        assert adapter.provider.lock_health(adapter.offline_lock_id).is_online in (False, None)
+        with pytest.raises(LockNotFound):
+            adapter.provider.lock_health(adapter.missing_lock_id)
+
+    @lacking("lists_codes")
+    def test_without_lists_codes_a_listing_is_refused(self, adapter):
+        with pytest.raises(OperationNotSupported):
+            adapter.provider.list_codes(adapter.lock_id)
+
+    @lacking("access_log")
+    def test_without_an_access_log_uses_are_refused(self, adapter):
+        with pytest.raises(OperationNotSupported):
+            adapter.provider.code_uses(adapter.lock_id, STARTS)
+
+    @lacking("reports_health")
+    def test_without_health_reports_health_is_refused(self, adapter):
+        with pytest.raises(OperationNotSupported):
+            adapter.provider.lock_health(adapter.lock_id)
 
     # --- what a vendor cannot do -------------------------------------------------------------------
 

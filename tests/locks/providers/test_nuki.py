@@ -719,7 +719,7 @@ class TestOAuthConnect:
             "response_type": "code",
             "client_id": CLIENT_ID,
             "redirect_uri": REDIRECT_URI,
-            "scope": "account smartlock.readOnly smartlock.auth",
+            "scope": "account smartlock.readOnly smartlock.auth smartlock.log",
             "state": client.session["locks_oauth_pending"]["state"],
         }
         assert "code_challenge" not in params  # Nuki documents no PKCE (see the adapter's docstring)

@@ -47,7 +47,10 @@ API = "https://api.tedee.com/api/v37"
 TOKEN_URL = "https://tedee.b2clogin.com/tedee.onmicrosoft.com/B2C_1A_Signup_Signin_With_Kmsi/oauth2/v2.0/token"
 AUTHORIZE_URL = "https://tedee.b2clogin.com/tedee.onmicrosoft.com/B2C_1A_Signup_Signin_With_Kmsi/oauth2/v2.0/authorize"
 CLIENT_ID, CLIENT_SECRET = "nowistay-tedee-client", "nowistay-tedee-secret"
-SCOPE = "https://tedee.onmicrosoft.com/api/user_impersonation https://tedee.onmicrosoft.com/api/Device.ReadWrite offline_access"
+SCOPE = (
+    "https://tedee.onmicrosoft.com/api/user_impersonation https://tedee.onmicrosoft.com/api/Device.ReadWrite "
+    "https://tedee.onmicrosoft.com/api/DeviceActivity.Read offline_access"
+)
 STARTS, ENDS = datetime(2026, 6, 2, 13, 0, tzinfo=UTC), datetime(2026, 6, 4, 10, 0, tzinfo=UTC)
 SPEC = CodeSpec(name="nw-101", pin="582947", starts_at=STARTS, ends_at=ENDS, time_zone="Europe/Paris")
 PIN_BODY = {
