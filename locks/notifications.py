@@ -97,6 +97,15 @@ def code_unused(code) -> bool:
     )
 
 
+def lock_repaired(lock, *, details: list[str]) -> bool:
+    return send_to_host(
+        lock.account.host,
+        f"Nowistay checked your lock {lock.name} and repaired what had changed",
+        "lock_repaired",
+        {"lock": lock.name, "details": details},
+    )
+
+
 def lock_needs_attention(lock, *, problems: list[str], properties: list[str], stays: list[str]) -> bool:
     return send_to_host(
         lock.account.host,

@@ -3,7 +3,7 @@
 from datetime import datetime, timedelta
 
 from locks import notifications
-from locks.models import AccessCode, Lock, LockAssignment, LockFinding
+from locks.models import AccessCode, FindingKind, Lock, LockAssignment, LockFinding
 
 
 def record_finding(lock: Lock, kind: str, detail: str, *, code: AccessCode | None = None, vendor_code_id: str = "") -> LockFinding:
@@ -53,3 +53,21 @@ def capacity_detail(lock: Lock, held: int, capacity: int) -> str:
         f"{place_of(lock)} holds {held} of the {capacity} codes it can store; remove codes no longer needed "
         "in the vendor's app before it refuses new ones."
     )
+
+
+# Told to the host by email (the others are shown on the lock's panel): Nowistay repaired a door
+# a guest relies on, or the lock is about to refuse codes.
+EMAILED_KINDS = (FindingKind.MISSING_ON_LOCK, FindingKind.MODIFIED_EXTERNALLY, FindingKind.ORPHAN_REMOVED, FindingKind.CAPACITY_LOW)
+
+
+def tell_host(lock: Lock, now: datetime) -> int:
+    """One email with the lock's findings the host was not told of yet; how many it names."""
+    pending = list(LockFinding.objects.filter(lock=lock, kind__in=EMAILED_KINDS, host_notified_at__isnull=True).order_by("id"))
+    if not pending:
+        return 0
+    claimed = LockFinding.objects.filter(pk__in=[finding.pk for finding in pending], host_notified_at__isnull=True).update(
+        host_notified_at=now
+    )
+    if claimed:
+        notifications.lock_repaired(lock, details=[finding.detail for finding in pending])
+    return claimed

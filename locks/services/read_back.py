@@ -21,6 +21,7 @@ from locks.providers.base import Capabilities, LockProvider
 from locks.providers.exceptions import ProviderAuthError, ProviderError, RateLimited
 from locks.services.code_uses import read_uses
 from locks.services.codes import listing_delay_of
+from locks.services.findings import tell_host
 from locks.services.lock_health import read_health
 from locks.services.reconcile import codes_on_record, compare, repair
 from locks.services.vendor_accounts import account_mark_needs_reconnect, audited_call, provider_for_account
@@ -94,6 +95,7 @@ def read_back_lock(lock: Lock, provider: LockProvider) -> None:
         now = timezone.now()
         comparison = compare(listed, codes_on_record(lock, now), now=now, delay=listing_delay_of(lock))
         repair(lock, provider, listed, comparison, now)
+        tell_host(lock, timezone.now())
     if capabilities.access_log:
         read_uses(lock, provider, timezone.now())
 

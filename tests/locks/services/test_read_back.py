@@ -5,6 +5,7 @@ and never touched."""
 from datetime import date, timedelta
 
 import pytest
+from django.core import mail
 from freezegun import freeze_time
 
 from locks import services
@@ -103,6 +104,9 @@ class TestDrift:
         (finding,) = LockFinding.objects.all()
         assert (finding.kind, finding.access_code_id) == (FindingKind.MISSING_ON_LOCK, before.pk)
         assert "Grace Guest's stay at Flat L1" in finding.detail and before.pin not in finding.detail
+        (email,) = mail.outbox  # the host is told once, in the finding's words
+        assert finding.detail in email.body and before.pin not in email.body
+        assert LockFinding.objects.get().host_notified_at is not None
 
     def test_a_window_changed_in_the_vendor_app_is_restored(self, stay, reading):
         with freeze_time(CREATED) as frozen:
@@ -187,6 +191,7 @@ class TestUnmanagedCodes:
         assert cleaner in on_lock(reading)
         touched = VendorCall.objects.filter(operation__in=["delete_code", "update_code"]).count()
         assert touched == 0
+        assert mail.outbox == []  # shown on the lock's panel, not emailed
         with freeze_time("2026-06-01 12:00:00"):
             reading.delete_behind_our_back("L1", cleaner.vendor_code_id)
             read_back()
