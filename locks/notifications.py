@@ -74,3 +74,42 @@ def code_cannot_be_revoked(code, *, refusal: str = "") -> bool:
         "code_cannot_be_revoked",
         {"stay": stay_line(code.booking), "why": why.rstrip("."), "until": until},
     )
+
+
+# --- read back from the locks (issue 19) --------------------------------------------------------
+def guest_first_entry(code) -> bool:
+    booking = code.booking
+    return send_to_host(
+        booking.property.host,
+        f"{booking.guest_name} has arrived at {booking.property.name}",
+        "guest_first_entry",
+        {"stay": stay_line(booking), "at": local_time(code.first_used_at, booking.property.time_zone)},
+    )
+
+
+def code_unused(code) -> bool:
+    booking = code.booking
+    return send_to_host(
+        booking.property.host,
+        f"{booking.guest_name}'s door code was not used on check-in day",
+        "code_unused",
+        {"stay": stay_line(booking), "brand": code.lock.account.provider_name},
+    )
+
+
+def lock_repaired(lock, *, details: list[str]) -> bool:
+    return send_to_host(
+        lock.account.host,
+        f"Nowistay checked your lock {lock.name} and repaired what had changed",
+        "lock_repaired",
+        {"lock": lock.name, "details": details},
+    )
+
+
+def lock_needs_attention(lock, *, problems: list[str], properties: list[str], stays: list[str]) -> bool:
+    return send_to_host(
+        lock.account.host,
+        f"Your lock {lock.name} needs attention",
+        "lock_needs_attention",
+        {"lock": lock.name, "problems": problems, "properties": properties, "stays": stays, "brand": lock.account.provider_name},
+    )

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from locks.services import accounts, claims, scheduler, steps
 from locks.services.codes import PROCESS_CODE
+from locks.services.read_back import READ_BACK_LOCKS, read_back_locks
 from nowistay import dispatch
 
 
@@ -69,4 +70,11 @@ def _send_process_code(code_id: int, *, eta=None, countdown: float | None = None
         process_code.delay(code_id)
 
 
+@shared_task(acks_late=True, name="locks.tasks.read_back_locks")
+def read_back_account_locks(account_id: int, lock_ids: list[int]) -> list[str]:
+    """The due read-backs of one account's locks, one after the other (a lock already read is skipped)."""
+    return [f"{result.lock_id}: {result.action}" for result in read_back_locks(account_id=account_id, lock_ids=lock_ids)]
+
+
 dispatch.register(PROCESS_CODE, _send_process_code)
+dispatch.register(READ_BACK_LOCKS, lambda account_id, lock_ids: read_back_account_locks.delay(account_id, lock_ids))

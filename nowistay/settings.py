@@ -230,6 +230,9 @@ LOCKS_LOOK_AGAIN_SECONDS = env.int("LOCKS_LOOK_AGAIN_SECONDS", default=30)
 # Unset: each vendor's own listing delay (locks/providers, Capabilities.listing_delay). Set only
 # where time is compressed (the chaos benchmark): every vendor's, in seconds.
 LOCKS_LISTING_DELAY_SECONDS = env.int("LOCKS_LISTING_DELAY_SECONDS", default=None)
+# Read-backs of one lock per day (its listing, access log and health read together; issue 19):
+# half spread over the day, the rest before check-ins and after writes (locks.services.read_back_schedule).
+LOCKS_READ_BACKS_PER_LOCK_PER_DAY = env.int("LOCKS_READ_BACKS_PER_LOCK_PER_DAY", default=24)
 
 # Shared by every process when it is Redis (the API's rate limits and the sign-in throttle count there).
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}

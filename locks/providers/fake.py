@@ -6,6 +6,15 @@
     cloud.lose_response_next("create_code")   # acts, then the answer is lost
     cloud.latency = 0.2                       # seconds per call
     cloud.after_call = lambda: frozen.tick(20)  # e.g. a call that takes 20 s of frozen time
+
+Reading locks back (give the provider `READ_BACK` capabilities), and drift behind our back:
+
+    cloud.delete_behind_our_back("L1", vendor_code_id)   # deleted in the vendor's app
+    cloud.change_code("L1", vendor_code_id, ends_at=..., pin="...")
+    cloud.wipe("L1")                                     # the lock lost its memory
+    cloud.add_unmanaged("L1", "Cleaner", "135790")       # someone else's code
+    cloud.record_use("L1", at, vendor_code_id=...)       # a keypad opening in the access log
+    cloud.set_health("L1", battery=15, capacity=20)      # capacity: creates beyond it are refused
 """
 
 import itertools
@@ -14,11 +23,23 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 
-from locks.providers.base import AccountSession, Capabilities, CodeSpec, IssuedCode, LockProvider, RemoteLock
+from locks.providers.base import (
+    AccountSession,
+    Capabilities,
+    CodeSpec,
+    CodeUse,
+    IssuedCode,
+    ListedCode,
+    LockHealth,
+    LockProvider,
+    RemoteLock,
+)
 from locks.providers.exceptions import (
     CodeNotFound,
     CodeRejected,
+    CodeStorageFull,
     LockNotFound,
     LockOffline,
     OperationNotSupported,
@@ -33,6 +54,9 @@ from locks.providers.registry import PROVIDER_CLASSES
 # The vendors' own classes, kept before any test swaps the registry's dict for fakes.
 VENDOR_CLASSES = dict(PROVIDER_CLASSES)
 
+# A fake vendor whose locks can be read back: listed whole, their access log read, their health reported.
+READ_BACK = Capabilities(lists_codes=True, access_log=True, reports_health=True)
+
 
 @dataclass
 class FakeLock:
@@ -42,6 +66,9 @@ class FakeLock:
     unavailable_reason: str = ""
     online: bool = True
     codes: dict[str, IssuedCode] = field(default_factory=dict)
+    battery: int | None = None
+    capacity: int | None = None  # None: no limit, and none reported
+    uses: list[CodeUse] = field(default_factory=list)
 
 
 class FakeCloud:
@@ -69,6 +96,40 @@ class FakeCloud:
 
     def codes_on(self, vendor_lock_id: str) -> list[IssuedCode]:
         return list(self.locks[vendor_lock_id].codes.values())
+
+    # --- drift behind the product's back (someone in the vendor's app, a lock losing its memory) ----
+    def delete_behind_our_back(self, vendor_lock_id: str, vendor_code_id: str) -> None:
+        self.locks[vendor_lock_id].codes.pop(vendor_code_id)
+
+    def change_code(self, vendor_lock_id: str, vendor_code_id: str, **changes) -> IssuedCode:
+        """Edit a code in place: `starts_at`, `ends_at`, `pin`, `name`."""
+        codes = self.locks[vendor_lock_id].codes
+        codes[vendor_code_id] = replace(codes[vendor_code_id], **changes)
+        return codes[vendor_code_id]
+
+    def wipe(self, vendor_lock_id: str) -> None:
+        self.locks[vendor_lock_id].codes.clear()
+
+    def add_unmanaged(self, vendor_lock_id: str, name: str, pin: str, starts_at=None, ends_at=None) -> IssuedCode:
+        code = IssuedCode(self.new_id(), pin, starts_at, ends_at, name=name)
+        self.locks[vendor_lock_id].codes[code.vendor_code_id] = code
+        return code
+
+    def duplicate(self, vendor_lock_id: str, vendor_code_id: str) -> IssuedCode:
+        """A write that landed twice: the same code again under another id."""
+        codes = self.locks[vendor_lock_id].codes
+        twin = replace(codes[vendor_code_id], vendor_code_id=self.new_id())
+        codes[twin.vendor_code_id] = twin
+        return twin
+
+    def record_use(self, vendor_lock_id: str, at: datetime, *, vendor_code_id: str = "", name: str = "", pin: str = "") -> None:
+        self.locks[vendor_lock_id].uses.append(CodeUse(at=at, vendor_code_id=vendor_code_id, name=name, pin=pin))
+
+    def set_health(self, vendor_lock_id: str, *, battery: int | None = None, capacity: int | None = None, online=None) -> None:
+        lock = self.locks[vendor_lock_id]
+        lock.battery = battery if battery is not None else lock.battery
+        lock.capacity = capacity if capacity is not None else lock.capacity
+        lock.online = online if online is not None else lock.online
 
     # --- the cloud's behaviour ---------------------------------------------------------------
     def call(self, operation: str, vendor_lock_id: str | None, action, *, online_needed: bool = True):
@@ -136,6 +197,8 @@ class FakeProvider(LockProvider):
             lock = self.cloud.locks[vendor_lock_id]
             pin = spec.pin if self.capabilities.chosen_pins else self._generated_pin(lock)
             self._check_pin(lock, pin, except_id=None)
+            if lock.capacity is not None and len(lock.codes) >= lock.capacity:
+                raise CodeStorageFull("The lock's code memory is full.")
             issued = IssuedCode(self.cloud.new_id(), pin, spec.starts_at, spec.ends_at, name=spec.name)
             lock.codes[issued.vendor_code_id] = issued
             return issued
@@ -176,6 +239,35 @@ class FakeProvider(LockProvider):
 
         return self.cloud.call("find_code", vendor_lock_id, action)
 
+    def list_codes(self, vendor_lock_id: str) -> list[ListedCode]:
+        if not self.capabilities.lists_codes:
+            return super().list_codes(vendor_lock_id)
+
+        def action():
+            codes = self.cloud.locks[vendor_lock_id].codes.values()
+            return [ListedCode(c.vendor_code_id, c.name, c.pin, c.starts_at, c.ends_at) for c in codes]
+
+        return self.cloud.call("list_codes", vendor_lock_id, action, online_needed=False)
+
+    def code_uses(self, vendor_lock_id: str, since: datetime) -> list[CodeUse]:
+        if not self.capabilities.access_log:
+            return super().code_uses(vendor_lock_id, since)
+
+        def action():
+            return sorted((use for use in self.cloud.locks[vendor_lock_id].uses if use.at >= since), key=lambda use: use.at)
+
+        return self.cloud.call("code_uses", vendor_lock_id, action, online_needed=False)
+
+    def lock_health(self, vendor_lock_id: str) -> LockHealth:
+        if not self.capabilities.reports_health:
+            return super().lock_health(vendor_lock_id)
+
+        def action():
+            lock = self.cloud.locks[vendor_lock_id]
+            return LockHealth(is_online=lock.online, battery_percent=lock.battery, code_capacity=lock.capacity, codes_held=len(lock.codes))
+
+        return self.cloud.call("lock_health", vendor_lock_id, action, online_needed=False)
+
     def _check_pin(self, lock: FakeLock, pin: str, except_id: str | None) -> None:
         problem = self.pin_problem(pin)
         if problem:
@@ -212,4 +304,3 @@ def fake_provider_class(slug: str, cloud: FakeCloud, capabilities: Capabilities 
 
 def fake_session(account_id: int | None = None) -> AccountSession:
     return AccountSession(account_id=account_id, credentials={})
-

@@ -18,6 +18,7 @@ from locks.services.codes import (
     enqueue_code,
 )
 from locks.services.leases import Leases
+from locks.services.unmanaged import unmanaged_pins
 
 
 def _due(now: datetime) -> Q:
@@ -66,6 +67,8 @@ def _load_pins_in_use(codes) -> None:
     rows = AccessCode.objects.filter(lock_id__in=lock_ids, state__in=LIVE_CODE_STATES, pin__isnull=False)
     for lock_id, pin in rows.values_list("lock_id", "pin"):
         in_use[lock_id].add(pin)
+    for lock_id, pins in unmanaged_pins(lock_ids).items():  # never a PIN of someone else's code on the lock
+        in_use[lock_id] |= pins
     for code in codes:
         if code.lock_id in in_use:
             code.lock.batch_pins_in_use = in_use[code.lock_id]

@@ -27,6 +27,7 @@ from locks.services.codes import (
     listing_delay_of,
 )
 from locks.services.outcomes import StepResult, complete_creation, creation_failed, pin_rejected, vendor_wait_until
+from locks.services.unmanaged import unmanaged_pins
 from locks.services.vendor_accounts import account_unusable, audited_call, provider_for_account
 
 MAX_PIN_REJECTIONS = 5
@@ -208,7 +209,7 @@ def _choose_pin(code: AccessCode, provider: LockProvider) -> str:
             AccessCode.objects.filter(lock_id=code.lock_id, state__in=LIVE_CODE_STATES, pin__isnull=False)
             .exclude(pk=code.pk)
             .values_list("pin", flat=True)
-        )
+        ) | unmanaged_pins([code.lock_id])[code.lock_id]  # never a PIN of someone else's code on the lock
     assignment = getattr(code.lock, "assignment", None)
     source = assignment.code_source if assignment and code.pin_rejections == 0 else "random"
     pin = pins.choose_pin(source=source, phone=code.booking.guest_phone, taken=taken, rule=provider.pin_problem, rng=_system_random)

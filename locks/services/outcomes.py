@@ -64,6 +64,7 @@ def issued_fields(issued: IssuedCode, code: AccessCode) -> dict:
         "last_error": "",
         "last_error_kind": "",
         "vendor_wait_until": None,
+        "confirmed_on_lock_at": None,  # a new write: confirmed once a listing shows it (services.reconcile)
     }
 
 
@@ -108,6 +109,7 @@ def record_updated(row: AccessCode, issued: IssuedCode, sent: CodeSpec, now: dat
     row.create_outcome_unknown = False
     row.last_error = row.last_error_kind = ""
     row.vendor_wait_until = None
+    row.confirmed_on_lock_at = None  # a new write: confirmed once a listing shows it (services.reconcile)
     if row.state in (CodeState.UPDATING, CodeState.CREATING):
         if (row.starts_at, row.ends_at) == (sent.starts_at, sent.ends_at):
             row.state, row.next_attempt_at = CodeState.ACTIVE, issued.ends_at

@@ -17,6 +17,7 @@ from locks.models import AccessCode, AccountStatus, LockAssignment
 from locks.services.claims import claim_due_codes
 from locks.services.codes import booking_reconcile
 from locks.services.outcomes import StepResult
+from locks.services.read_back_schedule import enqueue_due_read_backs
 from locks.services.steps import process_codes
 
 logger = logging.getLogger(__name__)
@@ -30,10 +31,12 @@ MISSED_EVENT_HORIZON_DAYS = 14 + 1
 class PassReport:
     reconciled: int = 0
     claimed: int = 0
+    read_backs: int = 0  # locks whose read-back was handed to a worker
     actions: Counter = field(default_factory=Counter)
 
     def summary(self) -> str:
         parts = [f"{self.claimed} due", f"{self.reconciled} missing codes planned"]
+        parts += [f"{self.read_backs} locks read back"] if self.read_backs else []
         parts += [f"{count} {action}" for action, count in sorted(self.actions.items())]
         return ", ".join(parts)
 
@@ -69,7 +72,8 @@ def reconcile_missing_codes(now: datetime) -> int:
 
 
 def run_pass(*, now: datetime | None = None, dispatch: Callable[[list[int], str], list[StepResult] | None]) -> PassReport:
-    """Plan missing codes, then claim every due code in batches and hand each batch to `dispatch`.
+    """Plan missing codes, then claim every due code in batches and hand each batch to `dispatch`;
+    then hand the due lock read-backs to workers (locks.services.read_back_schedule).
     Its duration and due count are kept for /metrics (`last_pass`)."""
     started = time.monotonic()
     now = now or timezone.now()
@@ -81,6 +85,8 @@ def run_pass(*, now: datetime | None = None, dispatch: Callable[[list[int], str]
         for result in dispatch(ids, token) or []:
             report.actions[result.action] += 1
         if len(ids) < batch_size:
+            # After the codes' own steps, so creates and deletes go first.
+            report.read_backs = enqueue_due_read_backs(now)
             _record_pass(report, duration_seconds=time.monotonic() - started)
             return report
 

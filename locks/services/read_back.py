@@ -1,0 +1,113 @@
+"""Reading a lock back (issue 19): its health, its codes compared with ours and repaired, its
+access log read into each code's uses. Trust the lock, not the database.
+
+One read-back of a lock at a time: it is claimed by one conditional UPDATE of `Lock.reconciled_at`
+that also spends one of the lock's daily read-backs (`LOCKS_READ_BACKS_PER_LOCK_PER_DAY`); a
+second claim within a claim lease finds the lock taken. The vendor is called through the gateway
+(`audited_call`: every listing and log read is in the vendor-call audit), outside any transaction.
+A vendor that answers "too many requests" ends the account's batch: creates and deletes go first.
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Case, F, Q, Value, When
+from django.utils import timezone
+
+from locks.models import AccountStatus, Lock, ProviderAccount
+from locks.providers.base import Capabilities, LockProvider
+from locks.providers.exceptions import ProviderAuthError, ProviderError, RateLimited
+from locks.services.code_uses import read_uses
+from locks.services.codes import listing_delay_of
+from locks.services.findings import tell_host
+from locks.services.lock_health import read_health
+from locks.services.reconcile import codes_on_record, compare, repair
+from locks.services.vendor_accounts import account_mark_needs_reconnect, audited_call, provider_for_account
+from nowistay.logs import log_fields
+
+logger = logging.getLogger(__name__)
+
+READ_BACK_LOCKS = "locks.read_back_locks"  # the work of reading an account's locks back (locks.tasks sends it)
+
+
+def reads_back(capabilities: Capabilities) -> bool:
+    return capabilities.lists_codes or capabilities.access_log or capabilities.reports_health
+
+
+@dataclass(frozen=True)
+class ReadBackResult:
+    lock_id: int
+    action: str  # read, skipped, backed_off, failed
+    detail: str = ""
+
+
+def read_back_locks(*, account_id: int, lock_ids: list[int]) -> list[ReadBackResult]:
+    """Read back these locks of one account, one after the other (one vendor session)."""
+    account = ProviderAccount.objects.filter(pk=account_id).first()
+    if account is None or account.status != AccountStatus.CONNECTED:
+        return [ReadBackResult(lock_id, "skipped", "account not connected") for lock_id in lock_ids]
+    provider = provider_for_account(account)
+    if not reads_back(provider.capabilities):
+        return [ReadBackResult(lock_id, "skipped", "the vendor cannot be read back") for lock_id in lock_ids]
+    results, stop = [], ""
+    for lock in Lock.objects.filter(account=account, pk__in=lock_ids).order_by("pk"):
+        lock.account = account
+        if stop:
+            results.append(ReadBackResult(lock.pk, "backed_off", stop))
+            continue
+        if not claim_read_back(lock, timezone.now()):
+            results.append(ReadBackResult(lock.pk, "skipped", "read back already, or its daily read-backs are spent"))
+            continue
+        with log_fields(lock_id=lock.pk, account_id=account.pk):
+            result, stop = _read_back_claimed(lock, provider)
+        results.append(result)
+    return results
+
+
+def _read_back_claimed(lock: Lock, provider: LockProvider) -> tuple[ReadBackResult, str]:
+    """The lock's result, and why the rest of the batch must wait ("" when it need not)."""
+    try:
+        read_back_lock(lock, provider)
+    except RateLimited as error:
+        return ReadBackResult(lock.pk, "backed_off", error.message), "the vendor asked to slow down"
+    except ProviderAuthError as error:
+        account_mark_needs_reconnect(account=lock.account, error=error)
+        return ReadBackResult(lock.pk, "failed", error.message), "the account needs reconnecting"
+    except ProviderError as error:
+        return ReadBackResult(lock.pk, "failed", error.message), ""
+    except Exception:  # one broken lock must not hold back the account's others; its next slot tries again
+        logger.exception("reading lock %s back failed", lock.pk)
+        return ReadBackResult(lock.pk, "failed", "unexpected error"), ""
+    return ReadBackResult(lock.pk, "read"), ""
+
+
+def read_back_lock(lock: Lock, provider: LockProvider) -> None:
+    """Health first (it says the lock's capacity), then its codes, then its access log."""
+    capabilities = provider.capabilities
+    if capabilities.reports_health:
+        read_health(lock, provider, timezone.now())
+    if capabilities.lists_codes:
+        listed = audited_call(
+            account=lock.account, operation="list_codes", lock=lock, call=lambda: provider.list_codes(lock.vendor_lock_id)
+        )
+        now = timezone.now()
+        comparison = compare(listed, codes_on_record(lock, now), now=now, delay=listing_delay_of(lock))
+        repair(lock, provider, listed, comparison, now)
+        tell_host(lock, timezone.now())
+    if capabilities.access_log:
+        read_uses(lock, provider, timezone.now())
+
+
+def claim_read_back(lock: Lock, now: datetime) -> bool:
+    """Take the lock's read-back and spend one of its daily read-backs, if both are free: one UPDATE."""
+    today = now.date()
+    recent = now - timedelta(seconds=settings.LOCKS_CLAIM_LEASE_SECONDS)
+    rows = Lock.objects.filter(Q(reconciled_at__isnull=True) | Q(reconciled_at__lte=recent), pk=lock.pk)
+    rows = rows.exclude(read_back_day=today, read_backs_today__gte=settings.LOCKS_READ_BACKS_PER_LOCK_PER_DAY)
+    spent = Case(When(read_back_day=today, then=F("read_backs_today") + 1), default=Value(1))
+    if not rows.update(reconciled_at=now, read_back_day=today, read_backs_today=spent):
+        return False
+    lock.reconciled_at, lock.read_back_day = now, today
+    return True
