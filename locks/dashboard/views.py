@@ -19,6 +19,7 @@ from accounts.reauth import recent_authentication_required
 from locks import tasks
 from locks.dashboard import panels
 from locks.dashboard.connect_forms import sign_in_offers
+from locks.dashboard.lock_health import lock_health
 from locks.models import Lock
 from locks.providers.exceptions import ProviderError
 from locks.services import account_refresh_locks, lock_assignment_remove, lock_assignment_set
@@ -108,6 +109,7 @@ def render_panel(
             request.user, account, options, page=page, query=query, bound=bound
         )
         context["query"] = query
+        context["lock_health"] = lock_health(account, options)
     return render(request, "locks/dashboard/panel.html", context, status=status)
 
 
