@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from bookings import services
 from bookings.booking_forms import BookingFilterForm, BookingForm
+from bookings.code_uses import code_use_text
 from bookings.models import Booking, BookingStatus
 from locks import windows
 from locks.code_status import CodeStatus, code_to_show, describe_code, ended_access_note
@@ -57,6 +58,11 @@ def code_state(booking: Booking, *, has_lock: bool | None = None) -> CodeStatus:
         has_lock = LockAssignment.objects.filter(property_id=booking.property_id).exists()
     code = code_to_show(booking.access_codes.all())
     return describe_code(code, booking=booking, has_lock=has_lock, now=timezone.now())
+
+
+def code_use(booking: Booking) -> str:
+    """When the guest's code was used ("first used 15:42, 12 Mar"), where the lock's log is read."""
+    return code_use_text(code_to_show(booking.access_codes.all()), time_zone=booking.property.time_zone)
 
 
 @dataclass(frozen=True)
@@ -192,6 +198,7 @@ def _detail_page(request: HttpRequest, booking: Booking, form: BookingForm, *, s
         "booking": booking,
         "times": stay_times(booking),
         "code": code_state(booking),
+        "code_use": code_use(booking),
         "ended_at": local_time(booking.access_ended_at, booking.property.time_zone) if booking.access_ended_at else "",
         "actions": [(action, reverse(f"booking_pages:{action.url_name}", args=[booking.pk])) for action in actions_for(booking)],
         "form": form,

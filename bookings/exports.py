@@ -27,6 +27,8 @@ HEADER = [
     "Valid until (property time)",
     "Time zone",
     "PIN",
+    "First used (property time)",
+    "Last used (property time)",
 ]
 
 # A cell starting with one of these is a formula (or a DDE call) to Excel, LibreOffice or Google
@@ -48,7 +50,8 @@ def spreadsheet_safe(value: str) -> str:
 def code_row(booking: Booking, *, has_lock: bool, now: datetime) -> list[str]:
     code = code_to_show(booking.access_codes.all())
     status = describe_code(code, booking=booking, has_lock=has_lock, now=now)
-    starts, ends = _window(code, ZoneInfo(booking.property.time_zone))
+    zone = ZoneInfo(booking.property.time_zone)
+    starts, ends = _window(code, zone)
     return [
         booking.property.name,
         booking.guest_name,
@@ -60,6 +63,8 @@ def code_row(booking: Booking, *, has_lock: bool, now: datetime) -> list[str]:
         ends,
         booking.property.time_zone,
         _pin(code),
+        _local(code.first_used_at if code else None, zone),
+        _local(code.last_used_at if code else None, zone),
     ]
 
 
@@ -69,6 +74,11 @@ def _window(code: AccessCode | None, zone: ZoneInfo) -> tuple[str, str]:
     starts = code.lock_starts_at or code.starts_at
     ends = code.lock_ends_at or code.ends_at
     return starts.astimezone(zone).strftime(_LOCAL), ends.astimezone(zone).strftime(_LOCAL)
+
+
+def _local(moment: datetime | None, zone: ZoneInfo) -> str:
+    """A use read from the lock's access log; empty when none was recorded."""
+    return moment.astimezone(zone).strftime(_LOCAL) if moment else ""
 
 
 def _pin(code: AccessCode | None) -> str:

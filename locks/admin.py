@@ -8,7 +8,7 @@ from django.db.models import Prefetch
 from django.urls import reverse
 from django.utils.html import format_html
 
-from locks import services
+from locks import admin_read_back, services  # noqa: F401  (admin_read_back registers its models)
 from locks.admin_display import local_and_utc, status_words, window_text
 from locks.code_status import ended_access_note
 from locks.models import AccessCode, Lock, LockAssignment, ProviderAccount, VendorCall, provider_name
@@ -75,9 +75,28 @@ class ProviderAccountAdmin(ReadOnlyAdmin):
 @admin.register(Lock)
 class LockAdmin(ReadOnlyAdmin):
     list_display = [
-        "name", "provider", "host", "vendor_lock_id", "supports_remote_codes", "unavailable_reason", "is_online", "last_refreshed_at"
+        "name", "provider", "host", "vendor_lock_id", "supports_remote_codes", "unavailable_reason", "is_online", "battery_percent",
+        "reconciled_at", "last_refreshed_at",
     ]
     list_filter = [provider_filter("account__provider"), "supports_remote_codes", "is_online"]
+    fieldsets = [
+        (None, {"fields": [
+            "name", "provider", "host", "account", "vendor_lock_id", "supports_remote_codes", "unavailable_reason", "vendor_time_zone",
+            "vendor_utc_offset_minutes", "last_refreshed_at",
+        ]}),
+        ("Health and read-back (issue 19)", {"fields": [
+            "is_online", "offline_since", "battery_percent", "codes_held", "code_capacity", "health_checked_at", "health_alert_sent_at",
+            "reconciled_at", "uses_read_until", "read_backs_today", "read_back_day", "read_back_rows",
+        ]}),
+    ]
+    readonly_fields = [field for _, options in fieldsets for field in options["fields"]]
+
+    @admin.display(description="found on it")
+    def read_back_rows(self, lock):
+        """Links to the lock's findings and to the codes on it that Nowistay does not manage."""
+        findings = reverse("admin:locks_lockfinding_changelist") + f"?lock__id__exact={lock.pk}"
+        unmanaged = reverse("admin:locks_unmanagedcode_changelist") + f"?lock__id__exact={lock.pk}"
+        return format_html('<a href="{}">Findings</a> · <a href="{}">Codes Nowistay does not manage</a>', findings, unmanaged)
     search_fields = ["name", "vendor_lock_id", "account__host__username", "account__host__email"]
     list_select_related = ["account__host"]
     ordering = ["account__host__username", "name"]
@@ -163,7 +182,8 @@ class AccessCodeAdmin(ReadOnlyAdmin):
         "generate_at_local", "retry_deadline_local", "attempts", "next_try_local", "vendor_wait_local", "manual_retry_local",
         "last_error", "last_error_kind",
         "create_outcome_unknown", "pin_rejections", "warning", "usage_note", "vendor_code_id", "first_failure_at",
-        "alert_sent_at", "failure_notified_at", "activated_at", "finished_at", "claimed_until", "created_at", "updated_at",
+        "alert_sent_at", "failure_notified_at", "activated_at", "confirmed_on_lock_local", "first_used_local", "last_used_local",
+        "finished_at", "claimed_until", "created_at", "updated_at",
     ]
     readonly_fields = fields
 
@@ -229,6 +249,18 @@ class AccessCodeAdmin(ReadOnlyAdmin):
     @admin.display(description="last Retry now")
     def manual_retry_local(self, code):
         return local_and_utc(code.manual_retry_at, code.booking.property.time_zone)
+
+    @admin.display(description="confirmed on the lock")
+    def confirmed_on_lock_local(self, code):
+        return local_and_utc(code.confirmed_on_lock_at, code.booking.property.time_zone)
+
+    @admin.display(description="first used")
+    def first_used_local(self, code):
+        return local_and_utc(code.first_used_at, code.booking.property.time_zone)
+
+    @admin.display(description="last used")
+    def last_used_local(self, code):
+        return local_and_utc(code.last_used_at, code.booking.property.time_zone)
 
     # --- actions: the same services as the rest of the product, one line per row ----------------
 

@@ -245,6 +245,15 @@ class CodeOut(Schema):
     pin: str | None = Field(
         ..., description="The guest's PIN: only for tokens with the read_pins scope, and only once the code has one; otherwise null."
     )
+    confirmed_on_lock_at: datetime | None = Field(
+        ..., description="When Nowistay last read the lock back and found the code on it as it should be, UTC; null until then."
+    )
+    first_used_at: datetime | None = Field(
+        ...,
+        description="The first keypad opening with this code, from the lock's access log, UTC; "
+        "null when not used (or the brand has no log).",
+    )
+    last_used_at: datetime | None = Field(..., description="The latest keypad opening with this code, UTC; null when not used.")
 
 
 class BookingOut(Schema):

@@ -115,4 +115,8 @@ def code_view(booking: Booking, *, token: ApiToken | None, now: datetime | None 
         "time_zone": booking.property.time_zone,
         "usage_note": code.usage_note if code is not None else "",
         "pin": (code.pin or None) if (code is not None and may_read_pin) else None,
+        # Read back from the lock (issue 19): not secrets, so for every token.
+        "confirmed_on_lock_at": code.confirmed_on_lock_at if code is not None else None,
+        "first_used_at": code.first_used_at if code is not None else None,
+        "last_used_at": code.last_used_at if code is not None else None,
     }

@@ -1,4 +1,5 @@
 from django import forms
+from django.utils.text import capfirst
 
 from locks.models import (
     LEAD_DAYS_DEFAULT,
@@ -8,7 +9,15 @@ from locks.models import (
     MARGIN_MINUTES_MAX,
     MARGIN_MINUTES_MIN,
     CodeSource,
+    LockAssignment,
 )
+
+# What the host asked to be emailed about, read from the lock's access log (issue 19).
+NOTIFY_FIELDS = ("notify_first_entry", "notify_unused_code")
+
+
+def _model_label(name: str) -> str:
+    return capfirst(LockAssignment._meta.get_field(name).verbose_name)
 
 
 class AssignmentForm(forms.Form):
@@ -43,8 +52,17 @@ class AssignmentForm(forms.Form):
         },
     )
     code_source = forms.ChoiceField(label="Code source", choices=CodeSource.choices, required=False)
+    notify_first_entry = forms.BooleanField(label=_model_label("notify_first_entry"), required=False)
+    notify_unused_code = forms.BooleanField(label=_model_label("notify_unused_code"), required=False)
 
-    def __init__(self, *args, takes_chosen_pins: bool = True, **kwargs):
+    def __init__(self, *args, takes_chosen_pins: bool = True, reads_access_log: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
         if not takes_chosen_pins:
             del self.fields["code_source"]
+        if not reads_access_log:  # no log to read: Nowistay cannot know whether a guest entered
+            for name in NOTIFY_FIELDS:
+                del self.fields[name]
+
+    def notify_choices(self) -> dict[str, bool]:
+        """The email choices this brand offers, as cleaned (none when it has no access log)."""
+        return {name: self.cleaned_data[name] for name in NOTIFY_FIELDS if name in self.fields}

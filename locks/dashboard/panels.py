@@ -61,6 +61,10 @@ def takes_chosen_pins(provider: str) -> bool:
     return registry.provider_class(provider).capabilities.chosen_pins
 
 
+def reads_access_log(provider: str) -> bool:
+    return registry.provider_class(provider).capabilities.access_log
+
+
 def revokes_remotely(provider: str) -> bool:
     return registry.provider_class(provider).capabilities.remote_revoke
 
@@ -306,6 +310,8 @@ def assignment_initial(assignment: LockAssignment | None, provider: str) -> dict
         "lead_days": assignment.lead_days,
         "margin_minutes": assignment.margin_minutes,
         "code_source": assignment.code_source,
+        "notify_first_entry": assignment.notify_first_entry,
+        "notify_unused_code": assignment.notify_unused_code,
     }
 
 
@@ -316,6 +322,7 @@ def assignment_form(prop: Property, provider: str, data=None) -> AssignmentForm:
         prefix=f"p{prop.pk}",
         initial=assignment_initial(assignment, provider),
         takes_chosen_pins=takes_chosen_pins(provider),
+        reads_access_log=reads_access_log(provider),
     )
 
 

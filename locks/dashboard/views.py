@@ -11,6 +11,7 @@ from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.events import record_security_event
@@ -19,7 +20,8 @@ from accounts.reauth import recent_authentication_required
 from locks import tasks
 from locks.dashboard import panels
 from locks.dashboard.connect_forms import sign_in_offers
-from locks.models import Lock
+from locks.dashboard.lock_health import lock_health
+from locks.models import Lock, LockAssignment
 from locks.providers.exceptions import ProviderError
 from locks.services import account_refresh_locks, lock_assignment_remove, lock_assignment_set
 from locks.services.accounts import account_disconnect_finish, account_disconnect_start
@@ -108,6 +110,7 @@ def render_panel(
             request.user, account, options, page=page, query=query, bound=bound
         )
         context["query"] = query
+        context["lock_health"] = lock_health(account, options)
     return render(request, "locks/dashboard/panel.html", context, status=status)
 
 
@@ -134,8 +137,16 @@ def assignment_save(request: HttpRequest, provider: str, property_id: int) -> Ht
     except ValidationError as error:
         form.add_error(None, error)  # the row says it once, in both modes (the template hides its standing note)
         return _row_response(request, prop, provider, account, form=form, status=ROW_REFUSED)
+    _save_notify_choices(prop, form.notify_choices())
     prop = panels.reloaded(prop)
     return _row_response(request, prop, provider, account, message=f"Saved: {lock.name} opens {prop.name}.")
+
+
+def _save_notify_choices(prop, choices: dict[str, bool]) -> None:
+    """The host's email choices, saved with the row. lock_assignment_set takes the settings that
+    move codes; these move none, so they are written beside it."""
+    if choices:
+        LockAssignment.objects.filter(property=prop).update(**choices, updated_at=timezone.now())
 
 
 def _posted_lock_or_404(form, account) -> Lock | None:

@@ -270,6 +270,8 @@ class TestCodesExport:
             "Valid until (property time)": f"{ends:%Y-%m-%d %H:%M}",
             "Time zone": "Europe/Paris",
             "PIN": active.pin,
+            "First used (property time)": "",
+            "Last used (property time)": "",
         }
         assert by_guest["Ben Later"]["Code state"] == "scheduled"
         revoked = by_guest["Cy Cancelled"]

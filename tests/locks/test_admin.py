@@ -11,7 +11,7 @@ from freezegun import freeze_time
 
 from bookings.models import Booking
 from locks import admin_health, services
-from locks.models import AccessCode, AccountStatus, CodeState, ProviderAccount, VendorCall
+from locks.models import AccessCode, AccountStatus, CodeState, FindingKind, Lock, LockFinding, ProviderAccount, UnmanagedCode, VendorCall
 from locks.providers.exceptions import LockOffline
 from locks.services import housekeeping
 from tests.helpers.lifecycle import tick
@@ -315,3 +315,68 @@ def test_a_booking_cannot_be_moved_to_another_hosts_property_in_admin(staff_clie
     Property.objects.create(host=other_host, name="Not yours", time_zone="Europe/Paris")
     form = staff_client.get(reverse("admin:bookings_booking_change", args=[booking.pk])).content.decode()
     assert "Not yours" not in form
+
+
+# --- what reading the locks back finds (issue 19) -----------------------------------------------------
+
+UNMANAGED_PIN = "918273"
+
+
+@pytest.fixture
+def read_back(story):
+    """The story's lock read back: its health, a cleaner's code Nowistay does not manage, two findings."""
+    booking, code = story
+    lock = code.lock
+    Lock.objects.filter(pk=lock.pk).update(
+        battery_percent=18, codes_held=3, code_capacity=100, reconciled_at=datetime(2026, 3, 12, 9, 0, tzinfo=UTC)
+    )
+    AccessCode.objects.filter(pk=code.pk).update(
+        confirmed_on_lock_at=datetime(2026, 3, 11, 9, 1, tzinfo=UTC), first_used_at=datetime(2026, 3, 12, 14, 42, tzinfo=UTC),
+        last_used_at=datetime(2026, 3, 13, 8, 5, tzinfo=UTC),
+    )
+    cleaner = UnmanagedCode.objects.create(
+        lock=lock, vendor_code_id="v-77", name="Cleaner", pin=UNMANAGED_PIN, last_seen_at=datetime(2026, 3, 12, 9, 0, tzinfo=UTC),
+        starts_at=datetime(2026, 3, 1, 7, 0, tzinfo=UTC),
+    )
+    missing = LockFinding.objects.create(lock=lock, access_code=code, kind=FindingKind.MISSING_ON_LOCK, detail="Put back Ada's code.")
+    full = LockFinding.objects.create(lock=lock, kind=FindingKind.CAPACITY_LOW, detail="97 of 100 codes held.")
+    return {"lock": lock, "code": code, "cleaner": cleaner, "missing": missing, "full": full}
+
+
+def test_findings_are_read_only_and_filter_by_kind_and_lock(staff_client, read_back):
+    url = reverse("admin:locks_lockfinding_changelist")
+    everything = staff_client.get(url).content.decode()
+    assert "Put back Ada&#x27;s code." in everything and "97 of 100 codes held." in everything
+    by_kind = staff_client.get(url, {"kind__exact": FindingKind.CAPACITY_LOW}).content.decode()
+    assert "97 of 100 codes held." in by_kind and "Put back Ada" not in by_kind
+    assert "Put back Ada" in staff_client.get(url, {"lock__id__exact": read_back["lock"].pk}).content.decode()
+    assert staff_client.get(reverse("admin:locks_lockfinding_add")).status_code == 403
+    change = reverse("admin:locks_lockfinding_change", args=[read_back["missing"].pk])
+    page = staff_client.get(change).content.decode()
+    assert "Our code was missing on the lock and was put back" in page and 'name="detail"' not in page
+    assert staff_client.post(reverse("admin:locks_lockfinding_delete", args=[read_back["missing"].pk])).status_code == 403
+
+
+def test_unmanaged_codes_show_name_and_window_never_the_pin(staff_client, read_back):
+    url = reverse("admin:locks_unmanagedcode_changelist")
+    listed = staff_client.get(url).content.decode()
+    assert "Cleaner" in listed and "2026-03-01 08:00 Europe/Paris" in listed and "no end" in listed
+    page = staff_client.get(reverse("admin:locks_unmanagedcode_change", args=[read_back["cleaner"].pk])).content.decode()
+    assert "Cleaner" in page and "v-77" in page
+    assert UNMANAGED_PIN not in listed and UNMANAGED_PIN not in page
+    assert "0 results" in staff_client.get(url, {"q": UNMANAGED_PIN}).content.decode()  # the PIN is not searchable either
+    assert staff_client.get(reverse("admin:locks_unmanagedcode_add")).status_code == 403
+
+
+def test_the_lock_page_shows_its_health_read_only(staff_client, read_back):
+    page = staff_client.get(reverse("admin:locks_lock_change", args=[read_back["lock"].pk])).content.decode()
+    assert "Health and read-back" in page and "Battery percent" in page and ">18<" in page
+    assert 'name="battery_percent"' not in page
+    assert f"?lock__id__exact={read_back['lock'].pk}" in page
+
+
+def test_the_code_page_shows_confirmation_and_uses_in_property_time(staff_client, read_back):
+    page = staff_client.get(reverse("admin:locks_accesscode_change", args=[read_back["code"].pk])).content.decode()
+    assert "confirmed on the lock" in page.lower() and "2026-03-11 10:01 Europe/Paris" in page
+    assert "First used" in page and "2026-03-12 15:42 Europe/Paris (2026-03-12 14:42 UTC)" in page
+    assert "Last used" in page and "2026-03-13 09:05 Europe/Paris" in page

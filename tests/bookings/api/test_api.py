@@ -5,13 +5,15 @@ document (a committed snapshot, and every response of these tests validated agai
 import json
 import os
 import re
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import schemathesis
 from django.contrib.staticfiles import finders
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.dateparse import parse_datetime
 from freezegun import freeze_time
 from ninja.responses import NinjaJSONEncoder
 
@@ -468,6 +470,9 @@ class TestBookings:
             "time_zone": "Europe/Paris",
             "usage_note": "",
             "pin": None,
+            "confirmed_on_lock_at": None,
+            "first_used_at": None,
+            "last_used_at": None,
         }
 
     def test_unknown_reference_is_404(self, api):
@@ -575,6 +580,35 @@ class TestPins:
             listed = with_pins.get("/bookings/").json()["items"][0]["code"]
         assert code["pin"] == listed["pin"] == active_booking.pin
         assert code["description"].startswith(f"active: {active_booking.pin}, ")
+
+
+# --- read back from the lock (issue 19) -------------------------------------------------------------
+
+
+class TestReadBack:
+    def test_confirmation_and_uses_in_utc_for_every_token(self, api, assigned_property):
+        prop = assigned_property()
+        with freeze_time("2026-06-10 08:00:00"):
+            api.put("/bookings/R1/", booking_body(prop, arrival_date="2026-06-11", departure_date="2026-06-13"))
+            tick()
+            code = api.get("/bookings/R1/").json()["code"]
+        assert code["state"] == "active"
+        assert (code["confirmed_on_lock_at"], code["first_used_at"], code["last_used_at"]) == (None, None, None)
+        paris = ZoneInfo("Europe/Paris")
+        AccessCode.objects.update(
+            confirmed_on_lock_at=datetime(2026, 6, 10, 8, 1, tzinfo=UTC),
+            first_used_at=datetime(2026, 6, 11, 15, 42, tzinfo=paris),
+            last_used_at=datetime(2026, 6, 12, 9, 5, tzinfo=paris),
+        )
+        with freeze_time("2026-06-12 10:00:00"):
+            code = api.get("/bookings/R1/").json()["code"]
+            listed = api.get("/bookings/").json()["items"][0]["code"]
+        assert code["pin"] is None  # a token without read_pins: the uses are not secrets
+        assert parse_datetime(code["confirmed_on_lock_at"]) == datetime(2026, 6, 10, 8, 1, tzinfo=UTC)
+        assert parse_datetime(code["first_used_at"]).utcoffset() == timedelta(0)
+        assert parse_datetime(code["first_used_at"]) == datetime(2026, 6, 11, 13, 42, tzinfo=UTC)
+        assert parse_datetime(code["last_used_at"]) == datetime(2026, 6, 12, 7, 5, tzinfo=UTC)
+        assert listed["first_used_at"] == code["first_used_at"]
 
 
 # --- rate limit --------------------------------------------------------------------------------------

@@ -1,0 +1,134 @@
+"""What reading a provider's locks back found (issue 19), for its panel: each lock's health, the
+codes on it that Nowistay does not manage, and the latest findings.
+
+Read from the database only (what the read-back last stored), never a vendor; scoped to the
+host's own account; two queries whatever the number of locks. No PIN of an unmanaged code ever
+leaves this module: only its name and window.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.conf import settings
+from django.db.models import Count, F, Window
+from django.db.models.functions import RowNumber
+
+from locks.dashboard.panels import LockOption
+from locks.models import Lock, LockFinding, ProviderAccount, UnmanagedCode
+from locks.notifications import local_time
+
+# The panel shows a handful of each lock's newest findings and says how many more there are.
+FINDINGS_PER_LOCK = 5
+
+
+@dataclass(frozen=True)
+class UnmanagedLine:
+    """An unmanaged code as the host reads it: its name and window, never its PIN."""
+
+    name: str
+    window: str
+
+
+@dataclass(frozen=True)
+class FindingLine:
+    kind: str
+    headline: str
+    detail: str
+    when: str
+
+
+@dataclass
+class LockHealth:
+    lock: Lock
+    time_zone: str
+    unmanaged: list[UnmanagedLine] = field(default_factory=list)
+    findings: list[FindingLine] = field(default_factory=list)
+    more_findings: int = 0
+
+    @property
+    def battery(self) -> str:
+        percent = self.lock.battery_percent
+        return "" if percent is None else f"battery {percent} %"
+
+    @property
+    def connection(self) -> str:
+        lock = self.lock
+        if lock.offline_since is not None:
+            return f"offline since {self._time(lock.offline_since)}"
+        if lock.is_online is False:
+            return "offline"
+        return "online" if lock.is_online else ""
+
+    @property
+    def read_back(self) -> str:
+        if self.lock.reconciled_at is None:
+            return "not read back yet"
+        return f"last read back {self._time(self.lock.reconciled_at)}"
+
+    @property
+    def capacity(self) -> str:
+        held, capacity = self.lock.codes_held, self.lock.code_capacity
+        if held is None:
+            return ""
+        if capacity is None:
+            return f"{held} code{'' if held == 1 else 's'} held"
+        return f"{held} of {capacity} codes held"
+
+    @property
+    def summary(self) -> list[str]:
+        """The lock's one line, in parts: only what is known."""
+        return [part for part in (self.connection, self.battery, self.capacity, self.read_back) if part]
+
+    def _time(self, moment: datetime) -> str:
+        return local_time(moment, self.time_zone)
+
+
+def lock_zone(option: LockOption) -> str:
+    """The zone a lock's times read in: its property's, else the lock's own, else the server's."""
+    if option.assigned_to is not None:
+        return option.assigned_to.time_zone
+    return option.lock.vendor_time_zone or settings.TIME_ZONE
+
+
+def window_text(code: UnmanagedCode, zone: str) -> str:
+    def moment(value: datetime) -> str:
+        return local_time(value, zone)
+
+    if code.starts_at is None and code.ends_at is None:
+        return "always valid, no end"
+    if code.ends_at is None:
+        return f"from {moment(code.starts_at)}, no end"
+    if code.starts_at is None:
+        return f"until {moment(code.ends_at)}"
+    return f"{moment(code.starts_at)} → {moment(code.ends_at)}"
+
+
+def latest_findings(account: ProviderAccount):
+    """The account's findings, each lock's newest FINDINGS_PER_LOCK, with the lock's total (one query)."""
+    per_lock = {"partition_by": [F("lock_id")]}
+    return (
+        LockFinding.objects.filter(lock__account=account)
+        .annotate(
+            rank=Window(RowNumber(), order_by=[F("created_at").desc(), F("id").desc()], **per_lock),
+            total=Window(Count("id"), **per_lock),
+        )
+        .filter(rank__lte=FINDINGS_PER_LOCK)
+        .order_by("lock_id", "rank")
+    )
+
+
+def lock_health(account: ProviderAccount, options: list[LockOption]) -> list[LockHealth]:
+    """One entry per lock that can take guest codes (the others are never read back)."""
+    cards = {option.lock.pk: LockHealth(option.lock, lock_zone(option)) for option in options if option.lock.supports_remote_codes}
+    for code in UnmanagedCode.objects.filter(lock__account=account).only("lock", "name", "starts_at", "ends_at"):
+        card = cards.get(code.lock_id)
+        if card is not None:
+            card.unmanaged.append(UnmanagedLine(code.name or "unnamed code", window_text(code, card.time_zone)))
+    for finding in latest_findings(account):
+        card = cards.get(finding.lock_id)
+        if card is not None:
+            card.findings.append(
+                FindingLine(finding.kind, finding.get_kind_display(), finding.detail, local_time(finding.created_at, card.time_zone))
+            )
+            card.more_findings = finding.total - FINDINGS_PER_LOCK if finding.total > FINDINGS_PER_LOCK else 0
+    return list(cards.values())
