@@ -77,7 +77,7 @@ def describe_code(code: AccessCode | None, *, booking: Booking, has_lock: bool, 
     if state == CodeState.CREATING:
         return _creating(code, now, zone)
     if state == CodeState.ACTIVE:
-        return CodeStatus("active", _active(code, zone) + _notes(code) + _read_back(code) + _used(code, zone), False)
+        return CodeStatus("active", _active(code, zone) + _notes(code) + _read_back(code), False)
     if state == CodeState.UPDATING:
         text = _active(code, zone) + " — moving to the new times" + _retrying_suffix(code, now, zone) + _notes(code)
         if not _is_retrying(code):
@@ -97,9 +97,9 @@ def describe_code(code: AccessCode | None, *, booking: Booking, has_lock: bool, 
     if state == CodeState.SUPERSEDED:
         return _unrevocable(code, zone)
     if state == CodeState.REVOKED:
-        return CodeStatus("revoked", "revoked" + _used(code, zone), False)
+        return CodeStatus("revoked", "revoked", False)
     if state == CodeState.EXPIRED:
-        return CodeStatus("expired", "expired" + _used(code, zone), False)
+        return CodeStatus("expired", "expired", False)
     return CodeStatus(state, code.get_state_display().lower(), False)  # a state added later
 
 
@@ -283,13 +283,6 @@ def _read_back(code: AccessCode) -> str:
     if not capabilities.find_codes:  # e.g. igloohome's algoPINs: computed offline, never listed
         return f" — {_brand(code)} codes cannot be read back from the lock"
     return ""
-
-
-def _used(code: AccessCode, zone: ZoneInfo) -> str:
-    """The first keypad opening with the code, from the lock's access log (services.code_uses)."""
-    if code.first_used_at is None:
-        return ""
-    return f" — first used {_local(code.first_used_at, zone).strftime('%H:%M, %-d %b')}"
 
 
 def _reason(code: AccessCode) -> str:
