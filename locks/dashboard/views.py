@@ -11,7 +11,6 @@ from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.events import record_security_event
@@ -21,7 +20,7 @@ from locks import tasks
 from locks.dashboard import panels
 from locks.dashboard.connect_forms import sign_in_offers
 from locks.dashboard.lock_health import lock_health
-from locks.models import Lock, LockAssignment
+from locks.models import Lock
 from locks.providers.exceptions import ProviderError
 from locks.services import account_refresh_locks, lock_assignment_remove, lock_assignment_set
 from locks.services.accounts import account_disconnect_finish, account_disconnect_start
@@ -133,20 +132,13 @@ def assignment_save(request: HttpRequest, provider: str, property_id: int) -> Ht
             lead_days=form.cleaned_data["lead_days"],
             margin_minutes=form.cleaned_data["margin_minutes"],
             code_source=form.cleaned_data.get("code_source") or None,
+            notify=form.notify_choices(),
         )
     except ValidationError as error:
         form.add_error(None, error)  # the row says it once, in both modes (the template hides its standing note)
         return _row_response(request, prop, provider, account, form=form, status=ROW_REFUSED)
-    _save_notify_choices(prop, form.notify_choices())
     prop = panels.reloaded(prop)
     return _row_response(request, prop, provider, account, message=f"Saved: {lock.name} opens {prop.name}.")
-
-
-def _save_notify_choices(prop, choices: dict[str, bool]) -> None:
-    """The host's email choices, saved with the row. lock_assignment_set takes the settings that
-    move codes; these move none, so they are written beside it."""
-    if choices:
-        LockAssignment.objects.filter(property=prop).update(**choices, updated_at=timezone.now())
 
 
 def _posted_lock_or_404(form, account) -> Lock | None:

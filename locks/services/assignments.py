@@ -33,6 +33,9 @@ def property_reconcile(*, prop: Property, now: datetime | None = None) -> int:
     return count
 
 
+NOTIFY_CHOICES = ("notify_first_entry", "notify_unused_code")
+
+
 def lock_assignment_set(
     *,
     prop: Property,
@@ -40,8 +43,10 @@ def lock_assignment_set(
     lead_days: int | None = None,
     margin_minutes: int | None = None,
     code_source: str | None = None,
+    notify: dict[str, bool] | None = None,
 ) -> LockAssignment:
     """Assign (or re-assign) a property's lock and its settings, then move codes as needed.
+    `notify`: the host's email choices (notify_first_entry, notify_unused_code); they move no code.
 
     Raises ValidationError with a host-readable message when the assignment is not allowed.
     """
@@ -58,6 +63,10 @@ def lock_assignment_set(
             assignment.margin_minutes = margin_minutes
         if code_source is not None:
             assignment.code_source = code_source
+        for name, chosen in (notify or {}).items():
+            if name not in NOTIFY_CHOICES:
+                raise ValueError(f"not an email choice: {name}")
+            setattr(assignment, name, chosen)
         if assignment.code_source != CodeSource.RANDOM and not _takes_chosen_pins(lock):
             assignment.code_source = CodeSource.RANDOM  # the vendor makes the PIN itself
         assignment.full_clean()
