@@ -81,8 +81,10 @@ def door(request, lock_id: int):
         verdict = _would_open(lock, try_form.cleaned_data["pin"], _on_lock(try_form.cleaned_data["at"], zone))
     context = {
         "lock": lock, "codes": _code_rows(lock, zone), "uses": _use_rows(lock, zone), "try_form": try_form,
-        "faults_form": faults_form, "verdict": verdict, "enter_form": EnterPinForm(), "unmanaged_form": UnmanagedCodeForm(),
-        "fill_form": FillForm(), "battery_form": BatteryForm(initial={"percent": lock.battery_percent}),
+        "faults_form": faults_form, "verdict": verdict, "enter_form": EnterPinForm(auto_id="enter_%s"),
+        "unmanaged_form": UnmanagedCodeForm(auto_id="unmanaged_%s"),
+        "fill_form": FillForm(auto_id="fill_%s"),
+        "battery_form": BatteryForm(auto_id="battery_%s", initial={"percent": lock.battery_percent}),
     }
     return render(request, "sandbox/door.html", context)
 
