@@ -1,10 +1,15 @@
 """Virtual vendor accounts, locks and codes, with the faults a test or a host can switch on."""
 
+from datetime import UTC, datetime
+
 from django.core import signing
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 GUEST_LINK_SALT = "sandbox.homeit.key-link"  # signs a homeit key's invitation link (sandbox/vendors/homeit.py)
+# A code without a window (permanent, as codes made in a vendor's app often are) is stored between these.
+ALWAYS_FROM = datetime(1970, 1, 1, tzinfo=UTC)
+ALWAYS_UNTIL = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
 
 
 class Vendor(models.TextChoices):
@@ -74,6 +79,7 @@ class VirtualLock(Faults):
     passcode_version = models.PositiveSmallIntegerField(default=4)
     time_zone = models.CharField(max_length=64, default="Europe/Paris")
     capacity = models.PositiveIntegerField(default=150)
+    battery_percent = models.PositiveSmallIntegerField(default=87, validators=[MaxValueValidator(100)])
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["account", "vendor_lock_id"], name="sandbox_one_lock_id")]
@@ -91,6 +97,7 @@ class VirtualCode(models.Model):
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
     revocable = models.BooleanField(default=True)
+    added_in_app = models.BooleanField(default=False, help_text="Made in the vendor's app (a drift switch): not Nowistay's.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -103,6 +110,33 @@ class VirtualCode(models.Model):
         return self.starts_at <= moment < self.ends_at
 
     @property
+    def starts_always(self) -> bool:
+        return self.starts_at <= ALWAYS_FROM
+
+    @property
+    def ends_never(self) -> bool:
+        return self.ends_at.year >= ALWAYS_UNTIL.year  # the vendors' "no end" sentinels all fall in year 9999
+
+    @property
     def guest_token(self) -> str:
         """The token of a homeit key's invitation link: the code's id, signed, so links cannot be guessed."""
         return signing.Signer(salt=GUEST_LINK_SALT).sign(str(self.pk))
+
+
+class VirtualCodeUse(models.Model):
+    """A PIN typed on a virtual lock's keypad (door page or /_control): what the vendors' access logs
+    answer. Refused PINs are kept too, as the vendors log them (the adapters skip them)."""
+
+    lock = models.ForeignKey(VirtualLock, on_delete=models.CASCADE, related_name="uses")
+    code = models.ForeignKey(VirtualCode, on_delete=models.SET_NULL, null=True, blank=True, related_name="uses")
+    vendor_code_id = models.CharField(max_length=64, blank=True, help_text="Kept when the code is deleted later.")
+    name = models.CharField(max_length=100, blank=True, help_text="The code's name when it was typed.")
+    pin = models.CharField(max_length=12)
+    at = models.DateTimeField()
+    opened = models.BooleanField()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.pin} on lock {self.lock_id} at {self.at:%Y-%m-%d %H:%M} ({'opened' if self.opened else 'refused'})"

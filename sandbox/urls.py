@@ -8,6 +8,8 @@ urlpatterns = [
     path("accounts/<int:account_id>/faults/", views.account_faults, name="account_faults"),
     path("_control/<str:vendor>/locks/<str:vendor_lock_id>/", views.lock_state, name="lock_state"),
     path("_control/<str:vendor>/locks/<str:vendor_lock_id>/faults/", views.lock_faults, name="lock_faults"),
+    path("_control/<str:vendor>/locks/<str:vendor_lock_id>/drift/", views.lock_drift, name="lock_drift"),
+    path("_control/<str:vendor>/locks/<str:vendor_lock_id>/keypad/", views.lock_keypad, name="lock_keypad"),
 ]
 
 # Each virtual cloud answers under its own prefix; the vendor URL settings point there.

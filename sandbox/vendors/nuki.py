@@ -31,6 +31,17 @@ sandbox choice: Nuki does not document the status); the lock itself still reads,
 reads the state with it. Every other lock reports an ACTIVE subscription. Ids are JSON numbers
 above 32 bits.
 
+Reading back
+------------
+`GET smartlock/{id}/log?fromDate=&toDate=&id=&limit=` answers the keypad's log (sandbox/keypad.py),
+newest first, at most `limit` (1-50, default 20) entries older than the entry `id`: an opening is
+`action` 1 (unlock), `trigger` 255 (keypad), `state` 0, `source` 1 (keypad code) with the auth's
+string `id` as `authId` (what the adapter assumes, UNVERIFIED) and its `name`; a refused PIN is
+`trigger` 253 (keypad error), `state` 224 (invalid code) without an auth [N-SW smartlockLogSchema].
+The lock's `state.batteryCharge` is its battery switch, `batteryCritical` true under
+CRITICAL_BATTERY_PERCENT (a sandbox choice: Nuki does not publish the threshold). The sandbox
+grants `smartlock.log` with the other scopes and, as for them, does not enforce it.
+
 Authorizations (keypad codes, type 13)
 --------------------------------------
 A code the lock holds is a VirtualCode (what the door pages and /_control show); its `id` is a
@@ -77,17 +88,21 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from sandbox import faults
-from sandbox.models import Vendor, VirtualAccount, VirtualCode, VirtualLock, VirtualToken
+from sandbox.models import Vendor, VirtualAccount, VirtualCode, VirtualCodeUse, VirtualLock, VirtualToken
 
 SANDBOX_CLIENT_ID = "sandbox-client"
 SANDBOX_CLIENT_SECRET = "sandbox-secret"
 CODE_LIFETIME_SECONDS = 600
 CODE_SALT = "sandbox.vendors.nuki.authorization-code"
-DEFAULT_SCOPE = "account smartlock.readOnly smartlock.auth"
+DEFAULT_SCOPE = "account smartlock.readOnly smartlock.auth smartlock.log"
 
 KEYPAD_CODE = 13
 ALL_WEEK_DAYS = 127
 SERVER_STATE_OK, SERVER_STATE_OFFLINE = 0, 4
+UNLOCK, KEYPAD_TRIGGER, KEYPAD_ERROR_TRIGGER = 1, 255, 253  # log `action`, `trigger` [N-SW]
+LOG_SUCCESS, LOG_INVALID_CODE, KEYPAD_CODE_SOURCE = 0, 224, 1  # log `state`, `source` [N-SW]
+MAX_LOG_LIMIT, DEFAULT_LOG_LIMIT = 50, 20  # log `limit` [N-SW]
+CRITICAL_BATTERY_PERCENT = 20
 SMART_LOCK_3_4 = 4  # smartlock `type`: "4 .. Smartlock 3/4"
 TIMEZONE_ID = 37  # Nuki's own zone table; the agreed fixture's value for a Paris lock (the adapter ignores it)
 NAME_MAX_LENGTH = 32  # smartlockAuthSchema: "max 32 chars"
@@ -372,8 +387,9 @@ def _smartlock(lock: VirtualLock) -> dict:
             "timezoneId": TIMEZONE_ID,
         },
         "state": {
-            "mode": 2, "state": 1, "trigger": 0, "lastAction": 2, "batteryCritical": False, "keypadBatteryCritical": False,
-            "doorState": 2, "ringToOpenTimer": 0, "nightMode": False,
+            "mode": 2, "state": 1, "trigger": 0, "lastAction": 2, "batteryCritical": lock.battery_percent < CRITICAL_BATTERY_PERCENT,
+            "batteryCharge": lock.battery_percent, "keypadBatteryCritical": False, "doorState": 2, "ringToOpenTimer": 0,
+            "nightMode": False,
         },
         "firmwareVersion": 197381,
         "hardwareVersion": 1792,
@@ -696,6 +712,56 @@ def _delete_auth(request, account, lock, auth_id):
     return faults.broken(response) if verdict.lose_response else response
 
 
+# --- the log -----------------------------------------------------------------------------------------------------
+
+def _log_entry(lock: VirtualLock, use: VirtualCodeUse) -> dict:
+    return {
+        "id": f"{use.pk:024x}",
+        "smartlockId": int(lock.vendor_lock_id),
+        "deviceType": 0,
+        "authId": use.vendor_code_id if use.opened else "",
+        "name": use.name if use.opened else "",
+        "action": UNLOCK,
+        "trigger": KEYPAD_TRIGGER if use.opened else KEYPAD_ERROR_TRIGGER,
+        "state": LOG_SUCCESS if use.opened else LOG_INVALID_CODE,
+        "autoUnlock": False,
+        "date": _date(use.at),
+        "source": KEYPAD_CODE_SOURCE,
+    }
+
+
+def _log_filters(params) -> dict | str:
+    """The query's filters on the lock's uses, or Nuki's 400 message."""
+    filters = {}
+    for key, lookup in (("fromDate", "at__gte"), ("toDate", "at__lte")):
+        if params.get(key):
+            if not DATE_FORMAT.match(params[key]):
+                return f"The supplied value '{params[key]}' for parameter '{key}' is not valid."
+            filters[lookup] = _parse_date(params[key])
+    if params.get("id"):
+        if not re.fullmatch(r"[0-9a-f]{24}", params["id"]):
+            return f"The supplied value '{params['id']}' for parameter 'id' is not valid."
+        filters["pk__lt"] = int(params["id"], 16)
+    return filters
+
+
+@require_http_methods(["GET"])
+@_lock_call
+def smartlock_log(request, account, lock):
+    """The lock's log, newest first (entries' ids grow with time, so "older than `id`" pages it)."""
+    verdict = faults.judge(account, lock)
+    if verdict.response:
+        return verdict.response
+    limit = request.GET.get("limit", str(DEFAULT_LOG_LIMIT))
+    if not limit.isdigit() or not 1 <= int(limit) <= MAX_LOG_LIMIT:
+        return _error(400, f"The supplied value '{limit}' for parameter 'limit' is not valid.")
+    filters = _log_filters(request.GET)
+    if isinstance(filters, str):
+        return _error(400, filters)
+    uses = lock.uses.filter(**filters).order_by("-pk")[: int(limit)]
+    return JsonResponse([_log_entry(lock, use) for use in uses], safe=False)
+
+
 urlpatterns = [
     path("oauth/authorize", oauth_authorize, name="nuki_oauth_authorize"),
     path("oauth/token", oauth_token),
@@ -703,5 +769,6 @@ urlpatterns = [
     path("smartlock", list_smartlocks),
     path("smartlock/<str:smartlock_id>", get_smartlock),
     path("smartlock/<str:smartlock_id>/auth", auths),
+    path("smartlock/<str:smartlock_id>/log", smartlock_log),
     path("smartlock/<str:smartlock_id>/auth/<str:auth_id>", auth),
 ]

@@ -35,6 +35,15 @@ eligible lock; no_keypad -> no accessories; no_gateway -> `connectedToId` null, 
 offline -> `isConnected` false (a live state: the lock stays eligible, PIN calls answer 428);
 not_admin -> `accessLevel` 0 (Guest).
 
+Reading back: `my/deviceactivity?deviceId=&elements=&lastElemDate=` answers the keypad's log
+(sandbox/keypad.py), newest first, at most `elements` (1-200) older than `lastElemDate`: 61
+UnlockByPin with the PIN's alias as `userName` (what the adapter assumes: which PIN opened is not
+documented, see locks/providers/tedee/read_back.py), 62 IncorrectPin otherwise, dates in UTC
+without an offset as the documented sample writes them [TD endpoints/deviceactivity/get-all.rst,
+enums/event-type.rst]. It needs the `DeviceActivity.Read` scope in the token: 403 without it. A
+lock's `deviceState` (`lockProperties` before API v1.35 [TD release-notes.rst]) carries the
+battery switch as `batteryLevel`; `isConnected` is the bridge's connection.
+
 Fault switches (sandbox.faults): `judge(account)` on the lock list, `judge(account, lock)` on every
 call about one lock (`write=True` for POST/PUT/DELETE). Injected 5xx and 429 answers are re-worded
 into Tedee's envelope (429 keeps Retry-After, in seconds). A lost answer is cut off after the PIN
@@ -73,7 +82,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods
 
 from sandbox import faults
-from sandbox.models import Vendor, VirtualAccount, VirtualCode, VirtualLock, VirtualToken
+from sandbox.models import Vendor, VirtualAccount, VirtualCode, VirtualCodeUse, VirtualLock, VirtualToken
 
 # --- constants -----------------------------------------------------------------------------------
 
@@ -83,6 +92,10 @@ CLIENT_ID = getattr(settings, "SANDBOX_TEDEE_CLIENT_ID", "sandbox-client")
 CLIENT_SECRET = getattr(settings, "SANDBOX_TEDEE_CLIENT_SECRET", "sandbox-secret")
 SCOPE_PREFIX = "https://tedee.onmicrosoft.com/api/"
 REQUIRED_SCOPE = f"{SCOPE_PREFIX}user_impersonation"
+ACTIVITY_SCOPE = "DeviceActivity.Read"  # [TD authenticate "Scopes"]
+GRANTED_SCOPES = f"{REQUIRED_SCOPE} {SCOPE_PREFIX}Device.ReadWrite {SCOPE_PREFIX}{ACTIVITY_SCOPE} offline_access"
+UNLOCK_BY_PIN, INCORRECT_PIN = 61, 62  # [TD enums/event-type.rst]
+MAX_ACTIVITIES = 200  # `elements` [TD deviceactivity/get-all.rst]
 CODE_LIFETIME_SECONDS = 600  # B2C's authorization codes live about 10 minutes
 REFRESH_TOKEN_LIFETIME = timedelta(days=14)  # [TD authenticate]
 CODE_SALT = "sandbox.tedee.authorization-code"
@@ -309,7 +322,7 @@ def _refresh_grant(request):
     issued_at = row.expires_at - timedelta(seconds=settings.SANDBOX_TOKEN_LIFETIME_SECONDS) if row else None
     if row is None or timezone.now() > issued_at + REFRESH_TOKEN_LIFETIME:
         return _oauth_error(400, "invalid_grant", "AADB2C90080: The provided grant has expired. Please re-authenticate and try again.")
-    scope = request.POST.get("scope") or f"{REQUIRED_SCOPE} {SCOPE_PREFIX}Device.ReadWrite offline_access"
+    scope = request.POST.get("scope") or GRANTED_SCOPES
     return _issue_tokens(request, row.account, scope)
 
 
@@ -434,6 +447,16 @@ def _bearer_account(request) -> VirtualAccount | None:
     return row.account if row else None
 
 
+def _bearer_scopes(request) -> set[str]:
+    """The `scp` of the presented access token (a JWT this sandbox signed; checked by `_bearer_account`)."""
+    payload = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")[2].strip().split(".")[1:2]
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(payload[0] + "=" * (-len(payload[0]) % 4))) if payload else {}
+    except ValueError:
+        return set()
+    return set(str(claims.get("scp", "")).split()) if isinstance(claims, dict) else set()
+
+
 def _api(methods: set[str]):
     """Bearer authentication, the API version in the path, the method; the view gets the account."""
 
@@ -476,7 +499,7 @@ def _lock_json(lock: VirtualLock, *, accessories: bool) -> dict:
         "isConnected": _connected(lock),
         "accessLevel": OWNER if lock.is_admin else GUEST,
         "shareDetails": None,
-        "lockProperties": {"state": 3, "isCharging": False, "batteryLevel": 87},
+        "deviceState": {"state": 3, "isCharging": False, "batteryLevel": lock.battery_percent},
         "deviceSettings": {"autoLockEnabled": True, "autoLockDelay": 10, "pullSpringEnabled": False},
         "softwareVersions": [{"softwareType": 0, "version": "2.4.sandbox", "updateAvailable": False}],
     }
@@ -633,10 +656,53 @@ def pin(request, lock, pin_id: str):
     return _ok(status=204)
 
 
+def _activity_date(moment: datetime) -> str:
+    # As the documented sample writes it: UTC, milliseconds, no offset [TD deviceactivity/get-all.rst].
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="milliseconds")
+
+
+def _activity(use: VirtualCodeUse) -> dict:
+    return {
+        "id": use.pk,
+        "deviceId": int(use.lock.vendor_lock_id),
+        "userId": None,
+        "userName": use.name if use.opened else None,
+        "event": UNLOCK_BY_PIN if use.opened else INCORRECT_PIN,
+        "source": 0,
+        "date": _activity_date(use.at),
+    }
+
+
+@_api({"GET"})
+def device_activity(request, account):
+    """The lock's activity, newest first, one page of at most `elements` older than `lastElemDate`."""
+    if ACTIVITY_SCOPE not in _bearer_scopes(request):
+        return _error(403, "The access token lacks the DeviceActivity.Read scope.")
+    device_id = request.GET.get("deviceId", "")
+    lock = _find_lock(account, device_id)
+    if lock is None:
+        return _error(404, "Device not found.")  # the status for a foreign device is not documented
+    verdict = faults.judge(account, lock)
+    if verdict.response:
+        return _tedee_worded(verdict.response)
+    try:
+        elements = int(request.GET.get("elements", MAX_ACTIVITIES))
+        older_than = _parse_date(request.GET["lastElemDate"]) if request.GET.get("lastElemDate") else None
+    except ValueError:
+        return _error(400, "elements must be a number and lastElemDate a date.")
+    if not 1 <= elements <= MAX_ACTIVITIES:
+        return _error(400, "elements must be between 1 and 200.")
+    uses = lock.uses.select_related("lock").order_by("-at", "-pk")
+    if older_than is not None:
+        uses = uses.filter(at__lt=older_than)
+    return _ok([_activity(use) for use in uses[:elements]])
+
+
 urlpatterns = [
     path("auth/<str:policy>/oauth2/v2.0/authorize", authorize),
     path("auth/<str:policy>/oauth2/v2.0/token", token),
     path("api/<str:version>/my/lock", lock_list),
+    path("api/<str:version>/my/deviceactivity", device_activity),
     path("api/<str:version>/my/lock/<str:lock_id>", lock_detail),
     path("api/<str:version>/my/lock/<str:lock_id>/pin", pins),
     path("api/<str:version>/my/lock/<str:lock_id>/pin/<str:pin_id>", pin),

@@ -8,6 +8,14 @@ items [T-LPWD, `keyboardPwdType` as the example's string]; gateway/list, gateway
 gateway/listByLock [T-GWL, T-GWLL, T-GWLBL]; wifiLock/detail [T-WL]. Required parameters
 (`orderBy` of gateway/list and listKeyboardPwd) are checked: -3 without them.
 
+Reading back: listKeyboardPwd pages every code, those added "in the TTLock app" (sandbox/drift.py)
+included: a code without a window has dates 0 and type 2 (permanent) [T-LPWD]. lockRecord/list
+pages the keypad's log (sandbox/keypad.py) [T-RL]: `recordType` 4 (passcode unlock) with `success`
+1 or 0, `recordTypeFromLock` 4, or 7 for a failed, unknown passcode [T-RL-OLD], `username` the code's
+name, `keyboardPwd` the PIN typed, `lockDate` when it was typed and `serverDate` when the gateway
+uploaded it (2 s later here), newest first, filtered by `startDate`/`endDate` on `lockDate`.
+`electricQuantity` (lock/list, lock/detail) is the lock's battery switch.
+
 Each lock with a gateway has one of its own (id GATEWAY_ID_BASE + the lock's row id). The
 `offline` switch (on the lock or its account) takes that gateway offline: gateway/list says
 `isOnline: 0`, and calls through it answer -3002. gateway/listLock keeps listing the lock of an
@@ -29,7 +37,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from sandbox import faults
-from sandbox.models import Vendor, VirtualAccount, VirtualCode, VirtualLock, VirtualToken
+from sandbox.models import Vendor, VirtualAccount, VirtualCode, VirtualCodeUse, VirtualLock, VirtualToken
 
 # featureValue bits [HT models.py, TSDK FeatureValue.ts]: 0 passcode keypad, 56 WiFi.
 FEATURES_WITH_KEYPAD = "F44354CD5F3"
@@ -38,6 +46,11 @@ FEATURES_WIFI = 1 << 56
 MAX_PAGE_SIZE = 1000
 MAX_GATEWAY_PAGE_SIZE = 200  # [T-GWL]
 MAX_PASSCODE_PAGE_SIZE = 200  # [T-LPWD]
+MAX_RECORD_PAGE_SIZE = 200  # [T-RL]
+PASSCODE_UNLOCK, UNKNOWN_PASSCODE = 4, 7  # recordType / recordTypeFromLock [T-RL, T-RL-OLD]
+PERIOD, PERMANENT = "3", "2"  # keyboardPwdType [T-LPWD]
+UPLOAD_DELAY_MS = 2_000  # lockDate to serverDate: the gateway's upload
+RECORD_ID_BASE = 5_000_000
 GATEWAY_ID_BASE = 78000
 INITIALISED_AT_MS = 1_735_689_600_000  # `date` of lock/list and lock/detail: when the lock was set up
 
@@ -156,7 +169,7 @@ def _common_fields(lock: VirtualLock) -> dict:
         "lockName": f"S31_{lock_id & 0xFFFFFF:06x}",  # the lock's Bluetooth name; the host's name is the alias
         "lockAlias": lock.name,
         "lockMac": _mac("C5", lock_id),
-        "electricQuantity": 87,
+        "electricQuantity": lock.battery_percent,
         "featureValue": FEATURES_WITH_KEYPAD if lock.has_keypad else FEATURES_WITHOUT_KEYPAD,
         "hasGateway": 1 if lock.has_gateway else 0,
         "date": INITIALISED_AT_MS,
@@ -397,15 +410,52 @@ def list_keyboard_pwd(request, params, account):
             "lockId": int(lock.vendor_lock_id),
             "keyboardPwd": code.pin,
             "keyboardPwdName": code.name,
-            "keyboardPwdType": "3",  # the documented example writes this Int as a string [T-LPWD]
-            "startDate": _ms(code.starts_at),
-            "endDate": _ms(code.ends_at),
+            # The documented example writes this Int as a string [T-LPWD].
+            "keyboardPwdType": PERMANENT if code.starts_always and code.ends_never else PERIOD,
+            "startDate": 0 if code.starts_always else _ms(code.starts_at),
+            "endDate": 0 if code.ends_never else _ms(code.ends_at),
             "sendDate": _ms(code.created_at),
             "isCustom": 1,
             "senderUsername": account.login,
         }
         for code in codes
     ], *paging)
+
+
+def _record(use: VirtualCodeUse) -> dict:
+    lock_date = _ms(use.at)
+    return {
+        "recordId": RECORD_ID_BASE + use.pk,
+        "lockId": int(use.lock.vendor_lock_id),
+        "recordTypeFromLock": PASSCODE_UNLOCK if use.opened else UNKNOWN_PASSCODE,
+        "recordType": PASSCODE_UNLOCK,
+        "success": 1 if use.opened else 0,
+        "username": use.name,
+        "keyboardPwd": use.pin,
+        "lockDate": lock_date,
+        "serverDate": lock_date + UPLOAD_DELAY_MS,
+    }
+
+
+@_authenticated
+def lock_records(request, params, account):
+    """The lock's records, newest first [T-RL]: only keypad entries are simulated (recordType 4)."""
+    lock = _lock(account, params)
+    if lock is None:
+        return _error(-1003, "lock does not exist")
+    verdict = faults.judge(account, lock)
+    if verdict.response:
+        return verdict.response
+    paging = _page(params, MAX_RECORD_PAGE_SIZE)
+    bounds = [params.get(key, "0") or "0" for key in ("startDate", "endDate")]
+    if paging is None or not all(bound.isdigit() for bound in bounds):
+        return _error(-3, "invalid parameter: pageNo, pageSize, startDate or endDate")
+    uses = lock.uses.select_related("lock").filter(at__gte=_from_ms(bounds[0]))
+    if int(bounds[1]):
+        uses = uses.filter(at__lte=_from_ms(bounds[1]))
+    if params.get("recordType") not in (None, "", str(PASSCODE_UNLOCK)):
+        uses = uses.none()
+    return _paged([_record(use) for use in uses.order_by("-at", "-pk")], *paging)
 
 
 urlpatterns = [
@@ -416,6 +466,7 @@ urlpatterns = [
     path("v3/keyboardPwd/change", keyboard_pwd_change),
     path("v3/keyboardPwd/delete", keyboard_pwd_delete),
     path("v3/lock/listKeyboardPwd", list_keyboard_pwd),
+    path("v3/lockRecord/list", lock_records),
     path("v3/gateway/list", gateway_list),
     path("v3/gateway/listLock", gateway_list_lock),
     path("v3/gateway/listByLock", gateway_list_by_lock),
