@@ -380,6 +380,11 @@ def test_the_assignment_row_works_with_the_keyboard_only(debug_mode, logged_in_p
     page.keyboard.type("45")
     page.keyboard.press("Tab")
     expect(row.get_by_label("Code source")).to_be_focused()
+    page.keyboard.press("Tab")  # TTLock reads its access log: the two email choices come next
+    expect(row.get_by_label("Email me when a guest first enters")).to_be_focused()
+    page.keyboard.press("Space")
+    page.keyboard.press("Tab")
+    expect(row.get_by_label("Email me when a code was not used by the end of check-in day")).to_be_focused()
     page.keyboard.press("Tab")
     expect(row.get_by_role("button", name="Save")).to_be_focused()
     page.keyboard.press("Enter")
@@ -388,6 +393,7 @@ def test_the_assignment_row_works_with_the_keyboard_only(debug_mode, logged_in_p
     assert page_was_not_reloaded(page)
     assignment = assignment_of(canal_house)
     assert (assignment.lock.name, assignment.lead_days, assignment.margin_minutes) == ("Front door", 4, 45)
+    assert (assignment.notify_first_entry, assignment.notify_unused_code) == (True, False)
 
 
 def _assert_no_horizontal_scroll(page, what: str) -> None:
