@@ -30,11 +30,23 @@ BENCH_DATABASE_URL is created if missing and emptied; the Redis database is flus
 
 Knobs (environment): CHAOS_VENDORS (default ttlock,tedee,nuki,igloohome,homeit: the clouds present in
 sandbox/vendors/), CHAOS_BOOKINGS (1000), CHAOS_BOOKINGS_PER_LOCK (5), CHAOS_FAILURE_RATE (0.30),
-CHAOS_LOSS_RATE (0.05), CHAOS_WORKERS (2), CHAOS_WORKER_THREADS (8), CHAOS_TIME_LIMIT (480 s
+CHAOS_LOSS_RATE (0.05), CHAOS_WORKERS (2), CHAOS_WORKER_THREADS (8), CHAOS_TIME_LIMIT (600 s
 from the first booking), CHAOS_SEED (6), and the compressed lifecycle times:
 LOCKS_RETRY_INTERVAL_SECONDS (3), LOCKS_CLAIM_LEASE_SECONDS (15), LOCKS_SWEEP_PERIOD_SECONDS (2, also
 the look-again period of writes awaited on the lock), LOCKS_LISTING_DELAY_SECONDS (10, every vendor's),
-VENDOR_HTTP_TIMEOUT_SECONDS (3), SANDBOX_HANG_SECONDS (4: how long a lost answer is held).
+VENDOR_HTTP_TIMEOUT_SECONDS (3), SANDBOX_HANG_SECONDS (4: how long a lost answer is held),
+LOCKS_READ_BACKS_PER_LOCK_PER_DAY (8640: half of them spread over the day, so each lock is read
+back every 20 s; the product's default, 24, would read a lock again only hours later).
+
+Drift (issue 19): DRIFT_AFTER s after the last booking, on the vendors whose provider lists a
+lock's codes (`capabilities.lists_codes`), a seeded random sample of locks is changed behind the
+product's back through the sandbox's drift switches (`/_control/<vendor>/locks/<id>/drift/`): one of
+our codes deleted "in the vendor's app" on some, another's window changed on others, a lock wiped,
+an unmanaged code (a cleaner's) added on a few. The run is not settled until every live booking
+on a drifted lock has its code back on the lock as it should be (or the time limit). The figures
+add: the injections, the findings the read-backs recorded (LockFinding by kind), orphans left (codes
+named as ours that no live code explains) and unmanaged codes touched (each injected one must be
+on its lock unchanged at the end).
 """
 
 import os
@@ -79,6 +91,12 @@ RESTART_AFTER = 3
 CANCELLED_SHARE = 0.10
 CHANGED_SHARE = 0.10
 PROGRESS_EVERY = 15
+# Drift: seconds after the last booking was made (after the cancellation and date-change waves),
+# and how many locks of each drift-capable vendor get each kind (distinct locks).
+DRIFT_AFTER = 60
+DRIFT_LOCKS = {"delete_code": 3, "change_window": 3, "wipe": 1, "add_unmanaged": 3}
+DRIFT_CHECK_EVERY = 10
+UNMANAGED_NAME = "Cleaner (added in the app)"
 
 
 def env_int(name: str, default: int) -> int:
@@ -98,7 +116,7 @@ class Config:
     loss_rate: float = env_float("CHAOS_LOSS_RATE", 0.05)
     workers: int = env_int("CHAOS_WORKERS", 2)
     threads: int = env_int("CHAOS_WORKER_THREADS", 8)
-    time_limit: int = env_int("CHAOS_TIME_LIMIT", 480)
+    time_limit: int = env_int("CHAOS_TIME_LIMIT", 600)
     seed: int = env_int("CHAOS_SEED", 6)
     retry: int = env_int("LOCKS_RETRY_INTERVAL_SECONDS", 3)
     lease: int = env_int("LOCKS_CLAIM_LEASE_SECONDS", 15)
@@ -106,6 +124,7 @@ class Config:
     listing_delay: int = env_int("LOCKS_LISTING_DELAY_SECONDS", 10)
     timeout: float = env_float("VENDOR_HTTP_TIMEOUT_SECONDS", 3)
     hang: float = env_float("SANDBOX_HANG_SECONDS", 4)
+    read_backs: int = env_int("LOCKS_READ_BACKS_PER_LOCK_PER_DAY", 8640)
 
     @property
     def locks_per_vendor(self) -> int:
@@ -148,6 +167,7 @@ def configure_environment(config: Config, sandbox_url: str, sandbox_db: Path) ->
         "LOCKS_LISTING_DELAY_SECONDS": str(config.listing_delay),
         "VENDOR_HTTP_TIMEOUT_SECONDS": str(config.timeout),
         "SANDBOX_HANG_SECONDS": str(config.hang),
+        "LOCKS_READ_BACKS_PER_LOCK_PER_DAY": str(config.read_backs),
         "SANDBOX_DATABASE_URL": f"sqlite:///{sandbox_db}",
     }
     # Every vendor on the sandbox, at the addresses the sandbox declares (as `make run` does).
@@ -409,6 +429,143 @@ def change_dates(booking, rng: random.Random, latest_arrival) -> None:
     services.booking_changed(booking=booking)
 
 
+# --- drift behind the product's back -----------------------------------------------------------------
+
+@dataclass
+class Drift:
+    """What was changed on the locks behind the product's back, and whether it is repaired."""
+
+    injected: Counter = field(default_factory=Counter)  # (vendor, action) -> count
+    refused: list = field(default_factory=list)  # the sandbox's refusals, in words
+    locks: set = field(default_factory=set)  # Lock ids drifted
+    unmanaged: dict = field(default_factory=dict)  # (lock id, vendor code id) -> the entry as added
+    at: float | None = None
+    unrepaired: int | None = None  # live bookings on drifted locks not yet as they should be
+    checked_at: float = 0.0
+
+    @property
+    def total(self) -> int:
+        return sum(self.injected.values())
+
+
+def drift_vendors(vendors: list[str]) -> list[str]:
+    from locks.providers import registry
+
+    return [vendor for vendor in vendors if registry.provider_class(vendor).capabilities.lists_codes]
+
+
+def post_drift(sandbox_url: str, vendor: str, vendor_lock_id: str, body: dict):
+    """One drift switch; (True, its result) or (False, the refusal)."""
+    import requests
+
+    answer = requests.post(f"{sandbox_url}/_control/{vendor}/locks/{vendor_lock_id}/drift/", json=body, timeout=30)
+    payload = answer.json()
+    return (True, payload.get("result")) if answer.ok else (False, payload.get("error", answer.status_code))
+
+
+def unmanaged_pin(rng: random.Random, taken: set[str]) -> str:
+    """Six digits 1-9 not starting with "12" (every vendor's keypad takes it), not a PIN of ours."""
+    while True:
+        pin = "".join(rng.choice("123456789") for _ in range(6))
+        if pin not in taken and not pin.startswith("12"):
+            return pin
+
+
+def drift_candidates(plan: Plan, vendor: str) -> dict:
+    """Lock -> the current, active codes on it of confirmed bookings left alone by the waves."""
+    from bookings.models import BookingStatus
+    from locks.models import AccessCode, CodeState
+
+    untouched = plan.short | plan.changed | plan.cancelled
+    codes = (
+        AccessCode.objects.filter(
+            lock__account__provider=vendor, state=CodeState.ACTIVE, is_current=True, booking__status=BookingStatus.CONFIRMED
+        )
+        .exclude(vendor_code_id="")
+        .exclude(booking_id__in=untouched)
+        .select_related("lock")
+        .order_by("pk")
+    )
+    by_lock = defaultdict(list)
+    for code in codes:
+        by_lock[code.lock].append(code)
+    return by_lock
+
+
+def drift_body(action: str, codes: list, rng: random.Random) -> dict:
+    if action in ("delete_code", "change_window"):
+        code = rng.choice(codes)
+        body = {"action": action, "code_id": code.vendor_code_id}
+        if action == "change_window":  # a day later, as a host might move it by mistake in the app
+            starts, ends = code.lock_starts_at or code.starts_at, code.lock_ends_at or code.ends_at
+            body.update(starts_at=(starts + timedelta(days=1)).isoformat(), ends_at=(ends + timedelta(days=1)).isoformat())
+        return body
+    if action == "add_unmanaged":
+        return {"action": action, "name": UNMANAGED_NAME, "pin": unmanaged_pin(rng, {code.pin for code in codes})}
+    return {"action": action}
+
+
+def inject_drift(config: Config, plan: Plan, sandbox_url: str, rng: random.Random) -> Drift:
+    """On a seeded sample of each drift-capable vendor's locks (distinct locks per kind)."""
+    drift = Drift()
+    for vendor in drift_vendors(config.vendors):
+        by_lock = drift_candidates(plan, vendor)
+        locks = sorted(by_lock, key=lambda lock: lock.pk)
+        rng.shuffle(locks)
+        for action, count in DRIFT_LOCKS.items():
+            chosen, locks = locks[:count], locks[count:]
+            for lock in chosen:
+                body = drift_body(action, by_lock[lock], rng)
+                done, result = post_drift(sandbox_url, vendor, lock.vendor_lock_id, body)
+                if not done:
+                    drift.refused.append(f"{vendor} lock {lock.vendor_lock_id} {action}: {result}")
+                    continue
+                drift.injected[(vendor, action)] += 1
+                drift.locks.add(lock.pk)
+                if action == "add_unmanaged":
+                    entry = next(e for e in lock_contents(sandbox_url, vendor, lock.vendor_lock_id) if e["id"] == result)
+                    drift.unmanaged[(lock.pk, result)] = entry
+    return drift
+
+
+def unrepaired_on(lock_ids: set, sandbox_url: str, now: datetime) -> int:
+    """Live bookings on these locks without their one current code, active, as it should be on the lock."""
+    from bookings.models import BookingStatus
+    from locks.models import AccessCode, LockAssignment
+    from locks.services.planning import code_plan
+
+    missing = 0
+    for assignment in LockAssignment.objects.filter(lock_id__in=lock_ids).select_related("lock__account", "property"):
+        lock = assignment.lock
+        contents = {e["id"]: e for e in lock_contents(sandbox_url, lock.account.provider, lock.vendor_lock_id)}
+        for booking in assignment.property.bookings.filter(status=BookingStatus.CONFIRMED).select_related("property"):
+            wanted = code_plan(booking, assignment)
+            if not (wanted.generate_at <= now < wanted.ends_at):
+                continue
+            current = list(AccessCode.objects.filter(booking=booking, is_current=True))
+            if live_problem(current, wanted, contents, exact=True) is not None:
+                missing += 1
+    return missing
+
+
+def unmanaged_touched(drift: Drift, sandbox_url: str) -> list[str]:
+    """Each injected unmanaged code must still be on its lock, unchanged."""
+    from locks.models import Lock
+
+    touched, contents = [], {}
+    for (lock_id, code_id), added in drift.unmanaged.items():
+        if lock_id not in contents:
+            lock = Lock.objects.select_related("account").get(pk=lock_id)
+            contents[lock_id] = {e["id"]: e for e in lock_contents(sandbox_url, lock.account.provider, lock.vendor_lock_id)}
+        now_on_lock = contents[lock_id].get(code_id)
+        fields = ("name", "pin", "starts", "ends")
+        if now_on_lock is None:
+            touched.append(f"lock {lock_id} code {code_id}: gone")
+        elif any(now_on_lock[name] != added[name] for name in fields):
+            touched.append(f"lock {lock_id} code {code_id}: changed")
+    return touched
+
+
 # --- watching the run -------------------------------------------------------------------------------
 
 WORK_STATES = ("creating", "updating", "revoking", "expiring")
@@ -478,6 +635,7 @@ class Findings:
     igloo_apart: Counter = field(default_factory=Counter)
     igloo_unexplained: int = 0
     igloo_unexplained_kinds: Counter = field(default_factory=Counter)
+    orphans: int = 0  # codes named as ours on revocable locks that no live code explains
     examples: dict = field(default_factory=lambda: defaultdict(list))
     per_vendor: dict = field(default_factory=lambda: defaultdict(Counter))  # defect kind -> vendor -> count
 
@@ -494,7 +652,8 @@ class Findings:
             self.examples[kind].append(text)
 
 
-def check(plan: Plan, sandbox_url: str, now: datetime) -> Findings:
+def check(plan: Plan, sandbox_url: str, now: datetime, unmanaged: set) -> Findings:
+    """`unmanaged`: (lock id, vendor code id) of the codes added in the app (drift), left apart."""
     from bookings.models import Booking, BookingStatus
     from locks.models import AccessCode, CodeState, LockAssignment
     from locks.providers import registry
@@ -517,6 +676,8 @@ def check(plan: Plan, sandbox_url: str, now: datetime) -> Findings:
         on_lock[lock.pk] = {entry["id"]: entry for entry in contents}
         for entry in contents:
             entry["vendor"] = vendor
+            if (lock.pk, entry["id"]) in unmanaged:
+                continue  # not ours: checked apart, unchanged (unmanaged_touched)
             matched = by_vendor_id.get((lock.pk, entry["id"]))
             name = name_pattern.match(entry["name"] or "")
             named = by_id.get(int(name.group(1))) if name else None
@@ -530,6 +691,9 @@ def check(plan: Plan, sandbox_url: str, now: datetime) -> Findings:
                 continue
             if owner:
                 per_booking_on_lock[owner.booking_id].append(entry)
+            if name and not explained_by_live_code(matched):
+                findings.add("orphans", vendor)
+                findings.example("orphans", f"{label}: named as ours, code {matched.state if matched else 'unknown'}")
             if matched is None:
                 findings.add("disagree", vendor)
                 kind = f"on the lock, unknown to the database (named code: {named.state if named else 'none'})"
@@ -598,6 +762,14 @@ def check(plan: Plan, sandbox_url: str, now: datetime) -> Findings:
             findings.live_problems[f"{problem} ({vendor})"] += 1
             findings.example("live", f"booking {booking.pk} ({vendor}): {problem}")
     return findings
+
+
+def explained_by_live_code(matched) -> bool:
+    from bookings.models import BookingStatus
+    from locks.models import LIVE_CODE_STATES, CodeState
+
+    live = [*LIVE_CODE_STATES, CodeState.UPDATING]
+    return matched is not None and matched.state in live and matched.booking.status == BookingStatus.CONFIRMED
 
 
 def classify_unrevocable(findings: Findings, entry: dict, matched, named, ended: bool, label: str) -> bool:
@@ -752,12 +924,44 @@ def report(config: Config, plan: Plan, findings: Findings, now: datetime, timing
           f"total {timings['total']:.0f} s")
 
 
+def report_drift(config: Config, drift: Drift, findings: Findings, touched: list[str]) -> None:
+    from django.db.models import Count
+
+    from locks.models import LockFinding, UnmanagedCode
+
+    vendors = drift_vendors(config.vendors)
+    print(f"drift injections (on {', '.join(vendors) or 'no vendor'}, the vendors that list a lock's codes): "
+          f"{drift.total} on {len(drift.locks)} locks" + (f" at t={drift.at:.0f} s" if drift.at is not None else " (never)"))
+    for (vendor, action), n in sorted(drift.injected.items()):
+        print(f"    {vendor} {action} {n}")
+    for refusal in drift.refused:
+        print(f"    refused: {refusal}")
+    kinds = LockFinding.objects.values_list("kind").annotate(n=Count("id")).order_by("kind")
+    print("findings recorded (LockFinding by kind): " + (", ".join(f"{kind} {n}" for kind, n in kinds) or "none"))
+    print(f"unmanaged codes recorded by the product: {UnmanagedCode.objects.count()}")
+    missing = sum(n for problem, n in findings.live_problems.items() if problem.startswith(("not on its lock", "another")))
+    print(f"missing codes at check-in (live bookings whose code is not on the lock as it should be): "
+          f"{findings.live - findings.live_ok} ({missing} of them not on the lock or another PIN/window there)")
+    print(f"orphans left (codes named as ours that no live code explains): {findings.orphans}{findings.split('orphans')}")
+    print(f"unmanaged codes touched: {len(touched)} of {len(drift.unmanaged)} injected")
+    for line in touched:
+        print(f"    {line}")
+    if drift.unrepaired:
+        print(f"  live bookings on drifted locks not repaired at the last look: {drift.unrepaired}")
+
+
 class Timeline:
     """The mid-run events: a worker SIGKILLed halfway through the bookings and another started
-    RESTART_AFTER s later; cancellations and date changes in waves after the bookings are made."""
+    RESTART_AFTER s later; cancellations and date changes in waves after the bookings are made, then
+    drift on the locks."""
 
-    def __init__(self, config: Config, processes: Processes, plan: Plan, workers: list[str], rng: random.Random, now: datetime):
+    def __init__(
+        self, config: Config, processes: Processes, plan: Plan, workers: list[str], rng: random.Random, now: datetime,
+        sandbox_url: str,
+    ):
         self.config, self.processes, self.plan, self.workers, self.rng = config, processes, plan, workers, rng
+        self.sandbox_url = sandbox_url
+        self.drift = Drift()
         self.started = time.monotonic()
         self.kill_after = len(plan.rows) // 2
         self.kill: dict = {}
@@ -777,7 +981,14 @@ class Timeline:
 
     @property
     def done(self) -> bool:
-        return self.restarted and self.waves_done == len(WAVES) and "ran_out" in self.kill
+        return self.restarted and self.waves_done == len(WAVES) and "ran_out" in self.kill and self.drift.at is not None
+
+    def drift_repaired(self, now: datetime) -> bool:
+        """Every live booking on a drifted lock as it should be (looked at every DRIFT_CHECK_EVERY s)."""
+        if self.elapsed() - self.drift.checked_at >= DRIFT_CHECK_EVERY:
+            self.drift.unrepaired = unrepaired_on(self.drift.locks, self.sandbox_url, now)
+            self.drift.checked_at = self.elapsed()
+        return self.drift.unrepaired == 0
 
     def say(self, text: str) -> None:
         print(f"  t={self.elapsed():5.0f} s  {text}")
@@ -820,6 +1031,17 @@ class Timeline:
                 change_dates(booking, self.rng, self.latest_arrival)
                 self.plan.changed.add(booking.pk)
             self.say(f"cancelled {len(self.plan.to_cancel[wave])} bookings, changed the dates of {len(self.plan.to_change[wave])}")
+        if (
+            self.drift.at is None and self.waves_done == len(WAVES)
+            and self.elapsed() >= self.booking_seconds + DRIFT_AFTER
+        ):
+            self.drift = inject_drift(self.config, self.plan, self.sandbox_url, self.rng)
+            self.drift.at = self.elapsed()
+            kinds = Counter()
+            for (_, action), n in self.drift.injected.items():
+                kinds[action] += n
+            self.say(f"drift on {len(self.drift.locks)} locks: " + ", ".join(f"{action} {n}" for action, n in kinds.items())
+                     + (f"; {len(self.drift.refused)} refused" if self.drift.refused else ""))
 
 
 # --- main ---------------------------------------------------------------------------------------------
@@ -856,7 +1078,8 @@ def run(config: Config, processes: Processes, sandbox_url: str, sandbox_db: Path
     print(f"chaos benchmark: {config.bookings} bookings on {', '.join(config.vendors)}; "
           f"{config.failure_rate:.0%} transient failures, {config.loss_rate:.0%} lost answers")
     print(f"time compressed: retry {config.retry} s, lease {config.lease} s, sweep {config.sweep} s, "
-          f"vendor timeout {config.timeout:g} s (a lost answer is held {config.hang:g} s); "
+          f"vendor timeout {config.timeout:g} s (a lost answer is held {config.hang:g} s), "
+          f"{config.read_backs} read-backs per lock per day (a lock read every {86400 / max(1, config.read_backs // 2):g} s); "
           f"{config.workers} workers x {config.threads} threads")
     print(f"database: {connection.vendor} {connection.settings_dict['NAME']}; broker: {os.environ['REDIS_URL']}; "
           f"sandbox: {sandbox_url}; logs: {work_dir}")
@@ -888,7 +1111,7 @@ def run(config: Config, processes: Processes, sandbox_url: str, sandbox_db: Path
     rng = random.Random(config.seed)
     now = timezone.now()
     plan = plan_bookings(config, properties, now)
-    timeline = Timeline(config, processes, plan, workers, rng, now)
+    timeline = Timeline(config, processes, plan, workers, rng, now, sandbox_url)
     create_bookings(plan, rng, timeline.tick)
     timeline.bookings_made()
     print(f"  t={timeline.elapsed():5.0f} s  {len(plan.bookings)} bookings created through booking_created "
@@ -904,7 +1127,7 @@ def run(config: Config, processes: Processes, sandbox_url: str, sandbox_db: Path
         if elapsed - last_progress >= PROGRESS_EVERY:
             print(progress_line(elapsed, snap))
             last_progress = elapsed
-        if timeline.done and now > short_end and settled(snap):
+        if timeline.done and now > short_end and settled(snap) and timeline.drift_repaired(now):
             stable += 1
             if stable >= 3:
                 is_settled = True
@@ -924,7 +1147,8 @@ def run(config: Config, processes: Processes, sandbox_url: str, sandbox_db: Path
         if name != "sandbox":
             processes.stop(name)
     check_at = timezone.now()
-    findings = check(plan, sandbox_url, check_at)
+    drift = timeline.drift
+    findings = check(plan, sandbox_url, check_at, set(drift.unmanaged))
     worker_errors = sum(
         (work_dir / f"{name}.log").read_text(errors="replace").count("Traceback")
         for name in (f"worker{n}" for n in range(1, next_worker)) if (work_dir / f"{name}.log").exists()
@@ -932,6 +1156,7 @@ def run(config: Config, processes: Processes, sandbox_url: str, sandbox_db: Path
     report(config, plan, findings, check_at,
            {"setup": setup_seconds, "booking": booking_seconds, "run": run_seconds, "settled": is_settled,
             "total": time.monotonic() - started}, kill)
+    report_drift(config, drift, findings, unmanaged_touched(drift, sandbox_url))
     print(f"tracebacks in the worker logs: {worker_errors} (logs in {work_dir})")
     return 0
 
