@@ -231,17 +231,17 @@ class LockProvider(ABC):
     @classmethod
     def sign_in_with(cls, method: str, values: dict[str, str]) -> ConnectResult:
         """Exchange the values of the credentials sign-in `method` for a ConnectResult."""
-        raise NotImplementedError(f"{cls.display_name} has no credentials sign-in “{method}”.")
+        raise OperationNotSupported(f"{cls.display_name} has no credentials sign-in “{method}”.")
 
     @classmethod
     def authorization_url(cls, *, state: str, code_challenge: str | None, redirect_uri: str) -> str:
         """Where to send the host for the OAuth sign-in (only providers with an OAuthSignIn)."""
-        raise NotImplementedError(f"{cls.display_name} has no OAuth sign-in.")
+        raise OperationNotSupported(f"{cls.display_name} has no OAuth sign-in.")
 
     @classmethod
     def exchange_code(cls, *, code: str, code_verifier: str | None, redirect_uri: str) -> ConnectResult:
         """The tokens an OAuth authorization code is worth (only providers with an OAuthSignIn)."""
-        raise NotImplementedError(f"{cls.display_name} has no OAuth sign-in.")
+        raise OperationNotSupported(f"{cls.display_name} has no OAuth sign-in.")
 
     @classmethod
     def sign_in_refusal(cls, error: Exception) -> str:

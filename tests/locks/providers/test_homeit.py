@@ -135,7 +135,7 @@ def test_sign_in_when_homeit_is_busy_or_failing_says_try_again(cloud, http, stat
 
 
 def test_an_unknown_sign_in_method_is_not_offered(http):
-    with pytest.raises(NotImplementedError):
+    with pytest.raises(OperationNotSupported):
         HomeitProvider.sign_in_with("password", {"api_key": API_KEY}, http=http)
 
 

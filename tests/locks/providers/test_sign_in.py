@@ -90,5 +90,5 @@ def test_igloohome_words_its_refusals():
 
 
 def test_an_unknown_sign_in_method_is_refused():
-    with pytest.raises(NotImplementedError):
+    with pytest.raises(OperationNotSupported):
         TTLockProvider.sign_in_with("api-token", {})
