@@ -151,6 +151,16 @@ class VendorCallInline(admin.TabularInline):
         return f"{call.duration_ms} ms"
 
 
+def _in_property_time(field: str, description: str):
+    """An admin column showing a code's moment `field` in its property's zone and in UTC."""
+
+    @admin.display(description=description)
+    def show(self, code):
+        return local_and_utc(getattr(code, field), code.booking.property.time_zone)
+
+    return show
+
+
 @admin.register(AccessCode)
 class AccessCodeAdmin(ReadOnlyAdmin):
     list_display = ["id", "guest", "property", "provider", "state", "is_current", "window_local", "attempts", "next_try", "last_error"]
@@ -230,37 +240,21 @@ class AccessCodeAdmin(ReadOnlyAdmin):
         tz_name = code.booking.property.time_zone
         return f"{local_and_utc(code.lock_starts_at, tz_name)} → {local_and_utc(code.lock_ends_at, tz_name)}"
 
-    @admin.display(description="created on")
-    def generate_at_local(self, code):
-        return local_and_utc(code.generate_at, code.booking.property.time_zone)
+    generate_at_local = _in_property_time("generate_at", "created on")
 
-    @admin.display(description="creation retried until")
-    def retry_deadline_local(self, code):
-        return local_and_utc(code.retry_deadline, code.booking.property.time_zone)
+    retry_deadline_local = _in_property_time("retry_deadline", "creation retried until")
 
-    @admin.display(description="next try")
-    def next_try_local(self, code):
-        return local_and_utc(code.next_attempt_at, code.booking.property.time_zone)
+    next_try_local = _in_property_time("next_attempt_at", "next try")
 
-    @admin.display(description="vendor asked to wait until")
-    def vendor_wait_local(self, code):
-        return local_and_utc(code.vendor_wait_until, code.booking.property.time_zone)
+    vendor_wait_local = _in_property_time("vendor_wait_until", "vendor asked to wait until")
 
-    @admin.display(description="last Retry now")
-    def manual_retry_local(self, code):
-        return local_and_utc(code.manual_retry_at, code.booking.property.time_zone)
+    manual_retry_local = _in_property_time("manual_retry_at", "last Retry now")
 
-    @admin.display(description="confirmed on the lock")
-    def confirmed_on_lock_local(self, code):
-        return local_and_utc(code.confirmed_on_lock_at, code.booking.property.time_zone)
+    confirmed_on_lock_local = _in_property_time("confirmed_on_lock_at", "confirmed on the lock")
 
-    @admin.display(description="first used")
-    def first_used_local(self, code):
-        return local_and_utc(code.first_used_at, code.booking.property.time_zone)
+    first_used_local = _in_property_time("first_used_at", "first used")
 
-    @admin.display(description="last used")
-    def last_used_local(self, code):
-        return local_and_utc(code.last_used_at, code.booking.property.time_zone)
+    last_used_local = _in_property_time("last_used_at", "last used")
 
     # --- actions: the same services as the rest of the product, one line per row ----------------
 
