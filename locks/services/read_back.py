@@ -17,7 +17,7 @@ from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from locks.models import AccountStatus, Lock, ProviderAccount
-from locks.providers.base import Capabilities, LockProvider
+from locks.providers.base import Capabilities, ListedCode, Listing, LockProvider
 from locks.providers.exceptions import ProviderAuthError, ProviderError, RateLimited
 from locks.services.code_uses import read_uses
 from locks.services.codes import listing_delay_of
@@ -89,15 +89,55 @@ def read_back_lock(lock: Lock, provider: LockProvider) -> None:
     if capabilities.reports_health:
         read_health(lock, provider, timezone.now())
     if capabilities.lists_codes:
-        listed = audited_call(
-            account=lock.account, operation="list_codes", lock=lock, call=lambda: provider.list_codes(lock.vendor_lock_id)
+        previous = previous_listing(lock)
+        listing = audited_call(
+            account=lock.account, operation="list_codes", lock=lock, call=lambda: provider.list_codes(lock.vendor_lock_id, previous)
         )
+        remember_listing(lock, listing)
+        listed = list(listing.codes)
         now = timezone.now()
         comparison = compare(listed, codes_on_record(lock, now), now=now, delay=listing_delay_of(lock))
         repair(lock, provider, listed, comparison, now)
         tell_host(lock, timezone.now())
     if capabilities.access_log:
         read_uses(lock, provider, timezone.now())
+
+
+def previous_listing(lock: Lock) -> Listing | None:
+    """The lock's last versioned listing, or None (never listed, unversioned, or unreadable)."""
+    memo = lock.listing_memo
+    if not lock.listing_version or not isinstance(memo, list):
+        return None
+    try:
+        codes = tuple(_listed_from_memo(item) for item in memo)
+    except (KeyError, TypeError, ValueError):
+        return None  # a memo we cannot read costs one full listing, nothing more
+    return Listing(codes, lock.listing_version)
+
+
+def remember_listing(lock: Lock, listing: Listing) -> None:
+    """Keep a versioned listing for the next read-back (an unchanged one is kept already)."""
+    if listing.unchanged or (not listing.version and not lock.listing_version):
+        return
+    memo = [_memo_of(item) for item in listing.codes] if listing.version else None
+    Lock.objects.filter(pk=lock.pk).update(listing_version=listing.version, listing_memo=memo)
+    lock.listing_version, lock.listing_memo = listing.version, memo
+
+
+def _memo_of(item: ListedCode) -> dict:
+    return {"id": item.vendor_code_id, "name": item.name, "pin": item.pin, "from": _iso(item.starts_at), "until": _iso(item.ends_at)}
+
+
+def _listed_from_memo(item: dict) -> ListedCode:
+    return ListedCode(str(item["id"]), str(item["name"]), item["pin"], _moment(item["from"]), _moment(item["until"]))
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def _moment(iso: str | None) -> datetime | None:
+    return datetime.fromisoformat(iso) if iso is not None else None
 
 
 def claim_read_back(lock: Lock, now: datetime) -> bool:
