@@ -52,7 +52,9 @@ def read_back_locks(*, account_id: int, lock_ids: list[int]) -> list[ReadBackRes
     if not reads_back(provider.capabilities):
         return [ReadBackResult(lock_id, "skipped", "the vendor cannot be read back") for lock_id in lock_ids]
     results, stop = [], ""
-    for lock in Lock.objects.filter(account=account, pk__in=lock_ids).order_by("pk"):
+    # Least recently read first: a batch a rate limit ends early must not starve the same locks each time.
+    locks = Lock.objects.filter(account=account, pk__in=lock_ids).order_by(F("reconciled_at").asc(nulls_first=True), "pk")
+    for lock in locks:
         lock.account = account
         if stop:
             results.append(ReadBackResult(lock.pk, "backed_off", stop))
@@ -84,23 +86,46 @@ def _read_back_claimed(lock: Lock, provider: LockProvider) -> tuple[ReadBackResu
 
 
 def read_back_lock(lock: Lock, provider: LockProvider) -> None:
-    """Health first (it says the lock's capacity), then its codes, then its access log."""
-    capabilities = provider.capabilities
-    if capabilities.reports_health:
-        read_health(lock, provider, timezone.now())
-    if capabilities.lists_codes:
-        previous = previous_listing(lock)
-        listing = audited_call(
-            account=lock.account, operation="list_codes", lock=lock, call=lambda: provider.list_codes(lock.vendor_lock_id, previous)
-        )
-        remember_listing(lock, listing)
-        listed = list(listing.codes)
-        now = timezone.now()
-        comparison = compare(listed, codes_on_record(lock, now), now=now, delay=listing_delay_of(lock))
-        repair(lock, provider, listed, comparison, now)
-        tell_host(lock, timezone.now())
-    if capabilities.access_log:
-        read_uses(lock, provider, timezone.now())
+    """Its health first (it says the lock's capacity), then its codes, then its access log. A part
+    that fails does not keep the others from being read (its error is raised once they have
+    been), but a rate limit or a refused connection ends the read-back at once."""
+    failures = []
+    for part in _parts(provider.capabilities):
+        try:
+            part(lock, provider)
+        except (RateLimited, ProviderAuthError):
+            raise
+        except ProviderError as error:
+            failures.append(error)
+    if failures:
+        raise failures[0]
+
+
+def _parts(capabilities: Capabilities) -> list:
+    parts = [(capabilities.reports_health, _read_health), (capabilities.lists_codes, read_codes), (capabilities.access_log, _read_uses)]
+    return [part for wanted, part in parts if wanted]
+
+
+def read_codes(lock: Lock, provider: LockProvider) -> None:
+    """List the lock's codes (one call while a versioned list is unchanged), compare, repair."""
+    previous = previous_listing(lock)
+    listing = audited_call(
+        account=lock.account, operation="list_codes", lock=lock, call=lambda: provider.list_codes(lock.vendor_lock_id, previous)
+    )
+    remember_listing(lock, listing)
+    listed = list(listing.codes)
+    now = timezone.now()
+    comparison = compare(listed, codes_on_record(lock, now), now=now, delay=listing_delay_of(lock))
+    repair(lock, provider, listed, comparison, now)
+    tell_host(lock, timezone.now())
+
+
+def _read_health(lock: Lock, provider: LockProvider) -> None:
+    read_health(lock, provider, timezone.now())
+
+
+def _read_uses(lock: Lock, provider: LockProvider) -> None:
+    read_uses(lock, provider, timezone.now())
 
 
 def previous_listing(lock: Lock) -> Listing | None:

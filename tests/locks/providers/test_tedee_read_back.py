@@ -92,6 +92,30 @@ class TestRecordedListing:
         assert caught.value.retry_after == 120
 
 
+class TestRecordedBusyDevice:
+    def test_a_busy_device_or_failed_cloud_is_asked_again_for_that_pin_only(self, rsps, provider):
+        rsps.get(f"{API}/my/lock/101/pin", json=envelope({"listVersion": 4, "pins": [{"id": 3, "alias": "nw-101"}]}))
+        rsps.get(f"{API}/my/lock/101/pin/3", status=409, json=ERRORS["409"])
+        rsps.get(f"{API}/my/lock/101/pin/3", status=503, body="")
+        rsps.get(f"{API}/my/lock/101/pin/3", json=fixture("pin_details.json"))
+        assert provider.list_codes("101") == Listing((ListedCode("3", "nw-101", "582947", STARTS, ENDS),), "4")
+        assert len(rsps.calls) == 4
+
+    def test_asked_at_most_three_times_then_the_listing_fails(self, rsps, provider):
+        rsps.get(f"{API}/my/lock/101/pin", json=envelope({"listVersion": 4, "pins": [{"id": 3, "alias": "nw-101"}]}))
+        rsps.get(f"{API}/my/lock/101/pin/3", status=409, json=ERRORS["409"])
+        with pytest.raises(VendorUnavailable):
+            provider.list_codes("101")
+        assert len(rsps.calls) == 4
+
+    def test_a_rate_limit_is_not_asked_again(self, rsps, provider):
+        rsps.get(f"{API}/my/lock/101/pin", json=envelope({"listVersion": 4, "pins": [{"id": 3, "alias": "nw-101"}]}))
+        rsps.get(f"{API}/my/lock/101/pin/3", status=429, headers={"Retry-After": "60"})
+        with pytest.raises(RateLimited):
+            provider.list_codes("101")
+        assert len(rsps.calls) == 2
+
+
 class TestRecordedListVersion:
     """`listVersion` [TD howtos/manage-lock-pin-list.rst]: sent back, an unchanged list answers 304."""
 
