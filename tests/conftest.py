@@ -64,6 +64,14 @@ def fast_password_hasher(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def no_pause_between_tedee_reads(monkeypatch):
+    """A busy Tedee device is asked again after a pause (TedeeReadBack.detail_retry_pause): not in tests."""
+    from locks.providers.tedee.read_back import TedeeReadBack
+
+    monkeypatch.setattr(TedeeReadBack, "detail_retry_pause", 0)
+
+
 # --- lock lifecycle fixtures -------------------------------------------------------------------
 
 

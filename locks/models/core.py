@@ -111,6 +111,9 @@ class Lock(models.Model):
     uses_read_until = models.DateTimeField(null=True, blank=True, help_text="The access log is read up to here.")
     read_backs_today = models.PositiveSmallIntegerField(default=0, help_text="Listings and log reads on `read_back_day`.")
     read_back_day = models.DateField(null=True, blank=True)
+    # The last listing, for vendors that version it (Tedee): an unchanged list is then one call.
+    listing_version = models.CharField(max_length=20, blank=True)
+    listing_memo = EncryptedJSONField(null=True, blank=True, help_text="The codes of that listing, PINs included: encrypted.")
 
     class Meta:
         ordering = ["account_id", "name", "id"]

@@ -98,6 +98,16 @@ class ListedCode:
 
 
 @dataclass(frozen=True)
+class Listing:
+    """A lock's codes as the vendor lists them, with the vendor's version of that list where it
+    keeps one (Tedee's `listVersion`): given back as `previous`, an unchanged list costs one call."""
+
+    codes: tuple[ListedCode, ...]
+    version: str = ""
+    unchanged: bool = False  # the vendor said the list is still `previous`: these are its codes
+
+
+@dataclass(frozen=True)
 class CodeUse:
     """One opening of the lock by a keypad code, from its access log."""
 
@@ -300,8 +310,9 @@ class LockProvider(ABC):
     def find_code(self, vendor_lock_id: str, name: str) -> IssuedCode | None:
         """The code this system created under `name`, after a request whose outcome is unknown."""
 
-    def list_codes(self, vendor_lock_id: str) -> list[ListedCode]:
-        """Every code the lock holds, whoever made it. Only when `capabilities.lists_codes`."""
+    def list_codes(self, vendor_lock_id: str, previous: Listing | None = None) -> Listing:
+        """Every code the lock holds, whoever made it. Only when `capabilities.lists_codes`.
+        `previous`: the lock's last listing, for vendors that can answer "unchanged since"."""
         raise OperationNotSupported(f"{self.display_name} codes cannot be listed.")
 
     def code_uses(self, vendor_lock_id: str, since: datetime) -> list[CodeUse]:

@@ -32,6 +32,7 @@ from locks.providers.base import (
     CodeUse,
     IssuedCode,
     ListedCode,
+    Listing,
     LockHealth,
     LockProvider,
     RemoteLock,
@@ -239,13 +240,13 @@ class FakeProvider(LockProvider):
 
         return self.cloud.call("find_code", vendor_lock_id, action)
 
-    def list_codes(self, vendor_lock_id: str) -> list[ListedCode]:
+    def list_codes(self, vendor_lock_id: str, previous: Listing | None = None) -> Listing:
         if not self.capabilities.lists_codes:
-            return super().list_codes(vendor_lock_id)
+            return super().list_codes(vendor_lock_id, previous)
 
         def action():
             codes = self.cloud.locks[vendor_lock_id].codes.values()
-            return [ListedCode(c.vendor_code_id, c.name, c.pin, c.starts_at, c.ends_at) for c in codes]
+            return Listing(tuple(ListedCode(c.vendor_code_id, c.name, c.pin, c.starts_at, c.ends_at) for c in codes))
 
         return self.cloud.call("list_codes", vendor_lock_id, action, online_needed=False)
 

@@ -17,7 +17,7 @@ from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from locks.models import AccountStatus, Lock, ProviderAccount
-from locks.providers.base import Capabilities, LockProvider
+from locks.providers.base import Capabilities, ListedCode, Listing, LockProvider
 from locks.providers.exceptions import ProviderAuthError, ProviderError, RateLimited
 from locks.services.code_uses import read_uses
 from locks.services.codes import listing_delay_of
@@ -52,7 +52,9 @@ def read_back_locks(*, account_id: int, lock_ids: list[int]) -> list[ReadBackRes
     if not reads_back(provider.capabilities):
         return [ReadBackResult(lock_id, "skipped", "the vendor cannot be read back") for lock_id in lock_ids]
     results, stop = [], ""
-    for lock in Lock.objects.filter(account=account, pk__in=lock_ids).order_by("pk"):
+    # Least recently read first: a batch a rate limit ends early must not starve the same locks each time.
+    locks = Lock.objects.filter(account=account, pk__in=lock_ids).order_by(F("reconciled_at").asc(nulls_first=True), "pk")
+    for lock in locks:
         lock.account = account
         if stop:
             results.append(ReadBackResult(lock.pk, "backed_off", stop))
@@ -84,20 +86,83 @@ def _read_back_claimed(lock: Lock, provider: LockProvider) -> tuple[ReadBackResu
 
 
 def read_back_lock(lock: Lock, provider: LockProvider) -> None:
-    """Health first (it says the lock's capacity), then its codes, then its access log."""
-    capabilities = provider.capabilities
-    if capabilities.reports_health:
-        read_health(lock, provider, timezone.now())
-    if capabilities.lists_codes:
-        listed = audited_call(
-            account=lock.account, operation="list_codes", lock=lock, call=lambda: provider.list_codes(lock.vendor_lock_id)
-        )
-        now = timezone.now()
-        comparison = compare(listed, codes_on_record(lock, now), now=now, delay=listing_delay_of(lock))
-        repair(lock, provider, listed, comparison, now)
-        tell_host(lock, timezone.now())
-    if capabilities.access_log:
-        read_uses(lock, provider, timezone.now())
+    """Its health first (it says the lock's capacity), then its codes, then its access log. A part
+    that fails does not keep the others from being read (its error is raised once they have
+    been), but a rate limit or a refused connection ends the read-back at once."""
+    failures = []
+    for part in _parts(provider.capabilities):
+        try:
+            part(lock, provider)
+        except (RateLimited, ProviderAuthError):
+            raise
+        except ProviderError as error:
+            failures.append(error)
+    if failures:
+        raise failures[0]
+
+
+def _parts(capabilities: Capabilities) -> list:
+    parts = [(capabilities.reports_health, _read_health), (capabilities.lists_codes, read_codes), (capabilities.access_log, _read_uses)]
+    return [part for wanted, part in parts if wanted]
+
+
+def read_codes(lock: Lock, provider: LockProvider) -> None:
+    """List the lock's codes (one call while a versioned list is unchanged), compare, repair."""
+    previous = previous_listing(lock)
+    listing = audited_call(
+        account=lock.account, operation="list_codes", lock=lock, call=lambda: provider.list_codes(lock.vendor_lock_id, previous)
+    )
+    remember_listing(lock, listing)
+    listed = list(listing.codes)
+    now = timezone.now()
+    comparison = compare(listed, codes_on_record(lock, now), now=now, delay=listing_delay_of(lock))
+    repair(lock, provider, listed, comparison, now)
+    tell_host(lock, timezone.now())
+
+
+def _read_health(lock: Lock, provider: LockProvider) -> None:
+    read_health(lock, provider, timezone.now())
+
+
+def _read_uses(lock: Lock, provider: LockProvider) -> None:
+    read_uses(lock, provider, timezone.now())
+
+
+def previous_listing(lock: Lock) -> Listing | None:
+    """The lock's last versioned listing, or None (never listed, unversioned, or unreadable)."""
+    memo = lock.listing_memo
+    if not lock.listing_version or not isinstance(memo, list):
+        return None
+    try:
+        codes = tuple(_listed_from_memo(item) for item in memo)
+    except (KeyError, TypeError, ValueError):
+        return None  # a memo we cannot read costs one full listing, nothing more
+    return Listing(codes, lock.listing_version)
+
+
+def remember_listing(lock: Lock, listing: Listing) -> None:
+    """Keep a versioned listing for the next read-back (an unchanged one is kept already)."""
+    if listing.unchanged or (not listing.version and not lock.listing_version):
+        return
+    memo = [_memo_of(item) for item in listing.codes] if listing.version else None
+    Lock.objects.filter(pk=lock.pk).update(listing_version=listing.version, listing_memo=memo)
+    lock.listing_version, lock.listing_memo = listing.version, memo
+
+
+def _memo_of(item: ListedCode) -> dict:
+    return {"id": item.vendor_code_id, "name": item.name, "pin": item.pin, "from": _iso(item.starts_at), "until": _iso(item.ends_at)}
+
+
+def _listed_from_memo(item: dict) -> ListedCode:
+    return ListedCode(str(item["id"]), str(item["name"]), item["pin"], _moment(item["from"]), _moment(item["until"]))
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def _moment(iso: str | None) -> datetime | None:
+    return datetime.fromisoformat(iso) if iso is not None else None
 
 
 def claim_read_back(lock: Lock, now: datetime) -> bool:

@@ -129,7 +129,7 @@ def test_the_adapter_lists_every_code_reads_a_use_made_on_the_door_page_and_the_
     permanent_id = drift(sandbox, door, action="add_unmanaged", name=f"Owner {vendor}", pin="739164")
     cleanup.append((door, permanent_id))
 
-    listed = {item.vendor_code_id: item for item in provider.list_codes(door.lock_id)}
+    listed = {item.vendor_code_id: item for item in list(provider.list_codes(door.lock_id).codes)}
     assert listed[code_id].name == f"Cleaner {vendor}" and listed[code_id].pin == "864293"
     assert (listed[code_id].starts_at, listed[code_id].ends_at) == (start, start + timedelta(days=3))
     assert (listed[permanent_id].pin, listed[permanent_id].starts_at, listed[permanent_id].ends_at) == ("739164", None, None)
@@ -226,19 +226,19 @@ def test_the_door_page_drift_switches_change_what_the_vendor_lists(vendors_on_sa
     assert re.search(r"<td><code>402817</code></td><td>Cleaner</td><td class=\"yes\">opened</td>", page.page)
 
     page.post("window", code_id=cleaner["id"], starts_at="2031-03-01T15:00", ends_at="2031-03-04T11:00")
-    listed = {item.vendor_code_id: item for item in provider.list_codes(door.lock_id)}[cleaner["id"]]
+    listed = {item.vendor_code_id: item for item in list(provider.list_codes(door.lock_id).codes)}[cleaner["id"]]
     assert listed.starts_at == datetime(2031, 3, 1, 14, tzinfo=UTC)  # the lock's wall clock, Paris
     assert "Refused" in page.post("enter", pin="402817")
 
     page.post("delete", code_id=cleaner["id"])
-    assert cleaner["id"] not in {item.vendor_code_id for item in provider.list_codes(door.lock_id)}
+    assert cleaner["id"] not in {item.vendor_code_id for item in list(provider.list_codes(door.lock_id).codes)}
 
     drift(sandbox, door, action="add_unmanaged", name="Owner", pin="739165")
     page.post("wipe")
-    assert "lost its memory" in page.message() and provider.list_codes(door.lock_id) == []
+    assert "lost its memory" in page.message() and list(provider.list_codes(door.lock_id).codes) == []
 
     page.post("fill", capacity="3")
-    assert len(provider.list_codes(door.lock_id)) == 3 and provider.lock_health(door.lock_id).codes_held == 3
+    assert len(list(provider.list_codes(door.lock_id).codes)) == 3 and provider.lock_health(door.lock_id).codes_held == 3
     starts = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=1)
     with pytest.raises(CodeStorageFull):  # TTLock's -3009
         provider.create_code(door.lock_id, CodeSpec("full", "468135", starts, starts + timedelta(days=1), "Europe/Paris"))

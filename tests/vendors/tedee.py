@@ -272,7 +272,7 @@ class TedeeCloud(TedeeActivityEmulation):
         if fault and fault[0] == "lose":
             return requests.exceptions.ReadTimeout("emulated: the answer was lost")
         # Tedee's docs print an envelope under 204, but a 204 carries no body on the wire.
-        return status, {}, "" if body is None or status == 204 else json.dumps(body)
+        return status, {}, "" if body is None or status in (204, 304) else json.dumps(body)
 
     def _pop_fault(self, method: str, kind: str):
         queue = self.faults.get((method, kind))
@@ -313,7 +313,14 @@ class TedeeCloud(TedeeActivityEmulation):
         lock, error = self._reachable(lock_id)
         if error:
             return error
-        return self._ok({"listVersion": lock.list_version, "pins": [{"id": p["id"], "alias": p["alias"]} for p in self._listed(lock)]})
+        listed = self._listed(lock)
+        for pin in listed:  # a write the device took late bumps its list's version when it lands
+            if "_listed_from" in pin and not pin.get("_counted"):
+                pin["_counted"] = True
+                lock.list_version += 1
+        if request.params.get("listVersion") == str(lock.list_version):
+            return 304, None  # "List version is up to date." (a 304 carries no body over HTTP)
+        return self._ok({"listVersion": lock.list_version, "pins": [{"id": p["id"], "alias": p["alias"]} for p in listed]})
 
     def _post_pins(self, request, lock_id):
         lock, error = self._reachable(lock_id)

@@ -36,7 +36,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from locks.providers.base import CodeUse, ListedCode, LockHealth
+from locks.providers.base import CodeUse, ListedCode, Listing, LockHealth
 from locks.providers.exceptions import LockNotFound, OperationNotSupported, VendorUnavailable
 from locks.providers.nuki.codes import format_date, parse_date
 from locks.providers.nuki.errors import id_text, json_of, malformed
@@ -108,10 +108,10 @@ def _entry_date(entry: dict) -> datetime | None:
 class NukiReadBack:
     """`list_codes`, `code_uses` and `lock_health` of a NukiProvider."""
 
-    def list_codes(self, vendor_lock_id: str) -> list[ListedCode]:
+    def list_codes(self, vendor_lock_id: str, previous: Listing | None = None) -> Listing:
         """Every keypad code Nuki holds for the lock, but those whose application failed: one call."""
         self._checked_lock_id(vendor_lock_id)
-        return [listed_code(auth) for auth in self._keypad_auths(vendor_lock_id) if not auth.get("error")]
+        return Listing(tuple(listed_code(auth) for auth in self._keypad_auths(vendor_lock_id) if not auth.get("error")))
 
     def code_uses(self, vendor_lock_id: str, since: datetime) -> list[CodeUse]:
         """Keypad openings since `since`, oldest first: one call per 50 log entries."""

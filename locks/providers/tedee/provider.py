@@ -50,6 +50,13 @@ JSON_BODY_HEADERS = {"accept": "application/json", "Content-Type": "application/
 # --- the adapter -------------------------------------------------------------------------------------
 
 
+def list_version(value) -> str:
+    """The list's version as we send it back: a whole number, else none (then every list is read whole)."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        return ""
+    return str(value) if str(value).isdigit() and len(str(value)) <= 20 else ""
+
+
 class TedeeProvider(TedeeReadBack, LockProvider):
     """Tedee locks with a keypad and a bridge, through one host's OAuth connection."""
 
@@ -152,13 +159,21 @@ class TedeeProvider(TedeeReadBack, LockProvider):
         return None
 
     def _pin_list(self, vendor_lock_id: str) -> list[dict]:
-        response = self._call("GET", f"my/lock/{vendor_lock_id}/pin")
+        return self._versioned_pin_list(vendor_lock_id, known_version="")[1] or []
+
+    def _versioned_pin_list(self, vendor_lock_id: str, *, known_version: str) -> tuple[str, list[dict] | None]:
+        """The list's version and its entries; None for the entries when it is still `known_version`
+        (304 "List version is up to date" [TD lockpin/get-all.rst])."""
+        params = {"listVersion": known_version} if known_version else None
+        response = self._call("GET", f"my/lock/{vendor_lock_id}/pin", params=params)
+        if known_version and response.status_code == 304:
+            return known_version, None
         self._raise_for_status(response, lock_id=vendor_lock_id)
         result = self._result(response)
         pins = result.get("pins") if isinstance(result, dict) else None
         if not isinstance(pins, list):
             raise VendorUnavailable("Tedee answered the PIN list with something unexpected.")
-        return [entry for entry in pins if isinstance(entry, dict) and entry.get("id") is not None]
+        return list_version(result.get("listVersion")), [entry for entry in pins if isinstance(entry, dict) and entry.get("id") is not None]
 
     def _pin_details(self, vendor_lock_id: str, vendor_code_id: str) -> dict | None:
         response = self._call("GET", f"my/lock/{vendor_lock_id}/pin/{vendor_code_id}")

@@ -33,20 +33,25 @@ UNVERIFIED, and what is done about it:
   gets: 403 is taken to mean it, OperationNotSupported asking to reconnect.
 
 Cost (700 requests per hour per account [TD api-rate-limiting.rst]): list_codes is one list call
-plus one call per PIN; code_uses one call per 200 activities (at most MAX_ACTIVITY_PAGES);
+plus one call per PIN, or the list call alone when its `listVersion` has not moved since the lock's
+last listing (304 "List version is up to date"; every create, update and delete bumps it [TD
+endpoints/lockpin/get-all.rst, howtos/manage-lock-pin-list.rst]); code_uses one call per 200
+activities (at most MAX_ACTIVITY_PAGES);
 lock_health one call.
 """
 
 import re
+import time
 from datetime import datetime
 from typing import Any
 
-from locks.providers.base import CodeUse, ListedCode, LockHealth
+from locks.providers.base import CodeUse, ListedCode, Listing, LockHealth
 from locks.providers.exceptions import OperationNotSupported, VendorUnavailable
 from locks.providers.tedee.codes import parse_date
 
 PIN_OPENINGS = frozenset({61, 63, 64, 68, 76})  # [TD enums/event-type.rst]
 ACTIVITY_PAGE = 200  # the documented maximum and default [TD deviceactivity/get-all.rst]
+DETAIL_RETRIES = 2  # per PIN of a listing, after a busy device or a failed cloud
 MAX_ACTIVITY_PAGES = 25  # 5000 activities: a log answering pages forever must not keep us looping
 NAME_LENGTH = 200
 NO_ACTIVITY_SCOPE = (
@@ -105,15 +110,36 @@ def _activity_date(activity: dict) -> datetime | None:
 class TedeeReadBack:
     """`list_codes`, `code_uses` and `lock_health` of a TedeeProvider."""
 
-    def list_codes(self, vendor_lock_id: str) -> list[ListedCode]:
-        """Every PIN on the lock with its value and window: one list call, then one call per PIN."""
+    detail_retry_pause = 0.5  # seconds; tests set it to 0
+
+    def list_codes(self, vendor_lock_id: str, previous: Listing | None = None) -> Listing:
+        """Every PIN on the lock with its value and window: one list call, then one call per PIN;
+        only the list call when it is still `previous` (each write bumps its version, see Cost)."""
+        known_version = previous.version if previous is not None else ""
+        version, entries = self._versioned_pin_list(vendor_lock_id, known_version=known_version)
+        if entries is None:
+            return Listing(previous.codes, version, unchanged=True)
         listed = []
-        for entry in self._pin_list(vendor_lock_id):
+        for entry in entries:
             pin_id = str(entry["id"])
-            details = self._pin_details(vendor_lock_id, pin_id)
+            details = self._patient_pin_details(vendor_lock_id, pin_id)
             if details is not None:  # None: removed between the two calls
                 listed.append(listed_code(pin_id, details, entry.get("alias")))
-        return listed
+        return Listing(tuple(listed), version)
+
+    def _patient_pin_details(self, vendor_lock_id: str, pin_id: str) -> dict | None:
+        """One PIN's details, asked again after a pause when the device was busy or the cloud
+        failed: one failed read among a lock's many must not cost the whole listing (409 "another
+        request is currently being processed" [TD endpoints/lockpin/get-single.rst]). A rate
+        limit or an offline lock is not asked again."""
+        for attempt in range(DETAIL_RETRIES + 1):
+            try:
+                return self._pin_details(vendor_lock_id, pin_id)
+            except VendorUnavailable:
+                if attempt == DETAIL_RETRIES:
+                    raise
+                time.sleep(self.detail_retry_pause)
+        return None  # not reached: the last attempt returns or raises
 
     def code_uses(self, vendor_lock_id: str, since: datetime) -> list[CodeUse]:
         """Openings by PIN since `since`, oldest first (which PIN: see UNVERIFIED in the docstring)."""

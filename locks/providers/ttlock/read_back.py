@@ -29,7 +29,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from locks.providers.base import CodeUse, ListedCode, LockHealth
+from locks.providers.base import CodeUse, ListedCode, Listing, LockHealth
 from locks.providers.exceptions import TransientProviderError
 from locks.providers.ttlock.errors import malformed
 from locks.providers.ttlock.times import from_ms, now_ms, to_ms
@@ -106,9 +106,9 @@ def battery_percent(value: Any) -> int | None:
 class TTLockReadBack:
     """`list_codes`, `code_uses` and `lock_health` of a TTLockProvider."""
 
-    def list_codes(self, vendor_lock_id: str) -> list[ListedCode]:
+    def list_codes(self, vendor_lock_id: str, previous: Listing | None = None) -> Listing:
         """Every passcode the cloud holds for the lock: one call per page of 200 [T-PL]."""
-        return [listed_code(entry) for entry in self._passcode_entries(self._lock_id(vendor_lock_id))]
+        return Listing(tuple(listed_code(entry) for entry in self._passcode_entries(self._lock_id(vendor_lock_id))))
 
     def code_uses(self, vendor_lock_id: str, since: datetime) -> list[CodeUse]:
         """Successful passcode unlocks since `since`, oldest first: one call per page of 100 records."""

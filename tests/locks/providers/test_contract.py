@@ -291,7 +291,7 @@ class TestLockProviderContract:
         removed = adapter.provider.create_code(adapter.lock_id, adapter.spec("nw-102", pins[1]))
         if adapter.capabilities.remote_revoke:
             adapter.provider.delete_code(adapter.lock_id, removed.vendor_code_id)
-        listed = {code.vendor_code_id: code for code in adapter.provider.list_codes(adapter.lock_id)}
+        listed = {code.vendor_code_id: code for code in list(adapter.provider.list_codes(adapter.lock_id).codes)}
         assert all(isinstance(code, ListedCode) for code in listed.values())
         assert listed[kept.vendor_code_id].name == "nw-101"
         assert (listed[kept.vendor_code_id].starts_at, listed[kept.vendor_code_id].ends_at) == (STARTS, ENDS)

@@ -54,14 +54,14 @@ class TestRecordedListing:
             json=[*fixture("auths.json"), fixture("auth_keypad_code.json"), failed],
             match=[matchers.query_param_matcher({"types": "13"})],
         )
-        assert provider.list_codes(LOCK) == [
+        assert list(provider.list_codes(LOCK).codes) == [
             ListedCode("65219648fe57075d71a6cb01", "Cleaner", "982345", None, None),  # no window: always valid
             ListedCode(AUTH_ID, "nw-101", "582947", STARTS, ENDS),
         ]  # not the app user (type 0), not the auth the bridge failed to apply
 
     def test_hostile_answers(self, rsps, provider):
         rsps.get(url(f"smartlock/{LOCK}/auth"), json=[{"id": "a1", "type": 13, "name": "Own\x00er", "code": "982345"}])
-        assert provider.list_codes(LOCK) == [ListedCode("a1", "Owner", None, None, None)]
+        assert list(provider.list_codes(LOCK).codes) == [ListedCode("a1", "Owner", None, None, None)]
         rsps.get(url(f"smartlock/{LOCK}/auth"), json=[{"type": 13, "name": "no id", "code": 982345}])
         with pytest.raises(VendorUnavailable):
             provider.list_codes(LOCK)
@@ -188,7 +188,7 @@ class TestAgainstTheEmulator:
         gone = emulated.create_code(LOCK, spec("nw-102", "739164"))
         emulated.delete_code(LOCK, gone.vendor_code_id)
         cleaner = cloud.add_unmanaged_code(FRONT_DOOR, "864293", "Cleaner")
-        assert emulated.list_codes(LOCK) == [
+        assert list(emulated.list_codes(LOCK).codes) == [
             ListedCode(ours.vendor_code_id, "nw-101", "582947", STARTS, ENDS),
             ListedCode(cleaner, "Cleaner", "864293", None, None),
         ]

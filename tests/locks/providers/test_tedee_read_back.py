@@ -11,8 +11,8 @@ from freezegun import freeze_time
 from responses import matchers
 
 from locks.providers import tedee
-from locks.providers.base import AccountSession, CodeSpec, CodeUse, ListedCode, LockHealth
-from locks.providers.exceptions import LockNotFound, LockOffline, OperationNotSupported, RateLimited, VendorUnavailable
+from locks.providers.base import AccountSession, CodeSpec, CodeUse, ListedCode, Listing, LockHealth
+from locks.providers.exceptions import LockNotFound, LockOffline, OperationNotSupported, OutcomeUnknown, RateLimited, VendorUnavailable
 from locks.providers.http import VendorHttp
 from locks.providers.tedee import TedeeProvider
 from locks.providers.tedee.read_back import ACTIVITY_PAGE, MAX_ACTIVITY_PAGES
@@ -62,7 +62,7 @@ class TestRecordedListing:
         }
         rsps.get(f"{API}/my/lock/101/pin/1", json=envelope(cleaner))
         rsps.get(f"{API}/my/lock/101/pin/3", json=fixture("pin_details.json"))
-        assert provider.list_codes("101") == [
+        assert list(provider.list_codes("101").codes) == [
             ListedCode("1", "Cleaner", "864293", None, None),
             ListedCode("3", "nw-101", "582947", STARTS, ENDS),
         ]
@@ -72,12 +72,12 @@ class TestRecordedListing:
         rsps.get(f"{API}/my/lock/101/pin/1", status=404, json=ERRORS.get("404", {}))
         rsps.get(f"{API}/my/lock/101", json=fixture("lock_single.json"))  # the lock is still there
         rsps.get(f"{API}/my/lock/101/pin/3", json=fixture("pin_details.json"))
-        assert [code.vendor_code_id for code in provider.list_codes("101")] == ["3"]
+        assert [code.vendor_code_id for code in list(provider.list_codes("101").codes)] == ["3"]
 
     def test_hostile_details_are_cleaned_or_refused(self, rsps, provider):
         rsps.get(f"{API}/my/lock/101/pin", json=envelope({"listVersion": 1, "pins": [{"id": 3, "alias": "x"}]}))
         rsps.get(f"{API}/my/lock/101/pin/3", json=envelope({"id": 3, "alias": "nw\x00-101", "pin": 582947}))
-        assert provider.list_codes("101") == [ListedCode("3", "nw-101", None, None, None)]
+        assert list(provider.list_codes("101").codes) == [ListedCode("3", "nw-101", None, None, None)]
         rsps.get(f"{API}/my/lock/101/pin/3", json=envelope({"id": 3, "alias": "x", "startDate": 17}))
         with pytest.raises(VendorUnavailable):
             provider.list_codes("101")
@@ -90,6 +90,62 @@ class TestRecordedListing:
         with pytest.raises(RateLimited) as caught:
             provider.list_codes("101")
         assert caught.value.retry_after == 120
+
+
+class TestRecordedBusyDevice:
+    def test_a_busy_device_or_failed_cloud_is_asked_again_for_that_pin_only(self, rsps, provider):
+        rsps.get(f"{API}/my/lock/101/pin", json=envelope({"listVersion": 4, "pins": [{"id": 3, "alias": "nw-101"}]}))
+        rsps.get(f"{API}/my/lock/101/pin/3", status=409, json=ERRORS["409"])
+        rsps.get(f"{API}/my/lock/101/pin/3", status=503, body="")
+        rsps.get(f"{API}/my/lock/101/pin/3", json=fixture("pin_details.json"))
+        assert provider.list_codes("101") == Listing((ListedCode("3", "nw-101", "582947", STARTS, ENDS),), "4")
+        assert len(rsps.calls) == 4
+
+    def test_asked_at_most_three_times_then_the_listing_fails(self, rsps, provider):
+        rsps.get(f"{API}/my/lock/101/pin", json=envelope({"listVersion": 4, "pins": [{"id": 3, "alias": "nw-101"}]}))
+        rsps.get(f"{API}/my/lock/101/pin/3", status=409, json=ERRORS["409"])
+        with pytest.raises(VendorUnavailable):
+            provider.list_codes("101")
+        assert len(rsps.calls) == 4
+
+    def test_a_rate_limit_is_not_asked_again(self, rsps, provider):
+        rsps.get(f"{API}/my/lock/101/pin", json=envelope({"listVersion": 4, "pins": [{"id": 3, "alias": "nw-101"}]}))
+        rsps.get(f"{API}/my/lock/101/pin/3", status=429, headers={"Retry-After": "60"})
+        with pytest.raises(RateLimited):
+            provider.list_codes("101")
+        assert len(rsps.calls) == 2
+
+
+class TestRecordedListVersion:
+    """`listVersion` [TD howtos/manage-lock-pin-list.rst]: sent back, an unchanged list answers 304."""
+
+    PREVIOUS = Listing((ListedCode("3", "nw-101", "582947", STARTS, ENDS),), version="2")
+
+    def test_an_unchanged_list_costs_one_call_and_gives_the_previous_codes(self, rsps, provider):
+        # The docs print an envelope with the 304; HTTP gives a 304 no body, so none is read.
+        rsps.get(f"{API}/my/lock/101/pin", status=304, body="", match=[matchers.query_param_matcher({"listVersion": "2"})])
+        listing = provider.list_codes("101", self.PREVIOUS)
+        assert listing == Listing(self.PREVIOUS.codes, "2", unchanged=True)
+        assert len(rsps.calls) == 1
+
+    def test_a_changed_list_is_read_whole_with_its_new_version(self, rsps, provider):
+        changed = envelope({"listVersion": 5, "pins": [{"id": 3, "alias": "nw-101"}]})
+        rsps.get(f"{API}/my/lock/101/pin", json=changed, match=[matchers.query_param_matcher({"listVersion": "2"})])
+        moved = {**fixture("pin_details.json")["result"], "endDate": "2026-06-05T10:00:00.000Z"}
+        rsps.get(f"{API}/my/lock/101/pin/3", json=envelope(moved))
+        listing = provider.list_codes("101", self.PREVIOUS)
+        assert listing == Listing((ListedCode("3", "nw-101", "582947", STARTS, ENDS + timedelta(days=1)),), "5")
+
+    def test_no_previous_listing_sends_no_version_and_keeps_the_one_answered(self, rsps, provider):
+        rsps.get(f"{API}/my/lock/101/pin", json=fixture("pin_list.json"), match=[matchers.query_param_matcher({})])
+        rsps.get(f"{API}/my/lock/101/pin/1", json=envelope({**fixture("pin_details.json")["result"], "id": 1, "alias": "Cleaner"}))
+        rsps.get(f"{API}/my/lock/101/pin/3", json=fixture("pin_details.json"))
+        assert provider.list_codes("101").version == "2"
+
+    @pytest.mark.parametrize("odd", [None, True, -1, "2a", "9" * 40, 2.5, {"v": 2}])
+    def test_a_version_it_could_not_have_meant_is_not_kept(self, rsps, provider, odd):
+        rsps.get(f"{API}/my/lock/101/pin", json=envelope({"listVersion": odd, "pins": []}))
+        assert provider.list_codes("101") == Listing((), "")
 
 
 class TestRecordedActivity:
@@ -196,12 +252,35 @@ class TestAgainstTheEmulator:
         gone = emulated.create_code("101", spec("nw-102", "739164"))
         emulated.delete_code("101", gone.vendor_code_id)
         cleaner = cloud.add_unmanaged_pin(101, "864293", "Cleaner")
-        assert emulated.list_codes("101") == [
+        assert list(emulated.list_codes("101").codes) == [
             ListedCode(ours.vendor_code_id, "nw-101", "582947", STARTS, ENDS),
             ListedCode(str(cleaner), "Cleaner", "864293", None, None),
         ]
         with pytest.raises(LockOffline):  # the listing goes to the device through the bridge
             emulated.list_codes("102")
+
+    def test_an_unchanged_list_is_one_call_and_any_change_is_read_whole(self, cloud, emulated):
+        ours = emulated.create_code("101", spec("nw-101", "582947"))
+        first = emulated.list_codes("101")
+        calls = len(cloud.calls)
+        assert emulated.list_codes("101", first) == Listing(first.codes, first.version, unchanged=True)
+        assert cloud.calls[calls:] == [("GET", "my/lock/101/pin")]
+        cloud.add_unmanaged_pin(101, "864293", "Cleaner")  # someone else's write moves the version too
+        second = emulated.list_codes("101", first)
+        assert not second.unchanged and second.version != first.version
+        assert [code.vendor_code_id for code in second.codes] == [ours.vendor_code_id, str(max(cloud.locks[101].pins))]
+
+    def test_a_write_the_device_takes_late_moves_the_version_when_it_lands(self, cloud, emulated):
+        before = emulated.list_codes("101")
+        cloud.land_late_next("POST", "pins", after=timedelta(0), listed_after=timedelta(seconds=30))
+        with freeze_time(datetime.now(UTC)) as frozen:
+            with pytest.raises(OutcomeUnknown):
+                emulated.create_code("101", spec("nw-101", "582947"))
+            frozen.tick(timedelta(seconds=1))
+            assert emulated.list_codes("101", before).codes == ()  # written, not on the device yet
+            frozen.tick(timedelta(seconds=60))
+            landed = emulated.list_codes("101", before)
+        assert not landed.unchanged and [code.name for code in landed.codes] == ["nw-101"]
 
     def test_a_use_after_the_guest_opened(self, cloud, emulated):
         emulated.create_code("101", spec("nw-101", "582947"))

@@ -62,7 +62,7 @@ class TestRecordedListing:
                 json=fixture(f"listKeyboardPwd_page{page}"),
                 match=[query(lockId=3001, pageNo=page, pageSize=200, orderBy=1, date=NOW_MS)],
             )
-        listed = provider.list_codes("3001")
+        listed = list(provider.list_codes("3001").codes)
         assert listed[0] == ListedCode("24250", "Cleaner", "739164", None, None)  # permanent: dates 0
         assert listed[1] == ListedCode("24249", "nw-10", "582947", STARTS, ENDS)
         assert len(listed) == 3
@@ -70,7 +70,7 @@ class TestRecordedListing:
     def test_hostile_entries_are_cleaned_or_refused(self, rsps, provider):
         entry = {"keyboardPwdId": 9, "keyboardPwd": 34234, "keyboardPwdName": "Own\x00er\n", "startDate": "x"}
         rsps.get(f"{BASE}/v3/lock/listKeyboardPwd", json={"list": [entry], "pages": 1})
-        assert provider.list_codes("3001") == [ListedCode("9", "Owner", "34234", None, None)]
+        assert list(provider.list_codes("3001").codes) == [ListedCode("9", "Owner", "34234", None, None)]
         rsps.get(f"{BASE}/v3/lock/listKeyboardPwd", json={"list": [{"keyboardPwdName": "no id"}], "pages": 1})
         with pytest.raises(VendorUnavailable):  # an unreadable code is never taken for a missing one
             provider.list_codes("3001")
@@ -78,7 +78,7 @@ class TestRecordedListing:
     def test_a_cloud_announcing_endless_pages_is_read_no_further_than_the_cap(self, rsps, provider):
         page = {"list": [{"keyboardPwdId": 1, "keyboardPwd": "582947"}], "pages": 10**9}
         rsps.get(f"{BASE}/v3/lock/listKeyboardPwd", json=page)
-        assert len(provider.list_codes("3001")) == TTLockProvider.MAX_PAGES
+        assert len(list(provider.list_codes("3001").codes)) == TTLockProvider.MAX_PAGES
 
 
 class TestRecordedUses:
@@ -157,7 +157,7 @@ class TestAgainstTheEmulator:
         gone = emulated.create_code("3001", spec("nw-102", "739164"))
         emulated.delete_code("3001", gone.vendor_code_id)
         cleaner = cloud.add_unmanaged_code(3001, "864293", "Cleaner")
-        listed = {code.vendor_code_id: code for code in emulated.list_codes("3001")}
+        listed = {code.vendor_code_id: code for code in list(emulated.list_codes("3001").codes)}
         assert set(listed) == {ours.vendor_code_id, str(cleaner)}
         assert listed[ours.vendor_code_id] == ListedCode(ours.vendor_code_id, "nw-101", "582947", STARTS, ENDS)
         assert listed[str(cleaner)] == ListedCode(str(cleaner), "Cleaner", "864293", None, None)

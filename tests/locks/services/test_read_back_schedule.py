@@ -9,7 +9,7 @@ from freezegun import freeze_time
 from locks import services
 from locks.models import AccessCode, Lock, VendorCall
 from locks.providers import registry
-from locks.providers.exceptions import RateLimited
+from locks.providers.exceptions import RateLimited, VendorUnavailable
 from locks.providers.fake import READ_BACK
 from locks.services.read_back import READ_BACK_LOCKS, read_back_locks
 from locks.services.read_back_schedule import check_in_of, due_read_backs, last_due_moment, regular_slot
@@ -137,3 +137,34 @@ class TestRateLimits:
         assert [result.action for result in results] == ["backed_off", "backed_off"]
         assert reading.calls["list_codes"] == 1
         assert Lock.objects.get(pk=lock_ids[1]).reconciled_at is None  # not spent: read at its next moment
+
+    def test_the_least_recently_read_lock_goes_first_so_an_early_end_starves_none(self, stay, reading):
+        stay()
+        stay(vendor_lock_id="L2")
+        first, second = Lock.objects.order_by("pk")
+        Lock.objects.filter(pk=first.pk).update(reconciled_at=utc(2026, 6, 1, 8, 0))  # read a moment ago
+        reading.fail_next("list_codes", RateLimited("Too many requests.", retry_after=60))
+        with freeze_time("2026-06-01 08:15:00"):
+            results = read_back_locks(account_id=first.account_id, lock_ids=[first.pk, second.pk])
+        assert [(result.lock_id, result.action) for result in results] == [(second.pk, "backed_off"), (first.pk, "backed_off")]
+
+
+class TestPartsOfAReadBack:
+    def test_a_failed_health_read_does_not_keep_the_codes_from_being_compared(self, stay, reading):
+        code = current(stay())
+        reading.fail_next("lock_health", VendorUnavailable("The cloud failed."))
+        lock = Lock.objects.get()
+        with freeze_time("2026-06-01 08:15:00"):
+            (result,) = read_back_locks(account_id=lock.account_id, lock_ids=[lock.pk])
+        assert (result.action, result.detail) == ("failed", "The cloud failed.")
+        assert AccessCode.objects.get(pk=code.pk).confirmed_on_lock_at == utc(2026, 6, 1, 8, 15)
+        assert reading.calls["code_uses"] == 1
+
+    def test_a_rate_limited_health_read_ends_the_read_back(self, stay, reading):
+        stay()
+        reading.fail_next("lock_health", RateLimited("Too many requests.", retry_after=60))
+        lock = Lock.objects.get()
+        with freeze_time("2026-06-01 08:15:00"):
+            (result,) = read_back_locks(account_id=lock.account_id, lock_ids=[lock.pk])
+        assert result.action == "backed_off" and reading.calls["list_codes"] == 0
+
