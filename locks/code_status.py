@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from bookings.models import Booking, BookingStatus
 from locks.models import AccessCode, CodeState
 from locks.notifications import local_time
+from locks.providers import registry
 from locks.services.codes import capabilities_of
 from locks.services.outcomes import EXPIRY_CLEANUP_GIVE_UP
 from locks.services.retry_now import retry_chooses_a_new_pin
@@ -277,12 +278,10 @@ def _notes(code: AccessCode) -> str:
 
 def _read_back(code: AccessCode) -> str:
     """Whether the lock was seen holding the code (services.reconcile), or why that cannot be known."""
-    capabilities = capabilities_of(code.lock)
-    if capabilities.lists_codes:
+    if capabilities_of(code.lock).lists_codes:
         return "" if code.confirmed_on_lock_at else " — sent, not yet confirmed on the lock"
-    if not capabilities.find_codes:  # e.g. igloohome's algoPINs: computed offline, never listed
-        return f" — {_brand(code)} codes cannot be read back from the lock"
-    return ""
+    note = registry.provider_class(code.lock.account.provider).not_read_back_note
+    return f" — {note}" if note else ""
 
 
 def _reason(code: AccessCode) -> str:

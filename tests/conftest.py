@@ -80,6 +80,7 @@ def fake_standing_in_for(slug: str, cloud: FakeCloud, capabilities: Capabilities
     """A fake cloud behind the vendor's own face: the host's pages show its name and its sign-in."""
     fake, real = fake_provider_class(slug, cloud, capabilities), registry.provider_class(slug)
     declared = ("display_name", "sign_in_methods", "connect_hint", "connect_notes", "connect_fine_print", "eligibility_hint")
+    declared += ("not_read_back_note",)
     signing_in = ("sign_in_with", "authorization_url", "exchange_code", "sign_in_refusal")
     for name in declared + signing_in:
         setattr(fake, name, getattr(real, name))

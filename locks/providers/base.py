@@ -237,6 +237,8 @@ class LockProvider(ABC):
     connect_notes: ClassVar[tuple[str, ...]] = ()  # the panel's paragraphs about signing in (default: the hint)
     connect_fine_print: ClassVar[tuple[str, ...]] = ()  # and its muted ones (what to expect, what is kept)
     eligibility_hint: ClassVar[str] = ""  # which locks can take codes, for the lock list
+    # Why this vendor's codes are never confirmed on the lock, for vendors that cannot be listed.
+    not_read_back_note: ClassVar[str] = ""
 
     @classmethod
     def sign_in_with(cls, method: str, values: dict[str, str]) -> ConnectResult:

@@ -93,6 +93,8 @@ class HomeitProvider(LockProvider):
         ),
     )
     connect_hint = "Paste an API key of your homeit organization; each of its properties appears as a lock."
+    # Its key listing exists but its fields are not documented publicly: not trusted to confirm a key.
+    not_read_back_note = "homeit keys are not read back from the lock, so they cannot be confirmed there"
     eligibility_hint = (
         "Properties with a keypad take codes: homeit picks each guest's code, and the guest also gets "
         "homeit's invitation link. Properties without a keypad cannot be used."

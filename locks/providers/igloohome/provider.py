@@ -78,6 +78,7 @@ class IgloohomeProvider(IgloohomeLockListing, IgloohomeRequests, LockProvider):
 
     sign_in_methods = METHODS
     connect_hint = CONNECT_HINT
+    not_read_back_note = "igloohome codes cannot be read back from the lock"  # algoPINs: computed, never listed
     connect_notes = CONNECT_NOTES
     connect_fine_print = CONNECT_FINE_PRINT
     eligibility_hint = ELIGIBILITY_HINT

@@ -78,13 +78,20 @@ class TestConfirmation:
             read_back()
         assert current(booking).state == CodeState.ACTIVE and kinds() == []
 
-    def test_a_vendor_that_cannot_list_says_so(self, assigned_property, book, reading):
-        prop = assigned_property(provider="igloohome", vendor_lock_id="IG1")
+    @pytest.mark.parametrize(
+        "provider, note",
+        [
+            ("igloohome", "igloohome codes cannot be read back from the lock"),
+            ("homeit", "homeit keys are not read back from the lock, so they cannot be confirmed there"),
+        ],
+    )
+    def test_a_vendor_that_cannot_list_says_so(self, assigned_property, book, reading, provider, note):
+        prop = assigned_property(provider=provider, vendor_lock_id="IG1")
         with freeze_time(CREATED):
             booking = book(prop, date(2026, 6, 2), date(2026, 6, 5))
             services.booking_created(booking=booking)
             tick()
-        assert "codes cannot be read back from the lock" in status_of(current(booking)).text
+        assert status_of(current(booking)).text.endswith(f" — {note}")
 
 
 class TestDrift:
