@@ -199,6 +199,7 @@ def _detail_page(request: HttpRequest, booking: Booking, form: BookingForm, *, s
         "times": stay_times(booking),
         "code": code_state(booking),
         "code_use": code_use(booking),
+        "ladder_steps": list(booking.ladder_steps.all()),
         "ended_at": local_time(booking.access_ended_at, booking.property.time_zone) if booking.access_ended_at else "",
         "actions": [(action, reverse(f"booking_pages:{action.url_name}", args=[booking.pk])) for action in actions_for(booking)],
         "form": form,

@@ -11,7 +11,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bookings.models import Booking, BookingStatus
-from locks.models import AccessCode, CodeState
+from locks.models import AccessCode, CodeState, FallbackKind
 from locks.notifications import local_time
 from locks.providers import registry
 from locks.services.codes import capabilities_of
@@ -272,8 +272,14 @@ def _active(code: AccessCode, zone: ZoneInfo) -> str:
     return f"active: {pin}, {_moment(starts, zone)} → {_moment(ends, zone)}{link}"
 
 
+FALLBACK_NOTES = {
+    FallbackKind.OFFLINE: "an offline code, given because the guest's own code did not reach the lock in time",
+    FallbackKind.BACKUP: "a backup code from the lock, given because the guest's own code did not reach the lock in time",
+}
+
+
 def _notes(code: AccessCode) -> str:
-    return "".join(f" — {note}" for note in (code.usage_note, code.warning) if note)
+    return "".join(f" — {note}" for note in (FALLBACK_NOTES.get(code.fallback), code.usage_note, code.warning) if note)
 
 
 def _read_back(code: AccessCode) -> str:

@@ -113,3 +113,50 @@ def lock_needs_attention(lock, *, problems: list[str], properties: list[str], st
         "lock_needs_attention",
         {"lock": lock.name, "problems": problems, "properties": properties, "stays": stays, "brand": lock.account.provider_name},
     )
+
+
+# --- the escalation ladder (locks.services.ladder) ---------------------------------------------------
+def _ladder_email(code, subject: str, paragraphs: list[str]) -> bool:
+    return send_to_host(code.booking.property.host, subject, "ladder_step", {"stay": stay_line(code.booking), "paragraphs": paragraphs})
+
+
+def ladder_warning(code, check_in: datetime) -> bool:
+    tz_name = code.booking.property.time_zone
+    return _ladder_email(
+        code,
+        f"Door code not on the lock yet for {code.booking.guest_name}",
+        [
+            f"The door code is not on the lock yet; check-in is at {local_time(check_in, tz_name)} (property time).",
+            f"Reason: {code.last_error or 'it has not been created yet'}",
+            "Nowistay keeps trying. Please check that the lock and its gateway or bridge are online.",
+        ],
+    )
+
+
+def fallback_given(code, detail: str) -> bool:
+    return _ladder_email(code, f"Fallback door code given to {code.booking.guest_name}", [detail, _guest_contact(code.booking)])
+
+
+def no_fallback(code, detail: str) -> bool:
+    return _ladder_email(
+        code,
+        f"Urgent: no door code for {code.booking.guest_name}",
+        [detail, "Please let the guest in another way, or check the lock now.", _guest_contact(code.booking)],
+    )
+
+
+def check_in_reminder(code, *, steps) -> bool:
+    sent = [step.detail for step in steps if step.kind in ("fallback_sent", "no_fallback")]
+    return _ladder_email(
+        code,
+        f"Check-in now: {code.booking.guest_name}'s door code",
+        [
+            "Check-in time has come and the guest's own door code is not on the lock.",
+            *(sent or ["No fallback code was given to the guest."]),
+            _guest_contact(code.booking),
+        ],
+    )
+
+
+def _guest_contact(booking) -> str:
+    return f"Guest's phone: {booking.guest_phone or 'not known'}."

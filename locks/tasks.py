@@ -5,7 +5,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from locks.services import accounts, claims, scheduler, steps
+from locks.services import accounts, backup_pool, claims, ladder, scheduler, steps
 from locks.services.codes import PROCESS_CODE
 from locks.services.read_back import READ_BACK_LOCKS, read_back_locks
 from nowistay import dispatch
@@ -78,3 +78,15 @@ def read_back_account_locks(account_id: int, lock_ids: list[int]) -> list[str]:
 
 dispatch.register(PROCESS_CODE, _send_process_code)
 dispatch.register(READ_BACK_LOCKS, lambda account_id, lock_ids: read_back_account_locks.delay(account_id, lock_ids))
+
+
+@shared_task(acks_late=True)
+def ladder_pass() -> int:
+    """Take the escalation ladder's due steps (locks.services.ladder)."""
+    return ladder.run_ladder(timezone.now())
+
+
+@shared_task(acks_late=True)
+def tend_backup_pools() -> int:
+    """Program, rotate and remove backup codes (locks.services.backup_pool)."""
+    return backup_pool.tend_pools(timezone.now())

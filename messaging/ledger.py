@@ -14,7 +14,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 
 from bookings.models import Booking
-from locks.models import AccessCode, CodeState
+from locks.models import AccessCode, CodeState, FallbackKind
 from locks.services.leases import Leases
 from messaging import rendering, schedule
 from messaging.models import (
@@ -70,16 +70,27 @@ def current_code(booking_id: int) -> AccessCode | None:
 
 
 def is_usable(code: AccessCode | None) -> bool:
-    """A code a message may carry: the booking's current one, on the lock as wanted, PIN known."""
-    return code is not None and code.is_current and code.state == CodeState.ACTIVE and bool(code.pin)
+    """A code a message may carry: the booking's current one, on the lock as wanted, PIN known.
+    A backup code given to a guest already opens for the whole stay while it is being narrowed."""
+    if code is None or not code.is_current or not code.pin:
+        return False
+    return code.state == CodeState.ACTIVE or (code.state == CodeState.UPDATING and _backup_covers_stay(code))
+
+
+def _backup_covers_stay(code: AccessCode) -> bool:
+    if code.fallback != FallbackKind.BACKUP or code.lock_starts_at is None or code.lock_ends_at is None:
+        return False
+    return code.lock_starts_at <= code.starts_at and code.lock_ends_at >= code.ends_at
 
 
 def code_values(code: AccessCode) -> rendering.CodeValues:
-    # The window the lock holds, when known (igloohome rounds to the hour), else the one wanted.
+    # The window the lock holds, when known (igloohome rounds to the hour), else the one wanted;
+    # a backup code is the guest's for their stay, whatever longer window it had in the pool.
+    backup = code.fallback == FallbackKind.BACKUP
     return rendering.CodeValues(
         pin=code.pin,
-        valid_from=code.lock_starts_at or code.starts_at,
-        valid_until=code.lock_ends_at or code.ends_at,
+        valid_from=code.starts_at if backup else code.lock_starts_at or code.starts_at,
+        valid_until=code.ends_at if backup else code.lock_ends_at or code.ends_at,
         usage_note=code.usage_note,
         access_link=code.access_link or "",
     )

@@ -282,6 +282,9 @@ CELERY_BEAT_SCHEDULE = {
     "prune-old-data": {"task": "nowistay.tasks.prune_old_data", "schedule": 24 * 3600.0},
     # Guest messages that came due (in each property's time zone); codes becoming active also send at once.
     "messaging-send-due-messages": {"task": "messaging.tasks.send_due_messages", "schedule": 300.0},
+    # No guest left outside: the escalation ladder's steps (warn, fallback code, remind) and backup codes.
+    "locks-ladder": {"task": "locks.tasks.ladder_pass", "schedule": float(LOCKS_SWEEP_PERIOD_SECONDS)},
+    "locks-backup-pools": {"task": "locks.tasks.tend_backup_pools", "schedule": 600.0},
 }
 
 # --- Logs, error reporting, metrics ------------------------------------------------------------

@@ -254,6 +254,20 @@ class CodeOut(Schema):
         "null when not used (or the brand has no log).",
     )
     last_used_at: datetime | None = Field(..., description="The latest keypad opening with this code, UTC; null when not used.")
+    fallback: Literal["offline", "backup"] | None = Field(
+        ...,
+        description="Set when this code was given because the guest's own code did not reach the lock in time: "
+        "`offline` (issued by the vendor's cloud without reaching the lock; cannot be revoked remotely before it is used) "
+        "or `backup` (one of the backup codes kept on the lock). Null for the guest's own code.",
+    )
+
+
+class LadderStepOut(Schema):
+    kind: Literal["host_warned", "fallback_sent", "no_fallback", "host_reminded"] = Field(
+        ..., description="The step of the escalation ladder taken while the code was not on the lock."
+    )
+    at: datetime = Field(..., description="When it was taken, UTC.")
+    detail: str = Field(..., description="What was done, in plain words (never a PIN).")
 
 
 class BookingOut(Schema):
@@ -276,6 +290,14 @@ class BookingOut(Schema):
     created_at: datetime
     updated_at: datetime
     code: CodeOut
+    ladder: list[LadderStepOut] = Field(
+        ...,
+        description="The escalation ladder's steps taken for this booking, oldest first: empty while its code reached the lock in time.",
+    )
+
+    @staticmethod
+    def resolve_ladder(obj) -> list[dict]:
+        return [{"kind": step.kind, "at": step.created_at, "detail": step.detail} for step in obj.ladder_steps.all()]
 
     @staticmethod
     def resolve_property(obj) -> int:

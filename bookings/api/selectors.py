@@ -15,7 +15,7 @@ from django.utils import timezone
 from bookings.api.models import ApiToken
 from bookings.models import Booking, Property
 from locks.code_status import code_to_show, describe_code
-from locks.models import AccessCode
+from locks.models import AccessCode, FallbackKind
 
 LINK_HIDDEN = "hidden"  # the door link opens the door as the PIN does: same permission
 PIN_HIDDEN = "PIN hidden"  # replaces the PIN in the description for tokens without read_pins
@@ -37,7 +37,7 @@ def _bookings(host) -> QuerySet[Booking]:
     return (
         Booking.objects.filter(property__host=host)
         .select_related("property__lock_assignment", "external_ref")
-        .prefetch_related(Prefetch("access_codes", queryset=codes))
+        .prefetch_related(Prefetch("access_codes", queryset=codes), "ladder_steps")
     )
 
 
@@ -102,7 +102,9 @@ def code_view(booking: Booking, *, token: ApiToken | None, now: datetime | None 
         described.access_link = LINK_HIDDEN if code.access_link else ""
     status = describe_code(described, booking=booking, has_lock=_has_lock(booking.property), now=now)
     starts = ends = None
-    if code is not None:
+    if code is not None and code.fallback == FallbackKind.BACKUP:  # the guest's for the stay, whatever its pool window
+        starts, ends = code.starts_at, code.ends_at
+    elif code is not None:
         starts = code.lock_starts_at or code.starts_at
         ends = code.lock_ends_at or code.ends_at
     return {
@@ -119,4 +121,5 @@ def code_view(booking: Booking, *, token: ApiToken | None, now: datetime | None 
         "confirmed_on_lock_at": code.confirmed_on_lock_at if code is not None else None,
         "first_used_at": code.first_used_at if code is not None else None,
         "last_used_at": code.last_used_at if code is not None else None,
+        "fallback": (code.fallback or None) if code is not None else None,
     }

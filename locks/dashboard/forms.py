@@ -2,6 +2,9 @@ from django import forms
 from django.utils.text import capfirst
 
 from locks.models import (
+    BACKUP_CODES_DEFAULT,
+    BACKUP_CODES_MAX,
+    LADDER_HOURS_MAX,
     LEAD_DAYS_DEFAULT,
     LEAD_DAYS_MAX,
     LEAD_DAYS_MIN,
@@ -14,6 +17,15 @@ from locks.models import (
 
 # What the host asked to be emailed about, read from the lock's access log (issue 19).
 NOTIFY_FIELDS = ("notify_first_entry", "notify_unused_code")
+# What happens while a guest's code is late (issue 20): the escalation ladder and the backup codes.
+LADDER_FIELDS = ("warn_host_hours_before", "send_fallback", "fallback_hours_before", "remind_host_at_check_in", "backup_codes")
+
+
+_NUMBER_ERRORS = ("min_value", "max_value", "invalid", "required")
+
+
+def _hours_errors() -> dict[str, str]:
+    return dict.fromkeys(_NUMBER_ERRORS, f"Choose from 0 to {LADDER_HOURS_MAX} hours.")
 
 
 def _model_label(name: str) -> str:
@@ -54,14 +66,53 @@ class AssignmentForm(forms.Form):
     code_source = forms.ChoiceField(label="Code source", choices=CodeSource.choices, required=False)
     notify_first_entry = forms.BooleanField(label=_model_label("notify_first_entry"), required=False)
     notify_unused_code = forms.BooleanField(label=_model_label("notify_unused_code"), required=False)
+    # The ladder's settings are applied only from a form that showed them (its checkboxes unticked
+    # mean "no"; a post without them, e.g. an older page, changes nothing).
+    ladder_shown = forms.BooleanField(required=False, widget=forms.HiddenInput)
+    warn_host_hours_before = forms.IntegerField(
+        label=_model_label("warn_host_hours_before"),
+        required=False,
+        min_value=0,
+        max_value=LADDER_HOURS_MAX,
+        initial=24,
+        error_messages=_hours_errors(),
+    )
+    send_fallback = forms.BooleanField(label=_model_label("send_fallback"), required=False, initial=True)
+    fallback_hours_before = forms.IntegerField(
+        label=_model_label("fallback_hours_before"),
+        required=False,
+        min_value=0,
+        max_value=LADDER_HOURS_MAX,
+        initial=2,
+        error_messages=_hours_errors(),
+    )
+    remind_host_at_check_in = forms.BooleanField(label=_model_label("remind_host_at_check_in"), required=False, initial=True)
+    backup_codes = forms.IntegerField(
+        label=_model_label("backup_codes"),
+        required=False,
+        min_value=0,
+        max_value=BACKUP_CODES_MAX,
+        initial=BACKUP_CODES_DEFAULT,
+        error_messages=dict.fromkeys(_NUMBER_ERRORS, f"Choose from 0 to {BACKUP_CODES_MAX} backup codes."),
+    )
 
-    def __init__(self, *args, takes_chosen_pins: bool = True, reads_access_log: bool = True, **kwargs):
+    def __init__(self, *args, takes_chosen_pins: bool = True, reads_access_log: bool = True, keeps_backups: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
+        if not keeps_backups:  # offline codes instead (TTLock), or PINs the vendor chooses
+            del self.fields["backup_codes"]
         if not takes_chosen_pins:
             del self.fields["code_source"]
         if not reads_access_log:  # no log to read: Nowistay cannot know whether a guest entered
             for name in NOTIFY_FIELDS:
                 del self.fields[name]
+
+    def ladder_choices(self) -> dict:
+        """The escalation ladder's settings, as cleaned (the backup codes only where the brand keeps
+        them); none from a form that did not show them, and a number left empty is kept."""
+        if not self.cleaned_data.get("ladder_shown"):
+            return {}
+        chosen = {name: self.cleaned_data[name] for name in LADDER_FIELDS if name in self.fields}
+        return {name: value for name, value in chosen.items() if value is not None}
 
     def notify_choices(self) -> dict[str, bool]:
         """The email choices this brand offers, as cleaned (none when it has no access log)."""

@@ -15,10 +15,11 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 from bookings.models import SMART_LOCK_ELIGIBLE, Property
-from locks.dashboard.forms import AssignmentForm
+from locks.dashboard.forms import LADDER_FIELDS, AssignmentForm
 from locks.models import AccessCode, AccountStatus, CodeState, Lock, LockAssignment, ProviderAccount, provider_name
 from locks.providers import registry
 from locks.services.assignments import assignment_warnings
+from locks.services.backup_pool import keeps_backups
 from sandbox.demo_sign_ins import DEMO_SIGN_INS
 
 
@@ -312,6 +313,7 @@ def assignment_initial(assignment: LockAssignment | None, provider: str) -> dict
         "code_source": assignment.code_source,
         "notify_first_entry": assignment.notify_first_entry,
         "notify_unused_code": assignment.notify_unused_code,
+        **{name: getattr(assignment, name) for name in LADDER_FIELDS},
     }
 
 
@@ -323,6 +325,7 @@ def assignment_form(prop: Property, provider: str, data=None) -> AssignmentForm:
         initial=assignment_initial(assignment, provider),
         takes_chosen_pins=takes_chosen_pins(provider),
         reads_access_log=reads_access_log(provider),
+        keeps_backups=keeps_backups(registry.provider_class(provider)),
     )
 
 

@@ -133,6 +133,7 @@ def assignment_save(request: HttpRequest, provider: str, property_id: int) -> Ht
             margin_minutes=form.cleaned_data["margin_minutes"],
             code_source=form.cleaned_data.get("code_source") or None,
             notify=form.notify_choices(),
+            ladder=form.ladder_choices(),
         )
     except ValidationError as error:
         form.add_error(None, error)  # the row says it once, in both modes (the template hides its standing note)

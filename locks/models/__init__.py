@@ -1,9 +1,13 @@
 """The locks app's models: accounts, locks, assignments, codes and the vendor-call audit (`core`),
-and what reading the locks back finds (`read_back`)."""
+what reading the locks back finds (`read_back`), and the fallbacks that keep guests from being
+left outside (`fallback`)."""
 
 from locks.models.core import (  # noqa: F401
     ACCESS_LINK_MAX_LENGTH,
+    BACKUP_CODES_DEFAULT,
+    BACKUP_CODES_MAX,
     FINAL_CODE_STATES,
+    LADDER_HOURS_MAX,
     LEAD_DAYS_DEFAULT,
     LEAD_DAYS_MAX,
     LEAD_DAYS_MIN,
@@ -16,6 +20,7 @@ from locks.models.core import (  # noqa: F401
     CallOutcome,
     CodeSource,
     CodeState,
+    FallbackKind,
     Lock,
     LockAssignment,
     Provider,
@@ -24,4 +29,5 @@ from locks.models.core import (  # noqa: F401
     provider_name,
     validate_provider,
 )
+from locks.models.fallback import POOL_STATES, BackupCode, BackupState, LadderStep, LadderStepKind  # noqa: F401
 from locks.models.read_back import FindingKind, LockFinding, UnmanagedCode  # noqa: F401

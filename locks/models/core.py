@@ -10,6 +10,8 @@ from locks.providers.exceptions import OperationNotSupported
 from nowistay.crypto import EncryptedJSONField, EncryptedTextField
 
 LEAD_DAYS_MIN, LEAD_DAYS_MAX, LEAD_DAYS_DEFAULT = 1, 14, 5
+LADDER_WARN_HOURS_DEFAULT, LADDER_FALLBACK_HOURS_DEFAULT, LADDER_HOURS_MAX = 24, 2, 168
+BACKUP_CODES_DEFAULT, BACKUP_CODES_MAX = 2, 5
 MARGIN_MINUTES_MIN, MARGIN_MINUTES_MAX, MARGIN_MINUTES_DEFAULT = 0, 240, 30
 
 
@@ -138,6 +140,13 @@ class CodeSource(models.TextChoices):
     GUEST_PHONE = "guest_phone", "Last 6 digits of the guest's phone"
 
 
+class FallbackKind(models.TextChoices):
+    """A code given to the guest because theirs could not reach the lock in time (issue 20)."""
+
+    OFFLINE = "offline", "Offline code (issued by the vendor's cloud without reaching the lock)"
+    BACKUP = "backup", "Backup code (kept on the lock for this)"
+
+
 class LockAssignment(models.Model):
     """Which lock opens a property. One per property whatever the brand; one property per lock."""
 
@@ -157,6 +166,24 @@ class LockAssignment(models.Model):
     # Read from the lock's access log (issue 19): what the host asked to be emailed about.
     notify_first_entry = models.BooleanField("email me when a guest first enters", default=False)
     notify_unused_code = models.BooleanField("email me when a code was not used by the end of check-in day", default=False)
+    # The escalation ladder (issue 20): what happens while a guest's code is still not on the lock.
+    warn_host_hours_before = models.PositiveSmallIntegerField(
+        "email me if the code is not on the lock this many hours before check-in (0: never)",
+        default=LADDER_WARN_HOURS_DEFAULT,
+        validators=[MaxValueValidator(LADDER_HOURS_MAX)],
+    )
+    send_fallback = models.BooleanField("send the guest an offline or backup code if theirs is not on the lock in time", default=True)
+    fallback_hours_before = models.PositiveSmallIntegerField(
+        "send it this many hours before check-in",
+        default=LADDER_FALLBACK_HOURS_DEFAULT,
+        validators=[MaxValueValidator(LADDER_HOURS_MAX)],
+    )
+    remind_host_at_check_in = models.BooleanField("email me again at check-in if the code is still not on the lock", default=True)
+    backup_codes = models.PositiveSmallIntegerField(
+        "backup codes kept on the lock (locks without offline codes)",
+        default=BACKUP_CODES_DEFAULT,
+        validators=[MaxValueValidator(BACKUP_CODES_MAX)],
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -172,6 +199,11 @@ class LockAssignment(models.Model):
                 name="assignment_margin_0_to_240",
             ),
             models.CheckConstraint(condition=Q(code_source__in=CodeSource.values), name="assignment_code_source_valid"),
+            models.CheckConstraint(
+                condition=Q(warn_host_hours_before__lte=LADDER_HOURS_MAX, fallback_hours_before__lte=LADDER_HOURS_MAX),
+                name="assignment_ladder_hours_in_range",
+            ),
+            models.CheckConstraint(condition=Q(backup_codes__lte=BACKUP_CODES_MAX), name="assignment_backup_codes_in_range"),
         ]
 
     def __str__(self) -> str:
@@ -274,6 +306,7 @@ class AccessCode(models.Model):
         null=True, blank=True, help_text="The vendor asked for nothing to be sent for this code before then (Retry-After)."
     )
     manual_retry_at = models.DateTimeField(null=True, blank=True, help_text="When someone last pressed Retry now.")
+    fallback = models.CharField(max_length=8, choices=FallbackKind.choices, blank=True, help_text="Given when the guest's code was late.")
     # Read back (issue 19): a write counts as on the lock once a listing shows it.
     confirmed_on_lock_at = models.DateTimeField(null=True, blank=True, help_text="When a listing last showed it as it should be.")
     first_used_at = models.DateTimeField(null=True, blank=True, help_text="The first keypad opening with this code.")

@@ -23,7 +23,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from locks.providers.base import (
     AccountSession,
@@ -221,6 +221,29 @@ class FakeProvider(LockProvider):
 
         return self.cloud.call("update_code", vendor_lock_id, action)
 
+    def issue_offline_code(self, vendor_lock_id: str, spec: CodeSpec) -> IssuedCode:
+        """As TTLock's period passcodes: computed without the lock, whole hours, the vendor's PIN."""
+        if not self.capabilities.offline_fallback:
+            return super().issue_offline_code(vendor_lock_id, spec)
+
+        def action():
+            lock = self.cloud.locks[vendor_lock_id]
+            starts = _hour_of(spec.starts_at)
+            ends = spec.ends_at if _hour_of(spec.ends_at) == spec.ends_at else _hour_of(spec.ends_at) + timedelta(hours=1)
+            issued = IssuedCode(
+                self.cloud.new_id(),
+                self._generated_pin(lock),
+                starts,
+                ends,
+                name=spec.name,
+                usage_note="Use it for the first time within 24 hours of its start.",
+                warning="Issued offline: it cannot be revoked remotely before it is used.",
+            )
+            lock.codes[issued.vendor_code_id] = issued
+            return issued
+
+        return self.cloud.call("issue_offline_code", vendor_lock_id, action, online_needed=False)
+
     def delete_code(self, vendor_lock_id: str, vendor_code_id: str) -> None:
         if not self.capabilities.remote_revoke:
             raise OperationNotSupported(f"{self.display_name} cannot revoke a code remotely.")
@@ -284,6 +307,10 @@ class FakeProvider(LockProvider):
             pin = "".join(rng.choice(DIGITS) for _ in range(PIN_LENGTH))
             if pin not in taken and generic_rule(pin) is None:
                 return pin
+
+
+def _hour_of(moment: datetime) -> datetime:
+    return moment.replace(minute=0, second=0, microsecond=0)
 
 
 def fake_provider_class(slug: str, cloud: FakeCloud, capabilities: Capabilities = Capabilities()) -> type[FakeProvider]:

@@ -34,6 +34,7 @@ def property_reconcile(*, prop: Property, now: datetime | None = None) -> int:
 
 
 NOTIFY_CHOICES = ("notify_first_entry", "notify_unused_code")
+LADDER_CHOICES = ("warn_host_hours_before", "send_fallback", "fallback_hours_before", "remind_host_at_check_in", "backup_codes")
 
 
 def lock_assignment_set(
@@ -44,9 +45,11 @@ def lock_assignment_set(
     margin_minutes: int | None = None,
     code_source: str | None = None,
     notify: dict[str, bool] | None = None,
+    ladder: dict | None = None,
 ) -> LockAssignment:
     """Assign (or re-assign) a property's lock and its settings, then move codes as needed.
     `notify`: the host's email choices (notify_first_entry, notify_unused_code); they move no code.
+    `ladder`: what happens while a code is late (LADDER_CHOICES, locks.services.ladder); no code moves.
 
     Raises ValidationError with a host-readable message when the assignment is not allowed.
     """
@@ -66,6 +69,10 @@ def lock_assignment_set(
         for name, chosen in (notify or {}).items():
             if name not in NOTIFY_CHOICES:
                 raise ValueError(f"not an email choice: {name}")
+            setattr(assignment, name, chosen)
+        for name, chosen in (ladder or {}).items():
+            if name not in LADDER_CHOICES:
+                raise ValueError(f"not a ladder setting: {name}")
             setattr(assignment, name, chosen)
         if assignment.code_source != CodeSource.RANDOM and not _takes_chosen_pins(lock):
             assignment.code_source = CodeSource.RANDOM  # the vendor makes the PIN itself

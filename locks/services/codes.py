@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from bookings.models import Booking, BookingStatus
 from locks import notifications, windows
-from locks.models import AccessCode, AccountStatus, CodeState, Lock, LockAssignment
+from locks.models import AccessCode, AccountStatus, CodeState, FallbackKind, Lock, LockAssignment
 from locks.providers import registry
 from locks.providers.base import Capabilities
 from locks.services.planning import CodePlan, code_plan
@@ -30,6 +30,17 @@ def enqueue_code(code_id: int, *, eta: datetime | None = None) -> None:
 
 def capabilities_of(lock: Lock) -> Capabilities:
     return registry.provider_class(lock.account.provider).capabilities
+
+
+def can_revoke(code: AccessCode) -> bool:
+    """Whether the code can be deleted from its lock remotely: not an igloohome algoPIN, not an
+    offline code (TTLock refuses to delete one never used on the lock, −3008)."""
+    return capabilities_of(code.lock).remote_revoke and code.fallback != FallbackKind.OFFLINE
+
+
+def can_update(code: AccessCode) -> bool:
+    """Whether the code's window can be changed in place (an offline code cannot be)."""
+    return capabilities_of(code.lock).update_in_place and code.fallback != FallbackKind.OFFLINE
 
 
 def pin_kept_on(lock: Lock, pin: str | None) -> bool:
@@ -267,7 +278,7 @@ def code_retire(*, code: AccessCode, now: datetime, enqueue: bool = True) -> Non
     code.is_current = False
     if not maybe_on_lock(code, now):
         code_record_finished(code, CodeState.REVOKED, now)
-    elif not capabilities_of(code.lock).remote_revoke:
+    elif not can_revoke(code):
         # e.g. igloohome algoPINs: nothing can revoke them, so they stay valid until their end.
         code_record_unrevocable(code)
     else:

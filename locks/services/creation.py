@@ -19,6 +19,7 @@ from locks.providers.exceptions import (
     PinTaken,
     ProviderError,
 )
+from locks.services.backup_pool import backup_pins
 from locks.services.claims import finish
 from locks.services.codes import (
     capabilities_of,
@@ -209,7 +210,7 @@ def _choose_pin(code: AccessCode, provider: LockProvider) -> str:
             AccessCode.objects.filter(lock_id=code.lock_id, state__in=LIVE_CODE_STATES, pin__isnull=False)
             .exclude(pk=code.pk)
             .values_list("pin", flat=True)
-        ) | unmanaged_pins([code.lock_id])[code.lock_id]  # never a PIN of someone else's code on the lock
+        ) | unmanaged_pins([code.lock_id])[code.lock_id] | backup_pins(code.lock_id)  # never someone else's or a backup's
     assignment = getattr(code.lock, "assignment", None)
     source = assignment.code_source if assignment and code.pin_rejections == 0 else "random"
     pin = pins.choose_pin(source=source, phone=code.booking.guest_phone, taken=taken, rule=provider.pin_problem, rng=_system_random)

@@ -19,6 +19,7 @@ from django.utils import timezone
 from locks.models import AccountStatus, Lock, ProviderAccount
 from locks.providers.base import Capabilities, ListedCode, Listing, LockProvider
 from locks.providers.exceptions import ProviderAuthError, ProviderError, RateLimited
+from locks.services.backup_pool import pool_vendor_ids
 from locks.services.code_uses import read_uses
 from locks.services.codes import listing_delay_of
 from locks.services.findings import tell_host
@@ -115,7 +116,8 @@ def read_codes(lock: Lock, provider: LockProvider) -> None:
     remember_listing(lock, listing)
     listed = list(listing.codes)
     now = timezone.now()
-    comparison = compare(listed, codes_on_record(lock, now), now=now, delay=listing_delay_of(lock))
+    pool = frozenset(pool_vendor_ids(lock.pk))
+    comparison = compare(listed, codes_on_record(lock, now), now=now, delay=listing_delay_of(lock), pool=pool)
     repair(lock, provider, listed, comparison, now)
     tell_host(lock, timezone.now())
 

@@ -54,6 +54,13 @@ def our_code_pk(name: str) -> int | None:
     return int(rest) if rest.isdigit() else None
 
 
+def our_backup_pk(name: str) -> int | None:
+    """The id of our backup code a vendor name stands for ("nw-b7" → 7), None otherwise."""
+    prefix = f"{settings.INSTANCE_ID}-b"
+    rest = name[len(prefix) :] if name.startswith(prefix) else ""
+    return int(rest) if rest.isdigit() else None
+
+
 def codes_on_record(lock: Lock, now: datetime) -> list[AccessCode]:
     """The lock's codes that may be on it, or may have left it too recently to be gone from its listing."""
     recently_finished = Q(finished_at__gte=now - listing_delay_of(lock))
@@ -62,8 +69,11 @@ def codes_on_record(lock: Lock, now: datetime) -> list[AccessCode]:
     return list(rows.select_related("booking__property", "lock__account"))
 
 
-def compare(listed: list[ListedCode], codes: list[AccessCode], *, now: datetime, delay: timedelta) -> Comparison:
-    """What the listing says of each code on record, and of each listed code. Pure."""
+def compare(
+    listed: list[ListedCode], codes: list[AccessCode], *, now: datetime, delay: timedelta, pool: frozenset[str] = frozenset()
+) -> Comparison:
+    """What the listing says of each code on record, and of each listed code. Pure. `pool`: the
+    vendor ids of the lock's unassigned backup codes (locks.services.backup_pool), left alone."""
     result = Comparison()
     settled = {code.vendor_code_id: code for code in codes if _settled(code, now, delay)}
     # A code with a step under way, or written too recently, explains a listed code under its name.
@@ -72,10 +82,12 @@ def compare(listed: list[ListedCode], codes: list[AccessCode], *, now: datetime,
     seen = set()
     for item in listed:
         ours = settled.get(item.vendor_code_id)
+        if item.vendor_code_id in pool:
+            continue
         if ours is not None:
             seen.add(item.vendor_code_id)
             _judge(ours, item, result)
-        elif our_code_pk(item.name) is not None:
+        elif our_code_pk(item.name) is not None or our_backup_pk(item.name) is not None:
             if item.name not in explaining_names and item.vendor_code_id not in ids_on_record:
                 result.orphans.append(item)
         else:

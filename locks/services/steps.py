@@ -21,6 +21,8 @@ from locks.providers.exceptions import (
 )
 from locks.services.claims import finish, load_claimed
 from locks.services.codes import (
+    can_revoke,
+    can_update,
     code_record_finished,
     enqueue_code,
     last_possible_write,
@@ -103,7 +105,7 @@ def _update(code: AccessCode, token: str, now: datetime) -> StepResult:
         return later_failed(code, token, now, account_unusable(account))
     provider = provider_for_account(account)
     capabilities = provider.capabilities
-    if not capabilities.update_in_place and not capabilities.remote_revoke:
+    if not can_update(code) and not can_revoke(code):
         finish(code, token, lambda row: _supersede(row, now))
         return StepResult(code.pk, "superseded", "the vendor cannot change this code: a new one is issued")
     spec = spec_for(code, code.pin)
@@ -177,7 +179,7 @@ def _delete(code: AccessCode, token: str, now: datetime) -> StepResult:
     if account.status not in (AccountStatus.CONNECTED, AccountStatus.DISCONNECTING):
         return later_failed(code, token, now, account_unusable(account))
     provider = provider_for_account(account)
-    if not provider.capabilities.remote_revoke:
+    if not can_revoke(code):
         finish(code, token, lambda row: record_unrevocable(row, now))
         return StepResult(code.pk, "superseded" if code.state == CodeState.REVOKING else "expired")
     vendor_lock_id = code.lock.vendor_lock_id
