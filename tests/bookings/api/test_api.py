@@ -21,7 +21,7 @@ from bookings.api.api import api as ninja_api
 from bookings.api.limits import parse_rate
 from bookings.api.services import api_token_create, api_token_revoke
 from bookings.models import Booking, BookingStatus, ExternalBookingRef
-from locks.models import AccessCode, CodeState
+from locks.models import AccessCode, CodeState, LadderStep, LadderStepKind
 from tests.helpers.lifecycle import tick
 from tests.helpers.openapi import SNAPSHOT, conform
 
@@ -473,7 +473,16 @@ class TestBookings:
             "confirmed_on_lock_at": None,
             "first_used_at": None,
             "last_used_at": None,
+            "fallback": None,
         }
+
+    def test_the_ladders_steps_are_listed_in_plain_words(self, api, prop):
+        api.put("/bookings/R1/", booking_body(prop))
+        assert api.get("/bookings/R1/").json()["ladder"] == []
+        booking = Booking.objects.get(external_ref__ref="R1")
+        LadderStep.objects.create(booking=booking, kind=LadderStepKind.HOST_WARNED, detail="The host was emailed.")
+        (step,) = api.get("/bookings/R1/").json()["ladder"]
+        assert (step["kind"], step["detail"]) == ("host_warned", "The host was emailed.") and step["at"]
 
     def test_unknown_reference_is_404(self, api):
         for method in ("GET", "PATCH", "POST"):
