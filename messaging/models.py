@@ -249,3 +249,9 @@ class CodeChangeNotice(models.Model):
 
     def __str__(self) -> str:
         return f"Code change for booking {self.booking_id}"
+
+    @property
+    def only_the_link_changed(self) -> bool:
+        """The guest's PIN still opens the door; their door link does not (the code was created
+        again with the same PIN and a new link)."""
+        return bool(self.new_pin) and self.previous_pin == self.new_pin
