@@ -141,9 +141,9 @@ def _skip_reason(delivery: MessageDelivery, now: datetime) -> str:
     if template.uses_code and booking.access_ended_at is not None:
         return "The guest's access was ended."
     key = delivery.trigger_key
-    if key.startswith("code_change:"):
+    if key.startswith(f"{schedule.CODE_CHANGE}:"):
         code = current_code(booking.pk)
-        if code is None or schedule.code_change_key(code.pk) != key:
+        if code is None or not schedule.is_code_change_key_of(key, code.pk, code.vendor_code_id):
             return "A newer door code replaced the one this message was for."
         return ""
     if template.is_code_change:
@@ -252,7 +252,8 @@ SENDERS: dict[str, Callable[[MessageDelivery, str, str, str], None]] = {Channel.
 
 def booking_code_change_check(*, booking: Booking, now: datetime | None = None) -> CodeChangeNotice | None:
     """If the guest's last message carried a PIN (or a door link) other than the current active
-    code's, tell the host (once per new code) and plan the host's door code change messages."""
+    code's, tell the host (once per new code, a code created again on its lock counting as new)
+    and plan the host's door code change messages."""
     now = now or timezone.now()
     code = current_code(booking.pk)
     if not is_usable(code):
@@ -271,13 +272,15 @@ def booking_code_change_check(*, booking: Booking, now: datetime | None = None) 
                 previous_code_id=last.code_id,
                 previous_pin=last.pin,
                 new_code=code,
+                new_vendor_code_id=code.vendor_code_id,  # a row's PIN or link changes only with a new vendor code
                 new_pin=code.pin,
                 previous_link=last.access_link,
                 new_link=code.access_link,
                 host_notified_at=now,
             )
             templates = templates_for(booking).filter(is_code_change=True)
-            rows = [new_delivery(t, booking, schedule.code_change_key(code.pk), now, now) for t in templates]
+            key = schedule.code_change_key(code.pk, code.vendor_code_id)
+            rows = [new_delivery(t, booking, key, now, now) for t in templates]
             notice.change_messages = insert_rows(rows)
             notice.save(update_fields=["change_messages"])
     except IntegrityError:
@@ -297,25 +300,33 @@ def _code_changed(last: MessageDelivery, code: AccessCode) -> bool:
 
 
 def catch_missed_code_changes(now: datetime) -> int:
-    """Backstop for a lost `code_ready`: stays not over whose last code message carried another
-    code than the current one are checked again."""
+    """Backstop for a lost `code_ready`: stays not over whose current code may not be the one their
+    last code message carried are checked again: another code row, or the same row written on its
+    lock since (created again, it may have a new PIN or link)."""
     since = now.date() - timedelta(days=1)
     sent = (
         MessageDelivery.objects.filter(status=DeliveryStatus.SENT, code__isnull=False, booking__departure_date__gte=since)
         .order_by("booking_id", "sent_at", "pk")
-        .values_list("booking_id", "code_id")
+        .values_list("booking_id", "code_id", "sent_at")
     )
-    last_code: dict[int, int] = {}
-    for booking_id, code_id in sent:
-        last_code[booking_id] = code_id
-    if not last_code:
+    last_sent: dict[int, tuple[int, datetime]] = {}
+    for booking_id, code_id, sent_at in sent:
+        last_sent[booking_id] = (code_id, sent_at)
+    if not last_sent:
         return 0
-    current = dict(
-        AccessCode.objects.filter(booking_id__in=last_code, is_current=True, state=CodeState.ACTIVE).values_list("booking_id", "pk")
+    current = AccessCode.objects.filter(booking_id__in=last_sent, is_current=True, state=CodeState.ACTIVE).values_list(
+        "booking_id", "pk", "updated_at"
     )
-    changed = [booking_id for booking_id, code_id in current.items() if last_code[booking_id] != code_id]
+    changed = [booking_id for booking_id, code_id, updated_at in current if _may_differ(last_sent[booking_id], code_id, updated_at)]
     count = 0
     for booking in Booking.objects.filter(pk__in=changed).select_related("property__host"):
         if booking_code_change_check(booking=booking, now=now) is not None:
             count += 1
     return count
+
+
+def _may_differ(last_sent: tuple[int, datetime], code_id: int, updated_at: datetime) -> bool:
+    """Whether the current code may not be the one last sent (checked exactly, PINs and links
+    decrypted, only for these): another row, or one written since the message went."""
+    sent_code_id, sent_at = last_sent
+    return code_id != sent_code_id or updated_at >= sent_at

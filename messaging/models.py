@@ -223,12 +223,17 @@ class MessageDelivery(models.Model):
 
 class CodeChangeNotice(models.Model):
     """A booking's door code changed after a guest had received one: the host is told once per
-    new code, and the booking's message log shows it."""
+    new code, and the booking's message log shows it. A code row created again on its lock (found
+    missing, or its key gone) may come back with a new PIN or link: a new code too, told of once
+    more; the vendor's id of the code tells the two apart."""
 
     booking = models.ForeignKey("bookings.Booking", on_delete=models.CASCADE, related_name="code_change_notices")
     previous_code = models.ForeignKey("locks.AccessCode", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     previous_pin = EncryptedTextField(null=True, blank=True, editable=False)
     new_code = models.ForeignKey("locks.AccessCode", null=True, on_delete=models.SET_NULL, related_name="+")
+    new_vendor_code_id = models.CharField(
+        max_length=64, blank=True, editable=False, help_text="The vendor's id of the new code when the host was told."
+    )
     new_pin = EncryptedTextField(null=True, blank=True, editable=False)
     previous_link = EncryptedTextField(null=True, blank=True, editable=False)  # a door link opens the door as a PIN does
     new_link = EncryptedTextField(null=True, blank=True, editable=False)
@@ -239,8 +244,14 @@ class CodeChangeNotice(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["booking", "new_code"], name="one_notice_per_new_code"),
+            models.UniqueConstraint(fields=["booking", "new_code", "new_vendor_code_id"], name="one_notice_per_new_code_on_lock"),
         ]
 
     def __str__(self) -> str:
         return f"Code change for booking {self.booking_id}"
+
+    @property
+    def only_the_link_changed(self) -> bool:
+        """The guest's PIN still opens the door; their door link does not (the code was created
+        again with the same PIN and a new link)."""
+        return bool(self.new_pin) and self.previous_pin == self.new_pin

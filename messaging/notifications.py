@@ -39,9 +39,10 @@ def message_failed(delivery) -> bool:
 
 def code_changed(notice, *, change_messages: int) -> bool:
     booking = notice.booking
+    link_only = notice.only_the_link_changed
     return send_to_host(
         booking.property.host,
-        f"Door code changed for {booking.guest_name}",
+        f"Door {'link' if link_only else 'code'} changed for {booking.guest_name}",
         "code_changed",
-        {"stay": stay_line(booking), "change_messages": bool(change_messages), "log_path": _log_path(booking)},
+        {"stay": stay_line(booking), "link_only": link_only, "change_messages": bool(change_messages), "log_path": _log_path(booking)},
     )

@@ -8,6 +8,7 @@ check-out" are real durations, like the code window's margin.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -18,6 +19,7 @@ BEFORE_CHECK_IN = "before_check_in"
 ARRIVAL_DAY = "arrival_day"
 AFTER_CHECK_OUT = "after_check_out"
 DAYS, HOURS = "days", "hours"
+CODE_CHANGE = "code_change"
 
 # A message found after its moment is still sent late within this time (a worker was down, the
 # booking was confirmed late, the template was just created); after it, it is pointless.
@@ -104,8 +106,17 @@ def confirmation_key() -> str:
     return ON_CONFIRMATION
 
 
-def code_change_key(code_id: int) -> str:
-    return f"code_change:{code_id}"
+def code_change_key(code_id: int, vendor_code_id: str) -> str:
+    """The door code change messages of one code as its lock holds it: the code row and the vendor's
+    id of it, since a row created again on its lock (with a new PIN or link) is a change of its own.
+    The id is hashed to stay within the key's 64 characters whatever the vendor's ids look like."""
+    digest = hashlib.sha256(vendor_code_id.encode()).hexdigest()[:12]
+    return f"{CODE_CHANGE}:{code_id}:{digest}"
+
+
+def is_code_change_key_of(key: str, code_id: int, vendor_code_id: str) -> bool:
+    # A key of the code row alone was planned before keys named the vendor's code: still this row's.
+    return key in (code_change_key(code_id, vendor_code_id), f"{CODE_CHANGE}:{code_id}")
 
 
 def lookahead_days(trigger: Trigger) -> int:

@@ -1,5 +1,5 @@
 """What reading a provider's locks back found (issue 19), for its panel: each lock's health, the
-codes on it that Nowistay does not manage, and the latest findings.
+codes on it that Nowistay does not manage, the latest findings, and what "Check this lock now" says.
 
 Read from the database only (what the read-back last stored), never a vendor; scoped to the
 host's own account; two queries whatever the number of locks. No PIN of an unmanaged code ever
@@ -13,9 +13,11 @@ from django.conf import settings
 from django.db.models import Count, F, Window
 from django.db.models.functions import RowNumber
 
+from locks.dashboard import panels
 from locks.dashboard.panels import LockOption
 from locks.models import Lock, LockFinding, ProviderAccount, UnmanagedCode
 from locks.notifications import local_time
+from locks.services.read_back_request import ReadBackRequest, Refusal, read_back_possible
 
 # The panel shows a handful of each lock's newest findings and says how many more there are.
 FINDINGS_PER_LOCK = 5
@@ -44,6 +46,7 @@ class LockHealth:
     unmanaged: list[UnmanagedLine] = field(default_factory=list)
     findings: list[FindingLine] = field(default_factory=list)
     more_findings: int = 0
+    checkable: bool = False  # "Check this lock now" is offered
 
     @property
     def battery(self) -> str:
@@ -119,7 +122,12 @@ def latest_findings(account: ProviderAccount):
 
 def lock_health(account: ProviderAccount, options: list[LockOption]) -> list[LockHealth]:
     """One entry per lock that can take guest codes (the others are never read back)."""
-    cards = {option.lock.pk: LockHealth(option.lock, lock_zone(option)) for option in options if option.lock.supports_remote_codes}
+    checkable = read_back_possible(account)
+    cards = {
+        option.lock.pk: LockHealth(option.lock, lock_zone(option), checkable=checkable)
+        for option in options
+        if option.lock.supports_remote_codes
+    }
     for code in UnmanagedCode.objects.filter(lock__account=account).only("lock", "name", "starts_at", "ends_at"):
         card = cards.get(code.lock_id)
         if card is not None:
@@ -132,3 +140,35 @@ def lock_health(account: ProviderAccount, options: list[LockOption]) -> list[Loc
             )
             card.more_findings = finding.total - FINDINGS_PER_LOCK if finding.total > FINDINGS_PER_LOCK else 0
     return list(cards.values())
+
+
+def lock_health_card(account: ProviderAccount, lock: Lock) -> LockHealth:
+    """The panel's entry for one lock that can take guest codes."""
+    options = [option for option in panels.lock_options(account) if option.lock.pk == lock.pk]
+    (card,) = lock_health(account, options)
+    return card
+
+
+def check_now_message(answer: ReadBackRequest, health: LockHealth, vendor: str) -> str:
+    """What the host reads after pressing "Check this lock now", times in the lock's zone."""
+    name = health.lock.name
+    again = local_time(answer.again_at, health.time_zone) if answer.again_at else ""
+    match answer.refusal:
+        case None:
+            return f"Nowistay is checking {name} now; results appear here in a minute."
+        case Refusal.UNDER_WAY:
+            return (
+                f"Nowistay is checking {name} already, or has just checked it; results appear here in a minute. "
+                f"You can ask again from {again}."
+            )
+        case Refusal.SPENT:
+            return (
+                f"{name} has been read back {settings.LOCKS_READ_BACKS_PER_LOCK_PER_DAY} times today, the most Nowistay reads a lock "
+                f"in a day; you can check it again from {again}."
+            )
+        case Refusal.VENDOR_WAIT:
+            return f"{vendor} asked Nowistay to slow down, so changes to your codes go first; you can check {name} from {again}."
+        case Refusal.NOT_CONNECTED:
+            return f"{vendor} no longer accepts Nowistay's access: sign in again above, then check {name}."
+        case Refusal.CANNOT_READ_BACK:
+            return f"{vendor} does not let Nowistay read its locks back, so {name} cannot be checked."

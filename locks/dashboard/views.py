@@ -11,6 +11,7 @@ from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.events import record_security_event
@@ -19,11 +20,12 @@ from accounts.reauth import recent_authentication_required
 from locks import tasks
 from locks.dashboard import panels
 from locks.dashboard.connect_forms import sign_in_offers
-from locks.dashboard.lock_health import lock_health
+from locks.dashboard.lock_health import check_now_message, lock_health, lock_health_card
 from locks.models import Lock
 from locks.providers.exceptions import ProviderError
 from locks.services import account_refresh_locks, lock_assignment_remove, lock_assignment_set
 from locks.services.accounts import account_disconnect_finish, account_disconnect_start
+from locks.services.read_back_request import lock_read_back_request
 from nowistay.validators import is_whole_number
 
 # A refused row answers 422, not 400: with DEBUG on, django-htmx's debug error handler replaces the
@@ -191,6 +193,44 @@ def _row_response(request, prop, provider, account, *, form=None, message: str =
     page = request.POST.get("page", "")
     query = f"?page={page}" if is_whole_number(page) and page != "1" else ""
     return redirect(f"{panel_url(provider)}{query}#property-{prop.pk}")
+
+
+# --- reading a lock back -----------------------------------------------------------------------
+
+@login_required
+@require_POST
+def check_lock_now(request: HttpRequest, provider: str, lock_id: int) -> HttpResponse:
+    """ "Check this lock now": a read-back of the lock handed to a worker, or why not. htmx swaps the
+    lock's entry, saying so inside it; without JavaScript the panel comes back with a message."""
+    provider = panels.provider_or_404(provider)
+    account = panels.connected_account_or_404(request.user, provider)
+    lock = _health_lock_or_404(account, lock_id)
+    answer = lock_read_back_request(lock=lock, now=timezone.now())
+    health = lock_health_card(account, lock)
+    message = check_now_message(answer, health, account.provider_name)
+    if request.htmx:
+        context = {
+            "health": health,
+            "provider": provider,
+            "label": panels.provider_label(provider),
+            "check_message": message,
+            "check_refused": not answer.queued,
+        }
+        return render(request, "locks/dashboard/_lock_card.html", context, status=200 if answer.queued else ROW_REFUSED)
+    if answer.queued:
+        messages.success(request, message)
+    else:
+        messages.warning(request, message)
+    return redirect(f"{panel_url(provider)}#lock-{lock.pk}")
+
+
+def _health_lock_or_404(account, lock_id: int) -> Lock:
+    """One of the locks the panel lists under "Your locks, as last read back" (those that can take guest codes)."""
+    lock = Lock.objects.filter(pk=lock_id, account=account, supports_remote_codes=True).first()
+    if lock is None:
+        raise Http404("No such lock.")
+    lock.account = account
+    return lock
 
 
 # --- account actions -----------------------------------------------------------------------------

@@ -118,9 +118,12 @@ def record_updated(row: AccessCode, issued: IssuedCode, sent: CodeSpec, now: dat
 
 
 def forget_vendor_code(row: AccessCode, now: datetime) -> None:
-    """The code is not on the lock any more: create it again (same PIN) if it is still wanted."""
+    """The code is not on the lock any more: create it again (same PIN, where we choose PINs) if it
+    is still wanted. What the vendor made for it went with it: its link, and a PIN it generated."""
     row.vendor_code_id = ""
-    row.access_link = None  # the vendor's link went with its code
+    row.access_link = None
+    if not capabilities_of(row.lock).chosen_pins:  # homeit picks another PIN for the new key
+        row.pin = None
     row.lock_starts_at = row.lock_ends_at = None
     if row.state in (CodeState.UPDATING, CodeState.ACTIVE):
         row.state, row.next_attempt_at = CodeState.CREATING, now

@@ -167,12 +167,25 @@ def _moment(iso: str | None) -> datetime | None:
     return datetime.fromisoformat(iso) if iso is not None else None
 
 
+def read_back_under_way(now: datetime) -> Q:
+    """Locks whose read-back was claimed within the claim lease: being read, or only just read."""
+    return Q(reconciled_at__gt=now - read_back_lease())
+
+
+def read_back_lease() -> timedelta:
+    """How long a claimed read-back holds the lock (`LOCKS_CLAIM_LEASE_SECONDS`)."""
+    return timedelta(seconds=settings.LOCKS_CLAIM_LEASE_SECONDS)
+
+
+def read_backs_spent(now: datetime) -> Q:
+    """Locks that have had all of today's read-backs (`LOCKS_READ_BACKS_PER_LOCK_PER_DAY`)."""
+    return Q(read_back_day=now.date(), read_backs_today__gte=settings.LOCKS_READ_BACKS_PER_LOCK_PER_DAY)
+
+
 def claim_read_back(lock: Lock, now: datetime) -> bool:
     """Take the lock's read-back and spend one of its daily read-backs, if both are free: one UPDATE."""
     today = now.date()
-    recent = now - timedelta(seconds=settings.LOCKS_CLAIM_LEASE_SECONDS)
-    rows = Lock.objects.filter(Q(reconciled_at__isnull=True) | Q(reconciled_at__lte=recent), pk=lock.pk)
-    rows = rows.exclude(read_back_day=today, read_backs_today__gte=settings.LOCKS_READ_BACKS_PER_LOCK_PER_DAY)
+    rows = Lock.objects.filter(pk=lock.pk).exclude(read_back_under_way(now)).exclude(read_backs_spent(now))
     spent = Case(When(read_back_day=today, then=F("read_backs_today") + 1), default=Value(1))
     if not rows.update(reconciled_at=now, read_back_day=today, read_backs_today=spent):
         return False

@@ -20,7 +20,7 @@ from locks.models import LIVE_CODE_STATES, AccessCode, AccountStatus, CodeState,
 from locks.providers import registry
 from locks.services.code_uses import end_of_check_in_day
 from locks.services.codes import listing_delay_of
-from locks.services.read_back import READ_BACK_LOCKS, reads_back
+from locks.services.read_back import READ_BACK_LOCKS, read_back_under_way, read_backs_spent, reads_back
 from nowistay import dispatch
 
 BEFORE_CHECK_IN = (timedelta(hours=24), timedelta(hours=2))
@@ -60,13 +60,12 @@ def _candidates(now: datetime):
         Q(state__in=LIVE_CODE_STATES) | Q(finished_at__gte=now - FINISHED_LOOKBACK)
     )
     waiting = AccessCode.objects.filter(lock__account=OuterRef("account_id"), vendor_wait_until__gt=now)
-    recent = now - timedelta(seconds=settings.LOCKS_CLAIM_LEASE_SECONDS)
     return (
         Lock.objects.filter(account__provider__in=slugs, account__status=AccountStatus.CONNECTED)
         .filter(Exists(has_codes))
         .exclude(Exists(waiting))
-        .exclude(reconciled_at__gt=recent)
-        .exclude(read_back_day=now.date(), read_backs_today__gte=settings.LOCKS_READ_BACKS_PER_LOCK_PER_DAY)
+        .exclude(read_back_under_way(now))
+        .exclude(read_backs_spent(now))
         .select_related("account")
     )
 

@@ -111,15 +111,7 @@ def _update(code: AccessCode, token: str, now: datetime) -> StepResult:
     spec = spec_for(code, code.pin)
     vendor_lock_id = code.lock.vendor_lock_id
     try:
-        if capabilities.update_in_place:
-            issued = audited_call(
-                account=account,
-                operation="update_code",
-                lock=code.lock,
-                code=code,
-                call=lambda: provider.update_code(vendor_lock_id, code.vendor_code_id, spec),
-            )
-        else:  # delete and create again with the same PIN, so the guest's code does not change
+        if not capabilities.update_in_place:
             audited_call(
                 account=account,
                 operation="delete_code",
@@ -127,14 +119,17 @@ def _update(code: AccessCode, token: str, now: datetime) -> StepResult:
                 code=code,
                 call=lambda: provider.delete_code(vendor_lock_id, code.vendor_code_id),
             )
-            finish(code, token, lambda row: forget_vendor_code(row, now), release=False)
-            issued = audited_call(
-                account=account,
-                operation="create_code",
-                lock=code.lock,
-                code=code,
-                call=lambda: provider.create_code(vendor_lock_id, spec),
-            )
+            # Created again by the creation step, with the same PIN: a refusal there is a failed
+            # code the host hears of, and a lost answer is looked for before anything is resent.
+            finish(code, token, lambda row: forget_vendor_code(row, now))
+            return StepResult(code.pk, "retrying", "removed from the lock; it is created again with the new times")
+        issued = audited_call(
+            account=account,
+            operation="update_code",
+            lock=code.lock,
+            code=code,
+            call=lambda: provider.update_code(vendor_lock_id, code.vendor_code_id, spec),
+        )
     except CodeNotFound:
         finish(code, token, lambda row: forget_vendor_code(row, now))
         return StepResult(code.pk, "retrying", "the code had vanished from the lock; it is created again")

@@ -164,6 +164,7 @@ def test_banner_prints_the_urls_and_every_login(monkeypatch):
     ):
         assert expected in output, expected
     assert "On purpose" in output
+    assert "sandbox door page" in output and "“Check this lock now” on the host's lock panel" in output
 
 
 def test_banner_waits_until_web_worker_beat_and_sandbox_all_answer(monkeypatch):

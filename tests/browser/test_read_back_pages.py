@@ -1,6 +1,7 @@
 """What reading the locks back found, as a host sees it in Chromium (issue 19): the TTLock panel lists
 a code on the lock that Nowistay does not manage and a finding; "Bookings and codes" says when the
-guest's code was first used. The rows are written as the read-back would leave them."""
+guest's code was first used. The rows are written as the read-back would leave them. "Check this
+lock now" hands a read-back to a worker (kept here instead of sent) and says so in the lock's entry."""
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -12,6 +13,8 @@ from playwright.sync_api import expect
 from bookings.models import Booking, BookingStatus, PmsSource, Property
 from locks.models import AccessCode, CodeState, FindingKind, Lock, LockAssignment, LockFinding, ProviderAccount, UnmanagedCode
 from locks.providers import registry
+from locks.services.read_back import READ_BACK_LOCKS
+from nowistay import dispatch
 
 pytestmark = [
     pytest.mark.browser,
@@ -101,3 +104,33 @@ def test_the_codes_page_says_when_the_code_was_first_used(logged_in_page, live_h
     page.goto(f"{live_host.url}/bookings/codes/")
     row = page.locator("tr", has_text="Grace Guest")
     expect(row.locator(".code-use")).to_have_text("first used 15:42, 12 Mar")
+
+
+@pytest.fixture
+def read_backs_sent(monkeypatch):
+    """The read-backs the live server hands to a worker, as (account id, lock ids), kept here instead of sent."""
+    sent = []
+    monkeypatch.setitem(dispatch._senders, READ_BACK_LOCKS, lambda account_id, lock_ids: sent.append((account_id, lock_ids)))
+    return sent
+
+
+def test_check_this_lock_now_hands_a_read_back_to_a_worker(logged_in_page, live_host, read_back_world, read_backs_sent):
+    page = logged_in_page
+    page.goto(f"{live_host.url}/integrations/ttlock/")
+    health = page.locator(f"#lock-{read_back_world.pk}")
+    health.get_by_role("button", name="Check this lock now").click()
+    expect(health.get_by_role("status")).to_have_text("Nowistay is checking Front door now; results appear here in a minute.")
+    expect(health.locator(".unmanaged-codes")).to_contain_text("Cleaner Tuesday")  # the rest of the entry is still there
+    assert read_backs_sent == [(read_back_world.account_id, [read_back_world.pk])]
+    assert page.url == f"{live_host.url}/integrations/ttlock/"  # swapped in place (htmx), no reload
+
+
+def test_a_lock_being_read_says_so_and_queues_nothing(logged_in_page, live_host, read_back_world, read_backs_sent, debug_mode):
+    Lock.objects.filter(pk=read_back_world.pk).update(reconciled_at=timezone.now())
+    page = logged_in_page
+    page.goto(f"{live_host.url}/integrations/ttlock/")
+    health = page.locator(f"#lock-{read_back_world.pk}")
+    health.get_by_role("button", name="Check this lock now").click()
+    expect(health.get_by_role("status")).to_contain_text("Nowistay is checking Front door already, or has just checked it")
+    expect(page.get_by_role("heading", name="Your locks, as last read back")).to_be_visible()  # a 422 swaps the entry only
+    assert read_backs_sent == []

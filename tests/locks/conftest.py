@@ -1,7 +1,8 @@
 """Fixtures the Nuki tests share with the lifecycle tests that run on the Nuki emulator
 (tests/locks/services/test_chaos_findings.py, test_local_refusals.py): the real Nuki adapter
 registered, the emulated Nuki Web cloud, and a property whose lock is its Front door.
-The other vendors' test modules define their own `cloud`."""
+The other vendors' test modules define their own `cloud`. And the fixtures of reading a lock back
+that the services and the dashboard tests share."""
 
 from datetime import datetime
 
@@ -9,7 +10,10 @@ import pytest
 
 from locks.models import Lock, LockAssignment, ProviderAccount
 from locks.providers import registry
+from locks.providers.fake import READ_BACK
 from locks.providers.nuki import NukiProvider
+from locks.services.read_back import READ_BACK_LOCKS
+from nowistay import dispatch
 from tests.vendors.nuki import BIG_ID, CELLAR_NO_KEYPAD, FRONT_DOOR, LOCK, NukiCloud, api_token_credentials
 
 
@@ -47,3 +51,20 @@ def nuki_property(host, make_property, nuki_registered):
         return prop
 
     return make
+
+
+# --- reading locks back (issue 19) ---------------------------------------------------------------------
+
+@pytest.fixture
+def ttlock_reads_back(fake_cloud, monkeypatch):
+    """The fake TTLock cloud can be read back (listed, its log read, its health reported)."""
+    monkeypatch.setattr(registry.PROVIDER_CLASSES["ttlock"], "capabilities", READ_BACK)
+    return fake_cloud
+
+
+@pytest.fixture
+def read_backs_sent(monkeypatch):
+    """The read-backs handed to a worker (READ_BACK_LOCKS), as (account id, lock ids), kept here instead of sent."""
+    sent = []
+    monkeypatch.setitem(dispatch._senders, READ_BACK_LOCKS, lambda account_id, lock_ids: sent.append((account_id, lock_ids)))
+    return sent

@@ -89,6 +89,8 @@ def test_a_lock_change_keeping_the_pin_but_not_the_link_is_a_change(
     guest = to_guest()
     assert [message.subject for message in guest][-1] == "Your new door code"
     assert new.access_link in guest[-1].body
+    (told,) = [message for message in mail.outbox if message.to == ["host@example.com"]]
+    assert told.subject == "Door link changed for Grace Guest" and "Their door code is the same." in told.body
 
 
 def test_the_same_pin_and_link_is_not_a_change(stay, door_code, linking_vendor, tick, send):

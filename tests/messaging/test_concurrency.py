@@ -120,3 +120,25 @@ def test_concurrent_code_change_checks_tell_the_host_once(due_code_message, host
     run_in_threads([lambda: services.booking_code_change_check(booking=due_code_message)] * THREADS)
     assert CodeChangeNotice.objects.count() == 1
     assert [m.subject for m in mail.outbox] == ["Door code changed for Grace Guest"]
+
+
+@needs_postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_checks_of_a_code_created_again_on_its_row_tell_the_host_once(due_code_message, fake_cloud):
+    from messaging.models import CodeChangeNotice
+
+    services.run_pass(dispatch=services.process_inline)
+    first = AccessCode.objects.get(booking=due_code_message, is_current=True)
+    lifecycle.code_regenerate(code_id=first.pk)
+    scheduler.run_pass(dispatch=scheduler.process_inline)
+    services.booking_code_change_check(booking=due_code_message)  # the first change: told
+    code = AccessCode.objects.get(booking=due_code_message, is_current=True)
+    # The same row created again on its lock, with another PIN (as homeit picks a new one).
+    AccessCode.objects.filter(pk=code.pk).update(vendor_code_id=f"{code.vendor_code_id}-again", pin="904172")
+    mail.outbox.clear()
+    run_in_threads([lambda: services.booking_code_change_check(booking=due_code_message)] * THREADS)
+    assert list(CodeChangeNotice.objects.filter(new_code=code).values_list("new_vendor_code_id", flat=True).order_by("pk")) == [
+        code.vendor_code_id,
+        f"{code.vendor_code_id}-again",
+    ]
+    assert [m.subject for m in mail.outbox] == ["Door code changed for Grace Guest"]

@@ -241,3 +241,13 @@ def test_a_booking_with_unusable_dates_does_not_stop_the_pass(make_property, boo
     with freeze_time("2026-06-10 08:00:00"):
         run()
     assert [m.to for m in mail.outbox] == [["grace@guest.example"]]
+
+
+def test_a_code_change_key_names_the_code_row_and_the_vendors_code():
+    key = schedule.code_change_key(42, "1001")
+    assert key != schedule.code_change_key(42, "1002") and key != schedule.code_change_key(43, "1001")
+    assert len(schedule.code_change_key(2**63 - 1, "x" * 64)) <= 64  # MessageDelivery.trigger_key
+    assert schedule.is_code_change_key_of(key, 42, "1001")
+    assert not schedule.is_code_change_key_of(key, 42, "1002")  # created again on its lock since
+    assert schedule.is_code_change_key_of("code_change:42", 42, "1002")  # planned before keys named the vendor's code
+    assert not schedule.is_code_change_key_of("code_change:4", 42, "1002")

@@ -22,7 +22,7 @@ from locks.models import AccessCode, CodeState, Lock
 from locks.providers.base import IssuedCode
 from locks.providers.exceptions import LockOffline
 from locks.services import scheduler
-from messaging import demo, ledger, services, tasks
+from messaging import demo, ledger, schedule, services, tasks
 from messaging.models import CodeChangeNotice, DeliveryStatus, MessageDelivery, MessageTemplate, TriggerKind
 from nowistay.celery import app
 from tests.helpers.guest_messages import ARRIVAL, DEPARTURE, GUEST
@@ -359,7 +359,7 @@ def test_regenerated_code_tells_the_host_and_sends_the_change_message_once(stay,
     guest = to_guest()
     assert [m.subject for m in guest] == ["Your door code for Flat L1", "Your new door code"]
     assert guest[1].body == f"Your door code changed: it is now {new.pin}."
-    changed = MessageDelivery.objects.get(trigger_key=f"code_change:{new.pk}")
+    changed = MessageDelivery.objects.get(trigger_key=schedule.code_change_key(new.pk, new.vendor_code_id))
     assert (changed.status, changed.pin, changed.code_id) == (DeliveryStatus.SENT, new.pin, new.pk)
     notice = CodeChangeNotice.objects.get()
     assert (notice.previous_code_id, notice.previous_pin, notice.new_code_id, notice.new_pin) == (old.pk, old.pin, new.pk, new.pin)

@@ -318,6 +318,18 @@ class TestBookingLog:
         assert "the new code is 175320" in content
         assert "Your code is 482913" in content
 
+    def test_a_new_door_link_with_the_same_pin_is_not_called_a_new_code(self, logged_in, make_property, book):
+        booking = book(make_property(), date(2026, 6, 11), date(2026, 6, 13), guest_email="grace@guest.example")
+        old_link, new_link = "https://open.example/k/old-key", "https://open.example/k/new-key"
+        CodeChangeNotice.objects.create(
+            booking=booking, previous_pin="482913", new_pin="482913", previous_link=old_link, new_link=new_link, new_code=None
+        )
+        content = _unescape(logged_in.get(reverse("messaging:booking_log", args=[booking.pk])).content.decode())
+        assert "the door link changed after the guest had received it; the code is the same (482913)" in content
+        assert "please send the guest their new link" in content
+        assert "door code changed" not in content and "the new code is" not in content
+        assert old_link not in content and new_link not in content  # a link opens the door: never on this page
+
     def test_another_hosts_booking_is_404(self, logged_in, other_host, book):
         foreign = Property.objects.create(host=other_host, name="Not yours", time_zone="Europe/Paris")
         booking = book(foreign, date(2026, 6, 11), date(2026, 6, 13))

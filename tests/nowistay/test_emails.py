@@ -236,7 +236,35 @@ HOST_ALERTS = {
             f"The booking's message log: {log_path(code)}"
         ),
     ),
+    "code_changed_link_only_with_change_messages": (
+        lambda code: message_notifications.code_changed(link_only_change(code), change_messages=1),
+        lambda code: f"Door link changed for {GUEST_NAME}",
+        lambda code: (
+            f"The door link of {STAY} changed after the guest had received it in a message: the link they "
+            "have no longer opens the door. Their door code is the same.\n\n"
+            "Your door code change message is being sent to the guest automatically.\n\n"
+            f"The booking's message log: {log_path(code)}"
+        ),
+    ),
+    "code_changed_link_only_without_change_messages": (
+        lambda code: message_notifications.code_changed(link_only_change(code), change_messages=0),
+        lambda code: f"Door link changed for {GUEST_NAME}",
+        lambda code: (
+            f"The door link of {STAY} changed after the guest had received it in a message: the link they "
+            "have no longer opens the door. Their door code is the same.\n\n"
+            "Please send the guest their new link (you can see it on “Bookings and codes”), or create a "
+            "message marked “door code change message” so Nowistay sends it automatically next time.\n\n"
+            f"The booking's message log: {log_path(code)}"
+        ),
+    ),
 }
+
+OLD_LINK, NEW_LINK = "https://open.example/k/old-key", "https://open.example/k/new-key"
+
+
+def link_only_change(code) -> CodeChangeNotice:
+    """The code created again with the same PIN and a new door link (homeit re-creating a key)."""
+    return CodeChangeNotice(booking=code.booking, previous_pin=PIN, new_pin=PIN, previous_link=OLD_LINK, new_link=NEW_LINK)
 
 
 @pytest.mark.parametrize("alert", HOST_ALERTS)
@@ -258,6 +286,7 @@ def test_a_host_alert_never_shows_the_door_code(alert, code):
     (message,) = mail.outbox
     text, html = parts(message)
     assert PIN not in text and PIN not in html and PIN not in message.subject
+    assert not any(link in text or link in html for link in (OLD_LINK, NEW_LINK))
 
 
 @pytest.mark.parametrize("alert, in_text, in_html", [

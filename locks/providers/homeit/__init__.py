@@ -51,7 +51,8 @@ Decisions where the sources are silent (UNVERIFIED)
   reachable), keypad (bool), doors}. A property is this provider's lock (`vendor_lock_id` = its id);
   one without a keypad is not eligible (its keys would be links only). A key that comes back
   without a code all the same (created, moved or found by name) is deleted at once, its link alone
-  opening the doors; a delete that fails is OutcomeUnknown, so it is looked for by name again.
+  opening the doors; a delete that fails is OutcomeUnknown, so it is looked for by name again. A
+  move that withdrew its key answers CodeNotFound: the key is gone, so a new one is made.
 - Keys: `POST /keys` {name, type "temporary", property, start, end} -> {id, name, property, start,
   end, code (null without keypad), link}; `GET /keys?property=&name=`; `PUT /keys/{id}` takes any
   of name, start, end and keeps the code and link; `DELETE /keys/{id}`. homeit generates the code,

@@ -60,6 +60,7 @@ OFFLINE_WARNING = "The homeit BOX at this property is offline: the key is saved 
 NO_KEYPAD_REFUSAL = "This homeit property has no keypad, so its keys carry no code to type."
 NOT_A_PROPERTY = "homeit does not know this property; it is no longer in this account."
 KEY_GONE = "The key is no longer in homeit."
+KEY_WITHDRAWN = "homeit's key had lost its code, so it was withdrawn; a new key is needed."
 LINK_ONLY_LEFT = "homeit gave a key without a code and it could not be withdrawn yet; it is looked for and removed."
 
 
@@ -209,7 +210,9 @@ class HomeitProvider(LockProvider):
         key = read_key(answer_json(response)) or self._key(vendor_lock_id, vendor_code_id)
         if key.code is None:  # whatever its window, its link alone opens the doors
             self._withdraw_link_only(vendor_lock_id, key)
-            raise CodeRejected(NO_KEYPAD_REFUSAL)
+            # Gone now, its link and code with it: the lifecycle forgets them and makes a new key
+            # (refused, and the host told, where the property has no keypad any more).
+            raise CodeNotFound(KEY_WITHDRAWN)
         if (key.starts_at, key.ends_at) != (to_the_second(spec.starts_at), to_the_second(spec.ends_at)):
             # UNVERIFIED that PUT takes dates: an answer with another window is not believed.
             raise OperationNotSupported("homeit did not move the key's dates; a new key is needed instead.")

@@ -153,6 +153,13 @@ class TestIdsOfTheOtherHostAre404:
         response = logged_in.post(reverse("integrations:assignment_save", args=["ttlock", my_flat.pk]), row_fields(my_flat, lock.pk))
         assert response.status_code == 302 and LockAssignment.objects.get(property=my_flat).lock == lock
 
+    @pytest.mark.parametrize("headers", [{}, HTMX], ids=["form", "htmx"])
+    def test_checking_the_other_hosts_lock_now(self, logged_in, world, headers):
+        _, theirs = world
+        for provider, lock in theirs["locks"].items():  # ttlock and nuki, brands I have too, and tedee
+            url = reverse("integrations:check_lock_now", args=[provider, lock.pk])
+            assert_404_and_nothing_changed(logged_in, "post", url, headers=headers)
+
     def test_the_settings_of_the_other_hosts_property(self, logged_in, world):
         _, theirs = world
         for prop in (theirs["props"]["ttlock"], theirs["props"]["ota"]):

@@ -60,6 +60,7 @@ class TestCsrf:
             (save_url("ttlock", prop), row_fields(prop, prop.lock_assignment.lock_id, "9", "90")),
             (remove_url("ttlock", prop), {}),
             (reverse("integrations:refresh_locks", args=["ttlock"]), {}),
+            (reverse("integrations:check_lock_now", args=["ttlock", prop.lock_assignment.lock_id]), {}),
             (reverse("integrations:disconnect", args=["ttlock"]), {}),
             (settings_url(prop), {"time_zone": "Asia/Tokyo", "default_check_in_time": "", "default_check_out_time": ""}),
             (reverse("bookings:retry_code", args=[failed.pk]), {}),
