@@ -42,6 +42,9 @@ class Capabilities:
     reports_health: bool = False
     # The guest also gets a link that opens the door (homeit's invitation link): `IssuedCode.access_link`.
     access_links: bool = False
+    # The vendor's cloud can issue a code for a lock without reaching it (TTLock's random period
+    # passcodes), used when a normal code cannot reach the lock in time: `issue_offline_code`.
+    offline_fallback: bool = False
 
 
 @dataclass(frozen=True)
@@ -316,6 +319,17 @@ class LockProvider(ABC):
         """Every code the lock holds, whoever made it. Only when `capabilities.lists_codes`.
         `previous`: the lock's last listing, for vendors that can answer "unchanged since"."""
         raise OperationNotSupported(f"{self.display_name} codes cannot be listed.")
+
+    def issue_offline_code(self, vendor_lock_id: str, spec: CodeSpec) -> IssuedCode:
+        """A code the vendor's cloud computes without reaching the lock, for when a normal code cannot
+        reach it in time. Only when `capabilities.offline_fallback`.
+
+        The IssuedCode's `starts_at`/`ends_at` are the window the code really has on the lock (the
+        vendor may round it, never so that the guest is shut out early), `pin` is the vendor's,
+        `usage_note` tells the guest the vendor's rules (e.g. a first use within 24 hours) and
+        `warning` tells the host what such a code cannot do (e.g. be deleted remotely).
+        """
+        raise OperationNotSupported(f"{self.display_name} cannot issue a code without reaching the lock.")
 
     def code_uses(self, vendor_lock_id: str, since: datetime) -> list[CodeUse]:
         """Keypad openings of the lock since `since` (oldest first). Only when `capabilities.access_log`."""
