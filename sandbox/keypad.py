@@ -7,7 +7,8 @@ from django.utils import timezone
 
 from sandbox.models import Vendor, VirtualCode, VirtualCodeUse, VirtualLock
 
-FIRST_USE_WITHIN = timedelta(hours=24)  # igloohome: a code longer than this must first be used within it
+# igloohome's algoPINs and TTLock's offline codes: a code longer than this must first be used within it.
+FIRST_USE_WITHIN = timedelta(hours=24)
 
 
 def enter_pin(lock: VirtualLock, pin: str, at: datetime | None = None) -> VirtualCodeUse:
@@ -41,12 +42,18 @@ def homeit_box_offline(lock: VirtualLock) -> bool:
 
 
 def first_use_due_before(lock: VirtualLock, code: VirtualCode, moment: datetime) -> bool:
-    """igloohome's rule: a code longer than 24 h opens after its first 24 h only if used within them."""
+    """igloohome's rule, and TTLock's for its offline codes (not revocable before a first use): a code
+    longer than 24 h opens after its first 24 h only if used within them [TTLock T-PG]."""
     return (
-        lock.account.vendor == Vendor.IGLOOHOME
+        (lock.account.vendor == Vendor.IGLOOHOME or (lock.account.vendor == Vendor.TTLOCK and not code.revocable))
         and code.ends_at - code.starts_at > FIRST_USE_WITHIN
         and moment >= code.starts_at + FIRST_USE_WITHIN
     )
+
+
+def never_used(code: VirtualCode) -> bool:
+    """No one has opened the door with it yet (TTLock: an offline code cannot be changed or deleted then)."""
+    return code.pk is None or not code.uses.filter(opened=True).exists()
 
 
 def _used_within_first_day(code: VirtualCode) -> bool:

@@ -14,3 +14,5 @@ urlpatterns = [
 
 # Each virtual cloud answers under its own prefix; the vendor URL settings point there.
 urlpatterns += [path(f"{vendor}/", include(f"sandbox.vendors.{vendor}")) for vendor in ("ttlock", "tedee", "nuki", "igloohome", "homeit")]
+# TTLock's offline codes live in a module of their own (sandbox/vendors/ttlock.py is long enough).
+urlpatterns += [path("ttlock/", include("sandbox.vendors.ttlock_offline"))]

@@ -187,8 +187,8 @@ def _would_open(lock: VirtualLock, pin: str, moment: datetime) -> str:
     if opening:
         deadline = opening[0].starts_at + FIRST_USE_WITHIN
         return (
-            f"Only if {pin} was already entered before {local_time(deadline, zone)}: an igloohome code valid for "
-            "more than 24 hours stops working if it is not used within 24 hours of its start."
+            f"Only if {pin} was already entered before {local_time(deadline, zone)}: this {lock.account.get_vendor_display()} "
+            "code is valid for more than 24 hours and stops working if it is not used within 24 hours of its start."
         )
     windows = ", ".join(f"{local_time(c.starts_at, zone)} → {local_time(c.ends_at, zone)}" for c in matching)
     return f"No: on {local_time(moment, zone)}, {pin} does not open the door; it is valid {windows}."

@@ -21,6 +21,10 @@ Each lock with a gateway has one of its own (id GATEWAY_ID_BASE + the lock's row
 `isOnline: 0`, and calls through it answer -3002. gateway/listLock keeps listing the lock of an
 offline gateway, as the real cloud does for 30 minutes [T-GWLL]. No seeded lock is a WiFi lock;
 wifiLock/detail answers -4043 for the others (what the real one does then is undocumented).
+
+Offline codes (keyboardPwd/get): sandbox/vendors/ttlock_offline.py. Such a code is a VirtualCode
+that is not revocable: listed with `isCustom` 0, refused a change or a delete (-3008) until it has
+opened the door once [T-ERR], suspended by the keypad if unused 24 hours after its start [T-PG].
 """
 
 import hashlib
@@ -37,6 +41,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from sandbox import faults
+from sandbox.keypad import never_used
 from sandbox.models import Vendor, VirtualAccount, VirtualCode, VirtualCodeUse, VirtualLock, VirtualToken
 
 # featureValue bits [HT models.py, TSDK FeatureValue.ts]: 0 passcode keypad, 56 WiFi.
@@ -371,6 +376,8 @@ def keyboard_pwd_change(request, params, lock):
     code = lock.codes.filter(vendor_code_id=str(params.get("keyboardPwdId", ""))).first()
     if code is None:
         return _error(-2009, "passcode does not exist")
+    if not code.revocable and never_used(code):
+        return _error(-3008, "cannot change a passcode that has never been used on the lock")
     if "startDate" in params and "endDate" in params:  # without both the change is silently ignored [T-CHG]
         code.starts_at, code.ends_at = _from_ms(params["startDate"]), _from_ms(params["endDate"])
     if params.get("keyboardPwdName"):
@@ -383,9 +390,12 @@ def keyboard_pwd_change(request, params, lock):
 def keyboard_pwd_delete(request, params, lock):
     if params.get("deleteType") != "2":
         return _error(-3, "invalid parameter: deleteType must be 2 (via gateway)")
-    deleted, _ = lock.codes.filter(vendor_code_id=str(params.get("keyboardPwdId", ""))).delete()
-    if not deleted:
+    code = lock.codes.filter(vendor_code_id=str(params.get("keyboardPwdId", ""))).first()
+    if code is None:
         return _error(-2009, "passcode does not exist")
+    if not code.revocable and never_used(code):
+        return _error(-3008, "cannot change a passcode that has never been used on the lock")
+    code.delete()
     return _error(0, "none error message")
 
 
@@ -415,7 +425,7 @@ def list_keyboard_pwd(request, params, account):
             "startDate": 0 if code.starts_always else _ms(code.starts_at),
             "endDate": 0 if code.ends_never else _ms(code.ends_at),
             "sendDate": _ms(code.created_at),
-            "isCustom": 1,
+            "isCustom": 1 if code.revocable else 0,  # 0: a random (offline) code [T-PL]
             "senderUsername": account.login,
         }
         for code in codes

@@ -21,6 +21,8 @@ one (`gateway_id=`); `add_gateway` scripts a gateway serving several locks. A ga
 as scripted, or else while one of its locks is. gateway/listLock keeps listing the locks of an
 offline gateway, as the real cloud does for 30 minutes [T-GW]. A WiFi lock is one whose
 featureValue has bit 56 (WIFI_FEATURES); wifiLock/detail answers its `online` as isOnline.
+
+Offline codes (keyboardPwd/get), issued whatever the gateway's state: tests/vendors/ttlock_offline.py.
 """
 
 import hashlib
@@ -41,6 +43,7 @@ from locks.providers.base import AccountSession
 from locks.providers.http import VendorHttp
 from locks.providers.ttlock import TTLockProvider, one_call_per_lock_in_process
 from tests.helpers.contract import AdapterUnderTest
+from tests.vendors.ttlock_offline import TTLockOfflineEmulation, never_used_offline
 from tests.vendors.ttlock_records import TTLockRecordsEmulation
 
 DOCUMENTED_ERRMSG = {
@@ -52,6 +55,7 @@ DOCUMENTED_ERRMSG = {
     -3006: "Invalid passcode length, must be 4-9 digits",
     -3007: "Same passcode already exists. Please use another one.",
     -3009: "Custom passcode storage is full",
+    -3008: "Cannot change a passcode that has never been used on the lock",
     10001: "invalid client,wrong client_id or client_secret",
     10003: "token does not exist",
     10004: "token is invalide or revoked",
@@ -115,7 +119,7 @@ class _Transport(HTTPAdapter):
         return self._send(self, request, **kwargs)
 
 
-class TTLockCloud(TTLockRecordsEmulation):
+class TTLockCloud(TTLockOfflineEmulation, TTLockRecordsEmulation):
     ACCESS_TOKEN_LIFETIME_S = 7_776_000  # 90 days, as documented [T-TOK]
     error_body = staticmethod(error_body)
 
@@ -131,6 +135,7 @@ class TTLockCloud(TTLockRecordsEmulation):
         self.calls: list[tuple[str, dict]] = []
         self._faults: dict[str, list] = {}
         self._late_writes: list[tuple] = []  # (lands at, handler, params, listed after)
+        self.deleted_offline_windows: set[tuple[int, int, int]] = set()  # (lock, start, end): -1026
         self._ids = itertools.count(24242)
         self._token_ids = itertools.count(1)
         self.mock = responses.RequestsMock(assert_all_requests_are_fired=False)
@@ -225,6 +230,7 @@ class TTLockCloud(TTLockRecordsEmulation):
             ("POST", "/v3/keyboardPwd/add"): self._add,
             ("POST", "/v3/keyboardPwd/change"): self._change,
             ("POST", "/v3/keyboardPwd/delete"): self._delete,
+            ("POST", "/v3/keyboardPwd/get"): self._get_offline_code,  # no gateway involved [T-GET]
             ("GET", "/v3/lock/listKeyboardPwd"): self._list_passcodes,
             ("GET", "/v3/gateway/list"): self._gateway_list,
             ("GET", "/v3/gateway/listLock"): self._gateway_locks,
@@ -422,6 +428,8 @@ class TTLockCloud(TTLockRecordsEmulation):
         code = lock.passcodes.get(int(params["keyboardPwdId"]))
         if code is None:
             return error_body(-2009)
+        if never_used_offline(code):
+            return error_body(-3008)
         if "keyboardPwdName" in params:
             code["keyboardPwdName"] = params["keyboardPwdName"]
         # Without startDate the change "succeeds" and is not applied [T-CHG]: the emulator does the same.
@@ -435,8 +443,13 @@ class TTLockCloud(TTLockRecordsEmulation):
             return refusal
         if params.get("deleteType") != "2":
             return error_body(-3)
-        if lock.passcodes.pop(int(params["keyboardPwdId"]), None) is None:
+        code = lock.passcodes.get(int(params["keyboardPwdId"]))
+        if code is None:
             return error_body(-2009)
+        if never_used_offline(code):
+            return error_body(-3008)
+        del lock.passcodes[code["keyboardPwdId"]]
+        self.forget_offline(lock.lock_id, code)
         return OK
 
     def _list_passcodes(self, params: dict) -> dict:

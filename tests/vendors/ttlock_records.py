@@ -11,6 +11,7 @@ import time
 from datetime import datetime
 
 from locks.providers.ttlock.times import to_ms
+from tests.vendors.ttlock_offline import first_use_lapsed
 
 
 class TTLockRecordsEmulation:
@@ -41,6 +42,9 @@ class TTLockRecordsEmulation:
         moment = to_ms(at) if at else int(time.time() * 1000)
         code = next((code for code in lock.passcodes.values() if code["keyboardPwd"] == pin), None)
         opens = code is not None and (code["startDate"] or 0) <= moment and (not code["endDate"] or moment < code["endDate"])
+        opens = opens and not first_use_lapsed(code, moment)
+        if opens and code.get("_offline"):
+            code["_used"] = True  # used once: TTLock may now change or delete it [T-ERR -3008]
         lock.records.append(
             {
                 "recordId": next(self._ids),

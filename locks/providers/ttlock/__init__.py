@@ -3,7 +3,9 @@
 The package: `provider` (the adapter), `client` (signed requests, tokens, one call per lock),
 `locks` (eligibility and online state), `errors` (TTLock's errcodes), `times` (epoch ms, lock clocks),
 `sign_in` (how a host signs in and what a refused sign-in tells them), `pins` (TTLock's PIN rule),
-`read_back` (every passcode on a lock, its passcode openings, its battery; facts in its docstring).
+`read_back` (every passcode on a lock, its passcode openings, its battery; facts in its docstring),
+`offline` (random period passcodes computed in the cloud, for a lock its code cannot reach; facts
+under "Offline codes" below).
 Source keys in brackets, e.g. [T-TOK], resolve in the list below.
 
 Sources
@@ -19,6 +21,11 @@ T-ADD-EN https://euopen.ttlock.com/documentPages/htmlPages/cloud/passcode/addEn.
 T-ADD-OLD https://euopen.ttlock.com/doc/api/v3/keyboardPwd/add
 T-CHG   https://euopen.ttlock.com/document-pages/cloud/passcode/update
 T-DEL   https://euopen.ttlock.com/document-pages/en/cloud/passcode/delete
+        (CN: https://euopen.ttlock.com/document-pages/cloud/passcode/delete)
+T-GET   https://euopen.ttlock.com/document-pages/cloud/passcode/get (CN, current)
+T-GET-EN https://euopen.ttlock.com/documentPages/htmlPages/cloud/passcode/getEn.html
+T-GET-OLD https://euopen.ttlock.com/doc/api/v3/keyboardPwd/get (older EN page, type table with rules)
+T-GET-V2 https://euopen.ttlock.com/doc/api/v2/keyboardPwd/get (v2, with its answer)
 T-LPWD  https://euopen.ttlock.com/document-pages/cloud/passcode/list
 T-PL    the passcode list, as T-LPWD
         (English: https://euopen.ttlock.com/document-pages/en/cloud/passcode/list)
@@ -122,6 +129,48 @@ Decisions on what the sources leave open
   looks for it before choosing another PIN. Listing delay: the passcode list is the cloud's
   record, written when the gateway answers [T-PL]; three minutes covers a gateway that answered
   after our timeout (TTLock documents no figure).
+
+Offline codes (keyboardPwd/get, `offline.py`)
+---------------------------------------------
+Verified:
+- A random passcode of 6-9 digits is computed by the cloud from passcode data the lock and the cloud
+  share since the lock's initialisation; no gateway is needed; it cannot be chosen [T-GET, T-GET-EN,
+  T-PG]. POST form `lockId`, `keyboardPwdType` (3 = period), `keyboardPwdName` (optional),
+  `startDate` (required, ms), `endDate` (ms), with the signature; no `addType` [T-GET curl].
+- Hour grain: "a startDate of 19:20 gives a code valid from 19:00"; whole hours are advised [T-GET,
+  T-GET-EN, T-PG]. A period code must be used once within 24 hours of its start or the lock
+  suspends it [T-GET-OLD, T-PG].
+- The passcode list holds random codes beside custom ones, with their keyboardPwdId, and `isCustom`
+  0 [T-PL]; keyboardPwd/delete takes random codes too, by keyboardPwdId [T-DEL CN]. So codes issued
+  offline are listed (`list_codes`, `find_code`) and, once used, deletable through the gateway.
+- Errors [T-ERR CN]: -3008 a passcode never used on the lock cannot be modified; -1026 a code for
+  this validity was fetched before and deleted, fetch one for another whole hour; -1007 the lock
+  has no passcode data, reset its passcodes first. The v2 answer is `{"keyboardPwd": "123456"}`, a
+  String [T-GET-V2].
+UNVERIFIED, and what the code does:
+- Whether the v3 answer carries `keyboardPwdId`: the copies of T-GET and T-GET-OLD read end before
+  their answer section; public client code reads it. Used when given; else the code's vendor_code_id
+  is "name:" + its name, resolved to the keyboardPwdId of the random code of that name in the
+  passcode list when it is deleted or changed (names are deterministic and unique, and hold no PIN).
+- The end's rounding (only the start's flooring is documented): whole hours are sent, the start
+  floored and the end ceiled, so neither reading shuts the guest out early. The start is never
+  before the current hour: the 24 hours for the first use count from it.
+- Which clock the hours are whole on. Windows are UTC instants and whole UTC hours are sent (what
+  the passcode list then shows, and what we keep). Where the property's zone is not a whole number
+  of hours from UTC (Asia/Kolkata, +05:30), the lock may count whole hours on its own clock: the end
+  is then one hour later if flooring it to the local hour would end before the stay, and the
+  guest's deadline counts from the earlier start (a 10:00 UTC start is told in Kolkata as "before
+  15:00" the next day, not 15:30). The host's warning says the code may start that much earlier.
+- Maximum span: one year on the CN page [T-GET], "month granularity beyond a year" on the EN pages
+  [T-GET-EN, T-GET-OLD]. Windows over 365 days are refused (CodeRejected) before any request.
+- `keyboardPwdVersion` (4) is required by the older EN page only [T-GET-OLD]; the current pages do
+  not list it, so it is not sent.
+- Asking twice for one window: the same code again or another is undocumented (T-PG: 20 permanent
+  and 200 one-time codes per start time). `keyboardPwd` is taken only as a string of 6-9 ASCII
+  digits (a number may have lost a leading zero); anything else, like a lost answer, is
+  OutcomeUnknown: a code may exist, listed under its name.
+- keyboardPwd/get is not serialised per lock: the gateway is not involved, and a custom-code call
+  held up by an offline gateway must not hold up the code standing in for it.
 """
 
 from locks.providers.ttlock.client import LOCK_SCOPE, one_call_per_lock, one_call_per_lock_in_process

@@ -60,8 +60,18 @@ ERRCODES: dict[int, tuple[type[ProviderError], str]] = {
     -2032: (CodeRejected, "TTLock refused the PIN as too simple (consecutive or repeated digits)."),
     -3006: (CodeRejected, "TTLock refused the PIN's length: 4 to 9 digits."),
     -3007: (PinTaken, "The lock already holds this PIN."),  # maybe ours, landed late: looked for first
-    -3008: (OperationNotSupported, "TTLock cannot change a passcode that was never used on the lock."),
+    # An offline (random) code cannot be changed or deleted remotely before its first use [T-ERR, T-GET].
+    -3008: (OperationNotSupported, "TTLock cannot change or delete a passcode that was never used on the lock."),
     -3009: (CodeStorageFull, "The lock's passcode memory is full (250 custom passcodes)."),
+    # offline (random) codes, keyboardPwd/get [T-ERR CN; see locks.providers.ttlock.offline]
+    -1007: (
+        OperationNotSupported,
+        "TTLock holds no offline-code data for this lock: resetting its passcodes in the TTLock app (which erases them) would restore it.",
+    ),
+    -1026: (
+        CodeRejected,
+        "TTLock already issued an offline code for exactly this window and it was deleted: another start or end hour is needed.",
+    ),
     # gateways and WiFi locks: hasGateway=1 does not prove the gateway is online [T-GW]
     -2012: (LockOffline, "No TTLock gateway near the lock is online."),
     -3002: (LockOffline, "The lock's TTLock gateway is offline."),

@@ -1,6 +1,5 @@
-"""The TTLock adapter: a host's TTLock app account, its locks and their custom passcodes."""
+"""The TTLock adapter: a host's TTLock app account, its locks, their custom passcodes and offline codes."""
 
-import re
 from collections.abc import Callable
 from contextlib import AbstractContextManager as ContextManager
 from datetime import date, timedelta
@@ -20,6 +19,7 @@ from locks.providers.http import VendorHttp, shared_http
 from locks.providers.ttlock.client import TTLockRequests, credentials_from, one_call_per_lock, password_digest, token_request
 from locks.providers.ttlock.errors import digits_only, malformed
 from locks.providers.ttlock.locks import TTLockLockListing
+from locks.providers.ttlock.offline import TTLockOfflineCodes
 from locks.providers.ttlock.pins import ttlock_rule
 from locks.providers.ttlock.read_back import TTLockReadBack
 from locks.providers.ttlock.sign_in import (
@@ -41,7 +41,7 @@ NEWEST_FIRST = 1  # listKeyboardPwd orderBy; our codes are usually recent [T-LPW
 # --- the adapter -----------------------------------------------------------------------------------
 
 
-class TTLockProvider(TTLockReadBack, TTLockLockListing, TTLockRequests, LockProvider):
+class TTLockProvider(TTLockOfflineCodes, TTLockReadBack, TTLockLockListing, TTLockRequests, LockProvider):
     """A host's TTLock account: locks with a gateway (or WiFi) and V4 passcodes take guest codes."""
 
     slug = "ttlock"
@@ -60,6 +60,7 @@ class TTLockProvider(TTLockReadBack, TTLockLockListing, TTLockRequests, LockProv
         lists_codes=True,
         access_log=True,
         reports_health=True,
+        offline_fallback=True,  # random period passcodes, computed in the cloud (offline.py)
     )
 
     LOCK_PAGE_SIZE = 100  # lock/list allows up to 1000 [T-LL]
@@ -141,7 +142,9 @@ class TTLockProvider(TTLockReadBack, TTLockLockListing, TTLockRequests, LockProv
 
     def update_code(self, vendor_lock_id: str, vendor_code_id: str, spec: CodeSpec) -> IssuedCode:
         lock_id = self._lock_id(vendor_lock_id)
-        code_id = digits_only(vendor_code_id, CodeNotFound("The passcode is no longer on the lock."))
+        code_id = self._passcode_id(lock_id, vendor_code_id)
+        if code_id is None:
+            raise CodeNotFound("The passcode is no longer on the lock.")
         self._call(
             "POST",
             "keyboardPwd/change",
@@ -160,13 +163,14 @@ class TTLockProvider(TTLockReadBack, TTLockLockListing, TTLockRequests, LockProv
 
     def delete_code(self, vendor_lock_id: str, vendor_code_id: str) -> None:
         lock_id = self._lock_id(vendor_lock_id)
-        if not re.fullmatch(r"[0-9]+", str(vendor_code_id)):
-            return None  # not an id TTLock could have given: nothing of ours to remove
+        code_id = self._passcode_id(lock_id, vendor_code_id)
+        if code_id is None:
+            return None  # not an id of a code on the lock: nothing of ours to remove
         try:
             self._call(
                 "POST",
                 "keyboardPwd/delete",
-                {"lockId": lock_id, "keyboardPwdId": vendor_code_id, "deleteType": VIA_GATEWAY},
+                {"lockId": lock_id, "keyboardPwdId": code_id, "deleteType": VIA_GATEWAY},
                 lock_id=lock_id,
             )
         except CodeNotFound:

@@ -11,6 +11,7 @@ refuse the operation with OperationNotSupported, or (without chosen PINs) genera
 """
 
 import copy
+import dataclasses
 import inspect
 import pickle
 from datetime import UTC, datetime, timedelta
@@ -281,6 +282,50 @@ class TestLockProviderContract:
         for pin in adapter.acceptable_pins():
             adapter.provider.create_code(adapter.lock_id, adapter.spec(f"nw-{pin}", pin))  # none refused
 
+
+    # --- the offline fallback: no guest left outside -------------------------------------------------
+
+    def offline_spec(self, adapter, name="nw-101"):
+        """A stay that neither starts nor ends on the hour; the vendor picks the PIN."""
+        spec = adapter.spec(name, starts=STARTS + timedelta(minutes=20), ends=ENDS - timedelta(minutes=20))
+        return dataclasses.replace(spec, pin=None)
+
+    @having("offline_fallback")
+    def test_an_offline_code_is_issued_for_an_offline_lock_and_covers_the_whole_stay(self, adapter):
+        wanted = self.offline_spec(adapter)
+        with freeze_time(STARTS - timedelta(days=1)):
+            issued = adapter.provider.issue_offline_code(adapter.offline_lock_id, wanted)
+        assert isinstance(issued, IssuedCode) and issued.name == wanted.name
+        assert isinstance(issued.vendor_code_id, str) and issued.vendor_code_id
+        assert issued.pin.isdigit() and len(issued.pin) >= 4
+        assert issued.starts_at.tzinfo is not None and issued.ends_at.tzinfo is not None
+        # Rounded as the vendor must, never so that the guest is shut out early.
+        assert issued.starts_at <= wanted.starts_at and issued.ends_at >= wanted.ends_at
+        assert isinstance(issued.usage_note, str) and issued.warning  # the host is told what such a code cannot do
+        assert issued.pin not in issued.usage_note + issued.warning
+
+    @having("offline_fallback")
+    def test_two_offline_codes_get_two_ids(self, adapter):
+        with freeze_time(STARTS - timedelta(days=1)):
+            first = adapter.provider.issue_offline_code(adapter.offline_lock_id, self.offline_spec(adapter, "nw-101"))
+            second = adapter.provider.issue_offline_code(adapter.offline_lock_id, self.offline_spec(adapter, "nw-102"))
+        assert first.vendor_code_id != second.vendor_code_id
+
+    @having("offline_fallback")
+    def test_a_missing_lock_refuses_an_offline_code(self, adapter):
+        with freeze_time(STARTS - timedelta(days=1)), pytest.raises(LockNotFound) as caught:
+            adapter.provider.issue_offline_code(adapter.missing_lock_id, self.offline_spec(adapter))
+        assert_round_trips(caught.value)
+
+    @having("offline_fallback")
+    def test_an_offline_code_for_a_window_already_over_is_refused(self, adapter):
+        with freeze_time(ENDS + timedelta(hours=1)), pytest.raises(CodeRejected):
+            adapter.provider.issue_offline_code(adapter.offline_lock_id, self.offline_spec(adapter))
+
+    @lacking("offline_fallback")
+    def test_without_offline_fallback_an_offline_code_is_refused(self, adapter):
+        with pytest.raises(OperationNotSupported):
+            adapter.provider.issue_offline_code(adapter.offline_lock_id, self.offline_spec(adapter))
 
     # --- reading the lock back (issue 19) ------------------------------------------------------------
 
