@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 
-from locks.models import LIVE_CODE_STATES, AccessCode, CodeState, FindingKind, Lock
+from locks.models import LIVE_CODE_STATES, AccessCode, CodeState, FallbackKind, FindingKind, Lock
 from locks.providers.base import ListedCode, LockProvider
 from locks.providers.exceptions import CodeNotFound
 from locks.services import findings
@@ -93,9 +93,14 @@ def compare(
         else:
             result.unmanaged.append(item)
     for vendor_code_id, code in settled.items():
-        if vendor_code_id not in seen and code.state == CodeState.ACTIVE and (code.lock_ends_at or code.ends_at) > now:
+        if vendor_code_id not in seen and _can_be_missing(code, now):
             result.missing.append(code)
     return result
+
+
+def _can_be_missing(code: AccessCode, now: datetime) -> bool:
+    """Active and not over, and not an offline code (only its vendor computes one: it cannot be put back)."""
+    return code.state == CodeState.ACTIVE and (code.lock_ends_at or code.ends_at) > now and code.fallback != FallbackKind.OFFLINE
 
 
 def _settled(code: AccessCode, now: datetime, delay: timedelta) -> bool:
