@@ -42,6 +42,9 @@ class Capabilities:
     reports_health: bool = False
     # The guest also gets a link that opens the door (homeit's invitation link): `IssuedCode.access_link`.
     access_links: bool = False
+    # The lock reads a code's window against its own clock at one fixed UTC offset, which does not
+    # follow a daylight-saving change (TTLock's `timezoneRawOffset`); False: exact instants (locks.clocks).
+    fixed_offset_clock: bool = False
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,7 @@ class RemoteLock:
     supports_remote_codes: bool
     unavailable_reason: str = ""
     is_online: bool | None = None
+    # The lock's own clock, when the vendor reports it: an IANA zone, else a UTC offset (locks.clocks).
     time_zone: str = ""
     utc_offset_minutes: int | None = None
 
@@ -272,12 +276,6 @@ class LockProvider(ABC):
     def pin_problem(cls, pin: str) -> str | None:
         """Why this vendor would refuse this PIN, in plain words; None when it is acceptable."""
         return cls.pin_rule(pin)
-
-    @classmethod
-    def clock_warning(cls, lock_offset_minutes: int | None, property_tz: str, *, on) -> str:
-        """Why the lock's own clock may disagree with its property's zone; "" when it does not
-        (only vendors whose locks judge windows by their own clock override this)."""
-        return ""
 
     @classmethod
     def ends_on_lock(cls, spec: CodeSpec, *, now: datetime) -> datetime:
