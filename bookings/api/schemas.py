@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from ninja import Field, Schema
 from pydantic import AfterValidator, ConfigDict, PlainSerializer, PlainValidator, StringConstraints, WithJsonSchema
 
-from bookings.api.selectors import code_view, lock_of
+from bookings.api.selectors import clock_change_view, code_view, lock_of
 from bookings.models import FIRST_BOOKING_DATE, LAST_BOOKING_DATE, Booking, BookingStatus
 from locks.providers import registry
 from locks.windows import check_in_time_of, check_out_time_of
@@ -254,6 +254,23 @@ class CodeOut(Schema):
         "null when not used (or the brand has no log).",
     )
     last_used_at: datetime | None = Field(..., description="The latest keypad opening with this code, UTC; null when not used.")
+    clock_warning: str = Field(
+        ...,
+        description="Set when the lock reports its own clock (a time zone or a UTC offset) and it is not the property's over "
+        "the code's window (an offset: at its start), so the code may open at the wrong hour; empty otherwise.",
+    )
+
+
+OFFSET_PATTERN = r"^[+-]([01][0-9]|2[0-3]):[0-5][0-9]$"
+
+
+class ClockChangeOut(Schema):
+    at: datetime = Field(..., description="When the property's clocks change, UTC.")
+    from_offset: str = Field(..., pattern=OFFSET_PATTERN, description="The property's UTC offset before the change.", examples=["+01:00"])
+    to_offset: str = Field(..., pattern=OFFSET_PATTERN, description="Its UTC offset after the change.", examples=["+02:00"])
+    message: str = Field(
+        ..., description="What the change means for the stay and its door code, in plain words, as the booking page shows it."
+    )
 
 
 class BookingOut(Schema):
@@ -276,6 +293,12 @@ class BookingOut(Schema):
     created_at: datetime
     updated_at: datetime
     code: CodeOut
+    clock_change: ClockChangeOut | None = Field(
+        ...,
+        description="The first daylight-saving change of the property's zone that the stay crosses: within its code's window "
+        "on the lock while the code works, else between check-in and check-out. null when it crosses none; the message "
+        "names every change crossed.",
+    )
 
     @staticmethod
     def resolve_property(obj) -> int:
@@ -289,6 +312,10 @@ class BookingOut(Schema):
     @staticmethod
     def resolve_code(obj, context) -> dict:
         return code_view(obj, token=getattr(context["request"], "auth", None))
+
+    @staticmethod
+    def resolve_clock_change(obj) -> dict | None:
+        return clock_change_view(obj)
 
 
 class FieldError(Schema):

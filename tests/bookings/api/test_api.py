@@ -473,7 +473,9 @@ class TestBookings:
             "confirmed_on_lock_at": None,
             "first_used_at": None,
             "last_used_at": None,
+            "clock_warning": "",
         }
+        assert body["clock_change"] is None
 
     def test_unknown_reference_is_404(self, api):
         for method in ("GET", "PATCH", "POST"):
