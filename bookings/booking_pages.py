@@ -25,6 +25,7 @@ from bookings.booking_forms import BookingFilterForm, BookingForm
 from bookings.code_uses import code_use_text
 from bookings.models import Booking, BookingStatus
 from locks import windows
+from locks.clock_notes import ClockNotes, booking_clock_notes
 from locks.code_status import CodeStatus, code_to_show, describe_code, ended_access_note
 from locks.models import AccessCode, LockAssignment
 from locks.notifications import local_time
@@ -58,6 +59,11 @@ def code_state(booking: Booking, *, has_lock: bool | None = None) -> CodeStatus:
         has_lock = LockAssignment.objects.filter(property_id=booking.property_id).exists()
     code = code_to_show(booking.access_codes.all())
     return describe_code(code, booking=booking, has_lock=has_lock, now=timezone.now())
+
+
+def clock_notes(booking: Booking) -> ClockNotes:
+    """Whether the stay crosses a clock change, and whether its code's lock keeps another zone's time."""
+    return booking_clock_notes(booking, code_to_show(booking.access_codes.all()))
 
 
 def code_use(booking: Booking) -> str:
@@ -200,6 +206,7 @@ def _detail_page(request: HttpRequest, booking: Booking, form: BookingForm, *, s
         "code": code_state(booking),
         "code_use": code_use(booking),
         "ladder_steps": list(booking.ladder_steps.all()),
+        "clock": clock_notes(booking),
         "ended_at": local_time(booking.access_ended_at, booking.property.time_zone) if booking.access_ended_at else "",
         "actions": [(action, reverse(f"booking_pages:{action.url_name}", args=[booking.pk])) for action in actions_for(booking)],
         "form": form,

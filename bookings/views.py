@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.events import record_security_event
 from accounts.models import SecurityEventKind
 from accounts.reauth import recent_authentication_required
-from bookings.booking_pages import assigned_property_ids, code_state, code_use
+from bookings.booking_pages import assigned_property_ids, clock_notes, code_state, code_use
 from bookings.exports import codes_csv
 from bookings.forms import TIME_ZONE_NAMES, PropertySettingsForm
 from bookings.models import Booking, Property
@@ -78,7 +78,7 @@ def codes(request: HttpRequest) -> HttpResponse:
     for booking in page.object_list:
         status = code_state(booking, has_lock=booking.property_id in with_lock)
         group = groups.setdefault(booking.property_id, {"property": booking.property, "rows": []})
-        group["rows"].append({"booking": booking, "status": status, "use": code_use(booking)})
+        group["rows"].append({"booking": booking, "status": status, "use": code_use(booking), "clock": clock_notes(booking)})
     return render(request, "bookings/codes.html", {"groups": list(groups.values()), "page_obj": page})
 
 

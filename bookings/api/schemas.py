@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from ninja import Field, Schema
 from pydantic import AfterValidator, ConfigDict, PlainSerializer, PlainValidator, StringConstraints, WithJsonSchema
 
-from bookings.api.selectors import code_view, lock_of
+from bookings.api.selectors import clock_change_view, code_view, lock_of
 from bookings.models import FIRST_BOOKING_DATE, LAST_BOOKING_DATE, Booking, BookingStatus
 from locks.providers import registry
 from locks.windows import check_in_time_of, check_out_time_of
@@ -260,6 +260,11 @@ class CodeOut(Schema):
         "`offline` (issued by the vendor's cloud without reaching the lock; cannot be revoked remotely before it is used) "
         "or `backup` (one of the backup codes kept on the lock). Null for the guest's own code.",
     )
+    clock_warning: str = Field(
+        ...,
+        description="Set when the lock reports its own clock (a time zone or a UTC offset) and it is not the property's over "
+        "the code's window (an offset: at its start), so the code may open at the wrong hour; empty otherwise.",
+    )
 
 
 class LadderStepOut(Schema):
@@ -268,6 +273,18 @@ class LadderStepOut(Schema):
     )
     at: datetime = Field(..., description="When it was taken, UTC.")
     detail: str = Field(..., description="What was done, in plain words (never a PIN).")
+
+
+OFFSET_PATTERN = r"^[+-]([01][0-9]|2[0-3]):[0-5][0-9]$"
+
+
+class ClockChangeOut(Schema):
+    at: datetime = Field(..., description="When the property's clocks change, UTC.")
+    from_offset: str = Field(..., pattern=OFFSET_PATTERN, description="The property's UTC offset before the change.", examples=["+01:00"])
+    to_offset: str = Field(..., pattern=OFFSET_PATTERN, description="Its UTC offset after the change.", examples=["+02:00"])
+    message: str = Field(
+        ..., description="What the change means for the stay and its door code, in plain words, as the booking page shows it."
+    )
 
 
 class BookingOut(Schema):
@@ -294,6 +311,12 @@ class BookingOut(Schema):
         ...,
         description="The escalation ladder's steps taken for this booking, oldest first: empty while its code reached the lock in time.",
     )
+    clock_change: ClockChangeOut | None = Field(
+        ...,
+        description="The first daylight-saving change of the property's zone that the stay crosses: within its code's window "
+        "on the lock while the code works, else between check-in and check-out. null when it crosses none; the message "
+        "names every change crossed.",
+    )
 
     @staticmethod
     def resolve_ladder(obj) -> list[dict]:
@@ -311,6 +334,10 @@ class BookingOut(Schema):
     @staticmethod
     def resolve_code(obj, context) -> dict:
         return code_view(obj, token=getattr(context["request"], "auth", None))
+
+    @staticmethod
+    def resolve_clock_change(obj) -> dict | None:
+        return clock_change_view(obj)
 
 
 class FieldError(Schema):

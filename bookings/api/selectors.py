@@ -5,6 +5,7 @@ host's object both raise Http404.
 """
 
 import copy
+import dataclasses
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -14,6 +15,7 @@ from django.utils import timezone
 
 from bookings.api.models import ApiToken
 from bookings.models import Booking, Property
+from locks.clock_notes import booking_clock_notes, code_clock_warning
 from locks.code_status import code_to_show, describe_code
 from locks.models import AccessCode, FallbackKind
 
@@ -122,4 +124,11 @@ def code_view(booking: Booking, *, token: ApiToken | None, now: datetime | None 
         "first_used_at": code.first_used_at if code is not None else None,
         "last_used_at": code.last_used_at if code is not None else None,
         "fallback": (code.fallback or None) if code is not None else None,
+        "clock_warning": code_clock_warning(code, booking.property.time_zone),
     }
+
+
+def clock_change_view(booking: Booking) -> dict | None:
+    """The first clock change the stay crosses (locks.clock_notes), as the API shows it; None when none."""
+    change = booking_clock_notes(booking, code_to_show(booking.access_codes.all())).change
+    return dataclasses.asdict(change) if change is not None else None

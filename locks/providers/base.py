@@ -45,6 +45,9 @@ class Capabilities:
     # The vendor's cloud can issue a code for a lock without reaching it (TTLock's random period
     # passcodes), used when a normal code cannot reach the lock in time: `issue_offline_code`.
     offline_fallback: bool = False
+    # The lock reads a code's window against its own clock at one fixed UTC offset, which does not
+    # follow a daylight-saving change (TTLock's `timezoneRawOffset`); False: exact instants (locks.clocks).
+    fixed_offset_clock: bool = False
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,7 @@ class RemoteLock:
     supports_remote_codes: bool
     unavailable_reason: str = ""
     is_online: bool | None = None
+    # The lock's own clock, when the vendor reports it: an IANA zone, else a UTC offset (locks.clocks).
     time_zone: str = ""
     utc_offset_minutes: int | None = None
 
@@ -275,12 +279,6 @@ class LockProvider(ABC):
     def pin_problem(cls, pin: str) -> str | None:
         """Why this vendor would refuse this PIN, in plain words; None when it is acceptable."""
         return cls.pin_rule(pin)
-
-    @classmethod
-    def clock_warning(cls, lock_offset_minutes: int | None, property_tz: str, *, on) -> str:
-        """Why the lock's own clock may disagree with its property's zone; "" when it does not
-        (only vendors whose locks judge windows by their own clock override this)."""
-        return ""
 
     @classmethod
     def ends_on_lock(cls, spec: CodeSpec, *, now: datetime) -> datetime:

@@ -8,8 +8,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from bookings.models import Booking, BookingStatus, Property
+from locks.clock_notes import lock_clock_warning
 from locks.models import AccessCode, CodeSource, CodeState, Lock, LockAssignment
-from locks.providers.registry import provider_class
 from locks.services.codes import booking_reconcile, capabilities_of, code_retire
 
 
@@ -126,7 +126,5 @@ def lock_assignment_remove(*, prop: Property, now: datetime | None = None) -> in
 def assignment_warnings(assignment: LockAssignment, *, on=None) -> list[str]:
     """What the host should know about an assignment that nothing blocks (e.g. a lock clock set to
     another zone than its property's)."""
-    on = on or timezone.localdate()
-    lock, prop = assignment.lock, assignment.property
-    warning = provider_class(lock.account.provider).clock_warning(lock.vendor_utc_offset_minutes, prop.time_zone, on=on)
+    warning = lock_clock_warning(assignment.lock, assignment.property.time_zone, on=on or timezone.localdate())
     return [warning] if warning else []

@@ -104,7 +104,7 @@ LOG_SUCCESS, LOG_INVALID_CODE, KEYPAD_CODE_SOURCE = 0, 224, 1  # log `state`, `s
 MAX_LOG_LIMIT, DEFAULT_LOG_LIMIT = 50, 20  # log `limit` [N-SW]
 CRITICAL_BATTERY_PERCENT = 20
 SMART_LOCK_3_4 = 4  # smartlock `type`: "4 .. Smartlock 3/4"
-TIMEZONE_ID = 37  # Nuki's own zone table; the agreed fixture's value for a Paris lock (the adapter ignores it)
+TIMEZONE_ID = 37  # Nuki's own zone table: Europe/Berlin, the time of the sandbox's Paris locks (the fixture's value)
 NAME_MAX_LENGTH = 32  # smartlockAuthSchema: "max 32 chars"
 NO_START = datetime(1970, 1, 1, tzinfo=UTC)  # an authorization without allowedFromDate
 NO_END = datetime(9999, 12, 31, tzinfo=UTC)  # ... without allowedUntilDate

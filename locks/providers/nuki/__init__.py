@@ -7,8 +7,8 @@ is a smart-lock *authorization* of type 13. Nuki Web answers a write at once ("q
 lock's bridge applies it seconds later, so every create, update and delete is read back.
 
 The package: `provider` (the adapter), `client` (URLs, sign-in, tokens, the authorised request),
-`locks` (keypad, server state, Smart Hosting), `codes` (dates), `errors` (statuses and refusals),
-`sign_in` (how a host signs in and what a refused sign-in tells them), `pins` (Nuki's PIN rule),
+`locks` (keypad, server state, Smart Hosting, time zone), `codes` (dates), `errors` (statuses and
+refusals), `sign_in` (how a host signs in and what a refused sign-in tells them), `pins` (Nuki's PIN rule),
 `read_back` (every keypad code on a lock, its keypad openings, its battery; facts and what is
 UNVERIFIED in its docstring).
 
@@ -38,6 +38,8 @@ N-REF  idx:52697443000, idx:2417401236 (production clients' token exchange and r
 N-SCO  idx:37909914681, idx:10211604329, idx:55622004959, idx:2700354068 (clients' scope lists)
 N-SHS  https://docs.nuki.io/guide/shs/examples/ (Nuki's guide "shs": Smart Hosting subscription)
 N-V15  https://developer.nuki.io/t/nuki-web-api-updates-version-v-1-5-0/21795 (API v1.5.0 announcement)
+N-TZID https://developer.nuki.io/page/nuki-smart-lock-api-2/2/ (Nuki Smart Lock API v2.2.1, the Bluetooth API:
+       its time zone id table), as transcribed in I-Connect/NukiBleEsp32:src/NukiConstants.h (`TimeZoneId`)
 N-PRICE https://developer.nuki.io/t/api-pricing/9746 (Nuki staff on 402 "Account not payed")
 N-B24  https://wiki.beds24.com/index.php?title=Nuki.io (a keypad-code PMS integration's requirements)
 N-SEAM https://docs.seam.co/latest/api/devices/simulate/paid_subscription (Seam simulates an expired SHS)
@@ -168,8 +170,12 @@ Decisions on what the sources leave open (UNVERIFIED items)
   the code).
 - find_code removes a same-named auth whose application failed or whose window is missing: it is
   not on the lock and would block the name and code of the create that follows.
-- The lock's time zone is not reported as an IANA name (`timezoneId` is Nuki's own table), so
-  RemoteLock.time_zone stays empty.
+- The lock's time zone: `config.timezoneId` is Nuki's own id ("check https://developer.nuki.io for
+  ids" [N-SW]), read through the time zone table Nuki publishes for its Smart Lock API [N-TZID]
+  (`locks.NUKI_TIME_ZONES`) into RemoteLock.time_zone; that the Web API's ids are that table's is
+  UNVERIFIED. 65535 (no zone) or an id outside the table leaves it empty. The deprecated
+  `config.timezoneOffset` is not read. A mismatch with the property's zone is only ever a warning
+  (locks.clocks compares zones by their offsets, so 37, Europe/Berlin, is right for Paris).
 - Smart Hosting, the refusal: recognised by its text (NO_SUBSCRIPTION_TEXT, case-insensitive)
   whatever the HTTP status: in any error body (checked before the status is), in a successful
   answer whose body is an object with that `error`, in an answer of a status otherwise let through

@@ -43,7 +43,7 @@ from locks.providers.nuki.errors import (
     json_of,
     malformed,
 )
-from locks.providers.nuki.locks import SERVER_STATE_OK, SERVER_STATES, has_keypad, subscription_ended
+from locks.providers.nuki.locks import SERVER_STATE_OK, SERVER_STATES, has_keypad, subscription_ended, time_zone_of
 from locks.providers.nuki.pins import nuki_rule
 from locks.providers.nuki.read_back import NukiReadBack
 from locks.providers.nuki.sign_in import (
@@ -148,6 +148,7 @@ class NukiProvider(NukiReadBack, NukiRequests, LockProvider):
             supports_remote_codes=not reasons,
             unavailable_reason=" ".join(reasons),
             is_online=server_state == SERVER_STATE_OK if isinstance(server_state, int) else None,
+            time_zone=time_zone_of(device),
         )
 
     def _lock(self, vendor_lock_id: str, *, need_keypad: bool) -> dict:

@@ -111,7 +111,9 @@ Decisions on what the sources leave open
 - featureValue bit 56 = WiFi comes from TTLock's own SDK constants and HT, not the cloud page
   (whose table is cut in the stored copy).
 - `timezoneRawOffset` may be a standard-time offset (the name reads like Java's
-  `TimeZone.getRawOffset`); `offset_warning` says so when that would explain a difference.
+  `TimeZone.getRawOffset`): the lock is taken to read windows at one fixed offset
+  (`Capabilities.fixed_offset_clock`), and locks.clocks says so when that would explain a
+  difference with the property's zone, or when a stay crosses a clock change.
 - Serialisation is per lock: TTLock can route one lock through any of several gateways
   ("many-to-many", best RSSI) [T-GW], so the gateway id is not known before a call. Only calls
   that travel through the gateway are serialised; cloud reads are not [HT api.py GW_LOCK].
@@ -177,7 +179,7 @@ from locks.providers.ttlock.client import LOCK_SCOPE, one_call_per_lock, one_cal
 from locks.providers.ttlock.errors import ANSWER_MALFORMED, ERRCODES, RECONNECT, TOKEN_ERRCODES, WRONG_REGION
 from locks.providers.ttlock.locks import NO_DETAILS, NO_GATEWAY, NO_KEYPAD, OLD_PASSCODES, UNKNOWN_PASSCODES
 from locks.providers.ttlock.provider import TTLockProvider
-from locks.providers.ttlock.times import from_ms, offset_warning, to_ms
+from locks.providers.ttlock.times import from_ms, to_ms
 
 __all__ = [
     "ANSWER_MALFORMED",
@@ -193,7 +195,6 @@ __all__ = [
     "WRONG_REGION",
     "TTLockProvider",
     "from_ms",
-    "offset_warning",
     "one_call_per_lock",
     "one_call_per_lock_in_process",
     "to_ms",

@@ -2,7 +2,7 @@
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager as ContextManager
-from datetime import date, timedelta
+from datetime import timedelta
 from functools import partial
 
 from django.conf import settings
@@ -31,7 +31,7 @@ from locks.providers.ttlock.sign_in import (
     PASSWORD,
     refusal as sign_in_refusal_text,
 )
-from locks.providers.ttlock.times import from_ms, offset_warning, to_ms
+from locks.providers.ttlock.times import from_ms, to_ms
 
 PERIOD_PASSCODE = 3  # keyboardPwdType: 2 permanent, 3 period [T-ADD]
 VIA_GATEWAY = 2  # addType / changeType / deleteType: 2 = gateway or WiFi; 1 = cloud record only [T-ADD]
@@ -61,6 +61,7 @@ class TTLockProvider(TTLockOfflineCodes, TTLockReadBack, TTLockLockListing, TTLo
         access_log=True,
         reports_health=True,
         offline_fallback=True,  # random period passcodes, computed in the cloud (offline.py)
+        fixed_offset_clock=True,  # the lock reads windows with its own `timezoneRawOffset` [T-LD]
     )
 
     LOCK_PAGE_SIZE = 100  # lock/list allows up to 1000 [T-LL]
@@ -69,10 +70,6 @@ class TTLockProvider(TTLockOfflineCodes, TTLockReadBack, TTLockLockListing, TTLo
     MAX_PAGES = 100  # a cloud answering `pages` wrongly must not keep us looping
     REFRESH_MARGIN = timedelta(minutes=10)
     KEEP_ALIVE_MARGIN = timedelta(days=1)  # the keep-alive task runs every few hours
-
-    @classmethod
-    def clock_warning(cls, lock_offset_minutes: int | None, property_tz: str, *, on: date) -> str:
-        return offset_warning(lock_offset_minutes, property_tz, on=on)
 
     def __init__(
         self,

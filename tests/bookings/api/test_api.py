@@ -474,7 +474,9 @@ class TestBookings:
             "first_used_at": None,
             "last_used_at": None,
             "fallback": None,
+            "clock_warning": "",
         }
+        assert body["clock_change"] is None
 
     def test_the_ladders_steps_are_listed_in_plain_words(self, api, prop):
         api.put("/bookings/R1/", booking_body(prop))

@@ -170,7 +170,7 @@ class TestAssignmentSave:
 
     def test_a_ttlock_lock_clock_in_another_zone_is_warned_about_in_its_row(self, logged_in, make_property):
         """The real TTLock adapter's clock check (no fake cloud here): shown, never blocking."""
-        from locks.providers.ttlock import offset_warning
+        from locks.clock_notes import lock_clock_warning
 
         prop = make_property()
         account = ProviderAccount.objects.create(host=prop.host, provider="ttlock", display_name="ada@example.com")
@@ -178,7 +178,7 @@ class TestAssignmentSave:
                                    vendor_utc_offset_minutes=-300)
         LockAssignment.objects.create(property=prop, lock=lock)
         row = row_html(logged_in.get(panel_url("ttlock")).content.decode(), prop)
-        warning = offset_warning(-300, "Europe/Paris", on=timezone.localdate())
+        warning = lock_clock_warning(lock, "Europe/Paris", on=timezone.localdate())
         assert warning.startswith("The lock is set to UTC-05:00, but Europe/Paris is at UTC+0")
         assert f'<p class="notice warning">{escape(warning)}</p>' in row
         Lock.objects.filter(pk=lock.pk).update(vendor_utc_offset_minutes=None)

@@ -164,7 +164,33 @@ class TestLocks:
         assert gate.supports_remote_codes  # a Keypad 2 counts as much as a Keypad
         assert back.supports_remote_codes and back.is_online is False and back.unavailable_reason == ""
         assert not cellar.supports_remote_codes and cellar.unavailable_reason == nuki.NO_KEYPAD
-        assert all(lock.time_zone == "" for lock in locks.values())  # timezoneId is Nuki's own table
+        # `config.timezoneId` 37 is Europe/Berlin in Nuki's table [N-TZID]: the same clock as Paris all year.
+        assert all(lock.time_zone == "Europe/Berlin" for lock in locks.values())
+        assert all(lock.utc_offset_minutes is None for lock in locks.values())  # the deprecated timezoneOffset is not read
+
+    @pytest.mark.parametrize(
+        "config, zone",
+        [({"timezoneId": 12}, "America/New_York"), ({"timezoneId": 0}, "Africa/Cairo"), ({"timezoneId": 23}, "Asia/Kathmandu"),
+         ({"timezoneId": 65535}, ""), ({"timezoneId": 46}, ""), ({"timezoneId": "37"}, ""), ({"timezoneId": True}, ""),
+         ({"timezoneId": None}, ""), ({}, "")],
+    )
+    def test_the_lock_zone_is_read_from_nukis_time_zone_ids(self, config, zone):
+        """The recorded lock with its `timezoneId` changed: 65535 is Nuki's "none", other values are not in its table."""
+        device = fixture("smartlocks.json")[0]
+        device["config"].pop("timezoneId")
+        device["config"].update(config)
+        adapter, _ = provider()
+        with responses.RequestsMock() as rsps:
+            rsps.get(url("smartlock"), json=[device])
+            (lock,) = adapter.list_locks()
+        assert lock.time_zone == zone
+
+    def test_every_zone_of_nukis_table_is_known_here(self):
+        from locks.providers.nuki.locks import NUKI_TIME_ZONES
+        from locks.windows import is_valid_time_zone
+
+        assert sorted(NUKI_TIME_ZONES) == list(range(46))
+        assert all(is_valid_time_zone(name) for name in NUKI_TIME_ZONES.values())
 
     def test_smart_lock_ids_beyond_32_and_53_bits_are_kept_exactly_as_text(self):
         adapter, _ = provider()

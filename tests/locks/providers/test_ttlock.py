@@ -44,7 +44,6 @@ from locks.providers.ttlock import (
     NO_GATEWAY,
     OLD_PASSCODES,
     TTLockProvider,
-    offset_warning,
     one_call_per_lock,
     one_call_per_lock_in_process,
     to_ms,
@@ -631,20 +630,10 @@ class TestOnlineState:
             provider.list_locks()
 
 
-class TestOffsetWarning:
-    def test_agreeing_offsets_give_no_warning(self):
-        assert offset_warning(120, "Europe/Paris", on=date(2026, 6, 2)) == ""
-        assert offset_warning(60, "Europe/Paris", on=date(2026, 1, 15)) == ""
-        assert offset_warning(None, "Europe/Paris", on=date(2026, 6, 2)) == ""
-
-    def test_a_lock_on_standard_time_in_summer_is_flagged_with_the_likely_cause(self):
-        warning = offset_warning(60, "Europe/Paris", on=date(2026, 6, 2))
-        assert "UTC+01:00" in warning and "UTC+02:00" in warning and "daylight saving" in warning
-        assert "2026-06-02" in warning and "TTLock app" in warning
-
-    def test_a_lock_in_another_zone_is_flagged(self):
-        warning = offset_warning(-300, "Asia/Kolkata", on=date(2026, 6, 2))
-        assert "UTC-05:00" in warning and "UTC+05:30" in warning and "daylight" not in warning
+class TestLockClock:
+    def test_a_ttlock_lock_reads_windows_at_its_own_fixed_offset(self):
+        """What a stay across a clock change tells the host (locks.clocks; the offset tests are there)."""
+        assert TTLockProvider.capabilities.fixed_offset_clock is True
 
 
 # --- one call per lock ---------------------------------------------------------------------------

@@ -697,7 +697,7 @@ class TestAssignmentWarnings:
         assert "UTC+01:00" in warning and "UTC+02:00" in warning and "daylight saving" in warning
         assert assignment_warnings(prop.lock_assignment, on=date(2026, 1, 15)) == []
 
-    def test_vendors_without_a_clock_rule_warn_of_nothing(self, assigned_property):
+    def test_a_lock_that_reports_no_clock_warns_of_nothing(self, assigned_property):
         from locks.services.assignments import assignment_warnings
 
         prop = assigned_property(provider="nuki", vendor_lock_id="N1")
