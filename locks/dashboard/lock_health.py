@@ -15,8 +15,10 @@ from django.db.models.functions import RowNumber
 
 from locks.dashboard import panels
 from locks.dashboard.panels import LockOption
-from locks.models import Lock, LockFinding, ProviderAccount, UnmanagedCode
+from locks.models import BackupCode, BackupState, Lock, LockFinding, ProviderAccount, UnmanagedCode
 from locks.notifications import local_time
+from locks.providers import registry
+from locks.services.backup_pool import keeps_backups
 from locks.services.read_back_request import ReadBackRequest, Refusal, read_back_possible
 
 # The panel shows a handful of each lock's newest findings and says how many more there are.
@@ -47,6 +49,7 @@ class LockHealth:
     findings: list[FindingLine] = field(default_factory=list)
     more_findings: int = 0
     checkable: bool = False  # "Check this lock now" is offered
+    backups_ready: int | None = None  # None: this lock keeps no backup codes (issue 20)
 
     @property
     def battery(self) -> str:
@@ -78,9 +81,15 @@ class LockHealth:
         return f"{held} of {capacity} codes held"
 
     @property
+    def backups(self) -> str:
+        if self.backups_ready is None:
+            return ""
+        return f"{self.backups_ready} backup code{'' if self.backups_ready == 1 else 's'} ready"
+
+    @property
     def summary(self) -> list[str]:
         """The lock's one line, in parts: only what is known."""
-        return [part for part in (self.connection, self.battery, self.capacity, self.read_back) if part]
+        return [part for part in (self.connection, self.battery, self.capacity, self.backups, self.read_back) if part]
 
     def _time(self, moment: datetime) -> str:
         return local_time(moment, self.time_zone)
@@ -132,6 +141,11 @@ def lock_health(account: ProviderAccount, options: list[LockOption]) -> list[Loc
         card = cards.get(code.lock_id)
         if card is not None:
             card.unmanaged.append(UnmanagedLine(code.name or "unnamed code", window_text(code, card.time_zone)))
+    if keeps_backups(registry.provider_class(account.provider)):
+        ready = BackupCode.objects.filter(lock__account=account, state=BackupState.READY).values("lock_id").annotate(n=Count("id"))
+        counts = {row["lock_id"]: row["n"] for row in ready}
+        for lock_id, card in cards.items():
+            card.backups_ready = counts.get(lock_id, 0)
     for finding in latest_findings(account):
         card = cards.get(finding.lock_id)
         if card is not None:

@@ -5,8 +5,10 @@ from datetime import date
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
-from locks.models import LadderStep, LadderStepKind, LockAssignment
+from locks.models import BackupCode, LadderStep, LadderStepKind, LockAssignment
+from locks.services.backup_pool import tend_pools
 from tests.locks.dashboard.pages import row_fields, save_url
 
 pytestmark = [pytest.mark.django_db, pytest.mark.filterwarnings("ignore:No directory at:UserWarning")]
@@ -77,3 +79,12 @@ class TestLadderShown:
         LadderStep.objects.create(booking=booking, kind=LadderStepKind.HOST_WARNED, detail="The host was emailed: not on the lock yet.")
         page = logged_in.get(reverse("booking_pages:edit", args=[booking.pk])).content.decode()
         assert "Code late: what Nowistay did" in page and "The host was emailed: not on the lock yet." in page
+
+
+class TestBackupsOnThePanel:
+    def test_the_lock_says_how_many_backup_codes_are_ready_never_their_pins(self, logged_in, assigned_property, fake_cloud):
+        assigned_property(provider="tedee")
+        tend_pools(timezone.now())
+        page = logged_in.get(reverse("integrations:panel", args=["tedee"])).content.decode()
+        assert "2 backup codes ready" in page
+        assert all(pin not in page for pin in BackupCode.objects.values_list("pin", flat=True))
