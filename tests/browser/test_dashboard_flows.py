@@ -385,6 +385,8 @@ def test_the_assignment_row_works_with_the_keyboard_only(debug_mode, logged_in_p
     page.keyboard.press("Space")
     page.keyboard.press("Tab")
     expect(row.get_by_label("Email me when a code was not used by the end of check-in day")).to_be_focused()
+    page.keyboard.press("Tab")  # the escalation ladder's settings, folded: their summary, then Save
+    expect(row.get_by_text("If a guest's code is not on the lock in time")).to_be_focused()
     page.keyboard.press("Tab")
     expect(row.get_by_role("button", name="Save")).to_be_focused()
     page.keyboard.press("Enter")
