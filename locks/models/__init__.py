@@ -1,6 +1,6 @@
 """The locks app's models: accounts, locks, assignments, codes and the vendor-call audit (`core`),
-what reading the locks back finds (`read_back`), and the fallbacks that keep guests from being
-left outside (`fallback`)."""
+what reading the locks back finds (`read_back`), the fallbacks that keep guests from being left
+outside (`fallback`), and a host's rotations of a code (`rotation`)."""
 
 from locks.models.core import (  # noqa: F401
     ACCESS_LINK_MAX_LENGTH,
@@ -31,3 +31,4 @@ from locks.models.core import (  # noqa: F401
 )
 from locks.models.fallback import POOL_STATES, BackupCode, BackupState, LadderStep, LadderStepKind  # noqa: F401
 from locks.models.read_back import FindingKind, LockFinding, UnmanagedCode  # noqa: F401
+from locks.models.rotation import CodeRotation, RotationSource  # noqa: F401

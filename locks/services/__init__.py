@@ -11,6 +11,7 @@ from locks.services.accounts import (
 from locks.services.assignments import lock_assignment_remove, lock_assignment_set, property_reconcile
 from locks.services.codes import booking_end_access, booking_reconcile, booking_restore_access, code_regenerate
 from locks.services.retry_now import code_retry_now
+from locks.services.rotation import RotationRefused, code_rotate
 
 
 def booking_created(*, booking: Booking):
@@ -45,6 +46,7 @@ def assignment_settings_changed(*, prop: Property, **settings):
 
 
 __all__ = [
+    "RotationRefused",
     "account_disconnect",
     "account_disconnect_finish",
     "account_disconnect_start",
@@ -61,6 +63,7 @@ __all__ = [
     "booking_reconcile",
     "booking_set_pending",
     "code_retry_now",
+    "code_rotate",
     "lock_assignment_remove",
     "lock_assignment_set",
     "property_times_changed",

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from locks import notifications, pins
-from locks.models import LIVE_CODE_STATES, AccessCode, AccountStatus, CodeState
+from locks.models import LIVE_CODE_STATES, AccessCode, AccountStatus, CodeRotation, CodeSource, CodeState
 from locks.providers.base import CodeSpec, IssuedCode, LockProvider
 from locks.providers.exceptions import (
     CodePending,
@@ -212,7 +212,11 @@ def _choose_pin(code: AccessCode, provider: LockProvider) -> str:
             .values_list("pin", flat=True)
         ) | unmanaged_pins([code.lock_id])[code.lock_id] | backup_pins(code.lock_id)  # never someone else's or a backup's
     assignment = getattr(code.lock, "assignment", None)
-    source = assignment.code_source if assignment and code.pin_rejections == 0 else "random"
+    source = assignment.code_source if assignment and code.pin_rejections == 0 else CodeSource.RANDOM
+    if source == CodeSource.GUEST_PHONE and CodeRotation.objects.filter(new_code_id=code.pk).exists():
+        # A rotation's new PIN: the phone's digits are most likely the PIN rotated away, free
+        # again once the old code is revoked.
+        source = CodeSource.RANDOM
     pin = pins.choose_pin(source=source, phone=code.booking.guest_phone, taken=taken, rule=provider.pin_problem, rng=_system_random)
     taken.add(pin)  # another code of the batch on this lock must not draw it too
     return pin
