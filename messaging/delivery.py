@@ -17,7 +17,8 @@ from django.utils import timezone
 
 from bookings.models import Booking, BookingStatus
 from locks.models import AccessCode, CodeState
-from messaging import ledger, notifications, rendering, schedule
+from messaging import ledger, notifications, rendering, rotations, schedule
+from messaging.default_messages import DefaultMessage, default_message
 from messaging.ledger import (
     DELIVERY_LEASES,
     MAX_SEND_ATTEMPTS,
@@ -26,6 +27,7 @@ from messaging.ledger import (
     WAIT_RECHECK,
     after_commit,
     booking_values,
+    builtin_delivery,
     current_code,
     insert_rows,
     is_usable,
@@ -36,10 +38,12 @@ from messaging.ledger import (
 )
 from messaging.models import (
     OPEN_STATUSES,
+    BuiltinMessage,
     Channel,
     CodeChangeNotice,
     DeliveryStatus,
     MessageDelivery,
+    MessageTemplate,
     TriggerKind,
 )
 from nowistay.emails import send_text_and_html
@@ -68,8 +72,8 @@ def process_delivery(*, delivery_id: int, claim_token: str, now: datetime | None
     )
     if delivery is None:
         return "skipped"  # not ours (any more), or already closed
-    booking, template = delivery.booking, delivery.template
-    reason = _skip_reason(delivery, now)
+    booking, template = delivery.booking, message_of(delivery)
+    reason = _skip_reason(delivery, template, now)
     if reason:
         _close(delivery, claim_token, DeliveryStatus.SKIPPED, note=reason)
         return "skipped"
@@ -79,6 +83,8 @@ def process_delivery(*, delivery_id: int, claim_token: str, now: datetime | None
         code = current_code(booking.pk)  # from the database, now: never a PIN remembered earlier
         if not is_usable(code):
             return _wait_or_miss(delivery, claim_token, booking, code, now)
+    if delivery.builtin:
+        template = template.for_code(code)
 
     try:
         values = booking_values(booking, code)
@@ -128,15 +134,23 @@ def process_delivery(*, delivery_id: int, claim_token: str, now: datetime | None
     return "sent"
 
 
-def _skip_reason(delivery: MessageDelivery, now: datetime) -> str:
-    template, booking = delivery.template, delivery.booking
+def message_of(delivery: MessageDelivery) -> MessageTemplate | DefaultMessage | None:
+    """What a ledger row sends: its host's template, or one of Nowistay's own messages; None when
+    its template was deleted."""
+    if delivery.builtin:
+        return default_message(delivery.builtin)
+    return delivery.template
+
+
+def _skip_reason(delivery: MessageDelivery, template: MessageTemplate | DefaultMessage | None, now: datetime) -> str:
+    booking = delivery.booking
     if template is None:
         return "The message was deleted."
     if not template.is_active:
         return "The message was switched off."
     if booking.status != BookingStatus.CONFIRMED:
         return "The booking is no longer confirmed."
-    if not template.properties.filter(pk=booking.property_id).exists() and template.properties.exists():
+    if not delivery.builtin and not template.properties.filter(pk=booking.property_id).exists() and template.properties.exists():
         return "The message no longer applies to this booking's property."
     if template.uses_code and booking.access_ended_at is not None:
         return "The guest's access was ended."
@@ -281,11 +295,14 @@ def booking_code_change_check(*, booking: Booking, now: datetime | None = None) 
             templates = templates_for(booking).filter(is_code_change=True)
             key = schedule.code_change_key(code.pk, code.vendor_code_id)
             rows = [new_delivery(t, booking, key, now, now) for t in templates]
+            default = not rows and rotations.sends_default_message(code)
+            if default:  # a host's rotation: the guest gets the new code even without a message of the host's
+                rows = [builtin_delivery(BuiltinMessage.CODE_CHANGE, booking, key, now, now)]
             notice.change_messages = insert_rows(rows)
             notice.save(update_fields=["change_messages"])
     except IntegrityError:
         return None  # another worker saw this change first and told the host
-    after_commit(lambda: notifications.code_changed(notice, change_messages=notice.change_messages))
+    after_commit(lambda: notifications.code_changed(notice, change_messages=notice.change_messages, default_message=default))
     if notice.change_messages:
         ledger.enqueue_booking(booking.pk)
     return notice

@@ -19,6 +19,8 @@ from locks.services.leases import Leases
 from messaging import rendering, schedule
 from messaging.models import (
     OPEN_STATUSES,
+    BuiltinMessage,
+    Channel,
     DeliveryStatus,
     MessageDelivery,
     MessageTemplate,
@@ -145,8 +147,23 @@ def new_delivery(template: MessageTemplate, booking: Booking, key: str, due_at: 
     )
 
 
+def builtin_delivery(kind: str, booking: Booking, key: str, due_at: datetime, now: datetime) -> MessageDelivery:
+    """A ledger row of one of Nowistay's own messages (`messaging.default_messages`), no template."""
+    return MessageDelivery(
+        booking=booking,
+        builtin=kind,
+        template_name=BuiltinMessage(kind).label,
+        trigger_key=key,
+        channel=Channel.EMAIL,
+        status=DeliveryStatus.DUE,
+        due_at=due_at,
+        next_attempt_at=now,
+    )
+
+
 def insert_rows(rows: list[MessageDelivery]) -> int:
-    # The unique (template, booking, trigger_key) constraint turns a concurrent duplicate into a no-op.
+    # The unique (template or built-in message, booking, trigger_key) constraints turn a concurrent
+    # duplicate into a no-op.
     if rows:
         MessageDelivery.objects.bulk_create(rows, ignore_conflicts=True)
     return len(rows)

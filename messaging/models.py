@@ -169,6 +169,12 @@ class DeliveryStatus(models.TextChoices):
 OPEN_STATUSES = [DeliveryStatus.DUE, DeliveryStatus.WAITING_FOR_CODE]
 
 
+class BuiltinMessage(models.TextChoices):
+    """Messages of Nowistay's own, sent where the host has none of theirs (`messaging.default_messages`)."""
+
+    CODE_CHANGE = "code_change", "Door code change (Nowistay's default)"
+
+
 class MessageDelivery(models.Model):
     """The ledger: one row per (template, booking, trigger occurrence), so each message goes out
     once per booking and trigger, however often a task runs. A worker owns an open row while
@@ -178,6 +184,10 @@ class MessageDelivery(models.Model):
     # The ledger outlives a deleted template: its name is kept below.
     template = models.ForeignKey(MessageTemplate, null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries")
     template_name = SingleLineCharField(max_length=200)
+    builtin = models.CharField(
+        max_length=16, blank=True, choices=BuiltinMessage.choices,
+        help_text="A message of Nowistay's own, with no template of the host's: which one.",
+    )
     trigger_key = models.CharField(max_length=64, help_text="Which occurrence, e.g. before_check_in:2026-03-29.")
     channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.EMAIL)
     status = models.CharField(max_length=20, choices=DeliveryStatus.choices, default=DeliveryStatus.DUE)
@@ -211,6 +221,12 @@ class MessageDelivery(models.Model):
         ]
         constraints = [
             models.UniqueConstraint(fields=["template", "booking", "trigger_key"], name="one_delivery_per_template_booking_trigger"),
+            # A built-in message has no template: its own key keeps it to one row per booking and trigger.
+            models.UniqueConstraint(
+                fields=["builtin", "booking", "trigger_key"], condition=~Q(builtin=""), name="one_builtin_delivery_per_booking_trigger"
+            ),
+            models.CheckConstraint(condition=Q(builtin__in=["", *BuiltinMessage.values]), name="msgdelivery_builtin_valid"),
+            models.CheckConstraint(condition=Q(builtin="") | Q(template__isnull=True), name="msgdelivery_builtin_has_no_template"),
             models.CheckConstraint(condition=Q(status__in=DeliveryStatus.values), name="msgdelivery_status_valid"),
             models.CheckConstraint(
                 condition=~Q(status=DeliveryStatus.SENT) | Q(sent_at__isnull=False), name="msgdelivery_sent_has_sent_at"

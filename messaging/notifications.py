@@ -37,12 +37,14 @@ def message_failed(delivery) -> bool:
     )
 
 
-def code_changed(notice, *, change_messages: int) -> bool:
+def code_changed(notice, *, change_messages: int, default_message: bool = False) -> bool:
+    """`default_message`: the guest is sent Nowistay's default door code change message (a
+    rotation, the host having none of their own)."""
     booking = notice.booking
     link_only = notice.only_the_link_changed
-    return send_to_host(
-        booking.property.host,
-        f"Door {'link' if link_only else 'code'} changed for {booking.guest_name}",
-        "code_changed",
-        {"stay": stay_line(booking), "link_only": link_only, "change_messages": bool(change_messages), "log_path": _log_path(booking)},
-    )
+    context = {
+        "stay": stay_line(booking), "link_only": link_only, "change_messages": bool(change_messages),
+        "default_message": default_message, "log_path": _log_path(booking),
+    }
+    subject = f"Door {'link' if link_only else 'code'} changed for {booking.guest_name}"
+    return send_to_host(booking.property.host, subject, "code_changed", context)

@@ -1,0 +1,53 @@
+"""Nowistay's own guest messages, sent where the host has none of theirs: for now the door code
+change message that tells a guest their rotated code (`messaging.rotations`).
+
+Written like the examples a new template starts from (`messaging.forms.DEFAULT_BODY`, the demo's
+"Door code"), with the same variables, and held to the same rules when sent: rendered by
+`messaging.rendering` from the booking's current active code, never without it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from locks.models import AccessCode
+from messaging.models import BuiltinMessage
+
+CODE_CHANGE_SUBJECT = "Your new door code for {{property_name}}"
+CODE_CHANGE_BODY = (
+    "Hello {{guest_name}},\n\n"
+    "The door code for {{property_name}} has changed. Your new code is {{smartlock_code}}.\n"
+    "It works from {{code_valid_from}} until {{code_valid_until}}. {{code_usage_note}}\n\n"
+    "Please use this new code from now on: the code you received before may no longer open the door.\n\n"
+    "Check-in is from {{check_in_time}} on {{arrival_date}}; check-out by {{check_out_time}} on {{departure_date}}.\n"
+)
+# For locks whose guests also get a door link (homeit): the link changed with the code.
+LINK_PARAGRAPH = "\nYour new door link, which opens the door too: {{smartlock_link}}\n"
+
+
+@dataclass(frozen=True)
+class DefaultMessage:
+    """What a ledger row of a built-in message sends: read like a host's template (name, subject,
+    body, whether it carries the code) by `messaging.delivery`."""
+
+    name: str
+    subject: str
+    body: str
+    uses_code: bool = True
+    is_active: bool = True
+    is_code_change: bool = True
+
+    def for_code(self, code: AccessCode | None) -> DefaultMessage:
+        """The text for this code: with its door link, for locks whose guests get one."""
+        if code is None or not code.access_link:
+            return self
+        return replace(self, body=self.body + LINK_PARAGRAPH)
+
+
+MESSAGES = {
+    BuiltinMessage.CODE_CHANGE: DefaultMessage(name=BuiltinMessage.CODE_CHANGE.label, subject=CODE_CHANGE_SUBJECT, body=CODE_CHANGE_BODY),
+}
+
+
+def default_message(kind: str) -> DefaultMessage | None:
+    return MESSAGES.get(kind)
