@@ -1,4 +1,4 @@
-"""The host's booking pages (issue 8): list, create, edit, and the status / end-access actions.
+"""The host's booking pages (issue 8): list, create, edit, and the status / access / rotate-code actions.
 
 Every change is previewed first: a POST validates and shows what will happen to the door code
 (`locks.services.preview`), saving nothing; a second POST ("Save" / the action's button) carries
@@ -24,12 +24,14 @@ from bookings import services
 from bookings.booking_forms import BookingFilterForm, BookingForm
 from bookings.code_uses import code_use_text
 from bookings.models import Booking, BookingStatus
+from bookings.rotations import latest_rotation_view, rotation_preview
 from locks import windows
 from locks.clock_notes import ClockNotes, booking_clock_notes
 from locks.code_status import CodeStatus, code_to_show, describe_code, ended_access_note
-from locks.models import AccessCode, LockAssignment
+from locks.models import AccessCode, CodeState, LockAssignment, RotationSource
 from locks.notifications import local_time
 from locks.services.preview import code_outlook, end_access_outlook
+from locks.services.rotation import RotationRefused, booking_rotation_refusal
 
 PAGE_SIZE = 50
 
@@ -209,6 +211,7 @@ def _detail_page(request: HttpRequest, booking: Booking, form: BookingForm, *, s
         "clock": clock_notes(booking),
         "ended_at": local_time(booking.access_ended_at, booking.property.time_zone) if booking.access_ended_at else "",
         "actions": [(action, reverse(f"booking_pages:{action.url_name}", args=[booking.pk])) for action in actions_for(booking)],
+        "rotation": latest_rotation_view(booking, now=timezone.now()),
         "form": form,
     }
     return render(request, "bookings/booking_detail.html", context, status=status)
@@ -266,6 +269,10 @@ class Action:
             return booking.status == BookingStatus.CONFIRMED and booking.access_ended_at is None
         if self.slug == "restore-access":
             return booking.access_ended_at is not None
+        if self.slug == "rotate-code":  # a code on the lock: one whose PIN a guest may have
+            on_lock = (CodeState.ACTIVE, CodeState.UPDATING)
+            current = [code for code in booking.access_codes.all() if code.is_current and code.state in on_lock]
+            return booking.status == BookingStatus.CONFIRMED and booking.access_ended_at is None and bool(current)
         return booking.status != self.status
 
 
@@ -277,6 +284,7 @@ ACTIONS = {
         Action("cancel", "cancel", "Cancel booking", BookingStatus.CANCELLED, "booking is cancelled.", danger=True),
         Action("end-access", "end_access", "End access now", None, "access has ended.", danger=True),
         Action("restore-access", "restore_access", "Restore access", None, "access is restored."),
+        Action("rotate-code", "rotate_code", "Rotate code", None, "door code is being rotated."),
     )
 }
 
@@ -306,6 +314,14 @@ def booking_action(request: HttpRequest, booking_id: int, action: str) -> HttpRe
         outlook = code_outlook(booking, _with_access(booking), now=timezone.now())
         services.booking_restore_access(booking=booking)
         messages.success(request, f"{booking.guest_name}'s {act.done} For the code: {outlook}.")
+    elif act.slug == "rotate-code":
+        outlook = rotation_preview(booking, now=timezone.now())
+        try:
+            services.booking_rotate_code(booking=booking, via=RotationSource.BOOKING_PAGE)
+        except RotationRefused as refusal:
+            messages.warning(request, str(refusal))
+            return redirect(booking_url(booking))
+        messages.success(request, f"{booking.guest_name}'s {act.done} What happens: {outlook}. Each step's progress is shown below.")
     else:
         services.booking_set_status(booking=booking, status=act.status)
         messages.success(request, f"{booking.guest_name}'s {act.done}")
@@ -314,9 +330,13 @@ def booking_action(request: HttpRequest, booking_id: int, action: str) -> HttpRe
 
 def _action_review(request: HttpRequest, booking: Booking, act: Action, *, stale: bool = False) -> HttpResponse:
     now = timezone.now()
+    refusal = ""
     if act.slug == "end-access":
         outlook = end_access_outlook(booking, now=now)
         after = booking
+    elif act.slug == "rotate-code":
+        outlook, after = rotation_preview(booking, now=now), booking
+        refusal = booking_rotation_refusal(booking, now=now)
     elif act.slug == "restore-access":
         after = _with_access(booking)
         outlook = code_outlook(booking, after, now=now)
@@ -337,9 +357,10 @@ def _action_review(request: HttpRequest, booking: Booking, act: Action, *, stale
         "confirm_value": SAVE,
         "danger": act.danger,
         "stale": stale,
+        "refusal": refusal,
         "back_url": booking_url(booking),
     }
-    return render(request, "bookings/booking_review.html", context, status=409 if stale else 200)
+    return render(request, "bookings/booking_review.html", context, status=409 if stale or refusal else 200)
 
 
 def _with_access(booking: Booking) -> Booking:

@@ -16,4 +16,5 @@ urlpatterns = [
     path("<int:booking_id>/cancel/", booking_pages.booking_action, {"action": "cancel"}, name="cancel"),
     path("<int:booking_id>/end-access/", booking_pages.booking_action, {"action": "end-access"}, name="end_access"),
     path("<int:booking_id>/restore-access/", booking_pages.booking_action, {"action": "restore-access"}, name="restore_access"),
+    path("<int:booking_id>/rotate-code/", booking_pages.booking_action, {"action": "rotate-code"}, name="rotate_code"),
 ]

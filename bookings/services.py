@@ -90,6 +90,13 @@ def booking_restore_access(*, booking: Booking):
     return lifecycle.booking_restore_access(booking=booking)
 
 
+def booking_rotate_code(*, booking: Booking, via: str):
+    """Rotate the guest's code (a PIN that leaked): a new PIN on the lock, the old code revoked,
+    the guest sent the new one. Returns the `CodeRotation`; raises `RotationRefused` (nothing
+    changed) when the code cannot be rotated now."""
+    return lifecycle.code_rotate(booking=booking, via=via)
+
+
 def booking_upsert_external(*, host, ref: str, data: dict) -> tuple[Booking, bool]:
     """Create or update the booking the PMS knows as `ref`; a repeated push changes nothing twice.
 

@@ -61,6 +61,24 @@ def end_access_outlook(booking: Booking, *, now: datetime) -> str:
     return f"the code will be revoked at once; {never_again}"
 
 
+def rotate_outlook(booking: Booking, *, now: datetime) -> str:
+    """What "Rotate code" (`rotation.code_rotate`) will do on the lock: the current code retired as
+    `codes.code_retire` does, and a new one with a new PIN planned as for a booking with no code.
+    The guest's part is messaging's to say; why a rotation is refused, `rotation.rotation_refusal`'s."""
+    code = _current_code(booking)
+    decision = decide(booking, None, now)  # once the current code is retired, the booking has none
+    if code is None or decision.action != Decision.CREATE:
+        return "the code cannot be rotated"
+    zone = ZoneInfo(booking.property.time_zone)
+    plan = decision.plan
+    new = "a new code with a new PIN will be created " + ("now" if plan.generate_at <= now else f"on {_day(plan.generate_at, now, zone)}")
+    if maybe_on_lock(code, now) and not capabilities_of(code.lock).remote_revoke:
+        old = f"the old {_unrevocable(code, zone).removeprefix('this ')}"
+    else:
+        old = "the old code will be revoked at once"
+    return _with_start_slot_note(f"{new}; {old}", decision.assignment.lock, plan, booking, now)
+
+
 # --- the branches of booking_reconcile ----------------------------------------------------------
 
 def _current_code(booking: Booking | None) -> AccessCode | None:

@@ -299,7 +299,7 @@ class TestEdit:
         code = current_or_none(booking)
         assert f"active: {code.pin}, 14:30 10 Mar → 11:30 14 Mar" in content
         labels = [action.label for action, _ in response.context["actions"]]
-        assert labels == ["Set back to pending", "Cancel booking", "End access now"]
+        assert labels == ["Set back to pending", "Cancel booking", "End access now", "Rotate code"]
         assert f'action="{action_url(booking, "end_access")}"' in content
         assert response.context["form"].initial["guest_name"] == "Grace Guest"
         assert "status" not in response.context["form"].fields
