@@ -31,6 +31,8 @@ from bookings.api.schemas import (
 )
 from bookings.api.security import HostRateThrottle, TokenAuth
 from bookings.models import BookingStatus
+from locks.models import RotationSource
+from locks.services import RotationRefused
 
 DESCRIPTION = """\
 The bookings of your properties, pushed by your PMS, and the state of each guest's door code.
@@ -52,7 +54,8 @@ the property's time zone; timestamps in responses are ISO 8601, in UTC and (`*_l
 property's time zone.
 
 **Errors**: 400 `{"detail", "errors": [{"field", "message"}]}` for invalid input (field names
-as in the request); 401, 404 and 429 `{"detail"}`. Another host's objects answer 404.
+as in the request); 401, 404, 409 (an action refused in the booking's present state) and 429
+`{"detail"}`. Another host's objects answer 404.
 
 **Rate limits**: requests count per host, all its tokens together (default 120 a minute); over it,
 429 with `Retry-After` seconds. Failed authentications count per client address (default 20 in
@@ -281,6 +284,36 @@ def cancel_booking(request: HttpRequest, external_ref: str = ExternalRef):
     if booking.status != BookingStatus.CANCELLED:
         services.booking_set_status(booking=booking, status=BookingStatus.CANCELLED)
     return selectors.booking_of(host, booking.pk)
+
+
+ROTATE_CODE = (
+    "For a PIN that leaked, in one action: a new code with a new PIN is created on the lock, the old code is "
+    "revoked (a lock that cannot revoke codes, such as igloohome's algoPINs, keeps it until its end: `old_code` says "
+    "until when), and once the new code is on the lock the guest is sent it: with your door code change message, or "
+    "Nowistay's default one when you have none (only a guest who was sent a door code by message is sent a change). "
+    "The answer (202) is the booking: `code_rotation` tracks the three steps; read the booking again to follow them.\n\n"
+    "**Safe to retry**: while a rotation's lock steps are under way, and for two minutes after it was asked for, "
+    "another rotation is refused with 409 and nothing changes, so a request sent again after a lost answer never "
+    "rotates twice. Also 409, with the reason in `detail`: a booking that is not confirmed, whose access was ended, "
+    "whose stay is over, or whose code is not on the lock yet."
+)
+
+
+@bookings.post(
+    "/{external_ref}/rotate-code/",
+    response={202: BookingOut, 409: ErrorOut, **ONE_ERRORS},
+    summary="Rotate the guest's door code",
+    description=ROTATE_CODE,
+    operation_id="rotate_code",
+)
+def rotate_code(request: HttpRequest, external_ref: str = ExternalRef):
+    host = request.auth.host
+    booking = selectors.booking_by_ref(host, external_ref)
+    try:
+        services.booking_rotate_code(booking=booking, via=RotationSource.API)
+    except RotationRefused as refusal:
+        raise HttpError(409, str(refusal)) from None
+    return Status(202, selectors.booking_of(host, booking.pk))
 
 
 api.add_router("/properties", properties)

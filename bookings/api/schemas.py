@@ -12,7 +12,8 @@ from typing import Annotated, Any, Literal
 from ninja import Field, Schema
 from pydantic import AfterValidator, ConfigDict, PlainSerializer, PlainValidator, StringConstraints, WithJsonSchema
 
-from bookings.api.selectors import clock_change_view, code_view, lock_of
+from bookings.api.rotation_schemas import CodeRotationOut
+from bookings.api.selectors import clock_change_view, code_view, lock_of, rotation_of
 from bookings.models import FIRST_BOOKING_DATE, LAST_BOOKING_DATE, Booking, BookingStatus
 from locks.providers import registry
 from locks.windows import check_in_time_of, check_out_time_of
@@ -317,6 +318,9 @@ class BookingOut(Schema):
         "on the lock while the code works, else between check-in and check-out. null when it crosses none; the message "
         "names every change crossed.",
     )
+    code_rotation: CodeRotationOut | None = Field(
+        ..., description="The latest rotation of the booking's code (POST .../rotate-code/), null when it was never rotated."
+    )
 
     @staticmethod
     def resolve_ladder(obj) -> list[dict]:
@@ -338,6 +342,10 @@ class BookingOut(Schema):
     @staticmethod
     def resolve_clock_change(obj) -> dict | None:
         return clock_change_view(obj)
+
+    @staticmethod
+    def resolve_code_rotation(obj) -> dict | None:
+        return rotation_of(obj)
 
 
 class FieldError(Schema):

@@ -15,9 +15,10 @@ from django.utils import timezone
 
 from bookings.api.models import ApiToken
 from bookings.models import Booking, Property
+from bookings.rotations import latest_rotation_view
 from locks.clock_notes import booking_clock_notes, code_clock_warning
 from locks.code_status import code_to_show, describe_code
-from locks.models import AccessCode, FallbackKind
+from locks.models import AccessCode, CodeRotation, FallbackKind
 
 LINK_HIDDEN = "hidden"  # the door link opens the door as the PIN does: same permission
 PIN_HIDDEN = "PIN hidden"  # replaces the PIN in the description for tokens without read_pins
@@ -36,10 +37,11 @@ def property_of(host, property_id: int) -> Property:
 
 def _bookings(host) -> QuerySet[Booking]:
     codes = AccessCode.objects.select_related("lock__account").order_by("-id")
+    rotations = CodeRotation.objects.select_related("old_code__lock__account", "new_code__lock__account")
     return (
         Booking.objects.filter(property__host=host)
         .select_related("property__lock_assignment", "external_ref")
-        .prefetch_related(Prefetch("access_codes", queryset=codes), "ladder_steps")
+        .prefetch_related(Prefetch("access_codes", queryset=codes), "ladder_steps", Prefetch("code_rotations", queryset=rotations))
     )
 
 
@@ -132,3 +134,24 @@ def clock_change_view(booking: Booking) -> dict | None:
     """The first clock change the stay crosses (locks.clock_notes), as the API shows it; None when none."""
     change = booking_clock_notes(booking, code_to_show(booking.access_codes.all())).change
     return dataclasses.asdict(change) if change is not None else None
+
+
+def rotation_of(booking: Booking, *, now: datetime | None = None) -> dict | None:
+    """The booking's latest code rotation for the API: its state and each step's, in plain words
+    (never a PIN, so for every token)."""
+    view = latest_rotation_view(booking, now=now or timezone.now())
+    if view is None:
+        return None
+    return {
+        "state": view.state,
+        "description": view.description,
+        "started_at": view.rotation.created_at,
+        "requested_via": view.rotation.requested_via,
+        "new_pin": _step(view.new_pin),
+        "old_code": _step(view.old_code),
+        "guest": _step(view.guest),
+    }
+
+
+def _step(step) -> dict:
+    return {"state": step.state, "description": step.text}

@@ -155,6 +155,7 @@ class TestDocument:
             "/api/v1/bookings/",
             "/api/v1/bookings/{external_ref}/",
             "/api/v1/bookings/{external_ref}/cancel/",
+            "/api/v1/bookings/{external_ref}/rotate-code/",
         }
         assert served["components"]["securitySchemes"] == {"TokenAuth": {"type": "http", "scheme": "bearer"}}
 
@@ -210,6 +211,7 @@ class TestAuthentication:
         for method, path in [
             ("GET", "/properties/"), ("GET", f"/properties/{prop.pk}/"), ("GET", "/bookings/"), ("GET", "/bookings/R1/"),
             ("PUT", "/bookings/R1/"), ("PATCH", "/bookings/R1/"), ("POST", "/bookings/R1/cancel/"),
+            ("POST", "/bookings/R1/rotate-code/"),
         ]:
             response = api.request(method, path, {"guest_name": "X"} if method in ("PUT", "PATCH") else None, token=None)
             assert response.status_code == 401, (method, path)

@@ -38,6 +38,7 @@ OPERATION_IDS = {
     ("put", "/api/v1/bookings/{external_ref}/"): "put_booking",
     ("patch", "/api/v1/bookings/{external_ref}/"): "patch_booking",
     ("post", "/api/v1/bookings/{external_ref}/cancel/"): "cancel_booking",
+    ("post", "/api/v1/bookings/{external_ref}/rotate-code/"): "rotate_code",
 }
 CLIENT_PACKAGE = "nowistay_pms_client"
 # The generator runs with every socket connection refused: generating a client needs no network.
