@@ -8,7 +8,7 @@ from django.db.models import Prefetch
 from django.urls import reverse
 from django.utils.html import format_html
 
-from locks import admin_fallback, admin_read_back, services  # noqa: F401  (they register their models)
+from locks import admin_fallback, admin_read_back, admin_rotation, services  # noqa: F401  (they register their models)
 from locks.admin_display import local_and_utc, status_words, window_text
 from locks.code_status import ended_access_note
 from locks.models import AccessCode, Lock, LockAssignment, ProviderAccount, VendorCall, provider_name

@@ -380,3 +380,15 @@ def test_the_code_page_shows_confirmation_and_uses_in_property_time(staff_client
     assert "confirmed on the lock" in page.lower() and "2026-03-11 10:01 Europe/Paris" in page
     assert "First used" in page and "2026-03-12 15:42 Europe/Paris (2026-03-12 14:42 UTC)" in page
     assert "Last used" in page and "2026-03-13 09:05 Europe/Paris" in page
+
+
+def test_rotations_are_listed_read_only_without_a_pin(staff_client, story):
+    booking, old = story
+    with freeze_time("2026-03-11 10:00:00"):
+        services.code_rotate(booking=booking, via="api")
+        tick()
+        listing = staff_client.get(reverse("admin:locks_coderotation_changelist")).content.decode()
+    new = AccessCode.objects.get(booking=booking, is_current=True)
+    assert "done: on the lock since 11:00 11 Mar" in listing and "revoked" in listing
+    assert old.pin not in listing and new.pin not in listing
+    assert 'href="/admin/locks/coderotation/add/"' not in listing
