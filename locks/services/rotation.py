@@ -43,7 +43,7 @@ def code_rotate(*, booking: Booking, via: str, now: datetime | None = None) -> C
     now = now or timezone.now()
     try:
         with transaction.atomic():
-            locked = Booking.objects.select_for_update().select_related("property").get(pk=booking.pk)
+            locked = Booking.objects.select_for_update(of=("self",)).select_related("property").get(pk=booking.pk)
             code = current_code(locked)
             refusal = rotation_refusal(locked, code, now=now)
             if refusal:

@@ -15,9 +15,17 @@ from locks import services
 from locks.models import AccessCode, CodeRotation, CodeSource, CodeState, LockAssignment, RotationSource
 from locks.providers.exceptions import LockOffline
 from locks.rotation_status import new_pin_step, old_code_step, rotation_in_progress
-from locks.services import claims, rotation as rotation_service, steps as steps_module
-from locks.services.rotation import ROTATION_COOLDOWN, RotationRefused, booking_rotation_refusal, code_rotate, latest_rotation
+from locks.services import claims, codes, rotation as rotation_service, steps as steps_module
+from locks.services.rotation import (
+    ALREADY_ROTATING,
+    ROTATION_COOLDOWN,
+    RotationRefused,
+    booking_rotation_refusal,
+    code_rotate,
+    latest_rotation,
+)
 from tests.helpers.lifecycle import current, current_or_none, tick, utc
+from tests.locks.services.test_lifecycle_concurrency import needs_postgres, run_in_threads
 
 pytestmark = pytest.mark.django_db
 
@@ -276,3 +284,33 @@ def test_a_code_is_rotated_away_once_at_most(assigned_property, book, fake_cloud
                 requested_via=RotationSource.API, created_at=utc(2026, 3, 11, 9),
             )
     assert current_or_none(booking).pk == rotation.new_code_id
+
+
+@needs_postgres
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_four_simultaneous_requests_rotate_once(assigned_property, book, fake_cloud, monkeypatch):
+    """A double click, a retried API call and the booking page at once: the booking's row lock makes
+    them take turns; the first rotates, the others find it under way and change nothing."""
+    monkeypatch.setattr(codes, "enqueue_code", lambda code_id, **kwargs: None)  # the passes below do the work
+    booking = book(assigned_property(), timezone.localdate() + timedelta(days=1), timezone.localdate() + timedelta(days=3))
+    services.booking_created(booking=booking)
+    tick()
+    old = current(booking)
+    assert old.state == CodeState.ACTIVE
+
+    def attempt():
+        try:
+            return code_rotate(booking=booking, via=RotationSource.API).pk
+        except RotationRefused as refusal:
+            return str(refusal)
+
+    results = run_in_threads(attempt)
+
+    rotations = [result for result in results if isinstance(result, int)]
+    assert len(rotations) == 1 and CodeRotation.objects.count() == 1
+    refused = [result for result in results if result != rotations[0]]
+    assert all(result.startswith(("A rotation of this code is already in progress", ALREADY_ROTATING)) for result in refused)
+    assert AccessCode.objects.filter(booking=booking).count() == 2
+    tick()
+    assert [issued.pin for issued in fake_cloud.codes_on("L1")] == [current(booking).pin] != [old.pin]
