@@ -11,8 +11,8 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from locks.code_status import describe_code
-from locks.models import AccessCode, CodeRotation, CodeState
-from locks.services.codes import capabilities_of
+from locks.models import AccessCode, CodeRotation, CodeState, FallbackKind
+from locks.services.codes import can_revoke
 
 # Machine-readable states of each step (the API documents them).
 NEW_PIN_STATES = ("done", "pending", "failed", "dropped")
@@ -56,7 +56,12 @@ def old_code_step(rotation: CodeRotation, *, now: datetime) -> RotationStep:
     if code.state == CodeState.SUPERSEDED:
         until = _moment(code.lock_ends_at or code.ends_at, rotation)
         brand = code.lock.account.provider_name
-        why = f"{brand} cannot revoke it" if not capabilities_of(code.lock).remote_revoke else f"{brand} refused to revoke it"
+        if code.fallback == FallbackKind.OFFLINE:
+            why = f"an offline code cannot be revoked remotely ({brand})"
+        elif not can_revoke(code):
+            why = f"{brand} cannot revoke it"
+        else:
+            why = f"{brand} refused to revoke it"
         return RotationStep("unrevocable", f"unrevocable until {until}: {why}")
     # Revoking (the retirement sets no other state on a code that may be on the lock).
     return RotationStep("being_revoked", _words(code, rotation, now))

@@ -12,7 +12,7 @@ from bookings.models import Booking, BookingStatus
 from locks.models import AccessCode, CodeState, Lock, LockAssignment
 from locks.providers import registry
 from locks.providers.base import CodeSpec
-from locks.services.codes import Decision, capabilities_of, decide, maybe_on_lock, pin_kept_on
+from locks.services.codes import Decision, can_revoke, capabilities_of, decide, maybe_on_lock, pin_kept_on
 from locks.services.creation import used_slots_on_lock
 from locks.services.planning import CodePlan
 
@@ -72,7 +72,7 @@ def rotate_outlook(booking: Booking, *, now: datetime) -> str:
     zone = ZoneInfo(booking.property.time_zone)
     plan = decision.plan
     new = "a new code with a new PIN will be created " + ("now" if plan.generate_at <= now else f"on {_day(plan.generate_at, now, zone)}")
-    if maybe_on_lock(code, now) and not capabilities_of(code.lock).remote_revoke:
+    if maybe_on_lock(code, now) and not can_revoke(code):  # an igloohome algoPIN, an offline code
         old = f"the old {_unrevocable(code, zone).removeprefix('this ')}"
     else:
         old = "the old code will be revoked at once"

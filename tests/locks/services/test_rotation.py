@@ -12,10 +12,13 @@ from freezegun import freeze_time
 
 from bookings.models import BookingStatus
 from locks import services
-from locks.models import AccessCode, CodeRotation, CodeSource, CodeState, LockAssignment, RotationSource
+from locks.models import AccessCode, CodeRotation, CodeSource, CodeState, FallbackKind, LockAssignment, RotationSource
+from locks.providers import registry
+from locks.providers.base import Capabilities
 from locks.providers.exceptions import LockOffline
 from locks.rotation_status import new_pin_step, old_code_step, rotation_in_progress
 from locks.services import claims, codes, rotation as rotation_service, steps as steps_module
+from locks.services.ladder import run_ladder
 from locks.services.rotation import (
     ALREADY_ROTATING,
     ROTATION_COOLDOWN,
@@ -314,3 +317,31 @@ def test_four_simultaneous_requests_rotate_once(assigned_property, book, fake_cl
     assert AccessCode.objects.filter(booking=booking).count() == 2
     tick()
     assert [issued.pin for issued in fake_cloud.codes_on("L1")] == [current(booking).pin] != [old.pin]
+
+
+def test_a_guests_offline_code_is_rotated_and_left_working_until_its_end(assigned_property, book, fake_cloud, monkeypatch):
+    """The lock was offline and the ladder gave the guest a TTLock offline code (issue 20): nothing
+    can delete it remotely, so the rotation records it as unrevocable and never tries."""
+    monkeypatch.setattr(registry.PROVIDER_CLASSES["ttlock"], "capabilities", Capabilities(offline_fallback=True))
+    prop = assigned_property(provider="ttlock")
+    fake_cloud.locks["L1"].online = False
+    booking = book(prop, date(2026, 6, 2), date(2026, 6, 5))
+    with freeze_time("2026-05-28 09:00:00"):
+        services.booking_created(booking=booking)
+        tick()
+    with freeze_time("2026-06-02 11:00:00"):  # two hours before check-in
+        tick()
+        run_ladder(utc(2026, 6, 2, 11))
+    offline = current(booking)
+    assert offline.fallback == FallbackKind.OFFLINE and offline.state == CodeState.ACTIVE
+    fake_cloud.locks["L1"].online = True
+    with freeze_time("2026-06-02 12:00:00"):
+        rotation = rotate(booking)
+        tick()
+        new_pin, old_code = steps(rotation.pk, timezone.now())
+    offline.refresh_from_db()
+    assert offline.state == CodeState.SUPERSEDED and fake_cloud.calls["delete_code"] == 0
+    assert new_pin.state == "done" and current(booking).pin != offline.pin and current(booking).fallback == ""
+    assert (old_code.state, old_code.text) == (
+        "unrevocable", "unrevocable until 12:00 5 Jun: an offline code cannot be revoked remotely (TTLock)"
+    )
