@@ -409,7 +409,7 @@ def assignment_rows_page(
     bound = bound or {}
     paginator = Paginator(panel_properties(host, account, query), ROWS_PER_PAGE)
     page_obj = paginator.get_page(page)
-    shared = lock_options_html(options)
+    shared = lock_options_html(options) if editing or bound else mark_safe("")  # only a form shows them
     rows = [
         assignment_row(
             prop, account.provider, options, bound.get(prop.pk), shared_options_html=shared, editing=prop.pk == editing
