@@ -9,7 +9,10 @@ assigns a lock to four properties in five, and gives each property a staying gue
 booking and a past stay, with codes in every state the pages describe. Then it renders, through
 the Django test client, the integrations page, each provider panel, each disconnect confirmation,
 the properties page and the bookings-and-codes page, and prints per page and size the SQL query
-count and the median render time over BENCH_RUNS runs (default 5, after one warm-up).
+count, the median render time over BENCH_RUNS runs (default 5, after one warm-up) and the size of
+the HTML, with the machine's 1-minute load average read before and after each size's renders
+(other processes on a shared machine slow every time). Last, each provider panel's HTML size at
+each size against the panel's budget (PANEL_BUDGET_KIB: 200 KiB at 500 properties).
 The pages read the database only: no vendor is called (any vendor request fails the run).
 It prints figures; it asserts nothing beyond that. The database named by BENCH_DATABASE_URL is
 created if missing and emptied first (before each size).
@@ -30,6 +33,7 @@ from benchmarks.common import create_postgres_database, sample_codes  # noqa: E4
 SIZES = [int(size) for size in os.environ.get("BENCH_SIZES", "50,500").split(",")]
 RUNS = int(os.environ.get("BENCH_RUNS", 5))
 PROVIDERS = ["ttlock", "tedee", "nuki", "igloohome"]
+PANEL_BUDGET_KIB = 200  # "Panels stay light": a provider panel at 500 properties
 
 
 def configure_environment() -> None:
@@ -180,8 +184,10 @@ def main() -> None:
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
     refuse_vendor_calls()
     print(f"database: {connection.vendor}; {RUNS} timed renders per page after one warm-up; times are medians")
+    print(f"load = 1-minute load average before → after each size's renders ({os.cpu_count()} CPUs)")
     call_command("migrate", verbosity=0)
     results: dict[str, dict[int, tuple[int, float, int]]] = {}
+    loads: dict[int, tuple[float, float]] = {}
     for size in SIZES:
         call_command("flush", interactive=False, verbosity=0)
         started = time.perf_counter()
@@ -192,8 +198,10 @@ def main() -> None:
         print(f"  (seeding took {time.perf_counter() - started:.1f} s)")
         client = Client()
         client.force_login(host)
+        load_before = os.getloadavg()[0]
         for label, url in pages():
             results.setdefault(label, {})[size] = measure(client, url)
+        loads[size] = (load_before, os.getloadavg()[0])
     header = f"{'page':<22}" + "".join(f"{f'{size} properties':>34}" for size in SIZES)
     print()
     print(header)
@@ -204,8 +212,13 @@ def main() -> None:
             queries, seconds, size_bytes = by_size[size]
             line += f"{queries:>10}{seconds * 1000:>12.1f}{size_bytes / 1024:>12.0f}"
         print(line)
+    print(f"{'load':<22}" + "".join(f"{f'{loads[size][0]:.2f} → {loads[size][1]:.2f}':>34}" for size in SIZES))
     constant = all(len({by_size[size][0] for size in SIZES}) == 1 for by_size in results.values())
     print(f"\nquery counts identical across sizes: {'yes' if constant else 'NO'}")
+    print(f"provider panel HTML (budget {PANEL_BUDGET_KIB} KiB at 500 properties):")
+    for provider in PROVIDERS:
+        sizes = ", ".join(f"{results[f'panel {provider}'][size][2] / 1024:.1f} KiB at {size}" for size in SIZES)
+        print(f"  {provider:<10} {sizes}")
 
 
 if __name__ == "__main__":

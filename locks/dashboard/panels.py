@@ -171,12 +171,13 @@ class LockOption:
         return text
 
 
-# Rows per page of "Lock assignments": every row repeats the account's lock dropdown.
+# Rows per page of "Lock assignments". A row is a one-line summary; only the row being edited
+# carries the form and the account's lock dropdown (which alone can weigh 10 kB at 130 locks).
 ROWS_PER_PAGE = 100
 
 
 def lock_options_html(options: list[LockOption]) -> SafeString:
-    """The dropdown's options, rendered once per page and shared by every row."""
+    """The dropdown's options, rendered once per page (at most one row shows them at a time)."""
     return format_html_join(
         "",
         '<option value="{}"{}>{}{}</option>',
@@ -195,7 +196,10 @@ def lock_options_html(options: list[LockOption]) -> SafeString:
 @dataclass
 class AssignmentRow:
     """One property in a provider's "Lock assignments" list: an eligible one, or one that still
-    holds this account's lock after losing its eligibility (so the lock can be freed)."""
+    holds this account's lock after losing its eligibility (so the lock can be freed).
+
+    Shown as a summary (its lock and settings, an Edit link and Remove) unless `editing`: then as
+    the form, with the dropdown of the account's locks."""
 
     property: Property
     provider: str
@@ -205,6 +209,10 @@ class AssignmentRow:
     shared_options_html: SafeString = mark_safe("")
     warnings: list[str] = field(default_factory=list)
     message: str = ""
+    editing: bool = False
+    # After an htmx save or removal the row comes back as a summary: its Edit link takes the
+    # keyboard focus the swap took away from the Save button.
+    focus_edit: bool = False
 
     @property
     def eligible(self) -> bool:
@@ -244,6 +252,42 @@ class AssignmentRow:
     def selected_lock_id(self) -> str:
         value = self.form["lock"].value()
         return "" if value in (None, "") else str(value)
+
+    @property
+    def settings_summary(self) -> list[str]:
+        """This brand's assignment in a few words, as the summary row shows it (empty without one)."""
+        if not self.has_this_brand:
+            return []
+        assignment = self.assignment
+        days = f"{assignment.lead_days} day{'' if assignment.lead_days == 1 else 's'}"
+        parts = [f"codes made {days} before arrival", f"access margin {assignment.margin_minutes} min"]
+        if takes_chosen_pins(self.provider):
+            parts.append(f"code source: {assignment.get_code_source_display().lower()}")
+        if reads_access_log(self.provider):
+            emails = [
+                label
+                for name, label in (("notify_first_entry", "first entry"), ("notify_unused_code", "unused code"))
+                if getattr(assignment, name)
+            ]
+            parts.append(f"emails: {', '.join(emails)}" if emails else "no entry emails")
+        return parts
+
+    @property
+    def ladder_summary(self) -> str:
+        """The escalation ladder's settings in one line ("If a guest's code is not on the lock in time")."""
+        if not self.has_this_brand:
+            return ""
+        assignment = self.assignment
+        steps = [
+            f"email me {assignment.warn_host_hours_before} h before check-in" if assignment.warn_host_hours_before else "no early email",
+            f"send the guest an offline or backup code {assignment.fallback_hours_before} h before"
+            if assignment.send_fallback
+            else "no offline or backup code sent",
+            "email me again at check-in" if assignment.remind_host_at_check_in else "no check-in reminder",
+        ]
+        if keeps_backups(registry.provider_class(self.provider)):
+            steps.append(f"{assignment.backup_codes} backup code{'' if assignment.backup_codes == 1 else 's'} kept on the lock")
+        return "; ".join(steps)
 
 
 def lock_options(account: ProviderAccount) -> list[LockOption]:
@@ -330,8 +374,16 @@ def assignment_form(prop: Property, provider: str, data=None) -> AssignmentForm:
 
 
 def assignment_row(
-    prop: Property, provider: str, options: list[LockOption], form: AssignmentForm | None = None, *, shared_options_html=None, **notes
+    prop: Property,
+    provider: str,
+    options: list[LockOption],
+    form: AssignmentForm | None = None,
+    *,
+    shared_options_html=None,
+    editing: bool = False,
+    **notes,
 ) -> AssignmentRow:
+    """A row, as a summary or (`editing`, or with a bound `form` to show its errors) as the form."""
     assignment = current_assignment(prop)
     warnings = []
     if assignment is not None and assignment.lock.account.provider == provider:
@@ -342,20 +394,26 @@ def assignment_row(
         form=form or assignment_form(prop, provider),
         options=options,
         assignment=assignment,
-        shared_options_html=shared_options_html or lock_options_html(options),
+        shared_options_html=shared_options_html or mark_safe(""),
         warnings=warnings,
+        editing=(editing or form is not None) and prop.is_eligible_for_smart_lock,  # an ineligible row only offers Remove
         **notes,
     )
 
 
-def assignment_rows_page(host, account: ProviderAccount, options: list[LockOption], *, page=1, query: str = "", bound=None):
-    """One page of rows (and the page object, for the links); the dropdown is rendered once."""
+def assignment_rows_page(
+    host, account: ProviderAccount, options: list[LockOption], *, page=1, query: str = "", bound=None, editing=None
+):
+    """One page of rows (and the page object, for the links): summaries, but the form for the
+    property being edited (`editing`, its id, from the panel's ?edit=) and any `bound` (refused) one."""
     bound = bound or {}
     paginator = Paginator(panel_properties(host, account, query), ROWS_PER_PAGE)
     page_obj = paginator.get_page(page)
-    shared = lock_options_html(options)
+    shared = lock_options_html(options) if editing or bound else mark_safe("")  # only a form shows them
     rows = [
-        assignment_row(prop, account.provider, options, bound.get(prop.pk), shared_options_html=shared)
+        assignment_row(
+            prop, account.provider, options, bound.get(prop.pk), shared_options_html=shared, editing=prop.pk == editing
+        )
         for prop in page_obj.object_list
     ]
     return rows, page_obj

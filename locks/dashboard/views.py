@@ -107,15 +107,41 @@ def render_panel(
     if connected:
         page = request.POST.get("page") or request.GET.get("page") or 1
         query = (request.GET.get("q") or "").strip()
+        editing = request.GET.get("edit", "")  # without JavaScript, a row's Edit link reloads the panel with it open
         context["rows"], context["page_obj"] = panels.assignment_rows_page(
-            request.user, account, options, page=page, query=query, bound=bound
+            request.user, account, options, page=page, query=query, bound=bound,
+            editing=int(editing) if is_whole_number(editing) else None,
         )
         context["query"] = query
+        context["page_number"] = context["page_obj"].number
         context["lock_health"] = lock_health(account, options)
+        context["checkable_locks"] = any(health.checkable for health in context["lock_health"])
     return render(request, "locks/dashboard/panel.html", context, status=status)
 
 
 # --- lock assignments ---------------------------------------------------------------------------
+
+@login_required
+@require_GET
+def assignment_row(request: HttpRequest, provider: str, property_id: int) -> HttpResponse:
+    """One row for htmx: its form (?edit=1, the row's Edit) or its summary (the form's Cancel).
+    Without JavaScript those links lead to the panel itself, with or without ?edit=<id>."""
+    provider = panels.provider_or_404(provider)
+    account = panels.connected_account_or_404(request.user, provider)
+    prop = panels.panel_property_or_404(request.user, account, property_id)
+    editing = request.GET.get("edit") == "1" and prop.is_eligible_for_smart_lock
+    if not request.htmx:
+        return redirect(f"{panel_url(provider)}{'?edit=' + str(prop.pk) if editing else ''}#property-{prop.pk}")
+    options = panels.lock_options(account) if editing else []
+    row = panels.assignment_row(prop, provider, options, editing=editing, focus_edit=not editing)
+    return render(request, "locks/dashboard/_assignment.html", _row_context(request, row))
+
+
+def _row_context(request: HttpRequest, row) -> dict:
+    """A row swapped alone, with the panel's page it is on (for its links and its form's fallback)."""
+    page = request.POST.get("page") or request.GET.get("page") or ""
+    return {"row": row, "page_number": page if is_whole_number(page) else "", "query": ""}
+
 
 @login_required
 @require_POST
@@ -183,9 +209,10 @@ def _row_response(request, prop, provider, account, *, form=None, message: str =
     """htmx swaps the one row; without JavaScript the whole panel comes back (PRG on success), its
     refused row saying why and the top of the page saying which row it is."""
     if request.htmx:
-        row = panels.assignment_row(prop, provider, panels.lock_options(account), form, message=message)
-        context = {"row": row, "takes_chosen_pins": panels.takes_chosen_pins(provider)}
-        return render(request, "locks/dashboard/_assignment.html", context, status=status)
+        # Refused: the form again, with its errors. Done: the row's summary, saying what was done.
+        options = panels.lock_options(account) if form is not None else []
+        row = panels.assignment_row(prop, provider, options, form, message=message, focus_edit=form is None)
+        return render(request, "locks/dashboard/_assignment.html", _row_context(request, row), status=status)
     if status >= 400:
         messages.error(request, f"{prop.name} was not saved: the reason is shown in its row below.")
         return render_panel(request, provider, bound={prop.pk: form}, status=status)

@@ -96,6 +96,12 @@ def row_of(page, prop):
     return page.locator(f"li.assignment#property-{prop.pk}")
 
 
+def open_row(row):
+    """A row is a summary until its Edit (or, without a lock, "Choose a lock") opens its form."""
+    row.get_by_role("link", name=re.compile(r"^(Edit|Choose a lock)")).click()
+    expect(row.get_by_label("Lock", exact=True)).to_be_visible()
+
+
 def choose_front_door(row, lead_days: str, margin_minutes: str) -> None:
     row.get_by_label("Lock", exact=True).select_option(label="Front door")
     row.get_by_label("Generate codes X days before arrival").fill(lead_days)
@@ -177,6 +183,12 @@ def test_new_host_connects_ttlock_assigns_front_door_sees_the_code_and_disconnec
     expect(page.locator("ul.assignments")).not_to_contain_text("Harbour Studio")
     row = row_of(page, canal_house)
     expect(row.get_by_role("heading", name=re.compile("^Canal House"))).to_be_visible()
+    expect(row).to_contain_text("No TTLock lock.")
+    expect(row.get_by_label("Lock", exact=True)).to_have_count(0)  # a summary until opened
+    expect_debug_handler(page, debug_mode)
+    mark_page(page)
+    open_row(row)
+    expect_swapped_in_place(page)
     lock_select = row.get_by_label("Lock", exact=True)
     expect(lock_select.locator("option:disabled", has_text="No gateway")).to_have_text(
         "Garden gate (no gateway) — unavailable: No gateway: link the lock to a TTLock gateway"
@@ -186,16 +198,16 @@ def test_new_host_connects_ttlock_assigns_front_door_sees_the_code_and_disconnec
     expect(lock_select.locator("option", has_text="Front door")).to_be_enabled()
     expect(lock_select.locator("option", has_text="Studio (offline)")).to_be_enabled()  # offline never blocks
 
-    # Assign Front door, 3 days ahead, 60 minutes' margin: the row alone is swapped.
-    expect_debug_handler(page, debug_mode)
-    mark_page(page)
+    # Assign Front door, 3 days ahead, 60 minutes' margin: the row alone is swapped, back to its summary.
     choose_front_door(row, "3", "60")
     row.get_by_role("button", name="Save").click()
     expect(row.get_by_role("status")).to_have_text(SAVED)
     expect_swapped_in_place(page)
+    expect(row.locator(".summary")).to_contain_text("Front door · codes made 3 days before arrival · access margin 60 min")
+    expect(row.get_by_role("button", name="Remove")).to_be_visible()
+    open_row(row)  # the form shows what was saved
     expect(row.get_by_label("Lock", exact=True)).to_have_value(str(Lock.objects.get(name="Front door").pk))
     expect(row.get_by_label("Generate codes X days before arrival")).to_have_value("3")
-    expect(row.get_by_role("button", name="Remove")).to_be_visible()
     assignment = assignment_of(canal_house)
     assert (assignment.lock.name, assignment.lead_days, assignment.margin_minutes) == ("Front door", 3, 60)
 
@@ -280,6 +292,7 @@ def test_row_refuses_15_days_in_place_then_saves_and_removes_without_reloading(
     expect_debug_handler(page, debug_mode)
     row = row_of(page, canal_house)
     mark_page(page)
+    open_row(row)
 
     choose_front_door(row, "15", "60")
     row.get_by_role("button", name="Save").click()
@@ -296,6 +309,8 @@ def test_row_refuses_15_days_in_place_then_saves_and_removes_without_reloading(
     assert (assignment_of(canal_house).lead_days, assignment_of(canal_house).margin_minutes) == (3, 60)
 
     # 15 again on an existing assignment: refused, the stored settings untouched.
+    open_row(row)
+    expect(row.get_by_label("Generate codes X days before arrival")).to_have_value("3")
     row.get_by_label("Generate codes X days before arrival").fill("15")
     row.get_by_role("button", name="Save").click()
     expect(row).to_contain_text("Choose from 1 to 14 days.")
@@ -305,6 +320,8 @@ def test_row_refuses_15_days_in_place_then_saves_and_removes_without_reloading(
     row.get_by_role("button", name="Remove").click()
     expect(row.get_by_role("status")).to_contain_text("Removed Front door from Canal House.")
     expect(row.get_by_role("button", name="Remove")).to_have_count(0)
+    expect(row).to_contain_text("No TTLock lock.")
+    open_row(row)
     expect(row.get_by_label("Lock", exact=True)).to_have_value("")
     assert assignment_of(canal_house) is None
     assert page_was_not_reloaded(page)
@@ -316,6 +333,7 @@ def test_row_refuses_a_margin_of_241_minutes_in_place_then_saves_240(debug_mode,
     expect_debug_handler(page, debug_mode)
     row = row_of(page, canal_house)
     mark_page(page)
+    open_row(row)
 
     choose_front_door(row, "3", "241")
     row.get_by_role("button", name="Save").click()
@@ -346,6 +364,8 @@ def test_a_property_with_a_nuki_lock_is_refused_a_ttlock_lock(debug_mode, logged
     expect(row).to_contain_text("This property already has a Nuki lock (Nuki back door). Remove it in the Nuki panel")
     expect(said).to_have_count(1)
     mark_page(page)
+    open_row(row)
+    expect(said).to_have_count(1)
     choose_front_door(row, "3", "60")
     row.get_by_role("button", name="Save").click()
 
@@ -367,7 +387,9 @@ def test_the_assignment_row_works_with_the_keyboard_only(debug_mode, logged_in_p
     row = row_of(page, canal_house)
     mark_page(page)
 
-    row.get_by_label("Lock", exact=True).focus()
+    row.get_by_role("link", name="Choose a lock").focus()
+    page.keyboard.press("Enter")  # the row's form comes in place of its summary, the lock dropdown focused
+    expect(row.get_by_label("Lock", exact=True)).to_be_focused()
     page.keyboard.press("ArrowDown")  # skips the disabled "Cellar (old keypad)"
     expect(row.get_by_label("Lock", exact=True)).to_have_value(str(Lock.objects.get(name="Front door").pk))
     page.keyboard.press("Tab")
@@ -392,6 +414,7 @@ def test_the_assignment_row_works_with_the_keyboard_only(debug_mode, logged_in_p
     page.keyboard.press("Enter")
 
     expect(row.get_by_role("status")).to_have_text(SAVED)
+    expect(row.get_by_role("link", name="Edit")).to_be_focused()  # the focus stays in the row
     assert page_was_not_reloaded(page)
     assignment = assignment_of(canal_house)
     assert (assignment.lock.name, assignment.lead_days, assignment.margin_minutes) == ("Front door", 4, 45)
@@ -441,6 +464,8 @@ def test_without_javascript_a_lock_is_assigned_by_a_full_page_post(browser, live
         log_in(page, live_host)
         panel(page, live_host)
         row = row_of(page, canal_house)
+        row.get_by_role("link", name="Choose a lock").click()  # the panel again, with this row's form
+        page.wait_for_url(f"{live_host.url}/integrations/ttlock/?edit={canal_house.pk}#property-{canal_house.pk}")
 
         choose_front_door(row, "15", "60")
         row.get_by_role("button", name="Save").click()
@@ -452,6 +477,8 @@ def test_without_javascript_a_lock_is_assigned_by_a_full_page_post(browser, live
         row.get_by_role("button", name="Save").click()
         page.wait_for_url(f"{live_host.url}/integrations/ttlock/#property-{canal_house.pk}")
         expect(page.locator(".messages")).to_have_text(SAVED)
+        expect(row_of(page, canal_house).locator(".summary")).to_contain_text("codes made 2 days before arrival · access margin 90 min")
+        row_of(page, canal_house).get_by_role("link", name="Edit").click()
         expect(row_of(page, canal_house).get_by_label("Generate codes X days before arrival")).to_have_value("2")
         assignment = assignment_of(canal_house)
         assert (assignment.lock.name, assignment.lead_days, assignment.margin_minutes) == ("Front door", 2, 90)

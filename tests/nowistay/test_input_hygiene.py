@@ -396,6 +396,12 @@ def pages(world) -> list[tuple[str, Client, str]]:
             response = client.get(url)
             if response.status_code == 200 and response["Content-Type"].startswith("text/html"):
                 found.append((url, client, response.content.decode()))
+                # A provider panel's rows are summaries: their form is on the page its Edit link opens.
+                edit = re.search(r'href="(\?[^"#]*edit=\d+)', found[-1][2])
+                if edit:
+                    opened = client.get(url + unescape(edit[1]))
+                    assert opened.status_code == 200, url + unescape(edit[1])
+                    found.append((url + unescape(edit[1]), client, opened.content.decode()))
     return found
 
 

@@ -24,6 +24,17 @@ def panel_url(provider):
     return reverse("integrations:panel", args=[provider])
 
 
+def edit_url(provider, prop):
+    """The panel with one property's row open as its form (a row is otherwise a summary)."""
+    return f"{panel_url(provider)}?edit={prop.pk}"
+
+
+def row_url(provider, prop, *, edit: bool = False):
+    """One row alone, for htmx: its form (`edit`) or its summary."""
+    url = reverse("integrations:assignment_row", args=[provider, prop.pk])
+    return f"{url}?edit=1" if edit else url
+
+
 def save_url(provider, prop):
     return reverse("integrations:assignment_save", args=[provider, prop.pk])
 
@@ -53,7 +64,8 @@ NOT_SAVED = "{name} was not saved: the reason is shown in its row below."
 
 def row_html(content: str, prop) -> str:
     """The <li> of one property in "Lock assignments" ("" when the property has no row)."""
-    match = re.search(rf'<li class="assignment" id="property-{prop.pk}">.*?</form>\s*</li>', content, re.S)
+    # The row's own </li> starts a line; its error lists' items do not.
+    match = re.search(rf'<li class="assignment" id="property-{prop.pk}">.*?\n</li>', content, re.S)
     return match.group(0) if match else ""
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from locks.models import LockAssignment
 from locks.providers import registry
-from tests.locks.dashboard.pages import panel_url, row_fields, row_html, save_url
+from tests.locks.dashboard.pages import edit_url, row_fields, row_html, row_url, save_url
 
 pytestmark = [
     pytest.mark.django_db,
@@ -43,7 +43,7 @@ def choices(prop) -> tuple[bool, bool]:
 
 def test_the_row_offers_both_choices_labelled_as_the_model(reads_access_log, logged_in, assigned_property):
     prop = assigned_property()
-    row = row_html(logged_in.get(panel_url("ttlock")).content.decode(), prop)
+    row = row_html(logged_in.get(edit_url("ttlock", prop)).content.decode(), prop)
     assert FIRST_ENTRY in row and UNUSED in row
     assert f'name="p{prop.pk}-notify_first_entry"' in row
     assert not re.search(r'name="p\d+-notify_[a-z_]+"[^>]*checked', row)  # neither ticked (the ladder's boxes are)
@@ -54,14 +54,16 @@ def test_saving_the_row_saves_the_choices_and_shows_them_ticked(reads_access_log
     lock_id = LockAssignment.objects.get(property=prop).lock_id
     response = logged_in.post(save_url("ttlock", prop), {**row_fields(prop, lock_id), **notify(prop, True, True)})
     assert response.status_code == 302 and choices(prop) == (True, True)
-    row = row_html(logged_in.get(panel_url("ttlock")).content.decode(), prop)
+    row = row_html(logged_in.get(edit_url("ttlock", prop)).content.decode(), prop)
     assert len(re.findall(r'name="p\d+-notify_[a-z_]+"[^>]*checked', row)) == 2
 
     response = logged_in.post(
         save_url("ttlock", prop), {**row_fields(prop, lock_id), **notify(prop, False, True)}, headers={"HX-Request": "true"}
     )
     assert response.status_code == 200 and choices(prop) == (False, True)
-    assert len(re.findall(r'name="p\d+-notify_[a-z_]+"[^>]*checked', response.content.decode())) == 1
+    assert "emails: unused code" in response.content.decode()  # the row's summary, after an htmx save
+    editor = logged_in.get(row_url("ttlock", prop, edit=True), headers={"HX-Request": "true"}).content.decode()
+    assert len(re.findall(r'name="p\d+-notify_[a-z_]+"[^>]*checked', editor)) == 1
 
 
 def test_a_new_assignment_takes_the_choices(reads_access_log, logged_in, make_property, make_lock):
@@ -80,7 +82,7 @@ def test_a_refused_row_saves_no_choice(reads_access_log, logged_in, assigned_pro
 def test_a_brand_without_an_access_log_offers_neither_and_keeps_them(logged_in, assigned_property):
     prop = assigned_property()
     LockAssignment.objects.filter(property=prop).update(notify_first_entry=True)
-    row = row_html(logged_in.get(panel_url("ttlock")).content.decode(), prop)
+    row = row_html(logged_in.get(edit_url("ttlock", prop)).content.decode(), prop)
     assert FIRST_ENTRY not in row and UNUSED not in row
     lock_id = LockAssignment.objects.get(property=prop).lock_id
     response = logged_in.post(save_url("ttlock", prop), {**row_fields(prop, lock_id), **notify(prop, False, True)})

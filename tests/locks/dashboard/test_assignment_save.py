@@ -24,6 +24,7 @@ from tests.locks.dashboard.pages import (
     NOT_SAVED,
     assignment_state,
     codes_state,
+    edit_url,
     input_value,
     local,
     messages_of,
@@ -62,7 +63,9 @@ class TestAssignmentSave:
         assert response.redirect_chain == [(f"{panel_url('ttlock')}#property-{prop.pk}", 302)]
         content = response.content.decode()
         assert '<li class="success">Saved: Door T1 opens Seaside Flat.</li>' in content
-        (option,) = [o for o in options_of(row_html(content, prop), f"p{prop.pk}-lock") if o["selected"]]
+        assert "<strong>Door T1</strong> · codes made 5 days before arrival · access margin 30 min" in row_html(content, prop)
+        (option,) = [o for o in options_of(row_html(logged_in.get(edit_url("ttlock", prop)).content.decode(), prop), f"p{prop.pk}-lock")
+                     if o["selected"]]
         assert option["value"] == str(lock.pk)
 
     def test_saving_changes_an_existing_assignment(self, logged_in, assigned_property):
@@ -358,7 +361,9 @@ class TestHtmxRows:
         assert content.startswith(f'<li class="assignment" id="property-{prop.pk}">') and content.endswith("</li>")
         assert "<html" not in content and "<body" not in content
         assert '<p class="notice" role="status">Saved: Door T1 opens Seaside Flat.</p>' in content
-        assert input_value(content, f"p{prop.pk}-lead_days") == "4" and ">Remove</button>" in content
+        assert "<strong>Door T1</strong> · codes made 4 days before arrival · access margin 10 min" in content  # its summary
+        assert ">Remove</button>" in content and f'name="p{prop.pk}-lock"' not in content
+        assert "autofocus" in content  # the Edit link takes the focus the Save button had
         assert assignment_state(prop) == (lock.pk, 4, 10, CodeSource.RANDOM)
         assert messages_of(response) == []  # the row carries the message, nothing left for the next page
 
@@ -396,5 +401,5 @@ class TestHtmxRows:
         assert response.status_code == 200 and "<html" not in content
         assert content.startswith(f'<li class="assignment" id="property-{prop.pk}">')
         assert "Removed Door L1 from Flat L1." in content and ">Remove</button>" not in content
-        assert all(not option["selected"] for option in options_of(content, f"p{prop.pk}-lock"))
+        assert "No TTLock lock." in content and ">Choose a lock</a>" in content
         assert not LockAssignment.objects.exists()

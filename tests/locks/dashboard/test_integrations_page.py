@@ -17,6 +17,7 @@ from tests.locks.dashboard.pages import (
     LABELS,
     PROVIDERS,
     card_html,
+    edit_url,
     input_value,
     messages_of,
     options_of,
@@ -209,7 +210,7 @@ class TestPanelConnected:
         back = make_lock("T3", "ttlock")
         Lock.objects.filter(pk=back.pk).update(is_online=False)
 
-        content = logged_in.get(panel_url("ttlock")).content.decode()
+        content = logged_in.get(edit_url("ttlock", prop)).content.decode()
         options = options_of(row_html(content, prop), f"p{prop.pk}-lock")
         assert options[0] == {"value": "", "label": "— No lock —", "disabled": False, "selected": False}
         by_value = {option["value"]: option for option in options[1:]}
@@ -225,7 +226,7 @@ class TestPanelConnected:
         prop = make_property()
         box = make_lock("H1", "homeit")
         Lock.objects.filter(pk=box.pk).update(is_online=False)
-        options = options_of(row_html(logged_in.get(panel_url("homeit")).content.decode(), prop), f"p{prop.pk}-lock")
+        options = options_of(row_html(logged_in.get(edit_url("homeit", prop)).content.decode(), prop), f"p{prop.pk}-lock")
         (option,) = [option for option in options if option["value"] == str(box.pk)]
         assert option["label"] == "Door H1 (offline now; codes reach it when it is back)"
 
@@ -234,13 +235,17 @@ class TestPanelConnected:
         lock = make_lock("T1", "ttlock")
         LockAssignment.objects.create(property=first, lock=lock, lead_days=9, margin_minutes=75, code_source=CodeSource.GUEST_PHONE)
         content = logged_in.get(panel_url("ttlock")).content.decode()
-        mine = row_html(content, first)
+        summary = row_html(content, first)  # the rows are summaries until one is edited
+        assert "<strong>Door T1</strong> · codes made 9 days before arrival · access margin 75 min" in summary
+        assert "code source: last 6 digits of the guest&#x27;s phone" in summary and ">Remove</button>" in summary
+        assert f"p{first.pk}-lock" not in content and f"p{second.pk}-lock" not in content
+        mine = row_html(logged_in.get(edit_url("ttlock", first)).content.decode(), first)
         (option,) = [o for o in options_of(mine, f"p{first.pk}-lock") if o["value"] == str(lock.pk)]
         assert option["selected"] and option["label"] == "Door T1"
         assert input_value(mine, f"p{first.pk}-lead_days") == "9" and input_value(mine, f"p{first.pk}-margin_minutes") == "75"
         assert '<option value="guest_phone" selected>' in mine
         assert f'formaction="{remove_url("ttlock", first)}"' in mine and ">Remove</button>" in mine
-        other = row_html(content, second)
+        other = row_html(logged_in.get(edit_url("ttlock", second)).content.decode(), second)
         (option,) = [o for o in options_of(other, f"p{second.pk}-lock") if o["value"] == str(lock.pk)]
         assert not option["selected"] and option["label"] == "Door T1 — assigned to Alpine Chalet"
         assert ">Remove</button>" not in other
@@ -249,7 +254,7 @@ class TestPanelConnected:
     def test_code_source_is_offered_where_chosen_pins_are_taken(self, logged_in, make_property, make_lock, provider):
         prop = make_property()
         make_lock("L1", provider)
-        row = row_html(logged_in.get(panel_url(provider)).content.decode(), prop)
+        row = row_html(logged_in.get(edit_url(provider, prop)).content.decode(), prop)
         assert f'<label for="id_p{prop.pk}-code_source">Code source</label>' in row
         options = options_of(row, f"p{prop.pk}-code_source")
         assert [(o["value"], o["label"]) for o in options] == [
@@ -260,7 +265,7 @@ class TestPanelConnected:
     def test_igloohome_has_no_code_source(self, logged_in, make_property, make_lock):
         prop = make_property()
         make_lock("IG1", "igloohome")
-        content = logged_in.get(panel_url("igloohome")).content.decode()
+        content = logged_in.get(edit_url("igloohome", prop)).content.decode()
         row = row_html(content, prop)
         assert row and "Code source" not in content and f"p{prop.pk}-code_source" not in row
 
@@ -268,7 +273,7 @@ class TestPanelConnected:
     def test_labels_are_verbatim_and_defaults_are_5_and_30(self, logged_in, make_property, make_lock, provider):
         prop = make_property()
         make_lock("L1", provider)
-        row = row_html(logged_in.get(panel_url(provider)).content.decode(), prop)
+        row = row_html(logged_in.get(edit_url(provider, prop)).content.decode(), prop)
         assert f'<label for="id_p{prop.pk}-lead_days">Generate codes X days before arrival</label>' in row
         assert f'<label for="id_p{prop.pk}-margin_minutes">Access margin</label>' in row
         assert input_value(row, f"p{prop.pk}-lead_days") == "5"
@@ -278,7 +283,7 @@ class TestPanelConnected:
     def test_a_property_with_another_brands_lock_says_so_in_its_row(self, logged_in, assigned_property, make_lock):
         prop = assigned_property(provider="nuki", vendor_lock_id="N1")
         make_lock("T1", "ttlock")
-        row = row_html(logged_in.get(panel_url("ttlock")).content.decode(), prop)
+        row = row_html(logged_in.get(edit_url("ttlock", prop)).content.decode(), prop)
         assert "This property already has a Nuki lock (Door N1). Remove it in the Nuki panel before assigning a TTLock lock here." in row
         assert all(not option["selected"] for option in options_of(row, f"p{prop.pk}-lock")[1:])
         assert ">Remove</button>" not in row  # that lock is removed in the Nuki panel

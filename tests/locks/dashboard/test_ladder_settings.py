@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from locks.models import BackupCode, LadderStep, LadderStepKind, LockAssignment
 from locks.services.backup_pool import tend_pools
-from tests.locks.dashboard.pages import row_fields, save_url
+from tests.locks.dashboard.pages import edit_url, row_fields, save_url
 
 pytestmark = [pytest.mark.django_db, pytest.mark.filterwarnings("ignore:No directory at:UserWarning")]
 
@@ -65,8 +65,8 @@ class TestLadderSettings:
         prop = make_property()
         make_lock("T1", "tedee")
         make_lock("I1", "igloohome")
-        tedee_page = logged_in.get(reverse("integrations:panel", args=["tedee"])).content.decode()
-        igloohome_page = logged_in.get(reverse("integrations:panel", args=["igloohome"])).content.decode()
+        tedee_page = logged_in.get(edit_url("tedee", prop)).content.decode()
+        igloohome_page = logged_in.get(edit_url("igloohome", prop)).content.decode()
         assert f'name="p{prop.pk}-backup_codes"' in tedee_page and f'name="p{prop.pk}-warn_host_hours_before"' in tedee_page
         assert f'name="p{prop.pk}-backup_codes"' not in igloohome_page  # algoPINs need no backups
         assert f'name="p{prop.pk}-warn_host_hours_before"' in igloohome_page

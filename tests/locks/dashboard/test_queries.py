@@ -2,6 +2,7 @@
 locks, assignments, bookings and codes: the same count for 5 and for 60 eligible properties, and at
 most 15. (benchmarks/dashboard.py measures the same pages at 50 and 500.)"""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -152,7 +153,39 @@ def test_each_provider_panel(two_sizes, provider):
     content = large[1].content.decode()
     assert content.count('<li class="assignment" id="property-') == LARGE
     assigned = LockAssignment.objects.filter(lock__account=large_world["accounts"][provider]).count()
-    assert assigned >= 2 and content.count(" selected>") >= assigned  # this brand's assigned rows show their lock
+    assert assigned >= 2 and content.count('<p class="summary"><strong>') == assigned  # this brand's assigned rows name their lock
+    assert "<select" not in content.split('<ul class="assignments">')[1]  # no row carries the dropdown until edited
+
+
+@pytest.mark.parametrize("provider", ["ttlock", "igloohome"])
+def test_a_provider_panel_with_a_row_open_for_editing(two_sizes, provider):
+    """?edit=<id> (the Edit link without JavaScript) opens that row's form: no query more."""
+    small_world, large_world, run = two_sizes
+    url = reverse("integrations:panel", args=[provider])
+    plain_small, plain_large = run(url)
+    small, large = run(f"{url}?edit={small_world['eligible'][0].pk}")
+    assert_constant(small, plain_small)
+    large = run(f"{url}?edit={large_world['eligible'][0].pk}")[1]
+    assert_constant(large, plain_large)
+    assert len(re.findall(r'<select name="p\d+-lock"', large[1].content.decode())) == 1
+
+
+def test_an_htmx_row_editor_does_not_depend_on_the_number_of_properties(two_sizes):
+    """The row's Edit (htmx) fetches that one row's form, with the dropdown, in as many queries at 5 as at 60."""
+    small_world, large_world, _ = two_sizes
+    from django.test import Client
+
+    counts = []
+    for world in (small_world, large_world):
+        client = Client()
+        client.force_login(world["accounts"]["ttlock"].host)
+        url = reverse("integrations:assignment_row", args=["ttlock", world["eligible"][0].pk])
+        client.get(f"{url}?edit=1", headers={"HX-Request": "true"})
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(f"{url}?edit=1", headers={"HX-Request": "true"})
+        assert response.status_code == 200 and response.content.decode().count("<option") > len(world["eligible"]) // 4
+        counts.append(len(captured))
+    assert counts[0] == counts[1] <= MAX_QUERIES
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
