@@ -1,0 +1,169 @@
+"""One token request per account per token lifetime, for every vendor with tokens that lapse.
+
+32 workers of one account (threads here, each with its own database connection, as Celery's
+threads have) find the token expired at once, by its stored expiry or by the vendor's refusal;
+exactly one of them asks the vendor's token endpoint, the others adopt what it stored. The
+several-process case is tests/locks/services/test_one_token_request_processes.py.
+
+The workers need connections that see each other's commits and advisory locks that reach across
+connections, so these run on PostgreSQL only (DATABASE_URL=postgres://..., as .ci/run sets it).
+"""
+
+import threading
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import responses
+from django.db import connection
+
+from locks.models import ProviderAccount
+from locks.providers.nuki import client as nuki_client
+from locks.services.vendor_accounts import provider_for_account
+from tests.vendors.igloohome import CLIENT_ID, CLIENT_SECRET, IgloohomeCloud
+from tests.vendors.nuki import NukiCloud
+from tests.vendors.tedee import TedeeCloud
+from tests.vendors.ttlock import TTLockCloud
+
+WORKERS = 32
+# Advisory locks held in this test database (other databases on the server are not ours to count).
+MY_ADVISORY_LOCKS = (
+    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+    "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+)
+
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.skipif(
+        connection.vendor != "postgresql",
+        reason="needs PostgreSQL: the SQLite in-memory test database is not shared by connections in other "
+        "threads; run with DATABASE_URL=postgres://...",
+    ),
+]
+
+
+@dataclass
+class Vendor:
+    """One vendor's emulator, started, with an account's credentials and a way to count token requests."""
+
+    slug: str
+    credentials: dict
+    token_requests: Callable[[], int]
+    expire_at_vendor: Callable[[], None]
+
+
+def ttlock(stack: ExitStack) -> Vendor:
+    cloud = stack.enter_context(TTLockCloud())
+    cloud.add_lock(3001, "Front door")
+    credentials, _ = cloud.issue_token_expiring("host@example.com")
+    return Vendor("ttlock", credentials, lambda: len(cloud.calls_to("/oauth2/token")), cloud.expire_access_tokens)
+
+
+def tedee(stack: ExitStack) -> Vendor:
+    cloud = stack.enter_context(TedeeCloud())
+    cloud.add_lock(101, "Front door")
+    credentials, _ = cloud.credentials_expiring()
+    return Vendor("tedee", credentials, lambda: cloud.calls.count(("POST", "token")), cloud.expire_access_tokens)
+
+
+def nuki(stack: ExitStack) -> Vendor:
+    cloud = stack.enter_context(NukiCloud())
+    cloud.add_lock(18205286117, "Front door")
+    access, refresh = cloud.issue_tokens()
+    credentials = {"auth": nuki_client.OAUTH, "access_token": access, "refresh_token": refresh}
+    return Vendor("nuki", credentials, lambda: sum(1 for call in cloud.calls if call[1] == "token"), cloud.expire_access_tokens)
+
+
+def igloohome(stack: ExitStack) -> Vendor:
+    cloud = IgloohomeCloud()
+    cloud.add_lock("IGP1234567", "Front door")
+    rsps = stack.enter_context(responses.RequestsMock(assert_all_requests_are_fired=False))
+    cloud.register(rsps)
+    token = "eyJ.igloo-access-first.sig"
+    cloud.tokens[token] = datetime.now(UTC) + timedelta(hours=1)
+    credentials = {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "access_token": token, "access_token_lifetime": 3600}
+    return Vendor("igloohome", credentials, lambda: cloud.token_requests, cloud.expire_tokens)
+
+
+@pytest.fixture(autouse=True)
+def vendor_clients(settings):
+    """The OAuth clients the token endpoints check (TTLock's emulator takes whatever is set)."""
+    settings.TEDEE_CLIENT_ID, settings.TEDEE_CLIENT_SECRET = "nowistay-tedee-client", "nowistay-tedee-secret"
+    settings.NUKI_CLIENT_ID, settings.NUKI_CLIENT_SECRET = "nowistay-nuki-client", "nowistay-nuki-secret"
+
+
+VENDORS = {"ttlock": ttlock, "tedee": tedee, "nuki": nuki, "igloohome": igloohome}
+
+
+def run_workers(account: ProviderAccount, count: int = WORKERS) -> list:
+    """`count` threads, each loading the account as a task does and listing its locks, released together."""
+    barrier = threading.Barrier(count)
+    results: list = [None] * count
+    errors: list[BaseException] = []
+
+    def work(index: int) -> None:
+        try:
+            provider = provider_for_account(ProviderAccount.objects.get(pk=account.pk))
+            barrier.wait(timeout=30)
+            results[index] = provider.list_locks()
+        except BaseException as error:  # re-raised in the main thread
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=work, args=(index,)) for index in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert not any(thread.is_alive() for thread in threads), "a worker hung"
+    if errors:
+        raise errors[0]
+    return results
+
+
+@pytest.mark.parametrize("slug", VENDORS)
+@pytest.mark.parametrize("how", ["expired-by-its-stored-expiry", "refused-by-the-vendor"])
+def test_workers_finding_the_token_expired_make_one_token_request(transactional_db, host, slug, how):
+    with ExitStack() as stack:
+        vendor = VENDORS[slug](stack)
+        now = datetime.now(UTC)
+        # Expired by its stored expiry: every worker sees it lapsed before sending anything.
+        # Refused: the expiry we keep says an hour left, the vendor says otherwise (a 401, errcode 10004).
+        expires_at = now - timedelta(minutes=1) if how == "expired-by-its-stored-expiry" else now + timedelta(hours=1)
+        account = ProviderAccount.objects.create(
+            host=host, provider=vendor.slug, display_name=slug, credentials=vendor.credentials, token_expires_at=expires_at
+        )
+        vendor.expire_at_vendor()
+
+        results = run_workers(account)
+
+        assert vendor.token_requests() == 1
+        assert all(len(locks) == 1 for locks in results)
+        account.refresh_from_db()
+        assert account.credentials["access_token"] != vendor.credentials["access_token"]
+        assert account.token_expires_at > now
+        with connection.cursor() as cursor:
+            cursor.execute(MY_ADVISORY_LOCKS)
+            assert cursor.fetchone()[0] == 0
+
+
+@pytest.mark.parametrize("slug", VENDORS)
+def test_a_second_lifetime_costs_one_more_token_request(transactional_db, host, slug):
+    with ExitStack() as stack:
+        vendor = VENDORS[slug](stack)
+        account = ProviderAccount.objects.create(
+            host=host, provider=vendor.slug, display_name=slug, credentials=vendor.credentials,
+            token_expires_at=datetime.now(UTC) - timedelta(minutes=1),
+        )
+        vendor.expire_at_vendor()
+        run_workers(account, 8)
+        assert vendor.token_requests() == 1
+        run_workers(account, 8)  # the token is fresh: nobody asks
+        assert vendor.token_requests() == 1
+
+        vendor.expire_at_vendor()  # the second lifetime ends early, at the vendor
+        run_workers(account, 8)
+        assert vendor.token_requests() == 2
