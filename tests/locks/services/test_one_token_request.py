@@ -10,22 +10,15 @@ connections, so these run on PostgreSQL only (DATABASE_URL=postgres://..., as .c
 """
 
 import threading
-from collections.abc import Callable
 from contextlib import ExitStack
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import responses
 from django.db import connection
 
 from locks.models import ProviderAccount
-from locks.providers.nuki import client as nuki_client
 from locks.services.vendor_accounts import provider_for_account
-from tests.vendors.igloohome import CLIENT_ID, CLIENT_SECRET, IgloohomeCloud
-from tests.vendors.nuki import NukiCloud
-from tests.vendors.tedee import TedeeCloud
-from tests.vendors.ttlock import TTLockCloud
+from tests.vendors.token_clouds import CLIENT_SETTINGS, VENDORS
 
 WORKERS = 32
 # Advisory locks held in this test database (other databases on the server are not ours to count).
@@ -44,57 +37,10 @@ pytestmark = [
 ]
 
 
-@dataclass
-class Vendor:
-    """One vendor's emulator, started, with an account's credentials and a way to count token requests."""
-
-    slug: str
-    credentials: dict
-    token_requests: Callable[[], int]
-    expire_at_vendor: Callable[[], None]
-
-
-def ttlock(stack: ExitStack) -> Vendor:
-    cloud = stack.enter_context(TTLockCloud())
-    cloud.add_lock(3001, "Front door")
-    credentials, _ = cloud.issue_token_expiring("host@example.com")
-    return Vendor("ttlock", credentials, lambda: len(cloud.calls_to("/oauth2/token")), cloud.expire_access_tokens)
-
-
-def tedee(stack: ExitStack) -> Vendor:
-    cloud = stack.enter_context(TedeeCloud())
-    cloud.add_lock(101, "Front door")
-    credentials, _ = cloud.credentials_expiring()
-    return Vendor("tedee", credentials, lambda: cloud.calls.count(("POST", "token")), cloud.expire_access_tokens)
-
-
-def nuki(stack: ExitStack) -> Vendor:
-    cloud = stack.enter_context(NukiCloud())
-    cloud.add_lock(18205286117, "Front door")
-    access, refresh = cloud.issue_tokens()
-    credentials = {"auth": nuki_client.OAUTH, "access_token": access, "refresh_token": refresh}
-    return Vendor("nuki", credentials, lambda: sum(1 for call in cloud.calls if call[1] == "token"), cloud.expire_access_tokens)
-
-
-def igloohome(stack: ExitStack) -> Vendor:
-    cloud = IgloohomeCloud()
-    cloud.add_lock("IGP1234567", "Front door")
-    rsps = stack.enter_context(responses.RequestsMock(assert_all_requests_are_fired=False))
-    cloud.register(rsps)
-    token = "eyJ.igloo-access-first.sig"
-    cloud.tokens[token] = datetime.now(UTC) + timedelta(hours=1)
-    credentials = {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "access_token": token, "access_token_lifetime": 3600}
-    return Vendor("igloohome", credentials, lambda: cloud.token_requests, cloud.expire_tokens)
-
-
 @pytest.fixture(autouse=True)
 def vendor_clients(settings):
-    """The OAuth clients the token endpoints check (TTLock's emulator takes whatever is set)."""
-    settings.TEDEE_CLIENT_ID, settings.TEDEE_CLIENT_SECRET = "nowistay-tedee-client", "nowistay-tedee-secret"
-    settings.NUKI_CLIENT_ID, settings.NUKI_CLIENT_SECRET = "nowistay-nuki-client", "nowistay-nuki-secret"
-
-
-VENDORS = {"ttlock": ttlock, "tedee": tedee, "nuki": nuki, "igloohome": igloohome}
+    for name, value in CLIENT_SETTINGS.items():
+        setattr(settings, name, value)
 
 
 def run_workers(account: ProviderAccount, count: int = WORKERS) -> list:

@@ -1,0 +1,60 @@
+"""A worker process for the one-token-request tests and benchmark: `threads` threads that each
+load one stored account as a task does and list its locks, `rounds` times, starting together at
+`start_at` (epoch seconds, so that several processes start together). Prints one JSON line:
+{"calls": n, "errors": {"<error>": n}}.
+
+    DJANGO_SETTINGS_MODULE=nowistay.settings DATABASE_URL=... python -m tests.vendors.token_workers \
+        --account 7 --threads 8 --rounds 1 --start-at 1765000000.5 [--pause 0.05]
+"""
+
+import argparse
+import json
+import threading
+import time
+from collections import Counter
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--account", type=int, required=True)
+    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--start-at", type=float, default=0.0)
+    parser.add_argument("--pause", type=float, default=0.0)  # between one thread's rounds
+    args = parser.parse_args()
+
+    import django
+
+    django.setup()
+    from django.db import connection
+
+    from locks.models import ProviderAccount
+    from locks.services.vendor_accounts import provider_for_account
+
+    calls, errors, mutex = [0], Counter(), threading.Lock()
+
+    def work() -> None:
+        try:
+            time.sleep(max(0.0, args.start_at - time.time()))
+            for _ in range(args.rounds):
+                try:
+                    provider_for_account(ProviderAccount.objects.get(pk=args.account)).list_locks()
+                    with mutex:
+                        calls[0] += 1
+                except Exception as error:
+                    with mutex:
+                        errors[f"{type(error).__name__}: {error}"] += 1
+                time.sleep(args.pause)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=work) for _ in range(args.threads)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    print(json.dumps({"calls": calls[0], "errors": dict(errors)}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
