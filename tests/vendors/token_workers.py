@@ -1,6 +1,6 @@
 """A worker process for the one-token-request tests and benchmark: `threads` threads that each
 load one stored account as a task does and list its locks, `rounds` times, starting together at
-`start_at` (epoch seconds, so that several processes start together). Prints one JSON line:
+`start_at` (epoch seconds, so that several processes start together), and on until `until`. Prints one JSON line:
 {"calls": n, "errors": {"<error>": n}}.
 
     DJANGO_SETTINGS_MODULE=nowistay.settings DATABASE_URL=... python -m tests.vendors.token_workers \
@@ -21,6 +21,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--start-at", type=float, default=0.0)
     parser.add_argument("--pause", type=float, default=0.0)  # between one thread's rounds
+    parser.add_argument("--until", type=float, default=0.0)  # epoch seconds: go on past `rounds` until then
     args = parser.parse_args()
 
     import django
@@ -36,7 +37,9 @@ def main() -> None:
     def work() -> None:
         try:
             time.sleep(max(0.0, args.start_at - time.time()))
-            for _ in range(args.rounds):
+            done = 0
+            while done < args.rounds or time.time() < args.until:
+                done += 1
                 try:
                     provider_for_account(ProviderAccount.objects.get(pk=args.account)).list_locks()
                     with mutex:
