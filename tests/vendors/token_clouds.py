@@ -49,20 +49,27 @@ class Vendor:
     credentials: dict
     token_requests: Callable[[], int]
     expire_at_vendor: Callable[[], None]  # every access token issued so far is refused from now on
+    fail_token_request: Callable[[], None]  # the next token request fails for a passing reason
 
 
 def ttlock(stack: ExitStack) -> Vendor:
     cloud = stack.enter_context(TTLockCloud())
     cloud.add_lock(3001, "Front door")
     credentials, _ = cloud.issue_token_expiring("host@example.com")
-    return Vendor("ttlock", credentials, lambda: len(cloud.calls_to("/oauth2/token")), cloud.expire_access_tokens)
+    return Vendor(
+        "ttlock", credentials, lambda: len(cloud.calls_to("/oauth2/token")), cloud.expire_access_tokens,
+        lambda: cloud.fail_next("oauth2/token", 90000),  # TTLock's "internal error"
+    )
 
 
 def tedee(stack: ExitStack) -> Vendor:
     cloud = stack.enter_context(TedeeCloud())
     cloud.add_lock(101, "Front door")
     credentials, _ = cloud.credentials_expiring()
-    return Vendor("tedee", credentials, lambda: cloud.calls.count(("POST", "token")), cloud.expire_access_tokens)
+    return Vendor(
+        "tedee", credentials, lambda: cloud.calls.count(("POST", "token")), cloud.expire_access_tokens,
+        lambda: cloud.fail_next("POST", "token", 503),
+    )
 
 
 def nuki(stack: ExitStack) -> Vendor:
@@ -70,7 +77,10 @@ def nuki(stack: ExitStack) -> Vendor:
     cloud.add_lock(18205286117, "Front door")
     access, refresh = cloud.issue_tokens()
     credentials = {"auth": nuki_client.OAUTH, "access_token": access, "refresh_token": refresh}
-    return Vendor("nuki", credentials, lambda: sum(1 for call in cloud.calls if call[1] == "token"), cloud.expire_access_tokens)
+    return Vendor(
+        "nuki", credentials, lambda: sum(1 for call in cloud.calls if call[1] == "token"), cloud.expire_access_tokens,
+        lambda: cloud.fail_next("POST", "token", 503),
+    )
 
 
 def igloohome(stack: ExitStack) -> Vendor:
@@ -81,7 +91,10 @@ def igloohome(stack: ExitStack) -> Vendor:
     token = "eyJ.igloo-access-first.sig"
     cloud.tokens[token] = datetime.now(UTC) + timedelta(hours=1)
     credentials = {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "access_token": token, "access_token_lifetime": 3600}
-    return Vendor("igloohome", credentials, lambda: cloud.token_requests, cloud.expire_tokens)
+    return Vendor(
+        "igloohome", credentials, lambda: cloud.token_requests, cloud.expire_tokens,
+        lambda: cloud.fail_next("token", 503, {"message": "Service Unavailable"}),
+    )
 
 
 VENDORS: dict[str, Callable[[ExitStack], Vendor]] = {"ttlock": ttlock, "tedee": tedee, "nuki": nuki, "igloohome": igloohome}
