@@ -47,9 +47,11 @@ def database_url() -> str:
     return f"postgres://{credentials}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
-def run_processes(account: ProviderAccount, base_url: str, *, rounds: int = 1) -> list[dict]:
+def run_processes(account: ProviderAccount, base_url: str, *, rounds: int = 1, cache_url: str | None = None) -> list[dict]:
     """PROCESSES worker processes of THREADS threads, starting their calls together; their reports."""
     env = {**os.environ, **child_settings(base_url), "DATABASE_URL": database_url(), "DJANGO_SETTINGS_MODULE": "nowistay.settings"}
+    if cache_url:
+        env["CACHE_URL"] = cache_url
     start_at = time.time() + 4  # every process set up (Django, imports) before the first call
     args = ["--account", str(account.pk), "--threads", str(THREADS), "--rounds", str(rounds), "--start-at", str(start_at)]
     workers = [
@@ -92,3 +94,39 @@ def test_processes_sharing_an_account_make_one_token_request_per_lifetime(transa
         reports = run_processes(account, base_url)
         assert [report["errors"] for report in reports] == [{}] * PROCESSES
         assert vendor.token_requests() == 2
+
+
+@pytest.mark.redis
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs Redis, the cache the worker processes share: REDIS_URL=redis://...")
+@pytest.mark.parametrize("slug", VENDORS)
+def test_a_failed_token_request_is_shared_across_processes(transactional_db, host, slug):
+    import redis
+
+    # The workers' cache is Redis, as in production (CACHE_URL); only our keys are removed from it.
+    cache_url = os.environ["REDIS_URL"]
+
+    def forget_failures() -> None:
+        server = redis.Redis.from_url(cache_url)
+        for key in server.scan_iter(match="*nowistay:failed-token-refresh:*"):
+            server.delete(key)
+
+    forget_failures()
+    with ExitStack() as stack:
+        vendor = VENDORS[slug](stack)
+        base_url = stack.enter_context(serve_over_http())
+        account = ProviderAccount.objects.create(
+            host=host,
+            provider=vendor.slug,
+            display_name=slug,
+            credentials=vendor.credentials,
+            token_expires_at=datetime.now(UTC) - timedelta(minutes=1),
+        )
+        vendor.expire_at_vendor()
+        vendor.fail_token_request()
+
+        reports = run_processes(account, base_url, cache_url=cache_url.replace("redis://", "rediscache://"))
+
+        assert vendor.token_requests() == 1
+        assert sum(report["calls"] for report in reports) == 0
+        assert sum(sum(report["errors"].values()) for report in reports) == PROCESSES * THREADS
+    forget_failures()
