@@ -44,7 +44,6 @@ THREADS = int(os.environ.get("TOKENS_THREADS", 8))
 LIFETIMES = int(os.environ.get("TOKENS_LIFETIMES", 4))
 LIFETIME_SECONDS = float(os.environ.get("TOKENS_LIFETIME_SECONDS", 2.0))
 PAUSE_SECONDS = float(os.environ.get("TOKENS_PAUSE_SECONDS", 0.01))
-SETUP_SECONDS = 5.0  # the workers' Django start-up, before their first call
 
 
 def configure_environment() -> str:
@@ -79,16 +78,22 @@ def run_vendor(slug: str, host) -> tuple[list[int], int, dict]:
         )
         vendor.expire_at_vendor()  # the first lifetime is over before the workers start
 
-        start_at = time.time() + SETUP_SECONDS
-        until = start_at + LIFETIMES * LIFETIME_SECONDS
         env = {**os.environ, **child_settings(base_url)}
-        args = ["--account", str(account.pk), "--threads", str(THREADS), "--rounds", "1",
-                "--start-at", str(start_at), "--until", str(until), "--pause", str(PAUSE_SECONDS)]
+        # The run starts once every worker is set up (Django's start-up takes seconds under load).
+        args = ["--account", str(account.pk), "--threads", str(THREADS), "--rounds", "1", "--pause", str(PAUSE_SECONDS)]
         workers = [
             subprocess.Popen([sys.executable, "-m", "tests.vendors.token_workers", *args], cwd=ROOT, env=env,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             for _ in range(PROCESSES)
         ]
+        for worker in workers:
+            if worker.stdout.readline().strip() != "ready":
+                raise RuntimeError(f"a worker did not start:\n{worker.stderr.read()[-3000:]}")
+        start_at = time.time() + 0.5
+        until = start_at + LIFETIMES * LIFETIME_SECONDS
+        for worker in workers:
+            worker.stdin.write(f"{start_at} {until}\n")
+            worker.stdin.flush()
         per_lifetime, counted = [], 0
         for lifetime in range(1, LIFETIMES + 1):
             time.sleep(max(0.0, start_at + lifetime * LIFETIME_SECONDS - time.time()))

@@ -1,6 +1,7 @@
 """A worker process for the one-token-request tests and benchmark: `threads` threads that each
 load one stored account as a task does and list its locks, `rounds` times, starting together at
-`start_at` (epoch seconds, so that several processes start together), and on until `until`. Prints one JSON line:
+`start_at` (epoch seconds, so that several processes start together; without it the worker
+prints "ready" once set up and reads "<start_at> [<until>]" from its input), and on until `until`. Prints one JSON line:
 {"calls": n, "errors": {"<error>": n}}.
 
     DJANGO_SETTINGS_MODULE=nowistay.settings DATABASE_URL=... python -m tests.vendors.token_workers \
@@ -9,6 +10,7 @@ load one stored account as a task does and list its locks, `rounds` times, start
 
 import argparse
 import json
+import sys
 import threading
 import time
 from collections import Counter
@@ -32,6 +34,10 @@ def main() -> None:
     from locks.models import ProviderAccount
     from locks.services.vendor_accounts import provider_for_account
 
+    if not args.start_at:  # told when to start once set up: "ready" out, the start time in
+        print("ready", flush=True)
+        start_at, *until = sys.stdin.readline().split()
+        args.start_at, args.until = float(start_at), float(until[0]) if until else args.until
     calls, errors, mutex = [0], Counter(), threading.Lock()
 
     def work() -> None:
