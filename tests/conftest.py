@@ -72,6 +72,16 @@ def no_pause_between_tedee_reads(monkeypatch):
     monkeypatch.setattr(TedeeReadBack, "detail_retry_pause", 0)
 
 
+@pytest.fixture(autouse=True)
+def no_failed_refresh_shared_between_tests():
+    """A failed token refresh is shared with the account's other workers for a few seconds, through
+    the cache (locks.services.vendor_accounts): one test's failure is not the next test's answer."""
+    from django.core.cache import cache
+
+    yield
+    cache.clear()
+
+
 # --- lock lifecycle fixtures -------------------------------------------------------------------
 
 

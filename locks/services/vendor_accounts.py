@@ -8,10 +8,14 @@ session's `serialise`), writes the audit row of every vendor request (`audited_c
 an account whose credentials the vendor refuses for reconnection.
 """
 
+import hashlib
+import json
 import logging
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
+
+from django.core.cache import cache
 
 from locks import notifications
 from locks.models import AccessCode, AccountStatus, CallOutcome, ProviderAccount, VendorCall
@@ -34,6 +38,11 @@ logger = logging.getLogger(__name__)
 USABLE_ACCOUNT_STATES = (AccountStatus.CONNECTED, AccountStatus.NEEDS_RECONNECT, AccountStatus.DISCONNECTING)
 
 Refresh = Callable[[dict], tuple[dict, datetime | None]]
+
+# How long the workers waiting on an account's token lock take a failed refresh as their own answer
+# rather than each asking the vendor again with the same credentials (a Retry-After, when longer).
+FAILED_REFRESH_SHARED_FOR = timedelta(seconds=10)
+FAILED_REFRESH_SHARED_AT_MOST = timedelta(minutes=5)
 
 
 def provider_for_account(account: ProviderAccount) -> LockProvider:
@@ -66,13 +75,23 @@ class _TokenStore:
     def serialised_refresh(self, held: dict, refresh: Refresh) -> tuple[dict, datetime | None]:
         # One refresh per account at a time across workers; a refresh token is good for one use,
         # so tokens another worker stored meanwhile are adopted rather than refreshed again.
+        # A worker that waited while another's refresh of these same credentials failed takes that
+        # failure as its own: 32 workers behind a token endpoint answering 503 (or refusing the
+        # refresh token) would otherwise each ask in turn, one after another.
         account = self.account
         with one_at_a_time(ACCOUNT_TOKEN_SCOPE, str(account.pk)):
             stored = ProviderAccount.objects.filter(pk=account.pk).values("credentials", "token_expires_at").first()
             if stored is not None and stored["credentials"] != held:
                 self._adopt(stored["credentials"], stored["token_expires_at"])
                 return stored["credentials"], stored["token_expires_at"]
-            fresh, expires_at = refresh(held)
+            failed = _failed_refresh(account.pk, held)
+            if failed is not None:
+                raise failed
+            try:
+                fresh, expires_at = refresh(held)
+            except ProviderError as error:
+                _remember_failed_refresh(account.pk, held, error)
+                raise
             self._store_if_still_current(held, fresh, expires_at)
             return fresh, expires_at
 
@@ -90,6 +109,38 @@ class _TokenStore:
         self.account.credentials, self.account.token_expires_at = credentials, expires_at
         if self.session is not None:
             self.session.expires_at = expires_at
+
+
+def _failed_refresh_key(account_id: int) -> str:
+    return f"nowistay:failed-token-refresh:{account_id}"
+
+
+def _credentials_digest(credentials: dict) -> str:
+    # The cache (Redis, shared by the worker processes) never holds the credentials themselves.
+    return hashlib.blake2b(json.dumps(credentials, sort_keys=True, default=str).encode(), digest_size=16).hexdigest()
+
+
+def _remember_failed_refresh(account_id: int, credentials: dict, error: ProviderError) -> None:
+    shared_for = FAILED_REFRESH_SHARED_FOR.total_seconds()
+    retry_after = getattr(error, "retry_after", None)
+    if retry_after:
+        shared_for = min(max(shared_for, retry_after), FAILED_REFRESH_SHARED_AT_MOST.total_seconds())
+    try:
+        cache.set(_failed_refresh_key(account_id), (_credentials_digest(credentials), error), shared_for)
+    except Exception:  # a cache that is down costs more token requests, never the refresh's own error
+        logger.warning("could not share a failed token refresh", exc_info=True, extra={"account_id": account_id})
+
+
+def _failed_refresh(account_id: int, credentials: dict) -> ProviderError | None:
+    """The error of a refresh of these very credentials that failed moments ago, if any."""
+    try:
+        remembered = cache.get(_failed_refresh_key(account_id))
+    except Exception:
+        logger.warning("could not read a shared failed token refresh", exc_info=True, extra={"account_id": account_id})
+        return None
+    if not remembered or remembered[0] != _credentials_digest(credentials):
+        return None
+    return remembered[1]
 
 
 def audited_call(*, account: ProviderAccount, operation: str, call: Callable, lock=None, code: AccessCode | None = None):

@@ -25,6 +25,7 @@ DEFAULT_TOKEN_LIFETIME = timedelta(seconds=3600)
 TOKEN_RENEWAL_MARGIN = timedelta(minutes=5)
 NO_API_CLIENT = "No igloohome API client is saved for this account; reconnect it."
 TOKEN_LIFETIME_KEY = "access_token_lifetime"  # seconds, as igloohome gave them for the current token
+FORBIDDEN_IS_NOT_EXPIRY = timedelta(minutes=1)  # a 403 to a token younger than this is not renewed
 
 
 def renewal_margin(credentials: dict) -> timedelta:
@@ -61,10 +62,30 @@ class IgloohomeRequests:
             headers = {"Authorization": f"Bearer {self._access_token()}", "Accept": "application/json"}
             return self.http.request(method, url, params=params, json=json, headers=headers)
 
-        # One client sees an expired token answered with 403 (idx:37064654223), so both are retried.
+        # One client sees an expired token answered with 403 (idx:37064654223), so both are retried;
+        # but a 403 to a token issued moments ago is about rights (a device or scope the API client
+        # lacks), and renewing on it would cost a token request on every such call.
+        sent_token: list[str] = []
+
+        def send_recorded() -> requests.Response:
+            response = send()
+            sent_token[:] = [self.session.credentials.get("access_token", "")]  # as send() found or fetched it
+            return response
+
         return send_with_one_refresh(
-            send, refused=lambda sent: sent.status_code in (401, 403), refresh=lambda: self._access_token(renew=True)
+            send_recorded,
+            refused=lambda sent: sent.status_code == 401 or (sent.status_code == 403 and not self._token_just_issued(sent_token)),
+            refresh=lambda: self._access_token(renew=True),
         )
+
+    def _token_just_issued(self, sent_token: list[str]) -> bool:
+        """Whether the token sent (still the session's) was issued less than FORBIDDEN_IS_NOT_EXPIRY ago."""
+        credentials = self.session.credentials
+        lifetime, expires_at = credentials.get(TOKEN_LIFETIME_KEY), self.session.expires_at
+        if sent_token != [credentials.get("access_token", "")] or expires_at is None or not isinstance(lifetime, (int, float)):
+            return False
+        issued_at = expires_at - timedelta(seconds=lifetime)
+        return self.now() - issued_at < FORBIDDEN_IS_NOT_EXPIRY
 
     def _raise_for_status(self, response: requests.Response, *, on_device: bool, creating: bool = False) -> None:
         status = response.status_code

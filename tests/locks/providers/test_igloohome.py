@@ -545,12 +545,33 @@ class TestCreateErrors:
         with freeze_time("2027-01-01 00:00:00"), pytest.raises(LockNotFound):
             make_provider().create_code("IGL-GONE", spec(utc(2027, 1, 10, 13), utc(2027, 1, 12, 10)))
 
-    @pytest.mark.parametrize("status, error", [(401, ProviderAuthError), (403, LockNotFound)])
-    def test_refused_twice_after_a_fresh_token(self, cloud, status, error):
+    # A 403 to a token fetched moments ago is about rights, not expiry: no second token request.
+    @pytest.mark.parametrize("status, error, token_requests", [(401, ProviderAuthError, 2), (403, LockNotFound, 1)])
+    def test_refused_twice_after_a_fresh_token(self, cloud, status, error, token_requests):
         cloud.fail_next("algopin", status, {"message": "Forbidden"}, times=2)
         with freeze_time("2027-01-01 00:00:00"), pytest.raises(error):
             make_provider().create_code("IGL-1", spec(utc(2027, 1, 10, 13), utc(2027, 1, 12, 10)))
-        assert cloud.token_requests == 2
+        assert cloud.token_requests == token_requests
+
+    def test_every_403_on_a_device_the_client_may_not_use_costs_no_token_request(self, cloud):
+        provider = make_provider()
+        with freeze_time("2027-01-01 00:00:00"):
+            provider.list_locks()
+            cloud.fail_next("algopin", 403, {"message": "Forbidden"}, times=5)
+            for _ in range(5):
+                with pytest.raises(LockNotFound):
+                    provider.create_code("IGL-1", spec(utc(2027, 1, 10, 13), utc(2027, 1, 12, 10)))
+        assert cloud.token_requests == 1
+
+    def test_a_403_to_a_token_issued_a_while_ago_renews_it_once(self, cloud):
+        # The client of idx:37064654223 answers an expired token with 403.
+        with freeze_time("2027-01-01 00:00:00"):
+            provider = make_provider()
+            provider.list_locks()
+        cloud.fail_next("algopin", 403, {"message": "Forbidden"})
+        with freeze_time("2027-01-01 00:10:00"):
+            issued = provider.create_code("IGL-1", spec(utc(2027, 1, 10, 13), utc(2027, 1, 12, 10)))
+        assert issued.pin and cloud.token_requests == 2
 
     @pytest.mark.parametrize(
         "raw",
