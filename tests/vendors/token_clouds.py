@@ -104,7 +104,16 @@ class _Forward(BaseHTTPRequestHandler):
     """`/<SETTING>/<rest>` -> the emulator at `settings.<SETTING>` + `/<rest>`, through `responses`."""
 
     protocol_version = "HTTP/1.1"
-    session = requests.Session()  # the emulators' mocks patch every requests adapter of this process
+    # One session per serving thread: a requests.Session is not safe to share between threads
+    # (a shared one sometimes left a worker's request unanswered until its 20 s timeout under load).
+    # The emulators' mocks patch every requests adapter of this process, these sessions' too.
+    _sessions = threading.local()
+
+    @property
+    def session(self) -> requests.Session:
+        if not hasattr(self._sessions, "session"):
+            self._sessions.session = requests.Session()
+        return self._sessions.session
 
     def _forward(self) -> None:
         name, _, rest = self.path.lstrip("/").partition("/")
