@@ -1,5 +1,6 @@
-"""Nowistay's own guest messages, sent where the host has none of theirs: for now the door code
-change message that tells a guest their rotated code (`messaging.rotations`).
+"""Nowistay's own guest messages, sent where the host has none of theirs: the door code change
+message that tells a guest their rotated code (`messaging.rotations`), and the door code a guest
+gets when their own did not reach the lock in time (`messaging.fallbacks`).
 
 Written like the examples a new template starts from (`messaging.forms.DEFAULT_BODY`, the demo's
 "Door code"), with the same variables, and held to the same rules when sent: rendered by
@@ -19,6 +20,13 @@ CODE_CHANGE_BODY = (
     "The door code for {{property_name}} has changed. Your new code is {{smartlock_code}}.\n"
     "It works from {{code_valid_from}} until {{code_valid_until}}. {{code_usage_note}}\n\n"
     "Please use this new code from now on: the code you received before may no longer open the door.\n\n"
+    "Check-in is from {{check_in_time}} on {{arrival_date}}; check-out by {{check_out_time}} on {{departure_date}}.\n"
+)
+FALLBACK_SUBJECT = "Your door code for {{property_name}}"
+FALLBACK_BODY = (
+    "Hello {{guest_name}},\n\n"
+    "Your door code for {{property_name}} is {{smartlock_code}}.\n"
+    "It works from {{code_valid_from}} until {{code_valid_until}}. {{code_usage_note}}\n\n"
     "Check-in is from {{check_in_time}} on {{arrival_date}}; check-out by {{check_out_time}} on {{departure_date}}.\n"
 )
 # For locks whose guests also get a door link (homeit): the link changed with the code.
@@ -46,6 +54,10 @@ class DefaultMessage:
 
 MESSAGES = {
     BuiltinMessage.CODE_CHANGE: DefaultMessage(name=BuiltinMessage.CODE_CHANGE.label, subject=CODE_CHANGE_SUBJECT, body=CODE_CHANGE_BODY),
+    # The escalation ladder's fallback (locks.services.ladder), for a guest no message of the host's gives a code.
+    BuiltinMessage.FALLBACK_CODE: DefaultMessage(
+        name=BuiltinMessage.FALLBACK_CODE.label, subject=FALLBACK_SUBJECT, body=FALLBACK_BODY, is_code_change=False
+    ),
 }
 
 

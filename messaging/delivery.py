@@ -142,6 +142,9 @@ def message_of(delivery: MessageDelivery) -> MessageTemplate | DefaultMessage | 
     return delivery.template
 
 
+REPLACED = "A newer door code replaced the one this message was for."
+
+
 def _skip_reason(delivery: MessageDelivery, template: MessageTemplate | DefaultMessage | None, now: datetime) -> str:
     booking = delivery.booking
     if template is None:
@@ -158,8 +161,11 @@ def _skip_reason(delivery: MessageDelivery, template: MessageTemplate | DefaultM
     if key.startswith(f"{schedule.CODE_CHANGE}:"):
         code = current_code(booking.pk)
         if code is None or not schedule.is_code_change_key_of(key, code.pk, code.vendor_code_id):
-            return "A newer door code replaced the one this message was for."
+            return REPLACED
         return ""
+    if key.startswith(f"{schedule.FALLBACK}:"):
+        code = current_code(booking.pk)
+        return "" if code is not None and key == schedule.fallback_key(code.pk) else REPLACED
     if template.is_code_change:
         return "The message is now a door code change message."
     if key == schedule.confirmation_key():

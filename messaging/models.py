@@ -173,6 +173,7 @@ class BuiltinMessage(models.TextChoices):
     """Messages of Nowistay's own, sent where the host has none of theirs (`messaging.default_messages`)."""
 
     CODE_CHANGE = "code_change", "Door code change (Nowistay's default)"
+    FALLBACK_CODE = "fallback_code", "Door code given when the guest's own was late (Nowistay's default)"
 
 
 class MessageDelivery(models.Model):

@@ -6,7 +6,7 @@ import logging
 from django.db import transaction
 
 from bookings.models import Booking, BookingStatus
-from messaging import ledger, planning
+from messaging import fallbacks, ledger, planning
 
 logger = logging.getLogger(__name__)
 
@@ -36,5 +36,6 @@ def booking_saved(sender, instance: Booking, created: bool, raw: bool = False, *
 def code_ready(sender, code_id: int, booking_id: int, **kwargs) -> None:
     """A booking's code is on its lock: send its waiting messages now, and tell the guest if the
     code differs from the one they were sent."""
+    fallbacks.plan_fallback_message(code_id=code_id, booking_id=booking_id)
     if ledger.booking_has_messaging(booking_id):
         ledger.enqueue_booking(booking_id)

@@ -20,6 +20,7 @@ ARRIVAL_DAY = "arrival_day"
 AFTER_CHECK_OUT = "after_check_out"
 DAYS, HOURS = "days", "hours"
 CODE_CHANGE = "code_change"
+FALLBACK = "fallback"  # Nowistay's door code message for a fallback code (messaging.fallbacks)
 
 # A message found after its moment is still sent late within this time (a worker was down, the
 # booking was confirmed late, the template was just created); after it, it is pointless.
@@ -104,6 +105,10 @@ def occurrence(trigger: Trigger, stay: Stay) -> Occurrence:
 
 def confirmation_key() -> str:
     return ON_CONFIRMATION
+
+
+def fallback_key(code_id: int) -> str:
+    return f"{FALLBACK}:{code_id}"
 
 
 def code_change_key(code_id: int, vendor_code_id: str) -> str:

@@ -16,6 +16,7 @@ from locks.providers.base import Capabilities
 from locks.services.backup_pool import tend_pools
 from locks.services.ladder import run_ladder
 from messaging import services as messaging
+from messaging.models import DeliveryStatus, MessageDelivery
 from tests.helpers.lifecycle import current, passes, tick, utc
 
 pytestmark = pytest.mark.django_db
@@ -26,13 +27,15 @@ ARRIVAL, DEPARTURE = date(2026, 10, 24), date(2026, 10, 27)  # Europe crosses ba
 
 @pytest.mark.parametrize("zone", ["Europe/Paris", "America/New_York", "Asia/Kathmandu", "Australia/Lord_Howe"])
 @pytest.mark.parametrize("vendor", ["ttlock", "tedee"])
+@pytest.mark.parametrize("hosts_message", [True, False], ids=["hosts-door-code-message", "no-message-of-the-hosts"])
 def test_every_guest_gets_a_working_code_before_check_in(
-    vendor, zone, assigned_property, book, fake_cloud, door_code, monkeypatch, django_capture_on_commit_callbacks
+    vendor, zone, hosts_message, assigned_property, book, fake_cloud, door_code, monkeypatch, django_capture_on_commit_callbacks
 ):
     if vendor == "ttlock":
         monkeypatch.setattr(registry.PROVIDER_CLASSES["ttlock"], "capabilities", Capabilities(offline_fallback=True))
     prop = assigned_property(provider=vendor, time_zone=zone)
-    door_code()  # the host's door-code message, the day before check-in at 10:00
+    if hosts_message:
+        door_code()  # the host's door-code message, the day before check-in at 10:00; else Nowistay's own
     generation = utc(2026, 10, 19, 6)
     tend_pools(generation - timedelta(hours=1))  # backups go on while the lock is online (none for TTLock)
     fake_cloud.locks["L1"].online = False
@@ -56,7 +59,11 @@ def test_every_guest_gets_a_working_code_before_check_in(
     expected = FallbackKind.OFFLINE if vendor == "ttlock" else FallbackKind.BACKUP
     assert given.fallback == expected and given.pin
     to_guest = [message for message in mail.outbox if GUEST in message.to]
-    assert to_guest and given.pin in to_guest[-1].body  # the guest has the code that opens the door
+    assert len(to_guest) == 1 and given.pin in to_guest[0].body  # the code that opens the door, once
+    expected_subject = "Your door code for" if hosts_message else f"Your door code for {prop.name}"
+    assert to_guest[0].subject.startswith(expected_subject)
+    sent_at = MessageDelivery.objects.get(booking=booking, status=DeliveryStatus.SENT).sent_at
+    assert sent_at < check_in
     steps = list(LadderStep.objects.filter(booking=booking).values_list("kind", "created_at"))
     assert [kind for kind, _ in steps] == ["host_warned", "fallback_sent", "host_reminded"]
     fallback_at = steps[1][1]
