@@ -2,7 +2,6 @@ from django import forms
 from django.utils.text import capfirst
 
 from locks.models import (
-    BACKUP_CODES_DEFAULT,
     BACKUP_CODES_MAX,
     LADDER_HOURS_MAX,
     LEAD_DAYS_DEFAULT,
@@ -24,12 +23,20 @@ LADDER_FIELDS = ("warn_host_hours_before", "send_fallback", "fallback_hours_befo
 _NUMBER_ERRORS = ("min_value", "max_value", "invalid", "required")
 
 
-def _hours_errors() -> dict[str, str]:
-    return dict.fromkeys(_NUMBER_ERRORS, f"Choose from 0 to {LADDER_HOURS_MAX} hours.")
-
-
 def _model_label(name: str) -> str:
     return capfirst(LockAssignment._meta.get_field(name).verbose_name)
+
+
+def _ladder_number(name: str, maximum: int, unit: str) -> forms.IntegerField:
+    """One of the ladder's numbers, labelled and defaulted as the model says; empty keeps the saved value."""
+    return forms.IntegerField(
+        label=_model_label(name),
+        required=False,
+        min_value=0,
+        max_value=maximum,
+        initial=LockAssignment._meta.get_field(name).default,
+        error_messages=dict.fromkeys(_NUMBER_ERRORS, f"Choose from 0 to {maximum} {unit}."),
+    )
 
 
 class AssignmentForm(forms.Form):
@@ -69,32 +76,11 @@ class AssignmentForm(forms.Form):
     # The ladder's settings are applied only from a form that showed them (its checkboxes unticked
     # mean "no"; a post without them, e.g. an older page, changes nothing).
     ladder_shown = forms.BooleanField(required=False, widget=forms.HiddenInput)
-    warn_host_hours_before = forms.IntegerField(
-        label=_model_label("warn_host_hours_before"),
-        required=False,
-        min_value=0,
-        max_value=LADDER_HOURS_MAX,
-        initial=24,
-        error_messages=_hours_errors(),
-    )
+    warn_host_hours_before = _ladder_number("warn_host_hours_before", LADDER_HOURS_MAX, "hours")
     send_fallback = forms.BooleanField(label=_model_label("send_fallback"), required=False, initial=True)
-    fallback_hours_before = forms.IntegerField(
-        label=_model_label("fallback_hours_before"),
-        required=False,
-        min_value=0,
-        max_value=LADDER_HOURS_MAX,
-        initial=2,
-        error_messages=_hours_errors(),
-    )
+    fallback_hours_before = _ladder_number("fallback_hours_before", LADDER_HOURS_MAX, "hours")
     remind_host_at_check_in = forms.BooleanField(label=_model_label("remind_host_at_check_in"), required=False, initial=True)
-    backup_codes = forms.IntegerField(
-        label=_model_label("backup_codes"),
-        required=False,
-        min_value=0,
-        max_value=BACKUP_CODES_MAX,
-        initial=BACKUP_CODES_DEFAULT,
-        error_messages=dict.fromkeys(_NUMBER_ERRORS, f"Choose from 0 to {BACKUP_CODES_MAX} backup codes."),
-    )
+    backup_codes = _ladder_number("backup_codes", BACKUP_CODES_MAX, "backup codes")
 
     def __init__(self, *args, takes_chosen_pins: bool = True, reads_access_log: bool = True, keeps_backups: bool = False, **kwargs):
         super().__init__(*args, **kwargs)

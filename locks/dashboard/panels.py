@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
+from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -16,7 +16,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from bookings.models import SMART_LOCK_ELIGIBLE, Property
 from locks.dashboard.forms import LADDER_FIELDS, AssignmentForm
-from locks.models import AccessCode, AccountStatus, CodeState, Lock, LockAssignment, ProviderAccount, provider_name
+from locks.models import AccountStatus, Lock, LockAssignment, ProviderAccount, provider_name
 from locks.providers import registry
 from locks.services.assignments import assignment_warnings
 from locks.services.backup_pool import keeps_backups
@@ -96,56 +96,6 @@ def connected_account_or_404(host, provider: str) -> ProviderAccount:
     if not is_connected(account):
         raise Http404("This lock provider is not connected.")
     return account
-
-
-# --- the integrations page ----------------------------------------------------------------------
-
-@dataclass
-class ProviderCard:
-    provider: str
-    label: str
-    account: ProviderAccount | None
-    how_to_connect: str
-    lock_count: int = 0
-    assigned_count: int = 0
-
-    @property
-    def connected(self) -> bool:
-        return is_connected(self.account)
-
-    @property
-    def needs_reconnect(self) -> bool:
-        return self.connected and self.account.needs_reconnect
-
-    @property
-    def disconnecting(self) -> bool:
-        return is_disconnecting(self.account)
-
-
-def provider_cards(host) -> list[ProviderCard]:
-    """One card per brand, in a fixed order; two queries whatever the number of locks."""
-    accounts = {
-        account.provider: account
-        for account in ProviderAccount.objects.filter(host=host).annotate(
-            lock_count=Count("locks", distinct=True), assigned_count=Count("locks__assignment", distinct=True)
-        )
-    }
-    cards = []
-    for provider in registry.PROVIDER_CLASSES:
-        account = accounts.get(provider)
-        card = ProviderCard(provider, provider_name(provider), account, connect_hint(provider))
-        if is_connected(account):
-            card.lock_count, card.assigned_count = account.lock_count, account.assigned_count
-        cards.append(card)
-    return cards
-
-
-def eligibility_summary(host) -> dict[str, int]:
-    return Property.objects.of_host(host).aggregate(
-        total=Count("id"),
-        eligible=Count("id", filter=SMART_LOCK_ELIGIBLE),
-        with_lock=Count("lock_assignment"),
-    )
 
 
 # --- a provider's panel: lock assignments ---------------------------------------------------------
@@ -417,36 +367,3 @@ def assignment_rows_page(
         for prop in page_obj.object_list
     ]
     return rows, page_obj
-
-
-# --- disconnecting ---------------------------------------------------------------------------------
-
-@dataclass
-class DisconnectPreview:
-    """What disconnecting will do, in the order docs/product.md gives ("Disconnect")."""
-
-    provider_label: str
-    revokes_remotely: bool
-    upcoming_codes: list[AccessCode]
-    assigned_properties: list[Property]
-    staying_count: int
-
-
-def disconnect_preview(account: ProviderAccount) -> DisconnectPreview:
-    now = timezone.now()
-    live = AccessCode.objects.filter(lock__account=account, is_current=True).exclude(
-        state__in=[CodeState.REVOKED, CodeState.EXPIRED, CodeState.FAILED]
-    )
-    upcoming = list(live.filter(starts_at__gt=now).select_related("booking__property").order_by("starts_at"))
-    staying = live.filter(starts_at__lte=now, state=CodeState.ACTIVE).count()
-    properties = [
-        assignment.property
-        for assignment in LockAssignment.objects.filter(lock__account=account).select_related("property").order_by("property__name")
-    ]
-    return DisconnectPreview(
-        provider_label=account.provider_name,
-        revokes_remotely=revokes_remotely(account.provider),
-        upcoming_codes=upcoming,
-        assigned_properties=properties,
-        staying_count=staying,
-    )

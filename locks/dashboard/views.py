@@ -18,7 +18,7 @@ from accounts.events import record_security_event
 from accounts.models import SecurityEventKind
 from accounts.reauth import recent_authentication_required
 from locks import tasks
-from locks.dashboard import panels
+from locks.dashboard import overview, panels
 from locks.dashboard.connect_forms import sign_in_offers
 from locks.dashboard.lock_health import check_now_message, lock_health, lock_health_card
 from locks.models import Lock
@@ -42,7 +42,7 @@ def panel_url(provider: str) -> str:
 @login_required
 @require_GET
 def integrations(request: HttpRequest) -> HttpResponse:
-    context = {"cards": panels.provider_cards(request.user), "summary": panels.eligibility_summary(request.user)}
+    context = {"cards": overview.provider_cards(request.user), "summary": overview.eligibility_summary(request.user)}
     return render(request, "locks/dashboard/integrations.html", context)
 
 
@@ -297,7 +297,7 @@ def disconnect(request: HttpRequest, provider: str) -> HttpResponse:
     if not panels.is_connected(account):
         raise Http404("This lock provider is not connected.")
     if request.method == "GET":
-        preview = panels.disconnect_preview(account)
+        preview = overview.disconnect_preview(account)
         return render(request, "locks/dashboard/disconnect.html", {"provider": provider, "account": account, "preview": preview})
     plan = account_disconnect_start(account=account)
     if not plan.started:  # a concurrent press won the race
