@@ -233,8 +233,9 @@ def main() -> int:
             created = run(sandbox_db, total, timezone.now())
         finally:
             figures, per = workers.stop(), max(created, 1)
+            sandbox_ms = (cpu_seconds(sandbox.pid) - sandbox_cpu) / per * 1000
             print(f"workers: {figures['queries'] / per:.1f} SQL queries and {figures['cpu'] / per * 1000:.1f} ms CPU per created code "
-                  f"(read-backs, emails and retries included); the sandbox: {(cpu_seconds(sandbox.pid) - sandbox_cpu) / per * 1000:.1f} "
+                  f"(the passes, planning, read-backs, emails and retries included); the sandbox: {sandbox_ms:.1f} "
                   f"ms CPU per created code; {load()}")
     finally:
         processes.stop_all()
