@@ -4,8 +4,8 @@ worker (threads pool) on the broker of REDIS_URL, optionally on a fake lock clou
 Each process counts its SQL statements and CPU time and, through Celery's `task_postrun` signal,
 tells the benchmark when a scheduler pass ran (with its summary) and how many codes its batches
 skipped (a claim it no longer held: taken over after the lease ran out, or held by another task).
-BENCH_QUEUES (comma-separated, default: the app's default queue) names the queues the workers
-consume, for when the tasks are routed to several queues (per vendor).
+The workers consume every queue of `task_queues` when the app declares them (else the default
+queue); BENCH_QUEUES (comma-separated) names them instead, for queues created on the fly by routes.
 """
 
 import multiprocessing
@@ -120,7 +120,9 @@ class Workers:
                     self.skipped.value += skipped
 
         task_postrun.connect(on_postrun, weak=False)
-        extra = {"queues": QUEUES} if QUEUES else {}
+        # Every queue the app declares (per-vendor queues included), unless BENCH_QUEUES names them.
+        queues = QUEUES or [queue.name for queue in app.conf.task_queues or []]
+        extra = {"queues": queues} if queues else {}
         with start_worker(app, pool="threads", concurrency=self.threads, perform_ping_check=False, shutdown_timeout=120, **extra):
             cpu_before = time.process_time()
             self._ready.put(True)
