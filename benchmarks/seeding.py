@@ -23,7 +23,7 @@ PROPERTIES_PER_HOST = 10
 MARGIN_MINUTES = 30
 CHUNK_PROPERTIES = 100
 # The scheduler's own horizon for bookings a missed event left without a code
-# (locks.services.scheduler: arrival from 2 days ago to 15 days ahead, departure from yesterday).
+# (locks.services.missing_codes: arrival from 2 days ago to 15 days ahead, departure from yesterday).
 HORIZON_BACK_DAYS, HORIZON_AHEAD_DAYS = 2, 15
 PAST_SHARE = 0.7  # of a property's stays, over before today
 
