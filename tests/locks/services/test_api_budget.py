@@ -240,3 +240,11 @@ class TestHostTold:
         record_calls(lock.account, 10, utc(2026, 6, 1, 7))
         answer = lock_read_back_request(lock=lock, now=now)
         assert (answer.refusal, answer.again_at) == (Refusal.OVER_BUDGET, utc(2026, 6, 30, 16))
+
+
+def test_the_audit_is_indexed_by_account_and_time():
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, VendorCall._meta.db_table)
+    assert constraints["vendorcall_account_idx"]["columns"] == ["account_id", "created_at"]
