@@ -67,7 +67,7 @@ class TestProviderPanel:
         record_calls(make_lock("O1", account_host=other_host).account, 900, utc(2026, 6, 9))  # another host's
         html = api_use_html(panel(logged_in))
         assert "API use this month: 1,700 of 5,000 calls (forecast 3,700 by 30 Jun). API use today: 0 calls." in html
-        assert "days and months in Beijing time, when TTLock resets its monthly quota" in html
+        assert "days and months are counted in Beijing time, as TTLock resets its monthly quota at midnight on the 1st there" in html
         assert "notice" not in html
 
     def test_near_the_limit_the_host_is_told_what_waits(self, logged_in, ttlock_lock, settings):
