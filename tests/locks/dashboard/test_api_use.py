@@ -78,6 +78,12 @@ class TestProviderPanel:
         assert escape("Your TTLock account is close to the calls TTLock allows") in html
         assert "only before check-ins (24 hours and 2 hours before)" in html
 
+    def test_past_the_limit_the_host_is_told_until_when_check_now_is_off(self, logged_in, ttlock_lock, settings):
+        settings.LOCKS_VENDOR_MONTHLY_BUDGET = {"ttlock": 1700}
+        june_use(ttlock_lock.account)
+        html = api_use_html(panel(logged_in))
+        assert escape("The limit is reached: “Check this lock now” is off until 16:00 UTC on 30 June 2026.") in html
+
     def test_a_vendor_without_a_documented_limit_shows_counts_only(self, logged_in, make_lock):
         account = make_lock("N1", provider="nuki").account
         june_use(account)

@@ -229,6 +229,13 @@ class TestHostTold:
         assert api_budget_warn_hosts(now=utc(2026, 7, 2, 10)) == 1  # a new month
         assert len(mailoutbox) == 2
 
+    def test_the_scheduler_pass_tells_the_host(self, stay, settings, mailoutbox):
+        near_the_budget(Lock.objects.get().account, settings)
+        with freeze_time("2026-06-01 10:00:00"):
+            tick()
+            tick()
+        assert [email.subject for email in mailoutbox] == ["Your TTLock account is close to its API limit"]
+
     def test_check_this_lock_now_says_it_spends_calls_near_the_budget_and_is_refused_past_it(self, stay, settings):
         lock = Lock.objects.select_related("account").get()
         now = utc(2026, 6, 1, 12)
