@@ -10,8 +10,17 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 
 from locks.models import AccessCode, AccountStatus, CallOutcome, CodeState, ProviderAccount, VendorCall
+from locks.services.api_budget import usage_of_all_accounts
 
 RETRYING_STATES = [CodeState.CREATING, CodeState.UPDATING, CodeState.REVOKING, CodeState.EXPIRING]
+# The API budget table's orders (?budget_order=), largest first; accounts without a cap come last by share.
+BUDGET_ORDERS = {
+    "share": lambda usage: (usage.share if usage.share is not None else -1, usage.month),
+    "month": lambda usage: (usage.month, usage.today),
+    "today": lambda usage: (usage.today, usage.month),
+    "forecast": lambda usage: (usage.forecast, usage.month),
+}
+BUDGET_ROWS_SHOWN = 200
 
 
 def codes_by_state() -> list[dict]:
@@ -55,17 +64,35 @@ def vendor_error_rates(now=None) -> list[dict]:
     return report
 
 
+def api_budgets(now, order: str = "share") -> tuple[list[dict], int]:
+    """Every account's vendor API use (locks.services.api_budget), largest first by `order`, at most
+    BUDGET_ROWS_SHOWN of them, and how many more there are. Two queries, whatever the number of accounts."""
+    accounts, usages = usage_of_all_accounts(now)
+    key = BUDGET_ORDERS.get(order, BUDGET_ORDERS["share"])
+    rows = [{"account": account, "usage": usages[account.pk]} for account in accounts]
+    rows.sort(key=lambda row: key(row["usage"]), reverse=True)
+    return rows[:BUDGET_ROWS_SHOWN], max(0, len(rows) - BUDGET_ROWS_SHOWN)
+
+
 def health(request: HttpRequest) -> HttpResponse:
     """Every host's codes and accounts: for staff allowed to view access codes."""
     if not request.user.has_perm("locks.view_accesscode"):
         raise PermissionDenied
+    now = timezone.now()
+    order = request.GET.get("budget_order", "share")
+    order = order if order in BUDGET_ORDERS else "share"
+    budgets, more_budgets = api_budgets(now, order)
     context = {
         **admin.site.each_context(request),
         "title": "Smart-lock health",
         "codes_by_state": codes_by_state(),
         "accounts": accounts_needing_reconnection(),
         "retrying": codes_retrying_longest(),
-        "vendors": vendor_error_rates(),
-        "now": timezone.now(),
+        "vendors": vendor_error_rates(now),
+        "budgets": budgets,
+        "more_budgets": more_budgets,
+        "budget_order": order,
+        "budget_orders": list(BUDGET_ORDERS),
+        "now": now,
     }
     return TemplateResponse(request, "admin/locks_health.html", context)

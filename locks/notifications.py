@@ -20,6 +20,11 @@ def local_time(moment: datetime, tz_name: str) -> str:
     return moment.astimezone(ZoneInfo(tz_name)).strftime("%H:%M on %-d %B %Y")
 
 
+def utc_time(moment: datetime) -> str:
+    """A moment not tied to a property, e.g. "16:00 UTC on 31 December 2026"."""
+    return moment.astimezone(ZoneInfo("UTC")).strftime("%H:%M UTC on %-d %B %Y")
+
+
 def send_to_host(host, subject: str, template_name: str, context: Mapping) -> bool:
     """Email `host` the email `template_name` with `context`; False when they have no address."""
     if not host.email:
@@ -73,6 +78,16 @@ def code_cannot_be_revoked(code, *, refusal: str = "") -> bool:
         f"A {brand} code keeps working until {until}",
         "code_cannot_be_revoked",
         {"stay": stay_line(code.booking), "why": why.rstrip("."), "until": until},
+    )
+
+
+def api_budget_near(account, *, brand: str, paragraphs: list[str]) -> bool:
+    """Once a month per account (locks.services.api_budget): near the vendor's call limit."""
+    return send_to_host(
+        account.host,
+        f"Your {brand} account is close to its API limit",
+        "api_budget_near",
+        {"brand": brand, "account_name": str(account.display_name), "paragraphs": paragraphs},
     )
 
 

@@ -233,6 +233,18 @@ LOCKS_LISTING_DELAY_SECONDS = env.int("LOCKS_LISTING_DELAY_SECONDS", default=Non
 # Read-backs of one lock per day (its listing, access log and health read together; issue 19):
 # half spread over the day, the rest before check-ins and after writes (locks.services.read_back_schedule).
 LOCKS_READ_BACKS_PER_LOCK_PER_DAY = env.int("LOCKS_READ_BACKS_PER_LOCK_PER_DAY", default=24)
+# Vendor API budget per lock account (issue 21; locks.services.api_budget): calls counted from the
+# vendor-call audit, per vendor slug. A vendor missing (or 0) has no cap shown, only its counts.
+# TTLock 5,000 a month: the cap TTLock users report (hass-ttlock#104); the Open Platform's numbers are
+# UNVERIFIED (reference addendum §7). Tedee: 700 requests an hour per user account, so 16,800 a day.
+# Nuki, igloohome, homeit document none. Override one vendor from the environment, e.g.
+# LOCKS_VENDOR_MONTHLY_BUDGET=ttlock=20000 (a paid TTLock developer account), or ttlock=0 for no cap.
+def _calls_per_vendor(name: str, defaults: dict[str, int]) -> dict[str, int]:
+    return {**defaults, **{slug: int(calls) for slug, calls in env.dict(name, default={}).items()}}
+
+
+LOCKS_VENDOR_MONTHLY_BUDGET = _calls_per_vendor("LOCKS_VENDOR_MONTHLY_BUDGET", {"ttlock": 5000})
+LOCKS_VENDOR_DAILY_BUDGET = _calls_per_vendor("LOCKS_VENDOR_DAILY_BUDGET", {"tedee": 700 * 24})
 
 # Shared by every process when it is Redis (the API's rate limits and the sign-in throttle count there).
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}

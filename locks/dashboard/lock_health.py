@@ -168,8 +168,18 @@ def check_now_message(answer: ReadBackRequest, health: LockHealth, vendor: str) 
     name = health.lock.name
     again = local_time(answer.again_at, health.time_zone) if answer.again_at else ""
     match answer.refusal:
+        case None if answer.usage is not None:
+            return (
+                f"Nowistay is checking {name} now; results appear here in a minute. This spends calls of your {vendor} account, "
+                f"which is close to its limit ({answer.usage.words()})."
+            )
         case None:
             return f"Nowistay is checking {name} now; results appear here in a minute."
+        case Refusal.OVER_BUDGET:
+            return (
+                f"Your {vendor} account has used the calls {vendor} allows ({answer.usage.words()}); the calls left go to "
+                f"creating and removing guests' codes, so {name} can be checked again from {again}."
+            )
         case Refusal.UNDER_WAY:
             return (
                 f"Nowistay is checking {name} already, or has just checked it; results appear here in a minute. "

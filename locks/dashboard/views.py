@@ -25,6 +25,7 @@ from locks.models import Lock
 from locks.providers.exceptions import ProviderError
 from locks.services import account_refresh_locks, lock_assignment_remove, lock_assignment_set
 from locks.services.accounts import account_disconnect_finish, account_disconnect_start
+from locks.services.api_budget import account_usage, deferral_words
 from locks.services.read_back_request import lock_read_back_request
 from nowistay.validators import is_whole_number
 
@@ -116,6 +117,8 @@ def render_panel(
         context["page_number"] = context["page_obj"].number
         context["lock_health"] = lock_health(account, options)
         context["checkable_locks"] = any(health.checkable for health in context["lock_health"])
+        context["api_use"] = account_usage(account, timezone.now())  # one grouped query over the audit
+        context["api_use_notice"] = deferral_words(context["api_use"]) if context["api_use"].near else []
     return render(request, "locks/dashboard/panel.html", context, status=status)
 
 

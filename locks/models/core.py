@@ -63,6 +63,9 @@ class ProviderAccount(models.Model):
     disconnect_summary = models.CharField(
         max_length=500, blank=True, help_text="What the last disconnection did, for the host; empty once reconnected."
     )
+    budget_warned_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the host was last emailed that the account is near its vendor's API limit (once a month)."
+    )
     connected_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -384,7 +387,11 @@ class VendorCall(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["provider", "created_at"], name="vendorcall_provider_idx")]
+        indexes = [
+            models.Index(fields=["provider", "created_at"], name="vendorcall_provider_idx"),
+            # An account's calls today and this month (locks.services.api_budget): one range per account.
+            models.Index(fields=["account", "created_at"], name="vendorcall_account_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.provider} {self.operation}: {self.outcome}"

@@ -6,6 +6,7 @@ that also spends one of the lock's daily read-backs (`LOCKS_READ_BACKS_PER_LOCK_
 second claim within a claim lease finds the lock taken. The vendor is called through the gateway
 (`audited_call`: every listing and log read is in the vendor-call audit), outside any transaction.
 A vendor that answers "too many requests" ends the account's batch: creates and deletes go first.
+An account near its vendor's API budget (locks.services.api_budget) is read without its access log.
 """
 
 import logging
@@ -19,6 +20,7 @@ from django.utils import timezone
 from locks.models import AccountStatus, Lock, ProviderAccount
 from locks.providers.base import Capabilities, ListedCode, Listing, LockProvider
 from locks.providers.exceptions import ProviderAuthError, ProviderError, RateLimited
+from locks.services.api_budget import accounts_near_limit
 from locks.services.backup_pool import pool_vendor_ids
 from locks.services.code_uses import read_uses
 from locks.services.codes import listing_delay_of
@@ -52,6 +54,7 @@ def read_back_locks(*, account_id: int, lock_ids: list[int]) -> list[ReadBackRes
     provider = provider_for_account(account)
     if not reads_back(provider.capabilities):
         return [ReadBackResult(lock_id, "skipped", "the vendor cannot be read back") for lock_id in lock_ids]
+    access_log = account.pk not in accounts_near_limit([account], timezone.now())  # near the budget: deferred
     results, stop = [], ""
     # Least recently read first: a batch a rate limit ends early must not starve the same locks each time.
     locks = Lock.objects.filter(account=account, pk__in=lock_ids).order_by(F("reconciled_at").asc(nulls_first=True), "pk")
@@ -64,15 +67,15 @@ def read_back_locks(*, account_id: int, lock_ids: list[int]) -> list[ReadBackRes
             results.append(ReadBackResult(lock.pk, "skipped", "read back already, or its daily read-backs are spent"))
             continue
         with log_fields(lock_id=lock.pk, account_id=account.pk):
-            result, stop = _read_back_claimed(lock, provider)
+            result, stop = _read_back_claimed(lock, provider, access_log=access_log)
         results.append(result)
     return results
 
 
-def _read_back_claimed(lock: Lock, provider: LockProvider) -> tuple[ReadBackResult, str]:
+def _read_back_claimed(lock: Lock, provider: LockProvider, *, access_log: bool = True) -> tuple[ReadBackResult, str]:
     """The lock's result, and why the rest of the batch must wait ("" when it need not)."""
     try:
-        read_back_lock(lock, provider)
+        read_back_lock(lock, provider, access_log=access_log)
     except RateLimited as error:
         return ReadBackResult(lock.pk, "backed_off", error.message), "the vendor asked to slow down"
     except ProviderAuthError as error:
@@ -86,12 +89,12 @@ def _read_back_claimed(lock: Lock, provider: LockProvider) -> tuple[ReadBackResu
     return ReadBackResult(lock.pk, "read"), ""
 
 
-def read_back_lock(lock: Lock, provider: LockProvider) -> None:
-    """Its health first (it says the lock's capacity), then its codes, then its access log. A part
-    that fails does not keep the others from being read (its error is raised once they have
-    been), but a rate limit or a refused connection ends the read-back at once."""
+def read_back_lock(lock: Lock, provider: LockProvider, *, access_log: bool = True) -> None:
+    """Its health first (it says the lock's capacity), then its codes, then its access log (unless
+    `access_log` is False). A part that fails does not keep the others from being read (its error
+    is raised once they have been), but a rate limit or a refused connection ends the read-back at once."""
     failures = []
-    for part in _parts(provider.capabilities):
+    for part in _parts(provider.capabilities, access_log=access_log):
         try:
             part(lock, provider)
         except (RateLimited, ProviderAuthError):
@@ -102,8 +105,12 @@ def read_back_lock(lock: Lock, provider: LockProvider) -> None:
         raise failures[0]
 
 
-def _parts(capabilities: Capabilities) -> list:
-    parts = [(capabilities.reports_health, _read_health), (capabilities.lists_codes, read_codes), (capabilities.access_log, _read_uses)]
+def _parts(capabilities: Capabilities, *, access_log: bool = True) -> list:
+    parts = [
+        (capabilities.reports_health, _read_health),
+        (capabilities.lists_codes, read_codes),
+        (capabilities.access_log and access_log, _read_uses),
+    ]
     return [part for wanted, part in parts if wanted]
 
 

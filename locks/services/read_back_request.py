@@ -5,6 +5,10 @@ The request spends nothing: the worker's claim (`read_back.claim_read_back`) tak
 one of the lock's daily read-backs. The request only looks at the same conditions first, so the
 host is told plainly that the lock is being read or that today's read-backs are spent, rather
 than a task being queued that would skip the lock.
+
+Near the account's vendor API budget (locks.services.api_budget) the read-back is still done, and
+the answer carries the account's usage so the host is told it spends calls; past the budget it is
+refused until the budget resets: the calls left are kept for creating and removing guests' codes.
 """
 
 from dataclasses import dataclass
@@ -15,6 +19,7 @@ from django.db.models import Max
 
 from locks.models import AccessCode, AccountStatus, Lock, ProviderAccount
 from locks.providers import registry
+from locks.services.api_budget import Usage, account_usage
 from locks.services.read_back import READ_BACK_LOCKS, read_back_lease, read_back_under_way, read_backs_spent, reads_back
 from nowistay import dispatch
 
@@ -25,12 +30,14 @@ class Refusal(StrEnum):
     UNDER_WAY = "under_way"  # claimed within the lease: being read, or only just read
     SPENT = "spent"  # today's read-backs are all spent
     VENDOR_WAIT = "vendor_wait"  # the vendor asked to wait: the account's creates and deletes go first
+    OVER_BUDGET = "over_budget"  # the account's vendor API budget is used up until it resets
 
 
 @dataclass(frozen=True)
 class ReadBackRequest:
     refusal: Refusal | None = None  # None: a worker reads the lock back
     again_at: datetime | None = None  # when asking again can succeed (a refusal that passes)
+    usage: Usage | None = None  # the account's API use, when it is near (or past) its budget
 
     @property
     def queued(self) -> bool:
@@ -52,8 +59,11 @@ def lock_read_back_request(*, lock: Lock, now: datetime) -> ReadBackRequest:
     refused = _refusal(lock, now)
     if refused is not None:
         return refused
+    usage = account_usage(lock.account, now)
+    if usage.over:
+        return ReadBackRequest(Refusal.OVER_BUDGET, usage.resets_at, usage)
     dispatch.enqueue_on_commit(READ_BACK_LOCKS, lock.account_id, [lock.pk], robust=True)
-    return ReadBackRequest()
+    return ReadBackRequest(usage=usage if usage.near else None)
 
 
 def _refusal(lock: Lock, now: datetime) -> ReadBackRequest | None:

@@ -5,7 +5,9 @@ day, each lock at its own offset (so an account's locks are not all read at once
 kept for the moments that matter: T-24 h and T-2 h before each check-in and the end of check-in
 day (property time), a listing delay after a write (to confirm it) or a removal (to see it gone).
 An account the vendor asked to wait (Retry-After on one of its codes) is not read: its creates and
-deletes go first. The scheduler pass enqueues the due locks, one task per account.
+deletes go first. An account near its vendor's API budget (locks.services.api_budget) is read only
+before check-ins and after writes: its regular and end-of-check-in-day read-backs are deferred.
+The scheduler pass enqueues the due locks, one task per account.
 """
 
 import math
@@ -18,6 +20,7 @@ from django.db.models import Exists, OuterRef, Q
 from locks import windows
 from locks.models import LIVE_CODE_STATES, AccessCode, AccountStatus, CodeState, Lock
 from locks.providers import registry
+from locks.services.api_budget import accounts_near_limit
 from locks.services.code_uses import end_of_check_in_day
 from locks.services.codes import listing_delay_of
 from locks.services.read_back import READ_BACK_LOCKS, read_back_under_way, read_backs_spent, reads_back
@@ -46,10 +49,11 @@ def due_read_backs(now: datetime) -> dict[int, list[int]]:
     codes = defaultdict(list)
     for code in _codes_of(locks, now):
         codes[code.lock_id].append(code)
+    near_limit = accounts_near_limit({lock.account_id: lock.account for lock in locks}.values(), now)
     due: dict[int, list[int]] = defaultdict(list)
     for lock in locks:
-        moment = last_due_moment(lock, codes[lock.pk], now)
-        if lock.reconciled_at is None or lock.reconciled_at < moment:
+        moment = last_due_moment(lock, codes[lock.pk], now, urgent_only=lock.account_id in near_limit)
+        if moment is not None and (lock.reconciled_at is None or lock.reconciled_at < moment):
             due[lock.account_id].append(lock.pk)
     return dict(due)
 
@@ -75,21 +79,24 @@ def _codes_of(locks: list[Lock], now: datetime):
     return rows.select_related("booking__property")
 
 
-def last_due_moment(lock: Lock, codes: list[AccessCode], now: datetime) -> datetime:
-    """The latest moment up to `now` at which the lock should have been read back."""
+def last_due_moment(lock: Lock, codes: list[AccessCode], now: datetime, *, urgent_only: bool = False) -> datetime | None:
+    """The latest moment up to `now` at which the lock should have been read back. `urgent_only`
+    (an account near its API budget): only the moments before check-ins and after writes; None
+    when no such moment has come yet."""
     delay = listing_delay_of(lock)
-    moments = [regular_slot(lock.pk, now)]
+    moments = [] if urgent_only else [regular_slot(lock.pk, now)]
     for code in codes:
-        moments += _moments_of(code, delay)
-    return max(moment for moment in moments if moment <= now)
+        moments += _moments_of(code, delay, urgent_only=urgent_only)
+    return max((moment for moment in moments if moment <= now), default=None)
 
 
-def _moments_of(code: AccessCode, delay: timedelta) -> list[datetime]:
+def _moments_of(code: AccessCode, delay: timedelta, *, urgent_only: bool = False) -> list[datetime]:
     moments = []
     if code.is_current and code.state in LIVE_CODE_STATES:
         check_in = check_in_of(code)
         moments += [check_in - before for before in BEFORE_CHECK_IN]
-        moments.append(end_of_check_in_day(code))
+        if not urgent_only:  # the end of check-in day reads the access log for unused codes: deferred near the budget
+            moments.append(end_of_check_in_day(code))
     if code.state == CodeState.ACTIVE and code.vendor_code_id and code.confirmed_on_lock_at is None:
         moments.append(code.updated_at + delay)  # a write to confirm
     if code.finished_at is not None:

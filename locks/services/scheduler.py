@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from bookings.models import SMART_LOCK_ELIGIBILITY, Booking, BookingStatus
 from locks.models import AccessCode, AccountStatus, LockAssignment
+from locks.services.api_budget import api_budget_warn_hosts
 from locks.services.claims import claim_due_codes
 from locks.services.codes import booking_reconcile
 from locks.services.outcomes import StepResult
@@ -87,6 +88,7 @@ def run_pass(*, now: datetime | None = None, dispatch: Callable[[list[int], str]
         if len(ids) < batch_size:
             # After the codes' own steps, so creates and deletes go first.
             report.read_backs = enqueue_due_read_backs(now)
+            api_budget_warn_hosts(now=now)  # hosts whose account came near its vendor's API limit: once a month
             _record_pass(report, duration_seconds=time.monotonic() - started)
             return report
 
