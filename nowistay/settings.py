@@ -218,7 +218,11 @@ if DEBUG and SANDBOX_URL:
 
 # --- Code lifecycle timing (settings so tests and benchmarks can compress time) ----------------
 LOCKS_RETRY_INTERVAL_SECONDS = env.int("LOCKS_RETRY_INTERVAL_SECONDS", default=3600)
+# A worker holds a batch for this long after it last renewed its claim (it renews while it works).
 LOCKS_CLAIM_LEASE_SECONDS = env.int("LOCKS_CLAIM_LEASE_SECONDS", default=300)
+# A batch the pass queued waits this long for a worker before the pass may claim it again: longer
+# than a pass period, so a backlog is never handed out twice while it drains.
+LOCKS_QUEUE_LEASE_SECONDS = env.int("LOCKS_QUEUE_LEASE_SECONDS", default=3600)
 LOCKS_SWEEP_PERIOD_SECONDS = env.int("LOCKS_SWEEP_PERIOD_SECONDS", default=900)
 # Codes claimed per query by the scheduler pass, and handed to one worker task.
 LOCKS_CLAIM_BATCH_SIZE = env.int("LOCKS_CLAIM_BATCH_SIZE", default=5000)

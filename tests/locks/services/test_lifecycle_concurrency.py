@@ -193,7 +193,8 @@ def test_a_crashed_workers_claim_blocks_others_until_its_lease_ends_then_is_proc
         booking = book(prop, date(2026, 6, 2), date(2026, 6, 4))
         code = services.booking_created(booking=booking)
 
-        dead_token, ids = claims.claim_due_codes(now=timezone.now(), limit=10)  # ...and the worker dies
+        dead_token, ids = claims.claim_due_codes(now=timezone.now(), limit=10)
+        claims.renew_claims(ids, dead_token, timezone.now())  # a worker takes the batch... and dies
         assert ids == [code.pk]
         code.refresh_from_db()
         assert code.claimed_until == utc(2026, 6, 1, 8, 2)
@@ -248,7 +249,7 @@ def test_a_worker_that_died_mid_request_is_found_not_created_again(assigned_prop
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(adapter, "create_code", die_after_the_vendor_acted)
             with pytest.raises(WorkerDied):
-                steps.process_code(code_id=code.pk, claim_token=token)
+                steps.process_codes(code_ids=[code.pk], claim_token=token)
         assert len(fake_cloud.codes_on("L1")) == 1
         code.refresh_from_db()
         assert code.create_outcome_unknown and code.vendor_code_id == ""
