@@ -8,6 +8,7 @@ from django.utils import timezone
 from locks.services import accounts, backup_pool, claims, ladder, scheduler, steps
 from locks.services.codes import PROCESS_CODE
 from locks.services.read_back import READ_BACK_LOCKS, read_back_locks
+from locks.services.read_back_schedule import enqueue_due_read_backs
 from nowistay import dispatch
 
 
@@ -19,6 +20,12 @@ def scheduler_pass() -> str:
             process_codes.delay(ids[start : start + size], token)
 
     return scheduler.run_pass(dispatch=dispatch).summary()
+
+
+@shared_task(acks_late=True)
+def read_back_pass() -> int:
+    """Hand the due lock read-backs to workers, one task per account; the number of locks."""
+    return enqueue_due_read_backs(timezone.now())
 
 
 @shared_task(acks_late=True)

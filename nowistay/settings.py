@@ -281,6 +281,9 @@ CELERY_BEAT_SCHEDULE = {
     # Creation, hourly retries, updates, revokes and expiry are all due work found by this pass;
     # it runs every 15 minutes so moments in :30 and :45 zones are honoured.
     "locks-scheduler-pass": {"task": "locks.tasks.scheduler_pass", "schedule": float(LOCKS_SWEEP_PERIOD_SECONDS)},
+    # Reading locks back (spread over the day, before check-ins, after writes): a pass of its own,
+    # so the scheduler pass stays a few queries whatever the number of locks.
+    "locks-read-back-pass": {"task": "locks.tasks.read_back_pass", "schedule": float(LOCKS_SWEEP_PERIOD_SECONDS)},
     # Keeps idle vendor connections alive (e.g. Tedee refresh tokens expire after 14 days unused).
     "locks-keep-accounts-alive": {"task": "locks.tasks.keep_accounts_alive", "schedule": 6 * 3600.0},
     "prune-old-data": {"task": "nowistay.tasks.prune_old_data", "schedule": 24 * 3600.0},
