@@ -12,12 +12,18 @@ from locks.services.read_back_schedule import enqueue_due_read_backs
 from nowistay import dispatch
 
 
+def vendor_queue(vendor: str) -> str:
+    """The Celery queue of one vendor's work (settings.CELERY_TASK_QUEUES): a slow vendor's backlog
+    never holds back another vendor's codes."""
+    return f"locks.{vendor}" if vendor in settings.LOCKS_VENDOR_QUEUES else settings.CELERY_TASK_DEFAULT_QUEUE
+
+
 @shared_task(acks_late=True)
 def scheduler_pass() -> str:
-    def dispatch(ids: list[int], token: str) -> None:
+    def dispatch(ids: list[int], token: str, vendor: str) -> None:
         size = settings.LOCKS_TASK_BATCH_SIZE
         for start in range(0, len(ids), size):
-            process_codes.delay(ids[start : start + size], token)
+            process_codes.apply_async((ids[start : start + size], token), queue=vendor_queue(vendor))
 
     return scheduler.run_pass(dispatch=dispatch).summary()
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 from nowistay.config import (
     DEVELOPMENT_SECRET_KEY,
@@ -277,6 +278,11 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # One beat at a time (nowistay/beat.py): the running beat renews a lock in Redis; another beat
 # stands by and takes over this many seconds after the first stopped renewing it.
 BEAT_LOCK_TTL_SECONDS = env.int("BEAT_LOCK_TTL_SECONDS", default=60)
+# Each vendor's code work has its own queue (locks.tasks.vendor_queue), so a slow or rate-limited
+# vendor's backlog never starves another's; a worker consumes them all unless started with -Q.
+LOCKS_VENDOR_QUEUES = ("ttlock", "tedee", "nuki", "igloohome", "homeit")
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = [Queue(CELERY_TASK_DEFAULT_QUEUE), *(Queue(f"locks.{slug}") for slug in LOCKS_VENDOR_QUEUES)]
 CELERY_BEAT_SCHEDULE = {
     # Creation, hourly retries, updates, revokes and expiry are all due work found by this pass;
     # it runs every 15 minutes so moments in :30 and :45 zones are honoured.

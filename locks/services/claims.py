@@ -40,6 +40,11 @@ def claim_due_codes(*, now: datetime, limit: int) -> tuple[str, list[int]]:
     return CODE_LEASES.claim_due(now=now, limit=limit)
 
 
+def claim_due_codes_by_vendor(*, now: datetime, limit: int) -> tuple[str, dict[str, list[int]]]:
+    """As `claim_due_codes`, grouped by the lock's vendor (each vendor's work has its own queue)."""
+    return CODE_LEASES.claim_due_by(now=now, limit=limit, label="lock__account__provider")
+
+
 def claim_code(*, code_id: int, now: datetime) -> str | None:
     """Claim one code if it is due and nobody holds it (used by event-driven tasks)."""
     return CODE_LEASES.claim_one(pk=code_id, now=now)

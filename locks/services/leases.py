@@ -64,6 +64,22 @@ class Leases:
             return token, self._claim_skip_locked(candidates, token, lease_end, limit)
         return token, self._claim_conditionally(candidates, token, lease_end, limit, now)
 
+    def claim_due_by(self, *, now: datetime, limit: int, label: str) -> tuple[str, dict[str, list[int]]]:
+        """As `claim_due`, the claimed ids grouped by the value of `label` (a field path such as
+        "lock__account__provider"), read in the same statement on PostgreSQL."""
+        token = new_token()
+        candidates = self.model.objects.filter(self.claimable(now)).order_by(*self.order_by)
+        lease_end = now + (self.queue_lease or self.lease)()
+        if connection.vendor == "postgresql":
+            rows = self._claim_skip_locked_labelled(candidates, token, lease_end, limit, label)
+        else:
+            ids = self._claim_conditionally(candidates, token, lease_end, limit, now)
+            rows = self.model.objects.filter(pk__in=ids).order_by(*self.order_by).values_list("pk", label) if ids else []
+        grouped: dict[str, list[int]] = {}
+        for pk, value in rows:
+            grouped.setdefault(value, []).append(pk)
+        return token, grouped
+
     def claim_one(self, *, pk: int, now: datetime) -> str | None:
         """Claim one row if it is due and nobody holds it (event-driven work); its token, or None."""
         token = new_token()
@@ -89,6 +105,18 @@ class Leases:
         with connection.cursor() as cursor:
             cursor.execute(sql, [token, lease_end, *params])
             return [row[0] for row in cursor.fetchall()]
+
+    def _claim_skip_locked_labelled(self, candidates: QuerySet, token: str, lease_end: datetime, limit: int, label: str) -> list:
+        select, params = candidates.values("pk", label)[:limit].query.sql_with_params()
+        table = connection.ops.quote_name(self.model._meta.db_table)
+        sql = (
+            f"WITH picked (id, label) AS ({select} FOR UPDATE OF {table} SKIP LOCKED) "
+            f"UPDATE {table} SET claim_token = %s, claimed_until = %s FROM picked WHERE {table}.id = picked.id "
+            f"RETURNING {table}.id, picked.label"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*params, token, lease_end])
+            return cursor.fetchall()
 
     def _claim_conditionally(self, candidates: QuerySet, token: str, lease_end: datetime, limit: int, now: datetime) -> list[int]:
         ids = list(candidates.values_list("pk", flat=True)[:limit])

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
-from locks.services.claims import claim_due_codes
+from locks.services.claims import claim_due_codes_by_vendor
 from locks.services.missing_codes import plan_missing_codes
 from locks.services.outcomes import StepResult
 from locks.services.steps import process_codes
@@ -30,9 +30,13 @@ class PassReport:
         return ", ".join(parts)
 
 
-def run_pass(*, now: datetime | None = None, dispatch: Callable[[list[int], str], list[StepResult] | None]) -> PassReport:
+# dispatch(code ids, claim token, vendor slug): hand a claimed batch of one vendor's codes to a worker.
+Dispatch = Callable[[list[int], str, str], list[StepResult] | None]
+
+
+def run_pass(*, now: datetime | None = None, dispatch: Dispatch) -> PassReport:
     """Plan missing codes (set-based), then claim every due code in batches and hand each batch to
-    `dispatch`: a few queries whatever the tables' size. Lock read-backs have a pass of their own
+    `dispatch`, by vendor: a few queries whatever the tables' size. Lock read-backs have a pass of their own
     (`read_back_schedule.enqueue_due_read_backs`). Its duration and due count are kept for
     /metrics (`last_pass`)."""
     started = time.monotonic()
@@ -40,11 +44,13 @@ def run_pass(*, now: datetime | None = None, dispatch: Callable[[list[int], str]
     report = PassReport(reconciled=plan_missing_codes(now))
     batch_size = settings.LOCKS_CLAIM_BATCH_SIZE
     while True:
-        token, ids = claim_due_codes(now=now, limit=batch_size)
-        report.claimed += len(ids)
-        for result in dispatch(ids, token) or []:
-            report.actions[result.action] += 1
-        if len(ids) < batch_size:
+        token, by_vendor = claim_due_codes_by_vendor(now=now, limit=batch_size)
+        claimed = sum(len(ids) for ids in by_vendor.values())
+        report.claimed += claimed
+        for vendor, ids in by_vendor.items():
+            for result in dispatch(ids, token, vendor) or []:
+                report.actions[result.action] += 1
+        if claimed < batch_size:
             _record_pass(report, duration_seconds=time.monotonic() - started)
             return report
 
@@ -79,7 +85,7 @@ def last_pass() -> PassFigures | None:
     return PassFigures(**stored) if stored else None
 
 
-def process_inline(ids: list[int], token: str) -> list[StepResult]:
+def process_inline(ids: list[int], token: str, vendor: str = "") -> list[StepResult]:
     """Dispatch for operators and tests: do the work now, in this process."""
     size = settings.LOCKS_TASK_BATCH_SIZE
     return [result for start in range(0, len(ids), size) for result in process_codes(code_ids=ids[start : start + size], claim_token=token)]

@@ -113,8 +113,10 @@ def _take_step(code: AccessCode, claim_token: str, now: datetime) -> StepResult:
         if result is None:  # the code changed since it was claimed: take the step it needs now
             result = process_code(code_id=code_id, claim_token=claim_token, now=now)
     if result.action in _READY_ACTIONS:
-        booking_id = code.booking_id
-        transaction.on_commit(lambda: signals.code_ready.send(sender=AccessCode, code_id=code_id, booking_id=booking_id))
+        booking_id, fallback = code.booking_id, code.fallback
+        transaction.on_commit(
+            lambda: signals.code_ready.send(sender=AccessCode, code_id=code_id, booking_id=booking_id, fallback=fallback)
+        )
     return result
 
 
