@@ -2,6 +2,8 @@
 
 from django.dispatch import Signal
 
-# A code was created or moved on its lock (sent after commit). Arguments: code_id, booking_id.
-# Receivers read the code's state themselves: it may have changed again meanwhile.
+# A code was created or moved on its lock (sent after commit). Arguments: code_id, booking_id, and
+# `fallback` when the sender knows it (the code's FallbackKind, "" for a booking's own code), so a
+# receiver need not read the code for that. Receivers read the code's state themselves: it may
+# have changed again meanwhile.
 code_ready = Signal()

@@ -6,19 +6,37 @@ from django.conf import settings
 from django.utils import timezone
 
 from locks.services import accounts, backup_pool, claims, ladder, scheduler, steps
+from locks.services.api_budget import api_budget_warn_hosts
 from locks.services.codes import PROCESS_CODE
 from locks.services.read_back import READ_BACK_LOCKS, read_back_locks
+from locks.services.read_back_schedule import enqueue_due_read_backs
 from nowistay import dispatch
+
+
+def vendor_queue(vendor: str) -> str:
+    """The Celery queue of one vendor's work (settings.CELERY_TASK_QUEUES): a slow vendor's backlog
+    never holds back another vendor's codes."""
+    return f"locks.{vendor}" if vendor in settings.LOCKS_VENDOR_QUEUES else settings.CELERY_TASK_DEFAULT_QUEUE
 
 
 @shared_task(acks_late=True)
 def scheduler_pass() -> str:
-    def dispatch(ids: list[int], token: str) -> None:
+    def dispatch(ids: list[int], token: str, vendor: str) -> None:
         size = settings.LOCKS_TASK_BATCH_SIZE
         for start in range(0, len(ids), size):
-            process_codes.delay(ids[start : start + size], token)
+            process_codes.apply_async((ids[start : start + size], token), queue=vendor_queue(vendor))
 
     return scheduler.run_pass(dispatch=dispatch).summary()
+
+
+@shared_task(acks_late=True)
+def read_back_pass() -> int:
+    """Hand the due lock read-backs to workers, one task per account; the number of locks. Then
+    email the hosts whose account came near its vendor's API limit (once a month)."""
+    now = timezone.now()
+    handed = enqueue_due_read_backs(now)
+    api_budget_warn_hosts(now=now)
+    return handed
 
 
 @shared_task(acks_late=True)

@@ -33,9 +33,11 @@ def booking_saved(sender, instance: Booking, created: bool, raw: bool = False, *
         logger.exception("planning the confirmation messages of booking %s failed", instance.pk)
 
 
-def code_ready(sender, code_id: int, booking_id: int, **kwargs) -> None:
+def code_ready(sender, code_id: int, booking_id: int, fallback: str | None = None, **kwargs) -> None:
     """A booking's code is on its lock: send its waiting messages now, and tell the guest if the
-    code differs from the one they were sent."""
-    fallbacks.plan_fallback_message(code_id=code_id, booking_id=booking_id)
+    code differs from the one they were sent. `fallback`: "" when the sender knows it is the
+    booking's own code (no fallback message to plan: one query saved per code created)."""
+    if fallback != "":
+        fallbacks.plan_fallback_message(code_id=code_id, booking_id=booking_id)
     if ledger.booking_has_messaging(booking_id):
         ledger.enqueue_booking(booking_id)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 from nowistay.config import (
     DEVELOPMENT_SECRET_KEY,
@@ -218,7 +219,11 @@ if DEBUG and SANDBOX_URL:
 
 # --- Code lifecycle timing (settings so tests and benchmarks can compress time) ----------------
 LOCKS_RETRY_INTERVAL_SECONDS = env.int("LOCKS_RETRY_INTERVAL_SECONDS", default=3600)
+# A worker holds a batch for this long after it last renewed its claim (it renews while it works).
 LOCKS_CLAIM_LEASE_SECONDS = env.int("LOCKS_CLAIM_LEASE_SECONDS", default=300)
+# A batch the pass queued waits this long for a worker before the pass may claim it again: longer
+# than a pass period, so a backlog is never handed out twice while it drains.
+LOCKS_QUEUE_LEASE_SECONDS = env.int("LOCKS_QUEUE_LEASE_SECONDS", default=3600)
 LOCKS_SWEEP_PERIOD_SECONDS = env.int("LOCKS_SWEEP_PERIOD_SECONDS", default=900)
 # Codes claimed per query by the scheduler pass, and handed to one worker task.
 LOCKS_CLAIM_BATCH_SIZE = env.int("LOCKS_CLAIM_BATCH_SIZE", default=5000)
@@ -285,10 +290,18 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # One beat at a time (nowistay/beat.py): the running beat renews a lock in Redis; another beat
 # stands by and takes over this many seconds after the first stopped renewing it.
 BEAT_LOCK_TTL_SECONDS = env.int("BEAT_LOCK_TTL_SECONDS", default=60)
+# Each vendor's code work has its own queue (locks.tasks.vendor_queue), so a slow or rate-limited
+# vendor's backlog never starves another's; a worker consumes them all unless started with -Q.
+LOCKS_VENDOR_QUEUES = ("ttlock", "tedee", "nuki", "igloohome", "homeit")
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = [Queue(CELERY_TASK_DEFAULT_QUEUE), *(Queue(f"locks.{slug}") for slug in LOCKS_VENDOR_QUEUES)]
 CELERY_BEAT_SCHEDULE = {
     # Creation, hourly retries, updates, revokes and expiry are all due work found by this pass;
     # it runs every 15 minutes so moments in :30 and :45 zones are honoured.
     "locks-scheduler-pass": {"task": "locks.tasks.scheduler_pass", "schedule": float(LOCKS_SWEEP_PERIOD_SECONDS)},
+    # Reading locks back (spread over the day, before check-ins, after writes): a pass of its own,
+    # so the scheduler pass stays a few queries whatever the number of locks.
+    "locks-read-back-pass": {"task": "locks.tasks.read_back_pass", "schedule": float(LOCKS_SWEEP_PERIOD_SECONDS)},
     # Keeps idle vendor connections alive (e.g. Tedee refresh tokens expire after 14 days unused).
     "locks-keep-accounts-alive": {"task": "locks.tasks.keep_accounts_alive", "schedule": 6 * 3600.0},
     "prune-old-data": {"task": "nowistay.tasks.prune_old_data", "schedule": 24 * 3600.0},

@@ -125,8 +125,9 @@ def _code_from_backup(stuck: AccessCode, backup: BackupCode, now: datetime) -> A
 def tend_pools(now: datetime) -> int:
     """Top up, rotate and trim every pool, then make the vendor calls due; the number made."""
     _release_used(now)
+    pools = _pools(now)
     for lock in _pool_locks():
-        _plan_pool(lock, now)
+        _plan_pool(lock, pools.get(lock.pk, []), now)
     calls = 0
     due = BackupCode.objects.filter(state__in=[BackupState.PROGRAMMING, BackupState.RETIRING], next_attempt_at__lte=now)
     for backup in due.select_related("lock__account").order_by("next_attempt_at", "pk")[:200]:
@@ -148,9 +149,22 @@ def _pool_locks():
     ).select_related("account", "assignment__property")
 
 
-def _plan_pool(lock: Lock, now: datetime) -> None:
+def _pools(now: datetime) -> dict[int, list[BackupCode]]:
+    """Every pool lock's backups being programmed or ready, newest end first: one query for all locks."""
+    rows = BackupCode.objects.filter(
+        lock__account__provider__in=pool_slugs(),
+        lock__account__status=AccountStatus.CONNECTED,
+        lock__assignment__isnull=False,
+        state__in=[BackupState.PROGRAMMING, BackupState.READY],
+    ).order_by("lock_id", "-ends_at", "pk")
+    pools: dict[int, list[BackupCode]] = {}
+    for backup in rows:
+        pools.setdefault(backup.lock_id, []).append(backup)
+    return pools
+
+
+def _plan_pool(lock: Lock, pool: list[BackupCode], now: datetime) -> None:
     """Rows for the backups to program, and the ones to remove (near their end, or too many)."""
-    pool = list(BackupCode.objects.filter(lock=lock, state__in=[BackupState.PROGRAMMING, BackupState.READY]).order_by("-ends_at", "pk"))
     ageing = [backup for backup in pool if backup.state == BackupState.READY and backup.ends_at - now <= ROTATE_BEFORE]
     keep = [backup for backup in pool if backup not in ageing]
     wanted = lock.assignment.backup_codes

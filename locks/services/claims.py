@@ -31,17 +31,29 @@ CODE_LEASES = Leases(
     due=_due,
     lease=lambda: timedelta(seconds=settings.LOCKS_CLAIM_LEASE_SECONDS),
     order_by=("next_attempt_at",),
+    queue_lease=lambda: timedelta(seconds=settings.LOCKS_QUEUE_LEASE_SECONDS),
 )
 
 
 def claim_due_codes(*, now: datetime, limit: int) -> tuple[str, list[int]]:
-    """Claim up to `limit` due codes for one lease, whatever the table's size."""
+    """Claim up to `limit` due codes for a queued batch, whatever the table's size."""
     return CODE_LEASES.claim_due(now=now, limit=limit)
+
+
+def claim_due_codes_by_vendor(*, now: datetime, limit: int) -> tuple[str, dict[str, list[int]]]:
+    """As `claim_due_codes`, grouped by the lock's vendor (each vendor's work has its own queue)."""
+    return CODE_LEASES.claim_due_by(now=now, limit=limit, label="lock__account__provider")
 
 
 def claim_code(*, code_id: int, now: datetime) -> str | None:
     """Claim one code if it is due and nobody holds it (used by event-driven tasks)."""
     return CODE_LEASES.claim_one(pk=code_id, now=now)
+
+
+def renew_claims(code_ids: list[int], token: str, now: datetime) -> datetime:
+    """Hold the batch's codes still claimed under `token` for one more lease; its end."""
+    CODE_LEASES.renew(pks=code_ids, token=token, now=now)
+    return now + CODE_LEASES.lease()
 
 
 def load_claimed(code_ids: list[int], token: str, now: datetime) -> dict[int, AccessCode]:

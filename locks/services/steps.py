@@ -19,7 +19,7 @@ from locks.providers.exceptions import (
     CodeNotFound,
     ProviderError,
 )
-from locks.services.claims import finish, load_claimed
+from locks.services.claims import finish, load_claimed, renew_claims
 from locks.services.codes import (
     can_revoke,
     can_update,
@@ -49,15 +49,19 @@ logger = logging.getLogger(__name__)
 
 # --- the entry point ------------------------------------------------------------------------------
 def process_codes(*, code_ids: list[int], claim_token: str) -> list[StepResult]:
-    """Take the one vendor step each claimed code needs now; one query loads the whole batch."""
+    """Take the one vendor step each claimed code needs now; one query loads the whole batch.
+
+    Taking the batch starts its lease (the pass only queued it), and the lease is renewed while
+    the batch is worked through, so a long batch is never given away under the worker."""
+    lease = _BatchLease(code_ids, claim_token)
     loaded = load_claimed(code_ids, claim_token, timezone.now())
     results = []
-    for code_id in code_ids:
+    for index, code_id in enumerate(code_ids):
         code = loaded.get(code_id)
         if code is None:
             results.append(StepResult(code_id, "skipped", "not claimed by this worker"))
             continue
-        if code.claimed_until <= timezone.now():  # the lease ran out mid-batch: the pass may have given it away
+        if not lease.keep(code_ids[index:]):  # a step outlasted the lease: the pass may have given it away
             results.append(StepResult(code_id, "skipped", "the claim's lease ran out"))
             continue
         try:
@@ -66,6 +70,26 @@ def process_codes(*, code_ids: list[int], claim_token: str) -> list[StepResult]:
             logger.exception("processing access code %s failed", code_id, extra={"code_id": code_id})
             results.append(StepResult(code_id, "error", "unexpected error; retried after the lease"))
     return results
+
+
+class _BatchLease:
+    """A worker's hold on its batch: started when the batch is taken, renewed (one UPDATE for the
+    codes still to do) once a third of the lease has gone by."""
+
+    def __init__(self, code_ids: list[int], token: str):
+        self.token = token
+        self._renew(code_ids)
+
+    def keep(self, remaining: list[int]) -> bool:
+        """Whether the batch is still held; renewed first when due."""
+        now = timezone.now()
+        if now >= self.renewed_at + (self.held_until - self.renewed_at) / 3 and now < self.held_until:
+            self._renew(remaining)
+        return timezone.now() < self.held_until
+
+    def _renew(self, code_ids: list[int]) -> None:
+        self.renewed_at = timezone.now()
+        self.held_until = renew_claims(code_ids, self.token, self.renewed_at)
 
 
 def process_code(*, code_id: int, claim_token: str, now: datetime | None = None) -> StepResult:
@@ -89,8 +113,10 @@ def _take_step(code: AccessCode, claim_token: str, now: datetime) -> StepResult:
         if result is None:  # the code changed since it was claimed: take the step it needs now
             result = process_code(code_id=code_id, claim_token=claim_token, now=now)
     if result.action in _READY_ACTIONS:
-        booking_id = code.booking_id
-        transaction.on_commit(lambda: signals.code_ready.send(sender=AccessCode, code_id=code_id, booking_id=booking_id))
+        booking_id, fallback = code.booking_id, code.fallback
+        transaction.on_commit(
+            lambda: signals.code_ready.send(sender=AccessCode, code_id=code_id, booking_id=booking_id, fallback=fallback)
+        )
     return result
 
 

@@ -6,6 +6,7 @@ claim held by someone else is respected, and beat is scheduled as configured.
 """
 
 import os
+from dataclasses import dataclass, field
 from datetime import date
 
 import pytest
@@ -34,20 +35,27 @@ def eager():
         app.conf.update(saved)
 
 
+@dataclass
+class SentBatches:
+    batches: list[list[int]] = field(default_factory=list)
+    queues: list[str] = field(default_factory=list)  # the queue each batch was sent to
+
+
 @pytest.fixture
 def sent_batches(monkeypatch):
-    """Record each `process_codes` batch the beat pass sends, then send it as usual."""
-    batches: list[list[int]] = []
+    """Record each `process_codes` batch the beat pass sends, and its queue; then send it as usual."""
+    sent = SentBatches()
     real_task = tasks.process_codes
 
     class Spy:
         @staticmethod
-        def delay(code_ids, claim_token):
-            batches.append(list(code_ids))
-            return real_task.delay(code_ids, claim_token)
+        def apply_async(args, queue):
+            sent.batches.append(list(args[0]))
+            sent.queues.append(queue)
+            return real_task.apply_async(args, queue=queue)
 
     monkeypatch.setattr(tasks, "process_codes", Spy)
-    return batches
+    return sent
 
 
 def test_booking_event_creates_the_code_through_process_code_without_a_pass(
@@ -101,12 +109,37 @@ def test_scheduler_pass_fans_due_codes_out_to_process_codes_batches(
 
     assert isinstance(summary, str)
     assert summary.startswith("5 due, 0 missing codes planned")
-    assert [len(batch) for batch in sent_batches] == [2, 2, 1]
+    assert [len(batch) for batch in sent_batches.batches] == [2, 2, 1]
+    assert sent_batches.queues == ["locks.ttlock"] * 3
     codes = AccessCode.objects.all()
-    assert sorted(code_id for batch in sent_batches for code_id in batch) == sorted(code.pk for code in codes)
+    assert sorted(code_id for batch in sent_batches.batches for code_id in batch) == sorted(code.pk for code in codes)
     assert {code.state for code in codes} == {CodeState.ACTIVE}
     assert len(fake_cloud.codes_on("L1")) == 5
     assert fake_cloud.calls["create_code"] == 5
+
+
+def test_each_vendors_batches_go_to_that_vendors_queue(eager, assigned_property, book, fake_cloud, settings, sent_batches):
+    settings.LOCKS_TASK_BATCH_SIZE = 2
+    props = {slug: assigned_property(provider=slug, vendor_lock_id=f"{slug}-1") for slug in ("ttlock", "tedee", "nuki")}
+    with freeze_time(NOW):
+        for slug, prop in props.items():
+            for n in range(3):
+                services.booking_created(booking=book(prop, date(2026, 6, 2), date(2026, 6, 4), guest_name=f"{slug} {n}"))
+        tasks.scheduler_pass()
+    providers = dict(AccessCode.objects.values_list("pk", "lock__account__provider"))
+    for batch, queue in zip(sent_batches.batches, sent_batches.queues, strict=True):
+        assert {f"locks.{providers[code_id]}" for code_id in batch} == {queue}
+    assert sorted(sent_batches.queues) == sorted(f"locks.{slug}" for slug in props for _ in range(2))
+    assert set(AccessCode.objects.values_list("state", flat=True)) == {CodeState.ACTIVE}
+
+
+def test_every_vendor_has_a_queue_that_a_worker_consumes_by_default():
+    from locks.providers import registry
+
+    consumed = {queue.name for queue in app.conf.task_queues}
+    assert {tasks.vendor_queue(slug) for slug in registry.PROVIDER_CLASSES} <= consumed
+    assert app.conf.task_default_queue in consumed
+    assert tasks.vendor_queue("no-such-vendor") == app.conf.task_default_queue
 
 
 def test_scheduler_pass_plans_codes_whose_event_was_missed(eager, assigned_property, book, fake_cloud):

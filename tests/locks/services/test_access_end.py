@@ -8,7 +8,7 @@ from freezegun import freeze_time
 
 from locks import services
 from locks.models import AccessCode, CodeState
-from locks.services import scheduler
+from locks.services import missing_codes
 from tests.helpers.lifecycle import current_or_none, tick
 
 pytestmark = pytest.mark.django_db
@@ -59,7 +59,7 @@ class TestEndAccess:
             booking, _ = active_code(prop, book)
             services.booking_end_access(booking=booking)
             tick()
-            assert scheduler.bookings_missing_a_code(datetime(2026, 3, 11, 9, 0, tzinfo=UTC)).filter(pk=booking.pk).count() == 0
+            assert missing_codes.bookings_missing_a_code(datetime(2026, 3, 11, 9, 0, tzinfo=UTC)).filter(pk=booking.pk).count() == 0
             tick()
         assert current_or_none(booking) is None
 

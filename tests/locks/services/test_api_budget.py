@@ -18,6 +18,7 @@ from locks.services.api_budget import Level, account_usage, api_budget_warn_host
 from locks.services.read_back import read_back_locks
 from locks.services.read_back_request import Refusal, lock_read_back_request
 from locks.services.read_back_schedule import check_in_of, due_read_backs, regular_slot
+from locks.tasks import read_back_pass
 from tests.helpers.lifecycle import current, tick, utc
 
 pytestmark = pytest.mark.django_db
@@ -229,11 +230,11 @@ class TestHostTold:
         assert api_budget_warn_hosts(now=utc(2026, 7, 2, 10)) == 1  # a new month
         assert len(mailoutbox) == 2
 
-    def test_the_scheduler_pass_tells_the_host(self, stay, settings, mailoutbox):
+    def test_the_read_back_pass_tells_the_host(self, stay, settings, mailoutbox):
         near_the_budget(Lock.objects.get().account, settings)
         with freeze_time("2026-06-01 10:00:00"):
-            tick()
-            tick()
+            read_back_pass()
+            read_back_pass()
         assert [email.subject for email in mailoutbox] == ["Your TTLock account is close to its API limit"]
 
     def test_check_this_lock_now_says_it_spends_calls_near_the_budget_and_is_refused_past_it(self, stay, settings):

@@ -5,6 +5,8 @@ from datetime import date, timedelta
 
 import pytest
 from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from freezegun import freeze_time
 
 from locks import services
@@ -82,6 +84,19 @@ class TestBackupPool:
         assert {on_lock[b.vendor_code_id].name for b in backups} == {b.vendor_name for b in backups}
         assert len({b.pin for b in backups}) == 2 and backup_pins(Lock.objects.get().pk) == {b.pin for b in backups}
         assert all(b.ends_at - b.starts_at == timedelta(days=30) for b in backups)
+
+    def test_tending_full_pools_costs_the_same_queries_whatever_the_number_of_locks(self, assigned_property, fake_cloud):
+        counts = []
+        for locks in (2, 12):
+            for n in range(locks - (2 if counts else 0)):
+                assigned_property(provider="tedee", vendor_lock_id=f"T{locks}-{n}")
+            with freeze_time("2026-05-27 08:00:00"):
+                tend_pools(utc(2026, 5, 27, 8))  # fills the new pools
+                with CaptureQueriesContext(connection) as queries:
+                    assert tend_pools(utc(2026, 5, 27, 8, 10)) == 0
+            counts.append(len(queries.captured_queries))
+        assert BackupCode.objects.filter(state=BackupState.READY).count() == 2 * 12
+        assert counts[0] == counts[1] <= 4
 
     def test_rotated_before_their_end_and_trimmed_to_the_hosts_number(self, assigned_property, fake_cloud):
         prop = assigned_property(provider="tedee")

@@ -11,7 +11,8 @@ from bookings.models import BookingStatus
 from locks import services
 from locks.models import AccessCode, AccountStatus, CodeSource, CodeState, LockAssignment, ProviderAccount, VendorCall
 from locks.providers.exceptions import CodeStorageFull, LockNotFound, LockOffline, ProviderAuthError, RateLimited, SubscriptionRequired
-from locks.services.claims import claim_due_codes
+from locks.services import steps
+from locks.services.claims import claim_due_codes, renew_claims
 from tests.helpers.lifecycle import current, on_lock, tick, utc
 
 UTC = UTC
@@ -549,11 +550,53 @@ class TestNeverTwice:
         with freeze_time("2026-06-01 00:00:00") as frozen:
             booking = book(prop, date(2026, 6, 2), date(2026, 6, 5))
             services.booking_created(booking=booking)
-            token, ids = claim_due_codes(now=utc(2026, 6, 1), limit=10)  # ...and the worker dies
+            token, ids = claim_due_codes(now=utc(2026, 6, 1), limit=10)
+            frozen.move_to("2026-06-01 00:20:00")  # it waited in the queue, then a worker took it...
+            renew_claims(ids, token, utc(2026, 6, 1, 0, 20))  # ...and died
             assert ids == [current(booking).pk]
+            frozen.move_to("2026-06-01 00:24:59")
             assert tick().claimed == 0
-            frozen.move_to("2026-06-01 00:05:01")
+            frozen.move_to("2026-06-01 00:25:01")
             tick()
+        assert current(booking).state == CodeState.ACTIVE
+        assert fake_cloud.calls["create_code"] == 1
+
+    def test_a_queued_batch_is_not_handed_out_again_while_it_waits_for_a_worker(self, assigned_property, book, fake_cloud, settings):
+        """Its lease starts when a worker takes it: a backlog drains without being claimed twice."""
+        settings.LOCKS_CLAIM_LEASE_SECONDS, settings.LOCKS_QUEUE_LEASE_SECONDS = 300, 3600
+        prop = assigned_property()
+        with freeze_time("2026-06-01 00:00:00") as frozen:
+            booking = book(prop, date(2026, 6, 2), date(2026, 6, 5))
+            services.booking_created(booking=booking)
+            token, ids = claim_due_codes(now=utc(2026, 6, 1), limit=10)
+            frozen.move_to("2026-06-01 00:45:00")  # three passes later, still queued
+            assert tick().claimed == 0
+            results = steps.process_codes(code_ids=ids, claim_token=token)  # a worker takes it at last
+            assert [result.action for result in results] == ["created"]
+
+    def test_a_worker_renews_its_lease_while_a_slow_batch_goes_on(self, assigned_property, book, fake_cloud, settings):
+        settings.LOCKS_CLAIM_LEASE_SECONDS = 300
+        prop = assigned_property()
+        with freeze_time("2026-06-01 00:00:00") as frozen:
+            bookings = [book(prop, date(2026, 6, 2), date(2026, 6, 5), guest_name=f"Guest {n}") for n in range(4)]
+            for booking in bookings:
+                services.booking_created(booking=booking)
+            token, ids = claim_due_codes(now=utc(2026, 6, 1), limit=10)
+            fake_cloud.after_call = lambda: frozen.tick(150)  # each vendor call takes two and a half minutes
+            results = steps.process_codes(code_ids=ids, claim_token=token)
+        assert [result.action for result in results] == ["created"] * 4
+        assert fake_cloud.calls["create_code"] == 4
+
+    def test_a_batch_lost_in_the_queue_is_claimed_again_after_the_queue_lease(self, assigned_property, book, fake_cloud, settings):
+        settings.LOCKS_QUEUE_LEASE_SECONDS = 3600
+        prop = assigned_property()
+        with freeze_time("2026-06-01 00:00:00") as frozen:
+            booking = book(prop, date(2026, 6, 2), date(2026, 6, 5))
+            services.booking_created(booking=booking)
+            token, ids = claim_due_codes(now=utc(2026, 6, 1), limit=10)  # the message is lost
+            frozen.move_to("2026-06-01 01:00:01")
+            tick()
+            assert steps.process_codes(code_ids=ids, claim_token=token)[0].action == "skipped"  # arrives late: given away
         assert current(booking).state == CodeState.ACTIVE
         assert fake_cloud.calls["create_code"] == 1
 

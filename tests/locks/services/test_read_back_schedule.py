@@ -13,6 +13,7 @@ from locks.providers.exceptions import RateLimited, VendorUnavailable
 from locks.providers.fake import READ_BACK
 from locks.services.read_back import READ_BACK_LOCKS, read_back_locks
 from locks.services.read_back_schedule import check_in_of, due_read_backs, last_due_moment, regular_slot
+from locks.tasks import read_back_pass
 from nowistay import dispatch
 from tests.helpers.lifecycle import current, passes, tick, utc
 
@@ -84,16 +85,18 @@ class TestWhen:
         stay()
         assert due_read_backs(utc(2026, 6, 1, 9)) == {}
 
-    def test_the_pass_hands_the_due_locks_to_a_worker_per_account(self, stay, reading, monkeypatch, django_capture_on_commit_callbacks):
+    def test_the_read_back_pass_hands_the_due_locks_to_a_worker_per_account(
+        self, stay, reading, monkeypatch, django_capture_on_commit_callbacks
+    ):
         stay()
         stay(vendor_lock_id="L2")
         sent = []
         monkeypatch.setitem(dispatch._senders, READ_BACK_LOCKS, lambda account_id, lock_ids: sent.append((account_id, lock_ids)))
         with freeze_time("2026-06-01 08:15:00"), django_capture_on_commit_callbacks(execute=True):
-            report = tick()
+            handed = read_back_pass()
         lock_ids = sorted(Lock.objects.values_list("pk", flat=True))
         assert sent == [(Lock.objects.first().account_id, lock_ids)]
-        assert report.read_backs == 2 and "2 locks read back" in report.summary()
+        assert handed == 2
 
 
 class TestBudget:

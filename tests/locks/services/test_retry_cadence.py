@@ -41,10 +41,10 @@ def make_every_call_take(frozen, cloud, duration=CALL_TAKES):
 def tick(frozen=None):
     """One pass; with `frozen`, each dispatched batch reaches its worker a second later."""
 
-    def queued_then_processed(ids, token):
+    def queued_then_processed(ids, token, vendor):
         if frozen is not None:
             frozen.tick(timedelta(seconds=1))
-        return scheduler.process_inline(ids, token)
+        return scheduler.process_inline(ids, token, vendor)
 
     return scheduler.run_pass(dispatch=queued_then_processed)
 

@@ -1,0 +1,79 @@
+"""Planning the codes of bookings that have none, set-based: the scheduler pass's backstop for a
+missed booking or settings event.
+
+A handful of queries whatever their number: one reads the bookings lacking a code with their
+property, assignment, lock and account; the plans are computed here (the time-zone arithmetic of
+`planning.code_plan`, the same as for an event); one INSERT writes the new codes. The due ones are
+claimed by the pass that follows, like any other due code.
+
+The bookings read are row-locked (`FOR UPDATE ... SKIP LOCKED`) until the codes are written, as
+`codes.booking_reconcile` locks its booking: a cancellation or change arriving meanwhile waits and
+then finds the new code (a booking being changed right now is skipped: its own event plans it).
+The one-current-code-per-booking constraint settles any other race (`ignore_conflicts`).
+"""
+
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import Exists, OuterRef
+
+from bookings.models import SMART_LOCK_ELIGIBILITY, Booking, BookingStatus
+from locks.models import AccessCode, AccountStatus, CodeState
+from locks.services.planning import code_plan
+
+# Bookings a missed event could have left without a code: the longest lead time, plus a day of
+# slack on each side for time zones.
+MISSED_EVENT_HORIZON_DAYS = 14 + 1
+
+# An assignment whose account is going away gets no new code (as `codes.usable_assignment`).
+_GOING_AWAY = (AccountStatus.DISCONNECTING, AccountStatus.DISCONNECTED)
+
+
+def bookings_missing_a_code(now: datetime):
+    """Confirmed bookings near enough to need a code, on an assigned eligible property, with no
+    current code; each with its property, assignment, lock and account loaded."""
+    today = now.date()
+    has_current_code = AccessCode.objects.filter(booking=OuterRef("pk"), is_current=True)
+    eligible = {f"property__{name}": value for name, value in SMART_LOCK_ELIGIBILITY.items()}
+    return (
+        Booking.objects.filter(
+            status=BookingStatus.CONFIRMED,
+            access_ended_at__isnull=True,
+            arrival_date__gte=today - timedelta(days=2),
+            arrival_date__lte=today + timedelta(days=MISSED_EVENT_HORIZON_DAYS),
+            departure_date__gte=today - timedelta(days=1),
+            property__lock_assignment__isnull=False,
+            **eligible,
+        )
+        .exclude(property__lock_assignment__lock__account__status__in=_GOING_AWAY)
+        .exclude(Exists(has_current_code))
+        .select_related("property__lock_assignment__lock__account")
+        .order_by()
+    )
+
+
+def plan_missing_codes(now: datetime) -> int:
+    """Give every booking lacking a code the code it should have; how many were planned."""
+    with transaction.atomic():
+        bookings = bookings_missing_a_code(now).select_for_update(skip_locked=True, of=("self",))
+        codes = [code for code in map(lambda booking: _new_code(booking, now), bookings) if code is not None]
+        AccessCode.objects.bulk_create(codes, ignore_conflicts=True)
+    return len(codes)
+
+
+def _new_code(booking: Booking, now: datetime) -> AccessCode | None:
+    assignment = booking.property.lock_assignment
+    plan = code_plan(booking, assignment)
+    if plan.ends_at <= now:  # the stay is over: nothing to give (as `codes.decide`)
+        return None
+    return AccessCode(
+        booking=booking,
+        lock=assignment.lock,
+        state=CodeState.SCHEDULED,
+        starts_at=plan.starts_at,
+        ends_at=plan.ends_at,
+        generate_at=plan.generate_at,
+        retry_deadline=plan.retry_deadline,
+        alert_at=plan.alert_at,
+        next_attempt_at=plan.generate_at,
+    )
