@@ -15,7 +15,7 @@ def enter_pin(lock: VirtualLock, pin: str, at: datetime | None = None) -> Virtua
     """Someone types `pin` at `at` (now by default): recorded, opened or refused, as the vendors log it."""
     moment = at or timezone.now()
     moment = moment.replace(microsecond=moment.microsecond // 1000 * 1000)  # vendors keep milliseconds at most
-    matching = list(lock.codes.filter(pin=pin))
+    matching = list(lock.codes.applied().filter(pin=pin))
     opening = next((code for code in matching if opens(lock, code, moment)), None)
     named = opening or (matching[0] if matching else None)
     return VirtualCodeUse.objects.create(

@@ -615,7 +615,7 @@ def _list_auths(request, account, lock):
         wanted = {int(value) for value in types.split(",") if value.strip()} or None
     except ValueError:
         return _error(400, f"The supplied value '{types}' for parameter 'types' is not valid.")
-    listed = [_owner_auth(lock)] + [_auth_json(lock, code) for code in lock.codes.all()] + _BRIDGE_FAILURES.failed_on(lock)
+    listed = [_owner_auth(lock)] + [_auth_json(lock, code) for code in lock.codes.applied()] + _BRIDGE_FAILURES.failed_on(lock)
     return JsonResponse([item for item in listed if wanted is None or item["type"] in wanted], safe=False)
 
 
@@ -654,7 +654,8 @@ def _create_auth(request, account, lock):
             _BRIDGE_FAILURES.add_failed_create(lock, failed)
         else:
             VirtualCode.objects.create(
-                lock=lock, vendor_code_id=secrets.token_hex(12), name=body["name"], pin=pin, starts_at=starts_at, ends_at=ends_at
+                lock=lock, vendor_code_id=secrets.token_hex(12), name=body["name"], pin=pin, starts_at=starts_at, ends_at=ends_at,
+                applies_at=faults.applies_at(lock),  # the bridge may take it to the lock later
             )
     response = _no_content()
     return faults.broken(response) if verdict.lose_response else response

@@ -363,6 +363,7 @@ def keyboard_pwd_add(request, params, lock):
             pin=pin,
             starts_at=_from_ms(params["startDate"]),
             ends_at=_from_ms(params["endDate"]),
+            applies_at=faults.applies_at(lock),  # the gateway may take it to the lock later
         )
         code.vendor_code_id = str(24000 + code.pk)
         code.save(update_fields=["vendor_code_id"])
@@ -411,7 +412,7 @@ def list_keyboard_pwd(request, params, account):
     if paging is None or not _ordered(params):
         return _error(-3, "invalid parameter: pageNo, pageSize or orderBy")
     newest_first = params["orderBy"] == "1"
-    codes = sorted(lock.codes.all(), key=lambda code: code.pk, reverse=newest_first)
+    codes = sorted(lock.codes.applied(), key=lambda code: code.pk, reverse=newest_first)
     if not newest_first:
         codes.sort(key=lambda code: code.name, reverse=params["orderBy"] == "2")
     return _paged([
