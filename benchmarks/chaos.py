@@ -52,9 +52,9 @@ Slow writes, asynchronous applies and token expiry (issue 21), through the sandb
 CHAOS_SLOW_RATE (0.10) of the writes that go through answer late, each after a random wait of up to
 CHAOS_SLOW_SECONDS (twice the vendor timeout: 6 s), before the vendor acts, so about half of them
 end past the client's timeout with the outcome unknown (and land after the client gave up);
-TTLock's and Nuki's codes are applied asynchronously, on the lock and in its listing
-CHAOS_APPLY_DELAY s (half the listing delay: 5 s) after the vendor accepted them, within the
-product's listing delay; every CHAOS_TOKEN_EXPIRY_EVERY s (60; 0: never) from the first booking,
+TTLock's and Nuki's writes (a code created, its window changed, the code deleted) are applied
+asynchronously, on the lock and in its listing CHAOS_APPLY_DELAY s (half the listing delay: 5 s)
+after the vendor accepted them, within the product's listing delay; every CHAOS_TOKEN_EXPIRY_EVERY s (60; 0: never) from the first booking,
 every access token expires at the vendor (`POST /_control/<vendor>/tokens/expire/`; the product
 still believes its stored expiry), which then refuses it as the real vendor does (TTLock errcode
 10004, the others 401), so the product must refresh. Nuki signs in through OAuth then (its API
@@ -300,28 +300,29 @@ def set_sandbox_faults(sandbox_db: Path, config: Config, *, retry_after: int) ->
 
 @dataclass
 class TokenExpiries:
-    """Each expiry of every access token at the vendor: when, the highest token id then, and how
-    many tokens of each vendor it expired."""
+    """Each expiry of every access token at the vendor: when, and for each vendor how many tokens it
+    expired and the highest token id right after (the vendors are expired one after the other, so
+    each vendor has its own mark: a refresh may land before the next vendor's expiry)."""
 
     every: float
-    events: list = field(default_factory=list)  # (t, last token id, {vendor: expired})
+    events: list = field(default_factory=list)  # (t, {vendor: (expired, last token id)})
     next_at: float | None = None
 
     def due(self, elapsed: float) -> bool:
         return self.every > 0 and self.next_at is not None and elapsed >= self.next_at
 
 
-def expire_tokens(sandbox_url: str, vendors: list[str]) -> tuple[int, dict]:
-    """Every access token of these vendors expires now at the vendor: (the highest token id, {vendor: expired})."""
+def expire_tokens(sandbox_url: str, vendors: list[str]) -> dict:
+    """Every access token of these vendors expires now at the vendor: {vendor: (expired, the highest token id then)}."""
     import requests
 
-    last, expired = 0, {}
+    expired = {}
     for vendor in vendors:
         answer = requests.post(f"{sandbox_url}/_control/{vendor}/tokens/expire/", timeout=30)
         answer.raise_for_status()
         payload = answer.json()
-        expired[vendor], last = payload["expired"], max(last, payload["last_token"])
-    return last, expired
+        expired[vendor] = (payload["expired"], payload["last_token"])
+    return expired
 
 
 def token_requests_per_expiry(sandbox_db: Path, expiries: TokenExpiries) -> dict:
@@ -334,16 +335,15 @@ def token_requests_per_expiry(sandbox_db: Path, expiries: TokenExpiries) -> dict
         holders = db.execute(
             "SELECT DISTINCT a.vendor, a.login FROM sandbox_virtualtoken t JOIN sandbox_virtualaccount a ON a.id = t.account_id"
         ).fetchall()
-    marks = [last for _, last, _ in expiries.events] + [float("inf")]
     counts = {}
     for vendor, login in holders:
-        per_expiry = []
-        for index, (_, _, expired) in enumerate(expiries.events):
-            if not expired.get(vendor):
-                continue
-            low, high = marks[index], marks[index + 1]
-            per_expiry.append(sum(1 for pk, v, who in issued if v == vendor and who == login and low < pk <= high))
-        counts[(vendor, login)] = per_expiry
+        marks = [expired[vendor] for _, expired in expiries.events if vendor in expired]
+        bounds = [last for _, last in marks] + [float("inf")]
+        counts[(vendor, login)] = [
+            sum(1 for pk, v, who in issued if v == vendor and who == login and bounds[index] < pk <= bounds[index + 1])
+            for index, (n, _) in enumerate(marks)
+            if n
+        ]
     return counts
 
 
@@ -1064,15 +1064,17 @@ def report_new_faults(config: Config, tally: dict, tokens: TokenExpiries, reques
     print("  vendor calls with an unknown outcome (lost answers and slow writes past the timeout): "
           + (", ".join(f"{provider} {n}" for provider, n in unknown) or "none"))
     applies = tally.get("async_applies", {})
-    split = ", ".join(f"{vendor} {n}" for vendor, n in sorted(applies.items()))
-    print(f"asynchronous applies (codes on the lock and listed {config.apply_delay:g} s after they were accepted): "
-          f"{sum(applies.values())}" + (f" ({split})" if applies else ""))
+    split = "; ".join(
+        f"{vendor} " + ", ".join(f"{write} {n}" for write, n in sorted(writes.items())) for vendor, writes in sorted(applies.items())
+    )
+    print(f"asynchronous applies (writes on the lock and in its listing {config.apply_delay:g} s after they were accepted): "
+          f"{sum(sum(writes.values()) for writes in applies.values())}" + (f" ({split})" if applies else ""))
     if config.token_expiry_every <= 0:
         print("token expiry: off")
         return
     expired = Counter()
-    for _, _, per_vendor in tokens.events:
-        expired.update(per_vendor)
+    for _, per_vendor in tokens.events:
+        expired.update({vendor: n for vendor, (n, _) in per_vendor.items()})
     print(f"token expiries: {len(tokens.events)} (every {config.token_expiry_every:g} s), access tokens expired at the vendor: "
           + (", ".join(f"{vendor} {n}" for vendor, n in sorted(expired.items()) if n) or "none"))
     print("  token requests per account after each expiry (target 1; 0: the account was not called again before the next "
@@ -1139,10 +1141,10 @@ class Timeline:
         if self.tokens.every > 0 and self.tokens.next_at is None:
             self.tokens.next_at = self.elapsed() + self.tokens.every
         if self.tokens.due(self.elapsed()):
-            last, expired = expire_tokens(self.sandbox_url, self.config.vendors)
-            self.tokens.events.append((self.elapsed(), last, expired))
+            expired = expire_tokens(self.sandbox_url, self.config.vendors)
+            self.tokens.events.append((self.elapsed(), expired))
             self.tokens.next_at += self.tokens.every
-            self.say("access tokens expired at the vendor: " + ", ".join(f"{v} {n}" for v, n in expired.items() if n))
+            self.say("access tokens expired at the vendor: " + ", ".join(f"{v} {n}" for v, (n, _) in expired.items() if n))
         if not self.kill and created is not None and created >= self.kill_after:
             claims = dict(AccessCode.objects.filter(claimed_until__gt=timezone.now()).values_list("id", "claim_token"))
             claimed = len(claims)

@@ -67,6 +67,8 @@ def judge(account: VirtualAccount, lock: VirtualLock | None = None, *, write: bo
     (one-shot lose_responses, else the probabilistic loss_rate), then slow writes (slow_rate: the
     wait happens here, before the vendor acts)."""
     holders = [(VirtualAccount, account)] + ([(VirtualLock, lock)] if lock else [])
+    if lock is not None:
+        settle_applies(lock)
     delay = sum(holder.latency_ms for _, holder in holders)
     if delay:
         time.sleep(delay / 1000)
@@ -111,21 +113,37 @@ def _answer_late(account: VirtualAccount, holders) -> None:
     time.sleep(wait)
 
 
-def applies_at(lock: VirtualLock) -> datetime | None:
-    """When a code written now reaches the lock under asynchronous applies (the longer of the lock's
-    and its account's apply_delay_seconds); None: at once. Counted in the tally."""
+def applies_at(lock: VirtualLock, write: str) -> datetime | None:
+    """When a `write` ("create", "update", "delete") accepted now reaches the lock under asynchronous
+    applies (the longer of the lock's and its account's apply_delay_seconds); None: at once.
+    Counted in the tally."""
     delay = max(lock.apply_delay_seconds, lock.account.apply_delay_seconds)
     if delay <= 0:
         return None
     with _TALLY_LOCK:
-        _async_applies[lock.account.vendor] += 1
+        _async_applies[(lock.account.vendor, write)] += 1
     return timezone.now() + timedelta(seconds=delay)
+
+
+def settle_applies(lock: VirtualLock) -> None:
+    """Carry out the lock's asynchronous applies that are due: windows changed, codes removed (a
+    created code needs nothing: `VirtualCode.objects.applied()` shows it once due). Called before
+    the lock is read or written (judge, /_control, the door page, the keypad)."""
+    now = timezone.now()
+    lock.codes.filter(removes_at__lte=now).delete()
+    for code in lock.codes.filter(window_changes_at__lte=now):
+        lock.codes.filter(pk=code.pk, window_changes_at=code.window_changes_at).update(
+            starts_at=code.next_starts_at, ends_at=code.next_ends_at, window_changes_at=None, next_starts_at=None, next_ends_at=None
+        )
 
 
 def tally() -> dict:
     """What the slow-write and asynchronous-apply switches did, per vendor, since the process started."""
     with _TALLY_LOCK:
-        return {"slow_writes": {vendor: list(waits) for vendor, waits in _slow_waits.items()}, "async_applies": dict(_async_applies)}
+        applies: dict[str, dict[str, int]] = {}
+        for (vendor, write), n in _async_applies.items():
+            applies.setdefault(vendor, {})[write] = n
+        return {"slow_writes": {vendor: list(waits) for vendor, waits in _slow_waits.items()}, "async_applies": applies}
 
 
 def broken(response: HttpResponse) -> HttpResponse:

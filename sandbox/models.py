@@ -48,8 +48,8 @@ class Faults(models.Model):
     slow_seconds = models.FloatField(default=0.0, validators=[MinValueValidator(0.0)], help_text="The longest wait of a slow write.")
     apply_delay_seconds = models.FloatField(
         default=0.0, validators=[MinValueValidator(0.0)],
-        help_text="Asynchronous applies (TTLock via its gateway, Nuki via its bridge): a code created is accepted at once "
-        "but on the lock, and in its listing, only this many seconds later.",
+        help_text="Asynchronous applies (TTLock via its gateway, Nuki via its bridge): a code created, its window "
+        "changed or the code deleted is accepted at once, but on the lock, and in its listing, only this many seconds later.",
     )
 
     class Meta:
@@ -103,8 +103,10 @@ class VirtualLock(Faults):
 
 class VirtualCodeQuerySet(models.QuerySet):
     def applied(self):
-        """The codes on the lock now: without those accepted but not applied yet (asynchronous applies)."""
-        return self.exclude(applies_at__gt=timezone.now())
+        """The codes on the lock now: without those accepted but not applied yet, nor those whose
+        removal has been applied (asynchronous applies; sandbox.faults.settle_applies)."""
+        now = timezone.now()
+        return self.exclude(applies_at__gt=now).exclude(removes_at__lte=now)
 
 
 class VirtualCode(models.Model):
@@ -117,9 +119,16 @@ class VirtualCode(models.Model):
     revocable = models.BooleanField(default=True)
     added_in_app = models.BooleanField(default=False, help_text="Made in the vendor's app (a drift switch): not Nowistay's.")
     created_at = models.DateTimeField(auto_now_add=True)
+    # Asynchronous applies (Faults.apply_delay_seconds): a write accepted, on the lock only later.
     applies_at = models.DateTimeField(
-        null=True, blank=True, help_text="Accepted, not yet on the lock until then (asynchronous applies): neither listed nor opening."
+        null=True, blank=True, help_text="Created, not on the lock until then: neither listed nor opening."
     )
+    removes_at = models.DateTimeField(null=True, blank=True, help_text="Deleted, still on the lock until then.")
+    window_changes_at = models.DateTimeField(
+        null=True, blank=True, help_text="Its window changed to next_starts_at/next_ends_at, on the lock only then."
+    )
+    next_starts_at = models.DateTimeField(null=True, blank=True)
+    next_ends_at = models.DateTimeField(null=True, blank=True)
 
     objects = VirtualCodeQuerySet.as_manager()
 

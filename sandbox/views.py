@@ -53,6 +53,7 @@ def _on_lock(moment: datetime | None, zone: ZoneInfo) -> datetime | None:
 
 def door(request, lock_id: int):
     lock = get_object_or_404(VirtualLock.objects.select_related("account"), pk=lock_id)
+    faults.settle_applies(lock)
     zone = ZoneInfo(lock.time_zone)
     action = request.POST.get("action") if request.method == "POST" else None
     if action in DOOR_ACTIONS:
@@ -203,6 +204,7 @@ def _lock_by_vendor_id(vendor: str, vendor_lock_id: str) -> VirtualLock:
 def lock_state(request, vendor: str, vendor_lock_id: str):
     """The codes a virtual lock holds, its battery, capacity and keypad uses, as JSON."""
     lock = _lock_by_vendor_id(vendor, vendor_lock_id)
+    faults.settle_applies(lock)
     codes = [
         {
             "id": c.vendor_code_id, "name": c.name, "pin": c.pin, "revocable": c.revocable, "added_in_app": c.added_in_app,

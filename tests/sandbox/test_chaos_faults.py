@@ -136,7 +136,7 @@ def _tally(sandbox: str) -> dict:
 DELAY = 2.0
 
 
-def test_ttlock_accepts_a_code_at_once_and_lists_it_only_once_the_gateway_applied_it(sandbox):
+def test_ttlock_accepts_writes_at_once_and_lists_them_only_once_the_gateway_applied_them(sandbox):
     token = _ttlock_token(sandbox)["access_token"]
     _set_faults(sandbox, "ttlock", TTLOCK_FRONT_DOOR, apply_delay_seconds=DELAY)
     try:
@@ -146,20 +146,33 @@ def test_ttlock_accepts_a_code_at_once_and_lists_it_only_once_the_gateway_applie
         accepted = time.monotonic()
         assert "keyboardPwdId" in added  # accepted, with its id
 
-        def listed() -> set[str]:
+        def listed() -> dict[str, int]:
             page = _ttlock(sandbox, token, "GET", "lock/listKeyboardPwd", lockId=TTLOCK_FRONT_DOOR, pageNo=1, pageSize=200, orderBy=1)
-            return {code["keyboardPwdName"] for code in page["list"]}
+            return {code["keyboardPwdName"]: code["endDate"] for code in page["list"]}
 
         assert "async-ttlock" not in listed() and "async-ttlock" not in _on_lock(sandbox, "ttlock", TTLOCK_FRONT_DOOR)
         wait_until(lambda: "async-ttlock" in listed(), "the gateway to apply the code", timeout=DELAY + 10)
         assert time.monotonic() - accepted >= DELAY - 0.5
         assert "async-ttlock" in _on_lock(sandbox, "ttlock", TTLOCK_FRONT_DOOR)
-        assert _tally(sandbox)["async_applies"].get("ttlock") == 1
+
+        code_id, end = added["keyboardPwdId"], start + 86_400_000
+        changed = _ttlock(sandbox, token, "POST", "keyboardPwd/change", lockId=TTLOCK_FRONT_DOOR, keyboardPwdId=code_id,
+                          startDate=start, endDate=end + 3_600_000, changeType=2)
+        assert changed["errcode"] == 0
+        assert listed()["async-ttlock"] == end  # the old window until the gateway applies the change
+        wait_until(lambda: listed()["async-ttlock"] == end + 3_600_000, "the gateway to apply the change", timeout=DELAY + 10)
+
+        deleted = _ttlock(sandbox, token, "POST", "keyboardPwd/delete", lockId=TTLOCK_FRONT_DOOR, keyboardPwdId=code_id, deleteType=2)
+        assert deleted["errcode"] == 0
+        assert "async-ttlock" in listed() and "async-ttlock" in _on_lock(sandbox, "ttlock", TTLOCK_FRONT_DOOR)  # still there
+        wait_until(lambda: "async-ttlock" not in listed(), "the gateway to remove the code", timeout=DELAY + 10)
+        assert "async-ttlock" not in _on_lock(sandbox, "ttlock", TTLOCK_FRONT_DOOR)
+        assert _tally(sandbox)["async_applies"].get("ttlock") == {"create": 1, "update": 1, "delete": 1}
     finally:
         _set_faults(sandbox, "ttlock", TTLOCK_FRONT_DOOR, apply_delay_seconds=0)
 
 
-def test_nuki_accepts_a_code_with_204_and_lists_it_only_once_the_bridge_applied_it(sandbox):
+def test_nuki_accepts_a_code_and_its_removal_with_204_and_lists_them_only_once_the_bridge_applied_them(sandbox):
     _set_faults(sandbox, "nuki", NUKI_FRONT_DOOR, apply_delay_seconds=DELAY)
     try:
         body = {
@@ -175,7 +188,14 @@ def test_nuki_accepts_a_code_with_204_and_lists_it_only_once_the_bridge_applied_
         assert "async-nuki" not in listed() and "async-nuki" not in _on_lock(sandbox, "nuki", NUKI_FRONT_DOOR)
         wait_until(lambda: "async-nuki" in listed(), "the bridge to apply the code", timeout=DELAY + 10)
         assert "async-nuki" in _on_lock(sandbox, "nuki", NUKI_FRONT_DOOR)
-        assert _tally(sandbox)["async_applies"].get("nuki") == 1
+
+        auths = _nuki(sandbox, "GET", f"smartlock/{NUKI_FRONT_DOOR}/auth").json()
+        auth_id = next(auth["id"] for auth in auths if auth["name"] == "async-nuki")
+        assert _nuki(sandbox, "DELETE", f"smartlock/{NUKI_FRONT_DOOR}/auth/{auth_id}").status_code == 204
+        assert "async-nuki" in listed() and "async-nuki" in _on_lock(sandbox, "nuki", NUKI_FRONT_DOOR)  # still there
+        wait_until(lambda: "async-nuki" not in listed(), "the bridge to remove the code", timeout=DELAY + 10)
+        assert "async-nuki" not in _on_lock(sandbox, "nuki", NUKI_FRONT_DOOR)
+        assert _tally(sandbox)["async_applies"].get("nuki") == {"create": 1, "delete": 1}
     finally:
         _set_faults(sandbox, "nuki", NUKI_FRONT_DOOR, apply_delay_seconds=0)
 
