@@ -318,8 +318,14 @@ def expire_tokens(sandbox_url: str, vendors: list[str]) -> dict:
 
     expired = {}
     for vendor in vendors:
-        answer = requests.post(f"{sandbox_url}/_control/{vendor}/tokens/expire/", timeout=30)
-        answer.raise_for_status()
+        for attempt in range(3):  # a loaded sandbox (SQLite's write lock) may answer late
+            try:
+                answer = requests.post(f"{sandbox_url}/_control/{vendor}/tokens/expire/", timeout=60)
+                answer.raise_for_status()
+                break
+            except requests.RequestException:
+                if attempt == 2:
+                    raise
         payload = answer.json()
         expired[vendor] = (payload["expired"], payload["last_token"])
     return expired

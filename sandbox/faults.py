@@ -128,9 +128,12 @@ def applies_at(lock: VirtualLock, write: str) -> datetime | None:
 def settle_applies(lock: VirtualLock) -> None:
     """Carry out the lock's asynchronous applies that are due: windows changed, codes removed (a
     created code needs nothing: `VirtualCode.objects.applied()` shows it once due). Called before
-    the lock is read or written (judge, /_control, the door page, the keypad)."""
+    the lock is read or written (judge, /_control, the door page, the keypad). Reads first: a
+    delete opens a transaction, which takes SQLite's write lock (IMMEDIATE), so only when due."""
     now = timezone.now()
-    lock.codes.filter(removes_at__lte=now).delete()
+    removed = list(lock.codes.filter(removes_at__lte=now).values_list("pk", flat=True))
+    if removed:
+        lock.codes.filter(pk__in=removed).delete()
     for code in lock.codes.filter(window_changes_at__lte=now):
         lock.codes.filter(pk=code.pk, window_changes_at=code.window_changes_at).update(
             starts_at=code.next_starts_at, ends_at=code.next_ends_at, window_changes_at=None, next_starts_at=None, next_ends_at=None
