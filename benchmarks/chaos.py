@@ -54,8 +54,9 @@ CHAOS_SLOW_SECONDS (twice the vendor timeout: 6 s), before the vendor acts, so a
 end past the client's timeout with the outcome unknown (and land after the client gave up);
 TTLock's and Nuki's writes (a code created, its window changed, the code deleted) are applied
 asynchronously, on the lock and in its listing CHAOS_APPLY_DELAY s (half the listing delay: 5 s)
-after the vendor accepted them, within the product's listing delay; every CHAOS_TOKEN_EXPIRY_EVERY s (60; 0: never) from the first booking,
-every access token expires at the vendor (`POST /_control/<vendor>/tokens/expire/`; the product
+after the vendor accepted them, within the product's listing delay; every
+CHAOS_TOKEN_EXPIRY_EVERY s (60; 0: never) from the first booking, every access token expires at
+the vendor (`POST /_control/<vendor>/tokens/expire/`; the product
 still believes its stored expiry), which then refuses it as the real vendor does (TTLock errcode
 10004, the others 401), so the product must refresh. Nuki signs in through OAuth then (its API
 token never expires; CHAOS_NUKI_OAUTH=0 keeps the API token); homeit's API key has no token. The
