@@ -333,8 +333,10 @@ def expire_tokens(sandbox_url: str, vendors: list[str]) -> dict:
 
 
 def token_requests_per_expiry(sandbox_db: Path, expiries: TokenExpiries) -> dict:
-    """(vendor, account login) -> the tokens issued after each expiry that expired one of its
-    tokens, before the next expiry (or the end of the run)."""
+    """(vendor, account login) -> the tokens issued after each expiry that expired one of the
+    vendor's tokens, before the next such expiry (or the end of the run). An expiry that found no
+    live token of the vendor (it had not asked for a new one yet) does not end the interval: a
+    token issued after it still answers the earlier expiry."""
     with sqlite3.connect(sandbox_db, timeout=30) as db:
         issued = db.execute(
             "SELECT t.id, a.vendor, a.login FROM sandbox_virtualtoken t JOIN sandbox_virtualaccount a ON a.id = t.account_id"
@@ -344,12 +346,10 @@ def token_requests_per_expiry(sandbox_db: Path, expiries: TokenExpiries) -> dict
         ).fetchall()
     counts = {}
     for vendor, login in holders:
-        marks = [expired[vendor] for _, expired in expiries.events if vendor in expired]
-        bounds = [last for _, last in marks] + [float("inf")]
+        bounds = [last for _, expired in expiries.events for n, last in [expired.get(vendor, (0, 0))] if n] + [float("inf")]
         counts[(vendor, login)] = [
-            sum(1 for pk, v, who in issued if v == vendor and who == login and bounds[index] < pk <= bounds[index + 1])
-            for index, (n, _) in enumerate(marks)
-            if n
+            sum(1 for pk, v, who in issued if v == vendor and who == login and low < pk <= high)
+            for low, high in zip(bounds, bounds[1:], strict=False)
         ]
     return counts
 
