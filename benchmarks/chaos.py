@@ -113,6 +113,9 @@ DRIFT_AFTER = 60
 DRIFT_LOCKS = {"delete_code": 3, "change_window": 3, "wipe": 1, "add_unmanaged": 3}
 DRIFT_CHECK_EVERY = 10
 UNMANAGED_NAME = "Cleaner (added in the app)"
+# How long the benchmark waits for the sandbox's control endpoints: a write there waits for SQLite's
+# write lock (busy timeout 30 s), which a machine loaded with other work can hold up past 30 s.
+CONTROL_TIMEOUT = 120
 
 
 def env_int(name: str, default: int) -> int:
@@ -321,7 +324,7 @@ def expire_tokens(sandbox_url: str, vendors: list[str]) -> dict:
     for vendor in vendors:
         for attempt in range(3):  # a loaded sandbox (SQLite's write lock) may answer late
             try:
-                answer = requests.post(f"{sandbox_url}/_control/{vendor}/tokens/expire/", timeout=60)
+                answer = requests.post(f"{sandbox_url}/_control/{vendor}/tokens/expire/", timeout=CONTROL_TIMEOUT)
                 answer.raise_for_status()
                 break
             except requests.RequestException:
@@ -357,7 +360,7 @@ def token_requests_per_expiry(sandbox_db: Path, expiries: TokenExpiries) -> dict
 def fault_tally(sandbox_url: str) -> dict:
     import requests
 
-    answer = requests.get(f"{sandbox_url}/_control/tally/", timeout=30)
+    answer = requests.get(f"{sandbox_url}/_control/tally/", timeout=CONTROL_TIMEOUT)
     answer.raise_for_status()
     return answer.json()
 
@@ -564,7 +567,7 @@ def post_drift(sandbox_url: str, vendor: str, vendor_lock_id: str, body: dict):
     """One drift switch; (True, its result) or (False, the refusal)."""
     import requests
 
-    answer = requests.post(f"{sandbox_url}/_control/{vendor}/locks/{vendor_lock_id}/drift/", json=body, timeout=30)
+    answer = requests.post(f"{sandbox_url}/_control/{vendor}/locks/{vendor_lock_id}/drift/", json=body, timeout=CONTROL_TIMEOUT)
     payload = answer.json()
     return (True, payload.get("result")) if answer.ok else (False, payload.get("error", answer.status_code))
 
@@ -715,7 +718,7 @@ def parse_instant(value: str) -> datetime:
 def lock_contents(sandbox_url: str, vendor: str, vendor_lock_id: str) -> list[dict]:
     import requests
 
-    answer = requests.get(f"{sandbox_url}/_control/{vendor}/locks/{vendor_lock_id}/", timeout=30)
+    answer = requests.get(f"{sandbox_url}/_control/{vendor}/locks/{vendor_lock_id}/", timeout=CONTROL_TIMEOUT)
     answer.raise_for_status()
     codes = answer.json()["codes"]
     for code in codes:
