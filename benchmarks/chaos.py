@@ -47,6 +47,22 @@ on a drifted lock has its code back on the lock as it should be (or the time lim
 add: the injections, the findings the read-backs recorded (LockFinding by kind), orphans left (codes
 named as ours that no live code explains) and unmanaged codes touched (each injected one must be
 on its lock unchanged at the end).
+
+Slow writes, asynchronous applies and token expiry (issue 21), through the sandbox's switches:
+CHAOS_SLOW_RATE (0.10) of the writes that go through answer late, each after a random wait of up to
+CHAOS_SLOW_SECONDS (twice the vendor timeout: 6 s), before the vendor acts, so about half of them
+end past the client's timeout with the outcome unknown (and land after the client gave up);
+TTLock's and Nuki's writes (a code created, its window changed, the code deleted) are applied
+asynchronously, on the lock and in its listing CHAOS_APPLY_DELAY s (half the listing delay: 5 s)
+after the vendor accepted them, within the product's listing delay; every
+CHAOS_TOKEN_EXPIRY_EVERY s (60; 0: never) from the first booking, every access token expires at
+the vendor (`POST /_control/<vendor>/tokens/expire/`; the product
+still believes its stored expiry), which then refuses it as the real vendor does (TTLock errcode
+10004, the others 401), so the product must refresh. Nuki signs in through OAuth then (its API
+token never expires; CHAOS_NUKI_OAUTH=0 keeps the API token); homeit's API key has no token. The
+figures add the slow writes (and how many waited past the client's timeout), the asynchronous
+applies, and the token requests each account made after each expiry (target 1: one refresh shared
+by every worker thread).
 """
 
 import os
@@ -97,6 +113,9 @@ DRIFT_AFTER = 60
 DRIFT_LOCKS = {"delete_code": 3, "change_window": 3, "wipe": 1, "add_unmanaged": 3}
 DRIFT_CHECK_EVERY = 10
 UNMANAGED_NAME = "Cleaner (added in the app)"
+# How long the benchmark waits for the sandbox's control endpoints: a write there waits for SQLite's
+# write lock (busy timeout 30 s), which a machine loaded with other work can hold up past 30 s.
+CONTROL_TIMEOUT = 120
 
 
 def env_int(name: str, default: int) -> int:
@@ -125,6 +144,11 @@ class Config:
     timeout: float = env_float("VENDOR_HTTP_TIMEOUT_SECONDS", 3)
     hang: float = env_float("SANDBOX_HANG_SECONDS", 4)
     read_backs: int = env_int("LOCKS_READ_BACKS_PER_LOCK_PER_DAY", 8640)
+    slow_rate: float = env_float("CHAOS_SLOW_RATE", 0.10)
+    slow_seconds: float = env_float("CHAOS_SLOW_SECONDS", 2 * env_float("VENDOR_HTTP_TIMEOUT_SECONDS", 3))
+    apply_delay: float = env_float("CHAOS_APPLY_DELAY", env_int("LOCKS_LISTING_DELAY_SECONDS", 10) / 2)
+    token_expiry_every: float = env_float("CHAOS_TOKEN_EXPIRY_EVERY", 60)
+    nuki_oauth: bool = env_int("CHAOS_NUKI_OAUTH", 1) == 1
 
     @property
     def locks_per_vendor(self) -> int:
@@ -255,7 +279,12 @@ def wait_for_http(url: str, process: subprocess.Popen, timeout: float = 60) -> N
     raise RuntimeError(f"the sandbox at {url} did not answer within {timeout:.0f} s")
 
 
-def set_sandbox_faults(sandbox_db: Path, *, failure_rate: float, loss_rate: float, retry_after: int) -> None:
+# The vendors whose clouds apply a code to the lock asynchronously (Nuki through its bridge, TTLock
+# through its gateway): the sandbox's apply_delay_seconds is set on their accounts only.
+ASYNC_VENDORS = ("ttlock", "nuki")
+
+
+def set_sandbox_faults(sandbox_db: Path, config: Config, *, retry_after: int) -> None:
     """Switch the probabilistic faults on for every virtual account (sandbox/models.py, Faults).
 
     The sandbox's JSON control endpoint takes only the one-shot switches, so the benchmark writes
@@ -263,20 +292,94 @@ def set_sandbox_faults(sandbox_db: Path, *, failure_rate: float, loss_rate: floa
     """
     with sqlite3.connect(sandbox_db, timeout=30) as db:
         db.execute(
-            "UPDATE sandbox_virtualaccount SET failure_rate = ?, loss_rate = ?, retry_after_seconds = ?",
-            (failure_rate, loss_rate, retry_after),
+            "UPDATE sandbox_virtualaccount SET failure_rate = ?, loss_rate = ?, retry_after_seconds = ?, slow_rate = ?,"
+            " slow_seconds = ?",
+            (config.failure_rate, config.loss_rate, retry_after, config.slow_rate, config.slow_seconds),
         )
+        db.execute(
+            f"UPDATE sandbox_virtualaccount SET apply_delay_seconds = ? WHERE vendor IN ({', '.join('?' * len(ASYNC_VENDORS))})",
+            (config.apply_delay, *ASYNC_VENDORS),
+        )
+
+
+@dataclass
+class TokenExpiries:
+    """Each expiry of every access token at the vendor: when, and for each vendor how many tokens it
+    expired and the highest token id right after (the vendors are expired one after the other, so
+    each vendor has its own mark: a refresh may land before the next vendor's expiry)."""
+
+    every: float
+    events: list = field(default_factory=list)  # (t, {vendor: (expired, last token id)})
+    next_at: float | None = None
+
+    def due(self, elapsed: float) -> bool:
+        return self.every > 0 and self.next_at is not None and elapsed >= self.next_at
+
+
+def expire_tokens(sandbox_url: str, vendors: list[str]) -> dict:
+    """Every access token of these vendors expires now at the vendor: {vendor: (expired, the highest token id then)}."""
+    import requests
+
+    expired = {}
+    for vendor in vendors:
+        for attempt in range(3):  # a loaded sandbox (SQLite's write lock) may answer late
+            try:
+                answer = requests.post(f"{sandbox_url}/_control/{vendor}/tokens/expire/", timeout=CONTROL_TIMEOUT)
+                answer.raise_for_status()
+                break
+            except requests.RequestException:
+                if attempt == 2:
+                    raise
+        payload = answer.json()
+        expired[vendor] = (payload["expired"], payload["last_token"])
+    return expired
+
+
+def token_requests_per_expiry(sandbox_db: Path, expiries: TokenExpiries) -> dict:
+    """(vendor, account login) -> the tokens issued after each expiry that expired one of the
+    vendor's tokens, before the next such expiry (or the end of the run). An expiry that found no
+    live token of the vendor (it had not asked for a new one yet) does not end the interval: a
+    token issued after it still answers the earlier expiry."""
+    with sqlite3.connect(sandbox_db, timeout=30) as db:
+        issued = db.execute(
+            "SELECT t.id, a.vendor, a.login FROM sandbox_virtualtoken t JOIN sandbox_virtualaccount a ON a.id = t.account_id"
+        ).fetchall()
+        holders = db.execute(
+            "SELECT DISTINCT a.vendor, a.login FROM sandbox_virtualtoken t JOIN sandbox_virtualaccount a ON a.id = t.account_id"
+        ).fetchall()
+    counts = {}
+    for vendor, login in holders:
+        bounds = [last for _, expired in expiries.events for n, last in [expired.get(vendor, (0, 0))] if n] + [float("inf")]
+        counts[(vendor, login)] = [
+            sum(1 for pk, v, who in issued if v == vendor and who == login and low < pk <= high)
+            for low, high in zip(bounds, bounds[1:], strict=False)
+        ]
+    return counts
+
+
+def fault_tally(sandbox_url: str) -> dict:
+    import requests
+
+    answer = requests.get(f"{sandbox_url}/_control/tally/", timeout=CONTROL_TIMEOUT)
+    answer.raise_for_status()
+    return answer.json()
 
 
 # --- connecting the demo accounts -------------------------------------------------------------------
 
-def connect(host, vendor: str):
+def connect(host, vendor: str, *, nuki_oauth: bool = False):
     """Sign the demo host in to the vendor's sandbox cloud through the product's own connect
-    services, as `make run` does (OAuth vendors through the sandbox's sign-in page)."""
-    from locks.demo import connect_demo_account
-    from sandbox.demo_sign_ins import DEMO_SIGN_INS
+    services, as `make run` does (OAuth vendors through the sandbox's sign-in page). `nuki_oauth`:
+    Nuki through "Sign in with Nuki" rather than the API token, so its access token can expire."""
+    from dataclasses import replace
 
-    return connect_demo_account(host, DEMO_SIGN_INS[vendor])
+    from locks.demo import connect_demo_account
+    from sandbox.demo_sign_ins import DEMO_SIGN_INS, NUKI_API_TOKEN
+
+    demo = DEMO_SIGN_INS[vendor]
+    if vendor == "nuki" and nuki_oauth:  # the sign-in page's password is the API token (sandbox/vendors/nuki.py)
+        demo = replace(demo, method="oauth", values={"email": DEMO_LOGIN, "password": NUKI_API_TOKEN})
+    return connect_demo_account(host, demo)
 
 
 # --- the scenario -----------------------------------------------------------------------------------
@@ -464,7 +567,7 @@ def post_drift(sandbox_url: str, vendor: str, vendor_lock_id: str, body: dict):
     """One drift switch; (True, its result) or (False, the refusal)."""
     import requests
 
-    answer = requests.post(f"{sandbox_url}/_control/{vendor}/locks/{vendor_lock_id}/drift/", json=body, timeout=30)
+    answer = requests.post(f"{sandbox_url}/_control/{vendor}/locks/{vendor_lock_id}/drift/", json=body, timeout=CONTROL_TIMEOUT)
     payload = answer.json()
     return (True, payload.get("result")) if answer.ok else (False, payload.get("error", answer.status_code))
 
@@ -615,7 +718,7 @@ def parse_instant(value: str) -> datetime:
 def lock_contents(sandbox_url: str, vendor: str, vendor_lock_id: str) -> list[dict]:
     import requests
 
-    answer = requests.get(f"{sandbox_url}/_control/{vendor}/locks/{vendor_lock_id}/", timeout=30)
+    answer = requests.get(f"{sandbox_url}/_control/{vendor}/locks/{vendor_lock_id}/", timeout=CONTROL_TIMEOUT)
     answer.raise_for_status()
     codes = answer.json()["codes"]
     for code in codes:
@@ -956,6 +1059,46 @@ def report_drift(config: Config, drift: Drift, findings: Findings, touched: list
         print(f"  live bookings on drifted locks not repaired at the last look: {drift.unrepaired}")
 
 
+def report_new_faults(config: Config, tally: dict, tokens: TokenExpiries, requests_per_expiry: dict) -> None:
+    """Slow writes, asynchronous applies and token expiry (issue 21), as the sandbox counted them."""
+    from django.db.models import Count
+
+    from locks.models import CallOutcome, VendorCall
+
+    waits = tally.get("slow_writes", {})
+    late = {vendor: sum(1 for wait in values if wait > config.timeout) for vendor, values in waits.items()}
+    total = sum(len(values) for values in waits.values())
+    print(f"slow writes: {total}, of which {sum(late.values())} waited past the client's timeout ({config.timeout:g} s): "
+          + (", ".join(f"{vendor} {len(values)} ({late[vendor]} past)" for vendor, values in sorted(waits.items())) or "none"))
+    unknown = VendorCall.objects.filter(outcome=CallOutcome.UNKNOWN).values_list("provider").annotate(n=Count("id")).order_by("provider")
+    print("  vendor calls with an unknown outcome (lost answers and slow writes past the timeout): "
+          + (", ".join(f"{provider} {n}" for provider, n in unknown) or "none"))
+    applies = tally.get("async_applies", {})
+    split = "; ".join(
+        f"{vendor} " + ", ".join(f"{write} {n}" for write, n in sorted(writes.items())) for vendor, writes in sorted(applies.items())
+    )
+    print(f"asynchronous applies (writes on the lock and in its listing {config.apply_delay:g} s after they were accepted): "
+          f"{sum(sum(writes.values()) for writes in applies.values())}" + (f" ({split})" if applies else ""))
+    if config.token_expiry_every <= 0:
+        print("token expiry: off")
+        return
+    expired = Counter()
+    for _, per_vendor in tokens.events:
+        expired.update({vendor: n for vendor, (n, _) in per_vendor.items()})
+    print(f"token expiries: {len(tokens.events)} (every {config.token_expiry_every:g} s), access tokens expired at the vendor: "
+          + (", ".join(f"{vendor} {n}" for vendor, n in sorted(expired.items()) if n) or "none"))
+    print("  token requests per account after each expiry (target 1; 0: the account was not called again before the next "
+          "expiry or the end):")
+    for (vendor, login), counts in sorted(requests_per_expiry.items()):
+        if counts:
+            spread = Counter(counts)
+            print(f"    {vendor} {login}: " + " ".join(str(n) for n in counts)
+                  + f"  (max {max(counts)}; " + ", ".join(f"{n}: {times}x" for n, times in sorted(spread.items())) + ")")
+    untouched = [vendor for vendor in config.vendors if not expired.get(vendor)]
+    if untouched:
+        print(f"  no access token to expire on: {', '.join(untouched)} (an API key, or a token that never expires)")
+
+
 class Timeline:
     """The mid-run events: a worker SIGKILLed halfway through the bookings and another started
     RESTART_AFTER s later; cancellations and date changes in waves after the bookings are made, then
@@ -968,6 +1111,7 @@ class Timeline:
         self.config, self.processes, self.plan, self.workers, self.rng = config, processes, plan, workers, rng
         self.sandbox_url = sandbox_url
         self.drift = Drift()
+        self.tokens = TokenExpiries(every=config.token_expiry_every)
         self.started = time.monotonic()
         self.kill_after = len(plan.rows) // 2
         self.kill: dict = {}
@@ -1004,6 +1148,13 @@ class Timeline:
 
         from locks.models import AccessCode
 
+        if self.tokens.every > 0 and self.tokens.next_at is None:
+            self.tokens.next_at = self.elapsed() + self.tokens.every
+        if self.tokens.due(self.elapsed()):
+            expired = expire_tokens(self.sandbox_url, self.config.vendors)
+            self.tokens.events.append((self.elapsed(), expired))
+            self.tokens.next_at += self.tokens.every
+            self.say("access tokens expired at the vendor: " + ", ".join(f"{v} {n}" for v, (n, _) in expired.items() if n))
         if not self.kill and created is not None and created >= self.kill_after:
             claims = dict(AccessCode.objects.filter(claimed_until__gt=timezone.now()).values_list("id", "claim_token"))
             claimed = len(claims)
@@ -1083,6 +1234,12 @@ def run(config: Config, processes: Processes, sandbox_url: str, sandbox_db: Path
 
     print(f"chaos benchmark: {config.bookings} bookings on {', '.join(config.vendors)}; "
           f"{config.failure_rate:.0%} transient failures, {config.loss_rate:.0%} lost answers")
+    async_on = [vendor for vendor in config.vendors if vendor in ASYNC_VENDORS]
+    print(f"  {config.slow_rate:.0%} slow writes (waits up to {config.slow_seconds:g} s before acting); "
+          f"asynchronous applies on {', '.join(async_on) or 'no vendor'} ({config.apply_delay:g} s); "
+          + (f"access tokens expired at the vendor every {config.token_expiry_every:g} s"
+             + (" (Nuki signed in through OAuth)" if "nuki" in config.vendors and config.nuki_oauth else "")
+             if config.token_expiry_every > 0 else "no token expiry"))
     print(f"time compressed: retry {config.retry} s, lease {config.lease} s, sweep {config.sweep} s, "
           f"vendor timeout {config.timeout:g} s (a lost answer is held {config.hang:g} s), "
           f"{config.read_backs} read-backs per lock per day (a lock read every {86400 / max(1, config.read_backs // 2):g} s); "
@@ -1102,11 +1259,11 @@ def run(config: Config, processes: Processes, sandbox_url: str, sandbox_db: Path
         username="chaos-host", email="chaos-host@nowistay.example", password="chaos-host-password"
     )
     for vendor in config.vendors:
-        account = connect(host, vendor)
+        account = connect(host, vendor, nuki_oauth=config.nuki_oauth and config.token_expiry_every > 0)
         if account.last_error:
             raise RuntimeError(f"{vendor}: {account.last_error}")
     properties = setup_properties(config, host, sandbox_url)
-    set_sandbox_faults(sandbox_db, failure_rate=config.failure_rate, loss_rate=config.loss_rate, retry_after=max(1, config.retry - 1))
+    set_sandbox_faults(sandbox_db, config, retry_after=max(1, config.retry - 1))
     workers = [start_worker(processes, config, number) for number in range(1, config.workers + 1)]
     processes.start("beat", celery("beat", "-s", str(work_dir / "beat-schedule"), "--loglevel", "WARNING"))
     wait_for_workers(workers)
@@ -1152,6 +1309,8 @@ def run(config: Config, processes: Processes, sandbox_url: str, sandbox_db: Path
     for name in list(processes.running):
         if name != "sandbox":
             processes.stop(name)
+    # Writes accepted before the workers stopped reach the lock apply_delay later: look after that.
+    time.sleep(config.apply_delay + 1 if async_on else 0)
     check_at = timezone.now()
     drift = timeline.drift
     findings = check(plan, sandbox_url, check_at, set(drift.unmanaged))
@@ -1163,6 +1322,7 @@ def run(config: Config, processes: Processes, sandbox_url: str, sandbox_db: Path
            {"setup": setup_seconds, "booking": booking_seconds, "run": run_seconds, "settled": is_settled,
             "total": time.monotonic() - started}, kill)
     report_drift(config, drift, findings, unmanaged_touched(drift, sandbox_url))
+    report_new_faults(config, fault_tally(sandbox_url), timeline.tokens, token_requests_per_expiry(sandbox_db, timeline.tokens))
     print(f"tracebacks in the worker logs: {worker_errors} (logs in {work_dir})")
     return 0
 

@@ -14,6 +14,9 @@ FAULT_FIELDS = [
     "latency_ms",
     "failure_rate",
     "loss_rate",
+    "slow_rate",
+    "slow_seconds",
+    "apply_delay_seconds",
 ]
 LOCAL_INPUT_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
 PIN = r"^\d{4,12}$"

@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
+from sandbox import faults
 from sandbox.models import Vendor, VirtualCode, VirtualCodeUse, VirtualLock
 
 # igloohome's algoPINs and TTLock's offline codes: a code longer than this must first be used within it.
@@ -15,7 +16,8 @@ def enter_pin(lock: VirtualLock, pin: str, at: datetime | None = None) -> Virtua
     """Someone types `pin` at `at` (now by default): recorded, opened or refused, as the vendors log it."""
     moment = at or timezone.now()
     moment = moment.replace(microsecond=moment.microsecond // 1000 * 1000)  # vendors keep milliseconds at most
-    matching = list(lock.codes.filter(pin=pin))
+    faults.settle_applies(lock)
+    matching = list(lock.codes.applied().filter(pin=pin))
     opening = next((code for code in matching if opens(lock, code, moment)), None)
     named = opening or (matching[0] if matching else None)
     return VirtualCodeUse.objects.create(

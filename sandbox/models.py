@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 from django.core import signing
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils import timezone
 
 GUEST_LINK_SALT = "sandbox.homeit.key-link"  # signs a homeit key's invitation link (sandbox/vendors/homeit.py)
 # A code without a window (permanent, as codes made in a vendor's app often are) is stored between these.
@@ -38,6 +39,17 @@ class Faults(models.Model):
     loss_rate = models.FloatField(
         default=0.0, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
         help_text="Share of writes (0-1), drawn at random, acted on and then their answer lost.",
+    )
+    slow_rate = models.FloatField(
+        default=0.0, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="Share of writes (0-1), drawn at random, answered late: the vendor waits up to slow_seconds "
+        "(drawn at random), then acts and answers; a wait past the client's timeout leaves the outcome unknown.",
+    )
+    slow_seconds = models.FloatField(default=0.0, validators=[MinValueValidator(0.0)], help_text="The longest wait of a slow write.")
+    apply_delay_seconds = models.FloatField(
+        default=0.0, validators=[MinValueValidator(0.0)],
+        help_text="Asynchronous applies (TTLock via its gateway, Nuki via its bridge): a code created, its window "
+        "changed or the code deleted is accepted at once, but on the lock, and in its listing, only this many seconds later.",
     )
 
     class Meta:
@@ -89,6 +101,14 @@ class VirtualLock(Faults):
         return f"{self.name} ({self.account.get_vendor_display()})"
 
 
+class VirtualCodeQuerySet(models.QuerySet):
+    def applied(self):
+        """The codes on the lock now: without those accepted but not applied yet, nor those whose
+        removal has been applied (asynchronous applies; sandbox.faults.settle_applies)."""
+        now = timezone.now()
+        return self.exclude(applies_at__gt=now).exclude(removes_at__lte=now)
+
+
 class VirtualCode(models.Model):
     lock = models.ForeignKey(VirtualLock, on_delete=models.CASCADE, related_name="codes")
     vendor_code_id = models.CharField(max_length=64)
@@ -99,6 +119,18 @@ class VirtualCode(models.Model):
     revocable = models.BooleanField(default=True)
     added_in_app = models.BooleanField(default=False, help_text="Made in the vendor's app (a drift switch): not Nowistay's.")
     created_at = models.DateTimeField(auto_now_add=True)
+    # Asynchronous applies (Faults.apply_delay_seconds): a write accepted, on the lock only later.
+    applies_at = models.DateTimeField(
+        null=True, blank=True, help_text="Created, not on the lock until then: neither listed nor opening."
+    )
+    removes_at = models.DateTimeField(null=True, blank=True, help_text="Deleted, still on the lock until then.")
+    window_changes_at = models.DateTimeField(
+        null=True, blank=True, help_text="Its window changed to next_starts_at/next_ends_at, on the lock only then."
+    )
+    next_starts_at = models.DateTimeField(null=True, blank=True)
+    next_ends_at = models.DateTimeField(null=True, blank=True)
+
+    objects = VirtualCodeQuerySet.as_manager()
 
     class Meta:
         ordering = ["starts_at", "id"]

@@ -10,6 +10,8 @@ urlpatterns = [
     path("_control/<str:vendor>/locks/<str:vendor_lock_id>/faults/", views.lock_faults, name="lock_faults"),
     path("_control/<str:vendor>/locks/<str:vendor_lock_id>/drift/", views.lock_drift, name="lock_drift"),
     path("_control/<str:vendor>/locks/<str:vendor_lock_id>/keypad/", views.lock_keypad, name="lock_keypad"),
+    path("_control/<str:vendor>/tokens/expire/", views.expire_tokens, name="expire_tokens"),
+    path("_control/tally/", views.fault_tally, name="fault_tally"),
 ]
 
 # Each virtual cloud answers under its own prefix; the vendor URL settings point there.

@@ -14,7 +14,7 @@ from django.utils.dateparse import parse_datetime
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from sandbox import drift
+from sandbox import drift, faults
 from sandbox.forms import (
     FAULT_FIELDS,
     AccountFaultsForm,
@@ -27,7 +27,7 @@ from sandbox.forms import (
     UnmanagedCodeForm,
 )
 from sandbox.keypad import FIRST_USE_WITHIN, enter_pin, first_use_due_before, homeit_box_offline
-from sandbox.models import VirtualAccount, VirtualLock
+from sandbox.models import Vendor, VirtualAccount, VirtualLock, VirtualToken
 
 RECENT_USES = 20
 
@@ -53,6 +53,7 @@ def _on_lock(moment: datetime | None, zone: ZoneInfo) -> datetime | None:
 
 def door(request, lock_id: int):
     lock = get_object_or_404(VirtualLock.objects.select_related("account"), pk=lock_id)
+    faults.settle_applies(lock)
     zone = ZoneInfo(lock.time_zone)
     action = request.POST.get("action") if request.method == "POST" else None
     if action in DOOR_ACTIONS:
@@ -103,7 +104,7 @@ def _code_rows(lock: VirtualLock, zone: ZoneInfo) -> list[dict]:
                 "ends_at": None if code.ends_never else code.ends_at.astimezone(zone).strftime("%Y-%m-%dT%H:%M"),
             }),
         }
-        for code in lock.codes.all()
+        for code in lock.codes.applied()
     ]
 
 
@@ -173,7 +174,7 @@ def account_faults(request, account_id: int):
 
 def _would_open(lock: VirtualLock, pin: str, moment: datetime) -> str:
     zone = moment.tzinfo
-    matching = [code for code in lock.codes.all() if code.pin == pin]
+    matching = [code for code in lock.codes.applied() if code.pin == pin]
     if not matching:
         return f"No: {lock.name} holds no code {pin}."
     opening = [code for code in matching if code.opens_at(moment)]
@@ -203,12 +204,13 @@ def _lock_by_vendor_id(vendor: str, vendor_lock_id: str) -> VirtualLock:
 def lock_state(request, vendor: str, vendor_lock_id: str):
     """The codes a virtual lock holds, its battery, capacity and keypad uses, as JSON."""
     lock = _lock_by_vendor_id(vendor, vendor_lock_id)
+    faults.settle_applies(lock)
     codes = [
         {
             "id": c.vendor_code_id, "name": c.name, "pin": c.pin, "revocable": c.revocable, "added_in_app": c.added_in_app,
             "starts_at": c.starts_at.isoformat(), "ends_at": c.ends_at.isoformat(),
         }
-        for c in lock.codes.all()
+        for c in lock.codes.applied()
     ]
     uses = [
         {"at": use.at.isoformat(), "pin": use.pin, "name": use.name, "code_id": use.vendor_code_id, "opened": use.opened}
@@ -288,3 +290,25 @@ def lock_keypad(request, vendor: str, vendor_lock_id: str):
     except (drift.DriftRefused, KeyError) as refusal:
         return JsonResponse({"error": str(refusal)}, status=400)
     return JsonResponse({"opened": use.opened, "name": use.name, "code_id": use.vendor_code_id, "at": use.at.isoformat()})
+
+
+@csrf_exempt
+@require_POST
+def expire_tokens(request, vendor: str):
+    """Every access token of the vendor's accounts expires now, at the vendor only (the client still
+    believes its stored expiry): each cloud then refuses it as the real one does (TTLock errcode
+    10004, the others 401) and the client must refresh. Refresh tokens stay valid. Answers
+    {"expired": how many, "last_token": the highest token id so far}, so a script can count the
+    tokens issued after this moment (a token's id grows with its issue)."""
+    if vendor not in Vendor.values:
+        return JsonResponse({"error": f"unknown vendor; one of {sorted(Vendor.values)}"}, status=400)
+    now = timezone.now()
+    expired = VirtualToken.objects.filter(account__vendor=vendor, expires_at__gt=now).update(expires_at=now)
+    last = VirtualToken.objects.order_by("-pk").values_list("pk", flat=True).first()
+    return JsonResponse({"expired": expired, "last_token": last or 0})
+
+
+def fault_tally(request):
+    """What the slow-write and asynchronous-apply switches did since the sandbox started, per vendor:
+    {"slow_writes": {vendor: [each wait, s]}, "async_applies": {vendor: how many codes}}."""
+    return JsonResponse(faults.tally())

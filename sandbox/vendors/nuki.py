@@ -50,6 +50,10 @@ at once, except under faults:
 - 5xx / 429 / timeouts / failure_rate (sandbox.faults.judge): nothing is done.
 - lose_responses / loss_rate: the change is applied, then its answer is lost (sandbox.faults.broken:
   held past the client's timeout, which VendorHttp reports as OutcomeUnknown).
+- slow_rate: the change is applied after a wait of up to slow_seconds, then answered.
+- apply_delay_seconds (the bridge applying asynchronously): a create, a window change or a delete is
+  answered 204 at once but reaches the lock, and the listing, only that many seconds later (name and
+  PIN changes at once).
 - the lock unreachable when the write arrives (offline switch, or no bridge): Nuki Web accepts it
   (204, "queued") but the bridge cannot apply it: the authorization is listed with an `error` and
   the lock is unchanged (a create is not on the lock; an update keeps the old window; a delete
@@ -615,7 +619,7 @@ def _list_auths(request, account, lock):
         wanted = {int(value) for value in types.split(",") if value.strip()} or None
     except ValueError:
         return _error(400, f"The supplied value '{types}' for parameter 'types' is not valid.")
-    listed = [_owner_auth(lock)] + [_auth_json(lock, code) for code in lock.codes.all()] + _BRIDGE_FAILURES.failed_on(lock)
+    listed = [_owner_auth(lock)] + [_auth_json(lock, code) for code in lock.codes.applied()] + _BRIDGE_FAILURES.failed_on(lock)
     return JsonResponse([item for item in listed if wanted is None or item["type"] in wanted], safe=False)
 
 
@@ -654,7 +658,8 @@ def _create_auth(request, account, lock):
             _BRIDGE_FAILURES.add_failed_create(lock, failed)
         else:
             VirtualCode.objects.create(
-                lock=lock, vendor_code_id=secrets.token_hex(12), name=body["name"], pin=pin, starts_at=starts_at, ends_at=ends_at
+                lock=lock, vendor_code_id=secrets.token_hex(12), name=body["name"], pin=pin, starts_at=starts_at, ends_at=ends_at,
+                applies_at=faults.applies_at(lock, "create"),  # the bridge may take it to the lock later
             )
     response = _no_content()
     return faults.broken(response) if verdict.lose_response else response
@@ -686,8 +691,13 @@ def _update_auth(request, account, lock, auth_id):
             _BRIDGE_FAILURES.set_error(lock, auth_id, OFFLINE_ERROR)  # the lock keeps the old code
         else:
             code.name, code.pin = body["name"], pin
-            code.starts_at, code.ends_at = _window(body)
-            code.save(update_fields=["name", "pin", "starts_at", "ends_at"])
+            later = faults.applies_at(lock, "update")  # the bridge may take the window to the lock later
+            if later:
+                code.next_starts_at, code.next_ends_at = _window(body)
+                code.window_changes_at = later
+            else:
+                code.starts_at, code.ends_at = _window(body)
+            code.save(update_fields=["name", "pin", "starts_at", "ends_at", "next_starts_at", "next_ends_at", "window_changes_at"])
             _BRIDGE_FAILURES.set_error(lock, auth_id, None)
     response = _no_content()
     return faults.broken(response) if verdict.lose_response else response
@@ -706,7 +716,12 @@ def _delete_auth(request, account, lock, auth_id):
     elif verdict.offline or not lock.has_gateway:
         _BRIDGE_FAILURES.set_error(lock, auth_id, OFFLINE_ERROR)  # still on the lock
     else:
-        code.delete()
+        later = faults.applies_at(lock, "delete")  # the bridge may remove it from the lock later
+        if later:
+            code.removes_at = code.removes_at or later
+            code.save(update_fields=["removes_at"])
+        else:
+            code.delete()
         _BRIDGE_FAILURES.set_error(lock, auth_id, None)
     response = _no_content()
     return faults.broken(response) if verdict.lose_response else response

@@ -22,6 +22,10 @@ Each lock with a gateway has one of its own (id GATEWAY_ID_BASE + the lock's row
 offline gateway, as the real cloud does for 30 minutes [T-GWLL]. No seeded lock is a WiFi lock;
 wifiLock/detail answers -4043 for the others (what the real one does then is undocumented).
 
+Asynchronous applies (`apply_delay_seconds`, sandbox.faults.applies_at): keyboardPwd/add, change
+and delete are answered at once, but the gateway takes the code, its new window or its removal to
+the lock (and listKeyboardPwd shows it) only that many seconds later.
+
 Offline codes (keyboardPwd/get): sandbox/vendors/ttlock_offline.py. Such a code is a VirtualCode
 that is not revocable: listed with `isCustom` 0, refused a change or a delete (-3008) until it has
 opened the door once [T-ERR], suspended by the keypad if unused 24 hours after its start [T-PG].
@@ -363,6 +367,7 @@ def keyboard_pwd_add(request, params, lock):
             pin=pin,
             starts_at=_from_ms(params["startDate"]),
             ends_at=_from_ms(params["endDate"]),
+            applies_at=faults.applies_at(lock, "create"),  # the gateway may take it to the lock later
         )
         code.vendor_code_id = str(24000 + code.pk)
         code.save(update_fields=["vendor_code_id"])
@@ -379,7 +384,12 @@ def keyboard_pwd_change(request, params, lock):
     if not code.revocable and never_used(code):
         return _error(-3008, "cannot change a passcode that has never been used on the lock")
     if "startDate" in params and "endDate" in params:  # without both the change is silently ignored [T-CHG]
-        code.starts_at, code.ends_at = _from_ms(params["startDate"]), _from_ms(params["endDate"])
+        window = _from_ms(params["startDate"]), _from_ms(params["endDate"])
+        later = faults.applies_at(lock, "update")  # the gateway may take it to the lock later
+        if later:
+            code.next_starts_at, code.next_ends_at, code.window_changes_at = *window, later
+        else:
+            code.starts_at, code.ends_at = window
     if params.get("keyboardPwdName"):
         code.name = params["keyboardPwdName"]
     code.save()
@@ -395,7 +405,12 @@ def keyboard_pwd_delete(request, params, lock):
         return _error(-2009, "passcode does not exist")
     if not code.revocable and never_used(code):
         return _error(-3008, "cannot change a passcode that has never been used on the lock")
-    code.delete()
+    later = faults.applies_at(lock, "delete")  # the gateway may take it to the lock later
+    if later:
+        code.removes_at = code.removes_at or later
+        code.save(update_fields=["removes_at"])
+    else:
+        code.delete()
     return _error(0, "none error message")
 
 
@@ -411,7 +426,7 @@ def list_keyboard_pwd(request, params, account):
     if paging is None or not _ordered(params):
         return _error(-3, "invalid parameter: pageNo, pageSize or orderBy")
     newest_first = params["orderBy"] == "1"
-    codes = sorted(lock.codes.all(), key=lambda code: code.pk, reverse=newest_first)
+    codes = sorted(lock.codes.applied(), key=lambda code: code.pk, reverse=newest_first)
     if not newest_first:
         codes.sort(key=lambda code: code.name, reverse=params["orderBy"] == "2")
     return _paged([
