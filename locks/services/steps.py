@@ -243,13 +243,20 @@ def _look_again_before_removing(row: AccessCode, at: datetime) -> None:
 def _expire(code: AccessCode, token: str, now: datetime) -> StepResult:
     """An active code whose window is over is removed from the lock, freeing its memory."""
     if code.lock_ends_at and code.lock_ends_at > now:  # due early (clock skew, stale row): wait
-        finish(code, token, lambda row: setattr(row, "next_attempt_at", row.lock_ends_at))
+        finish(code, token, _wait_for_its_end)
         return StepResult(code.pk, "skipped", "not over yet")
     fresh = finish(code, token, _start_expiring, release=False)
     if fresh.state != CodeState.EXPIRING:
         return process_code(code_id=code.pk, claim_token=token, now=now)
     code.state = CodeState.EXPIRING
     return _delete(code, token, now)
+
+
+def _wait_for_its_end(row: AccessCode) -> None:
+    """Still active: its removal waits for the lock's end. A row that changed meanwhile (cancelled:
+    revoking, due now) keeps the step it needs now."""
+    if row.state == CodeState.ACTIVE:
+        row.next_attempt_at = row.lock_ends_at
 
 
 def _start_expiring(row: AccessCode) -> None:
