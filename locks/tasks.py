@@ -13,6 +13,13 @@ from locks.services.read_back_schedule import enqueue_due_read_backs
 from nowistay import dispatch
 
 
+def task_batch_size(claimed: int) -> int:
+    """Codes per `process_codes` message: LOCKS_TASK_BATCH_SIZE, larger in a burst so that one claim
+    never publishes more than LOCKS_MESSAGES_PER_CLAIM messages (each costs the pass a round trip to
+    the broker; a worker renews a long batch's lease as it goes)."""
+    return max(settings.LOCKS_TASK_BATCH_SIZE, -(-claimed // settings.LOCKS_MESSAGES_PER_CLAIM))
+
+
 def vendor_queue(vendor: str) -> str:
     """The Celery queue of one vendor's work (settings.CELERY_TASK_QUEUES): a slow vendor's backlog
     never holds back another vendor's codes."""
@@ -22,7 +29,7 @@ def vendor_queue(vendor: str) -> str:
 @shared_task(acks_late=True)
 def scheduler_pass() -> str:
     def dispatch(ids: list[int], token: str, vendor: str) -> None:
-        size = settings.LOCKS_TASK_BATCH_SIZE
+        size = task_batch_size(len(ids))
         for start in range(0, len(ids), size):
             process_codes.apply_async((ids[start : start + size], token), queue=vendor_queue(vendor))
 

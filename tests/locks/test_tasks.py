@@ -118,6 +118,19 @@ def test_scheduler_pass_fans_due_codes_out_to_process_codes_batches(
     assert fake_cloud.calls["create_code"] == 5
 
 
+def test_a_burst_goes_out_in_larger_batches_never_more_messages_than_the_cap(
+    eager, assigned_property, book, fake_cloud, settings, sent_batches
+):
+    settings.LOCKS_TASK_BATCH_SIZE, settings.LOCKS_MESSAGES_PER_CLAIM = 2, 3
+    prop = assigned_property()
+    with freeze_time(NOW):
+        for n in range(10):
+            services.booking_created(booking=book(prop, date(2026, 6, 2), date(2026, 6, 4), guest_name=f"Guest {n}"))
+        tasks.scheduler_pass()
+    assert [len(batch) for batch in sent_batches.batches] == [4, 4, 2]
+    assert set(AccessCode.objects.values_list("state", flat=True)) == {CodeState.ACTIVE}
+
+
 def test_each_vendors_batches_go_to_that_vendors_queue(eager, assigned_property, book, fake_cloud, settings, sent_batches):
     settings.LOCKS_TASK_BATCH_SIZE = 2
     props = {slug: assigned_property(provider=slug, vendor_lock_id=f"{slug}-1") for slug in ("ttlock", "tedee", "nuki")}
