@@ -17,7 +17,7 @@ claims whose lease ran out (held by nobody, waiting to be claimed again), codes 
 the passes (passes overlap: each is a task), batch codes skipped by workers (claim not held any more), messages
 waiting in the broker. Then the total time. It prints figures and asserts nothing.
 
-Knobs (environment): BENCH_DATABASE_URL (postgres://postgres@127.0.0.1:5432/wt_bench_burst),
+Knobs (environment): BENCH_DATABASE_URL (postgres://postgres@127.0.0.1:5432/nowistay_bench_burst),
 REDIS_URL (redis://127.0.0.1:6379/5; flushed), BENCH_BURST (100000), BURST_CODES_PER_PROPERTY (10),
 BURST_PASS_EVERY (60), BURST_SAMPLE_EVERY (10), BURST_TIME_LIMIT (3600), BENCH_CONCURRENCY (64),
 BENCH_WORKER_PROCESSES (CPUs), BENCH_LATENCY (0.2), BENCH_QUEUES (benchmarks/workers.py).
@@ -50,7 +50,7 @@ LEAD_DAYS = 14
 
 
 def configure_environment() -> str:
-    url = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/wt_bench_burst")
+    url = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/nowistay_bench_burst")
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/5")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "nowistay.settings")

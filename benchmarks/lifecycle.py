@@ -21,7 +21,7 @@ Then it measures, with the load average next to each figure:
     what was dispatched, every vendor call costing BENCH_LATENCY seconds: codes created per second
     against C/L, SQL queries, worker CPU time and fake-cloud calls per created code.
 
-Knobs (environment): BENCH_DATABASE_URL (postgres://postgres@127.0.0.1:5432/wt_bench_lifecycle),
+Knobs (environment): BENCH_DATABASE_URL (postgres://postgres@127.0.0.1:5432/nowistay_bench_lifecycle),
 REDIS_URL (redis://127.0.0.1:6379/5; its database is flushed), BENCH_BOOKINGS, BENCH_PROPERTIES
 (2000), BENCH_BOOKINGS_PER_PROPERTY (100), BENCH_LEAD_DAYS (7), BENCH_MISSING_SHARE (0.05),
 BENCH_DUE (2000), BENCH_CONCURRENCY (64), BENCH_WORKER_PROCESSES (CPUs), BENCH_LATENCY (0.2),
@@ -55,7 +55,7 @@ CANCELLED_SHARE = 0.03
 
 
 def configure_environment() -> str:
-    url = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/wt_bench_lifecycle")
+    url = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/nowistay_bench_lifecycle")
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/5")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "nowistay.settings")

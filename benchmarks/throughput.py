@@ -20,7 +20,7 @@ and operation (the product's own audit, VendorCall), token requests per vendor b
 expiry (counted by the sandbox: target 1 per account per expiry), with the load average. It asserts
 nothing; the database is created if missing and emptied, the broker's Redis database flushed.
 
-Knobs (environment): BENCH_DATABASE_URL (postgres://postgres@127.0.0.1:5432/wt_bench_throughput),
+Knobs (environment): BENCH_DATABASE_URL (postgres://postgres@127.0.0.1:5432/nowistay_bench_throughput),
 REDIS_URL (redis://127.0.0.1:6379/5), THROUGHPUT_VENDORS (every sandbox vendor), THROUGHPUT_LOCKS
 (40 per vendor), THROUGHPUT_BOOKINGS_PER_LOCK (10), THROUGHPUT_LATENCY (0.2), BENCH_CONCURRENCY
 (64), BENCH_WORKER_PROCESSES (CPUs), THROUGHPUT_EXPIRE_AT (0.4), THROUGHPUT_PASS_EVERY (5),
@@ -63,7 +63,7 @@ READ_BACK_OPERATIONS = {"list_codes", "code_uses", "lock_health", "list_locks"}
 
 
 def configure_environment(sandbox_url: str, sandbox_db: Path) -> str:
-    url = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/wt_bench_throughput")
+    url = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/nowistay_bench_throughput")
     settings = {name: str(value) for name, value in vendor_settings(sandbox_url).items()}
     settings["VENDOR_HTTP_TIMEOUT_SECONDS"] = os.environ.get("VENDOR_HTTP_TIMEOUT_SECONDS", "30")
     os.environ.update({
