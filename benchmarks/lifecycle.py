@@ -42,6 +42,8 @@ def configure_environment() -> None:
     os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/14")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "nowistay.settings")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
+    # The fake cloud has no vendor quota to honour: the vendor rate limiter is measured by benchmarks/rate_limiter.py.
+    os.environ.setdefault("LOCKS_RATE_LIMITS_ENABLED", "false")
     if url.startswith("postgres"):
         create_postgres_database(url)
 
