@@ -42,6 +42,9 @@ READ = "read"
 
 # A limiter's answer never waits on an unreachable Redis for longer than this (seconds).
 REDIS_TIMEOUT_SECONDS = 0.5
+# After Redis failed, requests go through unchecked this long before it is asked again: each ask
+# of an unreachable server may cost a timeout, and each would log the same warning.
+UNAVAILABLE_PAUSE_SECONDS = 5.0
 # Added to the wait a refusal asks for: at its window's very end a request is still refused (the
 # oldest one counted is exactly a window old), and a reset in the past (clock skew) still waits a little.
 WAIT_MARGIN_SECONDS = 0.01
@@ -74,7 +77,9 @@ def current_call() -> CallContext | None:
 
 def admit(vendor: str | None = None) -> None:
     """Count one request to `vendor` (the call context's when None) against its limits, or raise
-    RateLimitedLocally (nothing counted or sent) when a limit has no room for it now."""
+    RateLimitedLocally (nothing sent) when a limit has no room for it now. A request the app limit
+    refuses after its account's limit counted it leaves that count spent: it errs on the side of
+    sending less, never more."""
     if not settings.LOCKS_RATE_LIMITS_ENABLED:
         return
     context = current_call()
@@ -86,6 +91,8 @@ def admit(vendor: str | None = None) -> None:
     if not checks:
         return
     reading = ours and context.priority == READ
+    if time.monotonic() < _unavailable_until[0]:
+        return
     try:
         limiter = _limiter()
         if reading:
@@ -96,8 +103,12 @@ def admit(vendor: str | None = None) -> None:
                 raise _refusal(limiter, item, identifiers, vendor, "its rate limit")
     except RateLimitedLocally:
         raise
-    except Exception:  # Redis down or unreachable: let the request through rather than stop all work
-        logger.warning("the vendor rate limiter is unavailable; %s request let through", vendor, exc_info=True)
+    except Exception as error:  # Redis down or unreachable: let requests through rather than stop all work
+        _unavailable_until[0] = time.monotonic() + UNAVAILABLE_PAUSE_SECONDS
+        logger.warning(
+            "the vendor rate limiter is unavailable (%s: %s); requests go through unchecked for %g s",
+            type(error).__name__, error, UNAVAILABLE_PAUSE_SECONDS,
+        )
 
 
 def _checks(vendor: str, account_id: int | None) -> list[tuple[RateLimitItem, tuple[str, ...]]]:
@@ -142,6 +153,7 @@ def _refusal(limiter, item: RateLimitItem, identifiers: tuple, vendor: str, what
 # --- the storage ----------------------------------------------------------------------------------
 _built: dict[str, MovingWindowRateLimiter] = {}
 _building = threading.Lock()
+_unavailable_until = [0.0]  # time.monotonic() until which the storage is not asked (it just failed)
 
 
 def _limiter() -> MovingWindowRateLimiter:
@@ -176,3 +188,4 @@ def forget_counts() -> None:
             if isinstance(limiter.storage, MemoryStorage):
                 limiter.storage.reset()
         _built.clear()
+        _unavailable_until[0] = 0.0

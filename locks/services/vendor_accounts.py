@@ -163,6 +163,8 @@ def _failed_refresh(account_id: int, credentials: dict) -> ProviderError | None:
 
 # Read-backs: they may use only a share of each rate-limit window, so writes always find room.
 READ_OPERATIONS = frozenset({"list_codes", "code_uses", "lock_health"})
+# Operations that change something at the vendor: one held back part-way may have acted already.
+CHANGING_OPERATIONS = frozenset({"create_code", "update_code", "delete_code", "issue_offline_code"})
 
 
 def audited_call(*, account: ProviderAccount, operation: str, call: Callable, lock=None, code: AccessCode | None = None):
@@ -182,7 +184,7 @@ def audited_call(*, account: ProviderAccount, operation: str, call: Callable, lo
             return call()
     except RateLimitedLocally as caught:
         operation_sent = requests_attempted() - attempted_before - (token_requests_attempted() - refreshes_before)
-        if priority == rate_limits.READ or not operation_sent:
+        if operation not in CHANGING_OPERATIONS or not operation_sent:
             error = caught
             raise
         # Held back part-way through a write, after a request of it (not a token refresh) left:

@@ -11,7 +11,9 @@ import responses
 from freezegun import freeze_time
 
 from locks.providers import rate_limits
+from locks.providers.base import AccountSession
 from locks.providers.exceptions import RateLimited, RateLimitedLocally
+from locks.providers.fake import VENDOR_CLASSES
 from locks.providers.http import VendorHttp, requests_attempted
 
 URL = "https://ttlock.test/v3/lock/list"
@@ -143,6 +145,23 @@ def test_a_limiter_whose_redis_is_unreachable_lets_requests_through_and_warns(ra
             send(account_id=1)
         assert len(mocked.calls) == 3
     assert "rate limiter is unavailable" in caplog.text
+    assert caplog.text.count("rate limiter is unavailable") == 1  # then left alone for a few seconds
+
+
+def test_after_redis_failed_it_is_asked_again_only_after_a_pause(rate_limited, settings, monkeypatch):
+    rate_limited("ttlock", app="1/minute")
+    settings.REDIS_URL = f"redis://127.0.0.1:{closed_port()}/0"
+    asked = []
+    real = rate_limits._limiter
+    monkeypatch.setattr(rate_limits, "_limiter", lambda: asked.append(1) or real())
+    with responses.RequestsMock() as mocked, freeze_time("2026-06-01 12:00:00") as clock:
+        mocked.add(responses.GET, URL, json={"list": []})
+        send()
+        send()
+        assert len(asked) == 1
+        clock.tick(rate_limits.UNAVAILABLE_PAUSE_SECONDS + 0.1)
+        send()
+        assert len(asked) == 2
 
 
 def test_without_redis_the_counts_are_kept_in_the_process(rate_limited, settings):
@@ -183,3 +202,11 @@ def test_a_vendors_limits_and_the_switch_come_from_the_environment():
     assert values["LOCKS_VENDOR_RATE_LIMITS"]["nuki"]["app"] == ""  # no app limit for Nuki
     assert values["LOCKS_VENDOR_RATE_LIMITS"]["ttlock"]["app"] == "20/second"  # the default kept
     assert values["LOCKS_RATE_LIMITS_ENABLED"] is False
+
+
+@pytest.mark.parametrize("slug", sorted(VENDOR_CLASSES))
+def test_every_adapters_http_seam_is_counted_under_its_own_configured_vendor(slug, settings):
+    """A vendor added to the registry needs its limits in settings (LOCKS_VENDOR_RATE_LIMITS)."""
+    provider = VENDOR_CLASSES[slug](AccountSession(account_id=1, credentials={}))
+    assert provider.http.vendor.lower() == slug  # the name the seam counts under is the account's provider
+    assert slug in settings.LOCKS_VENDOR_RATE_LIMITS

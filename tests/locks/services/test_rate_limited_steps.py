@@ -126,6 +126,11 @@ def test_a_write_held_back_after_part_of_it_left_is_looked_for_before_it_is_sent
     assert lost.value.retry_after == pytest.approx(60, abs=0.05)
     assert VendorCall.objects.get().outcome == CallOutcome.UNKNOWN
 
+    # A look that changes nothing is simply held back, whatever of it was sent.
+    rate_limits.forget_counts()
+    with freeze_time(NOW), pytest.raises(RateLimitedLocally):
+        audited_call(account=account, operation="find_code", call=two_requests)
+
 
 def test_read_backs_yield_to_creates(assigned_property, book, fake_cloud, rate_limited, settings, monkeypatch):
     monkeypatch.setattr(registry.PROVIDER_CLASSES["ttlock"], "capabilities", READ_BACK)
@@ -175,3 +180,16 @@ def test_token_requests_count_against_the_account(host, settings, rate_limited):
         assert vendor.token_requests() == 2
     audit = VendorCall.objects.order_by("pk").last()
     assert (audit.outcome, audit.error_kind) == (CallOutcome.LOCAL, "rate_limited_locally")
+
+
+def test_with_the_limiters_redis_unreachable_codes_are_still_created(assigned_property, book, fake_cloud, rate_limited, settings):
+    from tests.locks.providers.test_rate_limits import closed_port
+
+    rate_limited("ttlock", app="1/minute", account="1/minute")
+    settings.REDIS_URL = f"redis://127.0.0.1:{closed_port()}/0"
+    prop = assigned_property()
+    with freeze_time(NOW):
+        for guest in ("Ann", "Bob", "Cat"):
+            services.booking_created(booking=book(prop, date(2026, 6, 2), date(2026, 6, 5), guest_name=guest))
+        assert tick().actions == {"created": 3}
+    assert fake_cloud.calls["create_code"] == 3
