@@ -61,6 +61,8 @@ def configure_environment() -> str:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "nowistay.settings")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     os.environ["CELERY_TASK_ALWAYS_EAGER"] = "false"
+    # The fake cloud has no vendor quota to honour: the vendor rate limiter is measured by benchmarks/rate_limiter.py.
+    os.environ.setdefault("LOCKS_RATE_LIMITS_ENABLED", "false")
     if url.startswith("postgres"):
         create_postgres_database(url)
     return url

@@ -253,6 +253,30 @@ def _calls_per_vendor(name: str, defaults: dict[str, int]) -> dict[str, int]:
 LOCKS_VENDOR_MONTHLY_BUDGET = _calls_per_vendor("LOCKS_VENDOR_MONTHLY_BUDGET", {"ttlock": 5000})
 LOCKS_VENDOR_DAILY_BUDGET = _calls_per_vendor("LOCKS_VENDOR_DAILY_BUDGET", {"tedee": 700 * 24})
 
+# --- Vendor rate limits (locks/providers/rate_limits.py; counted in Redis, REDIS_URL, by every process) ---
+# Per vendor: "app", every request of our developer app whatever the account; "account", the requests
+# made for one connected account. `limits` strings ("20/second", several joined with ";"); "" is none.
+# Environment: LOCKS_RATE_LIMIT_<VENDOR>_APP and _ACCOUNT (e.g. LOCKS_RATE_LIMIT_TEDEE_ACCOUNT=650/hour).
+# A request over a limit waits (its step is rescheduled at the window's end), never fails.
+LOCKS_RATE_LIMITS_ENABLED = env.bool("LOCKS_RATE_LIMITS_ENABLED", default=True)
+# Reads (read-backs: listings, access logs, health) use at most this share of each window: writes keep the rest.
+LOCKS_RATE_LIMIT_READ_SHARE = env.float("LOCKS_RATE_LIMIT_READ_SHARE", default=0.8)
+_VENDOR_RATE_LIMIT_DEFAULTS = {
+    # TTLock: per-app call limit (errcode 30006) and monthly quota exist, numbers UNVERIFIED: conservative guesses.
+    "ttlock": {"app": "20/second", "account": "5/second"},
+    # Tedee: 700 requests per hour per user account, then 429 until the next hour (addendum §7, [TD-RL]); ours a bit under.
+    "tedee": {"app": "", "account": "650/hour;5/second"},
+    # Nuki: "free and not limited", with spam/abuse protection (addendum §7, [N-PRICE]): stay clear of it.
+    "nuki": {"app": "50/second", "account": "10/second"},
+    # igloohome and homeit: request limits UNVERIFIED (addendum §7): conservative guesses.
+    "igloohome": {"app": "10/second", "account": "5/second"},
+    "homeit": {"app": "10/second", "account": "5/second"},
+}
+LOCKS_VENDOR_RATE_LIMITS = {
+    vendor: {kind: env.str(f"LOCKS_RATE_LIMIT_{vendor.upper()}_{kind.upper()}", default=value) for kind, value in kinds.items()}
+    for vendor, kinds in _VENDOR_RATE_LIMIT_DEFAULTS.items()
+}
+
 # Shared by every process when it is Redis (the API's rate limits and the sign-in throttle count there).
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 

@@ -73,6 +73,36 @@ def no_pause_between_tedee_reads(monkeypatch):
 
 
 @pytest.fixture(autouse=True)
+def vendor_rate_limits_off(settings):
+    """The vendor rate limiter (locks.providers.rate_limits) counts in real time, and a frozen clock
+    never frees its window: off, except in the tests of it, which turn it on (`rate_limited`)."""
+    settings.LOCKS_RATE_LIMITS_ENABLED = False
+
+
+@pytest.fixture
+def rate_limited(settings, monkeypatch):
+    """The vendor rate limiter on, counting in this process's memory from zero, with `limit(vendor,
+    app=..., account=...)` setting a vendor's limits (none for the others)."""
+    from limits.storage import MemoryStorage
+
+    from locks.providers import rate_limits
+
+    # The memory storage's sweeper thread reads the real clock (freezegun leaves `threading` alone)
+    # and would drop counts a frozen clock still holds; a moving window does not need it to count.
+    monkeypatch.setattr(MemoryStorage, "_MemoryStorage__expire_events", lambda self: None)
+    settings.LOCKS_RATE_LIMITS_ENABLED = True
+    settings.REDIS_URL = ""
+    settings.LOCKS_VENDOR_RATE_LIMITS = {}
+    rate_limits.forget_counts()
+
+    def limit(vendor: str, *, app: str = "", account: str = "") -> None:
+        settings.LOCKS_VENDOR_RATE_LIMITS = {**settings.LOCKS_VENDOR_RATE_LIMITS, vendor: {"app": app, "account": account}}
+
+    yield limit
+    rate_limits.forget_counts()
+
+
+@pytest.fixture(autouse=True)
 def no_failed_refresh_shared_between_tests():
     """A failed token refresh is shared with the account's other workers for a few seconds, through
     the cache (locks.services.vendor_accounts): one test's failure is not the next test's answer."""

@@ -47,6 +47,11 @@ class RateLimited(TransientProviderError):
     """The vendor asked us to slow down."""
 
 
+class RateLimitedLocally(RateLimited):
+    """Our own rate limiter (locks.providers.rate_limits) held the request back before it left:
+    nothing was sent. Not a failure: the step is taken again once `retry_after` has passed."""
+
+
 class VendorUnavailable(TransientProviderError):
     """The vendor's cloud failed (5xx, malformed answer) or was busy."""
 
@@ -114,6 +119,7 @@ LOCAL_REFUSAL = "local"  # refused before asking the vendor (a malformed value):
 _KIND_NAMES = {
     LockOffline: "lock_offline",
     RateLimited: "rate_limited",
+    RateLimitedLocally: "rate_limited_locally",
     VendorUnavailable: "vendor_unavailable",
     OutcomeUnknown: "outcome_unknown",
     CodePending: "pending_on_lock",

@@ -25,6 +25,7 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+from locks.providers import rate_limits
 from locks.providers.base import (
     AccountSession,
     Capabilities,
@@ -134,6 +135,7 @@ class FakeCloud:
 
     # --- the cloud's behaviour ---------------------------------------------------------------
     def call(self, operation: str, vendor_lock_id: str | None, action, *, online_needed: bool = True):
+        rate_limits.admit()  # the vendor's limits, as the real seam (VendorHttp.request) counts them
         note_request_attempted()  # this is the fake's network: a request "leaves" here
         try:
             return self._answer(operation, vendor_lock_id, action, online_needed)

@@ -17,6 +17,7 @@ import requests
 from django.conf import settings
 from urllib3.exceptions import NameResolutionError, NewConnectionError
 
+from locks.providers import rate_limits
 from locks.providers.exceptions import OutcomeUnknown, VendorUnavailable
 
 logger = logging.getLogger("locks.providers.http")
@@ -76,9 +77,11 @@ class VendorHttp:
         return self._timeout if self._timeout is not None else settings.VENDOR_HTTP_TIMEOUT_SECONDS
 
     def request(self, method: str, url: str, **kwargs) -> requests.Response:
-        """Send one request. Raises VendorUnavailable when nothing can have happened at the vendor,
-        OutcomeUnknown when the request may have been carried out but the answer was lost."""
+        """Send one request. Raises RateLimitedLocally when our own rate limit holds it back (nothing
+        sent), VendorUnavailable when nothing can have happened at the vendor, OutcomeUnknown when
+        the request may have been carried out but the answer was lost."""
         method = method.upper()
+        rate_limits.admit(self.vendor)
         started = time.monotonic()
         note_request_attempted()
         try:

@@ -36,7 +36,7 @@ from locks.models import (
 )
 from locks.providers import registry
 from locks.providers.base import CodeSpec, LockProvider
-from locks.providers.exceptions import CodeNotFound, ProviderError
+from locks.providers.exceptions import CodeNotFound, ProviderError, RateLimitedLocally
 from locks.services.codes import capabilities_of, code_retire, current_code, retry_period
 from locks.services.unmanaged import unmanaged_pins
 from locks.services.vendor_accounts import audited_call, provider_for_account
@@ -201,6 +201,9 @@ def _call_vendor(backup: BackupCode, now: datetime) -> None:
             _program(backup, provider)
         else:
             _remove(backup, provider)
+    except RateLimitedLocally as error:
+        # Held back by our own rate limit, nothing sent: not an attempt; due again once the window frees.
+        BackupCode.objects.filter(pk=backup.pk).update(next_attempt_at=now + timedelta(seconds=error.retry_after or 1), updated_at=now)
     except ProviderError as error:
         BackupCode.objects.filter(pk=backup.pk).update(
             attempts=backup.attempts + 1, last_error=error.message[:500], next_attempt_at=now + retry_period(), updated_at=now

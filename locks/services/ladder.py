@@ -22,7 +22,7 @@ from django.db.models import Q
 from bookings.models import BookingStatus
 from locks import notifications
 from locks.models import AccessCode, CodeState, FallbackKind, LadderStep, LadderStepKind, LockAssignment
-from locks.providers.exceptions import ProviderError
+from locks.providers.exceptions import ProviderError, RateLimitedLocally
 from locks.services import backup_pool
 from locks.services.codes import code_retire, current_code, enqueue_code
 from locks.services.creation import spec_for
@@ -143,7 +143,10 @@ def give_fallback(code: AccessCode, now: datetime) -> int:
     """Give the guest an offline code, else a backup code; else tell the host there is none."""
     provider = provider_for_account(code.lock.account)
     if provider.capabilities.offline_fallback:
-        given = _give_offline_code(code, provider, now)
+        try:
+            given = _give_offline_code(code, provider, now)
+        except RateLimitedLocally:
+            return 0  # held back by our own rate limit, nothing sent: the next ladder pass asks again
         if given is not None:
             return 1
     given = backup_pool.assign_backup(code, now)
@@ -164,6 +167,9 @@ def _give_offline_code(code: AccessCode, provider, now: datetime) -> AccessCode 
             code=offline,
             call=lambda: provider.issue_offline_code(code.lock.vendor_lock_id, spec),
         )
+    except RateLimitedLocally:
+        AccessCode.objects.filter(pk=offline.pk).delete()  # nothing was issued: no trace of a failure
+        raise
     except ProviderError as error:
         AccessCode.objects.filter(pk=offline.pk).update(state=CodeState.FAILED, last_error=error.message[:500], finished_at=now)
         logger.warning("no offline code for code %s: %s", code.pk, error.message)

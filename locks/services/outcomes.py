@@ -5,6 +5,7 @@ transaction, on the row as it is now.
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.conf import settings
 from django.db.models import F, Value
@@ -18,6 +19,7 @@ from locks.providers.exceptions import (
     OutcomeUnknown,
     ProviderAuthError,
     ProviderError,
+    RateLimitedLocally,
     TransientProviderError,
     VendorUnavailable,
 )
@@ -26,6 +28,7 @@ from locks.services.codes import (
     capabilities_of,
     code_record_finished,
     code_record_unrevocable,
+    enqueue_code,
     retry_period,
 )
 from locks.services.vendor_accounts import account_mark_needs_reconnect
@@ -37,7 +40,7 @@ EXPIRY_CLEANUP_GIVE_UP = timedelta(days=7)
 @dataclass(frozen=True)
 class StepResult:
     code_id: int
-    action: str  # created, updated, revoked, expired, superseded, retrying, failed, skipped
+    action: str  # created, updated, revoked, expired, superseded, retrying, held_back, failed, skipped
     detail: str = ""
 
 
@@ -144,6 +147,8 @@ def adopt_found(row: AccessCode, found: IssuedCode, now: datetime) -> None:
 def creation_failed(
     code: AccessCode, token: str, now: datetime, error: ProviderError, *, looked_before: bool = False, request_sent: bool = True
 ) -> StepResult:
+    if isinstance(error, RateLimitedLocally):  # nothing was sent: a lost create is as unresolved as before
+        return held_back(code, token, now, error, outcome_unknown=looked_before)
     if isinstance(error, ProviderAuthError):
         account_mark_needs_reconnect(account=code.lock.account, error=error)
     retryable = isinstance(error, (TransientProviderError, ProviderAuthError))
@@ -232,9 +237,41 @@ def notify_after_failure(code: AccessCode) -> None:
         AccessCode.objects.filter(pk=code.pk).update(alert_sent_at=now)
 
 
+# --- requests our own rate limit held back --------------------------------------------------------
+# Steps whose request a rate limit held back are taken again when the window frees.
+_HELD_BACK_STATES = frozenset({CodeState.CREATING, CodeState.UPDATING, CodeState.REVOKING, CodeState.EXPIRING})
+
+
+def held_back(code: AccessCode, token: str, now: datetime, error: RateLimitedLocally, *, outcome_unknown: bool | None = None) -> StepResult:
+    """Our own rate limit (locks.providers.rate_limits) held the step's request back before it left.
+    Not an attempt: no retry counted, no error shown, no alert, no deadline: the step is taken again
+    as soon as the window frees (the task is sent for then; the scheduler pass is the backstop).
+    `outcome_unknown`: a create's, as it was before this step (nothing of this one was sent)."""
+    at = held_back_until(error, now)
+    fresh = finish(code, token, partial(_record_held_back, at=at, outcome_unknown=outcome_unknown))
+    if fresh.next_attempt_at == at:
+        enqueue_code(fresh.pk, eta=at)
+    return StepResult(code.pk, "held_back", error.message)
+
+
+def held_back_until(error: RateLimitedLocally, now: datetime) -> datetime:
+    return now + timedelta(seconds=error.retry_after or 1)
+
+
+def _record_held_back(row: AccessCode, *, at: datetime, outcome_unknown: bool | None) -> None:
+    if row.state == CodeState.SCHEDULED:
+        row.state = CodeState.CREATING
+    if outcome_unknown is not None and row.state == CodeState.CREATING:
+        row.create_outcome_unknown = outcome_unknown
+    if row.state in _HELD_BACK_STATES:
+        row.next_attempt_at = at
+
+
 # --- updates and removals that fail ---------------------------------------------------------------
 def later_failed(code: AccessCode, token: str, now: datetime, error: ProviderError) -> StepResult:
     """A failed update or delete: retried hourly until the code's window is over."""
+    if isinstance(error, RateLimitedLocally):
+        return held_back(code, token, now, error)
     if isinstance(error, ProviderAuthError):
         account_mark_needs_reconnect(account=code.lock.account, error=error)
     fresh = finish(code, token, lambda row: record_later_failure(row, error, now))
@@ -290,10 +327,12 @@ def record_unrevocable(row: AccessCode, now: datetime) -> None:
 
 
 def retry_cleaning(row: AccessCode, error: ProviderError, now: datetime) -> None:
-    row.vendor_wait_until = vendor_wait_until(error, now)
+    held = isinstance(error, RateLimitedLocally)  # held back by our own rate limit: again once the window frees
+    if not held:
+        row.vendor_wait_until = vendor_wait_until(error, now)
     # Only while the clean-up is still wanted: a worker that took over an expired claim may have done it.
     if row.state == CodeState.FAILED and row.create_outcome_unknown:
-        row.next_attempt_at = next_retry_after(error, now)
+        row.next_attempt_at = held_back_until(error, now) if held else next_retry_after(error, now)
 
 
 def stop_cleaning(row: AccessCode) -> None:

@@ -11,6 +11,7 @@ an account whose credentials the vendor refuses for reconnection.
 import hashlib
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -19,13 +20,14 @@ from django.core.cache import cache
 
 from locks import notifications
 from locks.models import AccessCode, AccountStatus, CallOutcome, ProviderAccount, VendorCall
-from locks.providers import registry
+from locks.providers import rate_limits, registry
 from locks.providers.base import AccountSession, LockProvider
 from locks.providers.exceptions import (
     CodePending,
     OutcomeUnknown,
     ProviderAuthError,
     ProviderError,
+    RateLimitedLocally,
     TransientProviderError,
     VendorUnavailable,
 )
@@ -88,7 +90,15 @@ class _TokenStore:
             if failed is not None:
                 raise failed
             try:
-                fresh, expires_at = refresh(held)
+                # A token request is a write whatever asked for it: the account's writers wait on it.
+                with rate_limits.calls_for(vendor=account.provider, account_id=account.pk, priority=rate_limits.WRITE):
+                    before = requests_attempted()
+                    try:
+                        fresh, expires_at = refresh(held)
+                    finally:
+                        _token_requests.count = token_requests_attempted() + requests_attempted() - before
+            except RateLimitedLocally:
+                raise  # held back here, not refused by the vendor: the next worker may find room
             except ProviderError as error:
                 _remember_failed_refresh(account.pk, held, error)
                 raise
@@ -109,6 +119,14 @@ class _TokenStore:
         self.account.credentials, self.account.token_expires_at = credentials, expires_at
         if self.session is not None:
             self.session.expires_at = expires_at
+
+
+_token_requests = threading.local()
+
+
+def token_requests_attempted() -> int:
+    """How many of this thread's requests (`requests_attempted`) were token refreshes."""
+    return getattr(_token_requests, "count", 0)
 
 
 def _failed_refresh_key(account_id: int) -> str:
@@ -143,17 +161,40 @@ def _failed_refresh(account_id: int, credentials: dict) -> ProviderError | None:
     return remembered[1]
 
 
+# Read-backs: they may use only a share of each rate-limit window, so writes always find room.
+READ_OPERATIONS = frozenset({"list_codes", "code_uses", "lock_health"})
+# Operations that change something at the vendor: one held back part-way may have acted already.
+CHANGING_OPERATIONS = frozenset({"create_code", "update_code", "delete_code", "issue_offline_code"})
+
+
 def audited_call(*, account: ProviderAccount, operation: str, call: Callable, lock=None, code: AccessCode | None = None):
     """Run one vendor request and write its audit row. Unexpected errors become VendorUnavailable.
 
-    A failure before any request left (the adapter's own checks) is recorded as LOCAL, so the
-    vendor's error rate counts only what the vendor answered (or failed to answer).
+    A failure before any request left (the adapter's own checks, or our rate limit holding it back)
+    is recorded as LOCAL, so the vendor's error rate counts only what the vendor answered (or
+    failed to answer). The requests made count against the account's rate limits
+    (locks.providers.rate_limits), read-backs at read priority.
     """
     started = time.monotonic()
-    attempted_before = requests_attempted()
+    attempted_before, refreshes_before = requests_attempted(), token_requests_attempted()
     error: ProviderError | None = None
+    priority = rate_limits.READ if operation in READ_OPERATIONS else rate_limits.WRITE
     try:
-        return call()
+        with rate_limits.calls_for(vendor=account.provider, account_id=account.pk, priority=priority):
+            return call()
+    except RateLimitedLocally as caught:
+        operation_sent = requests_attempted() - attempted_before - (token_requests_attempted() - refreshes_before)
+        if operation not in CHANGING_OPERATIONS or not operation_sent:
+            error = caught
+            raise
+        # Held back part-way through a write, after a request of it (not a token refresh) left:
+        # what was sent may have acted, so the step looks before sending it again, as after a lost answer.
+        error = OutcomeUnknown(
+            f"{account.provider_name} was sent part of this request before our rate limit held back the rest; "
+            "it is looked for before anything is sent again.",
+            retry_after=caught.retry_after,
+        )
+        raise error from caught
     except ProviderError as caught:
         error = caught
         raise
@@ -178,7 +219,7 @@ def audited_call(*, account: ProviderAccount, operation: str, call: Callable, lo
 def _outcome(error: ProviderError | None, *, sent: bool) -> str:
     if error is None or isinstance(error, CodePending):  # accepted: the vendor applies it later
         return CallOutcome.OK
-    if not sent:
+    if not sent or isinstance(error, RateLimitedLocally):  # our limit held the operation back: it never left
         return CallOutcome.LOCAL
     if isinstance(error, OutcomeUnknown):
         return CallOutcome.UNKNOWN

@@ -153,5 +153,7 @@ def serve_over_http() -> Iterator[str]:
 
 
 def child_settings(base_url: str) -> dict[str, str]:
-    """The environment that points a worker process's vendors at `serve_over_http`'s server."""
-    return {**CLIENT_SETTINGS, **{name: f"{base_url}/{name}" for name in URL_SETTINGS}}
+    """The environment that points a worker process's vendors at `serve_over_http`'s server. The
+    vendor rate limiter is off there: these workers count token requests, not the limiter's waits."""
+    urls = {name: f"{base_url}/{name}" for name in URL_SETTINGS}
+    return {**CLIENT_SETTINGS, **urls, "LOCKS_RATE_LIMITS_ENABLED": "false"}
