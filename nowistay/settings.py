@@ -221,8 +221,7 @@ if DEBUG and SANDBOX_URL:
 LOCKS_RETRY_INTERVAL_SECONDS = env.int("LOCKS_RETRY_INTERVAL_SECONDS", default=3600)
 # A worker holds a batch for this long after it last renewed its claim (it renews while it works).
 LOCKS_CLAIM_LEASE_SECONDS = env.int("LOCKS_CLAIM_LEASE_SECONDS", default=300)
-# A batch the pass queued waits this long for a worker before the pass may claim it again: longer
-# than a pass period, so a backlog is never handed out twice while it drains.
+# How long a queued batch waits for a worker before a pass may claim it again (over a pass period).
 LOCKS_QUEUE_LEASE_SECONDS = env.int("LOCKS_QUEUE_LEASE_SECONDS", default=3600)
 LOCKS_SWEEP_PERIOD_SECONDS = env.int("LOCKS_SWEEP_PERIOD_SECONDS", default=900)
 # Codes claimed per query by the scheduler pass, and handed to one worker task.
@@ -316,8 +315,7 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # One beat at a time (nowistay/beat.py): the running beat renews a lock in Redis; another beat
 # stands by and takes over this many seconds after the first stopped renewing it.
 BEAT_LOCK_TTL_SECONDS = env.int("BEAT_LOCK_TTL_SECONDS", default=60)
-# Each vendor's code work has its own queue (locks.tasks.vendor_queue), so a slow or rate-limited
-# vendor's backlog never starves another's; a worker consumes them all unless started with -Q.
+# A queue per vendor (locks.tasks.vendor_queue): one vendor's backlog never starves another's.
 LOCKS_VENDOR_QUEUES = ("ttlock", "tedee", "nuki", "igloohome", "homeit")
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_QUEUES = [Queue(CELERY_TASK_DEFAULT_QUEUE), *(Queue(f"locks.{slug}") for slug in LOCKS_VENDOR_QUEUES)]
