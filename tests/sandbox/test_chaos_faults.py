@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 import pytest
 import requests
 
-from tests.helpers.processes import free_port, wait_until
+from tests.helpers.processes import wait_until
 from tests.helpers.repository import ROOT
 
 TTLOCK_LOGIN, TTLOCK_PASSWORD = "demo-host@nowistay.example", "sandbox-ttlock"
@@ -81,21 +81,9 @@ def test_slow_writes_wait_up_to_slow_seconds_on_their_share_of_writes_only(tmp_p
 # --- on a sandbox process ---------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def sandbox(tmp_path_factory):
-    port = free_port()
-    database = tmp_path_factory.mktemp("sandbox-chaos") / "sandbox.sqlite3"
-    env = {**os.environ, "SANDBOX_DATABASE_URL": f"sqlite:///{database}"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "sandbox", "--port", str(port), "--seed"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until(lambda: requests.get(url + "/", timeout=1).ok, "the sandbox to start")
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+def sandbox(sandbox_url):
+    """The sandbox process of this module (tests/conftest.py `sandbox_url`, one per module)."""
+    return sandbox_url
 
 
 def _now_ms() -> int:
