@@ -145,7 +145,7 @@ def decide(booking: Booking, code: AccessCode | None, now: datetime) -> Decision
 
 def _new_code(booking: Booking, lock: Lock, plan: CodePlan, now: datetime, pin: str | None = None) -> AccessCode:
     code = AccessCode(booking=booking, lock=lock, state=CodeState.SCHEDULED, pin=pin)
-    _set_plan(code, plan)
+    set_plan(code, plan)
     code.next_attempt_at = plan.generate_at
     code.save()
     if plan.generate_at <= now:
@@ -166,7 +166,8 @@ def _move(booking: Booking, code: AccessCode, lock: Lock, plan: CodePlan, now: d
     return _new_code(booking, lock, plan, now, pin=keep_pin)
 
 
-def _set_plan(code: AccessCode, plan: CodePlan) -> None:
+def set_plan(code: AccessCode, plan: CodePlan) -> None:
+    """Write a plan's window and moments on a code (the one mapping of plan to fields)."""
     code.starts_at, code.ends_at = plan.starts_at, plan.ends_at
     code.generate_at, code.retry_deadline, code.alert_at = plan.generate_at, plan.retry_deadline, plan.alert_at
 
@@ -177,7 +178,7 @@ def _plan_differs(code: AccessCode, plan: CodePlan) -> bool:
 
 def _restart(code: AccessCode, plan: CodePlan, now: datetime) -> None:
     """Start creation afresh (new lock, or a failed code whose booking changed)."""
-    _set_plan(code, plan)
+    set_plan(code, plan)
     code.state = CodeState.SCHEDULED
     code.attempts = 0
     code.pin_rejections = 0
@@ -194,7 +195,7 @@ def _apply_plan(code: AccessCode, plan: CodePlan, now: datetime) -> None:
     if code.state == CodeState.FAILED:
         if _plan_differs(code, plan):
             if code.vendor_code_id:
-                _set_plan(code, plan)
+                set_plan(code, plan)
                 _mark_for_update(code, now)
             else:
                 _restart(code, plan, now)
@@ -204,7 +205,7 @@ def _apply_plan(code: AccessCode, plan: CodePlan, now: datetime) -> None:
     # Compared with the window we wanted before, not with the lock's: vendors round (igloohome
     # to the hour), and a code must not be re-issued for a change the lock cannot see.
     window_moved = (code.starts_at, code.ends_at) != (plan.starts_at, plan.ends_at)
-    _set_plan(code, plan)
+    set_plan(code, plan)
     if code.state == CodeState.SCHEDULED:
         code.next_attempt_at = plan.generate_at
         code.save()

@@ -54,6 +54,20 @@ class Leases:
     def claim_due(self, *, now: datetime, limit: int, within: Q | None = None) -> tuple[str, list[int]]:
         """Claim up to `limit` due rows (of those matching `within`) for a queued batch, whatever the
         table's size: they are held for `queue_lease` until a worker takes them (`renew`)."""
+        token, rows = self._claim(now=now, limit=limit, within=within, label=None)
+        return token, [pk for pk, _ in rows]
+
+    def claim_due_by(self, *, now: datetime, limit: int, label: str) -> tuple[str, dict[str, list[int]]]:
+        """As `claim_due`, the claimed ids grouped by the value of `label` (a field path such as
+        "lock__account__provider"), read in the same statement on PostgreSQL."""
+        token, rows = self._claim(now=now, limit=limit, within=None, label=label)
+        grouped: dict[str, list[int]] = {}
+        for pk, value in rows:
+            grouped.setdefault(value, []).append(pk)
+        return token, grouped
+
+    def _claim(self, *, now: datetime, limit: int, within: Q | None, label: str | None) -> tuple[str, list[tuple]]:
+        """The claim's token and its (id, label value) rows, in the candidates' order."""
         token = new_token()
         candidates = self.model.objects.filter(self.claimable(now))
         if within is not None:
@@ -61,24 +75,11 @@ class Leases:
         candidates = candidates.order_by(*self.order_by)
         lease_end = now + (self.queue_lease or self.lease)()
         if connection.vendor == "postgresql":
-            return token, self._claim_skip_locked(candidates, token, lease_end, limit)
-        return token, self._claim_conditionally(candidates, token, lease_end, limit, now)
-
-    def claim_due_by(self, *, now: datetime, limit: int, label: str) -> tuple[str, dict[str, list[int]]]:
-        """As `claim_due`, the claimed ids grouped by the value of `label` (a field path such as
-        "lock__account__provider"), read in the same statement on PostgreSQL."""
-        token = new_token()
-        candidates = self.model.objects.filter(self.claimable(now)).order_by(*self.order_by)
-        lease_end = now + (self.queue_lease or self.lease)()
-        if connection.vendor == "postgresql":
-            rows = self._claim_skip_locked_labelled(candidates, token, lease_end, limit, label)
-        else:
-            ids = self._claim_conditionally(candidates, token, lease_end, limit, now)
-            rows = self.model.objects.filter(pk__in=ids).order_by(*self.order_by).values_list("pk", label) if ids else []
-        grouped: dict[str, list[int]] = {}
-        for pk, value in rows:
-            grouped.setdefault(value, []).append(pk)
-        return token, grouped
+            return token, self._claim_skip_locked(candidates, token, lease_end, limit, label)
+        ids = self._claim_conditionally(candidates, token, lease_end, limit, now)
+        if label is None or not ids:
+            return token, [(pk, None) for pk in ids]
+        return token, list(self.model.objects.filter(pk__in=ids).order_by(*self.order_by).values_list("pk", label))
 
     def claim_one(self, *, pk: int, now: datetime) -> str | None:
         """Claim one row if it is due and nobody holds it (event-driven work); its token, or None."""
@@ -98,21 +99,15 @@ class Leases:
             rows = rows.filter(where)
         return rows.update(**changes, **released())
 
-    def _claim_skip_locked(self, candidates: QuerySet, token: str, lease_end: datetime, limit: int) -> list[int]:
-        select, params = candidates.values("pk")[:limit].query.sql_with_params()
+    def _claim_skip_locked(self, candidates: QuerySet, token: str, lease_end: datetime, limit: int, label: str | None) -> list[tuple]:
+        fields = ("pk", label) if label else ("pk",)
+        select, params = candidates.values(*fields)[:limit].query.sql_with_params()
         table = connection.ops.quote_name(self.model._meta.db_table)
-        sql = f"UPDATE {table} SET claim_token = %s, claimed_until = %s WHERE id IN ({select} FOR UPDATE SKIP LOCKED) RETURNING id"
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [token, lease_end, *params])
-            return [row[0] for row in cursor.fetchall()]
-
-    def _claim_skip_locked_labelled(self, candidates: QuerySet, token: str, lease_end: datetime, limit: int, label: str) -> list:
-        select, params = candidates.values("pk", label)[:limit].query.sql_with_params()
-        table = connection.ops.quote_name(self.model._meta.db_table)
+        columns, returned = ("id, label", "picked.label") if label else ("id", "NULL")
         sql = (
-            f"WITH picked (id, label) AS ({select} FOR UPDATE OF {table} SKIP LOCKED) "
+            f"WITH picked ({columns}) AS ({select} FOR UPDATE OF {table} SKIP LOCKED) "
             f"UPDATE {table} SET claim_token = %s, claimed_until = %s FROM picked WHERE {table}.id = picked.id "
-            f"RETURNING {table}.id, picked.label"
+            f"RETURNING {table}.id, {returned}"
         )
         with connection.cursor() as cursor:
             cursor.execute(sql, [*params, token, lease_end])

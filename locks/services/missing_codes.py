@@ -19,6 +19,7 @@ from django.db.models import Exists, OuterRef
 
 from bookings.models import SMART_LOCK_ELIGIBILITY, Booking, BookingStatus
 from locks.models import AccessCode, AccountStatus, CodeState
+from locks.services.codes import set_plan
 from locks.services.planning import code_plan
 
 # Bookings a missed event could have left without a code: the longest lead time, plus a day of
@@ -56,7 +57,7 @@ def plan_missing_codes(now: datetime) -> int:
     """Give every booking lacking a code the code it should have; how many were planned."""
     with transaction.atomic():
         bookings = bookings_missing_a_code(now).select_for_update(skip_locked=True, of=("self",))
-        codes = [code for code in map(lambda booking: _new_code(booking, now), bookings) if code is not None]
+        codes = [code for code in (_new_code(booking, now) for booking in bookings) if code is not None]
         AccessCode.objects.bulk_create(codes, ignore_conflicts=True)
     return len(codes)
 
@@ -66,14 +67,6 @@ def _new_code(booking: Booking, now: datetime) -> AccessCode | None:
     plan = code_plan(booking, assignment)
     if plan.ends_at <= now:  # the stay is over: nothing to give (as `codes.decide`)
         return None
-    return AccessCode(
-        booking=booking,
-        lock=assignment.lock,
-        state=CodeState.SCHEDULED,
-        starts_at=plan.starts_at,
-        ends_at=plan.ends_at,
-        generate_at=plan.generate_at,
-        retry_deadline=plan.retry_deadline,
-        alert_at=plan.alert_at,
-        next_attempt_at=plan.generate_at,
-    )
+    code = AccessCode(booking=booking, lock=assignment.lock, state=CodeState.SCHEDULED, next_attempt_at=plan.generate_at)
+    set_plan(code, plan)
+    return code
