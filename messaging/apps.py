@@ -9,9 +9,9 @@ class MessagingConfig(AppConfig):
         from django.db.models.signals import post_init, post_save
 
         from bookings.models import Booking
-        from locks.signals import code_ready
+        from locks.signals import codes_ready
         from messaging import receivers, tasks  # noqa: F401  (tasks: registers what the services enqueue)
 
         post_init.connect(receivers.booking_loaded, sender=Booking, dispatch_uid="messaging.booking_loaded")
         post_save.connect(receivers.booking_saved, sender=Booking, dispatch_uid="messaging.booking_saved")
-        code_ready.connect(receivers.code_ready, dispatch_uid="messaging.code_ready")
+        codes_ready.connect(receivers.codes_ready, dispatch_uid="messaging.codes_ready")

@@ -323,7 +323,7 @@ def _code_changed(last: MessageDelivery, code: AccessCode) -> bool:
 
 
 def catch_missed_code_changes(now: datetime) -> int:
-    """Backstop for a lost `code_ready`: stays not over whose current code may not be the one their
+    """Backstop for a lost `codes_ready`: stays not over whose current code may not be the one their
     last code message carried are checked again: another code row, or the same row written on its
     lock since (created again, it may have a new PIN or link)."""
     since = now.date() - timedelta(days=1)

@@ -31,7 +31,7 @@ from nowistay import dispatch
 CLAIM_LEASE = timedelta(minutes=10)  # longer than any email backend call should take
 
 
-WAIT_RECHECK = timedelta(minutes=15)  # backstop for a lost `code_ready`
+WAIT_RECHECK = timedelta(minutes=15)  # backstop for a lost `codes_ready`
 
 
 SEND_RETRY_DELAY = timedelta(minutes=10)
@@ -123,12 +123,14 @@ def wait_deadline(booking: Booking, code: AccessCode | None) -> datetime:
     return stay_of(booking).check_in_at
 
 
-def booking_has_messaging(booking_id: int) -> bool:
-    """Whether an event for this booking can concern messages at all (one query: it runs for every
-    code that becomes ready)."""
+def bookings_with_messaging(booking_ids) -> list[int]:
+    """Of these bookings, those an event can concern messages for at all: with a message planned,
+    or a host with an active template. One query, whatever their number (it runs for every batch
+    of codes that become ready)."""
     deliveries = MessageDelivery.objects.filter(booking_id=OuterRef("pk"))
     templates = MessageTemplate.objects.filter(is_active=True, host_id=OuterRef("property__host_id"))
-    return Booking.objects.filter(pk=booking_id).filter(Exists(deliveries) | Exists(templates)).exists()
+    concerned = Booking.objects.filter(pk__in=booking_ids).filter(Exists(deliveries) | Exists(templates))
+    return list(concerned.values_list("pk", flat=True))
 
 
 # --- writing, claiming and handing on -------------------------------------------------------------

@@ -6,6 +6,7 @@ import logging
 from django.db import transaction
 
 from bookings.models import Booking, BookingStatus
+from locks.signals import ReadyCode
 from messaging import fallbacks, ledger, planning
 
 logger = logging.getLogger(__name__)
@@ -33,11 +34,12 @@ def booking_saved(sender, instance: Booking, created: bool, raw: bool = False, *
         logger.exception("planning the confirmation messages of booking %s failed", instance.pk)
 
 
-def code_ready(sender, code_id: int, booking_id: int, fallback: str | None = None, **kwargs) -> None:
-    """A booking's code is on its lock: send its waiting messages now, and tell the guest if the
-    code differs from the one they were sent. `fallback`: "" when the sender knows it is the
-    booking's own code (no fallback message to plan: one query saved per code created)."""
-    if fallback != "":
-        fallbacks.plan_fallback_message(code_id=code_id, booking_id=booking_id)
-    if ledger.booking_has_messaging(booking_id):
+def codes_ready(sender, codes: list[ReadyCode], **kwargs) -> None:
+    """Codes are on their locks: send their bookings' waiting messages now, and tell each guest
+    whose code differs from the one they were sent. One query for the whole batch; a code whose
+    `fallback` is "" (the sender knows it is the booking's own code) needs no fallback message."""
+    for code in codes:
+        if code.fallback != "":
+            fallbacks.plan_fallback_message(code_id=code.code_id, booking_id=code.booking_id)
+    for booking_id in ledger.bookings_with_messaging({code.booking_id for code in codes}):
         ledger.enqueue_booking(booking_id)

@@ -19,7 +19,7 @@ each email carries a deterministic Message-ID so mail systems can fold a duplica
 
 The code rule: a message that uses a code variable goes out only with the booking's current code
 in state ACTIVE, read from the database with its stored PIN. Until then the row waits
-(`waiting_for_code`); `code_ready` makes it due at once and the pass rechecks it as a backstop.
+(`waiting_for_code`); `codes_ready` makes it due at once and the pass rechecks it as a backstop.
 Still waiting when the guest may arrive (the code window's start, else the check-in moment), it
 is marked `missed_code` and the host is emailed, once. It is never rendered with a blank.
 """
@@ -42,7 +42,7 @@ from messaging.ledger import (
     CLAIM_LEASE,
     SEND_RETRY_DELAY,
     after_commit,
-    booking_has_messaging,
+    bookings_with_messaging,
     claim_due,
     current_code,
     enqueue_booking,
@@ -151,7 +151,7 @@ __all__ = [
     "Preview",
     "booking_code_change_check",
     "booking_confirmed",
-    "booking_has_messaging",
+    "bookings_with_messaging",
     "booking_messages_send",
     "claim_due",
     "current_code",

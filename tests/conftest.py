@@ -181,7 +181,7 @@ def book(db):
 # --- guest messages carrying the door code (tests/messaging/test_sending.py, production settings) --------
 @pytest.fixture
 def after_commit(django_capture_on_commit_callbacks):
-    """Run `work` and then its on-commit callbacks (code_ready, enqueued tasks, sends)."""
+    """Run `work` and then its on-commit callbacks (codes_ready, enqueued tasks, sends)."""
 
     def run(work):
         with django_capture_on_commit_callbacks(execute=True):

@@ -29,7 +29,7 @@ from locks.services.creation import spec_for
 from locks.services.outcomes import issued_fields
 from locks.services.read_back_schedule import check_in_of
 from locks.services.vendor_accounts import audited_call, provider_for_account
-from locks.signals import code_ready
+from locks.signals import ReadyCode, codes_ready
 from nowistay.logs import log_fields
 
 logger = logging.getLogger(__name__)
@@ -214,7 +214,8 @@ def _keep_unneeded_offline_code(row: AccessCode, now: datetime) -> None:
 def _after_fallback(stuck: AccessCode, given: AccessCode, kind: str, detail: str) -> None:
     record_step(given.booking_id, kind, detail, code=given)
     booking_id, code_id = given.booking_id, given.pk
-    transaction.on_commit(lambda: code_ready.send(sender=AccessCode, code_id=code_id, booking_id=booking_id))
+    ready = [ReadyCode(code_id, booking_id)]
+    transaction.on_commit(lambda: codes_ready.send(sender=AccessCode, codes=ready))
     if given.state == CodeState.UPDATING:
         enqueue_code(given.pk)
     transaction.on_commit(lambda: notifications.fallback_given(given, detail))

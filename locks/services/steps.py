@@ -7,6 +7,7 @@ recording of outcomes in `outcomes`.
 """
 
 import logging
+import time
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -55,21 +56,54 @@ def process_codes(*, code_ids: list[int], claim_token: str) -> list[StepResult]:
     the batch is worked through, so a long batch is never given away under the worker."""
     lease = _BatchLease(code_ids, claim_token)
     loaded = load_claimed(code_ids, claim_token, timezone.now())
-    results = []
-    for index, code_id in enumerate(code_ids):
-        code = loaded.get(code_id)
-        if code is None:
-            results.append(StepResult(code_id, "skipped", "not claimed by this worker"))
-            continue
-        if not lease.keep(code_ids[index:]):  # a step outlasted the lease: the pass may have given it away
-            results.append(StepResult(code_id, "skipped", "the claim's lease ran out"))
-            continue
-        try:
-            results.append(_take_step(code, claim_token, timezone.now()))
-        except Exception:  # one broken row must not hold back the batch; its lease expires, it is retried
-            logger.exception("processing access code %s failed", code_id, extra={"code_id": code_id})
-            results.append(StepResult(code_id, "error", "unexpected error; retried after the lease"))
+    results, ready = [], _ReadyCodes()
+    try:
+        for index, code_id in enumerate(code_ids):
+            code = loaded.get(code_id)
+            if code is None:
+                results.append(StepResult(code_id, "skipped", "not claimed by this worker"))
+                continue
+            if not lease.keep(code_ids[index:]):  # a step outlasted the lease: the pass may have given it away
+                results.append(StepResult(code_id, "skipped", "the claim's lease ran out"))
+                continue
+            try:
+                results.append(ready.add(code, _take_step(code, claim_token, timezone.now())))
+            except Exception:  # one broken row must not hold back the batch; its lease expires, it is retried
+                logger.exception("processing access code %s failed", code_id, extra={"code_id": code_id})
+                results.append(StepResult(code_id, "error", "unexpected error; retried after the lease"))
+            ready.announce_if_waited()
+    finally:
+        ready.announce()
     return results
+
+
+# Codes of a batch that are ready wait at most this long to be announced together.
+READY_ANNOUNCE_SECONDS = 2.0
+
+
+class _ReadyCodes:
+    """The codes of a batch that reached their locks, announced together after commit
+    (`signals.codes_ready`): once the first has waited READY_ANNOUNCE_SECONDS, and at the batch's
+    end, so a receiver answers for many codes in one query and no guest waits on a long batch."""
+
+    def __init__(self):
+        self._codes: list[signals.ReadyCode] = []
+        self._since: float | None = None
+
+    def add(self, code: AccessCode, result: StepResult) -> StepResult:
+        if result.action in _READY_ACTIONS:
+            self._codes.append(signals.ReadyCode(code.pk, code.booking_id, code.fallback))
+            self._since = self._since if self._since is not None else time.monotonic()
+        return result
+
+    def announce_if_waited(self) -> None:
+        if self._since is not None and time.monotonic() - self._since >= READY_ANNOUNCE_SECONDS:
+            self.announce()
+
+    def announce(self) -> None:
+        codes, self._codes, self._since = self._codes, [], None
+        if codes:
+            transaction.on_commit(lambda: signals.codes_ready.send(sender=AccessCode, codes=codes))
 
 
 class _BatchLease:
@@ -98,7 +132,10 @@ def process_code(*, code_id: int, claim_token: str, now: datetime | None = None)
     code = load_claimed([code_id], claim_token, now).get(code_id)
     if code is None:
         return StepResult(code_id, "skipped", "not claimed by this worker")
-    return _take_step(code, claim_token, now)
+    ready = _ReadyCodes()
+    result = ready.add(code, _take_step(code, claim_token, now))
+    ready.announce()
+    return result
 
 
 def _take_step(code: AccessCode, claim_token: str, now: datetime) -> StepResult:
@@ -111,12 +148,8 @@ def _take_step(code: AccessCode, claim_token: str, now: datetime) -> StepResult:
     with log_fields(code_id=code_id, booking_id=code.booking_id, account_id=code.lock.account_id):
         result = step(code, claim_token, now)
         if result is None:  # the code changed since it was claimed: take the step it needs now
-            result = process_code(code_id=code_id, claim_token=claim_token, now=now)
-    if result.action in _READY_ACTIONS:
-        booking_id, fallback = code.booking_id, code.fallback
-        transaction.on_commit(
-            lambda: signals.code_ready.send(sender=AccessCode, code_id=code_id, booking_id=booking_id, fallback=fallback)
-        )
+            fresh = load_claimed([code_id], claim_token, now).get(code_id)
+            result = _take_step(fresh, claim_token, now) if fresh else StepResult(code_id, "skipped", "not claimed by this worker")
     return result
 
 

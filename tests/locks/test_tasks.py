@@ -66,7 +66,7 @@ def test_booking_event_creates_the_code_through_process_code_without_a_pass(
         booking = book(prop, date(2026, 6, 2), date(2026, 6, 4))  # arriving tomorrow: due now
         with django_capture_on_commit_callbacks(execute=True) as callbacks:
             code = services.booking_created(booking=booking)
-    # One process_code task (eager here), then the code_ready event the created code announces.
+    # One process_code task (eager here), then the codes_ready event the created code announces.
     assert len(callbacks) == 2
     code.refresh_from_db()
     assert code.state == CodeState.ACTIVE

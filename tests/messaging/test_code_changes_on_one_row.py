@@ -32,7 +32,7 @@ CHANGED = "Door code changed for Grace Guest"
 
 @pytest.fixture(autouse=True)
 def eager():
-    """Tasks run in this process when sent (as a worker would), so `code_ready` reaches messaging."""
+    """Tasks run in this process when sent (as a worker would), so `codes_ready` reaches messaging."""
     saved = {key: app.conf[key] for key in ("task_always_eager", "task_eager_propagates")}
     app.conf.update(task_always_eager=True, task_eager_propagates=True)
     yield
@@ -60,7 +60,7 @@ def created_again(fake_cloud, after_commit):
         booking.departure_date = departure
         booking.save()
         after_commit(lambda: lifecycle.booking_changed(booking=booking))
-        after_commit(tick)  # the update finds the key gone; the code is created again (code_ready)
+        after_commit(tick)  # the update finds the key gone; the code is created again (codes_ready)
         after_commit(tick)
         fresh = current(booking)
         assert (fresh.pk, fresh.state) == (gone.pk, CodeState.ACTIVE)
@@ -126,7 +126,7 @@ def test_changes_on_the_same_row_whose_code_ready_was_lost_are_caught_by_the_bea
     with freeze_time(DUE) as frozen:
         booking = stay(provider="homeit")
         send()
-        monkeypatch.setattr(ledger, "enqueue_booking", lambda booking_id: None)  # code_ready is lost, each time
+        monkeypatch.setattr(ledger, "enqueue_booking", lambda booking_id: None)  # codes_ready is lost, each time
         frozen.move_to("2026-06-10 12:00:00")
         _, second_pin = created_again(booking, date(2026, 6, 14))
         assert send().code_changes == 1  # the beat pass catches it, and its message goes out

@@ -95,7 +95,7 @@ def test_without_a_change_message_the_guest_gets_the_default_one_with_the_new_co
         booking = sent_the_door_code(stay, door_code, tick, send)
         old = current(booking)
         frozen.move_to(LATER)
-        rotate(booking)  # the new code is created at once (tasks are eager) → code_ready → notice + the default message
+        rotate(booking)  # the new code is created at once (tasks are eager) → codes_ready → notice + the default message
         tick()
         send()
     new = current(booking)
@@ -191,7 +191,7 @@ def test_with_the_lock_offline_the_guest_waits_and_gets_the_code_once_it_is_on_t
 
 
 def planned_not_sent(booking, rotate, tick, monkeypatch):
-    """Rotate with the `code_ready` event lost: the new code is active and the default message is
+    """Rotate with the `codes_ready` event lost: the new code is active and the default message is
     planned (by the check the beat pass would make), not sent yet."""
     monkeypatch.setattr(ledger, "enqueue_booking", lambda booking_id: None)
     rotate(booking)

@@ -1,7 +1,7 @@
 """Guest messages that carry the door code: never blank, never stale, once per booking and trigger.
 
 Codes are made active through the real lifecycle (services + scheduler pass) on the fake cloud.
-Tasks run eagerly, and on-commit callbacks are executed, so `code_ready` reaches the messaging
+Tasks run eagerly, and on-commit callbacks are executed, so `codes_ready` reaches the messaging
 receiver as it does in production.
 """
 
@@ -49,7 +49,7 @@ def eager():
 
 @pytest.fixture
 def tick(after_commit):
-    """One lock scheduler pass: creates due codes; `code_ready` goes out after commit."""
+    """One lock scheduler pass: creates due codes; `codes_ready` goes out after commit."""
     return lambda: after_commit(lambda: scheduler.run_pass(dispatch=scheduler.process_inline))
 
 
@@ -74,7 +74,7 @@ def to_host():
 def test_the_message_carries_the_active_code_and_the_ledger_records_it(stay, door_code, tick, send):
     door_code()
     with freeze_time(DUE):
-        booking = stay()  # the code is created at once, and `code_ready` sends the due message
+        booking = stay()  # the code is created at once, and `codes_ready` sends the due message
         send()  # nothing more
     code = current(booking)
     assert code.state == CodeState.ACTIVE and len(code.pin) == 6
@@ -110,7 +110,7 @@ def test_no_email_while_the_code_is_being_created_then_at_once_on_code_ready(sta
         assert "not active yet" in delivery.note
 
         frozen.move_to("2026-06-10 09:00:00")  # the hourly retry: the gateway is back
-        tick()  # code_ready → the messaging receiver → sent now, without waiting for the beat pass
+        tick()  # codes_ready → the messaging receiver → sent now, without waiting for the beat pass
     (message,) = to_guest()
     assert current(booking).pin in message.body
     delivery.refresh_from_db()
@@ -350,7 +350,7 @@ def test_regenerated_code_tells_the_host_and_sends_the_change_message_once(stay,
         assert old.pin in to_guest()[0].body
         frozen.move_to("2026-06-10 12:00:00")
         after_commit(lambda: lifecycle.code_regenerate(code_id=old.pk))
-        tick()  # the new code is created → code_ready → notice + change message
+        tick()  # the new code is created → codes_ready → notice + change message
         send()
         tick()
         send()
@@ -461,7 +461,7 @@ def test_a_message_sent_while_the_code_changed_is_followed_by_the_change(stay, d
         def send_then_change(delivery, recipient, subject, body):
             real_send(delivery, recipient, subject, body)
             with pytest.MonkeyPatch.context() as patch:
-                patch.setattr(ledger, "enqueue_booking", lambda booking_id: None)  # its code_ready comes too early
+                patch.setattr(ledger, "enqueue_booking", lambda booking_id: None)  # its codes_ready comes too early
                 after_commit(lambda: lifecycle.code_regenerate(code_id=old.pk))
                 tick()
 
@@ -535,7 +535,7 @@ def test_code_ready_for_a_host_without_messages_enqueues_nothing(stay, tick, mon
     sent: list[int] = []
     monkeypatch.setattr(tasks.send_booking_messages, "delay", sent.append)
     with freeze_time(DUE):
-        booking = stay()  # the code is created and `code_ready` sent, but there is no message to care
+        booking = stay()  # the code is created and `codes_ready` sent, but there is no message to care
     assert current(booking).state == CodeState.ACTIVE
     assert sent == [] and not MessageDelivery.objects.exists()
 
@@ -565,18 +565,22 @@ def test_the_daily_retention_job_erases_old_messages_too(stay, door_code, tick, 
     assert (delivery.pin, delivery.body, delivery.recipient) == (None, None, "")
 
 
-def test_the_code_ready_check_is_one_query_and_only_for_the_bookings_host(host, other_host, make_property, book, django_assert_num_queries):
-    prop = make_property()
-    booking = book(prop, ARRIVAL, DEPARTURE)
+def test_the_codes_ready_check_is_one_query_for_a_whole_batch_and_only_for_each_bookings_host(
+    host, other_host, make_property, book, django_assert_num_queries
+):
+    booking = book(make_property(), ARRIVAL, DEPARTURE)
+    others = [book(make_property(), ARRIVAL + timedelta(days=9 * n), DEPARTURE + timedelta(days=9 * n)) for n in range(1, 4)]
+    everyone = [booking.pk, *(other.pk for other in others)]
     with django_assert_num_queries(1):
-        assert services.booking_has_messaging(booking.pk) is False
+        assert services.bookings_with_messaging(everyone) == []
     MessageTemplate.objects.create(host=other_host, name="Theirs", trigger=TriggerKind.ON_CONFIRMATION, subject="s", body="b")
-    assert services.booking_has_messaging(booking.pk) is False
+    assert services.bookings_with_messaging([booking.pk]) == []
     mine = MessageTemplate.objects.create(host=host, name="Mine", trigger=TriggerKind.ON_CONFIRMATION, subject="s", body="b")
-    assert services.booking_has_messaging(booking.pk) is True
+    with django_assert_num_queries(1):
+        assert sorted(services.bookings_with_messaging(everyone)) == sorted(everyone)
     MessageTemplate.objects.filter(pk=mine.pk).update(is_active=False)
-    assert services.booking_has_messaging(booking.pk) is False
+    assert services.bookings_with_messaging([booking.pk]) == []
     MessageDelivery.objects.create(
         booking=booking, template_name="Mine", trigger_key="on_confirmation", due_at=datetime(2026, 6, 1, tzinfo=UTC)
     )
-    assert services.booking_has_messaging(booking.pk) is True
+    assert services.bookings_with_messaging([booking.pk, others[0].pk]) == [booking.pk]

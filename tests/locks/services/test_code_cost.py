@@ -1,4 +1,4 @@
-"""What one created code costs a worker: at most 5 queries (its messages' `code_ready` included)
+"""What one created code costs a worker: at most 5 queries (its messages' `codes_ready` included)
 and exactly one vendor call, whatever the batch's size. The CPU figure is benchmarks/lifecycle.py's."""
 
 from datetime import date
