@@ -13,7 +13,7 @@ active, codes already made for the stays whose generation moment passed, later o
 scheduler's horizon with no code at all, and BENCH_DUE codes whose generation moment has just
 passed (scheduled and due). Codes whose step came due more than one sweep period ago have taken it.
 
-Then it measures, with the load average next to each figure:
+Then it measures, with the load average next to each figure (first the missing codes pass, as beat runs it):
 (a) the pass: `locks.tasks.scheduler_pass` run in this process (`.apply()`, as a worker runs it),
     its batches published to the broker (REDIS_URL) with no worker consuming: wall time, CPU time,
     SQL queries, task messages published; then a second pass at once (nothing new to do).
@@ -39,7 +39,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.common import create_postgres_database  # noqa: E402
-from benchmarks.workers import Publishes, QueryCounter, Workers, broker_backlog, flush_broker, load  # noqa: E402
+from benchmarks.workers import (  # noqa: E402
+    Publishes,
+    QueryCounter,
+    Workers,
+    broker_backlog,
+    flush_broker,
+    load,
+    server_cpu_seconds,
+)
 
 BOOKINGS_PER_PROPERTY = int(os.environ.get("BENCH_BOOKINGS_PER_PROPERTY", 100))
 PROPERTIES = (int(os.environ["BENCH_BOOKINGS"]) // BOOKINGS_PER_PROPERTY if os.environ.get("BENCH_BOOKINGS")
@@ -92,8 +100,9 @@ def seed(now):
     return fixtures
 
 
-def measure_pass(label: str) -> dict:
-    """`locks.tasks.scheduler_pass` run here as a worker runs it; publishing to the broker counted."""
+def measure_pass(label: str, task_name: str = "scheduler_pass") -> dict:
+    """A beat task (`locks.tasks.scheduler_pass`, or `task_name`) run here as a worker runs it;
+    publishing to the broker counted."""
     from django.db import connection
 
     from locks import tasks
@@ -107,7 +116,7 @@ def measure_pass(label: str) -> dict:
     publishes.install()
     cpu, started = time.process_time(), time.perf_counter()
     with connection.execute_wrapper(count):
-        summary = tasks.scheduler_pass.apply().get()
+        summary = getattr(tasks, task_name).apply().get()
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu
     print(f"{label}: {wall:.3f} s wall, {cpu:.3f} s CPU, {counter.count:,} SQL queries, {publishes.count:,} task messages "
           f"published ({publishes.seconds:.3f} s of it); {summary}; {load()}")
@@ -143,7 +152,9 @@ def measure_work(fixtures, pass_now) -> None:
 
     workers = Workers(processes=WORKER_PROCESSES, concurrency=CONCURRENCY, fake_locks=[lock_id(i) for i in range(PROPERTIES)],
                       latency=LATENCY_SECONDS)
+    servers_before = server_cpu_seconds()
     elapsed, drained = drain(workers, pass_now)
+    servers = {name: used - servers_before[name] for name, used in server_cpu_seconds().items()}
     # Whatever the workers did until they stop counts (late skips included).
     figures = workers.stop()
     created = AccessCode.objects.filter(activated_at__gte=pass_now).count()
@@ -158,6 +169,9 @@ def measure_work(fixtures, pass_now) -> None:
     print(f"  SQL queries per created code: {figures['queries'] / per:.2f} (all the workers' queries, removals included); {load()}")
     print(f"  worker CPU per created code: {figures['cpu'] / per * 1000:.2f} ms (worker processes; the database server "
           f"not included); {load()}")
+    print(f"  server CPU per created code: PostgreSQL {servers['postgres'] / per * 1000:.2f} ms, Redis "
+          f"{servers['redis-server'] / per * 1000:.2f} ms (this machine's server processes while draining, the "
+          f"benchmark's own progress checks included); {load()}")
     print(f"  vendor calls per created code: {calls / per:.2f} ({figures['calls']}); "
           f"batch codes skipped (claim not held): {workers.skipped.value:,}; {load()}")
 
@@ -181,9 +195,14 @@ def main() -> None:
     fixtures = seed(now)
     # The pass sees the registry the workers see (the fake stands in for TTLock: no read-backs).
     install_fake_cloud([lock_id(i) for i in range(PROPERTIES)], LATENCY_SECONDS)
+    # As beat runs them: the missed-event backstop plans the codes of bookings without one (when
+    # one is due at once it asks for a pass, which the next line is), then the pass claims and dispatches.
+    measure_pass(f"missing codes pass over {PROPERTIES * BOOKINGS_PER_PROPERTY:,} bookings", "missing_codes_pass")
+    flush_broker()  # the pass it asked for: run below, measured
     pass_now = timezone.now()
     measure_pass(f"pass over {PROPERTIES * BOOKINGS_PER_PROPERTY:,} bookings")
     measure_pass("second pass at once (nothing new)")
+    measure_pass("second missing codes pass (nothing new)", "missing_codes_pass")
     print(f"  messages waiting in the broker: {broker_backlog():,}")
     measure_work(fixtures, pass_now)
 

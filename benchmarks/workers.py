@@ -49,6 +49,28 @@ class QueryCounter:
             self.count += 1
 
 
+def server_cpu_seconds(names=("postgres", "redis-server")) -> dict[str, float]:
+    """CPU seconds used so far by this machine's database and broker server processes (Linux /proc;
+    zero where they run elsewhere), to put their share of the work next to the workers'."""
+    tick = os.sysconf("SC_CLK_TCK")
+    used = dict.fromkeys(names, 0.0)
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)
+        except OSError:  # gone meanwhile
+            continue
+        name = fields[0].split("(", 1)[-1]
+        if name in used:
+            values = fields[1].split()
+            # utime and stime, with cutime and cstime: the server's exited processes (a closed
+            # connection's backend) count in their parent's.
+            used[name] += sum(int(value) for value in values[11:15]) / tick
+    return used
+
+
 def install_fake_cloud(lock_ids: list[str], latency: float, slug: str = "ttlock"):
     """The fake cloud (locks/providers/fake.py) standing in for `slug`, with these locks."""
     from locks.providers import registry

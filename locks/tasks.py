@@ -5,7 +5,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from locks.services import accounts, backup_pool, claims, ladder, scheduler, steps
+from locks.services import accounts, backup_pool, claims, ladder, missing_codes, scheduler, steps
 from locks.services.api_budget import api_budget_warn_hosts
 from locks.services.codes import PROCESS_CODE
 from locks.services.read_back import READ_BACK_LOCKS, read_back_locks
@@ -20,10 +20,13 @@ def task_batch_size(claimed: int) -> int:
     return max(settings.LOCKS_TASK_BATCH_SIZE, -(-claimed // settings.LOCKS_MESSAGES_PER_CLAIM))
 
 
-def vendor_queue(vendor: str) -> str:
-    """The Celery queue of one vendor's work (settings.CELERY_TASK_QUEUES): a slow vendor's backlog
-    never holds back another vendor's codes."""
-    return f"locks.{vendor}" if vendor in settings.LOCKS_VENDOR_QUEUES else settings.CELERY_TASK_DEFAULT_QUEUE
+def vendor_queue(vendor: str, *, reads: bool = False) -> str:
+    """The Celery queue of one vendor's code writes, or of its lock read-backs
+    (settings.CELERY_TASK_QUEUES): a slow vendor's backlog never holds back another vendor's work,
+    and read-backs never queue in front of writes."""
+    if vendor not in settings.LOCKS_VENDOR_QUEUES:
+        return settings.CELERY_TASK_DEFAULT_QUEUE
+    return f"locks.{vendor}.reads" if reads else f"locks.{vendor}"
 
 
 @shared_task(acks_late=True)
@@ -34,6 +37,16 @@ def scheduler_pass() -> str:
             process_codes.apply_async((ids[start : start + size], token), queue=vendor_queue(vendor))
 
     return scheduler.run_pass(dispatch=dispatch).summary()
+
+
+@shared_task(acks_late=True)
+def missing_codes_pass() -> str:
+    """Plan the code of every booking a missed event left without one; a scheduler pass follows at
+    once when one of them is due already."""
+    figures = missing_codes.missing_codes_pass(timezone.now())
+    if figures.due:
+        scheduler_pass.delay()
+    return f"{figures.planned} missing codes planned, {figures.due} due at once"
 
 
 @shared_task(acks_late=True)
@@ -102,7 +115,12 @@ def read_back_account_locks(account_id: int, lock_ids: list[int]) -> list[str]:
 
 
 dispatch.register(PROCESS_CODE, _send_process_code)
-dispatch.register(READ_BACK_LOCKS, lambda account_id, lock_ids: read_back_account_locks.delay(account_id, lock_ids))
+dispatch.register(
+    READ_BACK_LOCKS,
+    lambda account_id, lock_ids, vendor="": read_back_account_locks.apply_async(
+        (account_id, lock_ids), queue=vendor_queue(vendor, reads=True)
+    ),
+)
 
 
 @shared_task(acks_late=True)

@@ -15,8 +15,15 @@ SQLITE_BUSY_TIMEOUT_SECONDS = 30
 FILESYSTEM_BROKER_URL = "filesystem://localhost/"
 
 
-def database_settings(config: dict) -> dict:
-    """Complete a parsed DATABASE_URL; SQLite gets what lets web, worker and beat write at once."""
+def database_settings(config: dict, *, prepare_threshold: int | None = 5) -> dict:
+    """Complete a parsed DATABASE_URL; SQLite gets what lets web, worker and beat write at once.
+
+    PostgreSQL gets server-side parameters, and statements a connection runs `prepare_threshold`
+    times are prepared (None: never): the server plans each hot statement once per connection,
+    and the worker no longer quotes every parameter into the SQL (together a third less CPU per
+    created code, benchmarks/lifecycle.py). Behind PgBouncer in transaction mode, prepared statements
+    need PgBouncer 1.21+ with max_prepared_statements set, else DATABASE_PREPARE_THRESHOLD empty.
+    """
     if config["ENGINE"] == "django.db.backends.sqlite3":
         options = config.setdefault("OPTIONS", {})
         # WAL lets readers run beside one writer; IMMEDIATE takes the write lock at BEGIN, so a
@@ -27,6 +34,9 @@ def database_settings(config: dict) -> dict:
     else:
         config.setdefault("CONN_MAX_AGE", 60)
         config.setdefault("CONN_HEALTH_CHECKS", True)
+        options = config.setdefault("OPTIONS", {})
+        options.setdefault("server_side_binding", True)
+        options.setdefault("prepare_threshold", prepare_threshold)
     return config
 
 

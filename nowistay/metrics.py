@@ -28,6 +28,7 @@ from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4, CollectorRegistry, gener
 from prometheus_client.core import GaugeHistogramMetricFamily, GaugeMetricFamily
 
 from locks.models import AccessCode, CodeState, VendorCall
+from locks.services.missing_codes import last_missing_codes_pass
 from locks.services.scheduler import last_pass
 
 METRICS_PATH = "/metrics"
@@ -89,13 +90,16 @@ def scheduler_pass():
     described = {
         "nowistay_scheduler_pass_duration_seconds": ("How long the last scheduler pass took.", figures.duration_seconds),
         "nowistay_scheduler_pass_due_codes": ("Codes the last scheduler pass found due and claimed.", figures.due),
-        "nowistay_scheduler_pass_missing_codes_planned": (
-            "Codes the last scheduler pass planned for bookings missing one.", figures.reconciled
-        ),
         "nowistay_scheduler_pass_finished_timestamp_seconds": (
             "When the last scheduler pass finished (Unix time).", figures.finished_at.timestamp()
         ),
     }
+    missing = last_missing_codes_pass()
+    if missing is not None:
+        described |= {
+            "nowistay_missing_codes_pass_planned": ("Codes the last missing codes pass planned for bookings without one.", missing.planned),
+            "nowistay_missing_codes_pass_duration_seconds": ("How long the last missing codes pass took.", missing.duration_seconds),
+        }
     families = []
     for name, (documentation, value) in described.items():
         family = GaugeMetricFamily(name, documentation)

@@ -99,9 +99,11 @@ TEMPLATES = [
 
 WSGI_APPLICATION = "nowistay.wsgi.application"
 
+_PREPARE_THRESHOLD = env.str("DATABASE_PREPARE_THRESHOLD", default="5").strip()  # empty: never prepare
 DATABASES = {
     "default": database_settings(
-        env.db_url_config(env.str("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"))
+        env.db_url_config(env.str("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")),
+        prepare_threshold=int(_PREPARE_THRESHOLD) if _PREPARE_THRESHOLD else None,
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -224,27 +226,24 @@ LOCKS_CLAIM_LEASE_SECONDS = env.int("LOCKS_CLAIM_LEASE_SECONDS", default=300)
 # How long a queued batch waits for a worker before a pass may claim it again (over a pass period).
 LOCKS_QUEUE_LEASE_SECONDS = env.int("LOCKS_QUEUE_LEASE_SECONDS", default=3600)
 LOCKS_SWEEP_PERIOD_SECONDS = env.int("LOCKS_SWEEP_PERIOD_SECONDS", default=900)
-# Codes claimed per query by the scheduler pass, and handed to one worker task.
+# Codes claimed per query by the scheduler pass, and per worker task (LOCKS_MESSAGES_PER_CLAIM: at most
+# this many task messages per claim, a burst going out in larger batches, locks.tasks.task_batch_size).
 LOCKS_CLAIM_BATCH_SIZE = env.int("LOCKS_CLAIM_BATCH_SIZE", default=5000)
 LOCKS_TASK_BATCH_SIZE = env.int("LOCKS_TASK_BATCH_SIZE", default=8)
-# At most this many task messages per claim: a burst goes out in larger batches (locks.tasks.task_batch_size).
 LOCKS_MESSAGES_PER_CLAIM = env.int("LOCKS_MESSAGES_PER_CLAIM", default=256)
 # After a "Retry now" on a code, further presses within this many seconds are refused (one vendor call).
 LOCKS_RETRY_NOW_COOLDOWN_SECONDS = env.int("LOCKS_RETRY_NOW_COOLDOWN_SECONDS", default=30)
 # How often a write that may be on the lock but is not listed yet is looked for again.
 LOCKS_LOOK_AGAIN_SECONDS = env.int("LOCKS_LOOK_AGAIN_SECONDS", default=30)
-# Unset: each vendor's own listing delay (locks/providers, Capabilities.listing_delay). Set only
-# where time is compressed (the chaos benchmark): every vendor's, in seconds.
+# Unset: each vendor's own listing delay (Capabilities.listing_delay); set (seconds) only where time is compressed.
 LOCKS_LISTING_DELAY_SECONDS = env.int("LOCKS_LISTING_DELAY_SECONDS", default=None)
 # Read-backs of one lock per day (its listing, access log and health read together; issue 19):
 # half spread over the day, the rest before check-ins and after writes (locks.services.read_back_schedule).
 LOCKS_READ_BACKS_PER_LOCK_PER_DAY = env.int("LOCKS_READ_BACKS_PER_LOCK_PER_DAY", default=24)
-# Vendor API budget per lock account (issue 21; locks.services.api_budget): calls counted from the
-# vendor-call audit, per vendor slug. A vendor missing (or 0) has no cap shown, only its counts.
-# TTLock 5,000 a month: the cap TTLock users report (hass-ttlock#104); the Open Platform's numbers are
-# UNVERIFIED (reference addendum §7). Tedee: 700 requests an hour per user account, so 16,800 a day.
-# Nuki, igloohome, homeit document none. Override one vendor from the environment, e.g.
-# LOCKS_VENDOR_MONTHLY_BUDGET=ttlock=20000 (a paid TTLock developer account), or ttlock=0 for no cap.
+# Vendor API budget per lock account (locks.services.api_budget), counted from the vendor-call audit;
+# a vendor missing (or 0) has no cap. TTLock 5,000 a month: the cap its users report (hass-ttlock#104;
+# UNVERIFIED, reference addendum §7). Tedee: 700 requests an hour per user. The others document none.
+# Override one vendor, e.g. LOCKS_VENDOR_MONTHLY_BUDGET=ttlock=20000 (a paid TTLock developer account).
 def _calls_per_vendor(name: str, defaults: dict[str, int]) -> dict[str, int]:
     return {**defaults, **{slug: int(calls) for slug, calls in env.dict(name, default={}).items()}}
 
@@ -315,16 +314,18 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # One beat at a time (nowistay/beat.py): the running beat renews a lock in Redis; another beat
 # stands by and takes over this many seconds after the first stopped renewing it.
 BEAT_LOCK_TTL_SECONDS = env.int("BEAT_LOCK_TTL_SECONDS", default=60)
-# A queue per vendor (locks.tasks.vendor_queue): one vendor's backlog never starves another's.
+# Two queues per vendor (locks.tasks.vendor_queue), its writes and its read-backs: one vendor's
+# backlog never starves another's, and reading locks back never queues in front of writing codes.
 LOCKS_VENDOR_QUEUES = ("ttlock", "tedee", "nuki", "igloohome", "homeit")
 CELERY_TASK_DEFAULT_QUEUE = "celery"
-CELERY_TASK_QUEUES = [Queue(CELERY_TASK_DEFAULT_QUEUE), *(Queue(f"locks.{slug}") for slug in LOCKS_VENDOR_QUEUES)]
+CELERY_TASK_QUEUES = [Queue(CELERY_TASK_DEFAULT_QUEUE), *(Queue(f"locks.{v}{k}") for v in LOCKS_VENDOR_QUEUES for k in ("", ".reads"))]
 CELERY_BEAT_SCHEDULE = {
     # Creation, hourly retries, updates, revokes and expiry are all due work found by this pass;
     # it runs every 15 minutes so moments in :30 and :45 zones are honoured.
     "locks-scheduler-pass": {"task": "locks.tasks.scheduler_pass", "schedule": float(LOCKS_SWEEP_PERIOD_SECONDS)},
-    # Reading locks back (spread over the day, before check-ins, after writes): a pass of its own,
-    # so the scheduler pass stays a few queries whatever the number of locks.
+    # Bookings a missed event left without a code (set-based; the pass claims what it plans).
+    "locks-missing-codes": {"task": "locks.tasks.missing_codes_pass", "schedule": float(LOCKS_SWEEP_PERIOD_SECONDS)},
+    # Lock read-backs (over the day, before check-ins, after writes): a pass of their own.
     "locks-read-back-pass": {"task": "locks.tasks.read_back_pass", "schedule": float(LOCKS_SWEEP_PERIOD_SECONDS)},
     # Keeps idle vendor connections alive (e.g. Tedee refresh tokens expire after 14 days unused).
     "locks-keep-accounts-alive": {"task": "locks.tasks.keep_accounts_alive", "schedule": 6 * 3600.0},
@@ -338,8 +339,7 @@ CELERY_BEAT_SCHEDULE = {
 
 # --- Logs, error reporting, metrics ------------------------------------------------------------
 # json: one JSON object per line, for production (nowistay.logs); text: readable lines, for `make run`
-# (DEBUG on) and the test suite. Web server, worker and beat alike (nowistay.celery hands Celery's
-# logging to this configuration).
+# and the test suite. Web server, worker and beat alike (nowistay.celery hands Celery its logging).
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOG_FORMAT = env.str("LOG_FORMAT", default="") or ("text" if DEBUG or "pytest" in sys.modules else "json")
 if LOG_FORMAT not in ("json", "text"):
@@ -366,8 +366,7 @@ if SENTRY_DSN:
 
     error_reporting_start(dsn=SENTRY_DSN, environment=SENTRY_ENVIRONMENT, traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE)
 
-# Prometheus metrics at /metrics for a scraper sending "Authorization: Bearer <METRICS_TOKEN>";
-# without a token set, /metrics answers 404 (nowistay.metrics).
+# Prometheus metrics at /metrics for "Authorization: Bearer <METRICS_TOKEN>"; no token: 404 (nowistay.metrics).
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 # Vendor calls are counted over this many seconds before each scrape (from the VendorCall audit rows).
 METRICS_VENDOR_CALL_WINDOW_SECONDS = env.int("METRICS_VENDOR_CALL_WINDOW_SECONDS", default=300)

@@ -3,6 +3,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 
 from bookings.models import Property
 from locks.providers import registry
@@ -263,8 +264,10 @@ class AccessCode(models.Model):
     `claimed_until` lies in the future; an expired claim is taken again by the scheduler.
     """
 
-    booking = models.ForeignKey("bookings.Booking", on_delete=models.CASCADE, related_name="access_codes")
-    lock = models.ForeignKey(Lock, on_delete=models.PROTECT, related_name="access_codes")
+    # No index of their own: accesscode_booking_idx and accesscode_lock_state_idx begin with them, and
+    # every index is one more write for each state change (two per created code).
+    booking = models.ForeignKey("bookings.Booking", on_delete=models.CASCADE, related_name="access_codes", db_index=False)
+    lock = models.ForeignKey(Lock, on_delete=models.PROTECT, related_name="access_codes", db_index=False)
     state = models.CharField(max_length=12, choices=CodeState.choices, default=CodeState.SCHEDULED)
     is_current = models.BooleanField(default=True, help_text="The code the booking's guest should use.")
     pin = EncryptedTextField(null=True, blank=True, editable=False)
@@ -383,7 +386,8 @@ class VendorCall(models.Model):
     error_kind = models.CharField(max_length=32, blank=True)
     error_message = models.CharField(max_length=500, blank=True)
     duration_ms = models.PositiveIntegerField()
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # When the call ended, not when its row was written (rows may be written a few seconds later together).
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -1,10 +1,10 @@
-"""Planning the codes of bookings that have none, set-based: the scheduler pass's backstop for a
-missed booking or settings event.
+"""Planning the codes of bookings that have none, set-based: the backstop for a missed booking or
+settings event, a beat task of its own (`locks.tasks.missing_codes_pass`) beside the scheduler pass.
 
 A handful of queries whatever their number: one reads the bookings lacking a code with their
 property, assignment, lock and account; the plans are computed here (the time-zone arithmetic of
-`planning.code_plan`, the same as for an event); one INSERT writes the new codes. The due ones are
-claimed by the pass that follows, like any other due code.
+`planning.code_plan`, the same as for an event); one INSERT writes the new codes. When one is due already, the task
+asks for a scheduler pass at once, which claims it like any other due code.
 
 The bookings read are row-locked (`FOR UPDATE ... SKIP LOCKED`) until the codes are written, as
 `codes.booking_reconcile` locks its booking: a cancellation or change arriving meanwhile waits and
@@ -12,15 +12,22 @@ then finds the new code (a booking being changed right now is skipped: its own e
 The one-current-code-per-booking constraint settles any other race (`ignore_conflicts`).
 """
 
+import logging
+import time
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Exists, OuterRef
+from django.utils import timezone
 
 from bookings.models import SMART_LOCK_ELIGIBILITY, Booking, BookingStatus
 from locks.models import AccessCode, AccountStatus, CodeState
 from locks.services.codes import set_plan
 from locks.services.planning import code_plan
+
+logger = logging.getLogger(__name__)
 
 # Bookings a missed event could have left without a code: the longest lead time, plus a day of
 # slack on each side for time zones.
@@ -55,11 +62,50 @@ def bookings_missing_a_code(now: datetime):
 
 def plan_missing_codes(now: datetime) -> int:
     """Give every booking lacking a code the code it should have; how many were planned."""
+    return len(_plan(now))
+
+
+@dataclass(frozen=True)
+class MissingCodesFigures:
+    planned: int
+    due: int  # of them, due at once
+    duration_seconds: float
+    finished_at: datetime
+
+
+def missing_codes_pass(now: datetime) -> MissingCodesFigures:
+    """The backstop's run: plan the missing codes; its figures are kept for /metrics."""
+    started = time.monotonic()
+    codes = _plan(now)
+    figures = MissingCodesFigures(
+        planned=len(codes),
+        due=sum(1 for code in codes if code.next_attempt_at is not None and code.next_attempt_at <= now),
+        duration_seconds=time.monotonic() - started,
+        finished_at=timezone.now(),
+    )
+    try:
+        cache.set(LAST_RUN_CACHE_KEY, asdict(figures), timeout=LAST_RUN_KEPT_SECONDS)
+    except Exception:  # the codes are planned: a cache that is down only costs the figures
+        logger.warning("the missing codes pass's figures could not be stored in the cache", exc_info=True)
+    return figures
+
+
+LAST_RUN_CACHE_KEY = "locks:missing-codes:last-run"
+LAST_RUN_KEPT_SECONDS = 7 * 24 * 3600
+
+
+def last_missing_codes_pass() -> MissingCodesFigures | None:
+    """The figures of the last run any process made, if the cache still has them."""
+    stored = cache.get(LAST_RUN_CACHE_KEY)
+    return MissingCodesFigures(**stored) if stored else None
+
+
+def _plan(now: datetime) -> list[AccessCode]:
     with transaction.atomic():
         bookings = bookings_missing_a_code(now).select_for_update(skip_locked=True, of=("self",))
         codes = [code for code in (_new_code(booking, now) for booking in bookings) if code is not None]
         AccessCode.objects.bulk_create(codes, ignore_conflicts=True)
-    return len(codes)
+    return codes
 
 
 def _new_code(booking: Booking, now: datetime) -> AccessCode | None:

@@ -8,8 +8,7 @@ from datetime import datetime, timedelta
 from functools import partial
 
 from django.conf import settings
-from django.db.models import F, Value
-from django.db.models.functions import Coalesce
+from django.db.models import F
 from django.utils import timezone
 
 from locks import notifications, windows
@@ -77,11 +76,11 @@ def complete_creation(code: AccessCode, token: str, issued: IssuedCode, sent: Co
         pk=code.pk, claim_token=token, state=CodeState.CREATING, starts_at=sent.starts_at, ends_at=sent.ends_at
     )
     if unchanged.update(
-        **issued_fields(issued, code),
+        **_changed(issued_fields(issued, code), code),
         state=CodeState.ACTIVE,
         next_attempt_at=issued.ends_at,
         attempts=F("attempts") + 1,
-        activated_at=Coalesce(F("activated_at"), Value(now)),
+        activated_at=code.activated_at or now,  # only a creation sets it, and this one holds the claim
         claim_token="",
         claimed_until=None,
         updated_at=now,
@@ -89,6 +88,13 @@ def complete_creation(code: AccessCode, token: str, issued: IssuedCode, sent: Co
         code.state = CodeState.ACTIVE
         return code
     return finish(code, token, lambda row: _record_issued(row, issued, sent, now))
+
+
+def _changed(fields: dict, code: AccessCode) -> dict:
+    """The fields whose value differs from the claimed row's (each field an UPDATE sets costs the
+    worker its compilation; a PIN unchanged is not encrypted again). A field another writer changed
+    since the batch was loaded keeps their value."""
+    return {name: value for name, value in fields.items() if getattr(code, name) != value}
 
 
 def _record_issued(row: AccessCode, issued: IssuedCode, sent: CodeSpec, now: datetime) -> None:

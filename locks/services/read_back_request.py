@@ -62,7 +62,7 @@ def lock_read_back_request(*, lock: Lock, now: datetime) -> ReadBackRequest:
     usage = account_usage(lock.account, now)
     if usage.over:
         return ReadBackRequest(Refusal.OVER_BUDGET, usage.resets_at, usage)
-    dispatch.enqueue_on_commit(READ_BACK_LOCKS, lock.account_id, [lock.pk], robust=True)
+    dispatch.enqueue_on_commit(READ_BACK_LOCKS, lock.account_id, [lock.pk], robust=True, vendor=lock.account.provider)
     return ReadBackRequest(usage=usage if usage.near else None)
 
 

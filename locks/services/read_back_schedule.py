@@ -35,17 +35,22 @@ _GOLDEN = (math.sqrt(5) - 1) / 2  # consecutive lock ids land far apart in the d
 
 def enqueue_due_read_backs(now: datetime) -> int:
     """Hand every due read-back to a worker, one task per account; the number of locks."""
-    due = due_read_backs(now)
-    for account_id, lock_ids in due.items():
-        dispatch.enqueue_on_commit(READ_BACK_LOCKS, account_id, lock_ids, robust=True)
+    due, vendors = _due_read_backs(now)
+    for account_id, lock_ids in due.items():  # each on its vendor's read-back queue (locks.tasks.vendor_queue)
+        dispatch.enqueue_on_commit(READ_BACK_LOCKS, account_id, lock_ids, robust=True, vendor=vendors[account_id])
     return sum(len(lock_ids) for lock_ids in due.values())
 
 
 def due_read_backs(now: datetime) -> dict[int, list[int]]:
     """The locks whose read-back is due, by account."""
+    return _due_read_backs(now)[0]
+
+
+def _due_read_backs(now: datetime) -> tuple[dict[int, list[int]], dict[int, str]]:
+    """The locks whose read-back is due, by account; and each account's vendor."""
     locks = list(_candidates(now))
     if not locks:
-        return {}
+        return {}, {}
     codes = defaultdict(list)
     for code in _codes_of(locks, now):
         codes[code.lock_id].append(code)
@@ -55,7 +60,7 @@ def due_read_backs(now: datetime) -> dict[int, list[int]]:
         moment = last_due_moment(lock, codes[lock.pk], now, urgent_only=lock.account_id in near_limit)
         if moment is not None and (lock.reconciled_at is None or lock.reconciled_at < moment):
             due[lock.account_id].append(lock.pk)
-    return dict(due)
+    return dict(due), {lock.account_id: lock.account.provider for lock in locks}
 
 
 def _candidates(now: datetime):

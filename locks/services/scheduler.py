@@ -1,4 +1,8 @@
-"""The scheduler pass: the backstop that finds every due piece of work, whatever event was missed."""
+"""The scheduler pass: the backstop that finds every due piece of work, whatever event was missed.
+
+Bookings left without a code by a missed event have a backstop of their own
+(`missing_codes.missing_codes_pass`, its own beat task): reading every upcoming booking costs far
+more than claiming the due codes, and the pass stays a claim and a dispatch whatever the tables' size."""
 
 import logging
 import time
@@ -12,7 +16,6 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from locks.services.claims import claim_due_codes_by_vendor
-from locks.services.missing_codes import plan_missing_codes
 from locks.services.outcomes import StepResult
 from locks.services.steps import process_codes
 
@@ -20,12 +23,11 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class PassReport:
-    reconciled: int = 0  # codes planned for bookings that had none
     claimed: int = 0
     actions: Counter = field(default_factory=Counter)
 
     def summary(self) -> str:
-        parts = [f"{self.claimed} due", f"{self.reconciled} missing codes planned"]
+        parts = [f"{self.claimed} due"]
         parts += [f"{count} {action}" for action, count in sorted(self.actions.items())]
         return ", ".join(parts)
 
@@ -35,13 +37,13 @@ Dispatch = Callable[[list[int], str, str], list[StepResult] | None]
 
 
 def run_pass(*, now: datetime | None = None, dispatch: Dispatch) -> PassReport:
-    """Plan missing codes (set-based), then claim every due code in batches and hand each batch to
-    `dispatch`, by vendor: a few queries whatever the tables' size. Lock read-backs have a pass of their own
-    (`read_back_schedule.enqueue_due_read_backs`). Its duration and due count are kept for
-    /metrics (`last_pass`)."""
+    """Claim every due code in batches and hand each batch to `dispatch`, by vendor: one query per
+    batch whatever the tables' size. Lock read-backs and missing codes have passes of their own
+    (`read_back_schedule.enqueue_due_read_backs`, `missing_codes.missing_codes_pass`). Its duration
+    and due count are kept for /metrics (`last_pass`)."""
     started = time.monotonic()
     now = now or timezone.now()
-    report = PassReport(reconciled=plan_missing_codes(now))
+    report = PassReport()
     batch_size = settings.LOCKS_CLAIM_BATCH_SIZE
     while True:
         token, by_vendor = claim_due_codes_by_vendor(now=now, limit=batch_size)
@@ -67,12 +69,11 @@ LAST_PASS_KEPT_SECONDS = 7 * 24 * 3600
 class PassFigures:
     duration_seconds: float
     due: int
-    reconciled: int
     finished_at: datetime
 
 
 def _record_pass(report: PassReport, *, duration_seconds: float) -> None:
-    figures = PassFigures(duration_seconds=duration_seconds, due=report.claimed, reconciled=report.reconciled, finished_at=timezone.now())
+    figures = PassFigures(duration_seconds=duration_seconds, due=report.claimed, finished_at=timezone.now())
     try:
         cache.set(LAST_PASS_CACHE_KEY, asdict(figures), timeout=LAST_PASS_KEPT_SECONDS)
     except Exception:  # the pass did its work: a cache that is down only costs the figures
@@ -82,7 +83,9 @@ def _record_pass(report: PassReport, *, duration_seconds: float) -> None:
 def last_pass() -> PassFigures | None:
     """The figures of the last pass any process ran, if the cache still has them."""
     stored = cache.get(LAST_PASS_CACHE_KEY)
-    return PassFigures(**stored) if stored else None
+    if not stored:
+        return None
+    return PassFigures(**{name: stored[name] for name in PassFigures.__dataclass_fields__ if name in stored})
 
 
 def process_inline(ids: list[int], token: str, vendor: str = "") -> list[StepResult]:

@@ -42,7 +42,7 @@ from locks.services.outcomes import (
     retry_cleaning,
     stop_cleaning,
 )
-from locks.services.vendor_accounts import account_unusable, audited_call, provider_for_account
+from locks.services.vendor_accounts import account_unusable, audit_rows_together, audited_call, provider_for_account
 from nowistay.logs import log_fields
 
 logger = logging.getLogger(__name__)
@@ -57,23 +57,24 @@ def process_codes(*, code_ids: list[int], claim_token: str) -> list[StepResult]:
     lease = _BatchLease(code_ids, claim_token)
     loaded = load_claimed(code_ids, claim_token, timezone.now())
     results, ready = [], _ReadyCodes()
-    try:
-        for index, code_id in enumerate(code_ids):
-            code = loaded.get(code_id)
-            if code is None:
-                results.append(StepResult(code_id, "skipped", "not claimed by this worker"))
-                continue
-            if not lease.keep(code_ids[index:]):  # a step outlasted the lease: the pass may have given it away
-                results.append(StepResult(code_id, "skipped", "the claim's lease ran out"))
-                continue
-            try:
-                results.append(ready.add(code, _take_step(code, claim_token, timezone.now())))
-            except Exception:  # one broken row must not hold back the batch; its lease expires, it is retried
-                logger.exception("processing access code %s failed", code_id, extra={"code_id": code_id})
-                results.append(StepResult(code_id, "error", "unexpected error; retried after the lease"))
-            ready.announce_if_waited()
-    finally:
-        ready.announce()
+    with audit_rows_together():
+        try:
+            for index, code_id in enumerate(code_ids):
+                code = loaded.get(code_id)
+                if code is None:
+                    results.append(StepResult(code_id, "skipped", "not claimed by this worker"))
+                    continue
+                if not lease.keep(code_ids[index:]):  # a step outlasted the lease: the pass may have given it away
+                    results.append(StepResult(code_id, "skipped", "the claim's lease ran out"))
+                    continue
+                try:
+                    results.append(ready.add(code, _take_step(code, claim_token, timezone.now())))
+                except Exception:  # one broken row must not hold back the batch; its lease expires, it is retried
+                    logger.exception("processing access code %s failed", code_id, extra={"code_id": code_id})
+                    results.append(StepResult(code_id, "error", "unexpected error; retried after the lease"))
+                ready.announce_if_waited()
+        finally:
+            ready.announce()
     return results
 
 

@@ -13,7 +13,9 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 
 from django.core.cache import cache
@@ -203,7 +205,7 @@ def audited_call(*, account: ProviderAccount, operation: str, call: Callable, lo
         error = VendorUnavailable(f"Unexpected answer from {account.provider_name}.")
         raise error from caught
     finally:
-        VendorCall.objects.create(
+        _write_audit_row(VendorCall(
             account=account,
             provider=account.provider,
             operation=operation,
@@ -213,7 +215,7 @@ def audited_call(*, account: ProviderAccount, operation: str, call: Callable, lo
             error_kind=error.kind if error else "",
             error_message=error.message[:500] if error else "",
             duration_ms=int((time.monotonic() - started) * 1000),
-        )
+        ))
 
 
 def _outcome(error: ProviderError | None, *, sent: bool) -> str:
@@ -244,3 +246,52 @@ def account_mark_needs_reconnect(*, account: ProviderAccount, error: ProviderErr
     if changed:
         account.status, account.last_error = AccountStatus.NEEDS_RECONNECT, error.message[:500]
         notifications.account_needs_reconnect(account)
+
+
+# --- audit rows written together --------------------------------------------------------------------
+# Within a worker's batch (`audit_rows_together`), audit rows wait at most this long and are written
+# in one INSERT: one statement per created code saved. A worker killed meanwhile loses at most
+# these few seconds of its audit, never a code's state (the steps write that at once).
+AUDIT_WAIT_SECONDS = 2.0
+
+
+class _AuditRows:
+    def __init__(self):
+        self.rows: list[VendorCall] = []
+        self.since = 0.0
+
+    def add(self, row: VendorCall) -> None:
+        if not self.rows:
+            self.since = time.monotonic()
+        self.rows.append(row)
+        if time.monotonic() - self.since >= AUDIT_WAIT_SECONDS:
+            self.write()
+
+    def write(self) -> None:
+        rows, self.rows = self.rows, []
+        if rows:
+            VendorCall.objects.bulk_create(rows)
+
+
+_batched_audit: ContextVar[_AuditRows | None] = ContextVar("batched_audit", default=None)
+
+
+@contextmanager
+def audit_rows_together() -> Iterator[None]:
+    """The audit rows of the vendor calls made inside are written together, every few seconds and
+    at the end (an error included)."""
+    rows = _AuditRows()
+    reset = _batched_audit.set(rows)
+    try:
+        yield
+    finally:
+        _batched_audit.reset(reset)
+        rows.write()
+
+
+def _write_audit_row(row: VendorCall) -> None:
+    batched = _batched_audit.get()
+    if batched is None:
+        row.save(force_insert=True)
+    else:
+        batched.add(row)

@@ -110,7 +110,7 @@ def test_the_codes_page_says_when_the_code_was_first_used(logged_in_page, live_h
 def read_backs_sent(monkeypatch):
     """The read-backs the live server hands to a worker, as (account id, lock ids), kept here instead of sent."""
     sent = []
-    monkeypatch.setitem(dispatch._senders, READ_BACK_LOCKS, lambda account_id, lock_ids: sent.append((account_id, lock_ids)))
+    monkeypatch.setitem(dispatch._senders, READ_BACK_LOCKS, lambda account_id, lock_ids, vendor="": sent.append((account_id, lock_ids)))
     return sent
 
 

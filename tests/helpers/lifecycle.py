@@ -2,8 +2,10 @@
 
 from datetime import UTC, datetime, timedelta
 
+from django.utils import timezone
+
 from locks.models import AccessCode
-from locks.services import scheduler
+from locks.services import missing_codes, scheduler
 
 
 def utc(*args) -> datetime:
@@ -11,7 +13,9 @@ def utc(*args) -> datetime:
 
 
 def tick():
-    """One scheduler pass with every claimed code processed inline, as a worker would."""
+    """What beat runs every sweep period, inline: the missing codes pass, then the scheduler pass
+    with every claimed code processed as a worker would. The scheduler pass's report."""
+    missing_codes.missing_codes_pass(timezone.now())
     return scheduler.run_pass(dispatch=scheduler.process_inline)
 
 

@@ -66,5 +66,5 @@ def ttlock_reads_back(fake_cloud, monkeypatch):
 def read_backs_sent(monkeypatch):
     """The read-backs handed to a worker (READ_BACK_LOCKS), as (account id, lock ids), kept here instead of sent."""
     sent = []
-    monkeypatch.setitem(dispatch._senders, READ_BACK_LOCKS, lambda account_id, lock_ids: sent.append((account_id, lock_ids)))
+    monkeypatch.setitem(dispatch._senders, READ_BACK_LOCKS, lambda account_id, lock_ids, vendor="": sent.append((account_id, lock_ids)))
     return sent

@@ -1,4 +1,4 @@
-"""`manage.py locks_tick`: one scheduler pass in this process, and a summary of what it did."""
+"""`manage.py locks_tick`: the missing codes pass and a scheduler pass in this process, and a summary of what they did."""
 
 import re
 from datetime import date

@@ -108,7 +108,7 @@ def test_scheduler_pass_fans_due_codes_out_to_process_codes_batches(
         summary = tasks.scheduler_pass()
 
     assert isinstance(summary, str)
-    assert summary.startswith("5 due, 0 missing codes planned")
+    assert summary.startswith("5 due")
     assert [len(batch) for batch in sent_batches.batches] == [2, 2, 1]
     assert sent_batches.queues == ["locks.ttlock"] * 3
     codes = AccessCode.objects.all()
@@ -151,17 +151,26 @@ def test_every_vendor_has_a_queue_that_a_worker_consumes_by_default():
 
     consumed = {queue.name for queue in app.conf.task_queues}
     assert {tasks.vendor_queue(slug) for slug in registry.PROVIDER_CLASSES} <= consumed
+    assert {tasks.vendor_queue(slug, reads=True) for slug in registry.PROVIDER_CLASSES} <= consumed
     assert app.conf.task_default_queue in consumed
     assert tasks.vendor_queue("no-such-vendor") == app.conf.task_default_queue
 
 
-def test_scheduler_pass_plans_codes_whose_event_was_missed(eager, assigned_property, book, fake_cloud):
+def test_the_missing_codes_pass_plans_codes_whose_event_was_missed_and_asks_for_a_pass_when_one_is_due(
+    eager, assigned_property, book, fake_cloud, monkeypatch
+):
     prop = assigned_property()
+    passes_asked = []
+    monkeypatch.setattr(tasks.scheduler_pass, "delay", lambda: passes_asked.append(tasks.scheduler_pass()))
     with freeze_time(NOW):
-        booking = book(prop, date(2026, 6, 2), date(2026, 6, 4))  # no event sent
-        summary = tasks.scheduler_pass.delay().get()
-    assert summary.startswith("1 due, 1 missing codes planned")
+        later = book(prop, date(2026, 6, 10), date(2026, 6, 12))  # no event sent; beyond its lead time
+        assert tasks.missing_codes_pass.delay().get() == "1 missing codes planned, 0 due at once"
+        assert passes_asked == []
+        booking = book(prop, date(2026, 6, 2), date(2026, 6, 4))  # no event sent; due now
+        assert tasks.missing_codes_pass.delay().get() == "1 missing codes planned, 1 due at once"
+    assert passes_asked == ["1 due"]  # its batch went to a worker (eager here): created
     assert AccessCode.objects.get(booking=booking).state == CodeState.ACTIVE
+    assert AccessCode.objects.get(booking=later).state == CodeState.SCHEDULED
 
 
 def test_process_codes_returns_each_codes_action_and_skips_codes_it_does_not_hold(
@@ -250,3 +259,23 @@ def test_a_code_changed_while_a_worker_held_it_is_handed_on_when_released(
     code.refresh_from_db()
     assert code.state == CodeState.REVOKING and code.vendor_code_id and not code.claim_token
     assert ("released", code.pk) in enqueued
+
+
+def test_each_accounts_read_backs_go_to_its_vendors_read_back_queue(monkeypatch, django_capture_on_commit_callbacks):
+    from locks.services import read_back_schedule
+
+    due = {1: [11, 12], 2: [21], 3: [31]}
+    monkeypatch.setattr(read_back_schedule, "_due_read_backs", lambda now: (due, {1: "tedee", 2: "nuki", 3: "no-such-vendor"}))
+    sent = []
+
+    class Spy:
+        @staticmethod
+        def apply_async(args, queue):
+            sent.append((args, queue))
+
+    monkeypatch.setattr(tasks, "read_back_account_locks", Spy)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert read_back_schedule.enqueue_due_read_backs(timezone.now()) == 4
+    assert sent == [((1, [11, 12]), "locks.tedee.reads"), ((2, [21]), "locks.nuki.reads"), ((3, [31]), app.conf.task_default_queue)]
+    consumed = {queue.name for queue in app.conf.task_queues}
+    assert {"locks.tedee.reads", "locks.nuki.reads"} <= consumed

@@ -63,6 +63,14 @@ class TestDatabaseSettings:
         assert "init_command" not in config.get("OPTIONS", {})
         assert "transaction_mode" not in config.get("OPTIONS", {})
 
+    def test_postgres_binds_parameters_on_the_server_and_prepares_hot_statements(self):
+        config = database_settings({"ENGINE": "django.db.backends.postgresql", "NAME": "nowistay"})
+        assert config["OPTIONS"] == {"server_side_binding": True, "prepare_threshold": 5}
+        never = database_settings({"ENGINE": "django.db.backends.postgresql", "NAME": "nowistay"}, prepare_threshold=None)
+        assert never["OPTIONS"]["prepare_threshold"] is None
+        sqlite = database_settings({"ENGINE": "django.db.backends.sqlite3", "NAME": "x"})
+        assert "server_side_binding" not in sqlite["OPTIONS"]
+
     def test_active_database_matches_its_engine(self):
         config = settings.DATABASES["default"]
         if config["ENGINE"] == "django.db.backends.sqlite3":

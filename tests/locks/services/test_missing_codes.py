@@ -11,7 +11,7 @@ from freezegun import freeze_time
 
 from bookings.models import Booking, BookingStatus
 from locks.models import AccessCode, AccountStatus, CodeState, ProviderAccount
-from locks.services import codes, scheduler
+from locks.services import codes, missing_codes, scheduler
 from locks.services.missing_codes import plan_missing_codes
 from tests.helpers.lifecycle import current, current_or_none, tick, utc
 
@@ -42,21 +42,21 @@ def test_planning_costs_the_same_few_queries_whatever_the_number_of_bookings(ass
     assert len(inserts) == (1 if connection.vendor == "postgresql" else -(-count // max(1, 999 // 40)))
 
 
-def test_a_pass_with_dispatch_costs_the_same_few_queries_at_two_sizes(assigned_property, book, fake_cloud):
+def test_the_pass_that_claims_what_was_planned_costs_the_same_few_queries_at_two_sizes(assigned_property, book, fake_cloud):
     counts = []
     for size in (4, 80):
         missed_bookings(assigned_property, book, size, locks=2) if not counts else [
             book(Booking.objects.first().property, date(2026, 6, 3), date(2026, 6, 5), guest_name=f"More {n}") for n in range(size)
         ]
-        with freeze_time(NOW), CaptureQueriesContext(connection) as queries:
-            report = scheduler.run_pass(dispatch=lambda ids, token, vendor: None)
-        assert report.reconciled == size
-        statements = [q["sql"] for q in queries.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
-        counts.append(len(statements) if connection.vendor == "postgresql" else len([s for s in statements if not s.startswith("INSERT")]))
-    # PostgreSQL: the read, the INSERT, the claim (one UPDATE ... RETURNING with each code's vendor).
-    # SQLite reads the due ids before claiming them and their vendors after, and splits the INSERT
-    # in chunks (its parameter limit).
-    assert counts[0] == counts[1] <= (3 if connection.vendor == "postgresql" else 4)
+        with freeze_time(NOW):
+            assert plan_missing_codes(utc(2026, 6, 1, 8)) == size
+            with CaptureQueriesContext(connection) as queries:
+                report = scheduler.run_pass(dispatch=lambda ids, token, vendor: None)
+        assert report.claimed == size
+        counts.append(len([q for q in queries.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]))
+    # PostgreSQL: the claim, one UPDATE ... RETURNING each code's vendor. SQLite reads the due ids
+    # before claiming them and their vendors after.
+    assert counts[0] == counts[1] <= (1 if connection.vendor == "postgresql" else 3)
 
 
 def test_each_code_is_planned_as_the_booking_event_would_plan_it(assigned_property, book, fake_cloud, make_property):
@@ -94,12 +94,17 @@ def test_only_bookings_that_should_have_a_code_get_one(assigned_property, book, 
     assert list(AccessCode.objects.values_list("booking_id", flat=True)) == [wanted.pk]
 
 
-def test_a_planned_code_due_now_is_created_by_the_same_pass(assigned_property, book, fake_cloud):
-    (booking,) = missed_bookings(assigned_property, book, 1)
+def test_the_missing_codes_pass_counts_what_it_planned_and_what_is_due_at_once(assigned_property, book, fake_cloud):
+    (soon,) = missed_bookings(assigned_property, book, 1)
+    later = book(soon.property, date(2026, 6, 10), date(2026, 6, 12), guest_name="Later")  # beyond its lead time
     with freeze_time(NOW):
+        figures = missing_codes.missing_codes_pass(utc(2026, 6, 1, 8))
+        assert (figures.planned, figures.due) == (2, 1)
+        assert missing_codes.last_missing_codes_pass() == figures
         report = tick()
-    assert report.reconciled == 1 and dict(report.actions) == {"created": 1}
-    assert current(booking).state == CodeState.ACTIVE and fake_cloud.calls["create_code"] == 1
+    assert dict(report.actions) == {"created": 1}
+    assert current(soon).state == CodeState.ACTIVE and current(later).state == CodeState.SCHEDULED
+    assert fake_cloud.calls["create_code"] == 1
 
 
 needs_postgres = pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL row locks (SKIP LOCKED)")

@@ -41,6 +41,14 @@ class TestQueued:
         assert request(lock, django_capture_on_commit_callbacks) == ReadBackRequest()
         assert read_backs_sent == [(lock.account_id, [lock.pk])]
 
+    def test_it_goes_to_the_locks_vendors_read_back_queue(self, lock, monkeypatch, django_capture_on_commit_callbacks):
+        from locks import tasks
+
+        queued = []
+        monkeypatch.setattr(tasks.read_back_account_locks, "apply_async", lambda args, queue: queued.append((args, queue)))
+        assert request(lock, django_capture_on_commit_callbacks).queued
+        assert queued == [((lock.account_id, [lock.pk]), "locks.ttlock.reads")]
+
     def test_the_request_spends_nothing_the_workers_claim_does(
         self, lock, read_backs_sent, django_capture_on_commit_callbacks, settings
     ):

@@ -57,8 +57,9 @@ class TestWhen:
         stay()
         lock = Lock.objects.get()
         # Just after the lock's own regular slot (it depends on the lock's id, which the database
-        # chooses), so no other slot falls in the ten minutes looked at.
-        now = regular_slot(lock.pk, utc(2026, 6, 1, 8, 10)) + timedelta(minutes=1)
+        # chooses), so no other slot falls in the ten minutes looked at; and after the moment that
+        # confirms the 08:00 write (a listing delay later), which a slot just after 08:00 would precede.
+        now = regular_slot(lock.pk, utc(2026, 6, 1, 10, 10)) + timedelta(minutes=1)
         assert due_read_backs(now) == {lock.account_id: [lock.pk]}
         read_due(now)
         assert listings() == 1
@@ -91,11 +92,11 @@ class TestWhen:
         stay()
         stay(vendor_lock_id="L2")
         sent = []
-        monkeypatch.setitem(dispatch._senders, READ_BACK_LOCKS, lambda account_id, lock_ids: sent.append((account_id, lock_ids)))
+        monkeypatch.setitem(dispatch._senders, READ_BACK_LOCKS, lambda *args, **options: sent.append((args, options)))
         with freeze_time("2026-06-01 08:15:00"), django_capture_on_commit_callbacks(execute=True):
             handed = read_back_pass()
         lock_ids = sorted(Lock.objects.values_list("pk", flat=True))
-        assert sent == [(Lock.objects.first().account_id, lock_ids)]
+        assert sent == [((Lock.objects.first().account_id, lock_ids), {"vendor": "ttlock"})]  # its vendor's read-back queue
         assert handed == 2
 
 
