@@ -20,7 +20,7 @@ waiting in the broker. Then the total time. It prints figures and asserts nothin
 Knobs (environment): BENCH_DATABASE_URL (postgres://postgres@127.0.0.1:5432/nowistay_bench_burst),
 REDIS_URL (redis://127.0.0.1:6379/5; flushed), BENCH_BURST (100000), BURST_CODES_PER_PROPERTY (10),
 BURST_PASS_EVERY (60), BURST_SAMPLE_EVERY (10), BURST_TIME_LIMIT (3600), BENCH_CONCURRENCY (64),
-BENCH_WORKER_PROCESSES (CPUs), BENCH_LATENCY (0.2), BENCH_QUEUES (benchmarks/workers.py).
+BENCH_WORKER_PROCESSES (4 per CPU), BENCH_LATENCY (0.2), BENCH_QUEUES (benchmarks/workers.py).
 """
 
 import os
@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.common import create_postgres_database  # noqa: E402
-from benchmarks.workers import Workers, broker_backlog, flush_broker, load  # noqa: E402
+from benchmarks.workers import WORKER_PROCESSES, Workers, broker_backlog, flush_broker, load  # noqa: E402
 
 BURST = int(os.environ.get("BENCH_BURST", 100_000))
 PER_PROPERTY = int(os.environ.get("BURST_CODES_PER_PROPERTY", 10))
@@ -44,7 +44,6 @@ PASS_EVERY = float(os.environ.get("BURST_PASS_EVERY", 60))
 SAMPLE_EVERY = float(os.environ.get("BURST_SAMPLE_EVERY", 10))
 TIME_LIMIT = float(os.environ.get("BURST_TIME_LIMIT", 3600))
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", 64))
-WORKER_PROCESSES = int(os.environ.get("BENCH_WORKER_PROCESSES", os.cpu_count() or 1))
 LATENCY_SECONDS = float(os.environ.get("BENCH_LATENCY", 0.2))
 LEAD_DAYS = 14
 

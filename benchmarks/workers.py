@@ -14,6 +14,9 @@ import threading
 import time
 
 QUEUES = [name for name in os.environ.get("BENCH_QUEUES", "").split(",") if name]
+# Four processes per core, each of C / processes threads: what README's "Scaling out" recommends
+# (one process of many threads loses a quarter of its rate to waiting for the GIL).
+WORKER_PROCESSES = int(os.environ.get("BENCH_WORKER_PROCESSES", 4 * (os.cpu_count() or 1)))
 
 
 def load() -> str:

@@ -230,7 +230,7 @@ LOCKS_SWEEP_PERIOD_SECONDS = env.int("LOCKS_SWEEP_PERIOD_SECONDS", default=900)
 # this many task messages per claim, a burst going out in larger batches, locks.tasks.task_batch_size).
 LOCKS_CLAIM_BATCH_SIZE = env.int("LOCKS_CLAIM_BATCH_SIZE", default=5000)
 LOCKS_TASK_BATCH_SIZE = env.int("LOCKS_TASK_BATCH_SIZE", default=8)
-LOCKS_MESSAGES_PER_CLAIM = env.int("LOCKS_MESSAGES_PER_CLAIM", default=256)
+LOCKS_MESSAGES_PER_CLAIM = env.int("LOCKS_MESSAGES_PER_CLAIM", default=128)
 # After a "Retry now" on a code, further presses within this many seconds are refused (one vendor call).
 LOCKS_RETRY_NOW_COOLDOWN_SECONDS = env.int("LOCKS_RETRY_NOW_COOLDOWN_SECONDS", default=30)
 # How often a write that may be on the lock but is not listed yet is looked for again.

@@ -39,6 +39,7 @@ def eager():
 class SentBatches:
     batches: list[list[int]] = field(default_factory=list)
     queues: list[str] = field(default_factory=list)  # the queue each batch was sent to
+    argsreprs: list[str] = field(default_factory=list)  # what the message's headers say of its arguments
 
 
 @pytest.fixture
@@ -49,10 +50,11 @@ def sent_batches(monkeypatch):
 
     class Spy:
         @staticmethod
-        def apply_async(args, queue):
+        def apply_async(args, queue, argsrepr):
             sent.batches.append(list(args[0]))
             sent.queues.append(queue)
-            return real_task.apply_async(args, queue=queue)
+            sent.argsreprs.append(argsrepr)
+            return real_task.apply_async(args, queue=queue, argsrepr=argsrepr)
 
     monkeypatch.setattr(tasks, "process_codes", Spy)
     return sent
@@ -128,6 +130,7 @@ def test_a_burst_goes_out_in_larger_batches_never_more_messages_than_the_cap(
             services.booking_created(booking=book(prop, date(2026, 6, 2), date(2026, 6, 4), guest_name=f"Guest {n}"))
         tasks.scheduler_pass()
     assert [len(batch) for batch in sent_batches.batches] == [4, 4, 2]
+    assert sent_batches.argsreprs == ["(4 codes)", "(4 codes)", "(2 codes)"]  # not every id in the headers
     assert set(AccessCode.objects.values_list("state", flat=True)) == {CodeState.ACTIVE}
 
 
