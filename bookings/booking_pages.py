@@ -103,7 +103,7 @@ def booking_list(request: HttpRequest) -> HttpResponse:
     if form.is_bound and not form.is_valid():
         bookings, status = bookings.none(), 400
     else:
-        bookings = _filtered(bookings, form.cleaned_data if form.is_bound else {})
+        bookings = filtered(bookings, form.cleaned_data if form.is_bound else {})
     page = Paginator(bookings.order_by("arrival_date", "id"), PAGE_SIZE).get_page(request.GET.get("page"))
     with_lock = assigned_property_ids(request.user)
     rows = [
@@ -115,7 +115,8 @@ def booking_list(request: HttpRequest) -> HttpResponse:
     return render(request, "bookings/booking_list.html", context, status=status)
 
 
-def _filtered(bookings: QuerySet[Booking], filters: dict) -> QuerySet[Booking]:
+def filtered(bookings: QuerySet[Booking], filters: dict) -> QuerySet[Booking]:
+    """The bookings the list's filters select (its CSV export uses the same)."""
     if filters.get("property"):
         bookings = bookings.filter(property=filters["property"])
     if filters.get("status"):

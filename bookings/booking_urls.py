@@ -3,12 +3,13 @@ live in bookings.urls; every path here is distinct from those."""
 
 from django.urls import path
 
-from bookings import booking_pages
+from bookings import booking_export, booking_pages
 
 app_name = "booking_pages"
 
 urlpatterns = [
     path("", booking_pages.booking_list, name="list"),
+    path("export.csv", booking_export.bookings_export, name="export"),
     path("new/", booking_pages.booking_new, name="new"),
     path("<int:booking_id>/", booking_pages.booking_edit, name="edit"),
     path("<int:booking_id>/confirm/", booking_pages.booking_action, {"action": "confirm"}, name="confirm"),

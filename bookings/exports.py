@@ -1,4 +1,5 @@
-"""The door codes of a host's current and upcoming bookings as a CSV file ("Download codes (CSV)").
+"""The door codes of a host's bookings as a CSV file: "Download codes (CSV)" on the codes page
+(current and upcoming, PINs), and the bookings page's export (its filters; PINs only on request).
 
 Pure apart from what the caller loaded (bookings with their property and codes prefetched, as
 `bookings.views.upcoming_and_current_bookings` gives them): no query, no vendor call. Every cell
@@ -47,7 +48,7 @@ def spreadsheet_safe(value: str) -> str:
     return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
-def code_row(booking: Booking, *, has_lock: bool, now: datetime) -> list[str]:
+def code_row(booking: Booking, *, has_lock: bool, now: datetime, with_pin: bool = True) -> list[str]:
     code = code_to_show(booking.access_codes.all())
     status = describe_code(code, booking=booking, has_lock=has_lock, now=now)
     zone = ZoneInfo(booking.property.time_zone)
@@ -62,7 +63,7 @@ def code_row(booking: Booking, *, has_lock: bool, now: datetime) -> list[str]:
         starts,
         ends,
         booking.property.time_zone,
-        _pin(code),
+        *([_pin(code)] if with_pin else []),
         _local(code.first_used_at if code else None, zone),
         _local(code.last_used_at if code else None, zone),
     ]
@@ -97,3 +98,22 @@ def codes_csv(bookings: Iterable[Booking], *, with_lock: set[int], now: datetime
         row = code_row(booking, has_lock=booking.property_id in with_lock, now=now)
         writer.writerow([spreadsheet_safe(cell) for cell in row])
     return out.getvalue()
+
+
+HEADER_WITHOUT_PIN = [column for column in HEADER if column != "PIN"]
+
+
+def csv_lines(bookings: Iterable[Booking], *, with_lock: set[int], now: datetime, with_pins: bool):
+    """The same CSV, a line at a time (the bookings page's export may cover years of bookings)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+
+    def line(cells: list[str]) -> str:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow([spreadsheet_safe(cell) for cell in cells])
+        return buffer.getvalue()
+
+    yield "\ufeff" + line(HEADER if with_pins else HEADER_WITHOUT_PIN)
+    for booking in bookings:
+        yield line(code_row(booking, has_lock=booking.property_id in with_lock, now=now, with_pin=with_pins))

@@ -57,3 +57,26 @@ def test_downloading_codes_asks_for_the_password_then_downloads(logged_in_page, 
         header, *rows = list(csv.reader(io.StringIO(file.read())))
     assert [row[1] for row in rows] == ["Ada Arriving"]
     assert rows[0][header.index("PIN")] == guest_with_a_code.pin and rows[0][header.index("Code state")] == "active"
+
+
+def test_the_bookings_page_downloads_its_list_and_asks_for_the_password_only_for_door_codes(
+    logged_in_page, live_host, guest_with_a_code
+):
+    page = logged_in_page
+    forget_every_confirmation()
+    page.goto(f"{live_host.url}/bookings/")
+    with page.expect_download() as plain:
+        page.get_by_role("link", name="Download these bookings (CSV)").click()
+    with open(plain.value.path(), encoding="utf-8-sig") as file:
+        header, *rows = list(csv.reader(io.StringIO(file.read())))
+    assert "PIN" not in header and [row[1] for row in rows] == ["Ada Arriving"]
+
+    page.get_by_role("link", name="… with door codes (asks for your password)").click()
+    expect(page.get_by_role("heading", name="Confirm it is you")).to_be_visible()
+    page.get_by_label("Your password").fill(live_host.password)
+    with page.expect_download() as with_pins:
+        page.get_by_role("button", name="Confirm").click()
+    assert with_pins.value.suggested_filename.startswith("nowistay-bookings-with-pins-")
+    with open(with_pins.value.path(), encoding="utf-8-sig") as file:
+        header, *rows = list(csv.reader(io.StringIO(file.read())))
+    assert rows[0][header.index("PIN")] == guest_with_a_code.pin
