@@ -18,6 +18,10 @@ OFFLINE_LOCK_PROVIDER, OFFLINE_LOCK_NAME = "ttlock", "Studio (offline)"
 
 HOMEIT_API_KEY = "sandbox-homeit-api-key"
 SANDBOX_CLIENT = ("sandbox-client", "sandbox-secret")  # the OAuth client every sandbox cloud accepts
+# The demo host's webhook endpoint points at the sandbox's receiver (sandbox/webhooks.py), which
+# checks each delivery's signature with this secret (Standard Webhooks: "whsec_" + base64 key).
+DEMO_WEBHOOK_SECRET = "whsec_c2FuZGJveC13ZWJob29rLXNpZ25pbmcta2V5LTAx"
+WEBHOOK_RECEIVER_PATH = "/webhooks/"
 
 # Where each vendor setting points when the vendors run on the sandbox (`make run`, the e2e tests):
 # the sandbox mounts each virtual cloud under its own path (sandbox/urls.py).

@@ -172,3 +172,34 @@ class VirtualCodeUse(models.Model):
 
     def __str__(self) -> str:
         return f"{self.pin} on lock {self.lock_id} at {self.at:%Y-%m-%d %H:%M} ({'opened' if self.opened else 'refused'})"
+
+
+class ReceivedWebhook(models.Model):
+    """A delivery the sandbox's webhook receiver got (sandbox/webhooks.py)."""
+
+    received_at = models.DateTimeField(auto_now_add=True)
+    webhook_id = models.CharField(max_length=100, blank=True)
+    event_type = models.CharField(max_length=100, blank=True)
+    body = models.TextField()
+    verified = models.BooleanField()
+    problem = models.CharField(max_length=200, blank=True, help_text="Why the signature does not hold.")
+
+    def __str__(self) -> str:
+        return f"{self.event_type or 'webhook'} {self.webhook_id} ({'verified' if self.verified else 'refused'})"
+
+
+class WebhookReceiverSwitch(models.Model):
+    """One row: whether the receiver is down (answers 503 to every delivery)."""
+
+    down = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return "down" if self.down else "up"
+
+    @classmethod
+    def is_down(cls) -> bool:
+        return cls.objects.filter(pk=1, down=True).exists()
+
+    @classmethod
+    def set_down(cls, down: bool) -> None:
+        cls.objects.update_or_create(pk=1, defaults={"down": down})

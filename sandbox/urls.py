@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from sandbox import views
+from sandbox import views, webhooks
 
 urlpatterns = [
     path("", views.index, name="index"),
@@ -12,6 +12,8 @@ urlpatterns = [
     path("_control/<str:vendor>/locks/<str:vendor_lock_id>/keypad/", views.lock_keypad, name="lock_keypad"),
     path("_control/<str:vendor>/tokens/expire/", views.expire_tokens, name="expire_tokens"),
     path("_control/tally/", views.fault_tally, name="fault_tally"),
+    path("webhooks/", webhooks.receiver, name="webhooks"),
+    path("_control/webhooks/", webhooks.switch, name="webhooks_switch"),
 ]
 
 # Each virtual cloud answers under its own prefix; the vendor URL settings point there.
