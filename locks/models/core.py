@@ -264,8 +264,7 @@ class AccessCode(models.Model):
     `claimed_until` lies in the future; an expired claim is taken again by the scheduler.
     """
 
-    # No index of their own: accesscode_booking_idx and accesscode_lock_state_idx begin with them, and
-    # every index is one more write for each state change (two per created code).
+    # No index of their own: accesscode_booking_idx and accesscode_lock_state_idx begin with them.
     booking = models.ForeignKey("bookings.Booking", on_delete=models.CASCADE, related_name="access_codes", db_index=False)
     lock = models.ForeignKey(Lock, on_delete=models.PROTECT, related_name="access_codes", db_index=False)
     state = models.CharField(max_length=12, choices=CodeState.choices, default=CodeState.SCHEDULED)
@@ -386,8 +385,7 @@ class VendorCall(models.Model):
     error_kind = models.CharField(max_length=32, blank=True)
     error_message = models.CharField(max_length=500, blank=True)
     duration_ms = models.PositiveIntegerField()
-    # When the call ended, not when its row was written (rows may be written a few seconds later together).
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)  # the call's end (rows are written in batches)
 
     class Meta:
         ordering = ["-created_at", "-id"]
