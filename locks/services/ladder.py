@@ -217,7 +217,7 @@ def _after_fallback(stuck: AccessCode, given: AccessCode, kind: str, detail: str
     booking_id, code_id = given.booking_id, given.pk
     ready = [ReadyCode(code_id, booking_id)]
     transaction.on_commit(lambda: codes_ready.send(sender=AccessCode, codes=ready))
-    fallback = CodeEvent("fallback_sent", code_id, booking_id, timezone.now(), {"fallback": kind, "replaces_code_id": stuck.pk})
+    fallback = CodeEvent("fallback_sent", code_id, booking_id, timezone.now(), {"fallback": given.fallback, "replaces_code_id": stuck.pk})
     send_code_events([fallback])
     if given.state == CodeState.UPDATING:
         enqueue_code(given.pk)
