@@ -44,7 +44,10 @@ def deliver(*, delivery_id: int, now: datetime | None = None) -> str:
         return "waits for an earlier event of its code"
     answer = _send(delivery, now)
     _record(delivery, answer, now)
-    return "delivered" if answer.ok else f"failed: {answer.error}"
+    outcome = "delivered" if answer.ok else f"failed: {answer.error}"
+    # Ids only: an endpoint's URL may carry a token of the receiver's.
+    logger.info("webhook delivery %s (endpoint %s) %s in %d ms", delivery_id, delivery.endpoint_id, outcome, answer.latency_ms)
+    return outcome
 
 
 def _claim(delivery_id: int, now: datetime) -> bool:
