@@ -23,6 +23,8 @@ class EventKind(models.TextChoices):
     CODE_UNREVOCABLE = "access_code.unrevocable", "Code cannot be removed before its end"
     CODE_FIRST_USED = "access_code.first_used", "Code used for the first time"
     CODE_FALLBACK_SENT = "access_code.fallback_sent", "Fallback code given"
+    CODE_CONFIRMED = "access_code.confirmed_on_lock", "Code seen on its lock"
+    CODE_DRIFT_REPAIRED = "access_code.drift_repaired", "Code changed or removed on the lock, being put back"
     TEST = "webhook.test", "Test event"
 
 

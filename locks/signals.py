@@ -28,7 +28,8 @@ codes_ready = Signal()
 class CodeEvent:
     """Something that happened to a code, for integrations (the `events` app). `kind` is the
     event's name without its `access_code.` prefix (created, changed, removed, failed, retrying,
-    fallback_sent, first_used); `data` holds small plain values, never a PIN."""
+    unrevocable, fallback_sent, first_used, confirmed_on_lock, drift_repaired); `data` holds small
+    plain values, never a PIN."""
 
     kind: str
     code_id: int

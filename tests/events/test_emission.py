@@ -11,12 +11,15 @@ from freezegun import freeze_time
 from bookings.models import BookingStatus
 from events.models import Event
 from locks import services
-from locks.models import AccessCode, CodeState
+from locks.models import AccessCode, CodeState, Lock
+from locks.providers import registry
 from locks.providers.base import CodeUse
 from locks.providers.exceptions import CodeStorageFull, LockOffline
+from locks.providers.fake import READ_BACK
 from locks.services.backup_pool import tend_pools
 from locks.services.code_uses import record_uses
 from locks.services.ladder import run_ladder
+from locks.services.read_back import read_back_locks
 from tests.helpers.lifecycle import current, tick, utc
 
 pytestmark = pytest.mark.django_db
@@ -113,3 +116,32 @@ def test_a_fallback_given_is_announced(assigned_property, book, fake_cloud, djan
     given = current(booking)
     event = Event.objects.get(kind="access_code.fallback_sent")
     assert event.code_id == given.pk and event.payload["fallback"] == given.fallback
+
+
+@pytest.fixture
+def reading(fake_cloud, monkeypatch):
+    monkeypatch.setattr(registry.PROVIDER_CLASSES["ttlock"], "capabilities", READ_BACK)
+    return fake_cloud
+
+
+def read_back(django_capture_on_commit_callbacks):
+    lock = Lock.objects.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        read_back_locks(account_id=lock.account_id, lock_ids=[lock.pk])
+
+
+def test_confirmed_on_lock_once_then_drift_repaired(assigned_property, book, reading, committed_tick, django_capture_on_commit_callbacks):
+    with freeze_time("2026-06-01 08:00:00") as clock:
+        booking = book(assigned_property(), date(2026, 6, 2), date(2026, 6, 5))
+        services.booking_created(booking=booking)
+        committed_tick()
+        code = current(booking)
+        for _ in range(2):
+            clock.tick(timedelta(minutes=10))
+            read_back(django_capture_on_commit_callbacks)
+        reading.delete_behind_our_back("L1", code.vendor_code_id)
+        clock.tick(timedelta(minutes=10))
+        read_back(django_capture_on_commit_callbacks)
+        committed_tick()
+    assert kinds() == ["access_code.created", "access_code.confirmed_on_lock", "access_code.drift_repaired", "access_code.created"]
+    assert Event.objects.get(kind="access_code.drift_repaired").payload["drift"] == "missing from the lock"
