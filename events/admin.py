@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.template.response import TemplateResponse
 
 from events import services
-from events.models import URL_MAX_LENGTH, Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from events.models import URL_MAX_LENGTH, Event, EventKind, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from events.signing import new_secret
 
 
@@ -16,6 +16,13 @@ class EndpointAdminForm(forms.ModelForm):
     class Meta:
         model = WebhookEndpoint
         fields = ["host", "url", "description", "kinds", "read_pins", "active"]
+
+    def clean_kinds(self) -> list:
+        kinds = self.cleaned_data["kinds"] or []
+        known = {kind.value for kind in EventKind}
+        if not isinstance(kinds, list) or not all(isinstance(kind, str) and kind in known for kind in kinds):
+            raise forms.ValidationError(f"A list of event kinds, from: {', '.join(sorted(known))}.")
+        return kinds
 
     def clean_url(self) -> str:
         services.validate_endpoint_url(self.cleaned_data["url"])

@@ -21,6 +21,9 @@ def list_events(
     after: int = Query(0, ge=0, le=MAX_CURSOR, description="Events with a greater id; 0: from the oldest kept."),
     limit: int = Query(50, ge=1, le=MAX_LIMIT, description="At most this many."),
 ):
+    """Your events in the order they happened (ascending `id`), the same as the webhooks' payloads.
+    Keep the last `next` and pass it as `after` to read only newer events; events are kept 30 days
+    by default. `data.pin` appears only for tokens with the `read_pins` scope (the PIN now)."""
     token = request.auth
     rows = Event.objects.filter(host=token.host, id__gt=after).exclude(kind=EventKind.TEST).order_by("id")
     events = list(rows[: limit + 1])

@@ -1,5 +1,6 @@
 """A host's webhook endpoints: create, edit, rotate the secret, test, delete; and event pruning."""
 
+import ipaddress
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -17,7 +18,7 @@ LOCAL_HOSTS = ("localhost", "127.0.0.1")
 
 
 def validate_endpoint_url(url: str) -> None:
-    """https only (plain http to this machine while DEBUG), bounded, no control characters."""
+    """https to a public server only (http to this machine while DEBUG), bounded, no control characters."""
     if len(url) > URL_MAX_LENGTH:
         raise ValidationError(f"At most {URL_MAX_LENGTH} characters.")
     if forbidden_character(url) is not None or any(char.isspace() for char in url):
@@ -25,9 +26,21 @@ def validate_endpoint_url(url: str) -> None:
     parts = urlsplit(url)
     if not parts.hostname:
         raise ValidationError("Enter a full URL, e.g. https://pms.example/webhooks/nowistay.")
-    local = settings.DEBUG and parts.scheme == "http" and parts.hostname in LOCAL_HOSTS
-    if parts.scheme != "https" and not local:
+    if settings.DEBUG and parts.hostname in LOCAL_HOSTS and parts.scheme in ("http", "https"):
+        return
+    if parts.scheme != "https":
         raise ValidationError("The URL must start with https://.")
+    if parts.hostname in LOCAL_HOSTS or _is_internal_address(parts.hostname):
+        raise ValidationError("The URL must name a public server, not this machine or a private network.")
+
+
+def _is_internal_address(hostname: str) -> bool:
+    """A literal IP address that is not public (a name resolving to one is left to the egress network)."""
+    try:
+        address = ipaddress.ip_address(hostname)
+    except ValueError:
+        return False
+    return not address.is_global
 
 
 def endpoint_create(*, host, url: str, description: str = "", kinds: list[str], read_pins: bool) -> WebhookEndpoint:

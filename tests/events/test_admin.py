@@ -48,3 +48,9 @@ def test_events_and_deliveries_are_read_only(staff_client, host, endpoint):
     assert staff_client.get("/admin/events/event/add/").status_code == 403
     page = staff_client.get(f"/admin/events/webhookdelivery/{row.pk}/change/")
     assert page.status_code == 200 and 'name="status"' not in page.content.decode()
+
+
+def test_staff_can_only_subscribe_known_kinds(staff_client):
+    staff_client.post("/admin/events/webhookendpoint/add/", {"url": "https://platform.example/", "kinds": '["nope"]'})
+    staff_client.post("/admin/events/webhookendpoint/add/", {"url": "https://platform.example/", "kinds": '{"a": 1}'})
+    assert not WebhookEndpoint.objects.exists()

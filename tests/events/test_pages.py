@@ -36,7 +36,8 @@ def test_create_shows_the_secret_once_and_never_again(logged_in, host, django_ca
 
 
 @pytest.mark.parametrize("url", ["http://pms.example/hooks", "ftp://pms.example/", "https://pms.example/a\x00b", "https://pms.example/a b",
-                                 "https://" + "a" * 500 + ".example/", "not a url"])
+                                 "https://" + "a" * 500 + ".example/", "not a url", "https://localhost/hooks",
+                                 "https://127.0.0.1/", "https://169.254.169.254/latest", "https://10.1.2.3/", "https://[::1]/"])
 def test_only_https_urls_are_accepted(logged_in, url):
     assert logged_in.post(CREATE_URL, {"url": url}).status_code == 400
     assert not WebhookEndpoint.objects.exists()
