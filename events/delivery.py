@@ -39,8 +39,10 @@ def deliver(*, delivery_id: int, now: datetime | None = None) -> str:
     if not delivery.endpoint.active:
         WebhookDelivery.objects.filter(pk=delivery_id).update(status=DeliveryStatus.DEAD, last_error="endpoint disabled")
         return "endpoint disabled"
-    if _waits_for_earlier(delivery):
-        WebhookDelivery.objects.filter(pk=delivery_id).update(next_attempt_at=now)  # the earlier one's end sends it
+    earlier_due = _earlier_of_code_due_at(delivery)
+    if earlier_due is not None:
+        # Parked until the earlier one has had its try; that one's end sends this one at once.
+        WebhookDelivery.objects.filter(pk=delivery_id).update(next_attempt_at=max(now, earlier_due) + timedelta(seconds=1))
         return "waits for an earlier event of its code"
     answer = _send(delivery, now)
     _record(delivery, answer, now)
@@ -55,13 +57,15 @@ def _claim(delivery_id: int, now: datetime) -> bool:
     return bool(due.update(next_attempt_at=now + timedelta(seconds=CLAIM_SECONDS)))
 
 
-def _waits_for_earlier(delivery: WebhookDelivery) -> bool:
+def _earlier_of_code_due_at(delivery: WebhookDelivery) -> datetime | None:
+    """When the latest still-pending earlier event of the same code is next tried (None: none is)."""
     if delivery.code_id is None:
-        return False
+        return None
     earlier = WebhookDelivery.objects.filter(
         endpoint_id=delivery.endpoint_id, code_id=delivery.code_id, event_id__lt=delivery.event_id, status__in=PENDING
     )
-    return earlier.exists()
+    moments = list(earlier.values_list("next_attempt_at", flat=True)[:100])
+    return max(moment or timezone.now() for moment in moments) if moments else None
 
 
 def _send(delivery: WebhookDelivery, now: datetime) -> http.Answer:
@@ -93,7 +97,7 @@ def _record(delivery: WebhookDelivery, answer: http.Answer, now: datetime) -> No
         )
         _endpoint_after(delivery.endpoint, answer, now)
     if fields["status"] != DeliveryStatus.FAILED:
-        _send_next_of_code(delivery)
+        _send_next_of_code(delivery, now)
 
 
 def _endpoint_after(endpoint: WebhookEndpoint, answer: http.Answer, now: datetime) -> None:
@@ -117,14 +121,14 @@ def endpoint_disable(*, endpoint: WebhookEndpoint, reason: str, now: datetime, n
     return bool(disabled)
 
 
-def _send_next_of_code(delivery: WebhookDelivery) -> None:
+def _send_next_of_code(delivery: WebhookDelivery, now: datetime) -> None:
     if delivery.code_id is None:
         return
     following = WebhookDelivery.objects.filter(
         endpoint_id=delivery.endpoint_id, code_id=delivery.code_id, event_id__gt=delivery.event_id, status__in=PENDING
     ).order_by("event_id")
     next_id = following.values_list("pk", flat=True).first()
-    if next_id is not None:
+    if next_id is not None and WebhookDelivery.objects.filter(pk=next_id, status=DeliveryStatus.PENDING).update(next_attempt_at=now):
         queue.enqueue_deliveries([next_id])
 
 

@@ -146,10 +146,16 @@ def test_events_of_one_code_are_delivered_in_order(host, endpoint, enqueued, dja
     assert len(responses.calls) == 2
     responses.replace(responses.POST, URL, status=200)
     enqueued.clear()
-    with freeze_time(timezone.now() + timedelta(minutes=1)), django_capture_on_commit_callbacks(execute=True):
-        assert delivery.deliver(delivery_id=first.pk) == "delivered"
-    assert enqueued == [second.pk]  # the next event of that code is sent as soon as the first is done
-    assert delivery.deliver(delivery_id=second.pk) == "delivered"
+    first.refresh_from_db()
+    with freeze_time(first.next_attempt_at - timedelta(seconds=5)):
+        assert delivery.deliver(delivery_id=second.pk) == "waits for an earlier event of its code"
+    second.refresh_from_db()
+    assert second.next_attempt_at == first.next_attempt_at + timedelta(seconds=1)  # parked behind the first's retry
+    with freeze_time(timezone.now() + timedelta(minutes=1)):
+        with django_capture_on_commit_callbacks(execute=True):
+            assert delivery.deliver(delivery_id=first.pk) == "delivered"
+        assert enqueued == [second.pk]  # the next event of that code is sent as soon as the first is done
+        assert delivery.deliver(delivery_id=second.pk) == "delivered"
     order = [json.loads(call.request.body)["id"] for call in responses.calls if call.response.status_code == 200]
     assert order == [first.event_id, second.event_id]
 
