@@ -1,4 +1,5 @@
-"""The one place the events app speaks HTTP: a POST that follows no redirect and reads little."""
+"""The one place the events app speaks HTTP: a POST that follows no redirect and reads little.
+(Vendors' HTTP lives in locks/providers; this seam is for receivers we do not know.)"""
 
 import time
 from dataclasses import dataclass

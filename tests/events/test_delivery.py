@@ -2,6 +2,7 @@ import json
 from datetime import timedelta
 
 import pytest
+import requests
 import responses
 from django.core import mail
 from django.utils import timezone
@@ -206,3 +207,14 @@ def test_endpoints_get_only_their_host_and_kinds(host, other_host, endpoint, dja
         (everything.pk, "access_code.created"), (everything.pk, "access_code.failed"), (mine.pk, "access_code.failed"),
         (platform.pk, "access_code.created"), (platform.pk, "access_code.failed"),
     }
+
+
+@responses.activate
+def test_timeouts_bound_the_call_and_a_transport_error_is_a_retried_failure(host, endpoint, django_capture_on_commit_callbacks):
+    responses.post(URL, body=requests.ConnectionError("refused by https://pms.example/hooks?token=abc"))
+    endpoint()
+    [row] = deliveries_of(host, django_capture_on_commit_callbacks, (7,))
+    assert delivery.deliver(delivery_id=row.pk) == "failed: ConnectionError"
+    assert responses.calls[0].request.req_kwargs["timeout"] == (5, 10)  # (redirects: test_a_redirect_is_a_failure...)
+    row.refresh_from_db()
+    assert (row.status, row.last_status_code, row.last_error) == (DeliveryStatus.FAILED, None, "ConnectionError")
