@@ -6,27 +6,19 @@ from django.contrib import admin
 from django.template.response import TemplateResponse
 
 from events import services
-from events.models import URL_MAX_LENGTH, Event, EventKind, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from events.forms import KIND_CHOICES
+from events.models import URL_MAX_LENGTH, Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from events.signing import new_secret
+from nowistay.fields import SingleLineFormField
 
 
 class EndpointAdminForm(forms.ModelForm):
-    url = forms.URLField(label="URL", max_length=URL_MAX_LENGTH, assume_scheme="https")
+    url = SingleLineFormField(label="URL", max_length=URL_MAX_LENGTH, validators=[services.validate_endpoint_url])
+    kinds = forms.MultipleChoiceField(choices=KIND_CHOICES, required=False, widget=forms.CheckboxSelectMultiple, help_text="None: all.")
 
     class Meta:
         model = WebhookEndpoint
         fields = ["host", "url", "description", "kinds", "read_pins", "active"]
-
-    def clean_kinds(self) -> list:
-        kinds = self.cleaned_data["kinds"] or []
-        known = {kind.value for kind in EventKind}
-        if not isinstance(kinds, list) or not all(isinstance(kind, str) and kind in known for kind in kinds):
-            raise forms.ValidationError(f"A list of event kinds, from: {', '.join(sorted(known))}.")
-        return kinds
-
-    def clean_url(self) -> str:
-        services.validate_endpoint_url(self.cleaned_data["url"])
-        return self.cleaned_data["url"]
 
 
 @admin.register(WebhookEndpoint)

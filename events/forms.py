@@ -8,7 +8,7 @@ KIND_CHOICES = [(kind.value, kind.label) for kind in EventKind if kind != EventK
 
 
 class EndpointForm(forms.Form):
-    url = forms.CharField(label="URL", max_length=URL_MAX_LENGTH, validators=[validate_endpoint_url], help_text="https:// only.")
+    url = SingleLineFormField(label="URL", max_length=URL_MAX_LENGTH, validators=[validate_endpoint_url], help_text="https:// only.")
     description = SingleLineFormField(max_length=100, required=False)
     kinds = forms.MultipleChoiceField(
         choices=KIND_CHOICES, required=False, widget=forms.CheckboxSelectMultiple,

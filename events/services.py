@@ -12,7 +12,7 @@ from django.utils import timezone
 from events import queue
 from events.models import URL_MAX_LENGTH, Event, EventKind, WebhookDelivery, WebhookEndpoint
 from events.signing import new_secret
-from nowistay.validators import forbidden_character
+from nowistay.validators import validate_single_line_text
 
 LOCAL_HOSTS = ("localhost", "127.0.0.1")
 
@@ -21,8 +21,9 @@ def validate_endpoint_url(url: str) -> None:
     """https to a public server only (http to this machine while DEBUG), bounded, no control characters."""
     if len(url) > URL_MAX_LENGTH:
         raise ValidationError(f"At most {URL_MAX_LENGTH} characters.")
-    if forbidden_character(url) is not None or any(char.isspace() for char in url):
-        raise ValidationError("The URL contains a control character or a space.")
+    validate_single_line_text(url)
+    if any(char.isspace() for char in url):
+        raise ValidationError("The URL contains a space.")
     parts = urlsplit(url)
     if not parts.hostname:
         raise ValidationError("Enter a full URL, e.g. https://pms.example/webhooks/nowistay.")

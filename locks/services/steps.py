@@ -109,9 +109,15 @@ class _ReadyCodes:
 
     def announce(self) -> None:
         codes, events, self._codes, self._events, self._since = self._codes, self._events, [], [], None
-        if codes:
-            transaction.on_commit(lambda: signals.codes_ready.send(sender=AccessCode, codes=codes))
-        signals.send_code_events(events)
+        if codes or events:
+            transaction.on_commit(lambda: _announce(codes, events))
+
+
+def _announce(codes: list[signals.ReadyCode], events: list[signals.CodeEvent]) -> None:
+    if codes:
+        signals.codes_ready.send(sender=AccessCode, codes=codes)
+    if events:
+        signals.code_events.send(sender=signals.CodeEvent, events=events)
 
 
 class _BatchLease:
