@@ -1,7 +1,9 @@
 """Events other apps may listen to. Receivers must be quick and must not call vendors."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 
+from django.db import transaction
 from django.dispatch import Signal
 
 
@@ -20,3 +22,28 @@ class ReadyCode:
 # one per code, in batches (a worker sends its batch's every few seconds), so a receiver can answer
 # for them all in one query. Receivers read the codes' state themselves: it may have changed again.
 codes_ready = Signal()
+
+
+@dataclass(frozen=True)
+class CodeEvent:
+    """Something that happened to a code, for integrations (the `events` app). `kind` is the
+    event's name without its `access_code.` prefix (created, changed, removed, failed, retrying,
+    unrevocable, fallback_sent, first_used, confirmed_on_lock, drift_repaired); `data` holds small
+    plain values, never a PIN."""
+
+    kind: str
+    code_id: int
+    booking_id: int
+    occurred_at: datetime
+    data: dict = field(default_factory=dict)
+
+
+# What happened to codes (sent after commit), as `events`: a list of CodeEvent, batched like
+# codes_ready, so a receiver writes them all in one statement. Receivers must not call vendors.
+code_events = Signal()
+
+
+def send_code_events(events: list[CodeEvent]) -> None:
+    """Announce `events` once the surrounding transaction has committed (at once outside one)."""
+    if events:
+        transaction.on_commit(lambda: code_events.send(sender=CodeEvent, events=events))

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "bookings",
     "locks",
     "messaging",
+    "events",
 ]
 
 MIDDLEWARE = [
@@ -290,16 +291,14 @@ SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 # Retention (locks.services.housekeeping, run daily): audit rows, then guests' personal data.
 RETENTION_AUDIT_DAYS = env.int("RETENTION_AUDIT_DAYS", default=180)
 RETENTION_GUEST_DATA_DAYS = env.int("RETENTION_GUEST_DATA_DAYS", default=365)
+# Events (feed, webhooks) kept this long; a delivery retried this long; an endpoint failing this long disabled.
+EVENTS_RETENTION_DAYS, WEBHOOK_RETRY_HOURS = env.int("EVENTS_RETENTION_DAYS", default=30), env.int("WEBHOOK_RETRY_HOURS", default=72)
+WEBHOOK_DISABLE_AFTER_HOURS = env.int("WEBHOOK_DISABLE_AFTER_HOURS", default=24)
 
 # --- Celery ----------------------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
-vars().update(
-    broker_settings(
-        broker_url=env.str("CELERY_BROKER_URL", default="") or REDIS_URL,
-        result_url=env.str("CELERY_RESULT_BACKEND", default="") or REDIS_URL,
-        var_dir=VAR_DIR,
-    )
-)
+_broker_url, _result_url = env.str("CELERY_BROKER_URL", default="") or REDIS_URL, env.str("CELERY_RESULT_BACKEND", default="") or REDIS_URL
+vars().update(broker_settings(broker_url=_broker_url, result_url=_result_url, var_dir=VAR_DIR))
 # Threads-pool workers are I/O bound: a short GIL switch interval keeps answered threads moving.
 WORKER_GIL_SWITCH_INTERVAL_SECONDS = env.float("WORKER_GIL_SWITCH_INTERVAL_SECONDS", default=0.001)
 CELERY_TASK_ACKS_LATE = True
@@ -335,6 +334,8 @@ CELERY_BEAT_SCHEDULE = {
     # No guest left outside: the escalation ladder's steps (warn, fallback code, remind) and backup codes.
     "locks-ladder": {"task": "locks.tasks.ladder_pass", "schedule": float(LOCKS_SWEEP_PERIOD_SECONDS)},
     "locks-backup-pools": {"task": "locks.tasks.tend_backup_pools", "schedule": 600.0},
+    "events-deliver-due": {"task": "events.tasks.deliver_due_webhooks", "schedule": 60.0},
+    "events-prune": {"task": "events.tasks.prune_events", "schedule": 24 * 3600.0},
 }
 
 # --- Logs, error reporting, metrics ------------------------------------------------------------

@@ -20,6 +20,7 @@ urlpatterns = [
     path("api/v1/", include("bookings.api.urls")),
     path("messages/", include("messaging.urls")),
     path("settings/api-tokens/", include("bookings.api.token_urls")),
+    path("settings/webhooks/", include("events.urls")),
     path("admin/health/", admin.site.admin_view(admin_health.health), name="admin_health"),
     path("admin/", admin.site.urls),
 ]

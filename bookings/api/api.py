@@ -318,3 +318,4 @@ def rotate_code(request: HttpRequest, external_ref: str = ExternalRef):
 
 api.add_router("/properties", properties)
 api.add_router("/bookings", bookings)
+api.add_router("/events", "events.api.router")

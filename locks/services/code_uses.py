@@ -13,6 +13,7 @@ from locks.models import LIVE_CODE_STATES, AccessCode, Lock, LockAssignment
 from locks.providers.base import CodeUse, LockProvider
 from locks.services.reconcile import our_code_pk
 from locks.services.vendor_accounts import audited_call
+from locks.signals import CodeEvent, send_code_events
 
 # A lock read for the first time: its log from this far back.
 FIRST_READ_LOOKBACK = timedelta(days=2)
@@ -44,11 +45,15 @@ def record_uses(lock: Lock, uses: list[CodeUse]) -> int:
         if code is not None:
             moments[code.pk].append(use.at)
     by_pk = {code.pk: code for code in codes}
+    first_uses = []
     for pk, ats in moments.items():
         code = by_pk[pk]
         first = min([*ats, *filter(None, [code.first_used_at])])
         last = max([*ats, *filter(None, [code.last_used_at])])
         AccessCode.objects.filter(pk=pk).update(first_used_at=first, last_used_at=last)
+        if code.first_used_at is None:
+            first_uses.append(CodeEvent("first_used", pk, code.booking_id, first, {"lock_id": lock.pk}))
+    send_code_events(first_uses)
     return sum(len(ats) for ats in moments.values())
 
 

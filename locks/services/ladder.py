@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.utils import timezone
 
 from bookings.models import BookingStatus
 from locks import notifications
@@ -29,7 +30,7 @@ from locks.services.creation import spec_for
 from locks.services.outcomes import issued_fields
 from locks.services.read_back_schedule import check_in_of
 from locks.services.vendor_accounts import audited_call, provider_for_account
-from locks.signals import ReadyCode, codes_ready
+from locks.signals import CodeEvent, ReadyCode, codes_ready, send_code_events
 from nowistay.logs import log_fields
 
 logger = logging.getLogger(__name__)
@@ -216,6 +217,8 @@ def _after_fallback(stuck: AccessCode, given: AccessCode, kind: str, detail: str
     booking_id, code_id = given.booking_id, given.pk
     ready = [ReadyCode(code_id, booking_id)]
     transaction.on_commit(lambda: codes_ready.send(sender=AccessCode, codes=ready))
+    fallback = CodeEvent("fallback_sent", code_id, booking_id, timezone.now(), {"fallback": given.fallback, "replaces_code_id": stuck.pk})
+    send_code_events([fallback])
     if given.state == CodeState.UPDATING:
         enqueue_code(given.pk)
     transaction.on_commit(lambda: notifications.fallback_given(given, detail))

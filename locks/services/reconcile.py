@@ -30,6 +30,7 @@ from locks.services.leases import free
 from locks.services.outcomes import forget_vendor_code
 from locks.services.unmanaged import sync_unmanaged
 from locks.services.vendor_accounts import audited_call
+from locks.signals import CodeEvent, send_code_events
 
 # Vendors keep windows to the minute (or round them): closer than this is the same window.
 WINDOW_TOLERANCE = timedelta(minutes=1)
@@ -132,12 +133,12 @@ def _differences(code: AccessCode, item: ListedCode) -> str:
 # --- repairs -------------------------------------------------------------------------------------
 def repair(lock: Lock, provider: LockProvider, listed: list[ListedCode], comparison: Comparison, now: datetime) -> None:
     """Record what the listing showed and put our codes back; database first, vendor deletions last."""
-    for code, item in comparison.confirmed:
-        AccessCode.objects.filter(pk=code.pk, vendor_code_id=item.vendor_code_id).update(confirmed_on_lock_at=now)
+    events = _record_confirmed(comparison.confirmed, now)
     sync_unmanaged(lock, comparison.unmanaged, now)
     for code in comparison.missing:
         if _put_back(code, now):
             findings.record_finding(lock, FindingKind.MISSING_ON_LOCK, findings.missing_detail(code), code=code)
+            events.append(_repaired(code, "missing from the lock", now))
     pins_changed = []
     for code, item, what in comparison.modified:
         if "PIN" in what:
@@ -146,6 +147,7 @@ def repair(lock: Lock, provider: LockProvider, listed: list[ListedCode], compari
             findings.record_finding(
                 lock, FindingKind.MODIFIED_EXTERNALLY, findings.modified_detail(code, what), code=code, vendor_code_id=item.vendor_code_id
             )
+            events.append(_repaired(code, f"{what} changed on the lock", now))
     _note_capacity(lock, held=len(listed), now=now)
     for code, item, what in pins_changed:
         _delete(lock, provider, item.vendor_code_id, code=code)
@@ -153,12 +155,28 @@ def repair(lock: Lock, provider: LockProvider, listed: list[ListedCode], compari
             findings.record_finding(
                 lock, FindingKind.MODIFIED_EXTERNALLY, findings.modified_detail(code, what), code=code, vendor_code_id=item.vendor_code_id
             )
+            events.append(_repaired(code, f"{what} changed on the lock", now))
+    send_code_events(events)
     if provider.capabilities.remote_revoke:
         for item in comparison.orphans:
             _delete(lock, provider, item.vendor_code_id)
             findings.record_finding(
                 lock, FindingKind.ORPHAN_REMOVED, findings.orphan_detail(lock, item.name), vendor_code_id=item.vendor_code_id
             )
+
+
+def _record_confirmed(confirmed: list[tuple[AccessCode, ListedCode]], now: datetime) -> list[CodeEvent]:
+    """Note each code the listing shows as we want it; the first sight since a write is an event."""
+    events = []
+    for code, item in confirmed:
+        updated = AccessCode.objects.filter(pk=code.pk, vendor_code_id=item.vendor_code_id).update(confirmed_on_lock_at=now)
+        if updated and code.confirmed_on_lock_at is None:
+            events.append(CodeEvent("confirmed_on_lock", code.pk, code.booking_id, now, {"lock_id": code.lock_id}))
+    return events
+
+
+def _repaired(code: AccessCode, what: str, now: datetime) -> CodeEvent:
+    return CodeEvent("drift_repaired", code.pk, code.booking_id, now, {"lock_id": code.lock_id, "drift": what})
 
 
 def _put_back(code: AccessCode, now: datetime) -> bool:

@@ -89,11 +89,17 @@ class _ReadyCodes:
 
     def __init__(self):
         self._codes: list[signals.ReadyCode] = []
+        self._events: list[signals.CodeEvent] = []
         self._since: float | None = None
 
     def add(self, code: AccessCode, result: StepResult) -> StepResult:
         if result.action in _READY_ACTIONS:
             self._codes.append(signals.ReadyCode(code.pk, code.booking_id, code.fallback))
+        kind = _event_kind(code.state, result.action)
+        if kind:
+            data = {"step": str(result.action), "detail": result.detail[:200]}
+            self._events.append(signals.CodeEvent(kind, code.pk, code.booking_id, timezone.now(), data))
+        if self._codes or self._events:
             self._since = self._since if self._since is not None else time.monotonic()
         return result
 
@@ -102,9 +108,16 @@ class _ReadyCodes:
             self.announce()
 
     def announce(self) -> None:
-        codes, self._codes, self._since = self._codes, [], None
-        if codes:
-            transaction.on_commit(lambda: signals.codes_ready.send(sender=AccessCode, codes=codes))
+        codes, events, self._codes, self._events, self._since = self._codes, self._events, [], [], None
+        if codes or events:
+            transaction.on_commit(lambda: _announce(codes, events))
+
+
+def _announce(codes: list[signals.ReadyCode], events: list[signals.CodeEvent]) -> None:
+    if codes:
+        signals.codes_ready.send(sender=AccessCode, codes=codes)
+    if events:
+        signals.code_events.send(sender=signals.CodeEvent, events=events)
 
 
 class _BatchLease:
@@ -156,6 +169,18 @@ def _take_step(code: AccessCode, claim_token: str, now: datetime) -> StepResult:
 
 # Step outcomes after which a code may be on its lock with the window wanted (messages wait for this).
 _READY_ACTIONS = frozenset({"created", "updated"})
+# Step outcomes integrations hear of (signals.code_events), by the event's kind.
+_EVENT_KINDS = {
+    "created": "created", "updated": "changed", "revoked": "removed", "expired": "removed", "failed": "failed", "retrying": "retrying",
+}
+
+
+def _event_kind(state_before: str, action: str) -> str | None:
+    if state_before == CodeState.FAILED:  # cleaning up after a failure already announced
+        return None
+    if action == "superseded":  # a revoke the vendor cannot do (an update it cannot do issues a new code)
+        return "unrevocable" if state_before == CodeState.REVOKING else None
+    return _EVENT_KINDS.get(action)
 
 
 # --- update ---------------------------------------------------------------------------------------

@@ -156,6 +156,7 @@ class TestDocument:
             "/api/v1/bookings/{external_ref}/",
             "/api/v1/bookings/{external_ref}/cancel/",
             "/api/v1/bookings/{external_ref}/rotate-code/",
+            "/api/v1/events/",
         }
         assert served["components"]["securitySchemes"] == {"TokenAuth": {"type": "http", "scheme": "bearer"}}
 
