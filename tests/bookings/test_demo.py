@@ -200,6 +200,7 @@ DEMO_COMMANDS = [
     ("seed_demo_messages",),
     ("seed_api_token",),
     ("connect_demo_locks",),
+    ("seed_demo_webhook", "--sandbox", "http://127.0.0.1:8110"),
     ("demo_banner", "--web", "http://127.0.0.1:8010/", "--sandbox", "http://127.0.0.1:8110/"),
 ]
 
@@ -212,10 +213,11 @@ def production_mode(settings):
 
 def everything_the_demo_creates() -> dict[str, int]:
     from bookings.api.models import ApiToken
+    from events.models import WebhookEndpoint
     from locks.models import LockAssignment, ProviderAccount
     from messaging.models import MessageTemplate
 
-    models = (get_user_model(), Property, Booking, ApiToken, ProviderAccount, LockAssignment, MessageTemplate)
+    models = (get_user_model(), Property, Booking, ApiToken, ProviderAccount, LockAssignment, MessageTemplate, WebhookEndpoint)
     return {model.__name__: model.objects.count() for model in models}
 
 
