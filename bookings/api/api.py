@@ -16,6 +16,8 @@ from ninja.responses import Status
 
 from bookings import services
 from bookings.api import selectors
+from bookings.api.idempotency import claim_key, store_answer
+from bookings.api.lock_api import lock_routers
 from bookings.api.openapi import finish_document
 from bookings.api.schemas import (
     MAX_ID,
@@ -30,7 +32,7 @@ from bookings.api.schemas import (
     ValidationErrorOut,
 )
 from bookings.api.security import HostRateThrottle, TokenAuth
-from bookings.models import BookingStatus
+from bookings.models import Booking, BookingStatus
 from locks.models import RotationSource
 from locks.services import RotationRefused
 
@@ -61,6 +63,24 @@ as in the request); 401, 404, 409 (an action refused in the booking's present st
 429 with `Retry-After` seconds. Failed authentications count per client address (default 20 in
 10 minutes); over it, every request with a bearer token from that address, a valid one too, gets
 429 with `Retry-After` until the window ends.
+
+**Idempotency-Key**: every POST, PUT and PATCH takes an optional `Idempotency-Key` header (1 to 255
+printable ASCII characters, e.g. a UUID; otherwise 400), per host. The first request with a key is
+answered as usual and its answer (any status below 500) kept for 24 hours. The same key with the
+same method, path and body within 24 hours gets that answer again, with `Idempotent-Replayed:
+true`, and nothing is done twice; the same key with another request gets 422; a request sent
+while the first one is still being answered gets 409. A 5xx answer frees the key.
+
+**Code errors and warnings**: `code.errors` lists what is wrong with the guest's code now and
+`code.warnings` what works but deserves a look; each has a `code`, a `since` (UTC) and a plain
+`message`. Errors: `lock_offline`, `rate_limited`, `vendor_unavailable`, `credentials_revoked`
+(reconnect the vendor account), `pin_rejected`, `no_space_on_lock`, `lock_not_found`,
+`subscription_required`, `not_supported`, `vendor_error` (while the code is retried or after it
+failed), `missing_on_lock` and `modified_externally` (a read-back found it so and put it right;
+until a later read-back sees it again), `unrevocable` (a retired code that works until its end).
+Warnings: `crosses_clock_change`, `lock_time_zone_mismatch`, `not_confirmed_on_lock`,
+`cannot_be_read_back` (the brand cannot list codes), `retrying_past_alert` (still failing after
+the moment you are emailed), `fallback_code` (the guest holds an offline or backup code).
 
 **Pagination**: lists take `page` (from 1) and `page_size` (default 20, at most 100) and answer
 `{"items": [...], "count": <total>}`.
@@ -203,6 +223,9 @@ def get_property(request: HttpRequest, property_id: int = Path(..., ge=1, le=MAX
 # --- bookings ------------------------------------------------------------------------------------
 
 bookings = Router(tags=["bookings"])
+# ninja 1.7: "operation" wraps the view function (after authentication), "view" the whole operation.
+bookings.add_decorator(claim_key, mode="operation")  # Idempotency-Key (bookings.api.idempotency)
+bookings.add_decorator(store_answer, mode="view")
 
 # Allowed on purpose: a PMS undoes a cancellation this way. The lifecycle never revives a retired
 # code: reconciling the confirmed booking plans a new one (locks.services.codes.booking_reconcile).
@@ -316,5 +339,62 @@ def rotate_code(request: HttpRequest, external_ref: str = ExternalRef):
     return Status(202, selectors.booking_of(host, booking.pk))
 
 
+# --- actions on the guest's access --------------------------------------------------------------
+
+
+def _act(request: HttpRequest, external_ref: str, action) -> Booking:
+    """Run `action(booking)` on the host's booking; 409 with the reason when it is refused."""
+    host = request.auth.host
+    booking = selectors.booking_by_ref(host, external_ref)
+    try:
+        action(booking)
+    except services.ActionRefused as refusal:
+        raise HttpError(409, str(refusal)) from None
+    return selectors.booking_of(host, booking.pk)
+
+
+ACTION_RESPONSES = {200: BookingOut, 409: ErrorOut, **ONE_ERRORS}
+
+
+@bookings.post(
+    "/{external_ref}/retry-now/",
+    response=ACTION_RESPONSES,
+    summary="Retry the guest's code now",
+    description="The dashboard's \"Retry now\": a code waiting for its next try, or one that failed, is tried at once "
+    "(when the vendor asked to wait, as soon as the wait ends). 409 with the reason when there is nothing to retry, a "
+    "worker holds the code right now, or it was retried a moment ago (a short cool-down). Answers the booking.",
+    operation_id="retry_code_now",
+)
+def retry_now(request: HttpRequest, external_ref: str = ExternalRef):
+    return _act(request, external_ref, lambda booking: services.booking_retry_code(booking=booking, codes=booking.access_codes.all()))
+
+
+@bookings.post(
+    "/{external_ref}/end-access/",
+    response=ACTION_RESPONSES,
+    summary="End the guest's access now",
+    description="Early departure: the guest's code is revoked at once, even mid-stay, and no new one is made until access "
+    "is restored (`access_ended_at` is set). 409 for a booking that is not confirmed or whose access already ended.",
+    operation_id="end_access",
+)
+def end_access(request: HttpRequest, external_ref: str = ExternalRef):
+    return _act(request, external_ref, lambda booking: services.booking_end_access_checked(booking=booking))
+
+
+@bookings.post(
+    "/{external_ref}/restore-access/",
+    response=ACTION_RESPONSES,
+    summary="Restore the guest's access",
+    description="Undo an early end of access: a confirmed booking whose stay is not over gets a new code (the revoked one "
+    "never comes back), on the usual schedule. 409 when its access was not ended.",
+    operation_id="restore_access",
+)
+def restore_access(request: HttpRequest, external_ref: str = ExternalRef):
+    return _act(request, external_ref, lambda booking: services.booking_restore_access_checked(booking=booking))
+
+
+locks, assignments = lock_routers(pagination=Pagination, read_errors=READ_ERRORS, one_errors=ONE_ERRORS)
 api.add_router("/properties", properties)
 api.add_router("/bookings", bookings)
+api.add_router("/locks", locks)
+api.add_router("/assignments", assignments)
