@@ -41,7 +41,7 @@ IN_FLIGHT = "A request with this Idempotency-Key is still being answered: retry 
 
 def fingerprint(request: HttpRequest) -> str:
     digest = hashlib.sha256()
-    for part in (request.method.encode(), request.path.encode(), request.body):
+    for part in (request.method.encode(), request.get_full_path().encode(), request.body):
         digest.update(len(part).to_bytes(8, "big") + part)
     return digest.hexdigest()
 
