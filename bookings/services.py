@@ -111,10 +111,10 @@ def booking_restore_access_checked(*, booking: Booking):
     return booking_restore_access(booking=booking)
 
 
-def booking_retry_code(*, booking: Booking, codes) -> str:
-    """ "Retry now" on the booking's code on show (`codes`: its codes, newest first); returns the
-    sentence, or raises ActionRefused (a cool-down, nothing to retry, no code)."""
-    code = code_to_show(codes)
+def booking_retry_code(*, booking: Booking) -> str:
+    """ "Retry now" on the booking's code on show (as on the dashboard); returns the sentence, or
+    raises ActionRefused (a cool-down, nothing to retry, no code)."""
+    code = code_to_show(booking.access_codes.order_by("-id"))
     if code is None:
         raise ActionRefused("The booking has no code to retry.")
     retried, sentence = lifecycle.code_retry_now_outcome(code_id=code.pk)

@@ -21,7 +21,7 @@ Errors
 | `vendor_error` | first failure | any other recorded error kind |
 | `missing_on_lock` | finding | a read-back found the code missing (put back, not yet seen again) |
 | `modified_externally` | finding | a read-back found it changed outside Nowistay (restored, not yet seen again) |
-| `unrevocable` | retired | a replaced or cancelled code that still works until its end |
+| `unrevocable` | retired_at | a replaced or cancelled code that still works until its end |
 
 Errors from an error kind are shown while the code is being retried or has failed; a finding's
 error lasts until a later read-back shows the code on the lock as it should be.
@@ -168,7 +168,7 @@ def _unrevocable(code: AccessCode, now: datetime) -> Problem | None:
         message = f"{code.lock.account.provider_name} refused to revoke this code: it keeps working until its end."
     else:
         message = f"{code.lock.account.provider_name} codes cannot be revoked remotely: this one works until its end."
-    return Problem("unrevocable", code.updated_at, message)
+    return Problem("unrevocable", code.retired_at or code.updated_at, message)
 
 
 def _finding_errors(code: AccessCode) -> list[Problem]:

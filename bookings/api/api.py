@@ -318,7 +318,7 @@ ACTION_RESPONSES = {200: BookingOut, 409: ErrorOut, **ONE_ERRORS}
     operation_id="retry_code_now",
 )
 def retry_now(request: HttpRequest, external_ref: str = ExternalRef):
-    return _act(request, external_ref, lambda booking: services.booking_retry_code(booking=booking, codes=booking.access_codes.all()))
+    return _act(request, external_ref, lambda booking: services.booking_retry_code(booking=booking))
 
 
 @bookings.post(

@@ -7,6 +7,8 @@ import pytest
 from django.utils import timezone
 from freezegun import freeze_time
 
+from bookings.models import BookingStatus
+from bookings.services import booking_set_status
 from locks import code_problems, services
 from locks.code_problems import ERROR_CODES, ERROR_KINDS, WARNING_CODES, code_errors, code_warnings
 from locks.models import AccessCode, CodeState, FallbackKind, FindingKind, LockFinding
@@ -92,12 +94,21 @@ def test_a_finding_is_an_error_until_the_code_is_confirmed_again(made):
     assert code_errors(code, now=code.created_at) == []
 
 
-def test_a_retired_code_that_still_works_is_unrevocable(made):
-    booking, code = made()
-    AccessCode.objects.filter(pk=code.pk).update(state=CodeState.SUPERSEDED, is_current=False)
-    code = loaded(code.pk)
+def test_a_code_the_vendor_cannot_revoke_is_unrevocable_since_it_was_retired(assigned_property, book, fake_cloud):
+    prop = assigned_property(provider="igloohome")  # algoPINs: never revoked remotely
+    with freeze_time(NOW):
+        booking = book(prop, date(2026, 3, 12), date(2026, 3, 14))
+        services.booking_created(booking=booking)
+        tick()
+    with freeze_time("2026-03-11 12:00:00"):
+        booking_set_status(booking=booking, status=BookingStatus.CANCELLED)
+        tick()
+    code = loaded(AccessCode.objects.get(booking=booking).pk)
+    assert code.state == CodeState.SUPERSEDED
     (error,) = code_errors(code, now=datetime.fromisoformat(NOW + "+00:00"))
-    assert error.code == "unrevocable" and error.since == code.updated_at
+    assert error.code == "unrevocable"
+    assert error.since == code.retired_at == datetime.fromisoformat("2026-03-11 12:00:00+00:00")
+    assert "cannot be revoked remotely" in error.message
     assert code_errors(code, now=code.ends_at) == []  # over: no longer an error
 
 
