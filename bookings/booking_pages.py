@@ -27,8 +27,9 @@ from bookings.models import Booking, BookingStatus
 from bookings.rotations import latest_rotation_view, rotation_preview
 from locks import windows
 from locks.clock_notes import ClockNotes, booking_clock_notes
+from locks.code_problems import codes_with_findings, dashboard_items
 from locks.code_status import CodeStatus, code_to_show, describe_code, ended_access_note
-from locks.models import AccessCode, CodeState, LockAssignment, RotationSource
+from locks.models import CodeState, LockAssignment, RotationSource
 from locks.notifications import local_time
 from locks.services.preview import code_outlook, end_access_outlook
 from locks.services.rotation import RotationRefused, booking_rotation_refusal
@@ -39,11 +40,10 @@ PAGE_SIZE = 50
 # --- reading ---------------------------------------------------------------------------------------
 
 def host_bookings(host) -> QuerySet[Booking]:
-    codes = AccessCode.objects.select_related("lock__account").order_by("-id")
     return (
         Booking.objects.filter(property__host=host)
         .select_related("property")
-        .prefetch_related(Prefetch("access_codes", queryset=codes))
+        .prefetch_related(Prefetch("access_codes", queryset=codes_with_findings()))
     )
 
 
@@ -208,6 +208,7 @@ def _detail_page(request: HttpRequest, booking: Booking, form: BookingForm, *, s
         "times": stay_times(booking),
         "code": code_state(booking),
         "code_use": code_use(booking),
+        "problems": dashboard_items(booking, now=timezone.now()),
         "ladder_steps": list(booking.ladder_steps.all()),
         "clock": clock_notes(booking),
         "ended_at": local_time(booking.access_ended_at, booking.property.time_zone) if booking.access_ended_at else "",

@@ -6,6 +6,7 @@ from django.db import IntegrityError, transaction
 
 from bookings.models import Booking, BookingStatus, ExternalBookingRef, Property
 from locks import services as lifecycle
+from locks.code_status import code_to_show
 
 # What a host or a PMS may set on a booking.
 BOOKING_FIELDS = (
@@ -80,6 +81,10 @@ def booking_set_status(*, booking: Booking, status: str) -> Booking:
     return booking_update(booking=booking, data={"status": status})
 
 
+class ActionRefused(Exception):
+    """An action that does not apply to the booking in its present state; nothing was changed."""
+
+
 def booking_end_access(*, booking: Booking):
     """Early departure: revoke the guest's code now; returns the retired code, if any."""
     return lifecycle.booking_end_access(booking=booking)
@@ -88,6 +93,34 @@ def booking_end_access(*, booking: Booking):
 def booking_restore_access(*, booking: Booking):
     """Undo "End access now": the booking may have a code again (a new one, if it is confirmed)."""
     return lifecycle.booking_restore_access(booking=booking)
+
+
+def booking_end_access_checked(*, booking: Booking):
+    """End access, or raise ActionRefused: only a confirmed booking whose access was not ended yet."""
+    if booking.access_ended_at is not None:
+        raise ActionRefused("The guest's access was already ended.")
+    if booking.status != BookingStatus.CONFIRMED:
+        raise ActionRefused("The booking is not confirmed: its guest has no access to end.")
+    return booking_end_access(booking=booking)
+
+
+def booking_restore_access_checked(*, booking: Booking):
+    """Restore access, or raise ActionRefused when it was not ended."""
+    if booking.access_ended_at is None:
+        raise ActionRefused("The guest's access was not ended: there is nothing to restore.")
+    return booking_restore_access(booking=booking)
+
+
+def booking_retry_code(*, booking: Booking) -> str:
+    """ "Retry now" on the booking's code on show (as on the dashboard); returns the sentence, or
+    raises ActionRefused (a cool-down, nothing to retry, no code)."""
+    code = code_to_show(booking.access_codes.order_by("-id"))
+    if code is None:
+        raise ActionRefused("The booking has no code to retry.")
+    retried, sentence = lifecycle.code_retry_now_outcome(code_id=code.pk)
+    if not retried:
+        raise ActionRefused(sentence)
+    return sentence
 
 
 def booking_rotate_code(*, booking: Booking, via: str):

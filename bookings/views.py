@@ -21,8 +21,8 @@ from bookings.booking_pages import assigned_property_ids, clock_notes, code_stat
 from bookings.exports import codes_csv
 from bookings.forms import TIME_ZONE_NAMES, PropertySettingsForm
 from bookings.models import Booking, Property
+from locks.code_problems import codes_with_findings, dashboard_items
 from locks.code_status import code_to_show
-from locks.models import AccessCode
 from locks.services import code_retry_now, property_times_changed
 from locks.services.retry_now import RETRYING_NOW
 
@@ -57,11 +57,10 @@ def property_settings(request: HttpRequest, property_id: int) -> HttpResponse:
 def upcoming_and_current_bookings(host):
     """Bookings not over yet (a day of slack so every time zone's "today" is covered)."""
     since = timezone.now().date() - timedelta(days=1)
-    codes = AccessCode.objects.select_related("lock__account").order_by("-id")
     return (
         Booking.objects.filter(property__host=host, departure_date__gte=since)
         .select_related("property")
-        .prefetch_related(Prefetch("access_codes", queryset=codes))
+        .prefetch_related(Prefetch("access_codes", queryset=codes_with_findings()))
         .order_by("property__name", "property_id", "arrival_date", "id")
     )
 
@@ -75,10 +74,12 @@ def codes(request: HttpRequest) -> HttpResponse:
     with_lock = assigned_property_ids(request.user)
     page = Paginator(upcoming_and_current_bookings(request.user), BOOKINGS_PER_PAGE).get_page(request.GET.get("page"))
     groups: dict[int, dict] = {}
+    now = timezone.now()
     for booking in page.object_list:
         status = code_state(booking, has_lock=booking.property_id in with_lock)
         group = groups.setdefault(booking.property_id, {"property": booking.property, "rows": []})
-        group["rows"].append({"booking": booking, "status": status, "use": code_use(booking), "clock": clock_notes(booking)})
+        row = {"booking": booking, "status": status, "use": code_use(booking), "clock": clock_notes(booking)}
+        group["rows"].append({**row, "problems": dashboard_items(booking, now=now)})
     return render(request, "bookings/codes.html", {"groups": list(groups.values()), "page_obj": page})
 
 

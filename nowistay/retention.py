@@ -1,11 +1,12 @@
-"""The daily retention job across apps: the locks' audit trail and guest data, and the guest
-messages' ledger (which keeps the PINs and texts sent)."""
+"""The daily retention job across apps: the locks' audit trail and guest data, the guest
+messages' ledger (which keeps the PINs and texts sent), and the API's idempotency keys (24 hours)."""
 
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.utils import timezone
 
+from bookings.api.idempotency import prune_keys
 from locks.services import housekeeping
 from messaging.services import deliveries_erase_personal_data
 
@@ -15,4 +16,5 @@ def prune_old_data(*, now: datetime | None = None) -> str:
     report = housekeeping.prune(now=now)
     guest_cutoff = (now - timedelta(days=settings.RETENTION_GUEST_DATA_DAYS)).date()
     messages = deliveries_erase_personal_data(departed_before=guest_cutoff)
-    return f"{report.summary()}, {messages} sent messages' texts and PINs erased"
+    keys = prune_keys(now=now)
+    return f"{report.summary()}, {messages} sent messages' texts and PINs erased, {keys} API idempotency keys deleted"

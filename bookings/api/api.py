@@ -16,6 +16,9 @@ from ninja.responses import Status
 
 from bookings import services
 from bookings.api import selectors
+from bookings.api.description import DESCRIPTION
+from bookings.api.idempotency import claim_key, store_answer
+from bookings.api.lock_api import lock_routers
 from bookings.api.openapi import finish_document
 from bookings.api.schemas import (
     MAX_ID,
@@ -30,41 +33,9 @@ from bookings.api.schemas import (
     ValidationErrorOut,
 )
 from bookings.api.security import HostRateThrottle, TokenAuth
-from bookings.models import BookingStatus
+from bookings.models import Booking, BookingStatus
 from locks.models import RotationSource
 from locks.services import RotationRefused
-
-DESCRIPTION = """\
-The bookings of your properties, pushed by your PMS, and the state of each guest's door code.
-
-**Authentication**: `Authorization: Bearer <token>`. A host creates tokens under Settings → API
-tokens (at most 10 active at once by default); a token sees only that host's properties and
-bookings. An unknown, revoked or expired token gets 401 with `WWW-Authenticate: Bearer
-realm="api"`, the same answer for each. Tokens may expire (chosen when created: 30, 90 or 365
-days, or never). The guest's PIN is returned only to tokens with the `read_pins` scope.
-
-**Idempotent upsert**: `PUT /bookings/{external_ref}/` creates the booking the first time and
-replaces it afterwards; sending the same PUT again leaves the booking as it is and never creates
-a second booking or code. The door code follows every change on its own (created, moved, revoked).
-A cancelled booking may be confirmed again (PUT or PATCH with `"status": "confirmed"`): it gets a
-new code; the one retired at the cancellation never comes back.
-
-**Dates and times**: dates `YYYY-MM-DD`, from 2000-01-01 to 2099-12-31; times of day `HH:MM` in
-the property's time zone; timestamps in responses are ISO 8601, in UTC and (`*_local`) in the
-property's time zone.
-
-**Errors**: 400 `{"detail", "errors": [{"field", "message"}]}` for invalid input (field names
-as in the request); 401, 404, 409 (an action refused in the booking's present state) and 429
-`{"detail"}`. Another host's objects answer 404.
-
-**Rate limits**: requests count per host, all its tokens together (default 120 a minute); over it,
-429 with `Retry-After` seconds. Failed authentications count per client address (default 20 in
-10 minutes); over it, every request with a bearer token from that address, a valid one too, gets
-429 with `Retry-After` until the window ends.
-
-**Pagination**: lists take `page` (from 1) and `page_size` (default 20, at most 100) and answer
-`{"items": [...], "count": <total>}`.
-"""
 
 PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
@@ -203,6 +174,9 @@ def get_property(request: HttpRequest, property_id: int = Path(..., ge=1, le=MAX
 # --- bookings ------------------------------------------------------------------------------------
 
 bookings = Router(tags=["bookings"])
+# ninja 1.7: "operation" wraps the view function (after authentication), "view" the whole operation.
+bookings.add_decorator(claim_key, mode="operation")  # Idempotency-Key (bookings.api.idempotency)
+bookings.add_decorator(store_answer, mode="view")
 
 # Allowed on purpose: a PMS undoes a cancellation this way. The lifecycle never revives a retired
 # code: reconciling the confirmed booking plans a new one (locks.services.codes.booking_reconcile).
@@ -292,7 +266,8 @@ ROTATE_CODE = (
     "until when), and once the new code is on the lock the guest is sent it: with your door code change message, or "
     "Nowistay's default one when you have none (only a guest who was sent a door code by message is sent a change). "
     "The answer (202) is the booking: `code_rotation` tracks the three steps; read the booking again to follow them.\n\n"
-    "**Safe to retry**: while a rotation's lock steps are under way, and for two minutes after it was asked for, "
+    "**Safe to retry**: sent with an `Idempotency-Key`, a repeat gets the first answer again. Without one: while a "
+    "rotation's lock steps are under way, and for two minutes after it was asked for, "
     "another rotation is refused with 409 and nothing changes, so a request sent again after a lost answer never "
     "rotates twice. Also 409, with the reason in `detail`: a booking that is not confirmed, whose access was ended, "
     "whose stay is over, or whose code is not on the lock yet."
@@ -316,6 +291,63 @@ def rotate_code(request: HttpRequest, external_ref: str = ExternalRef):
     return Status(202, selectors.booking_of(host, booking.pk))
 
 
+# --- actions on the guest's access --------------------------------------------------------------
+
+
+def _act(request: HttpRequest, external_ref: str, action) -> Booking:
+    """Run `action(booking)` on the host's booking; 409 with the reason when it is refused."""
+    host = request.auth.host
+    booking = selectors.booking_by_ref(host, external_ref)
+    try:
+        action(booking)
+    except services.ActionRefused as refusal:
+        raise HttpError(409, str(refusal)) from None
+    return selectors.booking_of(host, booking.pk)
+
+
+ACTION_RESPONSES = {200: BookingOut, 409: ErrorOut, **ONE_ERRORS}
+
+
+@bookings.post(
+    "/{external_ref}/retry-now/",
+    response=ACTION_RESPONSES,
+    summary="Retry the guest's code now",
+    description="The dashboard's \"Retry now\": a code waiting for its next try, or one that failed, is tried at once "
+    "(when the vendor asked to wait, as soon as the wait ends). 409 with the reason when there is nothing to retry, a "
+    "worker holds the code right now, or it was retried a moment ago (a short cool-down). Answers the booking.",
+    operation_id="retry_code_now",
+)
+def retry_now(request: HttpRequest, external_ref: str = ExternalRef):
+    return _act(request, external_ref, lambda booking: services.booking_retry_code(booking=booking))
+
+
+@bookings.post(
+    "/{external_ref}/end-access/",
+    response=ACTION_RESPONSES,
+    summary="End the guest's access now",
+    description="Early departure: the guest's code is revoked at once, even mid-stay, and no new one is made until access "
+    "is restored (`access_ended_at` is set). 409 for a booking that is not confirmed or whose access already ended.",
+    operation_id="end_access",
+)
+def end_access(request: HttpRequest, external_ref: str = ExternalRef):
+    return _act(request, external_ref, lambda booking: services.booking_end_access_checked(booking=booking))
+
+
+@bookings.post(
+    "/{external_ref}/restore-access/",
+    response=ACTION_RESPONSES,
+    summary="Restore the guest's access",
+    description="Undo an early end of access: a confirmed booking whose stay is not over gets a new code (the revoked one "
+    "never comes back), on the usual schedule. 409 when its access was not ended.",
+    operation_id="restore_access",
+)
+def restore_access(request: HttpRequest, external_ref: str = ExternalRef):
+    return _act(request, external_ref, lambda booking: services.booking_restore_access_checked(booking=booking))
+
+
+locks, assignments = lock_routers(pagination=Pagination, read_errors=READ_ERRORS, one_errors=ONE_ERRORS)
 api.add_router("/properties", properties)
 api.add_router("/bookings", bookings)
+api.add_router("/locks", locks)
+api.add_router("/assignments", assignments)
 api.add_router("/events", "events.api.router")

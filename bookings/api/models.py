@@ -55,4 +55,29 @@ class ApiToken(models.Model):
         return ["read_pins"] if self.read_pins else []
 
 
+class IdempotencyKey(models.Model):
+    """A write request sent with an Idempotency-Key header, and the answer it got (bookings.api.idempotency).
+
+    `status_code` is null while the first request is still being answered. Kept 24 hours
+    (IDEMPOTENCY_KEY_LIFETIME), then pruned by the daily retention job.
+    """
+
+    host = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    method = models.CharField(max_length=8)
+    path = models.CharField(max_length=2048)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the method, path and body.")
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        app_label = "bookings"
+        constraints = [models.UniqueConstraint(fields=["host", "key"], name="one_idempotency_key_per_host")]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} ({self.key})"
+
+
 from bookings.api import checks  # noqa: E402,F401  (registers the API's system check)

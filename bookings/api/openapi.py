@@ -22,13 +22,33 @@ RESPONSE_HEADERS = {
     },
 }
 HEADERS_BY_STATUS = {"401": ("WWW-Authenticate",), "429": ("Retry-After",)}
+RESPONSE_HEADERS["Idempotent-Replayed"] = {
+    "description": "`true` when this is the stored answer to an earlier request with the same Idempotency-Key.",
+    "required": False,
+    "schema": {"type": "string", "enum": ["true"]},
+}
+WRITE_METHODS = ("post", "put", "patch", "delete")
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "Makes the request safe to send again (see the API description): 1 to 255 printable ASCII characters.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x20-\\x7e]+$"},
+}
+# The answers the key itself may cause (bookings.api.idempotency).
+IDEMPOTENCY_ERRORS = {
+    "409": "Refused in the present state, or a request with the same Idempotency-Key is still being answered.",
+    "422": "The Idempotency-Key was used for another request.",
+}
 
 
 def finish_document(document: dict[str, Any], *, site_url: str) -> dict[str, Any]:
     """Complete ninja's document in place (and return it)."""
     document["servers"] = [{"url": site_url.rstrip("/"), "description": "This Nowistay installation."}]
     document.setdefault("components", {})["headers"] = copy.deepcopy(RESPONSE_HEADERS)
-    for operation in _operations(document):
+    for method, operation in _operations(document):
+        if method in WRITE_METHODS:
+            _declare_idempotency(operation)
         _declare_response_headers(operation)
         for parameter in operation.get("parameters", []):
             _examples_as_a_map(parameter)
@@ -37,7 +57,18 @@ def finish_document(document: dict[str, Any], *, site_url: str) -> dict[str, Any
 
 def _operations(document: dict[str, Any]):
     for path_item in document.get("paths", {}).values():
-        yield from path_item.values()
+        yield from path_item.items()
+
+
+def _declare_idempotency(operation: dict[str, Any]) -> None:
+    operation.setdefault("parameters", []).append(copy.deepcopy(IDEMPOTENCY_KEY))
+    responses = operation.setdefault("responses", {})
+    for status, description in IDEMPOTENCY_ERRORS.items():
+        error = {"$ref": "#/components/schemas/ErrorOut"}
+        responses.setdefault(status, {"description": description, "content": {"application/json": {"schema": error}}})
+    for status, response in responses.items():
+        if str(status).startswith("2"):
+            response.setdefault("headers", {})["Idempotent-Replayed"] = {"$ref": "#/components/headers/Idempotent-Replayed"}
 
 
 def _declare_response_headers(operation: dict[str, Any]) -> None:

@@ -15,6 +15,7 @@ from pydantic import AfterValidator, ConfigDict, PlainSerializer, PlainValidator
 from bookings.api.rotation_schemas import CodeRotationOut
 from bookings.api.selectors import clock_change_view, code_view, lock_of, rotation_of
 from bookings.models import FIRST_BOOKING_DATE, LAST_BOOKING_DATE, Booking, BookingStatus
+from locks.code_problems import ERROR_CODES, WARNING_CODES
 from locks.providers import registry
 from locks.windows import check_in_time_of, check_out_time_of
 from nowistay.validators import forbidden_character, single_line_message
@@ -232,6 +233,18 @@ class PropertyOut(Schema):
         return {"provider": lock.account.provider, "brand": lock.account.provider_name, "name": lock.name}
 
 
+class CodeErrorOut(Schema):
+    code: Literal[tuple(ERROR_CODES)] = Field(..., description="What is wrong, as a machine-readable kind (see the API description).")
+    since: datetime = Field(..., description="Since when, UTC (e.g. the first failed attempt, or when a read-back found it).")
+    message: str = Field(..., description="The problem in plain words, for the host.")
+
+
+class CodeWarningOut(Schema):
+    code: Literal[tuple(WARNING_CODES)] = Field(..., description="What deserves a look, as a machine-readable kind.")
+    since: datetime = Field(..., description="Since when, UTC.")
+    message: str = Field(..., description="The warning in plain words, for the host.")
+
+
 class CodeOut(Schema):
     state: Literal[CODE_STATES] = Field(..., description="The code's state, as a machine-readable kind.")
     description: str = Field(..., description="The state in plain words, as the host dashboard shows it.")
@@ -265,6 +278,12 @@ class CodeOut(Schema):
         ...,
         description="Set when the lock reports its own clock (a time zone or a UTC offset) and it is not the property's over "
         "the code's window (an offset: at its start), so the code may open at the wrong hour; empty otherwise.",
+    )
+    errors: list[CodeErrorOut] = Field(
+        ..., description="What is wrong with the code now (empty when nothing is), oldest first. Kinds: " + ", ".join(ERROR_CODES) + "."
+    )
+    warnings: list[CodeWarningOut] = Field(
+        ..., description="What works but deserves a look, oldest first. Kinds: " + ", ".join(WARNING_CODES) + "."
     )
 
 

@@ -17,8 +17,9 @@ from bookings.api.models import ApiToken
 from bookings.models import Booking, Property
 from bookings.rotations import latest_rotation_view
 from locks.clock_notes import booking_clock_notes, code_clock_warning
+from locks.code_problems import code_errors, code_warnings, codes_with_findings
 from locks.code_status import code_to_show, describe_code
-from locks.models import AccessCode, CodeRotation, FallbackKind
+from locks.models import CodeRotation, FallbackKind
 
 LINK_HIDDEN = "hidden"  # the door link opens the door as the PIN does: same permission
 PIN_HIDDEN = "PIN hidden"  # replaces the PIN in the description for tokens without read_pins
@@ -36,7 +37,7 @@ def property_of(host, property_id: int) -> Property:
 
 
 def _bookings(host) -> QuerySet[Booking]:
-    codes = AccessCode.objects.select_related("lock__account").order_by("-id")
+    codes = codes_with_findings()  # with what locks.code_problems reads
     rotations = CodeRotation.objects.select_related("old_code__lock__account", "new_code__lock__account")
     return (
         Booking.objects.filter(property__host=host)
@@ -127,7 +128,13 @@ def code_view(booking: Booking, *, token: ApiToken | None, now: datetime | None 
         "last_used_at": code.last_used_at if code is not None else None,
         "fallback": (code.fallback or None) if code is not None else None,
         "clock_warning": code_clock_warning(code, booking.property.time_zone),
+        "errors": [_problem(problem) for problem in code_errors(code, now=now)],
+        "warnings": [_problem(problem) for problem in code_warnings(code, booking=booking, now=now)],
     }
+
+
+def _problem(problem) -> dict:
+    return {"code": problem.code, "since": problem.since, "message": problem.message}
 
 
 def clock_change_view(booking: Booking) -> dict | None:

@@ -294,13 +294,10 @@ class AccessCode(models.Model):
     awaiting_lock_since = models.DateTimeField(
         null=True, blank=True, help_text="Since when a write that may be on the lock is waited for in the vendor's listing."
     )
-    unconfirmed_write_at = models.DateTimeField(
-        null=True, blank=True,
-        help_text=(
-            "When a create that may be on the lock without being listed was last sent "
-            "(unanswered, accepted but not applied yet, or refused as already there)."
-        ),
-    )
+    unconfirmed_write_at = models.DateTimeField(null=True, blank=True, help_text=(
+        "When a create that may be on the lock without being listed was last sent "
+        "(unanswered, accepted but not applied yet, or refused as already there)."
+    ))
     awaiting_reason = models.CharField(
         max_length=16, blank=True, help_text="pending: the vendor accepted it; pin_taken: the vendor said the PIN is already on the lock."
     )
@@ -327,6 +324,7 @@ class AccessCode(models.Model):
     claimed_until = models.DateTimeField(null=True, blank=True)
     activated_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    retired_at = models.DateTimeField(null=True, blank=True, help_text="Superseded: when it was retired while still working.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -10,7 +10,7 @@ from locks.services.accounts import (
 )
 from locks.services.assignments import lock_assignment_remove, lock_assignment_set, property_reconcile
 from locks.services.codes import booking_end_access, booking_reconcile, booking_restore_access, code_regenerate
-from locks.services.retry_now import code_retry_now
+from locks.services.retry_now import code_retry_now, code_retry_now_outcome
 from locks.services.rotation import RotationRefused, code_rotate
 
 
@@ -63,6 +63,7 @@ __all__ = [
     "booking_reconcile",
     "booking_set_pending",
     "code_retry_now",
+    "code_retry_now_outcome",
     "code_rotate",
     "lock_assignment_remove",
     "lock_assignment_set",

@@ -240,7 +240,7 @@ def _claim_for_disconnect(code_id: int, now: datetime) -> str | None:
 def _record_left_valid(codes) -> None:
     """Codes that could not be revoked before the credentials go: on record as working until their end."""
     for code in codes.select_for_update(of=("self",)):
-        code.state = CodeState.SUPERSEDED
+        code.state, code.retired_at = CodeState.SUPERSEDED, timezone.now()
         code.next_attempt_at = code.lock_ends_at or code.ends_at
         code.last_error = DISCONNECT_NOTE
         code.save()

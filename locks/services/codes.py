@@ -263,7 +263,7 @@ def code_record_finished(code: AccessCode, state: str, now: datetime) -> None:
 def code_record_unrevocable(code: AccessCode, *, refusal: str = "") -> None:
     """Retired, but the vendor cannot revoke it (or refused to, saying `refusal`): on record as
     valid until its end, and the host told."""
-    code.state = CodeState.SUPERSEDED
+    code.state, code.retired_at = CodeState.SUPERSEDED, timezone.now()
     code.next_attempt_at = code.lock_ends_at or code.ends_at
     until = notifications.local_time(code.next_attempt_at, code.booking.property.time_zone)
     brand = code.lock.account.provider_name

@@ -208,6 +208,7 @@ def _offline_row(code: AccessCode) -> AccessCode:
 
 def _keep_unneeded_offline_code(row: AccessCode, now: datetime) -> None:
     row.state, row.is_current, row.next_attempt_at = CodeState.SUPERSEDED, False, row.lock_ends_at or row.ends_at
+    row.retired_at = now
     row.warning = "Issued offline as a fallback, not needed after all: it cannot be revoked remotely before it is used."[:500]
     row.save()
 

@@ -27,12 +27,12 @@ RETRYING_NOW = "Retrying now."
 RETRY_NOW_MIN_WINDOW = timedelta(hours=1)
 
 
-def code_retry_now(*, code_id: int, now: datetime | None = None) -> str:
+def code_retry_now_outcome(*, code_id: int, now: datetime | None = None) -> tuple[bool, str]:
     """ "Retry now" (host dashboard, staff admin): make a waiting or failed code due at once.
 
-    Returns a short sentence for the person who pressed the button. Nothing changes when there is
-    nothing to retry, a worker holds the code right now, or it was retried less than
-    LOCKS_RETRY_NOW_COOLDOWN_SECONDS ago. While the vendor asked us to wait (Retry-After), the
+    Returns whether a retry was made (or planned) and a short sentence for the person who pressed
+    the button. Nothing changes when there is nothing to retry, a worker holds the code right now,
+    or it was retried less than LOCKS_RETRY_NOW_COOLDOWN_SECONDS ago. While the vendor asked us to wait (Retry-After), the
     retry is made when the wait ends instead of now. The row lock makes concurrent presses take
     turns, so however many arrive together, one retry (one vendor request) comes of them.
     """
@@ -45,20 +45,25 @@ def code_retry_now(*, code_id: int, now: datetime | None = None) -> str:
             .first()
         )
         if code is None:
-            return "This code no longer exists."
+            return False, "This code no longer exists."
         if code.claimed_until is not None and code.claimed_until > now:
-            return "This code is already being worked on."
+            return False, "This code is already being worked on."
         refusal = _retry_refusal(code, now) or _cool_down_refusal(code, now)
         if refusal:
-            return refusal
+            return False, refusal
         due = max(now, code.vendor_wait_until or now)
         _make_due(code, due)
         code.manual_retry_at = now
         code.save()
         _enqueue_when_due(code.pk, due, now)
     if due > now:
-        return f"{code.lock.account.provider_name} asked us to wait until {_wait_end_words(code, now)}; Nowistay retries then."
-    return RETRYING_NOW
+        return True, f"{code.lock.account.provider_name} asked us to wait until {_wait_end_words(code, now)}; Nowistay retries then."
+    return True, RETRYING_NOW
+
+
+def code_retry_now(*, code_id: int, now: datetime | None = None) -> str:
+    """ "Retry now" for a person: the sentence of `code_retry_now_outcome`."""
+    return code_retry_now_outcome(code_id=code_id, now=now)[1]
 
 
 def _retry_refusal(code: AccessCode, now: datetime) -> str:

@@ -228,7 +228,7 @@ def _supersede(row: AccessCode, now: datetime) -> None:
     """A vendor that can neither change nor revoke: keep the old code on record, issue a new one."""
     if row.state != CodeState.UPDATING or not row.is_current:
         return
-    row.state, row.is_current = CodeState.SUPERSEDED, False
+    row.state, row.is_current, row.retired_at = CodeState.SUPERSEDED, False, now
     row.next_attempt_at = row.lock_ends_at or row.ends_at
     until = notifications.local_time(row.next_attempt_at, row.booking.property.time_zone)
     row.warning = f"Replaced by a new code after the booking changed; this one still works until {until}."

@@ -66,9 +66,11 @@ class Api:
     def __init__(self, client, document, token: str | None):
         self.client, self.document, self.token = client, document, token
 
-    def request(self, method: str, path: str, body=None, *, token: str | None = "default", raw: str | None = None, **params):
+    def request(
+        self, method: str, path: str, body=None, *, token: str | None = "default", raw: str | None = None, headers=None, **params
+    ):
         token = self.token if token == "default" else token
-        headers = {"authorization": f"Bearer {token}"} if token else {}
+        headers = {**({"authorization": f"Bearer {token}"} if token else {}), **(headers or {})}
         url = "/api/v1" + path
         if params:
             url += "?" + "&".join(f"{name}={value}" for name, value in params.items())
@@ -157,6 +159,12 @@ class TestDocument:
             "/api/v1/bookings/{external_ref}/cancel/",
             "/api/v1/bookings/{external_ref}/rotate-code/",
             "/api/v1/events/",
+            "/api/v1/bookings/{external_ref}/retry-now/",
+            "/api/v1/bookings/{external_ref}/end-access/",
+            "/api/v1/bookings/{external_ref}/restore-access/",
+            "/api/v1/locks/",
+            "/api/v1/locks/{lock_id}/",
+            "/api/v1/assignments/",
         }
         assert served["components"]["securitySchemes"] == {"TokenAuth": {"type": "http", "scheme": "bearer"}}
 
@@ -212,7 +220,8 @@ class TestAuthentication:
         for method, path in [
             ("GET", "/properties/"), ("GET", f"/properties/{prop.pk}/"), ("GET", "/bookings/"), ("GET", "/bookings/R1/"),
             ("PUT", "/bookings/R1/"), ("PATCH", "/bookings/R1/"), ("POST", "/bookings/R1/cancel/"),
-            ("POST", "/bookings/R1/rotate-code/"),
+            ("POST", "/bookings/R1/rotate-code/"), ("POST", "/bookings/R1/retry-now/"), ("POST", "/bookings/R1/end-access/"),
+            ("POST", "/bookings/R1/restore-access/"), ("GET", "/locks/"), ("GET", "/locks/1/"), ("GET", "/assignments/"),
         ]:
             response = api.request(method, path, {"guest_name": "X"} if method in ("PUT", "PATCH") else None, token=None)
             assert response.status_code == 401, (method, path)
@@ -478,6 +487,8 @@ class TestBookings:
             "last_used_at": None,
             "fallback": None,
             "clock_warning": "",
+            "errors": [],
+            "warnings": [],
         }
         assert body["clock_change"] is None
 

@@ -109,3 +109,48 @@ def test_concurrent_first_pushes_make_one_booking(attempt, host, assigned_proper
     assert ExternalBookingRef.objects.filter(host=host, ref=f"RACE-{attempt}").count() == 1
     assert AccessCode.objects.filter(is_current=True).count() == 1
     assert AccessCode.objects.count() == 1  # the loser's planned code was rolled back with it
+
+
+@needs_postgres
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_repeat_while_the_first_is_in_flight_is_409_then_replayed(host, assigned_property, no_broker, monkeypatch):
+    """Idempotency-Key: the first PUT is held inside the upsert while the same request arrives (409,
+    nothing done); once the first has answered, the same request gets its stored answer."""
+    from bookings import services
+
+    cache.clear()
+    prop = assigned_property()
+    token = api_token_create(host=host, name="PMS")[1]
+    arrival = timezone.now().date() + timedelta(days=1)
+    body = {"property": prop.pk, "guest_name": "Grace Guest", "arrival_date": arrival.isoformat(),
+            "departure_date": (arrival + timedelta(days=2)).isoformat(), "status": "confirmed"}
+    headers = {"authorization": f"Bearer {token}", "Idempotency-Key": "race-key"}
+    inside, answered = threading.Event(), threading.Event()
+    real_upsert = services.booking_upsert_external
+
+    def held_upsert(**kwargs):
+        inside.set()
+        assert answered.wait(timeout=30)
+        return real_upsert(**kwargs)
+
+    monkeypatch.setattr(services, "booking_upsert_external", held_upsert)
+
+    def send() -> object:
+        return Client().put("/api/v1/bookings/KEYED/", json.dumps(body), content_type="application/json", headers=headers)
+
+    results: list = []
+    first = threading.Thread(target=lambda: (results.append(send()), connection.close()))
+    first.start()
+    assert inside.wait(timeout=30)
+    second = send()
+    answered.set()
+    first.join(60)
+    monkeypatch.setattr(services, "booking_upsert_external", real_upsert)
+    replay = send()
+
+    assert second.status_code == 409 and "still being answered" in second.json()["detail"]
+    assert results[0].status_code == 201
+    assert replay.status_code == 201 and replay["Idempotent-Replayed"] == "true"
+    assert replay.json() == results[0].json()
+    assert Booking.objects.count() == 1
