@@ -25,6 +25,7 @@ class EventKind(models.TextChoices):
     CODE_FALLBACK_SENT = "access_code.fallback_sent", "Fallback code given"
     CODE_CONFIRMED = "access_code.confirmed_on_lock", "Code seen on its lock"
     CODE_DRIFT_REPAIRED = "access_code.drift_repaired", "Code changed or removed on the lock, being put back"
+    BOOKING_CODE_READY = "booking.code_ready", "Booking's code ready for its messages"
     TEST = "webhook.test", "Test event"
 
 

@@ -1,5 +1,7 @@
 """Writing events: one INSERT per signal, then one delivery per interested endpoint."""
 
+from dataclasses import replace
+
 from django.db.models import Q
 
 from events import queue
@@ -10,8 +12,15 @@ from locks.signals import CodeEvent
 CODE_FIELDS = ("pk", "state", "starts_at", "ends_at", "lock_id", "booking__property__host_id", "booking__external_ref__ref")
 
 
+# After these, the booking's code works on its lock with the times wanted: its messages may go
+# (the `codes_ready` moment), announced as the booking's event too, in the same INSERT.
+READY_KINDS = frozenset({"created", "changed", "fallback_sent"})
+BOOKING_CODE_READY = "booking.code_ready"
+
+
 def record_code_events(events: list[CodeEvent]) -> list[Event]:
     """Store `events` (codes since deleted are left out) and hand them to the endpoints."""
+    events = [*events, *(replace(event, kind=BOOKING_CODE_READY) for event in events if event.kind in READY_KINDS)]
     codes = {row["pk"]: row for row in AccessCode.objects.filter(pk__in={e.code_id for e in events}).values(*CODE_FIELDS)}
     rows = [_event_row(event, codes[event.code_id]) for event in events if event.code_id in codes]
     if not rows:
@@ -34,7 +43,7 @@ def _event_row(event: CodeEvent, code: dict) -> Event:
     }
     return Event(
         host_id=code["booking__property__host_id"],
-        kind=f"access_code.{event.kind}",
+        kind=event.kind if event.kind == BOOKING_CODE_READY else f"access_code.{event.kind}",
         booking_id=event.booking_id,
         code_id=event.code_id,
         occurred_at=event.occurred_at,
