@@ -4,6 +4,7 @@ from django.http import HttpRequest
 from ninja import Query, Router
 
 from bookings.api.schemas import ErrorOut, ValidationErrorOut
+from events import openapi  # noqa: F401  (adds the webhooks to the API's document)
 from events.models import Event, EventKind
 from events.payloads import envelope, pins_of
 from events.schemas import EventPage

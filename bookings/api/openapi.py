@@ -6,6 +6,7 @@ no way to declare response headers or a server read from the settings at request
 """
 
 import copy
+from collections.abc import Callable
 from typing import Any
 
 # The headers the API's own error handlers always send (bookings.api.api: unauthorized, throttled).
@@ -42,8 +43,20 @@ IDEMPOTENCY_ERRORS = {
 }
 
 
+# Sections other apps add to the document (the events app: its webhooks), registered when the module
+# holding their router is imported; this module never imports them.
+_EXTENSIONS: list[Callable[[dict[str, Any]], None]] = []
+
+
+def extend_document(extension: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any]], None]:
+    _EXTENSIONS.append(extension)
+    return extension
+
+
 def finish_document(document: dict[str, Any], *, site_url: str) -> dict[str, Any]:
     """Complete ninja's document in place (and return it)."""
+    for extension in _EXTENSIONS:
+        extension(document)
     document["servers"] = [{"url": site_url.rstrip("/"), "description": "This Nowistay installation."}]
     document.setdefault("components", {})["headers"] = copy.deepcopy(RESPONSE_HEADERS)
     for method, operation in _operations(document):
