@@ -15,6 +15,7 @@ ERROR_MAX_LENGTH = 500
 
 
 class EventKind(models.TextChoices):
+    CODE_SCHEDULED = "access_code.scheduled", "Code planned (created on its lock at its generation moment)"
     CODE_CREATED = "access_code.created", "Code created on its lock"
     CODE_CHANGED = "access_code.changed", "Code's times changed on its lock"
     CODE_REMOVED = "access_code.removed", "Code removed from its lock"

@@ -27,7 +27,7 @@ codes_ready = Signal()
 @dataclass(frozen=True)
 class CodeEvent:
     """Something that happened to a code, for integrations (the `events` app). `kind` is the
-    event's name without its `access_code.` prefix (created, changed, removed, failed, retrying,
+    event's name without its `access_code.` prefix (scheduled, created, changed, removed, failed, retrying,
     unrevocable, fallback_sent, first_used, confirmed_on_lock, drift_repaired); `data` holds small
     plain values, never a PIN."""
 

@@ -14,6 +14,7 @@ from locks.models import AccessCode, AccountStatus, CodeState, FallbackKind, Loc
 from locks.providers import registry
 from locks.providers.base import Capabilities
 from locks.services.planning import CodePlan, code_plan
+from locks.signals import CodeEvent, send_code_events
 from nowistay import dispatch
 
 PROCESS_CODE = "locks.process_code"  # the work of taking a code's step (locks.tasks sends it)
@@ -148,6 +149,7 @@ def _new_code(booking: Booking, lock: Lock, plan: CodePlan, now: datetime, pin: 
     set_plan(code, plan)
     code.next_attempt_at = plan.generate_at
     code.save()
+    send_code_events([CodeEvent("scheduled", code.pk, booking.pk, now, {"generate_at": plan.generate_at.isoformat()})])
     if plan.generate_at <= now:
         enqueue_code(code.pk)
     return code

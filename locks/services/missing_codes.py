@@ -26,6 +26,7 @@ from bookings.models import SMART_LOCK_ELIGIBILITY, Booking, BookingStatus
 from locks.models import AccessCode, AccountStatus, CodeState
 from locks.services.codes import set_plan
 from locks.services.planning import code_plan
+from locks.signals import CodeEvent, send_code_events
 
 logger = logging.getLogger(__name__)
 
@@ -105,7 +106,20 @@ def _plan(now: datetime) -> list[AccessCode]:
         bookings = bookings_missing_a_code(now).select_for_update(skip_locked=True, of=("self",))
         codes = [code for code in (_new_code(booking, now) for booking in bookings) if code is not None]
         AccessCode.objects.bulk_create(codes, ignore_conflicts=True)
+        _announce_scheduled(codes, now)
     return codes
+
+
+def _announce_scheduled(codes: list[AccessCode], now: datetime) -> None:
+    """The `scheduled` event of each code written (one query for their ids: an INSERT that ignores
+    conflicts returns none)."""
+    if not codes:
+        return
+    written = AccessCode.objects.filter(booking_id__in=[code.booking_id for code in codes], is_current=True, created_at__gte=now)
+    send_code_events([
+        CodeEvent("scheduled", code_id, booking_id, now, {"generate_at": generate_at.isoformat()})
+        for code_id, booking_id, generate_at in written.values_list("pk", "booking_id", "generate_at")
+    ])
 
 
 def _new_code(booking: Booking, now: datetime) -> AccessCode | None:

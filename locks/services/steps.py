@@ -98,6 +98,8 @@ class _ReadyCodes:
         kind = _event_kind(code.state, result.action)
         if kind:
             data = {"step": str(result.action), "detail": result.detail[:200]}
+            if kind == "retrying":  # the host was alerted at alert_at: integrations may escalate from then
+                data["past_alert"] = code.alert_at is not None and code.alert_at <= timezone.now()
             self._events.append(signals.CodeEvent(kind, code.pk, code.booking_id, timezone.now(), data))
         if self._codes or self._events:
             self._since = self._since if self._since is not None else time.monotonic()

@@ -16,6 +16,7 @@ from locks.providers import registry
 from locks.providers.base import CodeUse
 from locks.providers.exceptions import CodeStorageFull, LockOffline
 from locks.providers.fake import READ_BACK
+from locks.services import missing_codes
 from locks.services.backup_pool import tend_pools
 from locks.services.code_uses import record_uses
 from locks.services.ladder import run_ladder
@@ -150,3 +151,33 @@ def test_confirmed_on_lock_once_then_drift_repaired(assigned_property, book, rea
         "access_code.created", "booking.code_ready",
     ]
     assert Event.objects.get(kind="access_code.drift_repaired").payload["drift"] == "missing from the lock"
+
+
+def test_a_planned_code_is_announced_as_scheduled_by_the_booking_event_and_by_the_backstop(
+    assigned_property, book, fake_cloud, django_capture_on_commit_callbacks
+):
+    prop = assigned_property()
+    with freeze_time("2026-03-01 09:00:00"):
+        with django_capture_on_commit_callbacks(execute=True):
+            by_event = services.booking_created(booking=book(prop, date(2026, 3, 20), date(2026, 3, 22)))
+        missed = book(prop, date(2026, 3, 10), date(2026, 3, 12))  # its event was missed
+        with django_capture_on_commit_callbacks(execute=True):
+            missing_codes.missing_codes_pass(utc(2026, 3, 1, 9))
+    scheduled = Event.objects.filter(kind="access_code.scheduled").order_by("id")
+    assert [(event.booking_id, event.code_id) for event in scheduled] == [
+        (by_event.booking_id, by_event.pk), (missed.pk, current(missed).pk),
+    ]
+    assert scheduled[0].payload["state"] == CodeState.SCHEDULED and scheduled[0].payload["generate_at"] == by_event.generate_at.isoformat()
+
+
+def test_a_retry_past_the_alert_moment_says_so(assigned_property, book, fake_cloud, committed_tick):
+    prop = assigned_property()
+    fake_cloud.fail_next("create_code", LockOffline("The gateway is offline."), times=100)
+    with freeze_time("2026-03-11 09:00:00") as clock:
+        booking = book(prop, date(2026, 3, 12), date(2026, 3, 14))
+        services.booking_created(booking=booking)
+        committed_tick()
+        clock.move_to(current(booking).alert_at + timedelta(minutes=1))
+        committed_tick()
+    retries = [event.payload["past_alert"] for event in Event.objects.filter(kind="access_code.retrying").order_by("id")]
+    assert retries[0] is False and retries[-1] is True
