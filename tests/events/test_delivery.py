@@ -218,3 +218,19 @@ def test_timeouts_bound_the_call_and_a_transport_error_is_a_retried_failure(host
     assert responses.calls[0].request.req_kwargs["timeout"] == (5, 10)  # (redirects: test_a_redirect_is_a_failure...)
     row.refresh_from_db()
     assert (row.status, row.last_status_code, row.last_error) == (DeliveryStatus.FAILED, None, "ConnectionError")
+
+
+@responses.activate
+@freeze_time(START)
+def test_a_name_resolving_to_a_private_address_is_never_called(host, endpoint, enqueued, django_capture_on_commit_callbacks, monkeypatch):
+    import socket
+
+    internal = "https://hooks.internal.example/in"
+    hook = endpoint(url=internal)
+    responses.post(internal, status=204)
+    monkeypatch.setattr(socket, "getaddrinfo", lambda name, *args, **kwargs: [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.1.2.3", 0))])
+    [row] = deliveries_of(host, django_capture_on_commit_callbacks, (7,))
+    delivery.deliver(delivery_id=row.pk)
+    row.refresh_from_db()
+    assert len(responses.calls) == 0 and row.status == DeliveryStatus.FAILED  # retried later, never sent
+    assert "private address" in row.last_error and hook.url == internal
