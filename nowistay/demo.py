@@ -114,6 +114,7 @@ def banner(*, web_url: str, sandbox_url: str, api_token: str | None = None) -> l
         *two_factor_rows(),
         ("API docs", f"{web}/api/v1/docs/  token {api_token}"),
         ("Sandbox lock clouds", f"{sandbox_url.rstrip('/')}/  (door pages, fault switches, vendor sign-ins)"),
+        ("Webhooks received", f"{sandbox_url.rstrip('/')}/webhooks/  (the demo host's endpoint; signatures checked)"),
     ]
     return [
         rule,
