@@ -68,8 +68,9 @@ def test_booking_event_creates_the_code_through_process_code_without_a_pass(
         booking = book(prop, date(2026, 6, 2), date(2026, 6, 4))  # arriving tomorrow: due now
         with django_capture_on_commit_callbacks(execute=True) as callbacks:
             code = services.booking_created(booking=booking)
-    # One process_code task (eager here), then the codes_ready event the created code announces.
-    assert len(callbacks) == 2
+    # The code's `scheduled` event, one process_code task (eager here), then the codes_ready event
+    # the created code announces.
+    assert [callback.__qualname__.split(".")[0] for callback in callbacks] == ["send_code_events", "enqueue_on_commit", "_ReadyCodes"]
     code.refresh_from_db()
     assert code.state == CodeState.ACTIVE
     assert code.claim_token == "" and code.claimed_until is None
@@ -86,7 +87,8 @@ def test_booking_far_ahead_sends_no_task_and_no_task_does_anything(
         booking = book(prop, date(2026, 7, 20), date(2026, 7, 25))
         with django_capture_on_commit_callbacks(execute=True) as callbacks:
             code = services.booking_created(booking=booking)
-        assert callbacks == []
+        # Only the code's `scheduled` event for integrations: no task.
+        assert [callback.__qualname__.split(".")[0] for callback in callbacks] == ["send_code_events"]
 
         # Even sent by hand, or by beat, nothing is due.
         assert tasks.process_code.delay(code.pk).get() == "skipped"
