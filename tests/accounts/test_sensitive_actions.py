@@ -15,7 +15,6 @@ from django.utils import timezone
 from freezegun import freeze_time
 
 from accounts.models import SecurityEvent, SecurityEventKind
-from accounts.reauth import SESSION_KEY
 from bookings import services as booking_services
 from bookings.api.models import ApiToken
 from bookings.api.services import api_token_create
@@ -24,6 +23,7 @@ from bookings.models import BookingStatus
 from locks import services as lifecycle
 from locks.models import AccountStatus, CodeState, ProviderAccount
 from tests.helpers.lifecycle import current, tick
+from tests.helpers.sessions import sign_in
 from tests.vendors.ttlock import TTLockCloud
 
 pytestmark = pytest.mark.django_db
@@ -33,16 +33,6 @@ EXPORT_URL = "/bookings/codes/export.csv"
 ADDRESS = "192.0.2.44"
 
 
-def sign_in(client, user, *, confirmed: bool):
-    """Signed in; `confirmed`: the password was confirmed just now, else not at all."""
-    client.force_login(user)
-    session = client.session
-    if confirmed:
-        session[SESSION_KEY] = timezone.now().timestamp()
-    else:
-        session.pop(SESSION_KEY, None)
-    session.save()
-    return client
 
 
 def asked_to_confirm(response, back_to: str) -> bool:

@@ -13,26 +13,17 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import SecurityEvent, SecurityEventKind
-from accounts.reauth import SESSION_KEY
 from bookings.exports import HEADER, HEADER_WITHOUT_PIN
 from locks import services as lifecycle
 from locks.models import CodeState
 from tests.helpers.lifecycle import current, tick
+from tests.helpers.sessions import sign_in
 
 pytestmark = pytest.mark.django_db
 
 EXPORT_URL = "/bookings/export.csv"
 
 
-def sign_in(client, user, *, confirmed: bool):
-    client.force_login(user)
-    session = client.session
-    if confirmed:
-        session[SESSION_KEY] = timezone.now().timestamp()
-    else:
-        session.pop(SESSION_KEY, None)
-    session.save()
-    return client
 
 
 def rows_of(response) -> list[dict[str, str]]:
