@@ -10,6 +10,15 @@ RUN python -m venv /opt/venv
 COPY requirements.txt /tmp/requirements.txt
 RUN /opt/venv/bin/pip install --no-cache-dir --only-binary=:all: -r /tmp/requirements.txt
 
+# --- translations: the catalogues compiled by Django's compilemessages (GNU gettext's msgfmt) ------
+FROM build AS translations
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends gettext=0.21-12 \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY . .
+RUN /opt/venv/bin/python manage.py compilemessages -v 0
+
 # --- runtime ---------------------------------------------------------------------------------------
 FROM python:3.11-slim-bookworm
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -22,6 +31,7 @@ COPY --from=build /opt/venv /opt/venv
 # The code stays root's: the app user can read it, not change it (.dockerignore keeps out .venv,
 # .env, databases, var/ and caches).
 COPY . .
+COPY --from=translations /src/locale /app/locale
 # Hashed names and gzip copies (WhiteNoise's manifest storage, DEBUG off). collectstatic is no entry
 # point, so production's start-up refusal does not apply: the development SECRET_KEY serves here.
 # var/ is the one folder the app writes (beat's schedule file when run without --schedule).

@@ -12,7 +12,7 @@ PORT ?= 8000
 SANDBOX_PORT ?= 8100
 SANDBOX := http://127.0.0.1:$(SANDBOX_PORT)
 
-.PHONY: run test lint browser venv migrate demo worker beat web clean
+.PHONY: run test lint browser venv migrate demo worker beat web clean messages translations gettext
 
 # requirements.txt: what production runs (and all the image installs); requirements-dev.txt: that
 # and the development and test tools. `make test` installs both; `make run` the runtime and honcho.
@@ -28,8 +28,21 @@ $(RUN_STAMP): requirements.txt requirements-dev.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt '$(HONCHO)'
 	touch $(RUN_STAMP)
 
-migrate: $(RUN_STAMP)
+migrate: $(RUN_STAMP) messages
 	$(BIN)/python manage.py migrate --noinput
+
+# The translations (locale/*/LC_MESSAGES/django.po) compiled for Django: `make run`, `make test` and
+# the image build compile them; `make translations` updates the catalogues after text changed.
+messages: $(RUN_STAMP) gettext
+	$(BIN)/python manage.py compilemessages --ignore .venv --ignore 'node_modules' -v 0
+
+translations: $(RUN_STAMP) gettext
+	$(BIN)/python manage.py update_translations
+
+# GNU gettext (msgfmt, xgettext), which Django's compilemessages and makemessages run.
+gettext:
+	@command -v msgfmt >/dev/null || { echo "installing GNU gettext"; $(APT_GET) install -y -qq gettext >/dev/null 2>&1 \
+	  || { $(APT_GET) update -qq && $(APT_GET) install -y -qq gettext >/dev/null; }; }
 
 demo: migrate
 	$(BIN)/python manage.py seed_demo
@@ -47,7 +60,7 @@ run: demo
 	@echo "Nowistay: http://$(HOST):$(PORT)/   sandbox lock clouds and door pages: $(SANDBOX)/   (URLs and logins are printed again once everything is up)"
 	WEB_HOST=$(HOST) WEB_PORT=$(PORT) SANDBOX_PORT=$(SANDBOX_PORT) $(BIN)/honcho -f Procfile.dev start
 
-test: venv
+test: venv messages
 	$(BIN)/pytest
 
 # ruff, configured in pyproject.toml: every rule on the whole tree; the formatter only on the paths
@@ -71,4 +84,5 @@ browser:
 	@$(CHROMIUM) --version 2>/dev/null
 
 clean:
+	find locale -name '*.mo' -delete
 	rm -rf $(VENV) var db.sqlite3 db.sqlite3-wal db.sqlite3-shm .pytest_cache staticfiles

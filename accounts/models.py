@@ -87,3 +87,21 @@ class SessionCutoff(models.Model):
 
     def __str__(self) -> str:
         return f"sessions of user {self.user_id} begun before {self.cutoff}"
+
+
+class HostPreferences(models.Model):
+    """What a host chose for their own pages and emails."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, primary_key=True, on_delete=models.CASCADE, related_name="preferences")
+    language = models.CharField(
+        max_length=8, blank=True, choices=settings.LANGUAGES,
+        help_text="Pages and emails in this language; empty: the browser's language.",
+    )
+    # The browser's language at the last sign-in: the emails' language while `language` is empty.
+    browser_language = models.CharField(max_length=8, blank=True, editable=False)
+
+    class Meta:
+        verbose_name_plural = "host preferences"
+
+    def __str__(self) -> str:
+        return f"preferences of user {self.user_id}"

@@ -6,4 +6,4 @@ class NowistayConfig(AppConfig):
     verbose_name = "Nowistay"
 
     def ready(self) -> None:
-        from nowistay import startup  # noqa: F401  (registers the production settings' deploy check)
+        from nowistay import languages, startup  # noqa: F401  (the sign-in receiver; the production settings' deploy check)

@@ -71,6 +71,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "nowistay.languages.HostLanguageMiddleware",  # after auth: the host's profile language, else the browser's
     "django_otp.middleware.OTPMiddleware",  # request.user.is_verified(): signed in with the second factor
     "django.contrib.messages.middleware.MessageMiddleware",
     # After messages: ends idle sessions and those ended by "Sign out everywhere" (accounts.sessions).
@@ -93,6 +94,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
             ],
         },
     },
@@ -158,7 +160,10 @@ OTP_ADMIN_HIDE_SENSITIVE_DATA = True  # the admin never shows a TOTP secret or a
 SESSION_IDLE_TIMEOUT_SECONDS = env.int("SESSION_IDLE_TIMEOUT_SECONDS", default=1800)
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=12 * 3600)
 
-LANGUAGE_CODE = "en-gb"
+# Host pages and emails: the profile's language, else the browser's (nowistay.languages); catalogues in locale/.
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("fr", "Français"), ("es", "Español"), ("de", "Deutsch"), ("it", "Italiano"), ("pt", "Português")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -210,8 +215,7 @@ NUKI_CLIENT_SECRET = env.str("NUKI_CLIENT_SECRET", default="")
 IGLOOHOME_API_URL = env.str("IGLOOHOME_API_URL", default="https://api.igloodeveloper.co/igloohome")
 IGLOOHOME_AUTH_URL = env.str("IGLOOHOME_AUTH_URL", default="https://auth.igloohome.co")
 VENDOR_HTTP_TIMEOUT_SECONDS = env.float("VENDOR_HTTP_TIMEOUT_SECONDS", default=20.0)
-# Any vendor's addresses from the environment (<VENDOR>_API_URL, <VENDOR>_AUTH_URL): each provider
-# reads its own with its public default, so a vendor added to the registry needs no line here.
+# Any vendor's addresses from the environment (<VENDOR>_API_URL, <VENDOR>_AUTH_URL), each with its public default.
 globals().update({name: value for name, value in os.environ.items() if re.fullmatch(r"[A-Z][A-Z0-9]*_(API|AUTH)_URL", name)})
 # `make run` (DEBUG, SANDBOX_URL): every vendor on the sandbox's virtual clouds, at the addresses the
 # sandbox declares (a vendor added there needs no line here); a setting given in the environment wins.
@@ -253,8 +257,7 @@ LOCKS_VENDOR_MONTHLY_BUDGET = _calls_per_vendor("LOCKS_VENDOR_MONTHLY_BUDGET", {
 LOCKS_VENDOR_DAILY_BUDGET = _calls_per_vendor("LOCKS_VENDOR_DAILY_BUDGET", {"tedee": 700 * 24})
 
 # --- Vendor rate limits (locks/providers/rate_limits.py; counted in Redis, REDIS_URL, by every process) ---
-# Per vendor: "app", every request of our developer app whatever the account; "account", the requests
-# made for one connected account. `limits` strings ("20/second", several joined with ";"); "" is none.
+# Per vendor: "app" (our developer app) and "account" (one connected account); `limits` strings ("20/second;…").
 # Environment: LOCKS_RATE_LIMIT_<VENDOR>_APP and _ACCOUNT (e.g. LOCKS_RATE_LIMIT_TEDEE_ACCOUNT=650/hour).
 # A request over a limit waits (its step is rescheduled at the window's end), never fails.
 LOCKS_RATE_LIMITS_ENABLED = env.bool("LOCKS_RATE_LIMITS_ENABLED", default=True)
@@ -281,8 +284,7 @@ CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 
 # Requests per host (the PMS API, /api/v1/), all its tokens together, e.g. 120/minute; over it, 429.
 API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="120/minute")
-# Failed bearer authentications (unknown, revoked or expired token) per client address; over it,
-# every bearer request from that address answers 429 until the window ends.
+# Failed bearer authentications per client address; over it, that address gets 429 until the window ends.
 API_AUTH_FAILURE_LIMIT = env.str("API_AUTH_FAILURE_LIMIT", default="20/10minutes")
 # Active (neither revoked nor expired) API tokens a host may hold at once.
 API_MAX_TOKENS_PER_HOST = env.int("API_MAX_TOKENS_PER_HOST", default=10)
@@ -305,8 +307,7 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
-# Worker and beat log what is printed to their stdout (the console email backend's emails under
-# `make run`) through the "celery.redirected" logger; Celery's default level for it is WARNING.
+# Worker and beat log their stdout (`make run`'s console emails) through "celery.redirected" (WARNING by default).
 CELERY_WORKER_REDIRECT_STDOUTS_LEVEL = "INFO"
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
@@ -375,10 +376,8 @@ METRICS_VENDOR_CALL_WINDOW_SECONDS = env.int("METRICS_VENDOR_CALL_WINDOW_SECONDS
 SECURE_REDIRECT_EXEMPT = [r"^metrics$"]
 
 # --- HTTPS, cookies and security headers -----------------------------------------------------
-# Cookies default to HTTPS-only in production (DEBUG off) and not on a developer's http:// machine.
-# Redirects and HSTS stay off until set (deploy/production.env.example has the production values,
-# with which `manage.py check --deploy` is clean): a redirect behind a TLS proxy that does not say
-# so loops, and HSTS cannot be taken back from browsers that saw it.
+# Cookies HTTPS-only with DEBUG off. Redirects and HSTS off until set (deploy/production.env.example):
+# a redirect behind a TLS proxy that does not say so loops; HSTS cannot be taken back.
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
 # Only behind a proxy that sets this header on every request (and drops a client's own).
 SECURE_PROXY_SSL_HEADER = proxy_ssl_header(env.str("SECURE_PROXY_SSL_HEADER", default=""))
@@ -386,6 +385,7 @@ SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE  # the language a visitor chose before signing in
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 # Lax, not Strict: the vendors' sign-in pages (Tedee, Nuki) redirect back to a page that needs the session.
 SESSION_COOKIE_SAMESITE = same_site("SESSION_COOKIE_SAMESITE", env.str("SESSION_COOKIE_SAMESITE", default="Lax"))

@@ -6,6 +6,7 @@ from nowistay import health, views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("language/", views.choose_language, name="choose_language"),
     # Sign-in (throttled, with the second factor), sign-out and password reset; the admin signs in here too.
     path("accounts/", include("accounts.auth_urls")),
     path("accounts/", include("accounts.urls")),

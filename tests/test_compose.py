@@ -215,6 +215,12 @@ def test_the_image_compiles_static_files_and_probes_liveness():
     assert ("CMD", '["gunicorn", "--config", "deploy/gunicorn.conf.py", "nowistay.wsgi:application"]') in stage
 
 
+def test_the_image_carries_the_compiled_translations():
+    text = DOCKERFILE.read_text()
+    assert "manage.py compilemessages" in text
+    assert ("COPY", "--from=translations /src/locale /app/locale") in final_stage()
+
+
 def test_dockerignore_keeps_local_state_and_secrets_out_of_the_image():
     entries = {line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()}
     expected = {
