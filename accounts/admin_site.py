@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import urlencode
+from django.utils.translation import gettext as _
 
 from accounts.reauth import safe_next
 from accounts.two_factor import has_two_factor
@@ -31,5 +32,5 @@ class VerifiedAdminSite(admin.AdminSite):
             return render(request, "admin/staff_only.html", status=403)
         if has_two_factor(user):
             return HttpResponseRedirect(f"{reverse('sign_in_code')}?{urlencode({REDIRECT_FIELD_NAME: back_to})}")
-        messages.warning(request, "The admin needs two-factor authentication: turn it on here first.")
+        messages.warning(request, _("The admin needs two-factor authentication: turn it on here first."))
         return HttpResponseRedirect(f"{reverse('security:two_factor_setup')}?{urlencode({REDIRECT_FIELD_NAME: back_to})}")

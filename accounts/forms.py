@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib.auth import authenticate, password_validation
 from django.contrib.auth.forms import PasswordChangeForm, PasswordResetForm, SetPasswordForm
+from django.utils.translation import gettext_lazy as _, ngettext
 
 from accounts.two_factor import RECOVERY_CODE_COUNT
 from nowistay.fields import SingleLineEmailFormField, SingleLineFormField
@@ -13,7 +14,7 @@ class ConfirmPasswordForm(forms.Form):
     sign-in throttle counts a wrong one too)."""
 
     password = SingleLineFormField(
-        label="Your password", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True})
+        label=_("Your password"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True})
     )
 
     def __init__(self, *args, request, **kwargs):
@@ -25,7 +26,7 @@ class ConfirmPasswordForm(forms.Form):
         user = self.request.user
         confirmed = authenticate(self.request, username=user.get_username(), password=password)
         if confirmed is None or confirmed.pk != user.pk:
-            raise forms.ValidationError("That is not your password.", code="wrong_password")
+            raise forms.ValidationError(_("That is not your password."), code="wrong_password")
         return password
 
 
@@ -33,7 +34,7 @@ class AuthenticatorCodeForm(forms.Form):
     """A code from the authenticator app: the six digits it shows now."""
 
     code = SingleLineFormField(
-        label="Code from your authenticator app", max_length=20,
+        label=_("Code from your authenticator app"), max_length=20,
         widget=forms.TextInput(attrs={**CODE_WIDGET_ATTRIBUTES, "inputmode": "numeric"}),
     )
 
@@ -42,9 +43,17 @@ class SignInCodeForm(forms.Form):
     """The second step of signing in: the authenticator's code, or one of the recovery codes."""
 
     code = SingleLineFormField(
-        label="Code from your authenticator app, or a recovery code", max_length=20, widget=forms.TextInput(attrs=CODE_WIDGET_ATTRIBUTES),
-        help_text=f"Six digits from the app; or, without your phone, one of the {RECOVERY_CODE_COUNT} recovery codes (each works once).",
+        label=_("Code from your authenticator app, or a recovery code"), max_length=20,
+        widget=forms.TextInput(attrs=CODE_WIDGET_ATTRIBUTES),
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["code"].help_text = ngettext(
+            "Six digits from the app; or, without your phone, one of the %(count)d recovery codes (each works once).",
+            "Six digits from the app; or, without your phone, one of the %(count)d recovery codes (each works once).",
+            RECOVERY_CODE_COUNT,
+        ) % {"count": RECOVERY_CODE_COUNT}
 
 
 def new_password_field(label: str, *, with_help: bool = False) -> SingleLineFormField:
@@ -57,8 +66,8 @@ def new_password_field(label: str, *, with_help: bool = False) -> SingleLineForm
 class PlainTextSetPasswordForm(SetPasswordForm):
     """Django's new-password form (the reset link's page) with the plain-text rule on each field."""
 
-    new_password1 = new_password_field("New password", with_help=True)
-    new_password2 = new_password_field("New password again")
+    new_password1 = new_password_field(_("New password"), with_help=True)
+    new_password2 = new_password_field(_("New password again"))
 
 
 class ThrottledPasswordChangeForm(PasswordChangeForm):
@@ -67,10 +76,10 @@ class ThrottledPasswordChangeForm(PasswordChangeForm):
     A password with a control character is refused on the field, before any check."""
 
     old_password = SingleLineFormField(
-        label="Current password", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+        label=_("Current password"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
     )
-    new_password1 = new_password_field("New password", with_help=True)
-    new_password2 = new_password_field("New password again")
+    new_password1 = new_password_field(_("New password"), with_help=True)
+    new_password2 = new_password_field(_("New password again"))
 
     def __init__(self, user, *args, request, **kwargs):
         super().__init__(user, *args, **kwargs)
@@ -86,5 +95,5 @@ class ThrottledPasswordChangeForm(PasswordChangeForm):
 
 class PlainTextPasswordResetForm(PasswordResetForm):
     email = SingleLineEmailFormField(
-        label="Email", max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True})
+        label=_("Email"), max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True})
     )

@@ -1,6 +1,7 @@
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
+from django.utils.translation import gettext as _, ngettext
 
 from accounts import sessions
 from accounts.events import record_security_event
@@ -20,14 +21,18 @@ class SessionSecurityMiddleware:
             now = sessions.now()
             if sessions.ended_elsewhere(request):
                 sessions.session_end(request)
-                messages.info(request, "You were signed out on this device. Sign in again to go on.")
+                messages.info(request, _("You were signed out on this device. Sign in again to go on."))
                 return self.after_sign_out(request)
             if sessions.idle_too_long(request.session, now=now):
                 record_security_event(kind=SecurityEventKind.SESSION_EXPIRED, user=request.user, request=request)
                 sessions.session_end(request)
-                messages.info(
-                    request, f"You were signed out after {sessions.idle_minutes()} minutes without activity. Sign in again to go on."
+                minutes = sessions.idle_minutes()
+                message = ngettext(
+                    "You were signed out after %(minutes)d minute without activity. Sign in again to go on.",
+                    "You were signed out after %(minutes)d minutes without activity. Sign in again to go on.",
+                    minutes,
                 )
+                messages.info(request, message % {"minutes": minutes})
                 return self.after_sign_out(request)
             sessions.note_activity(request.session, now=now)
         return self.get_response(request)

@@ -3,31 +3,32 @@ a token or a PIN."""
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class SecurityEventKind(models.TextChoices):
-    SIGNED_IN = "signed_in", "Signed in"
-    SIGN_IN_FAILED = "sign_in_failed", "Sign-in failed"
-    LOCKED_OUT = "locked_out", "Locked out after failed sign-ins"
-    LOCK_OUT_LIFTED = "lock_out_lifted", "Lock-out lifted"
-    SIGNED_OUT = "signed_out", "Signed out"
-    SIGNED_OUT_EVERYWHERE = "signed_out_everywhere", "Signed out everywhere"
-    SESSION_EXPIRED = "session_expired", "Session ended after inactivity"
-    PASSWORD_CHANGED = "password_changed", "Password changed"
-    PASSWORD_RESET_REQUESTED = "password_reset_requested", "Password reset requested"
-    PASSWORD_RESET = "password_reset", "Password reset"
-    REAUTHENTICATED = "reauthenticated", "Identity confirmed again"
-    REAUTHENTICATION_FAILED = "reauthentication_failed", "Identity confirmation failed"
-    TWO_FACTOR_ENABLED = "two_factor_enabled", "Two-factor authentication turned on"
-    TWO_FACTOR_DISABLED = "two_factor_disabled", "Two-factor authentication turned off"
-    TWO_FACTOR_FAILED = "two_factor_failed", "Two-factor code refused"
-    RECOVERY_CODES_CREATED = "recovery_codes_created", "Recovery codes created"
-    RECOVERY_CODE_USED = "recovery_code_used", "Recovery code used"
-    API_TOKEN_CREATED = "api_token_created", "API token created"
-    API_TOKEN_REVOKED = "api_token_revoked", "API token revoked"
-    LOCK_ACCOUNT_CONNECTED = "lock_account_connected", "Lock account connected"
-    LOCK_ACCOUNT_DISCONNECTED = "lock_account_disconnected", "Lock account disconnected"
-    CODES_EXPORTED = "codes_exported", "Door codes exported"
+    SIGNED_IN = "signed_in", _("Signed in")
+    SIGN_IN_FAILED = "sign_in_failed", _("Sign-in failed")
+    LOCKED_OUT = "locked_out", _("Locked out after failed sign-ins")
+    LOCK_OUT_LIFTED = "lock_out_lifted", _("Lock-out lifted")
+    SIGNED_OUT = "signed_out", _("Signed out")
+    SIGNED_OUT_EVERYWHERE = "signed_out_everywhere", _("Signed out everywhere")
+    SESSION_EXPIRED = "session_expired", _("Session ended after inactivity")
+    PASSWORD_CHANGED = "password_changed", _("Password changed")
+    PASSWORD_RESET_REQUESTED = "password_reset_requested", _("Password reset requested")
+    PASSWORD_RESET = "password_reset", _("Password reset")
+    REAUTHENTICATED = "reauthenticated", _("Identity confirmed again")
+    REAUTHENTICATION_FAILED = "reauthentication_failed", _("Identity confirmation failed")
+    TWO_FACTOR_ENABLED = "two_factor_enabled", _("Two-factor authentication turned on")
+    TWO_FACTOR_DISABLED = "two_factor_disabled", _("Two-factor authentication turned off")
+    TWO_FACTOR_FAILED = "two_factor_failed", _("Two-factor code refused")
+    RECOVERY_CODES_CREATED = "recovery_codes_created", _("Recovery codes created")
+    RECOVERY_CODE_USED = "recovery_code_used", _("Recovery code used")
+    API_TOKEN_CREATED = "api_token_created", _("API token created")
+    API_TOKEN_REVOKED = "api_token_revoked", _("API token revoked")
+    LOCK_ACCOUNT_CONNECTED = "lock_account_connected", _("Lock account connected")
+    LOCK_ACCOUNT_DISCONNECTED = "lock_account_disconnected", _("Lock account disconnected")
+    CODES_EXPORTED = "codes_exported", _("Door codes exported")
 
 
 class SecurityEvent(models.Model):
@@ -35,7 +36,7 @@ class SecurityEvent(models.Model):
     a username that does not exist (the username tried is kept, as typed, cut short)."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="security_events")
-    username = models.CharField(max_length=150, blank=True, help_text="As typed at a failed sign-in; the account's otherwise.")
+    username = models.CharField(max_length=150, blank=True, help_text=_("As typed at a failed sign-in; the account's otherwise."))
     kind = models.CharField(max_length=32, choices=SecurityEventKind.choices)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=200, blank=True)
@@ -58,8 +59,10 @@ class SignInLockout(models.Model):
     too many failed sign-ins (accounts.throttle). It lasts until `ends_at`, unless staff lift it;
     each earlier lock-out of the same account or address still remembered makes the next one longer."""
 
-    username = models.CharField(max_length=255, blank=True, help_text="The account locked out; empty when only the address was.")
-    ip_address = models.GenericIPAddressField(null=True, blank=True, help_text="The address locked out; empty when only the account was.")
+    username = models.CharField(max_length=255, blank=True, help_text=_("The account locked out; empty when only the address was."))
+    ip_address = models.GenericIPAddressField(
+        null=True, blank=True, help_text=_("The address locked out; empty when only the account was.")
+    )
     locked_at = models.DateTimeField()
     ends_at = models.DateTimeField()
     lifted_at = models.DateTimeField(null=True, blank=True)
@@ -67,7 +70,7 @@ class SignInLockout(models.Model):
 
     class Meta:
         ordering = ["-locked_at", "-id"]
-        verbose_name = "sign-in lock-out"
+        verbose_name = _("sign-in lock-out")
         indexes = [
             models.Index(fields=["username", "-ends_at"], name="lockout_username_idx"),
             models.Index(fields=["ip_address", "-ends_at"], name="lockout_address_idx"),
@@ -95,13 +98,13 @@ class HostPreferences(models.Model):
     user = models.OneToOneField(settings.AUTH_USER_MODEL, primary_key=True, on_delete=models.CASCADE, related_name="preferences")
     language = models.CharField(
         max_length=8, blank=True, choices=settings.LANGUAGES,
-        help_text="Pages and emails in this language; empty: the browser's language.",
+        help_text=_("Pages and emails in this language; empty: the browser's language."),
     )
     # The browser's language at the last sign-in: the emails' language while `language` is empty.
     browser_language = models.CharField(max_length=8, blank=True, editable=False)
 
     class Meta:
-        verbose_name_plural = "host preferences"
+        verbose_name_plural = _("host preferences")
 
     def __str__(self) -> str:
         return f"preferences of user {self.user_id}"

@@ -1,16 +1,15 @@
 """The host's Security page (/settings/security/): two-factor authentication, the password, signing
 out everywhere, and the account's security log."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import REDIRECT_FIELD_NAME, update_session_auth_hash
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext as _, gettext_noop
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -83,7 +82,8 @@ def _two_factor_turned_on(request: HttpRequest, device) -> HttpResponse:
     otp_login(request, device)
     sessions.sessions_end_others(request, now=sessions.now())
     record_security_event(
-        kind=SecurityEventKind.TWO_FACTOR_ENABLED, user=request.user, request=request, detail=gettext_noop("Every other session was signed out.")
+        kind=SecurityEventKind.TWO_FACTOR_ENABLED, user=request.user, request=request,
+        detail=gettext_noop("Every other session was signed out.")
     )
     record_security_event(kind=SecurityEventKind.RECOVERY_CODES_CREATED, user=request.user, request=request)
     back_to = safe_next(request, request.GET.get(REDIRECT_FIELD_NAME), reverse("security:index"))
@@ -100,7 +100,8 @@ def recovery_codes_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         codes = two_factor.recovery_codes_replace(request.user)
         record_security_event(
-            kind=SecurityEventKind.RECOVERY_CODES_CREATED, user=request.user, request=request, detail=gettext_noop("The earlier codes no longer work.")
+            kind=SecurityEventKind.RECOVERY_CODES_CREATED, user=request.user, request=request,
+            detail=gettext_noop("The earlier codes no longer work.")
         )
         return render(request, "accounts/recovery_codes.html", {"codes": codes, "first_time": False, "next": reverse("security:index")})
     return render(request, "accounts/recovery_codes_new.html")

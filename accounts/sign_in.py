@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model, login
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
+from django.utils.translation import gettext_noop
 from django_otp import login as otp_login
 
 from accounts.events import record_security_event
@@ -76,7 +77,8 @@ def pending_of_signed_in(request: HttpRequest, next_url: str) -> PendingSignIn:
 def finish(request: HttpRequest, sign_in: PendingSignIn, check: CodeCheck) -> None:
     """The right code: sign in (or, signed in already, mark the session verified)."""
     request.session.pop(PENDING, None)
-    setattr(request, SIGN_IN_DETAIL, "with a recovery code" if check.recovery_code else "with the authenticator app")
+    detail = gettext_noop("with a recovery code") if check.recovery_code else gettext_noop("with the authenticator app")
+    setattr(request, SIGN_IN_DETAIL, detail)
     if sign_in.backend is not None:
         login(request, sign_in.user, backend=sign_in.backend)
     else:

@@ -8,7 +8,8 @@ from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
-from django.utils import timezone
+from django.utils import dateformat, timezone
+from django.utils.translation import gettext as _, gettext_lazy, gettext_noop
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
@@ -45,16 +46,17 @@ def confirm(request: HttpRequest) -> HttpResponse:
             check = check_code(request.user, code_form.cleaned_data["code"], recovery_codes=False)
             if check.accepted:
                 otp_login(request, check.device)  # a right code also completes this session's second factor
-                return _confirmed(request, back_to, detail="with the authenticator app")
+                return _confirmed(request, back_to, detail=gettext_noop("with the authenticator app"))
             _add_code_error(code_form, check, WRONG_AUTHENTICATOR_CODE)
             record_security_event(
-                kind=SecurityEventKind.REAUTHENTICATION_FAILED, user=request.user, request=request, detail="Wrong authenticator code."
+                kind=SecurityEventKind.REAUTHENTICATION_FAILED, user=request.user, request=request,
+                detail=gettext_noop("Wrong authenticator code.")
             )
             if check.throttled_until is None:  # a code django-otp refused to check is no new guess
                 count_failed_sign_in(request, username)
     elif request.method == "POST":
         if form.is_valid():
-            return _confirmed(request, back_to, detail="with the password")
+            return _confirmed(request, back_to, detail=gettext_noop("with the password"))
         record_security_event(kind=SecurityEventKind.REAUTHENTICATION_FAILED, user=request.user, request=request)
     minutes = int(max_age().total_seconds() // 60)
     status = 400 if form.errors or (code_form is not None and code_form.errors) else 200
@@ -65,17 +67,18 @@ def confirm(request: HttpRequest) -> HttpResponse:
 def _confirmed(request: HttpRequest, back_to: str, *, detail: str) -> HttpResponse:
     mark_recently_authenticated(request)
     record_security_event(kind=SecurityEventKind.REAUTHENTICATED, user=request.user, request=request, detail=detail)
-    messages.success(request, "Thank you: you can go ahead.")
+    messages.success(request, _("Thank you: you can go ahead."))
     return redirect(back_to)
 
 
-WRONG_AUTHENTICATOR_CODE = "That code is not right. Type the six digits your authenticator app shows now."
-WRONG_SIGN_IN_CODE = "That code is not right. Type the six digits your app shows now, or an unused recovery code."
+WRONG_AUTHENTICATOR_CODE = gettext_lazy("That code is not right. Type the six digits your authenticator app shows now.")
+WRONG_SIGN_IN_CODE = gettext_lazy("That code is not right. Type the six digits your app shows now, or an unused recovery code.")
 
 
 def _add_code_error(form, check: CodeCheck, wrong: str) -> None:
     if check.throttled_until is not None:
-        form.add_error("code", f"Too many wrong codes: try again after {check.throttled_until:%H:%M:%S} UTC.")
+        until = dateformat.format(check.throttled_until, "H:i:s")
+        form.add_error("code", _("Too many wrong codes: try again after %(time)s UTC.") % {"time": until})
     else:
         form.add_error("code", wrong)
 
@@ -102,7 +105,7 @@ def sign_in_code(request: HttpRequest) -> HttpResponse:
     if pending is None:
         user = request.user
         if not (user.is_authenticated and not user.is_verified() and has_two_factor(user)):
-            messages.info(request, "Sign in again: the step asking for your code expires after a few minutes.")
+            messages.info(request, _("Sign in again: the step asking for your code expires after a few minutes."))
             return redirect("login")
         pending = sign_in.pending_of_signed_in(request, safe_next(request, request.GET.get(REDIRECT_FIELD_NAME), reverse("home")))
     username = pending.user.get_username()
@@ -129,14 +132,17 @@ class RecordingPasswordResetForm(PlainTextPasswordResetForm):
         if not reset_requests_allowed(request, self.cleaned_data["email"]):
             # The same page as always (no hint whether the address has an account), and no email:
             # the form must not become a way to flood someone's inbox.
-            record_security_event(kind=SecurityEventKind.PASSWORD_RESET_REQUESTED, request=request, detail="Not sent: too many requests.")
+            record_security_event(
+                kind=SecurityEventKind.PASSWORD_RESET_REQUESTED, request=request, detail=gettext_noop("Not sent: too many requests.")
+            )
             return None
         users = list(self.get_users(self.cleaned_data["email"]))
         for user in users:
             record_security_event(kind=SecurityEventKind.PASSWORD_RESET_REQUESTED, user=user, request=request)
         if not users:
             record_security_event(
-                kind=SecurityEventKind.PASSWORD_RESET_REQUESTED, request=request, detail="No active account has the address typed."
+                kind=SecurityEventKind.PASSWORD_RESET_REQUESTED, request=request,
+                detail=gettext_noop("No active account has the address typed.")
             )
         return super().save(*args, request=request, **kwargs)
 

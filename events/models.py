@@ -6,6 +6,7 @@ event is delivered to an endpoint (or served to a token) allowed to read PINs.
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from nowistay.crypto import EncryptedTextField
 from nowistay.fields import SingleLineCharField
@@ -15,19 +16,19 @@ ERROR_MAX_LENGTH = 500
 
 
 class EventKind(models.TextChoices):
-    CODE_SCHEDULED = "access_code.scheduled", "Code planned (created on its lock at its generation moment)"
-    CODE_CREATED = "access_code.created", "Code created on its lock"
-    CODE_CHANGED = "access_code.changed", "Code's times changed on its lock"
-    CODE_REMOVED = "access_code.removed", "Code removed from its lock"
-    CODE_FAILED = "access_code.failed", "Code could not be set"
-    CODE_RETRYING = "access_code.retrying", "Code failed for now, retried later"
-    CODE_UNREVOCABLE = "access_code.unrevocable", "Code cannot be removed before its end"
-    CODE_FIRST_USED = "access_code.first_used", "Code used for the first time"
-    CODE_FALLBACK_SENT = "access_code.fallback_sent", "Fallback code given"
-    CODE_CONFIRMED = "access_code.confirmed_on_lock", "Code seen on its lock"
-    CODE_DRIFT_REPAIRED = "access_code.drift_repaired", "Code changed or removed on the lock, being put back"
-    BOOKING_CODE_READY = "booking.code_ready", "Booking's code ready for its messages"
-    TEST = "webhook.test", "Test event"
+    CODE_SCHEDULED = "access_code.scheduled", _("Code planned (created on its lock at its generation moment)")
+    CODE_CREATED = "access_code.created", _("Code created on its lock")
+    CODE_CHANGED = "access_code.changed", _("Code's times changed on its lock")
+    CODE_REMOVED = "access_code.removed", _("Code removed from its lock")
+    CODE_FAILED = "access_code.failed", _("Code could not be set")
+    CODE_RETRYING = "access_code.retrying", _("Code failed for now, retried later")
+    CODE_UNREVOCABLE = "access_code.unrevocable", _("Code cannot be removed before its end")
+    CODE_FIRST_USED = "access_code.first_used", _("Code used for the first time")
+    CODE_FALLBACK_SENT = "access_code.fallback_sent", _("Fallback code given")
+    CODE_CONFIRMED = "access_code.confirmed_on_lock", _("Code seen on its lock")
+    CODE_DRIFT_REPAIRED = "access_code.drift_repaired", _("Code changed or removed on the lock, being put back")
+    BOOKING_CODE_READY = "booking.code_ready", _("Booking's code ready for its messages")
+    TEST = "webhook.test", _("Test event")
 
 
 class Event(models.Model):
@@ -54,17 +55,17 @@ class WebhookEndpoint(models.Model):
 
     host = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="webhook_endpoints",
-        help_text="Empty: a platform-wide endpoint receiving every host's events.",
+        help_text=_("Empty: a platform-wide endpoint receiving every host's events."),
     )
-    url = models.URLField("URL", max_length=URL_MAX_LENGTH)
+    url = models.URLField(_("URL"), max_length=URL_MAX_LENGTH)
     description = SingleLineCharField(max_length=100, blank=True)
-    kinds = models.JSONField(default=list, blank=True, help_text="Event kinds sent; empty: all.")
-    read_pins = models.BooleanField("may receive guests' PINs", default=False)
+    kinds = models.JSONField(default=list, blank=True, help_text=_("Event kinds sent; empty: all."))
+    read_pins = models.BooleanField(_("may receive guests' PINs"), default=False)
     secret = EncryptedTextField(editable=False)
     active = models.BooleanField(default=True)
     disabled_at = models.DateTimeField(null=True, blank=True)
     disabled_reason = models.CharField(max_length=200, blank=True)
-    failing_since = models.DateTimeField(null=True, blank=True, help_text="Every delivery has failed since then.")
+    failing_since = models.DateTimeField(null=True, blank=True, help_text=_("Every delivery has failed since then."))
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -78,10 +79,10 @@ class WebhookEndpoint(models.Model):
 
 
 class DeliveryStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    DELIVERED = "delivered", "Delivered"
-    FAILED = "failed", "Failed, retried later"
-    DEAD = "dead", "Given up"
+    PENDING = "pending", _("Pending")
+    DELIVERED = "delivered", _("Delivered")
+    FAILED = "failed", _("Failed, retried later")
+    DEAD = "dead", _("Given up")
 
 
 class WebhookDelivery(models.Model):
@@ -90,7 +91,7 @@ class WebhookDelivery(models.Model):
 
     endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="deliveries")
-    code_id = models.BigIntegerField(null=True, blank=True, help_text="The event's code: its deliveries go in order.")
+    code_id = models.BigIntegerField(null=True, blank=True, help_text=_("The event's code: its deliveries go in order."))
     status = models.CharField(max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
@@ -101,7 +102,7 @@ class WebhookDelivery(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name_plural = "webhook deliveries"
+        verbose_name_plural = _("webhook deliveries")
         constraints = [models.UniqueConstraint(fields=["endpoint", "event"], name="delivery_endpoint_event_uniq")]
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="delivery_due_idx"),

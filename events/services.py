@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _, gettext_noop, ngettext
 
 from events import queue
 from events.models import URL_MAX_LENGTH, Event, EventKind, WebhookDelivery, WebhookEndpoint
@@ -20,19 +21,21 @@ LOCAL_HOSTS = ("localhost", "127.0.0.1")
 def validate_endpoint_url(url: str) -> None:
     """https to a public server only (http to this machine while DEBUG), bounded, no control characters."""
     if len(url) > URL_MAX_LENGTH:
-        raise ValidationError(f"At most {URL_MAX_LENGTH} characters.")
+        raise ValidationError(
+            ngettext("At most %(limit)d character.", "At most %(limit)d characters.", URL_MAX_LENGTH) % {"limit": URL_MAX_LENGTH}
+        )
     validate_single_line_text(url)
     if any(char.isspace() for char in url):
-        raise ValidationError("The URL contains a space.")
+        raise ValidationError(_("The URL contains a space."))
     parts = urlsplit(url)
     if not parts.hostname:
-        raise ValidationError("Enter a full URL, e.g. https://pms.example/webhooks/nowistay.")
+        raise ValidationError(_("Enter a full URL, e.g. https://pms.example/webhooks/nowistay."))
     if settings.DEBUG and parts.hostname in LOCAL_HOSTS and parts.scheme in ("http", "https"):
         return
     if parts.scheme != "https":
-        raise ValidationError("The URL must start with https://.")
+        raise ValidationError(_("The URL must start with https://."))
     if parts.hostname in LOCAL_HOSTS or _is_internal_address(parts.hostname):
-        raise ValidationError("The URL must name a public server, not this machine or a private network.")
+        raise ValidationError(_("The URL must name a public server, not this machine or a private network."))
 
 
 def _is_internal_address(hostname: str) -> bool:
@@ -63,7 +66,7 @@ def endpoint_enable(*, endpoint: WebhookEndpoint) -> None:
 
 
 def endpoint_disable_by_host(*, endpoint: WebhookEndpoint) -> None:
-    endpoint.active, endpoint.disabled_at, endpoint.disabled_reason = False, timezone.now(), "Disabled by you."
+    endpoint.active, endpoint.disabled_at, endpoint.disabled_reason = False, timezone.now(), gettext_noop("Disabled by you.")
     endpoint.save(update_fields=["active", "disabled_at", "disabled_reason"])
 
 

@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -54,7 +55,7 @@ def endpoint_edit(request: HttpRequest, endpoint_id: int) -> HttpResponse:
         if _needs_confirmation(request, form) and not endpoint.read_pins:
             return redirect(confirmation_url(request.path))
         services.endpoint_update(endpoint=endpoint, **form.cleaned_data)
-        messages.success(request, "Endpoint saved.")
+        messages.success(request, _("Endpoint saved."))
         return redirect("webhooks:detail", endpoint.pk)
     context = {"form": form, "endpoint": endpoint}
     return render(request, "events/endpoint_form.html", context, status=400 if form.errors else 200)
@@ -87,7 +88,7 @@ def endpoint_toggle(request: HttpRequest, endpoint_id: int) -> HttpResponse:
 @require_POST
 def endpoint_delete(request: HttpRequest, endpoint_id: int) -> HttpResponse:
     _endpoint(request, endpoint_id).delete()
-    messages.success(request, "Endpoint deleted.")
+    messages.success(request, _("Endpoint deleted."))
     return redirect("webhooks:list")
 
 
@@ -105,7 +106,7 @@ def endpoint_rotate(request: HttpRequest, endpoint_id: int) -> HttpResponse:
 def endpoint_test(request: HttpRequest, endpoint_id: int) -> HttpResponse:
     endpoint = _endpoint(request, endpoint_id)
     services.endpoint_send_test(endpoint=endpoint)
-    messages.success(request, "Test event queued.")
+    messages.success(request, _("Test event queued."))
     return redirect("webhooks:detail", endpoint.pk)
 
 
@@ -114,5 +115,5 @@ def endpoint_test(request: HttpRequest, endpoint_id: int) -> HttpResponse:
 def delivery_resend(request: HttpRequest, endpoint_id: int, delivery_id: int) -> HttpResponse:
     row = get_object_or_404(WebhookDelivery, endpoint__host=request.user, endpoint_id=endpoint_id, pk=delivery_id)
     delivery.delivery_resend(delivery=row)
-    messages.success(request, "Delivery queued again.")
+    messages.success(request, _("Delivery queued again."))
     return redirect("webhooks:detail", endpoint_id)
