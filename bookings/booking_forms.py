@@ -36,6 +36,7 @@ class BookingForm(forms.ModelForm):
             "status",
         ]
         labels = {
+            "status": _("Status"),
             "guest_name": _("Guest name"),
             "guest_email": _("Guest email"),
             "guest_phone": _("Guest phone"),
@@ -73,8 +74,10 @@ class BookingForm(forms.ModelForm):
 class BookingFilterForm(forms.Form):
     """The list's filters (GET). Empty dates mean "upcoming and current"."""
 
-    property = HostPropertyChoiceField(queryset=Property.objects.none(), required=False, empty_label=_("All properties"))
-    status = forms.ChoiceField(choices=[("", _("All statuses")), *BookingStatus.choices], required=False)
+    property = HostPropertyChoiceField(
+        queryset=Property.objects.none(), required=False, empty_label=_("All properties"), label=_("Property")
+    )
+    status = forms.ChoiceField(choices=[("", _("All statuses")), *BookingStatus.choices], required=False, label=_("Status"))
     arrival_from = forms.DateField(required=False, widget=DATE_WIDGET, label=_("Arriving from"))
     arrival_to = forms.DateField(required=False, widget=DATE_WIDGET, label=_("Arriving until"))
 
