@@ -9,6 +9,7 @@ so that asks for the password again when it was not confirmed recently
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -35,7 +36,8 @@ def bookings_export(request: HttpRequest) -> HttpResponse:
     form = BookingFilterForm(filters or None, host=request.user)
     if form.is_bound and not form.is_valid():
         errors = "; ".join(f"{field}: {' '.join(messages)}" for field, messages in form.errors.items())
-        return HttpResponse(f"The filters are not valid: {errors}", status=400, content_type="text/plain; charset=utf-8")
+        text = _("The filters are not valid: %(errors)s") % {"errors": errors}
+        return HttpResponse(text, status=400, content_type="text/plain; charset=utf-8")
     bookings = filtered(host_bookings(request.user), form.cleaned_data if form.is_bound else {})
     bookings = bookings.order_by("arrival_date", "id")
     now = timezone.now()

@@ -3,6 +3,7 @@ the ModelForm; the property choices are the host's own, so another host's id is 
 choice". Saving goes through `bookings.services`, which validate again."""
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from bookings.models import Booking, BookingStatus, Property
 
@@ -19,7 +20,7 @@ class BookingForm(forms.ModelForm):
     """A booking as the host types it. `with_status` on create only: on an existing booking the
     status changes through the confirm / pending / cancel actions, each with its own preview."""
 
-    property = HostPropertyChoiceField(queryset=Property.objects.none(), label="Property")
+    property = HostPropertyChoiceField(queryset=Property.objects.none(), label=_("Property"))
 
     class Meta:
         model = Booking
@@ -35,19 +36,22 @@ class BookingForm(forms.ModelForm):
             "status",
         ]
         labels = {
-            "guest_name": "Guest name",
-            "guest_email": "Guest email",
-            "guest_phone": "Guest phone",
-            "arrival_date": "Arrival",
-            "departure_date": "Departure",
-            "check_in_time": "Negotiated check-in time",
-            "check_out_time": "Negotiated check-out time",
+            "status": _("Status"),
+            "guest_name": _("Guest name"),
+            "guest_email": _("Guest email"),
+            "guest_phone": _("Guest phone"),
+            "arrival_date": _("Arrival"),
+            "departure_date": _("Departure"),
+            "check_in_time": _("Negotiated check-in time"),
+            "check_out_time": _("Negotiated check-out time"),
         }
         help_texts = {
-            "guest_phone": "With + and the country code for a number from abroad; without, it is read as a number "
-            "of the property's country. Stored in international form, e.g. +33612345678.",
-            "check_in_time": "Optional early check-in on the arrival date; empty uses the property's default.",
-            "check_out_time": "Optional late check-out on the departure date; empty uses the property's default.",
+            "guest_phone": _(
+                "With + and the country code for a number from abroad; without, it is read as a number "
+                "of the property's country. Stored in international form, e.g. +33612345678."
+            ),
+            "check_in_time": _("Optional early check-in on the arrival date; empty uses the property's default."),
+            "check_out_time": _("Optional late check-out on the departure date; empty uses the property's default."),
         }
         widgets = {
             "arrival_date": DATE_WIDGET,
@@ -70,10 +74,12 @@ class BookingForm(forms.ModelForm):
 class BookingFilterForm(forms.Form):
     """The list's filters (GET). Empty dates mean "upcoming and current"."""
 
-    property = HostPropertyChoiceField(queryset=Property.objects.none(), required=False, empty_label="All properties")
-    status = forms.ChoiceField(choices=[("", "All statuses"), *BookingStatus.choices], required=False)
-    arrival_from = forms.DateField(required=False, widget=DATE_WIDGET, label="Arriving from")
-    arrival_to = forms.DateField(required=False, widget=DATE_WIDGET, label="Arriving until")
+    property = HostPropertyChoiceField(
+        queryset=Property.objects.none(), required=False, empty_label=_("All properties"), label=_("Property")
+    )
+    status = forms.ChoiceField(choices=[("", _("All statuses")), *BookingStatus.choices], required=False, label=_("Status"))
+    arrival_from = forms.DateField(required=False, widget=DATE_WIDGET, label=_("Arriving from"))
+    arrival_to = forms.DateField(required=False, widget=DATE_WIDGET, label=_("Arriving until"))
 
     def __init__(self, *args, host, **kwargs):
         super().__init__(*args, **kwargs)
@@ -83,7 +89,7 @@ class BookingFilterForm(forms.Form):
         cleaned = super().clean()
         start, end = cleaned.get("arrival_from"), cleaned.get("arrival_to")
         if start and end and end < start:
-            self.add_error("arrival_to", "This date must not be before “Arriving from”.")
+            self.add_error("arrival_to", _("This date must not be before “Arriving from”."))
         return cleaned
 
     def has_date_range(self) -> bool:  # (a method: the `property` field shadows the builtin here)

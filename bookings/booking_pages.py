@@ -17,7 +17,8 @@ from django.db.models import Prefetch, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import dateformat, timezone
+from django.utils.translation import gettext as _, gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from bookings import services
@@ -156,7 +157,10 @@ def booking_new(request: HttpRequest) -> HttpResponse:
     except ValidationError as error:
         form.add_error(None, error)
         return _form_page(request, form, status=400)
-    messages.success(request, f"Saved {booking.guest_name}'s booking at {booking.property.name}.")
+    messages.success(
+        request,
+        _("Saved %(guest)s's booking at %(property)s.") % {"guest": booking.guest_name, "property": booking.property.name},
+    )
     return redirect(booking_url(booking))
 
 
@@ -183,7 +187,7 @@ def booking_edit(request: HttpRequest, booking_id: int) -> HttpResponse:
     except ValidationError as error:
         form.add_error(None, error)
         return _detail_page(request, before, form, status=400)
-    messages.success(request, f"Saved the changes to {form.instance.guest_name}'s booking.")
+    messages.success(request, _("Saved the changes to %(guest)s's booking.") % {"guest": form.instance.guest_name})
     return redirect(booking_url(before))
 
 
@@ -221,14 +225,18 @@ def _detail_page(request: HttpRequest, booking: Booking, form: BookingForm, *, s
 
 def _review_page(request: HttpRequest, form: BookingForm, *, before: Booking | None, after: Booking, stale: bool = False) -> HttpResponse:
     context = {
-        "title": "Review the new booking" if before is None else f"Review the changes to {before.guest_name}'s booking",
+        "title": (
+            _("Review the new booking")
+            if before is None
+            else _("Review the changes to %(guest)s's booking") % {"guest": before.guest_name}
+        ),
         "booking": before,
         "summary": _summary(after),
         "outlook": code_outlook(before, after, now=timezone.now()),
         "form": form,
         "version": booking_version(before) if before else "",
         "action_url": request.path,
-        "confirm_label": "Save",
+        "confirm_label": _("Save"),
         "confirm_name": "step",
         "confirm_value": SAVE,
         "stale": stale,
@@ -239,20 +247,19 @@ def _review_page(request: HttpRequest, form: BookingForm, *, before: Booking | N
 
 def _summary(booking: Booking) -> list[tuple[str, str]]:
     times = stay_times(booking)
-    rows = [
-        ("Property", f"{booking.property.name} ({booking.property.time_zone})"),
-        ("Guest", booking.guest_name),
-        ("Email", booking.guest_email or "—"),
-        ("Phone", booking.guest_phone or "—"),
-        ("Arrival", f"{booking.arrival_date:%-d %B %Y}, check-in {times.check_in:%H:%M}" + _negotiated(times.negotiated_check_in)),
-        ("Departure", f"{booking.departure_date:%-d %B %Y}, check-out {times.check_out:%H:%M}" + _negotiated(times.negotiated_check_out)),
-        ("Status", booking.get_status_display()),
+    arrival = {"date": dateformat.format(booking.arrival_date, "j F Y"), "time": dateformat.format(times.check_in, "H:i")}
+    leave = {"date": dateformat.format(booking.departure_date, "j F Y"), "time": dateformat.format(times.check_out, "H:i")}
+    arrives = (_("%(date)s, check-in %(time)s (negotiated)") if times.negotiated_check_in else _("%(date)s, check-in %(time)s")) % arrival
+    leaves = (_("%(date)s, check-out %(time)s (negotiated)") if times.negotiated_check_out else _("%(date)s, check-out %(time)s")) % leave
+    return [
+        (_("Property"), f"{booking.property.name} ({booking.property.time_zone})"),
+        (_("Guest"), booking.guest_name),
+        (_("Email"), booking.guest_email or "—"),
+        (_("Phone"), booking.guest_phone or "—"),
+        (_("Arrival"), arrives),
+        (_("Departure"), leaves),
+        (_("Status"), booking.get_status_display()),
     ]
-    return rows
-
-
-def _negotiated(negotiated: bool) -> str:
-    return " (negotiated)" if negotiated else ""
 
 
 # --- actions ---------------------------------------------------------------------------------------
@@ -263,7 +270,7 @@ class Action:
     url_name: str
     label: str  # the button on the booking page and on the preview
     status: str | None  # the status it sets; None for "End access now"
-    done: str  # the message's end, after the guest's name
+    done: str  # the message once done, a sentence with the guest's name as %(guest)s
     danger: bool = False
 
     def applies_to(self, booking: Booking) -> bool:
@@ -281,12 +288,17 @@ class Action:
 ACTIONS = {
     action.slug: action
     for action in (
-        Action("confirm", "confirm", "Confirm booking", BookingStatus.CONFIRMED, "booking is confirmed."),
-        Action("pending", "pending", "Set back to pending", BookingStatus.PENDING, "booking is back to pending."),
-        Action("cancel", "cancel", "Cancel booking", BookingStatus.CANCELLED, "booking is cancelled.", danger=True),
-        Action("end-access", "end_access", "End access now", None, "access has ended.", danger=True),
-        Action("restore-access", "restore_access", "Restore access", None, "access is restored."),
-        Action("rotate-code", "rotate_code", "Rotate code", None, "door code is being rotated."),
+        Action("confirm", "confirm", gettext_lazy("Confirm booking"), BookingStatus.CONFIRMED,
+               gettext_lazy("%(guest)s's booking is confirmed.")),
+        Action("pending", "pending", gettext_lazy("Set back to pending"), BookingStatus.PENDING,
+               gettext_lazy("%(guest)s's booking is back to pending.")),
+        Action("cancel", "cancel", gettext_lazy("Cancel booking"), BookingStatus.CANCELLED,
+               gettext_lazy("%(guest)s's booking is cancelled."), danger=True),
+        Action("end-access", "end_access", gettext_lazy("End access now"), None,
+               gettext_lazy("%(guest)s's access has ended."), danger=True),
+        # (restore and rotate write a whole sentence of their own, with what happens to the code)
+        Action("restore-access", "restore_access", gettext_lazy("Restore access"), None, ""),
+        Action("rotate-code", "rotate_code", gettext_lazy("Rotate code"), None, ""),
     )
 }
 
@@ -303,7 +315,9 @@ def booking_action(request: HttpRequest, booking_id: int, action: str) -> HttpRe
     if act is None:
         raise Http404("No such action.")
     if not act.applies_to(booking):
-        messages.warning(request, f"“{act.label}” does not apply to this booking any more: nothing was changed.")
+        messages.warning(
+            request, _("“%(action)s” does not apply to this booking any more: nothing was changed.") % {"action": act.label}
+        )
         return redirect(booking_url(booking))
     if request.POST.get("step") != SAVE:
         return _action_review(request, booking, act)
@@ -311,11 +325,15 @@ def booking_action(request: HttpRequest, booking_id: int, action: str) -> HttpRe
         return _action_review(request, booking, act, stale=True)
     if act.slug == "end-access":
         retired = services.booking_end_access(booking=booking)
-        messages.success(request, f"{booking.guest_name}'s {act.done} {ended_access_note(retired, booking.property.time_zone)}")
+        done = act.done % {"guest": booking.guest_name}
+        messages.success(request, f"{done} {ended_access_note(retired, booking.property.time_zone)}")
     elif act.slug == "restore-access":
         outlook = code_outlook(booking, _with_access(booking), now=timezone.now())
         services.booking_restore_access(booking=booking)
-        messages.success(request, f"{booking.guest_name}'s {act.done} For the code: {outlook}.")
+        messages.success(
+            request,
+            _("%(guest)s's access is restored. For the code: %(outlook)s.") % {"guest": booking.guest_name, "outlook": outlook},
+        )
     elif act.slug == "rotate-code":
         outlook = rotation_preview(booking, now=timezone.now())
         try:
@@ -323,10 +341,14 @@ def booking_action(request: HttpRequest, booking_id: int, action: str) -> HttpRe
         except RotationRefused as refusal:
             messages.warning(request, str(refusal))
             return redirect(booking_url(booking))
-        messages.success(request, f"{booking.guest_name}'s {act.done} What happens: {outlook}. Each step's progress is shown below.")
+        messages.success(
+            request,
+            _("%(guest)s's door code is being rotated. What happens: %(outlook)s. Each step's progress is shown below.")
+            % {"guest": booking.guest_name, "outlook": outlook},
+        )
     else:
         services.booking_set_status(booking=booking, status=act.status)
-        messages.success(request, f"{booking.guest_name}'s {act.done}")
+        messages.success(request, act.done % {"guest": booking.guest_name})
     return redirect(booking_url(booking))
 
 
@@ -347,7 +369,8 @@ def _action_review(request: HttpRequest, booking: Booking, act: Action, *, stale
         after.status = act.status
         outlook = code_outlook(booking, after, now=now)
     context = {
-        "title": f"{act.label}: {booking.guest_name} at {booking.property.name}",
+        "title": _("%(action)s: %(guest)s at %(property)s")
+        % {"action": act.label, "guest": booking.guest_name, "property": booking.property.name},
         "booking": booking,
         "summary": _summary(after),
         "outlook": outlook,

@@ -8,6 +8,9 @@ Said only for a brand whose access log Nowistay reads (`Capabilities.access_log`
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from django.utils import dateformat
+from django.utils.translation import gettext as _
+
 from locks.models import AccessCode, CodeState
 from locks.providers import registry
 from locks.providers.exceptions import OperationNotSupported
@@ -16,7 +19,7 @@ from locks.providers.exceptions import OperationNotSupported
 ON_THE_LOCK = {CodeState.ACTIVE, CodeState.UPDATING, CodeState.SUPERSEDED, CodeState.REVOKING, CodeState.EXPIRING}
 FINISHED = {CodeState.REVOKED, CodeState.EXPIRED}
 
-_USE = "%H:%M, %-d %b"
+_USE = "H:i, j M"  # Django date format: "15:42, 12 Mar", the month in the active language
 
 
 def access_log_read(code: AccessCode) -> bool:
@@ -28,7 +31,7 @@ def access_log_read(code: AccessCode) -> bool:
 
 def use_time(moment: datetime, time_zone: str) -> str:
     """e.g. "15:42, 12 Mar" in the property's time."""
-    return moment.astimezone(ZoneInfo(time_zone)).strftime(_USE)
+    return dateformat.format(moment.astimezone(ZoneInfo(time_zone)), _USE)
 
 
 def code_use_text(code: AccessCode | None, *, time_zone: str) -> str:
@@ -37,12 +40,12 @@ def code_use_text(code: AccessCode | None, *, time_zone: str) -> str:
     if code is None or not access_log_read(code):
         return ""
     if code.first_used_at is not None:
-        text = f"first used {use_time(code.first_used_at, time_zone)}"
+        first = use_time(code.first_used_at, time_zone)
         if code.last_used_at is not None and code.last_used_at > code.first_used_at:
-            text += f", last used {use_time(code.last_used_at, time_zone)}"
-        return text
+            return _("first used %(first)s, last used %(last)s") % {"first": first, "last": use_time(code.last_used_at, time_zone)}
+        return _("first used %(first)s") % {"first": first}
     if code.activated_at is None:  # never on the lock: nothing to have been used
         return ""
     if code.state in ON_THE_LOCK:
-        return "not used yet"
-    return "never used" if code.state in FINISHED else ""
+        return _("not used yet")
+    return _("never used") if code.state in FINISHED else ""

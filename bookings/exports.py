@@ -13,23 +13,26 @@ from collections.abc import Iterable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from django.utils.translation import gettext, gettext_noop
+
 from bookings.models import Booking
 from locks.code_status import code_to_show, describe_code
 from locks.models import AccessCode, CodeState
 
+# The columns in English; the file's header row is written in the host's language (`header_row`).
 HEADER = [
-    "Property",
-    "Guest",
-    "Arrival",
-    "Departure",
-    "Booking status",
-    "Code state",
-    "Valid from (property time)",
-    "Valid until (property time)",
-    "Time zone",
-    "PIN",
-    "First used (property time)",
-    "Last used (property time)",
+    gettext_noop("Property"),
+    gettext_noop("Guest"),
+    gettext_noop("Arrival"),
+    gettext_noop("Departure"),
+    gettext_noop("Booking status"),
+    gettext_noop("Code state"),
+    gettext_noop("Valid from (property time)"),
+    gettext_noop("Valid until (property time)"),
+    gettext_noop("Time zone"),
+    gettext_noop("PIN"),
+    gettext_noop("First used (property time)"),
+    gettext_noop("Last used (property time)"),
 ]
 
 # A cell starting with one of these is a formula (or a DDE call) to Excel, LibreOffice or Google
@@ -93,7 +96,7 @@ def codes_csv(bookings: Iterable[Booking], *, with_lock: set[int], now: datetime
     out = io.StringIO()
     out.write("\ufeff")
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(HEADER)
+    writer.writerow(header_row(HEADER))
     for booking in bookings:
         row = code_row(booking, has_lock=booking.property_id in with_lock, now=now)
         writer.writerow([spreadsheet_safe(cell) for cell in row])
@@ -101,6 +104,11 @@ def codes_csv(bookings: Iterable[Booking], *, with_lock: set[int], now: datetime
 
 
 HEADER_WITHOUT_PIN = [column for column in HEADER if column != "PIN"]
+
+
+def header_row(columns: list[str]) -> list[str]:
+    """The header row in the active language (English columns a catalogue does not know stay)."""
+    return [gettext(column) for column in columns]
 
 
 def csv_lines(bookings: Iterable[Booking], *, with_lock: set[int], now: datetime, with_pins: bool):
@@ -114,6 +122,6 @@ def csv_lines(bookings: Iterable[Booking], *, with_lock: set[int], now: datetime
         writer.writerow([spreadsheet_safe(cell) for cell in cells])
         return buffer.getvalue()
 
-    yield "\ufeff" + line(HEADER if with_pins else HEADER_WITHOUT_PIN)
+    yield "\ufeff" + line(header_row(HEADER if with_pins else HEADER_WITHOUT_PIN))
     for booking in bookings:
         yield line(code_row(booking, has_lock=booking.property_id in with_lock, now=now, with_pin=with_pins))

@@ -1,6 +1,7 @@
 from zoneinfo import available_timezones
 
 from django import forms
+from django.utils.translation import gettext as _, gettext_lazy
 
 from bookings.models import Property
 from nowistay.countries import country_name, country_names, country_of_time_zone
@@ -12,7 +13,10 @@ def country_choices(time_zone: str) -> list[tuple[str, str]]:
     """Every ISO 3166-1 country by name, after an empty choice that says what it means for a
     property in `time_zone`."""
     derived = country_of_time_zone(time_zone)
-    empty = f"The time zone's country ({country_name(derived)})" if derived else "None: guest phone numbers need their country code"
+    if derived:
+        empty = _("The time zone's country (%(country)s)") % {"country": country_name(derived)}
+    else:
+        empty = _("None: guest phone numbers need their country code")
     by_name = sorted(country_names().items(), key=lambda item: item[1])
     return [("", empty), *((code, f"{name} ({code})") for code, name in by_name)]
 
@@ -28,15 +32,19 @@ class PropertySettingsForm(forms.ModelForm):
         model = Property
         fields = ["time_zone", "country", "default_check_in_time", "default_check_out_time"]
         labels = {
-            "time_zone": "Time zone",
-            "country": "Country",
-            "default_check_in_time": "Default check-in time",
-            "default_check_out_time": "Default check-out time",
+            "time_zone": gettext_lazy("Time zone"),
+            "country": gettext_lazy("Country"),
+            "default_check_in_time": gettext_lazy("Default check-in time"),
+            "default_check_out_time": gettext_lazy("Default check-out time"),
         }
         help_texts = {
-            "time_zone": "The IANA name of the place, e.g. Europe/Paris. Code windows use this time zone.",
-            "default_check_in_time": "Empty means 15:00. A booking's negotiated early check-in takes precedence.",
-            "default_check_out_time": "Empty means 11:00. A booking's negotiated late check-out takes precedence.",
+            "time_zone": gettext_lazy("The IANA name of the place, e.g. Europe/Paris. Code windows use this time zone."),
+            "default_check_in_time": gettext_lazy(
+                "Empty means 15:00. A booking's negotiated early check-in takes precedence."
+            ),
+            "default_check_out_time": gettext_lazy(
+                "Empty means 11:00. A booking's negotiated late check-out takes precedence."
+            ),
         }
         widgets = {
             "time_zone": forms.TextInput(attrs={"list": "time-zones", "autocomplete": "off", "spellcheck": "false"}),
@@ -48,9 +56,11 @@ class PropertySettingsForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["country"] = country_field(
             self.instance.time_zone,
-            label="Country",
-            help_text="Guest phone numbers written without + and a country code are read as numbers of this "
-            "country, and stored with its code.",
+            label=_("Country"),
+            help_text=_(
+                "Guest phone numbers written without + and a country code are read as numbers of this "
+                "country, and stored with its code."
+            ),
         )
 
     def clean_time_zone(self) -> str:

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext, gettext_lazy as _
 
 from nowistay.countries import country_of_time_zone
 from nowistay.fields import SingleLineCharField, SingleLineEmailField
@@ -11,9 +12,9 @@ from nowistay.validators import phone_in_e164, validate_country, validate_phone,
 
 
 class PmsSource(models.TextChoices):
-    NOWISTAY = "nowistay", "Nowistay PMS"
-    DIRECT_OTA = "direct_ota", "Direct OTA connection"
-    OTHER_PMS = "other_pms", "Another PMS connector"
+    NOWISTAY = "nowistay", _("Nowistay PMS")
+    DIRECT_OTA = "direct_ota", _("Direct OTA connection")
+    OTHER_PMS = "other_pms", _("Another PMS connector")
 
 
 # The one definition of "may have a smart lock": used by queries and by single objects alike.
@@ -32,25 +33,27 @@ class PropertyQuerySet(models.QuerySet):
 class Property(models.Model):
     host = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="properties")
     name = SingleLineCharField(max_length=200)
-    time_zone = SingleLineCharField(max_length=64, validators=[validate_time_zone], help_text="IANA name, e.g. Europe/Paris")
+    time_zone = SingleLineCharField(max_length=64, validators=[validate_time_zone], help_text=_("IANA name, e.g. Europe/Paris"))
     country = SingleLineCharField(
         max_length=2,
         blank=True,
         validators=[validate_country],
-        help_text="ISO 3166-1 code, e.g. FR. Guest phone numbers without a country code are read as this "
-        "country's. Empty: the country of the time zone.",
+        help_text=_(
+            "ISO 3166-1 code, e.g. FR. Guest phone numbers without a country code are read as this "
+            "country's. Empty: the country of the time zone."
+        ),
     )
-    default_check_in_time = models.TimeField(null=True, blank=True, help_text="Empty means 15:00.")
-    default_check_out_time = models.TimeField(null=True, blank=True, help_text="Empty means 11:00.")
+    default_check_in_time = models.TimeField(null=True, blank=True, help_text=_("Empty means 15:00."))
+    default_check_out_time = models.TimeField(null=True, blank=True, help_text=_("Empty means 11:00."))
     pms_source = models.CharField(max_length=20, choices=PmsSource.choices, default=PmsSource.NOWISTAY)
-    ai_assistant_active = models.BooleanField("AI Assistant subscription active", default=False)
+    ai_assistant_active = models.BooleanField(_("AI Assistant subscription active"), default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = PropertyQuerySet.as_manager()
 
     class Meta:
-        verbose_name_plural = "properties"
+        verbose_name_plural = _("properties")
         ordering = ["name", "id"]
         indexes = [models.Index(fields=["host", "name"])]
         constraints = [
@@ -77,9 +80,9 @@ FIRST_BOOKING_DATE, LAST_BOOKING_DATE = date(2000, 1, 1), date(2099, 12, 31)
 
 
 class BookingStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    CONFIRMED = "confirmed", "Confirmed"
-    CANCELLED = "cancelled", "Cancelled"
+    PENDING = "pending", _("Pending")
+    CONFIRMED = "confirmed", _("Confirmed")
+    CANCELLED = "cancelled", _("Cancelled")
 
 
 class Booking(models.Model):
@@ -95,13 +98,15 @@ class Booking(models.Model):
     departure_date = models.DateField()
     status = models.CharField(max_length=12, choices=BookingStatus.choices, default=BookingStatus.PENDING)
     check_in_time = models.TimeField(
-        null=True, blank=True, help_text="Negotiated check-in on the arrival date; empty uses the property's."
+        null=True, blank=True, help_text=_("Negotiated check-in on the arrival date; empty uses the property's.")
     )
     check_out_time = models.TimeField(
-        null=True, blank=True, help_text="Negotiated check-out on the departure date; empty uses the property's."
+        null=True, blank=True, help_text=_("Negotiated check-out on the departure date; empty uses the property's.")
     )
     access_ended_at = models.DateTimeField(
-        null=True, blank=True, help_text="Access ended early (early departure, or revoked by staff): no code from then on."
+        null=True,
+        blank=True,
+        help_text=_("Access ended early (early departure, or revoked by staff): no code from then on."),
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -151,9 +156,13 @@ class Booking(models.Model):
             day = getattr(self, name)
             if day and not (FIRST_BOOKING_DATE <= day <= LAST_BOOKING_DATE):
                 # Code windows are computed around these dates: far dates overflow datetime.
-                raise ValidationError({name: f"Choose a date from {FIRST_BOOKING_DATE:%Y} to {LAST_BOOKING_DATE:%Y}."})
+                message = gettext("Choose a date from %(first)s to %(last)s.") % {
+                    "first": FIRST_BOOKING_DATE.year,
+                    "last": LAST_BOOKING_DATE.year,
+                }
+                raise ValidationError({name: message})
         if self.arrival_date and self.departure_date and self.departure_date <= self.arrival_date:
-            raise ValidationError({"departure_date": "The departure must be after the arrival."})
+            raise ValidationError({"departure_date": gettext("The departure must be after the arrival.")})
 
 
 class ExternalBookingRef(models.Model):
@@ -161,7 +170,7 @@ class ExternalBookingRef(models.Model):
     reference updates the booking instead of creating a second one. Unique per host."""
 
     host = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    ref = SingleLineCharField("external reference", max_length=100)
+    ref = SingleLineCharField(_("external reference"), max_length=100)
     booking = models.OneToOneField(Booking, on_delete=models.CASCADE, related_name="external_ref")
     created_at = models.DateTimeField(auto_now_add=True)
 

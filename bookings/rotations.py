@@ -9,6 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from django.utils import dateformat
+from django.utils.translation import gettext as _
+
 from bookings.models import Booking
 from locks.models import CodeRotation
 from locks.rotation_status import RotationStep, new_pin_step, old_code_step
@@ -29,7 +32,7 @@ class RotationView:
     @property
     def started(self) -> str:
         """When it was asked for, property time ("14:05 11 Mar")."""
-        return self.started_local.strftime("%H:%M %-d %b")
+        return dateformat.format(self.started_local, "H:i j M")
 
     @property
     def state(self) -> str:
@@ -43,7 +46,11 @@ class RotationView:
     @property
     def description(self) -> str:
         """The three steps on one line."""
-        return f"new PIN on the lock: {self.new_pin.text}; old code: {self.old_code.text}; guest: {self.guest.text}"
+        return _("new PIN on the lock: %(new_pin)s; old code: %(old_code)s; guest: %(guest)s") % {
+            "new_pin": self.new_pin.text,
+            "old_code": self.old_code.text,
+            "guest": self.guest.text,
+        }
 
 
 def rotation_view(rotation: CodeRotation, *, now: datetime) -> RotationView:
@@ -72,7 +79,9 @@ def latest_rotation_view(booking: Booking, *, now: datetime) -> RotationView | N
 
 def rotation_preview(booking: Booking, *, now: datetime) -> str:
     """What rotating the booking's code now will do: on the lock, then for the guest."""
-    return f"{rotate_outlook(booking, now=now)}; {guest_outlook(booking)}"
+    # Two clauses written by locks and messaging: the translator may change how they are joined.
+    parts = {"on_the_lock": rotate_outlook(booking, now=now), "for_the_guest": guest_outlook(booking)}
+    return _("%(on_the_lock)s; %(for_the_guest)s") % parts
 
 
 def _prefetched(booking: Booking) -> bool:

@@ -3,6 +3,7 @@ booking to the code lifecycle's entry point for that event. Nothing here talks t
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from bookings.models import Booking, BookingStatus, ExternalBookingRef, Property
 from locks import services as lifecycle
@@ -33,14 +34,14 @@ def host_property(host, property_or_id) -> Property:
     property_id = property_or_id.pk if isinstance(property_or_id, Property) else property_or_id
     prop = Property.objects.of_host(host).filter(pk=property_id).first()
     if prop is None:
-        raise ValidationError({"property": "No such property."})
+        raise ValidationError({"property": _("No such property.")})
     return prop
 
 
 def _apply(booking: Booking, host, data: dict) -> None:
     unknown = set(data) - set(BOOKING_FIELDS)
     if unknown:
-        raise ValidationError({name: "Unknown field." for name in sorted(unknown)})
+        raise ValidationError({name: _("Unknown field.") for name in sorted(unknown)})
     for name, value in data.items():
         if name == "property":
             value = host_property(host, value)
@@ -98,16 +99,16 @@ def booking_restore_access(*, booking: Booking):
 def booking_end_access_checked(*, booking: Booking):
     """End access, or raise ActionRefused: only a confirmed booking whose access was not ended yet."""
     if booking.access_ended_at is not None:
-        raise ActionRefused("The guest's access was already ended.")
+        raise ActionRefused(_("The guest's access was already ended."))
     if booking.status != BookingStatus.CONFIRMED:
-        raise ActionRefused("The booking is not confirmed: its guest has no access to end.")
+        raise ActionRefused(_("The booking is not confirmed: its guest has no access to end."))
     return booking_end_access(booking=booking)
 
 
 def booking_restore_access_checked(*, booking: Booking):
     """Restore access, or raise ActionRefused when it was not ended."""
     if booking.access_ended_at is None:
-        raise ActionRefused("The guest's access was not ended: there is nothing to restore.")
+        raise ActionRefused(_("The guest's access was not ended: there is nothing to restore."))
     return booking_restore_access(booking=booking)
 
 
@@ -116,7 +117,7 @@ def booking_retry_code(*, booking: Booking) -> str:
     raises ActionRefused (a cool-down, nothing to retry, no code)."""
     code = code_to_show(booking.access_codes.order_by("-id"))
     if code is None:
-        raise ActionRefused("The booking has no code to retry.")
+        raise ActionRefused(_("The booking has no code to retry."))
     retried, sentence = lifecycle.code_retry_now_outcome(code_id=code.pk)
     if not retried:
         raise ActionRefused(sentence)
@@ -139,7 +140,7 @@ def booking_upsert_external(*, host, ref: str, data: dict) -> tuple[Booking, boo
     """
     ref = ref.strip()
     if not ref:
-        raise ValidationError({"external_ref": "This field is required."})
+        raise ValidationError({"external_ref": _("This field is required.")})
     for attempt in range(2):
         try:
             with transaction.atomic():

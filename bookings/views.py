@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _, ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -42,9 +43,15 @@ def property_settings(request: HttpRequest, property_id: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         form.save()
         moved = property_times_changed(prop=prop) if form.times_changed() else 0
-        message = f"Saved the settings of {prop.name}."
         if moved:
-            message += f" The codes of {moved} booking(s) follow the new times."
+            # English keeps "booking(s)" for both numbers; other languages choose the plural form.
+            message = ngettext(
+                "Saved the settings of %(name)s. The codes of %(count)d booking(s) follow the new times.",
+                "Saved the settings of %(name)s. The codes of %(count)d booking(s) follow the new times.",
+                moved,
+            ) % {"name": prop.name, "count": moved}
+        else:
+            message = _("Saved the settings of %(name)s.") % {"name": prop.name}
         messages.success(request, message)
         return redirect("bookings:properties")
     status = 400 if form.errors else 200
@@ -109,12 +116,17 @@ def retry_code(request: HttpRequest, booking_id: int) -> HttpResponse:
     booking = get_object_or_404(Booking.objects.filter(property__host=request.user), pk=booking_id)
     code = code_to_show(booking.access_codes.select_related("lock__account").order_by("-id"))
     if code is None:
-        messages.error(request, f"{booking.guest_name}'s booking has no code to retry.")
+        messages.error(request, _("%(guest)s's booking has no code to retry.") % {"guest": booking.guest_name})
     else:
         outcome = code_retry_now(code_id=code.pk)
         # Only an actual retry is a success; a cool-down, a vendor's wait or nothing to retry is news.
         report = messages.success if outcome == RETRYING_NOW else messages.info
-        report(request, f"{booking.guest_name} at {booking.property.name}: {outcome}")
+        # The outcome is one of locks' fixed sentences: translated where a catalogue knows it.
+        report(
+            request,
+            _("%(guest)s at %(property)s: %(outcome)s")
+            % {"guest": booking.guest_name, "property": booking.property.name, "outcome": _(outcome)},
+        )
     return redirect(f"{_codes_url()}#booking-{booking.pk}")
 
 

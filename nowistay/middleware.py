@@ -2,10 +2,25 @@
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
+from django.utils.translation import gettext_lazy as _
 
 from nowistay.validators import forbidden_character, printable
 
 API_PREFIX = "/api/"
+# Each a whole sentence per kind of character (nowistay.validators.ForbiddenCharacter.kind).
+PARAMETER_MESSAGES = {
+    "line_break": _("Remove a line break (character %(position)s) from this parameter: only printable text is allowed."),
+    "tab": _("Remove a tab (character %(position)s) from this parameter: only printable text is allowed."),
+    "nul": _("Remove the NUL character U+0000 (character %(position)s) from this parameter: only printable text is allowed."),
+    "surrogate": _(
+        "Remove the unpaired surrogate %(code_point)s (character %(position)s) from this parameter: "
+        "only printable text is allowed."
+    ),
+    "control": _(
+        "Remove the control character %(code_point)s (character %(position)s) from this parameter: "
+        "only printable text is allowed."
+    ),
+}
 
 
 def query_string_errors(request: HttpRequest) -> list[dict]:
@@ -16,7 +31,7 @@ def query_string_errors(request: HttpRequest) -> list[dict]:
         for text in (name, *values):
             found = forbidden_character(text)
             if found is not None:
-                message = f"Remove {found.description()} (character {found.position}) from this parameter: only printable text is allowed."
+                message = found.message(PARAMETER_MESSAGES)
                 errors.append({"field": printable(name), "message": message})
                 break
     return errors

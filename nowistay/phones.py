@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 
 import phonenumbers
+from django.utils.translation import gettext as _, gettext_noop
 from phonenumbers import CountryCodeSource, NumberParseException, PhoneNumberFormat, ValidationResult
 
 from nowistay.countries import country_names
@@ -27,14 +28,14 @@ PHONE_PATTERN = re.compile(r"^\+?[0-9 ()./-]*$")
 # WhatsApp message cannot reach one.
 EXTENSION_PATTERN = re.compile(r"\+?[0-9 ()./-]*[0-9][ ,]*(?:;\s*ext=|ext(?:ension|n)?\.?|x|#|~)\s*[0-9]+#?\s*", re.IGNORECASE)
 
-DIGITS_ONLY = "Enter a phone number with digits only (spaces, +, -, ( ) and . are allowed)."
-NO_EXTENSION = "Remove the extension: enter the guest's own number (a text message cannot reach an extension)."
-NO_DIGITS = "Enter a phone number: this one has no digits."
-NO_COUNTRY = (
+DIGITS_ONLY = gettext_noop("Enter a phone number with digits only (spaces, +, -, ( ) and . are allowed).")
+NO_EXTENSION = gettext_noop("Remove the extension: enter the guest's own number (a text message cannot reach an extension).")
+NO_DIGITS = gettext_noop("Enter a phone number: this one has no digits.")
+NO_COUNTRY = gettext_noop(
     "Start the number with + and its country code (e.g. +33 6 12 34 56 78): "
     "the property has no country to read it in (set one in the property's settings)."
 )
-UNKNOWN_COUNTRY_CODE = "Check the country code after +: no country has it."
+UNKNOWN_COUNTRY_CODE = gettext_noop("Check the country code after +: no country has it.")
 # The country code was written (+44…, or 0044… from the property's country).
 WRITTEN_CODE = (CountryCodeSource.FROM_NUMBER_WITH_PLUS_SIGN, CountryCodeSource.FROM_NUMBER_WITH_IDD)
 
@@ -51,10 +52,10 @@ class PhoneRefused(ValueError):
 
 
 _LENGTH_PROBLEMS = {
-    ValidationResult.TOO_SHORT: "This phone number is too short for {where}: check it.",
-    ValidationResult.TOO_LONG: "This phone number is too long for {where}: check it.",
-    ValidationResult.IS_POSSIBLE_LOCAL_ONLY: "Add the area code: this is a local number in {where}.",
-    ValidationResult.INVALID_LENGTH: "No phone number in {where} has this many digits: check it.",
+    ValidationResult.TOO_SHORT: gettext_noop("This phone number is too short for %(where)s: check it."),
+    ValidationResult.TOO_LONG: gettext_noop("This phone number is too long for %(where)s: check it."),
+    ValidationResult.IS_POSSIBLE_LOCAL_ONLY: gettext_noop("Add the area code: this is a local number in %(where)s."),
+    ValidationResult.INVALID_LENGTH: gettext_noop("No phone number in %(where)s has this many digits: check it."),
 }
 
 
@@ -69,14 +70,14 @@ def _problem(number: phonenumbers.PhoneNumber) -> str | None:
     with_code = number.country_code_source in WRITTEN_CODE
     reason = phonenumbers.is_possible_number_with_reason(number)
     if reason != ValidationResult.IS_POSSIBLE:
-        message = _LENGTH_PROBLEMS.get(reason, _LENGTH_PROBLEMS[ValidationResult.INVALID_LENGTH])
+        message = _(_LENGTH_PROBLEMS.get(reason, _LENGTH_PROBLEMS[ValidationResult.INVALID_LENGTH]))
     elif not with_code and not phonenumbers.is_valid_number(number):
-        message = "This is not a phone number in {where}: check it."
+        message = _("This is not a phone number in %(where)s: check it.")
     else:
         return None
-    message = message.format(where=_where(number, with_code=with_code))
+    message = message % {"where": _where(number, with_code=with_code)}
     if not with_code:
-        message += " A number from another country starts with + and its country code."
+        message = f"{message} {_('A number from another country starts with + and its country code.')}"
     return message
 
 
@@ -85,9 +86,9 @@ def parse_phone(text: str, *, region: str | None) -> phonenumbers.PhoneNumber:
     3166-1 alpha-2; None: only numbers with their country code are read). Raises PhoneRefused."""
     text = text.strip(" ")  # only spaces: a trailing line break is refused, not trimmed away
     if not PHONE_PATTERN.fullmatch(text):
-        raise PhoneRefused(NO_EXTENSION if EXTENSION_PATTERN.fullmatch(text) else DIGITS_ONLY)
+        raise PhoneRefused(_(NO_EXTENSION if EXTENSION_PATTERN.fullmatch(text) else DIGITS_ONLY))
     if not any(character.isdigit() for character in text):
-        raise PhoneRefused(NO_DIGITS)
+        raise PhoneRefused(_(NO_DIGITS))
     region = region if region in phonenumbers.SUPPORTED_REGIONS else None
     try:
         number = phonenumbers.parse(text, region, keep_raw_input=True)  # keeps how the country code was given
@@ -101,11 +102,11 @@ def parse_phone(text: str, *, region: str | None) -> phonenumbers.PhoneNumber:
 
 def _parse_problem(error: NumberParseException, *, international: bool, region: str | None) -> str:
     if error.error_type == NumberParseException.INVALID_COUNTRY_CODE:
-        return UNKNOWN_COUNTRY_CODE if international or region else NO_COUNTRY
+        return _(UNKNOWN_COUNTRY_CODE if international or region else NO_COUNTRY)
     if error.error_type == NumberParseException.TOO_LONG:
-        return "This phone number is too long: check it."
+        return _("This phone number is too long: check it.")
     # Digits and separators only, yet no number: too few digits to be one ("1", "+33 1").
-    return "This phone number is too short: check it."
+    return _("This phone number is too short: check it.")
 
 
 def to_e164(text: str, *, region: str | None) -> str:

@@ -4,6 +4,7 @@ import re
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext, gettext_lazy as _
 
 from locks.windows import is_valid_time_zone
 from nowistay.countries import is_country_code
@@ -38,17 +39,44 @@ class ForbiddenCharacter:
     def code_point(self) -> str:
         return f"U+{ord(self.character):04X}"
 
-    def description(self) -> str:
-        """The character in words; never the text around it (it may be a password or a token)."""
+    @property
+    def kind(self) -> str:
+        """Which character it is, for the message that names it (never the text around it: it may
+        be a password or a token): "line_break", "tab", "nul", "surrogate" or "control"."""
         if self.is_line_break:
-            return "a line break"
+            return "line_break"
         if self.character == "\t":
-            return "a tab"
+            return "tab"
         if self.character == "\x00":
-            return "the NUL character U+0000"
+            return "nul"
         if "\ud800" <= self.character <= "\udfff":
-            return f"the unpaired surrogate {self.code_point}"
-        return f"the control character {self.code_point}"
+            return "surrogate"
+        return "control"
+
+    def message(self, messages: dict[str, str]) -> str:
+        """The one of `messages` (by `kind`, each a whole sentence) for this character."""
+        return messages[self.kind] % {"position": self.position, "code_point": self.code_point}
+
+
+# Each message a whole sentence per kind of character, so that it translates.
+SINGLE_LINE_MESSAGES = {
+    "line_break": _("Keep this on one line: remove the line break (character %(position)s)."),
+    "tab": _("Remove a tab (character %(position)s): only printable text is allowed."),
+    "nul": _("Remove the NUL character U+0000 (character %(position)s): only printable text is allowed."),
+    "surrogate": _("Remove the unpaired surrogate %(code_point)s (character %(position)s): only printable text is allowed."),
+    "control": _("Remove the control character %(code_point)s (character %(position)s): only printable text is allowed."),
+}
+MULTILINE_MESSAGES = {
+    "line_break": _("Remove a line break (character %(position)s): only printable text and line breaks are allowed."),
+    "tab": _("Remove a tab (character %(position)s): only printable text and line breaks are allowed."),
+    "nul": _("Remove the NUL character U+0000 (character %(position)s): only printable text and line breaks are allowed."),
+    "surrogate": _(
+        "Remove the unpaired surrogate %(code_point)s (character %(position)s): only printable text and line breaks are allowed."
+    ),
+    "control": _(
+        "Remove the control character %(code_point)s (character %(position)s): only printable text and line breaks are allowed."
+    ),
+}
 
 
 def forbidden_character(value: str, *, multiline: bool = False) -> ForbiddenCharacter | None:
@@ -60,15 +88,15 @@ def forbidden_character(value: str, *, multiline: bool = False) -> ForbiddenChar
 
 
 def single_line_message(found: ForbiddenCharacter) -> str:
-    if found.is_line_break:
-        return f"Keep this on one line: remove the line break (character {found.position})."
-    return f"Remove {found.description()} (character {found.position}): only printable text is allowed."
+    return found.message(SINGLE_LINE_MESSAGES)
 
 
 def multiline_message(found: ForbiddenCharacter) -> str:
     if found.character == "\r":
-        return f"Remove the carriage return on its own (character {found.position}): end lines with a normal line break."
-    return f"Remove {found.description()} (character {found.position}): only printable text and line breaks are allowed."
+        return _(
+            "Remove the carriage return on its own (character %(position)s): end lines with a normal line break."
+        ) % {"position": found.position}
+    return found.message(MULTILINE_MESSAGES)
 
 
 def validate_single_line_text(value: str) -> None:
@@ -122,7 +150,7 @@ def is_whole_number(text: str) -> bool:
 def validate_time_zone(value: str) -> None:
     if not is_valid_time_zone(value):
         raise ValidationError(
-            "“%(value)s” is not a known time zone; use an IANA name such as Europe/Paris.",
+            _("“%(value)s” is not a known time zone; use an IANA name such as Europe/Paris."),
             code="invalid_time_zone",
             params={"value": printable(value)},
         )
@@ -131,7 +159,7 @@ def validate_time_zone(value: str) -> None:
 def validate_country(value: str) -> None:
     if value and not is_country_code(value):
         raise ValidationError(
-            "“%(value)s” is not a country code; use the two capital letters of ISO 3166-1, such as FR or GB.",
+            _("“%(value)s” is not a country code; use the two capital letters of ISO 3166-1, such as FR or GB."),
             code="invalid_country",
             params={"value": printable(value)},
         )
@@ -143,7 +171,7 @@ def validate_phone(value: str) -> None:
     value = value.strip(" ") if value else value
     if value and not PHONE_PATTERN.fullmatch(value):
         message = NO_EXTENSION if EXTENSION_PATTERN.fullmatch(value) else DIGITS_ONLY
-        raise ValidationError(message, code="invalid_phone")
+        raise ValidationError(gettext(message), code="invalid_phone")
 
 
 def phone_in_e164(value: str, *, region: str | None) -> str:

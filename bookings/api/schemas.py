@@ -9,6 +9,7 @@ import re
 from datetime import date, datetime, time
 from typing import Annotated, Any, Literal
 
+from django.utils.translation import gettext
 from ninja import Field, Schema
 from pydantic import AfterValidator, ConfigDict, PlainSerializer, PlainValidator, StringConstraints, WithJsonSchema
 
@@ -46,11 +47,11 @@ def _parse_date(value: Any) -> date:
         try:
             parsed = date.fromisoformat(value)
         except ValueError:
-            raise ValueError("Enter a real date as YYYY-MM-DD.") from None
+            raise ValueError(gettext("Enter a real date as YYYY-MM-DD.")) from None
     else:
-        raise ValueError("Enter a date as YYYY-MM-DD.")
+        raise ValueError(gettext("Enter a date as YYYY-MM-DD."))
     if not FIRST_DATE <= parsed <= LAST_DATE:
-        raise ValueError(f"Enter a date between {FIRST_DATE} and {LAST_DATE}.")
+        raise ValueError(gettext("Enter a date between %(first)s and %(last)s.") % {"first": FIRST_DATE, "last": LAST_DATE})
     return parsed
 
 
@@ -59,7 +60,7 @@ def _parse_time(value: Any) -> time:
         return value
     if isinstance(value, str) and _TIME_RE.fullmatch(value):
         return time.fromisoformat(value)
-    raise ValueError("Enter a time of day as HH:MM or HH:MM:SS (property time, no offset).")
+    raise ValueError(gettext("Enter a time of day as HH:MM or HH:MM:SS (property time, no offset)."))
 
 
 def _clean_text(value: str) -> str:

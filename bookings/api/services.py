@@ -19,6 +19,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 
 from accounts.events import record_security_event
 from accounts.models import SecurityEventKind
@@ -37,10 +38,13 @@ def token_digest(plain: str) -> str:
 
 
 def too_many_tokens_message(limit: int) -> str:
-    return (
-        f"You already have {limit} active API tokens, the most a host can hold. Revoke one you no longer use, "
-        "then create the new one (revoked and expired tokens do not count)."
-    )
+    return ngettext(
+        "You already have %(limit)d active API token, the most a host can hold. Revoke it if you no longer use it, "
+        "then create the new one (revoked and expired tokens do not count).",
+        "You already have %(limit)d active API tokens, the most a host can hold. Revoke one you no longer use, "
+        "then create the new one (revoked and expired tokens do not count).",
+        limit,
+    ) % {"limit": limit}
 
 
 def scopes_text(token: ApiToken) -> str:
@@ -83,7 +87,7 @@ def api_token_create(
     expiry not in the future, or when the host already holds API_MAX_TOKENS_PER_HOST active tokens.
     """
     if expires_at is not None and expires_at <= timezone.now():
-        raise ValidationError({"expires_at": "An expiry must be in the future."})
+        raise ValidationError({"expires_at": gettext("An expiry must be in the future.")})
     plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with transaction.atomic():
         _lock_host(host)

@@ -16,6 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _, gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -25,24 +26,35 @@ from bookings.api.services import NAME_MAX_LENGTH, api_token_create, api_token_r
 from nowistay.fields import SingleLineFormField
 
 NEVER = "never"
-EXPIRY_CHOICES = [("30", "In 30 days"), ("90", "In 90 days"), ("365", "In 365 days"), (NEVER, "Never")]
+EXPIRY_CHOICES = [
+    ("30", gettext_lazy("In 30 days")),
+    ("90", gettext_lazy("In 90 days")),
+    ("365", gettext_lazy("In 365 days")),
+    (NEVER, gettext_lazy("Never")),
+]
 DEFAULT_EXPIRY = "90"
 
 
 class ApiTokenForm(forms.Form):
-    name = SingleLineFormField(max_length=NAME_MAX_LENGTH, help_text="What the token is for, e.g. the name of your PMS.")
+    name = SingleLineFormField(
+        max_length=NAME_MAX_LENGTH,
+        label=gettext_lazy("Name"),
+        help_text=gettext_lazy("What the token is for, e.g. the name of your PMS."),
+    )
     read_pins = forms.BooleanField(
         required=False,
-        label="May read guests' PINs",
-        help_text="Only if the PMS sends the door code to guests itself. Without it the API never returns a PIN. "
-        "Creating such a token asks for your password again.",
+        label=gettext_lazy("May read guests' PINs"),
+        help_text=gettext_lazy(
+            "Only if the PMS sends the door code to guests itself. Without it the API never returns a PIN. "
+            "Creating such a token asks for your password again."
+        ),
     )
     expires_in = forms.ChoiceField(
         choices=EXPIRY_CHOICES,
         initial=DEFAULT_EXPIRY,
         required=False,  # left out (a script, an older page): the default, never "never"
-        label="Expires",
-        help_text="An expired token is refused like a revoked one; create a new one before it expires.",
+        label=gettext_lazy("Expires"),
+        help_text=gettext_lazy("An expired token is refused like a revoked one; create a new one before it expires."),
     )
 
     def clean_expires_in(self) -> str:
@@ -125,6 +137,10 @@ def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
     if request.method == "POST":
         if token.revoked_at is None:
             api_token_revoke(token=token, request=request)
-            messages.success(request, f"Revoked the token “{token.name}” ({token.prefix}…): requests with it are now refused.")
+            messages.success(
+                request,
+                _("Revoked the token “%(name)s” (%(prefix)s…): requests with it are now refused.")
+                % {"name": token.name, "prefix": token.prefix},
+            )
         return redirect("api_tokens:list")
     return render(request, "api/token_revoke.html", {"token": token})
