@@ -193,6 +193,7 @@ FIELD_ENCRYPTION_KEYS = encryption_keys(env.list("FIELD_ENCRYPTION_KEYS", defaul
 INSTANCE_ID = validate_instance_id(env.str("INSTANCE_ID", default="nw"))
 # Set by `make run` only: the connect panels then show the sandbox clouds' demo sign-ins.
 SANDBOX_URL = env.str("SANDBOX_URL", default="")
+from nowistay.channel_settings import *  # noqa: E402, F403 - guest message channels (SMS, WhatsApp)
 
 # --- Vendors (every adapter reads its URLs from here, so tests and the sandbox can redirect) ---
 TTLOCK_API_URL = env.str("TTLOCK_API_URL", default="https://euapi.ttlock.com")
@@ -210,8 +211,7 @@ NUKI_CLIENT_SECRET = env.str("NUKI_CLIENT_SECRET", default="")
 IGLOOHOME_API_URL = env.str("IGLOOHOME_API_URL", default="https://api.igloodeveloper.co/igloohome")
 IGLOOHOME_AUTH_URL = env.str("IGLOOHOME_AUTH_URL", default="https://auth.igloohome.co")
 VENDOR_HTTP_TIMEOUT_SECONDS = env.float("VENDOR_HTTP_TIMEOUT_SECONDS", default=20.0)
-# Any vendor's addresses from the environment (<VENDOR>_API_URL, <VENDOR>_AUTH_URL): each provider
-# reads its own with its public default, so a vendor added to the registry needs no line here.
+# Any vendor's addresses from the environment (<VENDOR>_API_URL, <VENDOR>_AUTH_URL); none needs a line here.
 globals().update({name: value for name, value in os.environ.items() if re.fullmatch(r"[A-Z][A-Z0-9]*_(API|AUTH)_URL", name)})
 # `make run` (DEBUG, SANDBOX_URL): every vendor on the sandbox's virtual clouds, at the addresses the
 # sandbox declares (a vendor added there needs no line here); a setting given in the environment wins.

@@ -456,20 +456,19 @@ def test_a_message_sent_while_the_code_changed_is_followed_by_the_change(stay, d
         services.plan_due_messages(timezone.now())
         token, ids = services.claim_due(now=timezone.now())
         old = current(booking)
-        real_send = services.SENDERS["email"]
+        real_send = services.CHANNELS["email"].send
 
-        def send_then_change(delivery, recipient, subject, body):
-            real_send(delivery, recipient, subject, body)
+        def send_then_change(delivery, recipient, subject, body, language):
+            result = real_send(delivery, recipient, subject, body, language)
             with pytest.MonkeyPatch.context() as patch:
                 patch.setattr(ledger, "enqueue_booking", lambda booking_id: None)  # its codes_ready comes too early
                 after_commit(lambda: lifecycle.code_regenerate(code_id=old.pk))
                 tick()
+            return result
 
-        services.SENDERS["email"] = send_then_change
-        try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(services.CHANNELS["email"], "send", send_then_change)
             after_commit(lambda: services.process_deliveries(delivery_ids=ids, claim_token=token))
-        finally:
-            services.SENDERS["email"] = real_send
     new = current(booking)
     assert [m.body for m in to_guest()][-1] == f"Your door code changed: it is now {new.pin}."
     assert CodeChangeNotice.objects.get().new_code_id == new.pk
