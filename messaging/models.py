@@ -150,6 +150,9 @@ class MessageTemplate(models.Model):
         """The channels this message goes on, in `Channel` order: one ledger row each."""
         return [channel for channel, field in CHANNEL_FIELDS.items() if getattr(self, field)]
 
+    def channel_labels(self) -> list[str]:
+        return [Channel(channel).label for channel in self.channels]
+
     def as_trigger(self) -> schedule.Trigger:
         unit = OffsetUnit.HOURS if self.trigger == TriggerKind.AFTER_CHECK_OUT else self.offset_unit
         return schedule.Trigger(kind=self.trigger, offset=self.offset, unit=unit, at=self.send_at)
