@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from bookings.models import Booking, BookingStatus
 from locks.models import AccessCode, CodeState
-from messaging import ledger, notifications, rendering, rotations, schedule
+from messaging import ledger, notifications, reach, rendering, rotations, schedule
 from messaging.channels import CHANNELS, PermanentSendError, TemporarySendError
 from messaging.default_messages import DefaultMessage, default_message
 from messaging.ledger import (
@@ -36,6 +36,7 @@ from messaging.ledger import (
 )
 from messaging.models import (
     OPEN_STATUSES,
+    PROVIDER_STATUS_RANK,
     BuiltinMessage,
     CodeChangeNotice,
     DeliveryStatus,
@@ -116,14 +117,16 @@ def process_delivery(*, delivery_id: int, claim_token: str, now: datetime | None
         sent_at=now,
         **what_went,
         provider_message_id=result.provider_id,
-        provider_status=result.status,
-        provider_status_at=now if result.status else None,
         provider_error="",
         note="",
         attempts=delivery.attempts + 1,
         next_attempt_at=None,
         updated_at=now,
     )
+    if result.status:  # forward only: the provider's callback may have come before its answer was recorded
+        behind = [name for name, rank in PROVIDER_STATUS_RANK.items() if rank < PROVIDER_STATUS_RANK[result.status]]
+        rows = MessageDelivery.objects.filter(pk=delivery.pk, provider_status__in=behind)
+        rows.update(provider_status=result.status, provider_status_at=now)
     if not recorded:  # our lease ran out while the backend was sending: another worker may send too
         logger.warning("message delivery %s was sent after its claim expired", delivery.pk)
     if code is not None:
@@ -264,37 +267,12 @@ def _language_of(delivery: MessageDelivery) -> str:
 
 
 def _unreachable(delivery: MessageDelivery, token: str, booking: Booking, code: AccessCode | None, now: datetime) -> str:
-    """This row's channel cannot reach the guest (no address there, or not set up on this server).
-    Skipped while another channel of the same message reaches them; a message carrying the code
-    that no channel can deliver fails and the host is told, once for the message (by the row of
-    its first channel: a booking's rows are processed by one worker, in order)."""
-    note = _why_unreachable(delivery.channel, booking)
-    siblings = list(
-        MessageDelivery.objects.filter(
-            booking_id=booking.pk, template_id=delivery.template_id, builtin=delivery.builtin, trigger_key=delivery.trigger_key
-        ).exclude(pk=delivery.pk)
-    )
-    closed = (DeliveryStatus.FAILED, DeliveryStatus.SKIPPED, DeliveryStatus.MISSED_CODE)
-    others = [row for row in siblings if row.status not in closed and CHANNELS[row.channel].reaches(booking)]
-    if others:
-        labels = ", ".join(str(CHANNELS[row.channel].label) for row in others)
-        note = _("%(note)s The guest gets it by %(channels)s.") % {"note": note, "channels": labels}
-        _close(delivery, token, DeliveryStatus.SKIPPED, note=note)
-        return "skipped"
-    if code is not None:  # the guest would be left without their door code: tell the host
-        told = any(row.host_notified_at for row in siblings)
-        return _failed(delivery, token, note, now, notify=not told)
-    _close(delivery, token, DeliveryStatus.SKIPPED, note=note)
+    """This row's channel cannot reach the guest: skipped, or failed with the host told (`messaging.reach`)."""
+    outcome = reach.unreachable_outcome(delivery, booking, carries_code=code is not None)
+    if outcome.fail:
+        return _failed(delivery, token, outcome.note, now, notify=outcome.notify)
+    _close(delivery, token, DeliveryStatus.SKIPPED, note=outcome.note)
     return "skipped"
-
-
-def _why_unreachable(channel: str, booking: Booking) -> str:
-    sender = CHANNELS[channel]
-    if not sender.address(booking):
-        if channel == "email":
-            return str(_("The guest has no email address."))
-        return str(_("The guest has no mobile phone number in international format."))
-    return str(_("%(channel)s is not set up on this server.") % {"channel": sender.label})
 
 
 # --- door code changes ----------------------------------------------------------------------------
