@@ -516,8 +516,11 @@ def test_seed_demo_messages_gives_the_demo_host_a_door_code_message(db, after_co
         account = ProviderAccount.objects.create(host=host, provider="ttlock", display_name="demo")
         fake_cloud.add_lock("D1")
         lock = Lock.objects.create(account=account, vendor_lock_id="D1", name="Front door", supports_remote_codes=True)
+        assert template.channels == ["email", "sms", "whatsapp"] and booking.guest_phone == demo.DEMO_GUEST_PHONE
         send()
-        assert MessageDelivery.objects.get(booking=booking).status == DeliveryStatus.WAITING_FOR_CODE
+        assert set(MessageDelivery.objects.filter(booking=booking).values_list("channel", "status")) == {
+            (channel, DeliveryStatus.WAITING_FOR_CODE) for channel in ("email", "sms", "whatsapp")
+        }
         after_commit(lambda: lifecycle.lock_assignment_set(prop=booking.property, lock=lock))
         assert LockAssignment.objects.filter(property=booking.property).exists()
         tick()
