@@ -102,7 +102,8 @@ def process_delivery(*, delivery_id: int, claim_token: str, now: datetime | None
     try:
         result = _send(channel, delivery, recipient, subject, body)
     except (PermanentSendError, TemporarySendError) as error:
-        logger.warning("sending message delivery %s by %s failed: %s", delivery.pk, delivery.channel, error)
+        # The code only: a provider's text may name the guest's number.
+        logger.warning("sending message delivery %s by %s failed: %s %s", delivery.pk, delivery.channel, type(error).__name__, error.code)
         if isinstance(error, PermanentSendError) or delivery.attempts + 1 >= MAX_SEND_ATTEMPTS:
             return _failed(delivery, claim_token, str(error.note), now, provider_error=error.code)
         # A request that may have been acted on keeps what it carried: a status callback naming

@@ -143,6 +143,8 @@ def whatsapp_status(request: HttpRequest) -> HttpResponse:
     if not secret or _too_big(request):
         return HttpResponse(status=403 if not secret else 413)
     body = request.body
+    if len(body) > MAX_BODY_BYTES:  # sent without a Content-Length
+        return HttpResponse(status=413)
     expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
     if not hmac.compare_digest(expected, request.headers.get("X-Hub-Signature-256", "")):
         return HttpResponse(status=403)

@@ -87,6 +87,12 @@ def text_of(subject: str, body: str) -> str:
     return f"{subject}\n\n{body}".strip() if subject else body.strip()
 
 
+def provider_message(message) -> str:
+    """A provider's own error text for the host's note: short, without phone numbers (Twilio's name
+    the `To` number; notes outlive the retention of guests' contact details)."""
+    return re.sub(r"\+?\d[\d \-]{5,}\d", "…", str(message or ""))[:200]
+
+
 def timeouts() -> tuple[float, float]:
     seconds = settings.CHANNEL_HTTP_TIMEOUT_SECONDS
     return (seconds, seconds)

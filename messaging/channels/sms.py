@@ -10,7 +10,16 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from messaging.channels.base import GuestChannel, PermanentSendError, SendResult, TemporarySendError, phone_of, post, text_of
+from messaging.channels.base import (
+    GuestChannel,
+    PermanentSendError,
+    SendResult,
+    TemporarySendError,
+    phone_of,
+    post,
+    provider_message,
+    text_of,
+)
 
 MAX_BODY = 1600  # Twilio's limit for Body
 
@@ -94,6 +103,6 @@ def error_of(response: requests.Response) -> Exception:
         return PermanentSendError(note, code=str(code))
     if code in RETRYABLE_CODES or response.status_code == 429 or response.status_code >= 500:
         return TemporarySendError(_("The SMS could not be sent yet (%(label)s).") % {"label": label}, code=str(code or ""))
-    message = str(answer.get("message") or "")[:200]
+    message = provider_message(answer.get("message"))
     note = _("The SMS was refused (%(label)s): %(message)s") % {"label": label, "message": message}
     return PermanentSendError(note, code=str(code or ""))  # any other 4xx: the same request gets the same answer

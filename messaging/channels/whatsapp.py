@@ -13,7 +13,16 @@ import requests
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from messaging.channels.base import GuestChannel, PermanentSendError, SendResult, TemporarySendError, phone_of, post, text_of
+from messaging.channels.base import (
+    GuestChannel,
+    PermanentSendError,
+    SendResult,
+    TemporarySendError,
+    phone_of,
+    post,
+    provider_message,
+    text_of,
+)
 
 MAX_BODY = 1024  # a template's body, parameters filled in (reference §3.1, WA-META)
 
@@ -118,6 +127,6 @@ def error_of(response: requests.Response) -> Exception:
         return PermanentSendError(note, code=str(code))
     if code in RETRYABLE_CODES or response.status_code == 429 or response.status_code >= 500:
         return TemporarySendError(_("The WhatsApp message could not be sent yet (%(label)s).") % {"label": label}, code=str(code or ""))
-    message = str(error.get("message") or "")[:200]
+    message = provider_message(error.get("message"))
     note = _("The WhatsApp message was refused (%(label)s): %(message)s") % {"label": label, "message": message}
     return PermanentSendError(note, code=str(code or ""))

@@ -157,3 +157,14 @@ def test_a_timeout_with_no_word_from_the_provider_is_retried(stay, door_code, se
         frozen.tick(services.SEND_RETRY_DELAY)
         send()
     assert len(providers.calls) == 2 and row("sms").status == DeliveryStatus.SENT
+
+
+def test_any_other_4xx_is_permanent_and_its_text_keeps_no_phone_number(stay, door_code, send, sms_set_up, providers):
+    door_code(send_email=False, send_sms=True)
+    providers.post(MESSAGES_URL, status=400, json={"code": 21999, "message": "Something about +33 6 12 34 56 78 went wrong"})
+    with freeze_time(DUE):
+        stay(guest_phone=PHONE)
+        send()
+    sms = row("sms")
+    assert (sms.status, sms.provider_error) == (DeliveryStatus.FAILED, "21999")
+    assert sms.note == "The SMS was refused (Twilio 21999): Something about … went wrong"

@@ -92,3 +92,48 @@ def test_nowistays_own_messages_go_by_email_and_the_channels_the_hosts_messages_
         booking.refresh_from_db()
         rows = ledger.builtin_deliveries(BuiltinMessage.FALLBACK_CODE, booking, "fallback:1", now, now)
         assert [r.channel for r in rows] == ["email"]  # no phone: no SMS row to skip
+
+
+def test_planning_writes_a_row_per_channel_and_a_channel_added_later_still_goes(stay, door_code, send, sms_set_up, providers):
+    template = door_code()
+    twilio_accepts(providers)
+    with freeze_time(DUE):
+        stay(guest_phone=PHONE)
+        send()
+        assert list(MessageDelivery.objects.values_list("channel", "status")) == [("email", DeliveryStatus.SENT)]
+        template.send_sms = True
+        template.save()
+        send()
+        send()
+    assert sorted(MessageDelivery.objects.values_list("channel", "status")) == [
+        ("email", DeliveryStatus.SENT), ("sms", DeliveryStatus.SENT),
+    ]
+    assert len(mail.outbox) == 1 and len(providers.calls) == 1
+
+
+def test_a_code_change_goes_on_each_channel_of_the_change_message(stay, door_code, send, sms_set_up, providers, after_commit, host):
+    from locks import services as lifecycle
+    from messaging.models import MessageTemplate
+    from tests.helpers.lifecycle import current
+
+    door_code(send_sms=True)
+    MessageTemplate.objects.create(
+        host=host, name="Code changed", is_code_change=True, subject="New code", body="Your code is now {{smartlock_code}}.",
+        send_sms=True,
+    )
+    twilio_accepts(providers)
+    twilio_accepts(providers, sid="SM" + "b" * 32)
+    with freeze_time(DUE):
+        booking = stay(guest_phone=PHONE)
+        send()
+        after_commit(lambda: lifecycle.code_regenerate(code_id=current(booking).pk))
+        send()
+    changes = MessageDelivery.objects.filter(template__is_code_change=True)
+    assert sorted(changes.values_list("channel", "status")) == [("email", DeliveryStatus.SENT), ("sms", DeliveryStatus.SENT)]
+    assert form_body(providers.calls[-1]).endswith(f"Your code is now {current(booking).pin}.")
+
+
+def form_body(call) -> str:
+    from urllib.parse import parse_qsl
+
+    return dict(parse_qsl(call.request.body))["Body"]

@@ -36,3 +36,9 @@ def test_channels_without_credentials_are_named(logged_in, settings):
     settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN, settings.TWILIO_FROM_NUMBER = "AC1", "token", "+15005550006"
     page = logged_in.get(reverse("messaging:template_create")).content.decode()
     assert "Not set up on this server: WhatsApp." in page
+
+
+def test_the_template_list_names_each_messages_channels(logged_in, host):
+    MessageTemplate.objects.create(host=host, name="Welcome", subject="Hi", body="Hello", send_sms=True, send_whatsapp=True)
+    page = logged_in.get(reverse("messaging:templates")).content.decode()
+    assert "Email, SMS, WhatsApp" in page
