@@ -35,6 +35,8 @@ def unreachable_outcome(delivery: MessageDelivery, booking, *, carries_code: boo
         labels = ", ".join(str(CHANNELS[row.channel].label) for row in others)
         return Outcome(note=str(_("%(note)s The guest gets it by %(channels)s.") % {"note": note, "channels": labels}))
     if carries_code:  # the guest would be left without their door code: tell the host
+        if siblings:
+            note = str(_("%(note)s No other channel of this message reaches them either.") % {"note": note})
         return Outcome(note=note, fail=True, notify=not any(row.host_notified_at for row in siblings))
     return Outcome(note=note)
 

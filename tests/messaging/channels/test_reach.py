@@ -49,7 +49,9 @@ def test_no_address_on_any_channel_tells_the_host_once(stay, door_code, send, sm
         send()
     email, sms = row("email"), row("sms")
     assert (email.status, sms.status) == (DeliveryStatus.FAILED, DeliveryStatus.FAILED)
-    assert email.note == "The guest has no email address."
+    assert email.note == "The guest has no email address. No other channel of this message reaches them either."
+    assert sms.note.startswith("The guest has no mobile phone number in international format.")
+    assert "no email address" in mail.outbox[0].body  # the host reads why
     assert host_emails() == ["“Door code” could not be sent to Grace Guest"]
     assert email.pin is None and sms.pin is None
 
