@@ -53,6 +53,8 @@ demo: migrate
 # of their own). Target-specific, so `demo` and `migrate` get them too when `run` builds them.
 run: export DEBUG = true
 run: export SANDBOX_URL = $(SANDBOX)
+# The site's own address: the SMS emulator posts Twilio-style status callbacks to it, signed over it.
+run: export SITE_URL = http://$(HOST):$(PORT)
 
 # Sandbox, web server, Celery worker and beat under honcho (Procfile.dev); Ctrl-C stops them all.
 run: demo

@@ -6,47 +6,44 @@ each outcome is recorded with an UPDATE conditioned on the claim, which also rel
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from django.conf import settings
-from django.core.mail.utils import DNS_NAME
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from bookings.models import Booking, BookingStatus
 from locks.models import AccessCode, CodeState
-from messaging import ledger, notifications, rendering, rotations, schedule
+from messaging import ledger, notifications, reach, rendering, rotations, schedule
+from messaging.channels import CHANNELS, PermanentSendError, TemporarySendError
 from messaging.default_messages import DefaultMessage, default_message
 from messaging.ledger import (
     DELIVERY_LEASES,
     MAX_SEND_ATTEMPTS,
-    PERMANENT_SEND_ERRORS,
     SEND_RETRY_DELAY,
     WAIT_RECHECK,
     after_commit,
     booking_values,
-    builtin_delivery,
+    builtin_deliveries,
     current_code,
     insert_rows,
     is_usable,
-    new_delivery,
+    new_deliveries,
     stay_of,
     templates_for,
     wait_deadline,
 )
 from messaging.models import (
     OPEN_STATUSES,
+    PROVIDER_STATUS_RANK,
     BuiltinMessage,
-    Channel,
     CodeChangeNotice,
     DeliveryStatus,
     MessageDelivery,
     MessageTemplate,
     TriggerKind,
 )
-from nowistay.emails import send_text_and_html
 
 logger = logging.getLogger(__name__)
 
@@ -93,21 +90,25 @@ def process_delivery(*, delivery_id: int, claim_token: str, now: datetime | None
     except rendering.RenderError as error:
         return _failed(delivery, claim_token, f"The message uses a variable that cannot be filled in: {error}.", now)
 
-    recipient = booking.guest_email.strip()
-    if not recipient:
-        note = "The guest has no email address."
-        if code is not None:  # the guest would be left without their door code: tell the host
-            return _failed(delivery, claim_token, note, now)
-        _close(delivery, claim_token, DeliveryStatus.SKIPPED, note=note)
-        return "skipped"
+    channel = CHANNELS[delivery.channel]
+    recipient = channel.address(booking)
+    if not recipient or not channel.is_configured():
+        return _unreachable(delivery, claim_token, booking, code, now)
 
+    what_went = {
+        "recipient": recipient, "code": code, "pin": code.pin if code else None,
+        "access_link": code.access_link if code else None, "subject": subject, "body": body,
+    }
     try:
-        SENDERS[delivery.channel](delivery, recipient, subject, body)
-    except Exception as error:  # the backend's errors vary (SMTP, API backends): classify, never crash the batch
-        logger.warning("sending message delivery %s failed: %s", delivery.pk, error)
-        if isinstance(error, PERMANENT_SEND_ERRORS) or delivery.attempts + 1 >= MAX_SEND_ATTEMPTS:
-            return _failed(delivery, claim_token, f"The email could not be sent: {error}"[:500], now)
-        _retry_later(delivery, claim_token, f"The email could not be sent yet: {error}"[:500], now)
+        result = _send(channel, delivery, recipient, subject, body)
+    except (PermanentSendError, TemporarySendError) as error:
+        # The code only: a provider's text may name the guest's number.
+        logger.warning("sending message delivery %s by %s failed: %s %s", delivery.pk, delivery.channel, type(error).__name__, error.code)
+        if isinstance(error, PermanentSendError) or delivery.attempts + 1 >= MAX_SEND_ATTEMPTS:
+            return _failed(delivery, claim_token, str(error.note), now, provider_error=error.code)
+        # A request that may have been acted on keeps what it carried: a status callback naming
+        # this row before the retry records it as sent (messaging.status_webhooks), never sent twice.
+        _retry_later(delivery, claim_token, str(error.note)[:500], now, **(what_went if error.maybe_sent else {}))
         return "retrying"
 
     recorded = DELIVERY_LEASES.release(
@@ -115,17 +116,18 @@ def process_delivery(*, delivery_id: int, claim_token: str, now: datetime | None
         token=claim_token,
         status=DeliveryStatus.SENT,
         sent_at=now,
-        recipient=recipient,
-        code=code,
-        pin=code.pin if code else None,
-        access_link=code.access_link if code else None,
-        subject=subject,
-        body=body,
+        **what_went,
+        provider_message_id=result.provider_id,
+        provider_error="",
         note="",
         attempts=delivery.attempts + 1,
         next_attempt_at=None,
         updated_at=now,
     )
+    if result.status:  # forward only: the provider's callback may have come before its answer was recorded
+        behind = [name for name, rank in PROVIDER_STATUS_RANK.items() if rank < PROVIDER_STATUS_RANK[result.status]]
+        rows = MessageDelivery.objects.filter(pk=delivery.pk, provider_status__in=behind)
+        rows.update(provider_status=result.status, provider_status_at=now)
     if not recorded:  # our lease ran out while the backend was sending: another worker may send too
         logger.warning("message delivery %s was sent after its claim expired", delivery.pk)
     if code is not None:
@@ -219,52 +221,59 @@ def _close(delivery: MessageDelivery, token: str, status: str, *, note: str) -> 
     DELIVERY_LEASES.release(pk=delivery.pk, token=token, status=status, note=note[:500], next_attempt_at=None, updated_at=timezone.now())
 
 
-def _failed(delivery: MessageDelivery, token: str, note: str, now: datetime) -> str:
+def _failed(delivery: MessageDelivery, token: str, note: str, now: datetime, *, provider_error: str = "", notify: bool = True) -> str:
     closed = DELIVERY_LEASES.release(
         pk=delivery.pk,
         token=token,
         where=Q(status__in=OPEN_STATUSES),
         status=DeliveryStatus.FAILED,
-        note=note[:500],
-        host_notified_at=now,
+        note=str(note)[:500],
+        provider_error=provider_error[:300],
+        host_notified_at=now if notify else None,
         attempts=delivery.attempts + 1,
         next_attempt_at=None,
         updated_at=now,
     )
-    if closed:
+    if closed and notify:
         delivery.note = note[:500]
         after_commit(lambda: notifications.message_failed(delivery))
     return "failed"
 
 
-def _retry_later(delivery: MessageDelivery, token: str, note: str, now: datetime) -> None:
+def _retry_later(delivery: MessageDelivery, token: str, note: str, now: datetime, **what_went) -> None:
     DELIVERY_LEASES.release(
         pk=delivery.pk,
         token=token,
         status=DeliveryStatus.DUE,
         note=note,
+        **what_went,
         attempts=delivery.attempts + 1,
         next_attempt_at=now + SEND_RETRY_DELAY,
         updated_at=now,
     )
 
 
-def _send_email(delivery: MessageDelivery, recipient: str, subject: str, body: str) -> None:
-    """The rendered message as text (exactly `body`) and HTML (`body` escaped, its line breaks as
-    paragraphs): the host's text is a value in the email templates, never template source."""
-    host = delivery.booking.property.host
-    send_text_and_html(
-        subject=subject,
-        template_name="guest_message",
-        context={"body": body},
-        to=[recipient],
-        reply_to=[host.email] if host.email else None,
-        # The same id on every attempt of this row, so a mail system can fold an at-least-once duplicate.
-        headers={"Message-ID": f"<nowistay-{settings.INSTANCE_ID}-delivery-{delivery.pk}@{DNS_NAME}>"},
-    )
+def _send(channel, delivery: MessageDelivery, recipient: str, subject: str, body: str):
+    try:
+        return channel.send(delivery, recipient, subject, body, _language_of(delivery))
+    except (PermanentSendError, TemporarySendError):
+        raise
+    except Exception as error:  # a sender's unforeseen error: never crash the batch, try again later
+        raise TemporarySendError((_("The message could not be sent yet: %(error)s") % {"error": error})[:500]) from error
 
 
-SENDERS: dict[str, Callable[[MessageDelivery, str, str, str], None]] = {Channel.EMAIL: _send_email}
+def _language_of(delivery: MessageDelivery) -> str:
+    """The guest's language for the channel (WhatsApp picks its template's translation by it)."""
+    return getattr(delivery, "language", "") or "en"
+
+
+def _unreachable(delivery: MessageDelivery, token: str, booking: Booking, code: AccessCode | None, now: datetime) -> str:
+    """This row's channel cannot reach the guest: skipped, or failed with the host told (`messaging.reach`)."""
+    outcome = reach.unreachable_outcome(delivery, booking, carries_code=code is not None)
+    if outcome.fail:
+        return _failed(delivery, token, outcome.note, now, notify=outcome.notify)
+    _close(delivery, token, DeliveryStatus.SKIPPED, note=outcome.note)
+    return "skipped"
 
 
 # --- door code changes ----------------------------------------------------------------------------
@@ -300,10 +309,10 @@ def booking_code_change_check(*, booking: Booking, now: datetime | None = None) 
             )
             templates = templates_for(booking).filter(is_code_change=True)
             key = schedule.code_change_key(code.pk, code.vendor_code_id)
-            rows = [new_delivery(t, booking, key, now, now) for t in templates]
+            rows = [row for t in templates for row in new_deliveries(t, booking, key, now, now)]
             default = not rows and rotations.sends_default_message(code)
             if default:  # a host's rotation: the guest gets the new code even without a message of the host's
-                rows = [builtin_delivery(BuiltinMessage.CODE_CHANGE, booking, key, now, now)]
+                rows = builtin_deliveries(BuiltinMessage.CODE_CHANGE, booking, key, now, now)
             notice.change_messages = insert_rows(rows)
             notice.save(update_fields=["change_messages"])
     except IntegrityError:

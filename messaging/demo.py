@@ -1,5 +1,6 @@
 """Demo data for guest messages: the demo host's "Door code" message, and a stay whose message is
-due now, so `make run` shows a door code email on the console (the worker's output)."""
+due now, so `make run` shows a door code email on the console (the worker's output), and the same
+message by SMS and WhatsApp on the sandbox's messages page (its provider emulators)."""
 
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -17,6 +18,7 @@ TEMPLATE_NAME = "Door code"
 SEND_AT = time(10, 0)
 DEMO_GUEST = "Hugo Demo"
 DEMO_GUEST_EMAIL = "hugo.demo@guest.example"
+DEMO_GUEST_PHONE = "+33612345678"  # E.164, as bookings store it
 SUBJECT = "Your door code for {{property_name}}"
 BODY = (
     "Hello {{guest_name}},\n\n"
@@ -61,6 +63,9 @@ def seed_demo_messages(*, now: datetime) -> SeedResult:
             "subject": SUBJECT,
             "body": BODY,
             "is_active": True,
+            "send_email": True,
+            "send_sms": True,
+            "send_whatsapp": True,
         },
     )
     prop = Property.objects.filter(host=host, name=DEMO_PROPERTIES[0].name).first()
@@ -74,6 +79,7 @@ def seed_demo_messages(*, now: datetime) -> SeedResult:
         defaults={
             "departure_date": arrival + timedelta(days=2),
             "guest_email": DEMO_GUEST_EMAIL,
+            "guest_phone": DEMO_GUEST_PHONE,
             "status": BookingStatus.CONFIRMED,
         },
     )

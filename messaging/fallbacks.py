@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from locks.models import AccessCode
 from messaging import rendering, schedule
-from messaging.ledger import builtin_delivery, insert_rows
+from messaging.ledger import builtin_deliveries, insert_rows
 from messaging.models import OPEN_STATUSES, BuiltinMessage, DeliveryStatus, MessageDelivery
 
 
@@ -17,8 +17,8 @@ def plan_fallback_message(*, code_id: int, booking_id: int) -> bool:
     if code is None or hosts_messages_carry_the_code(booking_id):
         return False
     now = timezone.now()
-    row = builtin_delivery(BuiltinMessage.FALLBACK_CODE, code.booking, schedule.fallback_key(code.pk), now, now)
-    return bool(insert_rows([row]))
+    rows = builtin_deliveries(BuiltinMessage.FALLBACK_CODE, code.booking, schedule.fallback_key(code.pk), now, now)
+    return bool(insert_rows(rows))
 
 
 def hosts_messages_carry_the_code(booking_id: int) -> bool:

@@ -1,9 +1,11 @@
 from django import forms
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from bookings.models import Property
 from messaging import rendering
-from messaging.models import MessageTemplate
+from messaging.channels import CHANNELS
+from messaging.models import CHANNEL_FIELDS, Channel, MessageTemplate
 
 DEFAULT_SUBJECT = "Your stay at {{property_name}}"
 DEFAULT_BODY = (
@@ -23,7 +25,7 @@ class MessageTemplateForm(forms.ModelForm):
         model = MessageTemplate
         fields = [
             "name", "is_active", "properties", "trigger", "offset", "offset_unit", "send_at",
-            "is_code_change", "channel", "subject", "body",
+            "is_code_change", "subject", "body",
         ]
         labels = {"is_active": "Active", "trigger": "Send", "properties": "Properties"}
         widgets = {
@@ -43,8 +45,15 @@ class MessageTemplateForm(forms.ModelForm):
             ),
         }
 
+    channels = forms.MultipleChoiceField(
+        label=_("Send by"), choices=Channel.choices, widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": _("Choose at least one way to send it.")},
+        help_text=_("One message per channel. A guest without an address for a channel gets it on the others."),
+    )
+
     def __init__(self, *args, host, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["channels"].initial = self.instance.channels if self.instance.pk else [Channel.EMAIL]
         self.host = host
         self.instance.host = host
         # Live preview with htmx; without JavaScript the form's "Preview" button does the same.
@@ -62,6 +71,18 @@ class MessageTemplateForm(forms.ModelForm):
             for name, value in (("subject", DEFAULT_SUBJECT), ("body", DEFAULT_BODY), ("offset", 1), ("send_at", "10:00")):
                 if not self.initial.get(name):
                     self.initial[name] = value
+
+    @staticmethod
+    def channels_not_set_up() -> list[str]:
+        """Labels of the channels this server has no provider credentials for."""
+        return [Channel(name).label for name, channel in CHANNELS.items() if not channel.is_configured()]
+
+    def _post_clean(self) -> None:
+        chosen = set(self.cleaned_data.get("channels") or ())
+        if "channels" in self.cleaned_data:
+            for channel, field in CHANNEL_FIELDS.items():
+                setattr(self.instance, field, channel in chosen)
+        super()._post_clean()
 
     def save(self, commit: bool = True) -> MessageTemplate:
         self.instance.host = self.host

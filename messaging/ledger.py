@@ -5,11 +5,9 @@ booking to a worker. The flow is described in `messaging.services`.
 
 from __future__ import annotations
 
-import smtplib
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from django.core.mail import BadHeaderError
 from django.db import connection, transaction
 from django.db.models import Q
 
@@ -17,7 +15,9 @@ from bookings.models import Booking, Property
 from locks.models import AccessCode, CodeState, FallbackKind
 from locks.services.leases import Leases
 from messaging import rendering, schedule
+from messaging.channels import CHANNELS
 from messaging.models import (
+    CHANNEL_FIELDS,
     OPEN_STATUSES,
     BuiltinMessage,
     Channel,
@@ -41,10 +41,6 @@ MAX_SEND_ATTEMPTS = 6
 
 
 CLAIM_BATCH = 200
-
-
-# Errors the email backend will give again however often we retry.
-PERMANENT_SEND_ERRORS = (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, BadHeaderError)
 
 
 SCHEDULED_TRIGGERS = [TriggerKind.BEFORE_CHECK_IN, TriggerKind.ARRIVAL_DAY, TriggerKind.AFTER_CHECK_OUT]
@@ -149,35 +145,58 @@ _BOOKINGS_WITH_MESSAGING = (
 # --- writing, claiming and handing on -------------------------------------------------------------
 
 
-def new_delivery(template: MessageTemplate, booking: Booking, key: str, due_at: datetime, now: datetime) -> MessageDelivery:
+def new_delivery(
+    template: MessageTemplate, booking: Booking, key: str, due_at: datetime, now: datetime, channel: str = Channel.EMAIL
+) -> MessageDelivery:
     return MessageDelivery(
         booking=booking,
         template=template,
         template_name=template.name,
         trigger_key=key,
-        channel=template.channel,
+        channel=channel,
         status=DeliveryStatus.DUE,
         due_at=due_at,
         next_attempt_at=now,
     )
 
 
-def builtin_delivery(kind: str, booking: Booking, key: str, due_at: datetime, now: datetime) -> MessageDelivery:
+def new_deliveries(template: MessageTemplate, booking: Booking, key: str, due_at: datetime, now: datetime) -> list[MessageDelivery]:
+    """One ledger row per channel of the template: each channel goes out once, on its own."""
+    return [new_delivery(template, booking, key, due_at, now, channel) for channel in template.channels]
+
+
+def builtin_delivery(
+    kind: str, booking: Booking, key: str, due_at: datetime, now: datetime, channel: str = Channel.EMAIL
+) -> MessageDelivery:
     """A ledger row of one of Nowistay's own messages (`messaging.default_messages`), no template."""
     return MessageDelivery(
         booking=booking,
         builtin=kind,
         template_name=BuiltinMessage(kind).label,
         trigger_key=key,
-        channel=Channel.EMAIL,
+        channel=channel,
         status=DeliveryStatus.DUE,
         due_at=due_at,
         next_attempt_at=now,
     )
 
 
+def builtin_deliveries(kind: str, booking: Booking, key: str, due_at: datetime, now: datetime) -> list[MessageDelivery]:
+    """Nowistay's own message goes where the host's messages reach this guest: always by email (the
+    channel every installation has, and the one the guest had before channels existed), and also on
+    each other channel an active template of the host's for this property uses, when the guest has
+    an address there. Whether the channel is set up on this server is decided when sending, where a
+    row that cannot go is skipped while another channel reaches the guest (`messaging.delivery`)."""
+    used = {Channel.EMAIL}
+    for fields in templates_for(booking).values(*CHANNEL_FIELDS.values()).distinct():
+        used |= {channel for channel, field in CHANNEL_FIELDS.items() if fields[field]}
+    channels = [channel for channel in Channel.values if channel in used]
+    reachable = [channel for channel in channels if channel == Channel.EMAIL or CHANNELS[channel].address(booking)]
+    return [builtin_delivery(kind, booking, key, due_at, now, channel) for channel in reachable]
+
+
 def insert_rows(rows: list[MessageDelivery]) -> int:
-    # The unique (template or built-in message, booking, trigger_key) constraints turn a concurrent
+    # The unique (template or built-in message, booking, trigger_key, channel) constraints turn a concurrent
     # duplicate into a no-op.
     if rows:
         MessageDelivery.objects.bulk_create(rows, ignore_conflicts=True)

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from messaging import rendering, schedule
 from nowistay.crypto import EncryptedTextField
@@ -27,9 +28,17 @@ class OffsetUnit(models.TextChoices):
 
 
 class Channel(models.TextChoices):
-    # Sent through Django's email backend. Other channels (SMS, WhatsApp, the OTA inbox) would be
-    # added here, each with its own sender in services.
-    EMAIL = "email", "Email"
+    """How a message reaches the guest; each has its sender in `messaging.channels`."""
+
+    EMAIL = "email", _("Email")
+    SMS = "sms", _("SMS")
+    WHATSAPP = "whatsapp", _("WhatsApp")
+
+
+# A template's channels are three booleans rather than a list in one column: each is a plain
+# column on SQLite and PostgreSQL alike, the database itself checks "at least one", and "which
+# channels do a host's templates use" is one query.
+CHANNEL_FIELDS = {Channel.EMAIL: "send_email", Channel.SMS: "send_sms", Channel.WHATSAPP: "send_whatsapp"}
 
 
 class MessageTemplateQuerySet(models.QuerySet):
@@ -60,7 +69,9 @@ class MessageTemplate(models.Model):
         "at (property time)", null=True, blank=True,
         help_text="Time of day in the property's time zone (days before check-in, or the arrival day).",
     )
-    channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.EMAIL)
+    send_email = models.BooleanField(_("by email"), default=True)
+    send_sms = models.BooleanField(_("by SMS"), default=False)
+    send_whatsapp = models.BooleanField(_("by WhatsApp"), default=False)
     # The subject becomes an email header: a line break in it would be a header injection.
     subject = SingleLineCharField(max_length=rendering.MAX_SUBJECT_LENGTH)
     body = MultilineTextField(max_length=rendering.MAX_BODY_LENGTH)
@@ -80,7 +91,9 @@ class MessageTemplate(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(trigger__in=TriggerKind.values), name="msgtemplate_trigger_valid"),
             models.CheckConstraint(condition=Q(offset_unit__in=OffsetUnit.values), name="msgtemplate_offset_unit_valid"),
-            models.CheckConstraint(condition=Q(channel__in=Channel.values), name="msgtemplate_channel_valid"),
+            models.CheckConstraint(
+                condition=Q(send_email=True) | Q(send_sms=True) | Q(send_whatsapp=True), name="msgtemplate_has_a_channel"
+            ),
             models.CheckConstraint(condition=Q(offset__isnull=True) | Q(offset__lte=720), name="msgtemplate_offset_bounded"),
         ]
 
@@ -132,6 +145,14 @@ class MessageTemplate(models.Model):
     def uses_code(self) -> bool:
         return rendering.uses_code(self.subject, self.body)
 
+    @property
+    def channels(self) -> list[str]:
+        """The channels this message goes on, in `Channel` order: one ledger row each."""
+        return [channel for channel, field in CHANNEL_FIELDS.items() if getattr(self, field)]
+
+    def channel_labels(self) -> list[str]:
+        return [Channel(channel).label for channel in self.channels]
+
     def as_trigger(self) -> schedule.Trigger:
         unit = OffsetUnit.HOURS if self.trigger == TriggerKind.AFTER_CHECK_OUT else self.offset_unit
         return schedule.Trigger(kind=self.trigger, offset=self.offset, unit=unit, at=self.send_at)
@@ -167,6 +188,21 @@ class DeliveryStatus(models.TextChoices):
 
 
 OPEN_STATUSES = [DeliveryStatus.DUE, DeliveryStatus.WAITING_FOR_CODE]
+
+
+class ProviderStatus(models.TextChoices):
+    """What an SMS or WhatsApp provider last reported of a sent message (its status callbacks)."""
+
+    QUEUED = "queued", _("Queued")
+    SENT = "sent", _("Sent")
+    DELIVERED = "delivered", _("Delivered")
+    READ = "read", _("Read")
+    FAILED = "failed", _("Failed")
+    UNDELIVERED = "undelivered", _("Undelivered")
+
+
+# Status only moves forward; failed and undelivered are final.
+PROVIDER_STATUS_RANK = {"": 0, "queued": 1, "sent": 2, "delivered": 3, "read": 4, "failed": 5, "undelivered": 5}
 
 
 class BuiltinMessage(models.TextChoices):
@@ -209,6 +245,11 @@ class MessageDelivery(models.Model):
     subject = EncryptedTextField(null=True, blank=True, editable=False)
     body = EncryptedTextField(null=True, blank=True, editable=False)
     note = models.CharField(max_length=500, blank=True, help_text="Why it waits, was skipped or failed.")
+    # SMS and WhatsApp: the provider's id of the message and what it last reported (status callbacks).
+    provider_message_id = models.CharField(max_length=128, blank=True)
+    provider_status = models.CharField(max_length=16, blank=True, choices=ProviderStatus.choices)
+    provider_status_at = models.DateTimeField(null=True, blank=True)
+    provider_error = models.CharField(max_length=300, blank=True, help_text="The provider's error, e.g. 21211 (never a secret).")
     host_notified_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -219,13 +260,20 @@ class MessageDelivery(models.Model):
         indexes = [
             models.Index(fields=["next_attempt_at"], name="msgdelivery_open_idx", condition=Q(status__in=OPEN_STATUSES)),
             models.Index(fields=["booking", "status"], name="msgdelivery_booking_idx"),
+            models.Index(fields=["provider_message_id"], name="msgdelivery_provider_id_idx", condition=~Q(provider_message_id="")),
         ]
         constraints = [
-            models.UniqueConstraint(fields=["template", "booking", "trigger_key"], name="one_delivery_per_template_booking_trigger"),
-            # A built-in message has no template: its own key keeps it to one row per booking and trigger.
+            # One row per channel of a message: each channel goes out once, on its own.
             models.UniqueConstraint(
-                fields=["builtin", "booking", "trigger_key"], condition=~Q(builtin=""), name="one_builtin_delivery_per_booking_trigger"
+                fields=["template", "booking", "trigger_key", "channel"], name="one_delivery_per_template_booking_trigger_channel"
             ),
+            # A built-in message has no template: its own key keeps it to one row per booking, trigger and channel.
+            models.UniqueConstraint(
+                fields=["builtin", "booking", "trigger_key", "channel"], condition=~Q(builtin=""),
+                name="one_builtin_delivery_per_booking_trigger_channel",
+            ),
+            models.CheckConstraint(condition=Q(channel__in=Channel.values), name="msgdelivery_channel_valid"),
+            models.CheckConstraint(condition=Q(provider_status__in=["", *ProviderStatus.values]), name="msgdelivery_provider_status_valid"),
             models.CheckConstraint(condition=Q(builtin__in=["", *BuiltinMessage.values]), name="msgdelivery_builtin_valid"),
             models.CheckConstraint(condition=Q(builtin="") | Q(template__isnull=True), name="msgdelivery_builtin_has_no_template"),
             models.CheckConstraint(condition=Q(status__in=DeliveryStatus.values), name="msgdelivery_status_valid"),

@@ -1,6 +1,6 @@
-"""Planning guest messages: a ledger row for each (template, booking, trigger occurrence) that has
-fallen due. The unique constraint on that triple makes planning idempotent: two passes, or a pass
-and an event, insert one row.
+"""Planning guest messages: a ledger row for each (template, booking, trigger occurrence, channel)
+that has fallen due. The unique constraint on those makes planning idempotent: two passes, or a
+pass and an event, insert one row per channel.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from bookings.models import Booking, BookingStatus
 from messaging import ledger, schedule
-from messaging.ledger import SCHEDULED_TRIGGERS, insert_rows, new_delivery, stay_of, templates_for
+from messaging.ledger import SCHEDULED_TRIGGERS, insert_rows, new_deliveries, stay_of, templates_for
 from messaging.models import (
     MessageDelivery,
     MessageTemplate,
@@ -54,9 +54,9 @@ def _due_rows(booking: Booking, templates: list[_Applicable], now: datetime, exi
         occurrence = schedule.occurrence(template.as_trigger(), stay)
         if not occurrence.due_at <= now < occurrence.expires_at:
             continue
-        if (template.pk, booking.pk, occurrence.key) in existing:
-            continue
-        rows.append(new_delivery(template, booking, occurrence.key, occurrence.due_at, now))
+        for row in new_deliveries(template, booking, occurrence.key, occurrence.due_at, now):
+            if (template.pk, booking.pk, occurrence.key, row.channel) not in existing:  # a channel added later still goes
+                rows.append(row)
     return rows
 
 
@@ -93,7 +93,7 @@ def plan_due_messages(now: datetime) -> int:
         template_ids = [a.template.pk for a in templates]
         existing = set(
             MessageDelivery.objects.filter(booking_id__in=[b.pk for b in chunk], template_id__in=template_ids).values_list(
-                "template_id", "booking_id", "trigger_key"
+                "template_id", "booking_id", "trigger_key", "channel"
             )
         )
         rows = [row for booking in chunk for row in _due_rows(booking, by_host[booking.property.host_id], now, existing)]
@@ -117,7 +117,7 @@ def plan_booking(booking: Booking, now: datetime) -> int:
     if booking.status != BookingStatus.CONFIRMED:
         return 0
     templates = _applicable(_scheduled_templates().filter(host_id=booking.property.host_id).for_property(booking.property_id))
-    existing = set(MessageDelivery.objects.filter(booking=booking).values_list("template_id", "booking_id", "trigger_key"))
+    existing = set(MessageDelivery.objects.filter(booking=booking).values_list("template_id", "booking_id", "trigger_key", "channel"))
     return insert_rows(_due_rows(booking, templates, now, existing))
 
 
@@ -127,7 +127,7 @@ def booking_confirmed(*, booking: Booking, now: datetime | None = None) -> int:
     exist exactly when the confirmation does."""
     now = now or timezone.now()
     templates = templates_for(booking).filter(trigger=TriggerKind.ON_CONFIRMATION, is_code_change=False)
-    rows = [new_delivery(t, booking, schedule.confirmation_key(), now, now) for t in templates]
+    rows = [row for t in templates for row in new_deliveries(t, booking, schedule.confirmation_key(), now, now)]
     planned = insert_rows(rows)
     if planned or templates_for(booking).exists():
         ledger.enqueue_booking(booking.pk)

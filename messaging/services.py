@@ -36,7 +36,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from bookings.models import Booking
-from messaging.delivery import SENDERS, booking_code_change_check, catch_missed_code_changes, process_deliveries, process_delivery
+from messaging.channels import CHANNELS
+from messaging.delivery import booking_code_change_check, catch_missed_code_changes, process_deliveries, process_delivery
 from messaging.ledger import (
     CLAIM_BATCH,
     CLAIM_LEASE,
@@ -146,7 +147,7 @@ __all__ = [
     "CLAIM_LEASE",
     "SAMPLE_PIN",
     "SEND_RETRY_DELAY",
-    "SENDERS",
+    "CHANNELS",
     "PassReport",
     "Preview",
     "booking_code_change_check",

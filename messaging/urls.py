@@ -1,6 +1,6 @@
 from django.urls import path
 
-from messaging import views
+from messaging import status_webhooks, views
 
 app_name = "messaging"
 
@@ -11,4 +11,7 @@ urlpatterns = [
     path("<int:template_id>/delete/", views.template_delete, name="template_delete"),
     path("preview/", views.preview, name="preview"),
     path("bookings/<int:booking_id>/", views.booking_log, name="booking_log"),
+    # The SMS and WhatsApp providers' status callbacks (signed; no session, no CSRF token).
+    path("status/twilio/", status_webhooks.twilio_status, name="status_twilio"),
+    path("status/whatsapp/", status_webhooks.whatsapp_status, name="status_whatsapp"),
 ]

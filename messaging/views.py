@@ -84,6 +84,7 @@ def _edit_page(request: HttpRequest, template: MessageTemplate) -> HttpResponse:
         "preview_bookings": services.preview_bookings(request.user),
         "preview_booking": booking,
         "without_lock": _without_lock(request.user, template) if template.pk else [],
+        "channels_not_set_up": form.channels_not_set_up(),
     }
     return render(request, "messaging/template_form.html", context, status=status)
 

@@ -115,6 +115,7 @@ def banner(*, web_url: str, sandbox_url: str, api_token: str | None = None) -> l
         ("API docs", f"{web}/api/v1/docs/  token {api_token}"),
         ("Sandbox lock clouds", f"{sandbox_url.rstrip('/')}/  (door pages, fault switches, vendor sign-ins)"),
         ("Webhooks received", f"{sandbox_url.rstrip('/')}/webhooks/  (the demo host's endpoint; signatures checked)"),
+        ("SMS and WhatsApp sent", f"{sandbox_url.rstrip('/')}/messages/  (the sandbox's provider emulators)"),
     ]
     return [
         rule,

@@ -198,6 +198,7 @@ FIELD_ENCRYPTION_KEYS = encryption_keys(env.list("FIELD_ENCRYPTION_KEYS", defaul
 INSTANCE_ID = validate_instance_id(env.str("INSTANCE_ID", default="nw"))
 # Set by `make run` only: the connect panels then show the sandbox clouds' demo sign-ins.
 SANDBOX_URL = env.str("SANDBOX_URL", default="")
+from nowistay.channel_settings import *  # noqa: E402, F403 - guest message channels (SMS, WhatsApp)
 
 # --- Vendors (every adapter reads its URLs from here, so tests and the sandbox can redirect) ---
 TTLOCK_API_URL = env.str("TTLOCK_API_URL", default="https://euapi.ttlock.com")

@@ -100,3 +100,32 @@ DEMO_SIGN_INS: dict[str, DemoSignIn] = {
         DemoSignIn("homeit", "api-key", {"api_key": HOMEIT_API_KEY}, "Porto Riverside Flat", f"homeit API key {HOMEIT_API_KEY}."),
     )
 }
+
+
+# Guest message channels on the sandbox's emulators (sandbox/messages.py): Twilio-shaped SMS and the
+# WhatsApp Cloud API, with demo credentials the emulators accept and sign their status callbacks with.
+DEMO_TWILIO_ACCOUNT_SID = "AC" + "0" * 31 + "1"  # "AC" and 32 hex digits, like a real one
+DEMO_TWILIO_AUTH_TOKEN = "sandbox-twilio-auth-token"
+DEMO_TWILIO_FROM_NUMBER = "+15005550006"
+DEMO_WHATSAPP_ACCESS_TOKEN = "sandbox-whatsapp-access-token"
+DEMO_WHATSAPP_PHONE_NUMBER_ID = "100000000000001"
+DEMO_WHATSAPP_TEMPLATE_NAME = "nowistay_guest_message"
+DEMO_WHATSAPP_APP_SECRET = "sandbox-whatsapp-app-secret"
+DEMO_WHATSAPP_VERIFY_TOKEN = "sandbox-whatsapp-verify-token"
+
+
+def channel_settings(sandbox_url: str) -> dict:
+    """The SMS and WhatsApp settings pointed at the sandbox's emulators running at `sandbox_url`."""
+    base = sandbox_url.rstrip("/")
+    return {
+        "TWILIO_API_URL": f"{base}/twilio",
+        "TWILIO_ACCOUNT_SID": DEMO_TWILIO_ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": DEMO_TWILIO_AUTH_TOKEN,
+        "TWILIO_FROM_NUMBER": DEMO_TWILIO_FROM_NUMBER,
+        "WHATSAPP_API_URL": f"{base}/whatsapp/v21.0",
+        "WHATSAPP_ACCESS_TOKEN": DEMO_WHATSAPP_ACCESS_TOKEN,
+        "WHATSAPP_PHONE_NUMBER_ID": DEMO_WHATSAPP_PHONE_NUMBER_ID,
+        "WHATSAPP_TEMPLATE_NAME": DEMO_WHATSAPP_TEMPLATE_NAME,
+        "WHATSAPP_APP_SECRET": DEMO_WHATSAPP_APP_SECRET,
+        "WHATSAPP_VERIFY_TOKEN": DEMO_WHATSAPP_VERIFY_TOKEN,
+    }

@@ -203,3 +203,37 @@ class WebhookReceiverSwitch(models.Model):
     @classmethod
     def set_down(cls, down: bool) -> None:
         cls.objects.update_or_create(pk=1, defaults={"down": down})
+
+
+class RecordedMessage(models.Model):
+    """An SMS or WhatsApp message the sandbox's provider emulators accepted (sandbox/messages.py)."""
+
+    SMS, WHATSAPP = "sms", "whatsapp"
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    channel = models.CharField(max_length=16, choices=[(SMS, "SMS"), (WHATSAPP, "WhatsApp")])
+    provider_id = models.CharField(max_length=128, unique=True)
+    to = models.CharField(max_length=32)
+    sender = models.CharField(max_length=64, blank=True)
+    body = models.TextField()
+    template_name = models.CharField(max_length=512, blank=True)
+    language = models.CharField(max_length=16, blank=True)
+    callback_data = models.CharField(max_length=512, blank=True, help_text="Twilio's StatusCallback; WhatsApp's biz_opaque_callback_data.")
+    status = models.CharField(max_length=16, default="queued", help_text="The last status posted back.")
+    callback_problem = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} to {self.to} ({self.status})"
+
+
+class SandboxSetting(models.Model):
+    """Values the sandbox's control endpoints set, e.g. where the WhatsApp emulator posts its status webhooks."""
+
+    name = models.CharField(max_length=64, unique=True)
+    value = models.CharField(max_length=500)
+
+    def __str__(self) -> str:
+        return f"{self.name}={self.value}"

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from sandbox import views, webhooks
+from sandbox import messages, views, webhooks
 
 urlpatterns = [
     path("", views.index, name="index"),
@@ -14,6 +14,12 @@ urlpatterns = [
     path("_control/tally/", views.fault_tally, name="fault_tally"),
     path("webhooks/", webhooks.receiver, name="webhooks"),
     path("_control/webhooks/", webhooks.switch, name="webhooks_switch"),
+    # SMS (Twilio-shaped) and WhatsApp (Cloud-API-shaped) emulators, and what they recorded.
+    path("twilio/2010-04-01/Accounts/<str:account_sid>/Messages.json", messages.twilio_messages, name="twilio_messages"),
+    path("whatsapp/<str:version>/<str:phone_number_id>/messages", messages.whatsapp_messages, name="whatsapp_messages"),
+    path("_control/whatsapp/webhook/", messages.whatsapp_webhook, name="whatsapp_webhook"),
+    path("messages/", messages.recorded, name="messages"),
+    path("_control/messages/", messages.recorded_json, name="messages_json"),
 ]
 
 # Each virtual cloud answers under its own prefix; the vendor URL settings point there.

@@ -72,6 +72,47 @@ def no_pause_between_tedee_reads(monkeypatch):
     monkeypatch.setattr(TedeeReadBack, "detail_retry_pause", 0)
 
 
+# --- no SMS or WhatsApp provider is ever called by a test ---------------------------------------------
+PROVIDER_GUARD = "http://channel-provider-not-mocked.invalid"
+
+
+class _RefusingAdapter(requests.adapters.BaseAdapter):
+    """Answers every request to PROVIDER_GUARD with a connection error, and keeps its URL."""
+
+    def __init__(self, calls: list):
+        super().__init__()
+        self.calls = calls
+
+    def send(self, request, **kwargs):
+        self.calls.append(request.url)
+        raise requests.ConnectionError("a channel provider was called in a test: emulate it with `responses`")
+
+    def close(self):
+        pass
+
+
+@pytest.fixture(autouse=True)
+def no_channel_provider_called(settings):
+    """The SMS and WhatsApp channels point at an address that refuses everything, with no
+    credentials (so not set up) unless a test sets them; a call that still reaches it fails the
+    test at teardown. Channel tests give their own URLs and emulate them with `responses`."""
+    from messaging.channels import sms, whatsapp
+
+    settings.TWILIO_API_URL, settings.WHATSAPP_API_URL = f"{PROVIDER_GUARD}/twilio", f"{PROVIDER_GUARD}/whatsapp"
+    for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER", "TWILIO_MESSAGING_SERVICE_SID",
+                 "WHATSAPP_ACCESS_TOKEN", "WHATSAPP_PHONE_NUMBER_ID", "WHATSAPP_TEMPLATE_NAME", "WHATSAPP_APP_SECRET",
+                 "WHATSAPP_VERIFY_TOKEN"):
+        setattr(settings, name, "")
+    calls: list[str] = []
+    sessions = (sms._session, whatsapp._session)
+    for session in sessions:
+        session.mount(PROVIDER_GUARD, _RefusingAdapter(calls))
+    yield calls
+    for session in sessions:
+        session.adapters.pop(PROVIDER_GUARD, None)
+    assert not calls, f"a test called a channel provider: {calls}"
+
+
 @pytest.fixture(autouse=True)
 def vendor_rate_limits_off(settings):
     """The vendor rate limiter (locks.providers.rate_limits) counts in real time, and a frozen clock

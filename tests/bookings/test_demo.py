@@ -159,6 +159,7 @@ def test_banner_prints_the_urls_and_every_login(monkeypatch):
         "http://127.0.0.1:8010/admin/",
         f"http://127.0.0.1:8010/api/v1/docs/  token {demo.DEMO_TOKEN}",
         "http://127.0.0.1:8110/",
+        "http://127.0.0.1:8110/messages/",
         locks_demo.OFFLINE_DEMO[2],
         "manage.py locks_tick",
     ):

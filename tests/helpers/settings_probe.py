@@ -9,11 +9,13 @@ import sys
 from tests.helpers.repository import ROOT
 
 SETTINGS_FILE = ROOT / "nowistay" / "settings.py"
+# Settings that settings.py imports from a module of their own.
+SETTINGS_MODULES = (SETTINGS_FILE, ROOT / "nowistay" / "channel_settings.py")
 
 
 def env_vars_read_by_settings() -> set[str]:
     """Every variable settings.py reads: env.<type>("NAME", ...), env.list("NAME"), env.email_url(...)..."""
-    source = SETTINGS_FILE.read_text()
+    source = "\n".join(path.read_text() for path in SETTINGS_MODULES)
     return set(re.findall(r"\benv\.\w+\(\s*[\"']([A-Z][A-Z0-9_]*)[\"']", source))
 
 

@@ -148,8 +148,8 @@ def test_a_change_message_overtaken_by_a_newer_change_is_not_sent(stay, door_cod
         booking = stay(provider="homeit")
         send()
         first_pin = current(booking).pin
-        real_send = services.SENDERS["email"]
-        monkeypatch.setitem(services.SENDERS, "email", refuse_once(real_send))
+        real_send = services.CHANNELS["email"].send
+        monkeypatch.setattr(services.CHANNELS["email"], "send", refuse_once(real_send))
         frozen.move_to("2026-06-10 12:00:00")
         created_again(booking, date(2026, 6, 14))  # its change message cannot be sent yet
         frozen.move_to("2026-06-10 12:05:00")
@@ -171,6 +171,6 @@ def refuse_once(real_send):
         error = next(failures, None)
         if error:
             raise error
-        real_send(*args)
+        return real_send(*args)
 
     return flaky

@@ -72,13 +72,13 @@ def due_code_message(host, assigned_property, book, fake_cloud, monkeypatch):
         host=host, name="Door code", trigger=TriggerKind.BEFORE_CHECK_IN, offset=48, offset_unit=OffsetUnit.HOURS,
         subject="Your door code", body="{{smartlock_code}}",
     )
-    real_send = services.SENDERS["email"]
+    real_send = services.CHANNELS["email"].send
 
     def slow_send(*args):
         time.sleep(0.05)
-        real_send(*args)
+        return real_send(*args)
 
-    monkeypatch.setitem(services.SENDERS, "email", slow_send)
+    monkeypatch.setattr(services.CHANNELS["email"], "send", slow_send)
     mail.outbox.clear()
     return booking
 

@@ -456,20 +456,19 @@ def test_a_message_sent_while_the_code_changed_is_followed_by_the_change(stay, d
         services.plan_due_messages(timezone.now())
         token, ids = services.claim_due(now=timezone.now())
         old = current(booking)
-        real_send = services.SENDERS["email"]
+        real_send = services.CHANNELS["email"].send
 
-        def send_then_change(delivery, recipient, subject, body):
-            real_send(delivery, recipient, subject, body)
+        def send_then_change(delivery, recipient, subject, body, language):
+            result = real_send(delivery, recipient, subject, body, language)
             with pytest.MonkeyPatch.context() as patch:
                 patch.setattr(ledger, "enqueue_booking", lambda booking_id: None)  # its codes_ready comes too early
                 after_commit(lambda: lifecycle.code_regenerate(code_id=old.pk))
                 tick()
+            return result
 
-        services.SENDERS["email"] = send_then_change
-        try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(services.CHANNELS["email"], "send", send_then_change)
             after_commit(lambda: services.process_deliveries(delivery_ids=ids, claim_token=token))
-        finally:
-            services.SENDERS["email"] = real_send
     new = current(booking)
     assert [m.body for m in to_guest()][-1] == f"Your door code changed: it is now {new.pin}."
     assert CodeChangeNotice.objects.get().new_code_id == new.pk
@@ -517,8 +516,11 @@ def test_seed_demo_messages_gives_the_demo_host_a_door_code_message(db, after_co
         account = ProviderAccount.objects.create(host=host, provider="ttlock", display_name="demo")
         fake_cloud.add_lock("D1")
         lock = Lock.objects.create(account=account, vendor_lock_id="D1", name="Front door", supports_remote_codes=True)
+        assert template.channels == ["email", "sms", "whatsapp"] and booking.guest_phone == demo.DEMO_GUEST_PHONE
         send()
-        assert MessageDelivery.objects.get(booking=booking).status == DeliveryStatus.WAITING_FOR_CODE
+        assert set(MessageDelivery.objects.filter(booking=booking).values_list("channel", "status")) == {
+            (channel, DeliveryStatus.WAITING_FOR_CODE) for channel in ("email", "sms", "whatsapp")
+        }
         after_commit(lambda: lifecycle.lock_assignment_set(prop=booking.property, lock=lock))
         assert LockAssignment.objects.filter(property=booking.property).exists()
         tick()

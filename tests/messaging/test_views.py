@@ -31,7 +31,7 @@ def form_data(**overrides):
         "offset": "1",
         "offset_unit": OffsetUnit.DAYS,
         "send_at": "10:00",
-        "channel": "email",
+        "channels": ["email"],
         "subject": "Your code for {{property_name}}",
         "body": "Hi {{guest_name}}, your code is {{smartlock_code}}.",
         "action": "save",
