@@ -193,8 +193,7 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 # Fernet keys, newest first: new values are encrypted with the first, any of them decrypts.
 FIELD_ENCRYPTION_KEYS = encryption_keys(env.list("FIELD_ENCRYPTION_KEYS", default=[]), SECRET_KEY)
 
-# Prefixes the names of codes this installation creates on locks, so two installations (or the
-# demo and production) sharing a vendor account never mistake each other's codes.
+# Prefixes our codes' names on locks: two installations sharing a vendor account never mix them up.
 INSTANCE_ID = validate_instance_id(env.str("INSTANCE_ID", default="nw"))
 # Set by `make run` only: the connect panels then show the sandbox clouds' demo sign-ins.
 SANDBOX_URL = env.str("SANDBOX_URL", default="")
