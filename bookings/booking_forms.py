@@ -3,8 +3,10 @@ the ModelForm; the property choices are the host's own, so another host's id is 
 choice". Saving goes through `bookings.services`, which validate again."""
 
 from django import forms
+from django.utils.translation import get_language
 
 from bookings.models import Booking, BookingStatus, Property
+from nowistay.guest_languages import guest_language_choices
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 TIME_WIDGET = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
@@ -28,6 +30,7 @@ class BookingForm(forms.ModelForm):
             "guest_name",
             "guest_email",
             "guest_phone",
+            "guest_language",
             "arrival_date",
             "departure_date",
             "check_in_time",
@@ -38,6 +41,7 @@ class BookingForm(forms.ModelForm):
             "guest_name": "Guest name",
             "guest_email": "Guest email",
             "guest_phone": "Guest phone",
+            "guest_language": "Guest language",
             "arrival_date": "Arrival",
             "departure_date": "Departure",
             "check_in_time": "Negotiated check-in time",
@@ -46,6 +50,7 @@ class BookingForm(forms.ModelForm):
         help_texts = {
             "guest_phone": "With + and the country code for a number from abroad; without, it is read as a number "
             "of the property's country. Stored in international form, e.g. +33612345678.",
+            "guest_language": "Optional. Guest messages are written in it. Left empty, the language of the phone number's country is used.",
             "check_in_time": "Optional early check-in on the arrival date; empty uses the property's default.",
             "check_out_time": "Optional late check-out on the departure date; empty uses the property's default.",
         }
@@ -59,6 +64,8 @@ class BookingForm(forms.ModelForm):
     def __init__(self, *args, host, with_status: bool, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["property"].queryset = Property.objects.of_host(host)
+        language = self.fields["guest_language"]
+        language.widget = forms.Select(choices=[("", "— from the phone number —"), *guest_language_choices(get_language() or "en")])
         if not with_status:
             del self.fields["status"]
 
