@@ -85,11 +85,13 @@ def process_delivery(*, delivery_id: int, claim_token: str, now: datetime | None
             return _wait_or_miss(delivery, claim_token, booking, code, now)
     if delivery.builtin:
         template = template.for_code(code)
+    # The guest's language (set, else their phone's country's): its text, else the fallback language's.
+    text = template.text_for(booking.effective_guest_language)
 
     try:
-        values = booking_values(booking, code)
-        subject = rendering.one_line(rendering.render(template.subject, values))
-        body = rendering.render(template.body, values)
+        values = booking_values(booking, code, text.language)
+        subject = rendering.one_line(rendering.render(text.subject, values))
+        body = rendering.render(text.body, values)
     except rendering.RenderError as error:
         return _failed(delivery, claim_token, f"The message uses a variable that cannot be filled in: {error}.", now)
 
@@ -121,6 +123,7 @@ def process_delivery(*, delivery_id: int, claim_token: str, now: datetime | None
         access_link=code.access_link if code else None,
         subject=subject,
         body=body,
+        language=text.language,
         note="",
         attempts=delivery.attempts + 1,
         next_attempt_at=None,

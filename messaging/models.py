@@ -1,13 +1,18 @@
 """Guest messages: the host's templates, and the ledger of what was sent to whom with which code."""
 
+import contextlib
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
-from messaging import rendering, schedule
+from messaging import languages, rendering, schedule
 from nowistay.crypto import EncryptedTextField
 from nowistay.fields import MultilineTextField, SingleLineCharField
+from nowistay.guest_languages import LanguageRefused, normalise_language
+from nowistay.validators import validate_guest_language
 
 BEFORE_CHECK_IN_MAX_DAYS = 30
 BEFORE_CHECK_IN_MAX_HOURS = 7 * 24
@@ -64,6 +69,14 @@ class MessageTemplate(models.Model):
     # The subject becomes an email header: a line break in it would be a header injection.
     subject = SingleLineCharField(max_length=rendering.MAX_SUBJECT_LENGTH)
     body = MultilineTextField(max_length=rendering.MAX_BODY_LENGTH)
+    # The language of `subject` and `body`; texts in other languages are MessageTemplateText rows.
+    language = models.CharField(
+        _("language"), max_length=8, default=languages.default_template_language, validators=[validate_guest_language]
+    )
+    fallback_language = models.CharField(
+        _("fallback language"), max_length=8, blank=True, validators=[validate_guest_language],
+        help_text=_("Sent to guests whose language has no text here. Empty: the main language."),
+    )
     is_active = models.BooleanField("active", default=True)
     is_code_change = models.BooleanField(
         "door code change message", default=False,
@@ -87,9 +100,17 @@ class MessageTemplate(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def clean_fields(self, exclude=None) -> None:
+        for name in ("language", "fallback_language"):
+            with contextlib.suppress(LanguageRefused):  # the field's validator says why
+                setattr(self, name, normalise_language(getattr(self, name) or ""))
+        super().clean_fields(exclude=exclude)
+
     def clean(self) -> None:
         super().clean()
         errors: dict[str, list] = {}
+        if not self.language:
+            errors["language"] = [ValidationError(_("Choose the language of the main text."))]
         for field in ("subject", "body"):
             try:
                 rendering.validate_text(getattr(self, field))
@@ -132,6 +153,19 @@ class MessageTemplate(models.Model):
     def uses_code(self) -> bool:
         return rendering.uses_code(self.subject, self.body)
 
+    @property
+    def effective_fallback_language(self) -> str:
+        return self.fallback_language or self.language
+
+    def texts(self) -> dict[str, languages.Text]:
+        """Every language's text, the main one included."""
+        others = {text.language: languages.Text(text.subject, text.body) for text in self.translations.all()}
+        return {**others, self.language: languages.Text(self.subject, self.body)}
+
+    def text_for(self, language: str) -> languages.ChosenText:
+        """(subject, body, language used): the text in `language`, else the fallback language's, else the main one."""
+        return languages.choose_text(self.texts(), wanted=language, main=self.language, fallback=self.effective_fallback_language)
+
     def as_trigger(self) -> schedule.Trigger:
         unit = OffsetUnit.HOURS if self.trigger == TriggerKind.AFTER_CHECK_OUT else self.offset_unit
         return schedule.Trigger(kind=self.trigger, offset=self.offset, unit=unit, at=self.send_at)
@@ -150,6 +184,52 @@ class MessageTemplate(models.Model):
         if self.trigger == TriggerKind.AFTER_CHECK_OUT:
             return f"{_count(self.offset, 'hour')} after check-out"
         return "When the booking is confirmed"
+
+
+class MessageTemplateText(models.Model):
+    """A template's text in one more language, held to the main text's rules (messaging.languages)."""
+
+    template = models.ForeignKey(MessageTemplate, on_delete=models.CASCADE, related_name="translations")
+    language = models.CharField(_("language"), max_length=8, validators=[validate_guest_language])
+    subject = SingleLineCharField(_("subject"), max_length=rendering.MAX_SUBJECT_LENGTH)
+    body = MultilineTextField(_("message"), max_length=rendering.MAX_BODY_LENGTH)
+
+    class Meta:
+        ordering = ["language", "id"]
+        constraints = [models.UniqueConstraint(fields=["template", "language"], name="one_text_per_template_language")]
+
+    def __str__(self) -> str:
+        return f"{self.template_id}: {self.language}"
+
+    def clean_fields(self, exclude=None) -> None:
+        with contextlib.suppress(LanguageRefused):  # the field's validator says why
+            self.language = normalise_language(self.language or "")
+        super().clean_fields(exclude=exclude)
+
+    def clean(self) -> None:
+        super().clean()
+        text = languages.Text(self.subject or "", self.body or "")
+        errors = languages.text_problems(self.language, text)
+        template = self._template_or_none()
+        if template is not None and self.language == template.language:
+            errors.setdefault("language", []).append(ValidationError(_("This is the main text's language.")))
+        if template is not None and "body" not in errors:
+            problem = languages.code_rule_problem(
+                self.language, text, main_uses_code=template.uses_code,
+                after_check_out=template.trigger == TriggerKind.AFTER_CHECK_OUT and not template.is_code_change,
+            )
+            if problem is not None:
+                errors.setdefault("body", []).append(problem)
+        if errors:
+            raise ValidationError(errors)
+
+
+    def _template_or_none(self) -> MessageTemplate | None:
+        """The template, also when it is not saved yet (the editor checks a new message's texts)."""
+        try:
+            return self.template
+        except MessageTemplate.DoesNotExist:
+            return None
 
 
 def _count(number: int | None, word: str) -> str:
@@ -209,6 +289,7 @@ class MessageDelivery(models.Model):
     subject = EncryptedTextField(null=True, blank=True, editable=False)
     body = EncryptedTextField(null=True, blank=True, editable=False)
     note = models.CharField(max_length=500, blank=True, help_text="Why it waits, was skipped or failed.")
+    language = models.CharField(max_length=8, blank=True, help_text="The language of the text sent (ISO 639-1).")
     host_notified_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
