@@ -18,7 +18,7 @@ from bookings.models import FIRST_BOOKING_DATE, LAST_BOOKING_DATE, Booking, Book
 from locks.code_problems import ERROR_CODES, WARNING_CODES
 from locks.providers import registry
 from locks.windows import check_in_time_of, check_out_time_of
-from nowistay.guest_languages import LanguageRefused, normalise_language
+from nowistay.guest_languages import normalise_language
 from nowistay.validators import forbidden_character, single_line_message
 
 MAX_ID = 2**63 - 1  # a database bigint: larger ids cannot exist (and must not reach a query)
@@ -123,13 +123,6 @@ GuestPhone = Annotated[
 ]
 
 
-def _language(value: str) -> str:
-    try:
-        return normalise_language(value)
-    except LanguageRefused as refused:
-        raise ValueError(refused.message) from None
-
-
 GUEST_LANGUAGE_DESCRIPTION = (
     "The guest's language, ISO 639-1 (e.g. fr); a region is ignored (pt-BR is stored as pt). Empty: the language of the "
     "guest phone number's country. Guest messages are sent in it when the message has a text in it."
@@ -137,7 +130,7 @@ GUEST_LANGUAGE_DESCRIPTION = (
 GuestLanguage = Annotated[
     str,
     StringConstraints(strict=True),
-    AfterValidator(_language),
+    AfterValidator(normalise_language),  # its LanguageRefused is a ValueError: a 400 naming the field
     WithJsonSchema({"type": "string", "maxLength": 35, "examples": ["fr"], "description": GUEST_LANGUAGE_DESCRIPTION}),
 ]
 StatusValue = Literal["pending", "confirmed", "cancelled"]
