@@ -7,8 +7,9 @@ from messaging import languages, rendering
 from messaging.models import MessageTemplate, MessageTemplateText
 from nowistay.guest_languages import guest_language_choices, language_or_empty
 
-DEFAULT_SUBJECT = "Your stay at {{property_name}}"
-DEFAULT_BODY = (
+# The example a new message starts from, in the host's language where a translation exists.
+DEFAULT_SUBJECT = _("Your stay at {{property_name}}")
+DEFAULT_BODY = _(
     "Hello {{guest_name}},\n\n"
     "Your door code for {{property_name}} is {{smartlock_code}}.\n"
     "It works from {{code_valid_from}} until {{code_valid_until}}. {{code_usage_note}}\n\n"
@@ -84,7 +85,7 @@ class MessageTemplateForm(forms.ModelForm):
             # A new message starts from a working example rather than blank fields.
             for name, value in (("subject", DEFAULT_SUBJECT), ("body", DEFAULT_BODY), ("offset", 1), ("send_at", "10:00")):
                 if not self.initial.get(name):
-                    self.initial[name] = value
+                    self.initial[name] = str(value)  # the example's lazy translation, in the host's language now
 
     def clean_language(self) -> str:
         return self.cleaned_data.get("language") or self.instance.language or languages.default_template_language()

@@ -8,6 +8,7 @@ from unittest import mock
 import pytest
 from django.core import mail
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 from freezegun import freeze_time
 
 from locks.models import AccessCode
@@ -258,3 +259,14 @@ def test_builtin_messages_are_marked_and_whole_or_english():
         half = {message.subject: "Votre code"}
         with mock.patch("messaging.default_messages.gettext", lambda text: half.get(text, text)):
             assert message.text_for("fr").language == "en"
+
+
+@pytest.mark.django_db
+def test_the_booking_log_shows_the_language_sent(stay, door_code, send, eager, client, host):
+    translated(door_code(), fr=FRENCH)
+    with freeze_time(DUE):
+        booking = stay(guest_language="fr")
+        send()
+    client.force_login(host)
+    page = client.get(reverse("messaging:booking_log", args=[booking.pk])).content.decode()
+    assert '<small class="muted delivery-language" lang="fr">French</small>' in page
