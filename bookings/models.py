@@ -9,7 +9,14 @@ from django.db.models import F, Q
 from nowistay.countries import country_of_time_zone
 from nowistay.fields import SingleLineCharField, SingleLineEmailField
 from nowistay.guest_languages import LanguageRefused, language_from_phone, normalise_language
-from nowistay.validators import phone_in_e164, validate_country, validate_guest_language, validate_phone, validate_time_zone
+from nowistay.validators import (
+    forbidden_character,
+    phone_in_e164,
+    validate_country,
+    validate_guest_language,
+    validate_phone,
+    validate_time_zone,
+)
 
 
 class PmsSource(models.TextChoices):
@@ -97,7 +104,7 @@ class Booking(models.Model):
     # migration could not read is kept as it was written.
     guest_phone = SingleLineCharField(max_length=32, blank=True, validators=[validate_phone])
     # ISO 639-1 ("fr"), stored normalised ("fr-FR" → "fr"). Empty: the phone's country is the hint.
-    guest_language = models.CharField(
+    guest_language = SingleLineCharField(
         max_length=8, blank=True, validators=[validate_guest_language],
         help_text="ISO 639-1 code, e.g. fr. Empty: the language of the guest phone number's country.",
     )
@@ -140,8 +147,9 @@ class Booking(models.Model):
             try:
                 self.guest_language = normalise_language(self.guest_language or "")
             except LanguageRefused as refused:
-                errors["guest_language"] = [ValidationError(refused.message, code="invalid_language")]
-                exclude = {*(exclude or ()), "guest_language"}
+                if forbidden_character(self.guest_language) is None:  # else the field's validator names the character
+                    errors["guest_language"] = [ValidationError(refused.message, code="invalid_language")]
+                    exclude = {*(exclude or ()), "guest_language"}
         try:
             super().clean_fields(exclude=exclude)
         except ValidationError as error:

@@ -5,7 +5,9 @@ from messaging.models import CodeChangeNotice, MessageDelivery, MessageTemplate
 
 @admin.register(MessageTemplate)
 class MessageTemplateAdmin(admin.ModelAdmin):
-    list_display = ["name", "host", "trigger", "offset", "offset_unit", "send_at", "channel", "is_active", "is_code_change"]
+    list_display = [
+        "name", "host", "trigger", "offset", "offset_unit", "send_at", "channel", "language", "is_active", "is_code_change",
+    ]
     list_filter = ["trigger", "channel", "is_active", "is_code_change"]
     search_fields = ["name", "host__username", "subject"]
     list_select_related = ["host"]
@@ -16,7 +18,7 @@ class MessageTemplateAdmin(admin.ModelAdmin):
 class MessageDeliveryAdmin(admin.ModelAdmin):
     # The ledger is written by the services only. PINs and message texts are encrypted and not
     # shown here; the host reads them on the booking's message log.
-    list_display = ["id", "booking", "template_name", "trigger_key", "status", "due_at", "sent_at", "attempts", "note"]
+    list_display = ["id", "booking", "template_name", "trigger_key", "status", "language", "due_at", "sent_at", "attempts", "note"]
     list_filter = ["status", "channel"]
     search_fields = ["booking__guest_name", "booking__property__name", "template_name", "trigger_key"]
     list_select_related = ["booking__property"]

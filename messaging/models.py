@@ -70,10 +70,10 @@ class MessageTemplate(models.Model):
     subject = SingleLineCharField(max_length=rendering.MAX_SUBJECT_LENGTH)
     body = MultilineTextField(max_length=rendering.MAX_BODY_LENGTH)
     # The language of `subject` and `body`; texts in other languages are MessageTemplateText rows.
-    language = models.CharField(
+    language = SingleLineCharField(
         _("language"), max_length=8, default=languages.default_template_language, validators=[validate_guest_language]
     )
-    fallback_language = models.CharField(
+    fallback_language = SingleLineCharField(
         _("fallback language"), max_length=8, blank=True, validators=[validate_guest_language],
         help_text=_("Sent to guests whose language has no text here. Empty: the main language."),
     )
@@ -192,7 +192,7 @@ class MessageTemplateText(models.Model):
     """A template's text in one more language, held to the main text's rules (messaging.languages)."""
 
     template = models.ForeignKey(MessageTemplate, on_delete=models.CASCADE, related_name="translations")
-    language = models.CharField(_("language"), max_length=8, validators=[validate_guest_language])
+    language = SingleLineCharField(_("language"), max_length=8, validators=[validate_guest_language])
     subject = SingleLineCharField(_("subject"), max_length=rendering.MAX_SUBJECT_LENGTH)
     body = MultilineTextField(_("message"), max_length=rendering.MAX_BODY_LENGTH)
 
@@ -286,7 +286,7 @@ class MessageDelivery(models.Model):
     subject = EncryptedTextField(null=True, blank=True, editable=False)
     body = EncryptedTextField(null=True, blank=True, editable=False)
     note = models.CharField(max_length=500, blank=True, help_text=_("Why it waits, was skipped or failed."))
-    language = models.CharField(max_length=8, blank=True, help_text=_("The language of the text sent (ISO 639-1)."))
+    language = SingleLineCharField(max_length=8, blank=True, help_text=_("The language of the text sent (ISO 639-1)."))
     host_notified_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -158,7 +158,10 @@ def phone_in_e164(value: str, *, region: str | None) -> str:
 
 
 def validate_guest_language(value: str) -> None:
-    """A guest's language: an ISO 639-1 code Babel knows ("fr"; "fr-FR" is read as "fr")."""
+    """A guest's language: an ISO 639-1 code Babel knows ("fr"; "fr-FR" is read as "fr"). A
+    control character is left to the single-line validator, which names it."""
+    if value and forbidden_character(value) is not None:
+        return
     try:
         normalise_language(value)
     except LanguageRefused as refused:

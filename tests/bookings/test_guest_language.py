@@ -76,13 +76,21 @@ class TestBookingModel:
         booking.full_clean()
         assert booking.guest_language == "fr"
 
-    @pytest.mark.parametrize("written", ["klingon", "x\x00", "a" * 10_000])
+    @pytest.mark.parametrize("written", ["klingon", "xx", "a" * 10_000])
     def test_the_model_refuses_an_unknown_code_with_one_clear_error(self, make_property, book, written):
         booking = book(make_property(), date(2026, 6, 1), date(2026, 6, 3))
         booking.guest_language = written
         with pytest.raises(ValidationError) as refused:
             booking.full_clean()
         assert refused.value.message_dict == {"guest_language": [INVALID_LANGUAGE]}
+
+    def test_a_control_character_is_named_as_in_every_text_field(self, make_property, book):
+        booking = book(make_property(), date(2026, 6, 1), date(2026, 6, 3))
+        booking.guest_language = "f\x00"
+        with pytest.raises(ValidationError) as refused:
+            booking.full_clean()
+        (message,) = refused.value.message_dict["guest_language"]
+        assert message == "Remove the NUL character U+0000 (character 2): only printable text is allowed."
 
     def test_effective_language_set_else_the_phone_else_none(self, make_property, book):
         prop = make_property()
