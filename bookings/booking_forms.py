@@ -3,9 +3,10 @@ the ModelForm; the property choices are the host's own, so another host's id is 
 choice". Saving goes through `bookings.services`, which validate again."""
 
 from django import forms
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import get_language, gettext_lazy as _
 
 from bookings.models import Booking, BookingStatus, Property
+from nowistay.guest_languages import guest_language_choices
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 TIME_WIDGET = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
@@ -29,6 +30,7 @@ class BookingForm(forms.ModelForm):
             "guest_name",
             "guest_email",
             "guest_phone",
+            "guest_language",
             "arrival_date",
             "departure_date",
             "check_in_time",
@@ -40,6 +42,7 @@ class BookingForm(forms.ModelForm):
             "guest_name": _("Guest name"),
             "guest_email": _("Guest email"),
             "guest_phone": _("Guest phone"),
+            "guest_language": _("Guest language"),
             "arrival_date": _("Arrival"),
             "departure_date": _("Departure"),
             "check_in_time": _("Negotiated check-in time"),
@@ -49,6 +52,9 @@ class BookingForm(forms.ModelForm):
             "guest_phone": _(
                 "With + and the country code for a number from abroad; without, it is read as a number "
                 "of the property's country. Stored in international form, e.g. +33612345678."
+            ),
+            "guest_language": _(
+                "Optional. Guest messages are written in it. Left empty, the language of the phone number's country is used."
             ),
             "check_in_time": _("Optional early check-in on the arrival date; empty uses the property's default."),
             "check_out_time": _("Optional late check-out on the departure date; empty uses the property's default."),
@@ -63,6 +69,8 @@ class BookingForm(forms.ModelForm):
     def __init__(self, *args, host, with_status: bool, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["property"].queryset = Property.objects.of_host(host)
+        language = self.fields["guest_language"]
+        language.widget = forms.Select(choices=[("", _("— from the phone number —")), *guest_language_choices(get_language() or "en")])
         if not with_status:
             del self.fields["status"]
 

@@ -1,3 +1,4 @@
+import builtins
 from datetime import date
 
 from django.conf import settings
@@ -8,7 +9,15 @@ from django.utils.translation import gettext, gettext_lazy as _
 
 from nowistay.countries import country_of_time_zone
 from nowistay.fields import SingleLineCharField, SingleLineEmailField
-from nowistay.validators import phone_in_e164, validate_country, validate_phone, validate_time_zone
+from nowistay.guest_languages import LanguageRefused, language_from_phone, normalise_language
+from nowistay.validators import (
+    forbidden_character,
+    phone_in_e164,
+    validate_country,
+    validate_guest_language,
+    validate_phone,
+    validate_time_zone,
+)
 
 
 class PmsSource(models.TextChoices):
@@ -85,6 +94,9 @@ class BookingStatus(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
 
 
+LANGUAGE_SET, LANGUAGE_FROM_PHONE = "set", "phone"
+
+
 class Booking(models.Model):
     property = models.ForeignKey(Property, on_delete=models.CASCADE, related_name="bookings")
     # One line of printable text each (nowistay.validators), as the API requires: a line break in a
@@ -94,6 +106,11 @@ class Booking(models.Model):
     # Stored in E.164 (+33612345678): see clean_fields. A value stored before that the data
     # migration could not read is kept as it was written.
     guest_phone = SingleLineCharField(max_length=32, blank=True, validators=[validate_phone])
+    # ISO 639-1 ("fr"), stored normalised ("fr-FR" → "fr"). Empty: the phone's country is the hint.
+    guest_language = SingleLineCharField(
+        max_length=8, blank=True, validators=[validate_guest_language],
+        help_text="ISO 639-1 code, e.g. fr. Empty: the language of the guest phone number's country.",
+    )
     arrival_date = models.DateField()
     departure_date = models.DateField()
     status = models.CharField(max_length=12, choices=BookingStatus.choices, default=BookingStatus.PENDING)
@@ -131,6 +148,13 @@ class Booking(models.Model):
         """The fields' own rules, then the guest's phone read in the property's country and kept in
         E.164: a rule that needs the property, so not a field validator (they see one value)."""
         errors: dict = {}
+        if "guest_language" not in set(exclude or ()):
+            try:
+                self.guest_language = normalise_language(self.guest_language or "")
+            except LanguageRefused as refused:
+                if forbidden_character(self.guest_language) is None:  # else the field's validator names the character
+                    errors["guest_language"] = [ValidationError(refused.message, code="invalid_language")]
+                    exclude = {*(exclude or ()), "guest_language"}
         try:
             super().clean_fields(exclude=exclude)
         except ValidationError as error:
@@ -144,6 +168,20 @@ class Booking(models.Model):
                     errors["guest_phone"] = error.error_list
         if errors:
             raise ValidationError(errors)
+
+    @builtins.property  # (`property` is the field here)
+    def effective_guest_language(self) -> str:
+        """The language the guest's messages are written in: the one set, else the phone's
+        country's, else "" (each message's fallback language)."""
+        return self.guest_language_with_source[0]
+
+    @builtins.property
+    def guest_language_with_source(self) -> tuple[str, str]:
+        """(language, where it came from): "set", "phone" (the phone number's country) or "" (unknown)."""
+        if self.guest_language:
+            return self.guest_language, LANGUAGE_SET
+        hint = language_from_phone(self.guest_phone or "")
+        return (hint, LANGUAGE_FROM_PHONE) if hint else ("", "")
 
     def _keeps_the_phone_stored_before(self) -> bool:
         """A value the E.164 data migration could not read was kept as written: it is refused once it

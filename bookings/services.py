@@ -15,6 +15,7 @@ BOOKING_FIELDS = (
     "guest_name",
     "guest_email",
     "guest_phone",
+    "guest_language",
     "arrival_date",
     "departure_date",
     "status",

@@ -6,8 +6,8 @@ from messaging.models import CodeChangeNotice, MessageDelivery, MessageTemplate
 @admin.register(MessageTemplate)
 class MessageTemplateAdmin(admin.ModelAdmin):
     list_display = [
-        "name", "host", "trigger", "offset", "offset_unit", "send_at", "send_email", "send_sms", "send_whatsapp", "is_active",
-        "is_code_change",
+        "name", "host", "trigger", "offset", "offset_unit", "send_at", "send_email", "send_sms", "send_whatsapp", "language",
+        "is_active", "is_code_change",
     ]
     list_filter = ["trigger", "send_email", "send_sms", "send_whatsapp", "is_active", "is_code_change"]
     search_fields = ["name", "host__username", "subject"]
@@ -20,7 +20,8 @@ class MessageDeliveryAdmin(admin.ModelAdmin):
     # The ledger is written by the services only. PINs and message texts are encrypted and not
     # shown here; the host reads them on the booking's message log.
     list_display = [
-        "id", "booking", "template_name", "trigger_key", "channel", "status", "provider_status", "due_at", "sent_at", "attempts", "note",
+        "id", "booking", "template_name", "trigger_key", "channel", "status", "provider_status", "language", "due_at", "sent_at",
+        "attempts", "note",
     ]
     list_filter = ["status", "channel", "provider_status"]
     search_fields = ["booking__guest_name", "booking__property__name", "template_name", "trigger_key"]

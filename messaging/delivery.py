@@ -82,11 +82,13 @@ def process_delivery(*, delivery_id: int, claim_token: str, now: datetime | None
             return _wait_or_miss(delivery, claim_token, booking, code, now)
     if delivery.builtin:
         template = template.for_code(code)
+    # The guest's language (set, else their phone's country's): its text, else the fallback language's.
+    text = template.text_for(booking.effective_guest_language)
 
     try:
-        values = booking_values(booking, code)
-        subject = rendering.one_line(rendering.render(template.subject, values))
-        body = rendering.render(template.body, values)
+        values = booking_values(booking, code, text.language)
+        subject = rendering.one_line(rendering.render(text.subject, values))
+        body = rendering.render(text.body, values)
     except rendering.RenderError as error:
         return _failed(delivery, claim_token, f"The message uses a variable that cannot be filled in: {error}.", now)
 
@@ -100,7 +102,7 @@ def process_delivery(*, delivery_id: int, claim_token: str, now: datetime | None
         "access_link": code.access_link if code else None, "subject": subject, "body": body,
     }
     try:
-        result = _send(channel, delivery, recipient, subject, body)
+        result = _send(channel, delivery, recipient, subject, body, text.language)
     except (PermanentSendError, TemporarySendError) as error:
         # The code only: a provider's text may name the guest's number.
         logger.warning("sending message delivery %s by %s failed: %s %s", delivery.pk, delivery.channel, type(error).__name__, error.code)
@@ -119,6 +121,7 @@ def process_delivery(*, delivery_id: int, claim_token: str, now: datetime | None
         **what_went,
         provider_message_id=result.provider_id,
         provider_error="",
+        language=text.language,
         note="",
         attempts=delivery.attempts + 1,
         next_attempt_at=None,
@@ -253,18 +256,14 @@ def _retry_later(delivery: MessageDelivery, token: str, note: str, now: datetime
     )
 
 
-def _send(channel, delivery: MessageDelivery, recipient: str, subject: str, body: str):
+def _send(channel, delivery: MessageDelivery, recipient: str, subject: str, body: str, language: str):
+    """`language`: the text's (WhatsApp picks its template's translation by it)."""
     try:
-        return channel.send(delivery, recipient, subject, body, _language_of(delivery))
+        return channel.send(delivery, recipient, subject, body, language or "en")
     except (PermanentSendError, TemporarySendError):
         raise
     except Exception as error:  # a sender's unforeseen error: never crash the batch, try again later
         raise TemporarySendError((_("The message could not be sent yet: %(error)s") % {"error": error})[:500]) from error
-
-
-def _language_of(delivery: MessageDelivery) -> str:
-    """The guest's language for the channel (WhatsApp picks its template's translation by it)."""
-    return getattr(delivery, "language", "") or "en"
 
 
 def _unreachable(delivery: MessageDelivery, token: str, booking: Booking, code: AccessCode | None, now: datetime) -> str:

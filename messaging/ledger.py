@@ -26,6 +26,7 @@ from messaging.models import (
     MessageTemplate,
     TriggerKind,
 )
+from messaging.usage_notes import usage_note_in
 from nowistay import dispatch
 
 CLAIM_LEASE = timedelta(minutes=10)  # longer than any email backend call should take
@@ -81,7 +82,7 @@ def _backup_covers_stay(code: AccessCode) -> bool:
     return code.lock_starts_at <= code.starts_at and code.lock_ends_at >= code.ends_at
 
 
-def code_values(code: AccessCode) -> rendering.CodeValues:
+def code_values(code: AccessCode, language: str = "") -> rendering.CodeValues:
     # The window the lock holds, when known (igloohome rounds to the hour), else the one wanted;
     # a backup code is the guest's for their stay, whatever longer window it had in the pool.
     backup = code.fallback == FallbackKind.BACKUP
@@ -89,12 +90,14 @@ def code_values(code: AccessCode) -> rendering.CodeValues:
         pin=code.pin,
         valid_from=code.starts_at if backup else code.lock_starts_at or code.starts_at,
         valid_until=code.ends_at if backup else code.lock_ends_at or code.ends_at,
-        usage_note=code.usage_note,
+        usage_note=usage_note_in(code.usage_note, language),
         access_link=code.access_link or "",
     )
 
 
-def booking_values(booking: Booking, code: AccessCode | None) -> dict[str, str]:
+def booking_values(booking: Booking, code: AccessCode | None, language: str = "") -> dict[str, str]:
+    """The variables' values, written in `language`: the language of the text they go into
+    (MessageTemplate.text_for), so an English text keeps English dates ("" is English)."""
     stay = stay_of(booking)
     return rendering.values_for(
         guest_name=booking.guest_name,
@@ -104,7 +107,8 @@ def booking_values(booking: Booking, code: AccessCode | None) -> dict[str, str]:
         check_in=stay.check_in,
         check_out=stay.check_out,
         tz_name=stay.tz_name,
-        code=code_values(code) if is_usable(code) else None,
+        code=code_values(code, language) if is_usable(code) else None,
+        language=language,
     )
 
 

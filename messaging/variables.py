@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
+from nowistay.guest_languages import format_day, format_moment, format_time_of_day
+
 # name -> what it becomes, shown to hosts next to the editor. Order is the order they are listed in.
 VARIABLES: dict[str, str] = {
     "guest_name": "the guest's name",
@@ -28,10 +30,6 @@ VARIABLES: dict[str, str] = {
 ALIASES = {"nuki_code": "smartlock_code"}
 # Variables whose value comes from the door code: a message using one waits for an active code.
 CODE_VARIABLES = frozenset({"smartlock_code", "nuki_code", "smartlock_link", "code_valid_from", "code_valid_until", "code_usage_note"})
-
-DATE_FORMAT = "%A %-d %B %Y"
-TIME_FORMAT = "%H:%M"
-MOMENT_FORMAT = "%H:%M on %A %-d %B %Y"
 
 
 @dataclass(frozen=True)
@@ -59,22 +57,25 @@ def values_for(
     check_out: time,
     tz_name: str,
     code: CodeValues | None,
+    language: str = "",
 ) -> dict[str, str]:
-    """The value of every variable for one booking; code variables only when `code` is given."""
+    """The value of every variable for one booking, dates and times written in `language` (ISO
+    639-1; "" or "en": English); code variables only when `code` is given. The usage note is
+    written in `language` by the caller (messaging.usage_notes)."""
     values = {
         "guest_name": guest_name,
         "property_name": property_name,
-        "arrival_date": arrival.strftime(DATE_FORMAT),
-        "departure_date": departure.strftime(DATE_FORMAT),
-        "check_in_time": check_in.strftime(TIME_FORMAT),
-        "check_out_time": check_out.strftime(TIME_FORMAT),
+        "arrival_date": format_day(arrival, language),
+        "departure_date": format_day(departure, language),
+        "check_in_time": format_time_of_day(check_in, language),
+        "check_out_time": format_time_of_day(check_out, language),
     }
     if code is not None:
         zone = ZoneInfo(tz_name)
         values.update(
             smartlock_code=code.pin,
-            code_valid_from=code.valid_from.astimezone(zone).strftime(MOMENT_FORMAT),
-            code_valid_until=code.valid_until.astimezone(zone).strftime(MOMENT_FORMAT),
+            code_valid_from=format_moment(code.valid_from.astimezone(zone), language),
+            code_valid_until=format_moment(code.valid_until.astimezone(zone), language),
             code_usage_note=code.usage_note,
             smartlock_link=code.access_link,
         )

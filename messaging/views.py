@@ -4,22 +4,32 @@ host's id is a 404; everything shown is read from the database."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import get_language, gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from bookings.models import Booking, Property
 from locks.code_status import code_to_show, describe_code
 from locks.models import LockAssignment
-from messaging import rendering, services
-from messaging.forms import MessageTemplateForm
+from messaging import languages, rendering, services
+from messaging.forms import TEXTS_TOTAL, MessageTemplateForm, other_languages, posted_texts, text_formset
 from messaging.models import OPEN_STATUSES, CodeChangeNotice, MessageDelivery, MessageTemplate
+from nowistay.guest_languages import guest_language_choices, language_name, language_or_empty
 from nowistay.validators import forbidden_character, is_whole_number, multiline_message, single_line_message
 
 
 def _templates(host):
-    return MessageTemplate.objects.of_host(host).prefetch_related("properties")
+    return MessageTemplate.objects.of_host(host).prefetch_related("properties", "translations")
+
+
+def _language_names(template: MessageTemplate) -> list[str]:
+    """The template's languages in the host's words, the main one first."""
+    display = get_language() or "en"
+    main = _("%(language)s (main)") % {"language": language_name(template.language, display)}
+    return [main, *(language_name(text.language, display) for text in template.translations.all())]
 
 
 def _bookings(host):
@@ -37,7 +47,9 @@ def template_list(request: HttpRequest) -> HttpResponse:
         .order_by("-updated_at", "-pk")[:20]
     )
     context = {
-        "templates": [{"template": t, "without_lock": _without_lock(request.user, t)} for t in templates],
+        "templates": [
+            {"template": t, "without_lock": _without_lock(request.user, t), "languages": _language_names(t)} for t in templates
+        ],
         "recent": recent,
     }
     return render(request, "messaging/template_list.html", context)
@@ -67,32 +79,56 @@ def template_edit(request: HttpRequest, template_id: int) -> HttpResponse:
 
 def _edit_page(request: HttpRequest, template: MessageTemplate) -> HttpResponse:
     form = MessageTemplateForm(request.POST or None, instance=template, host=request.user)
+    # A post without the other languages' rows (an older page) leaves those texts as they are.
+    with_texts = TEXTS_TOTAL in request.POST
+    texts = text_formset(request.POST if with_texts else None, template=template)
     status = 200
     if request.method == "POST" and request.POST.get("action") != "preview":
-        if form.is_valid():
-            saved = form.save()
-            messages.success(request, f"Saved the message “{saved.name}”.")
+        # The main form first: the other texts are checked against its (new) main text and trigger.
+        form_valid = form.is_valid()
+        texts_valid = texts.is_valid() if with_texts else True
+        kept = other_languages(texts) if with_texts else [text.language for text in template.translations.all()] if template.pk else []
+        if form_valid and texts_valid and form.check_fallback(kept):
+            with transaction.atomic():
+                saved = form.save()
+                if with_texts:
+                    texts.instance = saved
+                    texts.save()
+            messages.success(request, _("Saved the message “%(name)s”.") % {"name": saved.name})
             return redirect("messaging:templates")
         status = 400
-    subject, body = _texts(form)
     booking = _preview_booking(request)
+    preview, preview_language = _preview(request, *_language_texts(form, template), booking=booking)
     context = {
         "form": form,
+        "texts": texts,
         "template": template if template.pk else None,
         "variables": rendering.describe_variables(),
-        "preview": _preview(request, subject=subject, body=body, booking=booking),
+        "preview": preview,
         "preview_bookings": services.preview_bookings(request.user),
         "preview_booking": booking,
+        "preview_languages": guest_language_choices(get_language() or "en"),
+        "preview_language": preview_language,
         "without_lock": _without_lock(request.user, template) if template.pk else [],
         "channels_not_set_up": form.channels_not_set_up(),
     }
     return render(request, "messaging/template_form.html", context, status=status)
 
 
-def _texts(form: MessageTemplateForm) -> tuple[str, str]:
+def _language_texts(form: MessageTemplateForm, template: MessageTemplate) -> tuple[dict[str, languages.Text], str, str]:
+    """(texts by language, main language, fallback language) as typed, else as saved."""
     if form.is_bound:
-        return form.data.get("subject", ""), form.data.get("body", "")
-    return form["subject"].value() or "", form["body"].value() or ""
+        return _posted(form.data)
+    main = language_or_empty(form["language"].value() or "") or languages.default_template_language()
+    saved = template.texts() if template.pk else {}
+    texts = {**saved, main: languages.Text(form["subject"].value() or "", form["body"].value() or "")}
+    return texts, main, language_or_empty(form["fallback_language"].value() or "")
+
+
+def _posted(data: QueryDict) -> tuple[dict[str, languages.Text], str, str]:
+    main = language_or_empty(data.get("language", "")) or languages.default_template_language()
+    texts = {**posted_texts(data), main: languages.Text(data.get("subject", ""), data.get("body", ""))}
+    return texts, main, language_or_empty(data.get("fallback_language", ""))
 
 
 def _preview_booking(request: HttpRequest) -> Booking | None:
@@ -101,7 +137,7 @@ def _preview_booking(request: HttpRequest) -> Booking | None:
     if not booking_id.strip():
         return None
     if not is_whole_number(booking_id):
-        raise Http404("No such booking.")
+        raise Http404(_("No such booking."))
     return get_object_or_404(_bookings(request.user), pk=int(booking_id))
 
 
@@ -112,13 +148,25 @@ def _sample_name(host) -> str:
     return first.name if first else "Seaside Flat"
 
 
-def _preview(request: HttpRequest, *, subject: str, body: str, booking: Booking | None) -> services.Preview:
-    """The preview of unsaved text. Text too long to be saved is refused unread, so no request
-    reads more than the size a template may have."""
-    refused = rendering.length_problems(subject=subject, body=body) or _character_problems(subject, body)
+def _preview(
+    request: HttpRequest, texts: dict[str, languages.Text], main: str, fallback: str, *, booking: Booking | None
+) -> tuple[services.Preview, str]:
+    """(the preview, the language asked for): the text a guest of the chosen language would get
+    (by default the booking's guest's language, else the main text), unsaved. Text too long to be
+    saved is refused unread, so no request reads more than the size a template may have."""
+    params = request.POST if request.method == "POST" else request.GET
+    asked = language_or_empty(params.get("preview_language", ""))
+    wanted = asked or (booking.effective_guest_language if booking else "") or main
+    chosen = languages.choose_text(texts, wanted=wanted, main=main, fallback=fallback or main)
+    refused = rendering.length_problems(subject=chosen.subject, body=chosen.body) or _character_problems(chosen.subject, chosen.body)
     if refused:
-        return services.Preview(subject="", body="", problems=refused, notes=[])
-    return services.template_preview(subject=subject, body=body, booking=booking, sample_property_name=_sample_name(request.user))
+        return services.Preview(subject="", body="", problems=refused, notes=[], language=chosen.language), asked
+    note = languages.used_language_note(wanted=wanted, used=chosen.language)
+    preview = services.template_preview(
+        subject=chosen.subject, body=chosen.body, booking=booking, sample_property_name=_sample_name(request.user),
+        language=chosen.language, notes=[note] if note else [],
+    )
+    return preview, asked
 
 
 def _character_problems(subject: str, body: str) -> list[str]:
@@ -127,19 +175,19 @@ def _character_problems(subject: str, body: str) -> list[str]:
     problems = []
     found = forbidden_character(subject.strip(" "))
     if found is not None:
-        problems.append(f"Subject: {single_line_message(found)}")
+        problems.append(_("Subject: %(problem)s") % {"problem": single_line_message(found)})
     found = forbidden_character(body, multiline=True)
     if found is not None:
-        problems.append(f"Message: {multiline_message(found)}")
+        problems.append(_("Message: %(problem)s") % {"problem": multiline_message(found)})
     return problems
 
 
 @login_required
 @require_POST
 def preview(request: HttpRequest) -> HttpResponse:
-    """The live preview (htmx): the posted subject and body on the chosen booking. Sends nothing."""
+    """The live preview (htmx): the posted texts on the chosen booking, in the chosen language. Sends nothing."""
     booking = _preview_booking(request)
-    preview = _preview(request, subject=request.POST.get("subject", ""), body=request.POST.get("body", ""), booking=booking)
+    preview, _asked = _preview(request, *_posted(request.POST), booking=booking)
     return render(request, "messaging/_preview.html", {"preview": preview})
 
 
@@ -150,9 +198,9 @@ def template_delete(request: HttpRequest, template_id: int) -> HttpResponse:
     if request.method == "POST":
         name = template.name
         closed = services.message_template_delete(template=template)
-        text = f"Deleted the message “{name}”."
+        text = _("Deleted the message “%(name)s”.") % {"name": name}
         if closed:
-            text += f" {closed} message(s) not sent yet will not be sent."
+            text += " " + _("%(count)d message(s) not sent yet will not be sent.") % {"count": closed}
         messages.success(request, text)
         return redirect("messaging:templates")
     waiting = template.deliveries.filter(status__in=OPEN_STATUSES).count()

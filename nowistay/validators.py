@@ -8,6 +8,7 @@ from django.utils.translation import gettext, gettext_lazy as _
 
 from locks.windows import is_valid_time_zone
 from nowistay.countries import is_country_code
+from nowistay.guest_languages import LanguageRefused, normalise_language
 from nowistay.phones import DIGITS_ONLY, EXTENSION_PATTERN, NO_EXTENSION, PHONE_PATTERN, PhoneRefused, to_e164
 
 # --- plain text ------------------------------------------------------------------------------------
@@ -182,3 +183,14 @@ def phone_in_e164(value: str, *, region: str | None) -> str:
         return to_e164(value, region=region)
     except PhoneRefused as refused:
         raise ValidationError(refused.message, code=refused.code) from None
+
+
+def validate_guest_language(value: str) -> None:
+    """A guest's language: an ISO 639-1 code Babel knows ("fr"; "fr-FR" is read as "fr"). A
+    control character is left to the single-line validator, which names it."""
+    if value and forbidden_character(value) is not None:
+        return
+    try:
+        normalise_language(value)
+    except LanguageRefused as refused:
+        raise ValidationError(refused.message, code="invalid_language") from None

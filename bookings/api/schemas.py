@@ -19,6 +19,7 @@ from bookings.models import FIRST_BOOKING_DATE, LAST_BOOKING_DATE, Booking, Book
 from locks.code_problems import ERROR_CODES, WARNING_CODES
 from locks.providers import registry
 from locks.windows import check_in_time_of, check_out_time_of
+from nowistay.guest_languages import normalise_language
 from nowistay.validators import forbidden_character, single_line_message
 
 MAX_ID = 2**63 - 1  # a database bigint: larger ids cannot exist (and must not reach a query)
@@ -121,6 +122,18 @@ GuestPhone = Annotated[
     _text(Booking._meta.get_field("guest_phone").max_length),
     WithJsonSchema({"type": "string", "maxLength": 32, "pattern": PHONE_SCHEMA_PATTERN, "examples": ["+33 6 12 34 56 78"]}),
 ]
+
+
+GUEST_LANGUAGE_DESCRIPTION = (
+    "The guest's language, ISO 639-1 (e.g. fr); a region is ignored (pt-BR is stored as pt). Empty: the language of the "
+    "guest phone number's country. Guest messages are sent in it when the message has a text in it."
+)
+GuestLanguage = Annotated[
+    str,
+    StringConstraints(strict=True),
+    AfterValidator(normalise_language),  # its LanguageRefused is a ValueError: a 400 naming the field
+    WithJsonSchema({"type": "string", "maxLength": 35, "examples": ["fr"], "description": GUEST_LANGUAGE_DESCRIPTION}),
+]
 StatusValue = Literal["pending", "confirmed", "cancelled"]
 assert set(StatusValue.__args__) == set(BookingStatus.values)
 STATUS_DESCRIPTION = (
@@ -159,6 +172,7 @@ class BookingIn(Schema):
         description="Digits; spaces, +, -, ( ) and . are allowed, letters and extensions are not. Without + and a country "
         "code, read as a number of the property's country. Stored and returned in E.164, e.g. +33612345678.",
     )
+    guest_language: GuestLanguage = ""
     arrival_date: ApiDate
     departure_date: ApiDate = Field(..., description=f"After the arrival date; {DATE_RANGE}.")
     status: StatusValue = Field(..., description=STATUS_DESCRIPTION)
@@ -177,6 +191,7 @@ class BookingPatch(Schema):
     guest_phone: GuestPhone = _optional(
         description="As in PUT: without + and a country code, read as a number of the property's country; stored in E.164."
     )
+    guest_language: GuestLanguage = _optional()
     arrival_date: ApiDate = _optional()
     departure_date: ApiDate = _optional()
     status: StatusValue = _optional(description=STATUS_DESCRIPTION)
@@ -319,6 +334,7 @@ class BookingOut(Schema):
         description="E.164, e.g. +33612345678; empty when unknown. A number stored before numbers were read, "
         "that could not be read, keeps the form it was written in.",
     )
+    guest_language: str = Field(..., description="ISO 639-1, e.g. fr; empty when not set (the phone's country is then used).")
     arrival_date: date
     departure_date: date
     status: StatusValue

@@ -7,15 +7,13 @@ from locks.providers.base import (
     CodeSpec,
 )
 from locks.providers.igloohome.slots import DAILY_MIN_DAYS, FIRST_USE_WINDOW, AlgoPinWindow, local_words
+from locks.providers.usage_notes import first_use_note
 
 
 def usage_note(window: AlgoPinWindow, zone: ZoneInfo) -> str:
     if window.ends_at - window.starts_at <= FIRST_USE_WINDOW:
         return ""
-    deadline = local_words(window.starts_at + FIRST_USE_WINDOW, zone)
-    return (
-        f"Enter this code on the lock at least once before {deadline} (within 24 hours of when it starts working), or it will stop working."
-    )
+    return first_use_note(window.starts_at + FIRST_USE_WINDOW, zone)
 
 
 def hour_words(moment: datetime, zone: ZoneInfo) -> str:

@@ -18,6 +18,7 @@ from locks.providers.base import CodeSpec, IssuedCode
 from locks.providers.exceptions import CodeRejected, OutcomeUnknown
 from locks.providers.ttlock.errors import ANSWER_MALFORMED, malformed
 from locks.providers.ttlock.times import to_ms
+from locks.providers.usage_notes import first_use_note
 
 OFFLINE_PERIOD = 3  # keyboardPwd/get keyboardPwdType, V4: 1 one-time, 2 permanent, 3 period [T-GET, T-GET-V2]
 RANDOM_CODE = "0"  # listKeyboardPwd `isCustom`: 0 random (offline), 1 custom [T-PL]
@@ -98,10 +99,7 @@ def usage_note(window: OfflineWindow, zone: ZoneInfo) -> str:
     """The first-use rule, worded as igloohome's usage note; "" when the code ends before it matters."""
     if window.first_use_by >= window.ends_at:
         return ""
-    deadline = local_words(window.first_use_by, zone)
-    return (
-        f"Enter this code on the lock at least once before {deadline} (within 24 hours of when it starts working), or it will stop working."
-    )
+    return first_use_note(window.first_use_by, zone)
 
 
 def host_warning(window: OfflineWindow, spec: CodeSpec, zone: ZoneInfo) -> str:
