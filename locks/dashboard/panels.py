@@ -33,21 +33,23 @@ def sandbox_hint(provider: str) -> str:
 
 def connect_hint(provider: str) -> str:
     """What the brand's card says before the host connects (docs/product.md, "Connecting a lock account")."""
-    return registry.provider_class(provider).connect_hint
+    hint = registry.provider_class(provider).connect_hint  # marked with gettext_noop by the provider
+    return _(hint) if hint else ""
 
 
 def connect_notes(provider: str) -> tuple[str, ...]:
     """The panel's paragraphs about signing in, as the provider words them."""
-    return registry.provider_class(provider).connect_notes
+    return tuple(_(note) for note in registry.provider_class(provider).connect_notes)
 
 
 def connect_fine_print(provider: str) -> tuple[str, ...]:
-    return registry.provider_class(provider).connect_fine_print
+    return tuple(_(note) for note in registry.provider_class(provider).connect_fine_print)
 
 
 def eligibility_hint(provider: str) -> str:
     """What a lock needs to appear as available (docs/product.md, "Locks and assignments")."""
-    return registry.provider_class(provider).eligibility_hint
+    hint = registry.provider_class(provider).eligibility_hint
+    return _(hint) if hint else ""
 
 
 def provider_or_404(slug: str) -> str:
