@@ -20,6 +20,15 @@ pytestmark = [
 ]
 
 PARIS = ZoneInfo("Europe/Paris")
+
+
+@pytest.fixture(autouse=True)
+def english_afterwards():
+    """A request activates its language for the thread: later tests read English again."""
+    yield
+    translation.activate("en")
+
+
 NOW = datetime(2026, 6, 5, 9, 0, tzinfo=UTC)
 
 
