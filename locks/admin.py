@@ -7,6 +7,7 @@ from django.contrib import admin, messages
 from django.db.models import Prefetch
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from locks import admin_fallback, admin_read_back, admin_rotation, services  # noqa: F401  (they register their models)
 from locks.admin_display import local_and_utc, status_words, window_text
@@ -63,11 +64,11 @@ class ProviderAccountAdmin(ReadOnlyAdmin):
     ]
     readonly_fields = fields
 
-    @admin.display(description="provider", ordering="provider")
+    @admin.display(description=_("provider"), ordering="provider")
     def provider_label(self, account):
         return account.provider_name
 
-    @admin.display(boolean=True, description="needs reconnect")
+    @admin.display(boolean=True, description=_("needs reconnect"))
     def needs_reconnect(self, account):
         return account.needs_reconnect
 
@@ -89,9 +90,9 @@ class LockAdmin(ReadOnlyAdmin):
             "reconciled_at", "uses_read_until", "read_backs_today", "read_back_day", "read_back_rows",
         ]}),
     ]
-    readonly_fields = [field for _, options in fieldsets for field in options["fields"]]
+    readonly_fields = [field for _title, options in fieldsets for field in options["fields"]]
 
-    @admin.display(description="found on it")
+    @admin.display(description=_("found on it"))
     def read_back_rows(self, lock):
         """Links to the lock's findings and to the codes on it that Nowistay does not manage."""
         findings = reverse("admin:locks_lockfinding_changelist") + f"?lock__id__exact={lock.pk}"
@@ -101,11 +102,11 @@ class LockAdmin(ReadOnlyAdmin):
     list_select_related = ["account__host"]
     ordering = ["account__host__username", "name"]
 
-    @admin.display(description="provider", ordering="account__provider")
+    @admin.display(description=_("provider"), ordering="account__provider")
     def provider(self, lock):
         return lock.account.provider_name
 
-    @admin.display(description="host", ordering="account__host__username")
+    @admin.display(description=_("host"), ordering="account__host__username")
     def host(self, lock):
         return lock.account.host
 
@@ -122,13 +123,13 @@ class LockAssignmentAdmin(ReadOnlyAdmin):
     def has_delete_permission(self, request, obj=None):
         return False  # deleting the row would leave upcoming codes on the door: use the action
 
-    @admin.action(description="Remove (revokes the codes of stays not started)", permissions=["act"])
+    @admin.action(description=_("Remove (revokes the codes of stays not started)"), permissions=["act"])
     def remove(self, request, queryset):
         for assignment in queryset.select_related("property", "lock"):
             revoked = services.lock_assignment_remove(prop=assignment.property)
             self.message_user(request, f"Removed {assignment.lock} from {assignment.property}: {revoked} upcoming code(s) being revoked.")
 
-    @admin.display(description="provider", ordering="lock__account__provider")
+    @admin.display(description=_("provider"), ordering="lock__account__provider")
     def provider(self, assignment):
         return assignment.lock.account.provider_name
 
@@ -146,7 +147,7 @@ class VendorCallInline(admin.TabularInline):
     def has_add_permission(self, request, obj=None):
         return False
 
-    @admin.display(description="took")
+    @admin.display(description=_("took"))
     def duration(self, call):
         return f"{call.duration_ms} ms"
 
@@ -200,42 +201,42 @@ class AccessCodeAdmin(ReadOnlyAdmin):
     def has_delete_permission(self, request, obj=None):
         return False  # a code on a lock is removed by revoking it, not by deleting its row
 
-    @admin.display(description="guest", ordering="booking__guest_name")
+    @admin.display(description=_("guest"), ordering="booking__guest_name")
     def guest(self, code):
         return code.booking.guest_name
 
-    @admin.display(description="property", ordering="booking__property__name")
+    @admin.display(description=_("property"), ordering="booking__property__name")
     def property(self, code):
         return code.booking.property.name
 
-    @admin.display(description="provider", ordering="lock__account__provider")
+    @admin.display(description=_("provider"), ordering="lock__account__provider")
     def provider(self, code):
         return code.lock.account.provider_name
 
-    @admin.display(description="window (property time)", ordering="starts_at")
+    @admin.display(description=_("window (property time)"), ordering="starts_at")
     def window_local(self, code):
         tz_name = code.booking.property.time_zone
         zone = ZoneInfo(tz_name)
         return f"{code.starts_at.astimezone(zone):%d %b %H:%M} → {code.ends_at.astimezone(zone):%d %b %H:%M} {tz_name}"
 
-    @admin.display(description="next try", ordering="next_attempt_at")
+    @admin.display(description=_("next try"), ordering="next_attempt_at")
     def next_try(self, code):
         return local_and_utc(code.next_attempt_at, code.booking.property.time_zone)
 
-    @admin.display(description="booking")
+    @admin.display(description=_("booking"))
     def booking_link(self, code):
         url = reverse("admin:bookings_booking_change", args=[code.booking_id])
         return format_html('<a href="{}">{}</a>', url, code.booking)
 
-    @admin.display(description="status")
+    @admin.display(description=_("status"))
     def status_in_words(self, code):
         return status_words(code)
 
-    @admin.display(description="window wanted")
+    @admin.display(description=_("window wanted"))
     def window_local_and_utc(self, code):
         return window_text(code)
 
-    @admin.display(description="window on the lock")
+    @admin.display(description=_("window on the lock"))
     def lock_window(self, code):
         tz_name = code.booking.property.time_zone
         return f"{local_and_utc(code.lock_starts_at, tz_name)} → {local_and_utc(code.lock_ends_at, tz_name)}"
@@ -258,12 +259,12 @@ class AccessCodeAdmin(ReadOnlyAdmin):
 
     # --- actions: the same services as the rest of the product, one line per row ----------------
 
-    @admin.action(description="Retry now", permissions=["act"])
+    @admin.action(description=_("Retry now"), permissions=["act"])
     def retry_now(self, request, queryset):
         for code in queryset.select_related("booking__property"):
             self._report(request, code, services.code_retry_now(code_id=code.pk))
 
-    @admin.action(description="Revoke now (ends the guest's access)", permissions=["act"])
+    @admin.action(description=_("Revoke now (ends the guest's access)"), permissions=["act"])
     def revoke_now(self, request, queryset):
         for code in queryset.select_related("booking__property", "lock__account"):
             if not code.is_current:
@@ -272,7 +273,7 @@ class AccessCodeAdmin(ReadOnlyAdmin):
             retired = services.booking_end_access(booking=code.booking)
             self._report(request, code, f"Access ended. {ended_access_note(retired, code.booking.property.time_zone)}")
 
-    @admin.action(description="Regenerate PIN", permissions=["act"])
+    @admin.action(description=_("Regenerate PIN"), permissions=["act"])
     def regenerate_pin(self, request, queryset):
         for code in queryset.select_related("booking__property"):
             self._report(request, code, services.code_regenerate(code_id=code.pk))
@@ -295,11 +296,11 @@ class VendorCallAdmin(ReadOnlyAdmin):
     def has_delete_permission(self, request, obj=None):
         return False  # the retention task prunes it; nobody edits history by hand
 
-    @admin.display(description="provider", ordering="provider")
+    @admin.display(description=_("provider"), ordering="provider")
     def provider_label(self, call):
         return provider_name(call.provider)
 
-    @admin.display(description="took", ordering="duration_ms")
+    @admin.display(description=_("took"), ordering="duration_ms")
     def duration(self, call):
         return f"{call.duration_ms} ms"
 

@@ -3,6 +3,7 @@ steps and the backup codes, read only. A backup's PIN is no field here, not even
 shown only once given to a guest, as that booking's code."""
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from locks.admin_display import local_and_utc
 from locks.admin_read_back import ProviderFilter, ReadBackAdmin, lock_zone
@@ -17,15 +18,15 @@ class BackupCodeAdmin(ReadBackAdmin):
     readonly_fields = fields
     list_select_related = ["lock__account__host", "lock__assignment__property", "access_code"]
 
-    @admin.display(description="valid from")
+    @admin.display(description=_("valid from"))
     def valid_from(self, obj: BackupCode) -> str:
         return local_and_utc(obj.starts_at, lock_zone(obj.lock))
 
-    @admin.display(description="valid until")
+    @admin.display(description=_("valid until"))
     def valid_until(self, obj: BackupCode) -> str:
         return local_and_utc(obj.ends_at, lock_zone(obj.lock))
 
-    @admin.display(description="given to booking")
+    @admin.display(description=_("given to booking"))
     def given_to(self, obj: BackupCode) -> str:
         return str(obj.access_code.booking_id) if obj.access_code_id else "—"
 

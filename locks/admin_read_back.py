@@ -2,6 +2,7 @@
 only. An unmanaged code's PIN is kept only so no guest gets it: it is no field here, not even masked."""
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from locks.admin_display import local_and_utc
 from locks.models import Lock, LockAssignment, LockFinding, UnmanagedCode, provider_name
@@ -42,11 +43,11 @@ class ReadBackAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @admin.display(description="host", ordering="lock__account__host__username")
+    @admin.display(description=_("host"), ordering="lock__account__host__username")
     def host(self, row):
         return row.lock.account.host
 
-    @admin.display(description="provider", ordering="lock__account__provider")
+    @admin.display(description=_("provider"), ordering="lock__account__provider")
     def provider(self, row):
         return row.lock.account.provider_name
 
@@ -75,7 +76,7 @@ class UnmanagedCodeAdmin(ReadBackAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).defer("pin")
 
-    @admin.display(description="window (property time)")
+    @admin.display(description=_("window (property time)"))
     def window(self, code):
         zone = lock_zone(code.lock)
         ends = local_and_utc(code.ends_at, zone) if code.ends_at else "no end"

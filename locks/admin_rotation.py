@@ -3,6 +3,7 @@ and how far the lock's part got (the guest's message is on the booking's message
 
 from django.contrib import admin
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from locks.models import CodeRotation
 from locks.rotation_status import new_pin_step, old_code_step
@@ -25,10 +26,10 @@ class CodeRotationAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False  # the record of what was done to a guest's access
 
-    @admin.display(description="new PIN on the lock")
+    @admin.display(description=_("new PIN on the lock"))
     def new_pin(self, rotation):
         return new_pin_step(rotation, now=timezone.now()).text
 
-    @admin.display(description="old code")
+    @admin.display(description=_("old code"))
     def old_code_now(self, rotation):
         return old_code_step(rotation, now=timezone.now()).text

@@ -45,6 +45,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import Prefetch, QuerySet
+from django.utils.translation import gettext as _, gettext_lazy
 
 from bookings.models import Booking
 from locks.clock_notes import booking_clock_notes
@@ -63,29 +64,36 @@ class Problem:
 
 # The error kinds of locks.providers.exceptions (AccessCode.last_error_kind) → (error code, message).
 ERROR_KINDS = {
-    "lock_offline": ("lock_offline", "The lock or its gateway is offline: the code cannot reach it."),
-    "rate_limited": ("rate_limited", "The lock's vendor asked Nowistay to slow down: the code is sent when it allows."),
-    "vendor_unavailable": ("vendor_unavailable", "The lock's vendor could not be reached: Nowistay keeps trying."),
-    "transient": ("vendor_unavailable", "The lock's vendor answered with a temporary error: Nowistay keeps trying."),
-    "outcome_unknown": ("vendor_unavailable", "The lock's vendor did not answer: Nowistay checks whether the code arrived."),
-    "auth": ("credentials_revoked", "The vendor account no longer accepts Nowistay: reconnect it at Integrations."),
-    "code_rejected": ("pin_rejected", "The lock refused the PIN: another PIN is needed."),
-    "pin_taken": ("pin_rejected", "The PIN is already on the lock: another PIN is needed."),
-    "storage_full": ("no_space_on_lock", "The lock's code memory is full: remove old codes in the vendor's app."),
-    "lock_not_found": ("lock_not_found", "The lock is no longer in the vendor account: share it again or assign another lock."),
-    "subscription_required": ("subscription_required", "The lock needs a vendor subscription before it takes remote codes."),
-    "not_supported": ("not_supported", "The vendor does not support this for the lock."),
+    "lock_offline": ("lock_offline", gettext_lazy("The lock or its gateway is offline: the code cannot reach it.")),
+    "rate_limited": ("rate_limited", gettext_lazy("The lock's vendor asked Nowistay to slow down: the code is sent when it allows.")),
+    "vendor_unavailable": ("vendor_unavailable", gettext_lazy("The lock's vendor could not be reached: Nowistay keeps trying.")),
+    "transient": ("vendor_unavailable", gettext_lazy("The lock's vendor answered with a temporary error: Nowistay keeps trying.")),
+    "outcome_unknown": ("vendor_unavailable", gettext_lazy("The lock's vendor did not answer: Nowistay checks whether the code arrived.")),
+    "auth": ("credentials_revoked", gettext_lazy("The vendor account no longer accepts Nowistay: reconnect it at Integrations.")),
+    "code_rejected": ("pin_rejected", gettext_lazy("The lock refused the PIN: another PIN is needed.")),
+    "pin_taken": ("pin_rejected", gettext_lazy("The PIN is already on the lock: another PIN is needed.")),
+    "storage_full": ("no_space_on_lock", gettext_lazy("The lock's code memory is full: remove old codes in the vendor's app.")),
+    "lock_not_found": (
+        "lock_not_found",
+        gettext_lazy("The lock is no longer in the vendor account: share it again or assign another lock."),
+    ),
+    "subscription_required": (
+        "subscription_required",
+        gettext_lazy("The lock needs a vendor subscription before it takes remote codes."),
+    ),
+    "not_supported": ("not_supported", gettext_lazy("The vendor does not support this for the lock.")),
 }
-OTHER_ERROR = ("vendor_error", "The lock's vendor refused the code.")
+OTHER_ERROR = ("vendor_error", gettext_lazy("The lock's vendor refused the code."))
 NOT_ERRORS = frozenset({"pending_on_lock"})  # a write still being applied: the not_confirmed_on_lock warning
 
 FINDING_ERRORS = {
     FindingKind.MISSING_ON_LOCK: (
-        "missing_on_lock", "The code was found missing on the lock and was put back; waiting to see it there again."
+        "missing_on_lock",
+        gettext_lazy("The code was found missing on the lock and was put back; waiting to see it there again."),
     ),
     FindingKind.MODIFIED_EXTERNALLY: (
         "modified_externally",
-        "The code was changed outside Nowistay and was restored; waiting to see it on the lock again.",
+        gettext_lazy("The code was changed outside Nowistay and was restored; waiting to see it on the lock again."),
     ),
 }
 FINDING_KINDS = tuple(FINDING_ERRORS)
@@ -99,13 +107,25 @@ WARNING_CODES = sorted(
 )
 
 LABELS = {
-    "lock_offline": "Lock offline", "rate_limited": "Vendor busy", "vendor_unavailable": "Vendor unreachable",
-    "credentials_revoked": "Account needs reconnecting", "pin_rejected": "PIN refused", "no_space_on_lock": "Lock memory full",
-    "lock_not_found": "Lock not in the account", "subscription_required": "Subscription needed", "not_supported": "Not supported",
-    "vendor_error": "Vendor error", "missing_on_lock": "Was missing on the lock", "modified_externally": "Changed outside Nowistay",
-    "unrevocable": "Cannot be revoked", "crosses_clock_change": "Clock change", "lock_time_zone_mismatch": "Lock clock",
-    "not_confirmed_on_lock": "Not yet confirmed on the lock", "cannot_be_read_back": "Cannot be checked on the lock",
-    "retrying_past_alert": "Still failing", "fallback_code": "Fallback code",
+    "lock_offline": gettext_lazy("Lock offline"),
+    "rate_limited": gettext_lazy("Vendor busy"),
+    "vendor_unavailable": gettext_lazy("Vendor unreachable"),
+    "credentials_revoked": gettext_lazy("Account needs reconnecting"),
+    "pin_rejected": gettext_lazy("PIN refused"),
+    "no_space_on_lock": gettext_lazy("Lock memory full"),
+    "lock_not_found": gettext_lazy("Lock not in the account"),
+    "subscription_required": gettext_lazy("Subscription needed"),
+    "not_supported": gettext_lazy("Not supported"),
+    "vendor_error": gettext_lazy("Vendor error"),
+    "missing_on_lock": gettext_lazy("Was missing on the lock"),
+    "modified_externally": gettext_lazy("Changed outside Nowistay"),
+    "unrevocable": gettext_lazy("Cannot be revoked"),
+    "crosses_clock_change": gettext_lazy("Clock change"),
+    "lock_time_zone_mismatch": gettext_lazy("Lock clock"),
+    "not_confirmed_on_lock": gettext_lazy("Not yet confirmed on the lock"),
+    "cannot_be_read_back": gettext_lazy("Cannot be checked on the lock"),
+    "retrying_past_alert": gettext_lazy("Still failing"),
+    "fallback_code": gettext_lazy("Fallback code"),
 }
 # Shown on the dashboard in full already (the clock notes): not listed a second time there.
 SHOWN_ELSEWHERE_ON_DASHBOARD = frozenset({"crosses_clock_change", "lock_time_zone_mismatch"})
@@ -146,7 +166,7 @@ def dashboard_items(booking: Booking, *, now: datetime) -> list[dict]:
     items = [{"kind": "error", "problem": problem} for problem in code_errors(code, now=now)]
     items += [{"kind": "warning", "problem": problem} for problem in code_warnings(code, booking=booking, now=now)]
     return [
-        {"kind": item["kind"], "code": item["problem"].code, "label": LABELS[item["problem"].code], "message": item["problem"].message}
+        {"kind": item["kind"], "code": item["problem"].code, "label": str(LABELS[item["problem"].code]), "message": item["problem"].message}
         for item in items
         if item["problem"].code not in SHOWN_ELSEWHERE_ON_DASHBOARD
     ]
@@ -157,7 +177,7 @@ def _kind_error(code: AccessCode) -> Problem | None:
     if code.state not in _IN_TROUBLE or not (kind or code.last_error) or kind in NOT_ERRORS:
         return None
     name, message = ERROR_KINDS.get(kind, OTHER_ERROR)
-    return Problem(name, code.first_failure_at or code.updated_at, message)
+    return Problem(name, code.first_failure_at or code.updated_at, str(message))
 
 
 def _unrevocable(code: AccessCode, now: datetime) -> Problem | None:
@@ -165,9 +185,10 @@ def _unrevocable(code: AccessCode, now: datetime) -> Problem | None:
     if code.state != CodeState.SUPERSEDED or ends <= now:
         return None
     if capabilities_of(code.lock).remote_revoke:
-        message = f"{code.lock.account.provider_name} refused to revoke this code: it keeps working until its end."
+        message = _("%(brand)s refused to revoke this code: it keeps working until its end.")
     else:
-        message = f"{code.lock.account.provider_name} codes cannot be revoked remotely: this one works until its end."
+        message = _("%(brand)s codes cannot be revoked remotely: this one works until its end.")
+    message %= {"brand": code.lock.account.provider_name}
     return Problem("unrevocable", code.retired_at or code.updated_at, message)
 
 
@@ -180,7 +201,7 @@ def _finding_errors(code: AccessCode) -> list[Problem]:
         if code.confirmed_on_lock_at is not None and code.confirmed_on_lock_at > finding.created_at:
             continue
         name, message = FINDING_ERRORS[finding.kind]
-        latest[finding.kind] = Problem(name, finding.created_at, message)
+        latest[finding.kind] = Problem(name, finding.created_at, str(message))
     return list(latest.values())
 
 
@@ -197,18 +218,21 @@ def _clock_warnings(booking: Booking, code: AccessCode | None) -> list[Problem]:
 
 def _not_confirmed(code: AccessCode) -> Problem | None:
     if code.awaiting_lock_since is not None:
-        return Problem("not_confirmed_on_lock", code.awaiting_lock_since, "Sent to the lock; the vendor has not shown it on the lock yet.")
+        message = _("Sent to the lock; the vendor has not shown it on the lock yet.")
+        return Problem("not_confirmed_on_lock", code.awaiting_lock_since, message)
     if code.state not in _ON_LOCK or code.confirmed_on_lock_at is not None or not capabilities_of(code.lock).lists_codes:
         return None
     return Problem(
-        "not_confirmed_on_lock", code.activated_at or code.updated_at, "Accepted by the vendor, not yet seen on the lock by a read-back."
+        "not_confirmed_on_lock", code.activated_at or code.updated_at, _("Accepted by the vendor, not yet seen on the lock by a read-back.")
     )
 
 
 def _cannot_read_back(code: AccessCode) -> Problem | None:
     if code.state not in _ON_LOCK or capabilities_of(code.lock).lists_codes:
         return None
-    message = f"{code.lock.account.provider_name} cannot list a lock's codes: Nowistay cannot confirm this one is on the lock."
+    message = _("%(brand)s cannot list a lock's codes: Nowistay cannot confirm this one is on the lock.") % {
+        "brand": code.lock.account.provider_name
+    }
     return Problem("cannot_be_read_back", code.activated_at or code.updated_at, message)
 
 
@@ -216,7 +240,7 @@ def _past_alert(code: AccessCode, now: datetime) -> Problem | None:
     retrying = code.state == CodeState.CREATING and code.next_attempt_at is not None and bool(code.last_error)
     if not retrying or code.alert_at > now:
         return None
-    message = "Still not on the lock after the moment you are emailed about it: Nowistay keeps trying."
+    message = _("Still not on the lock after the moment you are emailed about it: Nowistay keeps trying.")
     return Problem("retrying_past_alert", code.alert_at, message)
 
 
@@ -224,7 +248,7 @@ def _fallback(code: AccessCode) -> Problem | None:
     if not code.fallback:
         return None
     if code.fallback == FallbackKind.OFFLINE:
-        message = "The guest has an offline code (their own did not reach the lock in time); it cannot be revoked remotely before use."
+        message = _("The guest has an offline code (their own did not reach the lock in time); it cannot be revoked remotely before use.")
     else:
-        message = "The guest has a backup code from the lock (their own did not reach the lock in time)."
+        message = _("The guest has a backup code from the lock (their own did not reach the lock in time).")
     return Problem("fallback_code", code.created_at, message)

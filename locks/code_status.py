@@ -7,12 +7,15 @@ already past is never worded as one to come. The PIN shown is only ever the one 
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from django.utils.translation import gettext as _
+
 from bookings.models import Booking, BookingStatus
-from locks.models import AccessCode, CodeState, FallbackKind
-from locks.notifications import local_time
+from locks.code_words import FALLBACK_NOTES, NOT_ELIGIBLE, REASONS, at_text, capitalised, day_text, fix_of, moment_text, until_text
+from locks.models import AccessCode, CodeState
+from locks.moments import local_time
 from locks.providers import registry
 from locks.services.codes import capabilities_of
 from locks.services.outcomes import EXPIRY_CLEANUP_GIVE_UP
@@ -27,31 +30,7 @@ class CodeStatus:
     hint: str = ""  # for a code in trouble: what happens next and what the host can do
 
 
-# Short reasons for the error kinds of locks.providers.exceptions (their `kind` names).
-REASONS = {
-    "lock_offline": "lock or gateway offline",
-    "rate_limited": "vendor busy",
-    "vendor_unavailable": "vendor unreachable",
-    "outcome_unknown": "no answer from the vendor",
-    "transient": "temporary vendor error",
-    "auth": "account needs reconnecting",
-    "code_rejected": "PIN refused by the lock",
-    "lock_not_found": "lock no longer in the account",
-    "code_not_found": "code no longer on the lock",
-    "storage_full": "lock's code memory is full",
-    "not_supported": "not supported by the vendor",
-    "pending_on_lock": "still being put on the lock",
-    "pin_taken": "PIN already on the lock",
-    "subscription_required": "the lock needs a vendor subscription",
-}
-
 NEW_PIN_KINDS = {"pin_taken", "code_rejected"}  # a refused PIN: "Retry now" chooses another one
-
-NOT_ELIGIBLE = "no code: this property cannot have a smart lock (needs the Nowistay PMS and an active AI Assistant subscription)"
-
-_DAY_MONTH = "%-d %B"
-_MOMENT = "%H:%M %-d %b"
-
 
 def code_to_show(codes: Iterable[AccessCode]) -> AccessCode | None:
     """Of a booking's codes (newest first): the current one, else the newest superseded one (it
@@ -73,72 +52,88 @@ def describe_code(code: AccessCode | None, *, booking: Booking, has_lock: bool, 
     state = code.state
     if state == CodeState.SCHEDULED:
         if code.generate_at <= now:  # due (e.g. confirmed inside its lead time): the next scheduler pass creates it
-            return CodeStatus("scheduled", "being created now", False)
-        return CodeStatus("scheduled", f"will be created on {_day(code.generate_at, now, zone)}", False)
+            return CodeStatus("scheduled", _("being created now"), False)
+        day = day_text(code.generate_at.astimezone(zone).date(), now, zone)
+        return CodeStatus("scheduled", _("will be created on %(day)s") % {"day": day}, False)
     if state == CodeState.CREATING:
         return _creating(code, now, zone)
     if state == CodeState.ACTIVE:
         return CodeStatus("active", _active(code, zone) + _notes(code) + _read_back(code), False)
     if state == CodeState.UPDATING:
-        text = _active(code, zone) + " — moving to the new times" + _retrying_suffix(code, now, zone) + _notes(code)
+        text = _active(code, zone) + " — " + _("moving to the new times") + _retrying_suffix(code, now, zone) + _notes(code)
         if not _is_retrying(code):
             return CodeStatus("updating", text, False)
         # An update is retried until the access it is for ends (services.outcomes.record_later_failure).
-        schedule = f"{_keeps_trying(code.ends_at, now, zone)}; meanwhile the lock keeps the old times."
+        schedule = _schedule(code, code.ends_at, now, zone, "old_times")
         return _retrying("updating", text, code, now, zone, schedule=schedule)
     if state in (CodeState.REVOKING, CodeState.EXPIRING):
-        text = ("being revoked" if state == CodeState.REVOKING else "being removed from the lock") + _retrying_suffix(code, now, zone)
+        text = (_("being revoked") if state == CodeState.REVOKING else _("being removed from the lock")) + _retrying_suffix(code, now, zone)
         if not _is_retrying(code):
             return CodeStatus("revoking", text, False)
         # A removal is retried until a week after the access ended (services.outcomes.record_later_failure).
-        schedule = f"{_keeps_trying(code.ends_at + EXPIRY_CLEANUP_GIVE_UP, now, zone)}."
+        schedule = _schedule(code, code.ends_at + EXPIRY_CLEANUP_GIVE_UP, now, zone, "")
         return _retrying("revoking", text, code, now, zone, schedule=schedule)
     if state == CodeState.FAILED:
         return _failed(code, booking, has_lock, now)
     if state == CodeState.SUPERSEDED:
         return _unrevocable(code, zone)
     if state == CodeState.REVOKED:
-        return CodeStatus("revoked", "revoked", False)
+        return CodeStatus("revoked", _("revoked"), False)
     if state == CodeState.EXPIRED:
-        return CodeStatus("expired", "expired", False)
+        return CodeStatus("expired", _("expired"), False)
     return CodeStatus(state, code.get_state_display().lower(), False)  # a state added later
 
 
 def _unrevocable(code: AccessCode, zone: ZoneInfo) -> CodeStatus:
-    brand = _brand(code)
-    until = _moment(code.lock_ends_at or code.ends_at, zone)
+    values = {"brand": _brand(code), "until": moment_text(code.lock_ends_at or code.ends_at, zone)}
     if not capabilities_of(code.lock).remote_revoke:  # igloohome's algoPINs: by design
-        return CodeStatus("unrevocable", f"cannot be revoked remotely ({brand}): valid until {until}", False)
+        return CodeStatus("unrevocable", _("cannot be revoked remotely (%(brand)s): valid until %(until)s") % values, False)
     # A vendor that can revoke refused to for good (services.outcomes.record_later_failure).
-    fix = _fix(code.last_error_kind, brand)
-    hint = f"Delete the code in the {brand} app if it must stop working sooner" + (f"; {fix}." if fix else ".")
-    return CodeStatus("unrevocable", f"could not be revoked ({brand} refused): valid until {until}", False, hint)
+    fix = fix_of(code.last_error_kind, values["brand"])
+    if fix:
+        hint = _("Delete the code in the %(brand)s app if it must stop working sooner; %(fix)s.") % {**values, "fix": fix}
+    else:
+        hint = _("Delete the code in the %(brand)s app if it must stop working sooner.") % values
+    return CodeStatus("unrevocable", _("could not be revoked (%(brand)s refused): valid until %(until)s") % values, False, hint)
 
 
 def _creating(code: AccessCode, now: datetime, zone: ZoneInfo) -> CodeStatus:
     brand = _brand(code)
     if code.awaiting_lock_since is not None:
         # Sent, and the vendor may have acted: looked for in its listing, never sent again, not a failure.
-        text = f"sent to the lock, waiting for {brand} to confirm it"
+        text = _("sent to the lock, waiting for %(brand)s to confirm it") % {"brand": brand}
         return CodeStatus("creating", text, False, _awaiting_hint(code, brand, now, zone))
     if not ((code.attempts > 0 or code.last_error) and code.next_attempt_at is not None):
-        return CodeStatus("creating", "being created now", False)
-    schedule = f"{_keeps_trying(code.retry_deadline, now, zone)}; {_email_note(code, now, zone)}."
-    return _retrying("retrying", f"retrying: {_retry(code, now, zone)}", code, now, zone, schedule=schedule)
+        return CodeStatus("creating", _("being created now"), False)
+    schedule = _schedule(code, code.retry_deadline, now, zone, _email_note(code, now))
+    text = _("retrying: %(retry)s") % {"retry": _retry(code, now, zone)}
+    return _retrying("retrying", text, code, now, zone, schedule=schedule)
 
 
 def _awaiting_hint(code: AccessCode, brand: str, now: datetime, zone: ZoneInfo) -> str:
-    again = _looks_again(code, now, zone)
-    if code.awaiting_reason == "pin_taken":
-        return f"{brand} says this PIN is already on the lock; Nowistay is checking that it is the code it sent, and looks again {again}."
-    return f"{brand} accepted the code and is putting it on the lock; Nowistay looks for it again {again}."
+    when = "shortly" if code.next_attempt_at is None else ("now" if _due(code, now) <= now else "at")
+    values = {"brand": brand, "time": at_text(_due(code, now), now, zone) if when == "at" else ""}
+    taken = code.awaiting_reason == "pin_taken"
+    return (_TAKEN_HINTS if taken else _ACCEPTED_HINTS)[when]() % values
 
 
-def _looks_again(code: AccessCode, now: datetime, zone: ZoneInfo) -> str:
-    if code.next_attempt_at is None:
-        return "shortly"
-    when = _next_try(code, now, zone)
-    return when if when == "now" else f"at {when}"
+# "Nowistay looks again shortly / now / at 11:00", each a whole sentence.
+_TAKEN_HINTS = {
+    "shortly": lambda: _(
+        "%(brand)s says this PIN is already on the lock; Nowistay is checking that it is the code it sent, and looks again shortly."
+    ),
+    "now": lambda: _(
+        "%(brand)s says this PIN is already on the lock; Nowistay is checking that it is the code it sent, and looks again now."
+    ),
+    "at": lambda: _(
+        "%(brand)s says this PIN is already on the lock; Nowistay is checking that it is the code it sent, and looks again at %(time)s."
+    ),
+}
+_ACCEPTED_HINTS = {
+    "shortly": lambda: _("%(brand)s accepted the code and is putting it on the lock; Nowistay looks for it again shortly."),
+    "now": lambda: _("%(brand)s accepted the code and is putting it on the lock; Nowistay looks for it again now."),
+    "at": lambda: _("%(brand)s accepted the code and is putting it on the lock; Nowistay looks for it again at %(time)s."),
+}
 
 
 def _retrying(kind: str, text: str, code: AccessCode, now: datetime, zone: ZoneInfo, *, schedule: str) -> CodeStatus:
@@ -146,7 +141,8 @@ def _retrying(kind: str, text: str, code: AccessCode, now: datetime, zone: ZoneI
     trying (`schedule`), and what the host can do about the cause. No "Retry now" while the vendor
     asked to wait: the press could only be refused."""
     waiting = _vendor_wait(code, now)
-    parts = [f"{_brand(code)} asked Nowistay to wait until {_at(code.vendor_wait_until, now, zone)}."] if waiting else []
+    values = {"brand": _brand(code), "until": at_text(code.vendor_wait_until, now, zone)} if waiting else {}
+    parts = [_("%(brand)s asked Nowistay to wait until %(until)s.") % values] if waiting else []
     parts += [schedule, _retrying_advice(code, now, can_retry=not waiting)]
     return CodeStatus(kind, text, not waiting, " ".join(parts))
 
@@ -155,70 +151,70 @@ def _failed(code: AccessCode, booking: Booking, has_lock: bool, now: datetime) -
     still_wanted = code.is_current and booking.status == BookingStatus.CONFIRMED and code.ends_at > now
     # Without a usable lock a retry is refused (see code_retry_now): do not offer it.
     retryable = still_wanted and has_lock and booking.property.is_eligible_for_smart_lock
-    stopped = "Nowistay has stopped trying and emailed you." if code.failure_notified_at else "Nowistay has stopped trying."
+    stopped = _("Nowistay has stopped trying and emailed you.") if code.failure_notified_at else _("Nowistay has stopped trying.")
     if retryable:
         hint = f"{stopped} {_failed_advice(code, now)}"
     elif still_wanted:
-        hint = f"{stopped} Give the guest another way in."
+        hint = " ".join([stopped, _("Give the guest another way in.")])
     else:
         hint = ""
-    return CodeStatus("failed", f"failed: {code.last_error or _reason(code)}", retryable, hint)
+    return CodeStatus("failed", _("failed: %(reason)s") % {"reason": code.last_error or _reason(code)}, retryable, hint)
 
 
 def _failed_advice(code: AccessCode, now: datetime) -> str:
     kind = code.last_error_kind
     if kind in NEW_PIN_KINDS and retry_chooses_a_new_pin(code, now):
-        return "Retry now picks another PIN — or give the guest another way in."
-    fix = _fix(kind, _brand(code))
+        return _("Retry now picks another PIN — or give the guest another way in.")
+    fix = fix_of(kind, _brand(code))
     if fix:
-        return f"{_sentence(fix)}, then use Retry now — or give the guest another way in."
-    return "Use Retry now, or give the guest another way in."
+        return _("%(fix)s, then use Retry now — or give the guest another way in.") % {"fix": capitalised(fix)}
+    return _("Use Retry now, or give the guest another way in.")
 
 
 def _retrying_advice(code: AccessCode, now: datetime, *, can_retry: bool) -> str:
     kind, brand = code.last_error_kind, _brand(code)
     if kind in NEW_PIN_KINDS and can_retry and retry_chooses_a_new_pin(code, now):
-        return "Retry now picks another PIN."
-    fix = _fix(kind, brand)
+        return _("Retry now picks another PIN.")
+    fix = fix_of(kind, brand)
     if fix:
-        return f"{_sentence(fix)}."
+        return f"{capitalised(fix)}."
     if kind == "rate_limited":
-        return f"Nothing to do: Nowistay waits as {brand} asked."
+        return _("Nothing to do: Nowistay waits as %(brand)s asked.") % {"brand": brand}
     if kind == "pending_on_lock":
-        return f"Nothing to do: {brand} is still putting the code on the lock."
-    return "Nothing to do unless it lasts; Retry now tries at once." if can_retry else "Nothing to do unless it lasts."
+        return _("Nothing to do: %(brand)s is still putting the code on the lock.") % {"brand": brand}
+    return _("Nothing to do unless it lasts; Retry now tries at once.") if can_retry else _("Nothing to do unless it lasts.")
 
 
-def _fix(kind: str, brand: str) -> str:
-    """What the host can do about the cause of a failure ("" when it passes by itself)."""
-    if kind == "subscription_required":
-        plan = "Nuki's Smart Hosting subscription" if brand == "Nuki" else f"the {brand} subscription it needs"
-        return f"activate {plan} for this lock"
-    return {
-        "lock_offline": "check that the lock's gateway or bridge has power and Wi-Fi",
-        "auth": f"reconnect your {brand} account at Integrations",
-        "storage_full": f"remove old codes from the lock in the {brand} app",
-        "lock_not_found": f"share the lock with your {brand} account again, or assign another lock at Integrations",
-    }.get(kind, "")
+def _schedule(code: AccessCode, give_up_at: datetime, now: datetime, zone: ZoneInfo, ending: str) -> str:
+    """Until when Nowistay keeps trying, and what follows (`ending`: "old_times", an email note, or "")."""
+    last = give_up_at <= now
+    values = {
+        "until": "" if last else until_text(give_up_at, now, zone),
+        "alert": at_text(code.alert_at, now, zone) if ending == "alert_at" else "",
+    }
+    return _SCHEDULES[(last, ending)]() % values
 
 
-def _sentence(phrase: str) -> str:
-    return phrase[:1].upper() + phrase[1:]
+# Each whole sentence: the last try, or trying until a moment; then the old times kept, or the email.
+_SCHEDULES = {
+    (True, "old_times"): lambda: _("This is the last try; meanwhile the lock keeps the old times."),
+    (False, "old_times"): lambda: _("Nowistay keeps trying until %(until)s; meanwhile the lock keeps the old times."),
+    (True, ""): lambda: _("This is the last try."),
+    (False, ""): lambda: _("Nowistay keeps trying until %(until)s."),
+    (True, "emailed"): lambda: _("This is the last try; you were emailed about it."),
+    (False, "emailed"): lambda: _("Nowistay keeps trying until %(until)s; you were emailed about it."),
+    (True, "alert_at"): lambda: _("This is the last try; if it still fails at %(alert)s, you will be emailed."),
+    (False, "alert_at"): lambda: _("Nowistay keeps trying until %(until)s; if it still fails at %(alert)s, you will be emailed."),
+    (True, "next_fails"): lambda: _("This is the last try; if the next try fails, you will be emailed."),
+    (False, "next_fails"): lambda: _("Nowistay keeps trying until %(until)s; if the next try fails, you will be emailed."),
+}
 
 
-def _keeps_trying(give_up_at: datetime, now: datetime, zone: ZoneInfo) -> str:
-    if give_up_at <= now:
-        return "This is the last try"
-    return f"Nowistay keeps trying until {_until(give_up_at, now, zone)}"
-
-
-def _email_note(code: AccessCode, now: datetime, zone: ZoneInfo) -> str:
+def _email_note(code: AccessCode, now: datetime) -> str:
     """The one email about a creation still failing (services.outcomes.notify_after_failure)."""
     if code.alert_sent_at is not None:
-        return "you were emailed about it"
-    if code.alert_at > now:
-        return f"if it still fails at {_at(code.alert_at, now, zone)}, you will be emailed"
-    return "if the next try fails, you will be emailed"
+        return "emailed"
+    return "alert_at" if code.alert_at > now else "next_fails"
 
 
 def _vendor_wait(code: AccessCode, now: datetime) -> bool:
@@ -235,110 +231,74 @@ def _brand(code: AccessCode) -> str:
 
 def _no_code_text(booking: Booking, has_lock: bool) -> str:
     if booking.status == BookingStatus.PENDING:
-        return "no code: the booking is not confirmed"
+        return _("no code: the booking is not confirmed")
     if booking.status == BookingStatus.CANCELLED:
-        return "no code: the booking is cancelled"
+        return _("no code: the booking is cancelled")
     if not booking.property.is_eligible_for_smart_lock:
-        return NOT_ELIGIBLE
+        return str(NOT_ELIGIBLE)
     if not has_lock:
-        return "no code: no lock is assigned to this property"
-    return "no code yet"
-
-
-def _local(moment: datetime, zone: ZoneInfo) -> datetime:
-    return moment.astimezone(zone)
-
-
-def _day(moment: datetime, now: datetime, zone: ZoneInfo) -> str:
-    return _day_text(_local(moment, zone).date(), now, zone)
-
-
-def _day_text(day: date, now: datetime, zone: ZoneInfo) -> str:
-    text = day.strftime(_DAY_MONTH)
-    if day.year != _local(now, zone).year:
-        text += f" {day.year}"
-    return text
-
-
-def _moment(moment: datetime, zone: ZoneInfo) -> str:
-    return _local(moment, zone).strftime(_MOMENT)
+        return _("no code: no lock is assigned to this property")
+    return _("no code yet")
 
 
 def _active(code: AccessCode, zone: ZoneInfo) -> str:
     starts = code.lock_starts_at or code.starts_at
     ends = code.lock_ends_at or code.ends_at
-    pin = code.pin or "PIN not known"
-    link = f", link: {code.access_link}" if code.access_link else ""
-    return f"active: {pin}, {_moment(starts, zone)} → {_moment(ends, zone)}{link}"
-
-
-FALLBACK_NOTES = {
-    FallbackKind.OFFLINE: "an offline code, given because the guest's own code did not reach the lock in time",
-    FallbackKind.BACKUP: "a backup code from the lock, given because the guest's own code did not reach the lock in time",
-}
+    values = {"pin": code.pin or _("PIN not known"), "start": moment_text(starts, zone), "end": moment_text(ends, zone)}
+    if code.access_link:
+        return _("active: %(pin)s, %(start)s → %(end)s, link: %(link)s") % {**values, "link": code.access_link}
+    return _("active: %(pin)s, %(start)s → %(end)s") % values
 
 
 def _notes(code: AccessCode) -> str:
-    return "".join(f" — {note}" for note in (FALLBACK_NOTES.get(code.fallback), code.usage_note, code.warning) if note)
+    # The usage note and the warning are stored in English: translated here when they are known sentences.
+    fallback = FALLBACK_NOTES.get(code.fallback)
+    notes = [str(fallback) if fallback else "", _(code.usage_note) if code.usage_note else "", _(code.warning) if code.warning else ""]
+    return "".join(f" — {note}" for note in notes if note)
 
 
 def _read_back(code: AccessCode) -> str:
     """Whether the lock was seen holding the code (services.reconcile), or why that cannot be known."""
     if capabilities_of(code.lock).lists_codes:
-        return "" if code.confirmed_on_lock_at else " — sent, not yet confirmed on the lock"
+        return "" if code.confirmed_on_lock_at else " — " + _("sent, not yet confirmed on the lock")
     note = registry.provider_class(code.lock.account.provider).not_read_back_note
-    return f" — {note}" if note else ""
+    return f" — {_(str(note))}" if note else ""
 
 
 def _reason(code: AccessCode) -> str:
-    return REASONS.get(code.last_error_kind) or code.last_error or "vendor error"
+    reason = REASONS.get(code.last_error_kind)
+    return str(reason) if reason else code.last_error or _("vendor error")
 
 
-def _next_try(code: AccessCode, now: datetime, zone: ZoneInfo) -> str:
+def _due(code: AccessCode, now: datetime) -> datetime:
     due = code.next_attempt_at
     if _vendor_wait(code, now):
         due = max(due, code.vendor_wait_until)  # nothing is sent before the vendor's wait is over
-    if due <= now:
-        return "now"
-    return _at(due, now, zone)
-
-
-def _at(moment: datetime, now: datetime, zone: ZoneInfo) -> str:
-    """The local time ("11:00") on the host's today; with its day ("00:45 on 6 Jun") on another day."""
-    local = _local(moment, zone)
-    text = local.strftime("%H:%M")
-    if local.date() != _local(now, zone).date():
-        text += local.strftime(" on %-d %b")
-    return text
-
-
-def _until(moment: datetime, now: datetime, zone: ZoneInfo) -> str:
-    local = _local(moment, zone)
-    if local.time() == time(0, 0):  # the end of a day: name the day that ends, not the one that starts
-        return f"midnight at the end of {_day_text(local.date() - timedelta(days=1), now, zone)}"
-    return _at(moment, now, zone)
+    return due
 
 
 def _retry(code: AccessCode, now: datetime, zone: ZoneInfo) -> str:
-    return f"{_reason(code)}, next try {_next_try(code, now, zone)}"
+    due = _due(code, now)
+    if due <= now:
+        return _("%(reason)s, next try now") % {"reason": _reason(code)}
+    return _("%(reason)s, next try %(when)s") % {"reason": _reason(code), "when": at_text(due, now, zone)}
 
 
 def _retrying_suffix(code: AccessCode, now: datetime, zone: ZoneInfo) -> str:
     if not _is_retrying(code):
         return ""
-    return f" (retrying: {_retry(code, now, zone)})"
+    return " " + _("(retrying: %(retry)s)") % {"retry": _retry(code, now, zone)}
 
 
 def ended_access_note(code: AccessCode | None, tz_name: str) -> str:
     """What ending a booking's access did to its code (`booking_end_access` returns the code)."""
     if code is None or code.state == CodeState.EXPIRED:
-        return "There was no working code to revoke."
+        return _("There was no working code to revoke.")
     if code.state == CodeState.SUPERSEDED:
-        brand = code.lock.account.provider_name
-        until = local_time(code.lock_ends_at or code.ends_at, tz_name)
+        values = {"brand": code.lock.account.provider_name, "until": local_time(code.lock_ends_at or code.ends_at, tz_name)}
         if capabilities_of(code.lock).remote_revoke:
-            return f"{brand} refused to revoke the code: it keeps working until {until}."
-        return f"{brand} cannot revoke codes remotely: the code keeps working until {until}."
+            return _("%(brand)s refused to revoke the code: it keeps working until %(until)s.") % values
+        return _("%(brand)s cannot revoke codes remotely: the code keeps working until %(until)s.") % values
     if code.state == CodeState.REVOKING:
-        return "The code is being revoked from the lock."
-    return "The code was revoked."
+        return _("The code is being revoked from the lock.")
+    return _("The code was revoked.")

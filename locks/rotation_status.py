@@ -10,15 +10,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from django.utils.translation import gettext as _
+
 from locks.code_status import describe_code
+from locks.code_words import moment_text
 from locks.models import AccessCode, CodeRotation, CodeState, FallbackKind
 from locks.services.codes import can_revoke
 
 # Machine-readable states of each step (the API documents them).
 NEW_PIN_STATES = ("done", "pending", "failed", "dropped")
 OLD_CODE_STATES = ("revoked", "being_revoked", "unrevocable", "expired")
-
-_MOMENT = "%H:%M %-d %b"
 
 
 @dataclass(frozen=True)
@@ -37,12 +38,12 @@ def new_pin_step(rotation: CodeRotation, *, now: datetime) -> RotationStep:
     because the booking changed before it was made."""
     code = rotation.new_code
     if code.activated_at is not None:
-        return RotationStep("done", f"done: on the lock since {_moment(code.activated_at, rotation)}")
+        return RotationStep("done", _("done: on the lock since %(moment)s") % {"moment": _moment(code.activated_at, rotation)})
     if code.state in (CodeState.SCHEDULED, CodeState.CREATING):
-        return RotationStep("pending", f"pending: {_words(code, rotation, now)}")
+        return RotationStep("pending", _("pending: %(status)s") % {"status": _words(code, rotation, now)})
     if code.state == CodeState.FAILED:
         return RotationStep("failed", _words(code, rotation, now))  # "failed: <why>"
-    return RotationStep("dropped", "not made: the booking changed before the new code was on the lock")
+    return RotationStep("dropped", _("not made: the booking changed before the new code was on the lock"))
 
 
 def old_code_step(rotation: CodeRotation, *, now: datetime) -> RotationStep:
@@ -50,19 +51,18 @@ def old_code_step(rotation: CodeRotation, *, now: datetime) -> RotationStep:
     vendor cannot (or would not) revoke it."""
     code = rotation.old_code
     if code.state == CodeState.REVOKED:
-        return RotationStep("revoked", "revoked")
+        return RotationStep("revoked", _("revoked"))
     if code.state in (CodeState.EXPIRING, CodeState.EXPIRED):
-        return RotationStep("expired", "expired: its time was over")
+        return RotationStep("expired", _("expired: its time was over"))
     if code.state == CodeState.SUPERSEDED:
-        until = _moment(code.lock_ends_at or code.ends_at, rotation)
-        brand = code.lock.account.provider_name
+        values = {"until": _moment(code.lock_ends_at or code.ends_at, rotation), "brand": code.lock.account.provider_name}
         if code.fallback == FallbackKind.OFFLINE:
-            why = f"an offline code cannot be revoked remotely ({brand})"
+            text = _("unrevocable until %(until)s: an offline code cannot be revoked remotely (%(brand)s)")
         elif not can_revoke(code):
-            why = f"{brand} cannot revoke it"
+            text = _("unrevocable until %(until)s: %(brand)s cannot revoke it")
         else:
-            why = f"{brand} refused to revoke it"
-        return RotationStep("unrevocable", f"unrevocable until {until}: {why}")
+            text = _("unrevocable until %(until)s: %(brand)s refused to revoke it")
+        return RotationStep("unrevocable", text % values)
     # Revoking (the retirement sets no other state on a code that may be on the lock).
     return RotationStep("being_revoked", _words(code, rotation, now))
 
@@ -77,4 +77,4 @@ def _words(code: AccessCode, rotation: CodeRotation, now: datetime) -> str:
 
 
 def _moment(moment: datetime, rotation: CodeRotation) -> str:
-    return moment.astimezone(ZoneInfo(rotation.booking.property.time_zone)).strftime(_MOMENT)
+    return moment_text(moment, ZoneInfo(rotation.booking.property.time_zone))

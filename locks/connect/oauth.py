@@ -15,6 +15,8 @@ import secrets
 import time
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+
 STATE_LIFETIME_SECONDS = 600
 SESSION_KEY = "locks_oauth_pending"
 
@@ -69,11 +71,11 @@ def complete(session, provider: str, returned_state: str | None, *, user_id: int
     """Take the pending authorization out of the session (whatever happens: single use) and check it."""
     stored = session.pop(SESSION_KEY, None)
     if not isinstance(stored, dict) or stored.get("provider") != provider or stored.get("user_id") != user_id:
-        raise OAuthStateError("This sign-in link is not one we started for you. Please start again from Connect.")
+        raise OAuthStateError(_("This sign-in link is not one we started for you. Please start again from Connect."))
     if not returned_state or not hmac.compare_digest(str(stored["state"]).encode(), returned_state.encode()):
-        raise OAuthStateError("The sign-in answer did not match the request we sent. Please start again from Connect.")
+        raise OAuthStateError(_("The sign-in answer did not match the request we sent. Please start again from Connect."))
     if time.time() - float(stored["created_at"]) > STATE_LIFETIME_SECONDS:
-        raise OAuthStateError("The sign-in took too long and expired. Please start again from Connect.")
+        raise OAuthStateError(_("The sign-in took too long and expired. Please start again from Connect."))
     return PendingAuthorization(
         provider=stored["provider"],
         state=stored["state"],

@@ -13,6 +13,7 @@ from typing import TypeVar
 
 from django.core.cache import cache
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from locks.models import provider_name
 from locks.providers.exceptions import RateLimited
@@ -53,19 +54,34 @@ def _key(host, provider: str) -> str:
 def _wait_error(provider: str, until: float, vendor_code: str | None = None) -> RateLimited:
     seconds = max(1, math.ceil(until - timezone.now().timestamp()))
     return RateLimited(
-        f"{provider_name(provider)} asked Nowistay to wait before signing in again: please try again in "
-        f"{_duration_words(seconds)}. Nothing was connected.",
+        _wait_words(seconds, provider_name(provider)),
         retry_after=seconds,
         vendor_code=vendor_code,
     )
 
 
-def _duration_words(seconds: int) -> str:
-    """Rounded up, so the host never comes back too early: "45 seconds", "2 minutes", "9 hours"."""
+def _wait_words(seconds: int, brand: str) -> str:
+    """The whole message, its wait rounded up so the host never comes back too early: "45 seconds",
+    "2 minutes", "9 hours"."""
     if seconds < 60:
-        count, unit = seconds, "second"
+        count = seconds
+        text = ngettext(
+            "%(brand)s asked Nowistay to wait before signing in again: please try again in %(count)d second. Nothing was connected.",
+            "%(brand)s asked Nowistay to wait before signing in again: please try again in %(count)d seconds. Nothing was connected.",
+            count,
+        )
     elif seconds <= 2 * 3600:
-        count, unit = math.ceil(seconds / 60), "minute"
+        count = math.ceil(seconds / 60)
+        text = ngettext(
+            "%(brand)s asked Nowistay to wait before signing in again: please try again in %(count)d minute. Nothing was connected.",
+            "%(brand)s asked Nowistay to wait before signing in again: please try again in %(count)d minutes. Nothing was connected.",
+            count,
+        )
     else:
-        count, unit = math.ceil(seconds / 3600), "hour"
-    return f"{count} {unit}{'' if count == 1 else 's'}"
+        count = math.ceil(seconds / 3600)
+        text = ngettext(
+            "%(brand)s asked Nowistay to wait before signing in again: please try again in %(count)d hour. Nothing was connected.",
+            "%(brand)s asked Nowistay to wait before signing in again: please try again in %(count)d hours. Nothing was connected.",
+            count,
+        )
+    return text % {"brand": brand, "count": count}

@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -111,7 +112,11 @@ def _callback_uri(request: HttpRequest, provider: str) -> str:
 
 
 def _connected(request: HttpRequest, account: ProviderAccount) -> HttpResponse:
-    messages.success(request, f"Your {provider_label(account.provider)} account “{account.display_name}” is connected.")
+    messages.success(
+        request,
+        _("Your %(brand)s account “%(account)s” is connected.")
+        % {"brand": provider_label(account.provider), "account": account.display_name},
+    )
     account.refresh_from_db(fields=["last_error"])  # a lock list the vendor failed to give
     if account.last_error:
         messages.warning(request, account.last_error)

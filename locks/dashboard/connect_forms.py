@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from django import forms
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from locks.connect import services
 from locks.connect.forms import credentials_form
@@ -43,7 +44,7 @@ def sign_in_offers(provider: str, *, bound_form: forms.Form | None = None, bound
     for method in services.provider_class(provider).sign_in_methods:
         if isinstance(method, CredentialsSignIn):
             form = bound_form if bound_form is not None and bound_method == method.key else credentials_form(method)
-            offers.append(SignInOffer(method.title, credentials_url(provider, method), form))
+            offers.append(SignInOffer(_(method.title), credentials_url(provider, method), form))
         elif services.is_configured(method) or services.is_only_way_in(provider, method):
-            offers.append(SignInOffer(method.title, oauth_url(provider, method)))
+            offers.append(SignInOffer(_(method.title), oauth_url(provider, method)))
     return offers

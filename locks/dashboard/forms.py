@@ -1,5 +1,7 @@
 from django import forms
+from django.utils.functional import lazy
 from django.utils.text import capfirst
+from django.utils.translation import gettext_lazy as _
 
 from locks.models import (
     BACKUP_CODES_MAX,
@@ -23,11 +25,16 @@ LADDER_FIELDS = ("warn_host_hours_before", "send_fallback", "fallback_hours_befo
 _NUMBER_ERRORS = ("min_value", "max_value", "invalid", "required")
 
 
+def _filled(message, **values):
+    """A lazy message with its named placeholders filled in once it is shown, in the reader's language."""
+    return lazy(lambda: str(message) % values, str)()
+
+
 def _model_label(name: str) -> str:
     return capfirst(LockAssignment._meta.get_field(name).verbose_name)
 
 
-def _ladder_number(name: str, maximum: int, unit: str) -> forms.IntegerField:
+def _ladder_number(name: str, maximum: int, range_error) -> forms.IntegerField:
     """One of the ladder's numbers, labelled and defaulted as the model says; empty keeps the saved value."""
     return forms.IntegerField(
         label=_model_label(name),
@@ -35,7 +42,7 @@ def _ladder_number(name: str, maximum: int, unit: str) -> forms.IntegerField:
         min_value=0,
         max_value=maximum,
         initial=LockAssignment._meta.get_field(name).default,
-        error_messages=dict.fromkeys(_NUMBER_ERRORS, f"Choose from 0 to {maximum} {unit}."),
+        error_messages=dict.fromkeys(_NUMBER_ERRORS, _filled(range_error, maximum=maximum)),
     )
 
 
@@ -44,43 +51,47 @@ class AssignmentForm(forms.Form):
     the view (another host's lock is a 404, not a form error); the template draws the options."""
 
     lock = forms.IntegerField(
-        required=True, error_messages={"required": "Choose a lock, or use Remove to take the lock off this property."}
+        required=True, error_messages={"required": _("Choose a lock, or use Remove to take the lock off this property.")}
     )
     lead_days = forms.IntegerField(
-        label="Generate codes X days before arrival",
+        label=_("Generate codes X days before arrival"),
         min_value=LEAD_DAYS_MIN,
         max_value=LEAD_DAYS_MAX,
         initial=LEAD_DAYS_DEFAULT,
         error_messages={
-            "min_value": f"Choose from {LEAD_DAYS_MIN} to {LEAD_DAYS_MAX} days.",
-            "max_value": f"Choose from {LEAD_DAYS_MIN} to {LEAD_DAYS_MAX} days.",
-            "invalid": "Enter a whole number of days.",
-            "required": f"Enter a number of days from {LEAD_DAYS_MIN} to {LEAD_DAYS_MAX}.",
+            "min_value": _filled(_("Choose from %(low)d to %(high)d days."), low=LEAD_DAYS_MIN, high=LEAD_DAYS_MAX),
+            "max_value": _filled(_("Choose from %(low)d to %(high)d days."), low=LEAD_DAYS_MIN, high=LEAD_DAYS_MAX),
+            "invalid": _("Enter a whole number of days."),
+            "required": _filled(_("Enter a number of days from %(low)d to %(high)d."), low=LEAD_DAYS_MIN, high=LEAD_DAYS_MAX),
         },
     )
     margin_minutes = forms.IntegerField(
-        label="Access margin",
+        label=_("Access margin"),
         min_value=MARGIN_MINUTES_MIN,
         max_value=MARGIN_MINUTES_MAX,
         initial=MARGIN_MINUTES_DEFAULT,
         error_messages={
-            "min_value": f"Choose from {MARGIN_MINUTES_MIN} to {MARGIN_MINUTES_MAX} minutes.",
-            "max_value": f"Choose from {MARGIN_MINUTES_MIN} to {MARGIN_MINUTES_MAX} minutes (4 hours).",
-            "invalid": "Enter a whole number of minutes.",
-            "required": f"Enter a number of minutes from {MARGIN_MINUTES_MIN} to {MARGIN_MINUTES_MAX}.",
+            "min_value": _filled(_("Choose from %(low)d to %(high)d minutes."), low=MARGIN_MINUTES_MIN, high=MARGIN_MINUTES_MAX),
+            "max_value": _filled(
+                _("Choose from %(low)d to %(high)d minutes (4 hours)."), low=MARGIN_MINUTES_MIN, high=MARGIN_MINUTES_MAX
+            ),
+            "invalid": _("Enter a whole number of minutes."),
+            "required": _filled(
+                _("Enter a number of minutes from %(low)d to %(high)d."), low=MARGIN_MINUTES_MIN, high=MARGIN_MINUTES_MAX
+            ),
         },
     )
-    code_source = forms.ChoiceField(label="Code source", choices=CodeSource.choices, required=False)
+    code_source = forms.ChoiceField(label=_("Code source"), choices=CodeSource.choices, required=False)
     notify_first_entry = forms.BooleanField(label=_model_label("notify_first_entry"), required=False)
     notify_unused_code = forms.BooleanField(label=_model_label("notify_unused_code"), required=False)
     # The ladder's settings are applied only from a form that showed them (its checkboxes unticked
     # mean "no"; a post without them, e.g. an older page, changes nothing).
     ladder_shown = forms.BooleanField(required=False, widget=forms.HiddenInput)
-    warn_host_hours_before = _ladder_number("warn_host_hours_before", LADDER_HOURS_MAX, "hours")
+    warn_host_hours_before = _ladder_number("warn_host_hours_before", LADDER_HOURS_MAX, _("Choose from 0 to %(maximum)d hours."))
     send_fallback = forms.BooleanField(label=_model_label("send_fallback"), required=False, initial=True)
-    fallback_hours_before = _ladder_number("fallback_hours_before", LADDER_HOURS_MAX, "hours")
+    fallback_hours_before = _ladder_number("fallback_hours_before", LADDER_HOURS_MAX, _("Choose from 0 to %(maximum)d hours."))
     remind_host_at_check_in = forms.BooleanField(label=_model_label("remind_host_at_check_in"), required=False, initial=True)
-    backup_codes = _ladder_number("backup_codes", BACKUP_CODES_MAX, "backup codes")
+    backup_codes = _ladder_number("backup_codes", BACKUP_CODES_MAX, _("Choose from 0 to %(maximum)d backup codes."))
 
     def __init__(self, *args, takes_chosen_pins: bool = True, reads_access_log: bool = True, keeps_backups: bool = False, **kwargs):
         super().__init__(*args, **kwargs)

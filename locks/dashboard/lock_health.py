@@ -12,11 +12,12 @@ from datetime import datetime
 from django.conf import settings
 from django.db.models import Count, F, Window
 from django.db.models.functions import RowNumber
+from django.utils.translation import gettext as _, ngettext
 
 from locks.dashboard import panels
 from locks.dashboard.panels import LockOption
 from locks.models import BackupCode, BackupState, Lock, LockFinding, ProviderAccount, UnmanagedCode
-from locks.notifications import local_time
+from locks.moments import local_time
 from locks.providers import registry
 from locks.services.backup_pool import keeps_backups
 from locks.services.read_back_request import ReadBackRequest, Refusal, read_back_possible
@@ -54,22 +55,22 @@ class LockHealth:
     @property
     def battery(self) -> str:
         percent = self.lock.battery_percent
-        return "" if percent is None else f"battery {percent} %"
+        return "" if percent is None else _("battery %(percent)s %%") % {"percent": percent}
 
     @property
     def connection(self) -> str:
         lock = self.lock
         if lock.offline_since is not None:
-            return f"offline since {self._time(lock.offline_since)}"
+            return _("offline since %(moment)s") % {"moment": self._time(lock.offline_since)}
         if lock.is_online is False:
-            return "offline"
-        return "online" if lock.is_online else ""
+            return _("offline")
+        return _("online") if lock.is_online else ""
 
     @property
     def read_back(self) -> str:
         if self.lock.reconciled_at is None:
-            return "not read back yet"
-        return f"last read back {self._time(self.lock.reconciled_at)}"
+            return _("not read back yet")
+        return _("last read back %(moment)s") % {"moment": self._time(self.lock.reconciled_at)}
 
     @property
     def capacity(self) -> str:
@@ -77,14 +78,18 @@ class LockHealth:
         if held is None:
             return ""
         if capacity is None:
-            return f"{held} code{'' if held == 1 else 's'} held"
-        return f"{held} of {capacity} codes held"
+            return ngettext("%(held)d code held", "%(held)d codes held", held) % {"held": held}
+        return ngettext("%(held)d of %(capacity)d codes held", "%(held)d of %(capacity)d codes held", capacity) % {
+            "held": held,
+            "capacity": capacity,
+        }
 
     @property
     def backups(self) -> str:
         if self.backups_ready is None:
             return ""
-        return f"{self.backups_ready} backup code{'' if self.backups_ready == 1 else 's'} ready"
+        ready = self.backups_ready
+        return ngettext("%(count)d backup code ready", "%(count)d backup codes ready", ready) % {"count": ready}
 
     @property
     def summary(self) -> list[str]:
@@ -107,12 +112,12 @@ def window_text(code: UnmanagedCode, zone: str) -> str:
         return local_time(value, zone)
 
     if code.starts_at is None and code.ends_at is None:
-        return "always valid, no end"
+        return _("always valid, no end")
     if code.ends_at is None:
-        return f"from {moment(code.starts_at)}, no end"
+        return _("from %(start)s, no end") % {"start": moment(code.starts_at)}
     if code.starts_at is None:
-        return f"until {moment(code.ends_at)}"
-    return f"{moment(code.starts_at)} → {moment(code.ends_at)}"
+        return _("until %(end)s") % {"end": moment(code.ends_at)}
+    return _("%(start)s → %(end)s") % {"start": moment(code.starts_at), "end": moment(code.ends_at)}
 
 
 def latest_findings(account: ProviderAccount):
@@ -140,7 +145,7 @@ def lock_health(account: ProviderAccount, options: list[LockOption]) -> list[Loc
     for code in UnmanagedCode.objects.filter(lock__account=account).only("lock", "name", "starts_at", "ends_at"):
         card = cards.get(code.lock_id)
         if card is not None:
-            card.unmanaged.append(UnmanagedLine(code.name or "unnamed code", window_text(code, card.time_zone)))
+            card.unmanaged.append(UnmanagedLine(code.name or _("unnamed code"), window_text(code, card.time_zone)))
     if keeps_backups(registry.provider_class(account.provider)):
         ready = BackupCode.objects.filter(lock__account=account, state=BackupState.READY).values("lock_id").annotate(n=Count("id"))
         counts = {row["lock_id"]: row["n"] for row in ready}
@@ -165,34 +170,41 @@ def lock_health_card(account: ProviderAccount, lock: Lock) -> LockHealth:
 
 def check_now_message(answer: ReadBackRequest, health: LockHealth, vendor: str) -> str:
     """What the host reads after pressing "Check this lock now", times in the lock's zone."""
-    name = health.lock.name
-    again = local_time(answer.again_at, health.time_zone) if answer.again_at else ""
+    values = {
+        "lock": health.lock.name,
+        "vendor": vendor,
+        "again": local_time(answer.again_at, health.time_zone) if answer.again_at else "",
+        "usage": answer.usage.words() if answer.usage is not None else "",
+        "times": settings.LOCKS_READ_BACKS_PER_LOCK_PER_DAY,
+    }
     match answer.refusal:
         case None if answer.usage is not None:
-            return (
-                f"Nowistay is checking {name} now; results appear here in a minute. This spends calls of your {vendor} account, "
-                f"which is close to its limit ({answer.usage.words()})."
-            )
+            return _(
+                "Nowistay is checking %(lock)s now; results appear here in a minute. This spends calls of your %(vendor)s account, "
+                "which is close to its limit (%(usage)s)."
+            ) % values
         case None:
-            return f"Nowistay is checking {name} now; results appear here in a minute."
+            return _("Nowistay is checking %(lock)s now; results appear here in a minute.") % values
         case Refusal.OVER_BUDGET:
-            return (
-                f"Your {vendor} account has used the calls {vendor} allows ({answer.usage.words()}); the calls left go to "
-                f"creating and removing guests' codes, so {name} can be checked again from {again}."
-            )
+            return _(
+                "Your %(vendor)s account has used the calls %(vendor)s allows (%(usage)s); the calls left go to "
+                "creating and removing guests' codes, so %(lock)s can be checked again from %(again)s."
+            ) % values
         case Refusal.UNDER_WAY:
-            return (
-                f"Nowistay is checking {name} already, or has just checked it; results appear here in a minute. "
-                f"You can ask again from {again}."
-            )
+            return _(
+                "Nowistay is checking %(lock)s already, or has just checked it; results appear here in a minute. "
+                "You can ask again from %(again)s."
+            ) % values
         case Refusal.SPENT:
-            return (
-                f"{name} has been read back {settings.LOCKS_READ_BACKS_PER_LOCK_PER_DAY} times today, the most Nowistay reads a lock "
-                f"in a day; you can check it again from {again}."
-            )
+            return _(
+                "%(lock)s has been read back %(times)d times today, the most Nowistay reads a lock "
+                "in a day; you can check it again from %(again)s."
+            ) % values
         case Refusal.VENDOR_WAIT:
-            return f"{vendor} asked Nowistay to slow down, so changes to your codes go first; you can check {name} from {again}."
+            return _(
+                "%(vendor)s asked Nowistay to slow down, so changes to your codes go first; you can check %(lock)s from %(again)s."
+            ) % values
         case Refusal.NOT_CONNECTED:
-            return f"{vendor} no longer accepts Nowistay's access: sign in again above, then check {name}."
+            return _("%(vendor)s no longer accepts Nowistay's access: sign in again above, then check %(lock)s.") % values
         case Refusal.CANNOT_READ_BACK:
-            return f"{vendor} does not let Nowistay read its locks back, so {name} cannot be checked."
+            return _("%(vendor)s does not let Nowistay read its locks back, so %(lock)s cannot be checked.") % values

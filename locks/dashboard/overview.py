@@ -73,6 +73,11 @@ class DisconnectPreview:
     assigned_properties: list[Property]
     staying_count: int
 
+    @property
+    def assigned_names(self) -> str:
+        """The assigned properties' names, for the sentence that lists them (a list is not a sentence's word)."""
+        return ", ".join(prop.name for prop in self.assigned_properties)
+
 
 def disconnect_preview(account: ProviderAccount) -> DisconnectPreview:
     now = timezone.now()

@@ -11,11 +11,13 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _, ngettext
 
 from bookings.models import SMART_LOCK_ELIGIBLE, Property
 from locks.dashboard.forms import LADDER_FIELDS, AssignmentForm
+from locks.dashboard.lock_options import LockOption, lock_options_html, own_note_html
 from locks.models import AccountStatus, Lock, LockAssignment, ProviderAccount, provider_name
 from locks.providers import registry
 from locks.services.assignments import assignment_warnings
@@ -31,21 +33,23 @@ def sandbox_hint(provider: str) -> str:
 
 def connect_hint(provider: str) -> str:
     """What the brand's card says before the host connects (docs/product.md, "Connecting a lock account")."""
-    return registry.provider_class(provider).connect_hint
+    hint = registry.provider_class(provider).connect_hint  # marked with gettext_noop by the provider
+    return _(hint) if hint else ""
 
 
 def connect_notes(provider: str) -> tuple[str, ...]:
     """The panel's paragraphs about signing in, as the provider words them."""
-    return registry.provider_class(provider).connect_notes
+    return tuple(_(note) for note in registry.provider_class(provider).connect_notes)
 
 
 def connect_fine_print(provider: str) -> tuple[str, ...]:
-    return registry.provider_class(provider).connect_fine_print
+    return tuple(_(note) for note in registry.provider_class(provider).connect_fine_print)
 
 
 def eligibility_hint(provider: str) -> str:
     """What a lock needs to appear as available (docs/product.md, "Locks and assignments")."""
-    return registry.provider_class(provider).eligibility_hint
+    hint = registry.provider_class(provider).eligibility_hint
+    return _(hint) if hint else ""
 
 
 def provider_or_404(slug: str) -> str:
@@ -100,47 +104,9 @@ def connected_account_or_404(host, provider: str) -> ProviderAccount:
 
 # --- a provider's panel: lock assignments ---------------------------------------------------------
 
-@dataclass
-class LockOption:
-    lock: Lock
-    assigned_to: Property | None
-    kept_in_cloud: bool = False  # the vendor writes codes while the lock is offline (Capabilities.writes_while_offline)
-
-    @property
-    def disabled(self) -> bool:
-        return not self.lock.supports_remote_codes
-
-    @property
-    def label(self) -> str:
-        text = self.lock.name
-        if self.disabled:
-            return f"{text} — unavailable: {self.lock.unavailable_reason}"
-        if self.lock.is_online is False:
-            # Vendors whose codes live in their cloud write them anyway; the lock takes them when back.
-            text += " (offline now; codes reach it when it is back)" if self.kept_in_cloud else " (offline now; codes are retried)"
-        return text
-
-
 # Rows per page of "Lock assignments". A row is a one-line summary; only the row being edited
 # carries the form and the account's lock dropdown (which alone can weigh 10 kB at 130 locks).
 ROWS_PER_PAGE = 100
-
-
-def lock_options_html(options: list[LockOption]) -> SafeString:
-    """The dropdown's options, rendered once per page (at most one row shows them at a time)."""
-    return format_html_join(
-        "",
-        '<option value="{}"{}>{}{}</option>',
-        (
-            (
-                option.lock.pk,
-                mark_safe(" disabled") if option.disabled else "",
-                option.label,
-                f" — assigned to {option.assigned_to.name}" if option.assigned_to and not option.disabled else "",
-            )
-            for option in options
-        ),
-    )
 
 
 @dataclass
@@ -180,7 +146,7 @@ class AssignmentRow:
             return shared
         end = shared.find("</option>", start)
         # The row's own lock needs no "assigned to <this property>" note.
-        own_note = format_html(" — assigned to {}", self.property.name)
+        own_note = own_note_html(self.property.name)
         option = shared[start:end].replace(marker, f"{marker} selected", 1).removesuffix(own_note)
         return mark_safe(shared[:start] + option + shared[end:])
 
@@ -209,17 +175,21 @@ class AssignmentRow:
         if not self.has_this_brand:
             return []
         assignment = self.assignment
-        days = f"{assignment.lead_days} day{'' if assignment.lead_days == 1 else 's'}"
-        parts = [f"codes made {days} before arrival", f"access margin {assignment.margin_minutes} min"]
+        parts = [
+            ngettext("codes made %(days)d day before arrival", "codes made %(days)d days before arrival", assignment.lead_days)
+            % {"days": assignment.lead_days},
+            _("access margin %(minutes)d min") % {"minutes": assignment.margin_minutes},
+        ]
         if takes_chosen_pins(self.provider):
-            parts.append(f"code source: {assignment.get_code_source_display().lower()}")
+            parts.append(_("code source: %(source)s") % {"source": assignment.get_code_source_display().lower()})
         if reads_access_log(self.provider):
-            emails = [
-                label
-                for name, label in (("notify_first_entry", "first entry"), ("notify_unused_code", "unused code"))
-                if getattr(assignment, name)
-            ]
-            parts.append(f"emails: {', '.join(emails)}" if emails else "no entry emails")
+            first, unused = assignment.notify_first_entry, assignment.notify_unused_code
+            if first and unused:
+                parts.append(_("emails: first entry, unused code"))
+            elif first or unused:
+                parts.append(_("emails: first entry") if first else _("emails: unused code"))
+            else:
+                parts.append(_("no entry emails"))
         return parts
 
     @property
@@ -228,15 +198,19 @@ class AssignmentRow:
         if not self.has_this_brand:
             return ""
         assignment = self.assignment
+        hours = {"warn": assignment.warn_host_hours_before, "fallback": assignment.fallback_hours_before}
         steps = [
-            f"email me {assignment.warn_host_hours_before} h before check-in" if assignment.warn_host_hours_before else "no early email",
-            f"send the guest an offline or backup code {assignment.fallback_hours_before} h before"
+            _("email me %(warn)d h before check-in") % hours if assignment.warn_host_hours_before else _("no early email"),
+            _("send the guest an offline or backup code %(fallback)d h before") % hours
             if assignment.send_fallback
-            else "no offline or backup code sent",
-            "email me again at check-in" if assignment.remind_host_at_check_in else "no check-in reminder",
+            else _("no offline or backup code sent"),
+            _("email me again at check-in") if assignment.remind_host_at_check_in else _("no check-in reminder"),
         ]
         if keeps_backups(registry.provider_class(self.provider)):
-            steps.append(f"{assignment.backup_codes} backup code{'' if assignment.backup_codes == 1 else 's'} kept on the lock")
+            count = assignment.backup_codes
+            steps.append(
+                ngettext("%(count)d backup code kept on the lock", "%(count)d backup codes kept on the lock", count) % {"count": count}
+            )
         return "; ".join(steps)
 
 

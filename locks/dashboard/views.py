@@ -12,6 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.events import record_security_event
@@ -170,7 +171,8 @@ def assignment_save(request: HttpRequest, provider: str, property_id: int) -> Ht
         form.add_error(None, error)  # the row says it once, in both modes (the template hides its standing note)
         return _row_response(request, prop, provider, account, form=form, status=ROW_REFUSED)
     prop = panels.reloaded(prop)
-    return _row_response(request, prop, provider, account, message=f"Saved: {lock.name} opens {prop.name}.")
+    message = _("Saved: %(lock)s opens %(property)s.") % {"lock": lock.name, "property": prop.name}
+    return _row_response(request, prop, provider, account, message=message)
 
 
 def _posted_lock_or_404(form, account) -> Lock | None:
@@ -196,15 +198,18 @@ def assignment_remove(request: HttpRequest, provider: str, property_id: int) -> 
     prop = panels.panel_property_or_404(request.user, account, property_id)
     assignment = panels.current_assignment(prop)
     if assignment is None or assignment.lock.account_id != account.pk:
-        return _row_response(request, prop, provider, account, message=f"{prop.name} has no {panels.provider_label(provider)} lock.")
+        message = _("%(property)s has no %(brand)s lock.") % {"property": prop.name, "brand": panels.provider_label(provider)}
+        return _row_response(request, prop, provider, account, message=message)
     lock_name = assignment.lock.name
     revoked = lock_assignment_remove(prop=prop)
     prop = panels.reloaded(prop)
-    message = f"Removed {lock_name} from {prop.name}."
-    if revoked:
-        message += f" The codes of {revoked} upcoming booking(s) are being revoked"
-        message += "." if panels.revokes_remotely(provider) else " (where the lock allows it)."
-    message += " Guests staying now keep their code until check-out."
+    sentences = [_("Removed %(lock)s from %(property)s.") % {"lock": lock_name, "property": prop.name}]
+    if revoked and panels.revokes_remotely(provider):
+        sentences.append(_("The codes of %(count)d upcoming booking(s) are being revoked.") % {"count": revoked})
+    elif revoked:
+        sentences.append(_("The codes of %(count)d upcoming booking(s) are being revoked (where the lock allows it).") % {"count": revoked})
+    sentences.append(_("Guests staying now keep their code until check-out."))
+    message = " ".join(sentences)
     return _row_response(request, prop, provider, account, message=message)
 
 
@@ -217,7 +222,7 @@ def _row_response(request, prop, provider, account, *, form=None, message: str =
         row = panels.assignment_row(prop, provider, options, form, message=message, focus_edit=form is None)
         return render(request, "locks/dashboard/_assignment.html", _row_context(request, row), status=status)
     if status >= 400:
-        messages.error(request, f"{prop.name} was not saved: the reason is shown in its row below.")
+        messages.error(request, _("%(property)s was not saved: the reason is shown in its row below.") % {"property": prop.name})
         return render_panel(request, provider, bound={prop.pk: form}, status=status)
     messages.success(request, message)
     page = request.POST.get("page", "")
@@ -274,11 +279,15 @@ def refresh_locks(request: HttpRequest, provider: str) -> HttpResponse:
         locks = account_refresh_locks(account=account)
     except ProviderError as error:
         messages.error(
-            request, f"The locks could not be read from {account.provider_name}: {error.message} The list shown is the last one read."
+            request,
+            _("The locks could not be read from %(brand)s: %(error)s The list shown is the last one read.")
+            % {"brand": account.provider_name, "error": error.message},
         )
     else:
         usable = sum(1 for lock in locks if lock.supports_remote_codes)
-        messages.success(request, f"Locks refreshed: {len(locks)} found, {usable} can take guest codes.")
+        messages.success(
+            request, _("Locks refreshed: %(found)d found, %(usable)d can take guest codes.") % {"found": len(locks), "usable": usable}
+        )
     return redirect(panel_url(provider))
 
 
@@ -295,7 +304,7 @@ def disconnect(request: HttpRequest, provider: str) -> HttpResponse:
     account = panels.host_account(request.user, provider)
     if panels.is_disconnecting(account):  # a second press, or a second tab: already under way
         if request.method == "POST":
-            messages.info(request, _ALREADY_DISCONNECTING.format(label=account.provider_name))
+            messages.info(request, _already_disconnecting(account.provider_name))
         return redirect(panel_url(provider))
     if not panels.is_connected(account):
         raise Http404("This lock provider is not connected.")
@@ -304,7 +313,7 @@ def disconnect(request: HttpRequest, provider: str) -> HttpResponse:
         return render(request, "locks/dashboard/disconnect.html", {"provider": provider, "account": account, "preview": preview})
     plan = account_disconnect_start(account=account)
     if not plan.started:  # a concurrent press won the race
-        messages.info(request, _ALREADY_DISCONNECTING.format(label=account.provider_name))
+        messages.info(request, _already_disconnecting(account.provider_name))
         return redirect(panel_url(provider))
     record_security_event(
         kind=SecurityEventKind.LOCK_ACCOUNT_DISCONNECTED,
@@ -317,7 +326,7 @@ def disconnect(request: HttpRequest, provider: str) -> HttpResponse:
         # Nothing to revoke at the vendor (no upcoming code, or none it can revoke): no request to
         # wait for, so it is finished here; the panel shows what became of the codes.
         account_disconnect_finish(account_id=account.pk)
-        messages.success(request, f"{account.provider_name} is disconnected.")
+        messages.success(request, _("%(brand)s is disconnected.") % {"brand": account.provider_name})
         return redirect(panel_url(provider))
     account_id = account.pk
     # robust: a broker that refuses the task must not turn a started disconnection into an error
@@ -327,27 +336,44 @@ def disconnect(request: HttpRequest, provider: str) -> HttpResponse:
     return redirect(panel_url(provider))
 
 
-_ALREADY_DISCONNECTING = (
-    "{label} is already being disconnected: the codes of upcoming bookings are being revoked. Nothing else was changed."
-)
+def _already_disconnecting(label: str) -> str:
+    return _(
+        "%(brand)s is already being disconnected: the codes of upcoming bookings are being revoked. Nothing else was changed."
+    ) % {"brand": label}
 
 
 def _disconnect_started_message(account, plan) -> str:
     label = account.provider_name
     revoking = plan.upcoming_revoked
+    # Clauses joined by semicolons, each one message with its own count.
     if revoking:
-        first = f"Disconnecting {label}: {_count(revoking, 'upcoming code')} {'is' if revoking == 1 else 'are'} being revoked;"
+        first = ngettext(
+            "Disconnecting %(brand)s: %(count)d upcoming code is being revoked;",
+            "Disconnecting %(brand)s: %(count)d upcoming codes are being revoked;",
+            revoking,
+        ) % {"brand": label, "count": revoking}
     else:  # only revocations that were already under way (e.g. a cancelled booking's code)
-        first = f"Disconnecting {label}: the revocations already under way are being finished;"
-    parts = [first, f"{_count(plan.assignments_removed, 'lock assignment')} removed; the stored credentials are deleted once this is done."]
+        first = _("Disconnecting %(brand)s: the revocations already under way are being finished;") % {"brand": label}
+    removed = plan.assignments_removed
+    parts = [
+        first,
+        ngettext(
+            "%(count)d lock assignment removed; the stored credentials are deleted once this is done.",
+            "%(count)d lock assignments removed; the stored credentials are deleted once this is done.",
+            removed,
+        ) % {"count": removed},
+    ]
     if plan.left_valid:
         count = len(plan.left_valid)
         parts.append(
-            f"{_count(count, 'upcoming code')} cannot be revoked and {'keeps' if count == 1 else 'keep'} working until "
-            f"{'its' if count == 1 else 'their'} end."
+            ngettext(
+                "%(count)d upcoming code cannot be revoked and keeps working until its end.",
+                "%(count)d upcoming codes cannot be revoked and keep working until their end.",
+                count,
+            ) % {"count": count}
         )
     if plan.staying_untouched:
-        parts.append(f"{plan.staying_untouched} guest(s) staying now keep their code until check-out.")
+        parts.append(_("%(count)d guest(s) staying now keep their code until check-out.") % {"count": plan.staying_untouched})
     return " ".join(parts)
 
 

@@ -4,6 +4,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from bookings.models import Property
 from locks.providers import registry
@@ -41,11 +42,11 @@ def provider_name(slug: str) -> str:
 
 
 class AccountStatus(models.TextChoices):
-    CONNECTED = "connected", "Connected"
-    NEEDS_RECONNECT = "needs_reconnect", "Needs reconnecting"
+    CONNECTED = "connected", _("Connected")
+    NEEDS_RECONNECT = "needs_reconnect", _("Needs reconnecting")
     # Codes of upcoming stays being revoked in the background; the credentials go once that is done.
-    DISCONNECTING = "disconnecting", "Disconnecting"
-    DISCONNECTED = "disconnected", "Disconnected"
+    DISCONNECTING = "disconnecting", _("Disconnecting")
+    DISCONNECTED = "disconnected", _("Disconnected")
 
 
 class ProviderAccount(models.Model):
@@ -59,13 +60,13 @@ class ProviderAccount(models.Model):
     status = models.CharField(max_length=20, choices=AccountStatus.choices, default=AccountStatus.CONNECTED)
     last_error = models.CharField(max_length=500, blank=True)
     disconnect_started_at = models.DateTimeField(
-        null=True, blank=True, help_text="When the last disconnection began (its report counts the codes retired since)."
+        null=True, blank=True, help_text=_("When the last disconnection began (its report counts the codes retired since).")
     )
     disconnect_summary = models.CharField(
-        max_length=500, blank=True, help_text="What the last disconnection did, for the host; empty once reconnected."
+        max_length=500, blank=True, help_text=_("What the last disconnection did, for the host; empty once reconnected.")
     )
     budget_warned_at = models.DateTimeField(
-        null=True, blank=True, help_text="When the host was last emailed that the account is near its vendor's API limit (once a month)."
+        null=True, blank=True, help_text=_("When the host was last emailed that the account is near its vendor's API limit (once a month).")
     )
     connected_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -99,27 +100,27 @@ class Lock(models.Model):
     vendor_lock_id = models.CharField(max_length=64)
     name = models.CharField(max_length=200)
     supports_remote_codes = models.BooleanField(
-        default=False, help_text="Can take remote, time-limited keypad codes (a prerequisite for assignment)."
+        default=False, help_text=_("Can take remote, time-limited keypad codes (a prerequisite for assignment).")
     )
     unavailable_reason = models.CharField(max_length=300, blank=True)
-    is_online = models.BooleanField(null=True, blank=True, help_text="Live state at the last refresh; never blocks assignment.")
-    vendor_time_zone = models.CharField(max_length=64, blank=True, help_text="The lock's own IANA zone, when reported.")
-    vendor_utc_offset_minutes = models.IntegerField(null=True, blank=True, help_text="The lock's own UTC offset, when reported.")
+    is_online = models.BooleanField(null=True, blank=True, help_text=_("Live state at the last refresh; never blocks assignment."))
+    vendor_time_zone = models.CharField(max_length=64, blank=True, help_text=_("The lock's own IANA zone, when reported."))
+    vendor_utc_offset_minutes = models.IntegerField(null=True, blank=True, help_text=_("The lock's own UTC offset, when reported."))
     last_refreshed_at = models.DateTimeField(null=True, blank=True)
     # Read back from the vendor (issue 19): the lock's health and when its codes were last compared.
-    battery_percent = models.PositiveSmallIntegerField(null=True, blank=True, help_text="As the vendor last reported it.")
-    code_capacity = models.PositiveIntegerField(null=True, blank=True, help_text="How many codes the lock can hold, when reported.")
-    codes_held = models.PositiveIntegerField(null=True, blank=True, help_text="How many codes it held at the last read-back.")
-    offline_since = models.DateTimeField(null=True, blank=True, help_text="Since when the vendor reports it offline.")
+    battery_percent = models.PositiveSmallIntegerField(null=True, blank=True, help_text=_("As the vendor last reported it."))
+    code_capacity = models.PositiveIntegerField(null=True, blank=True, help_text=_("How many codes the lock can hold, when reported."))
+    codes_held = models.PositiveIntegerField(null=True, blank=True, help_text=_("How many codes it held at the last read-back."))
+    offline_since = models.DateTimeField(null=True, blank=True, help_text=_("Since when the vendor reports it offline."))
     health_checked_at = models.DateTimeField(null=True, blank=True)
-    health_alert_sent_at = models.DateTimeField(null=True, blank=True, help_text="Low battery or long offline: the host was emailed.")
-    reconciled_at = models.DateTimeField(null=True, blank=True, help_text="When its codes were last listed and compared.")
-    uses_read_until = models.DateTimeField(null=True, blank=True, help_text="The access log is read up to here.")
-    read_backs_today = models.PositiveSmallIntegerField(default=0, help_text="Listings and log reads on `read_back_day`.")
+    health_alert_sent_at = models.DateTimeField(null=True, blank=True, help_text=_("Low battery or long offline: the host was emailed."))
+    reconciled_at = models.DateTimeField(null=True, blank=True, help_text=_("When its codes were last listed and compared."))
+    uses_read_until = models.DateTimeField(null=True, blank=True, help_text=_("The access log is read up to here."))
+    read_backs_today = models.PositiveSmallIntegerField(default=0, help_text=_("Listings and log reads on `read_back_day`."))
     read_back_day = models.DateField(null=True, blank=True)
     # The last listing, for vendors that version it (Tedee): an unchanged list is then one call.
     listing_version = models.CharField(max_length=20, blank=True)
-    listing_memo = EncryptedJSONField(null=True, blank=True, help_text="The codes of that listing, PINs included: encrypted.")
+    listing_memo = EncryptedJSONField(null=True, blank=True, help_text=_("The codes of that listing, PINs included: encrypted."))
 
     class Meta:
         ordering = ["account_id", "name", "id"]
@@ -140,15 +141,15 @@ class Lock(models.Model):
 
 
 class CodeSource(models.TextChoices):
-    RANDOM = "random", "Random 6-digit PIN"
-    GUEST_PHONE = "guest_phone", "Last 6 digits of the guest's phone"
+    RANDOM = "random", _("Random 6-digit PIN")
+    GUEST_PHONE = "guest_phone", _("Last 6 digits of the guest's phone")
 
 
 class FallbackKind(models.TextChoices):
     """A code given to the guest because theirs could not reach the lock in time (issue 20)."""
 
-    OFFLINE = "offline", "Offline code (issued by the vendor's cloud without reaching the lock)"
-    BACKUP = "backup", "Backup code (kept on the lock for this)"
+    OFFLINE = "offline", _("Offline code (issued by the vendor's cloud without reaching the lock)")
+    BACKUP = "backup", _("Backup code (kept on the lock for this)")
 
 
 class LockAssignment(models.Model):
@@ -157,34 +158,34 @@ class LockAssignment(models.Model):
     property = models.OneToOneField(Property, on_delete=models.CASCADE, related_name="lock_assignment")
     lock = models.OneToOneField(Lock, on_delete=models.CASCADE, related_name="assignment")
     lead_days = models.PositiveSmallIntegerField(
-        "generate codes X days before arrival",
+        _("generate codes X days before arrival"),
         default=LEAD_DAYS_DEFAULT,
         validators=[MinValueValidator(LEAD_DAYS_MIN), MaxValueValidator(LEAD_DAYS_MAX)],
     )
     margin_minutes = models.PositiveSmallIntegerField(
-        "access margin (minutes)",
+        _("access margin (minutes)"),
         default=MARGIN_MINUTES_DEFAULT,
         validators=[MinValueValidator(MARGIN_MINUTES_MIN), MaxValueValidator(MARGIN_MINUTES_MAX)],
     )
     code_source = models.CharField(max_length=16, choices=CodeSource.choices, default=CodeSource.RANDOM)
     # Read from the lock's access log (issue 19): what the host asked to be emailed about.
-    notify_first_entry = models.BooleanField("email me when a guest first enters", default=False)
-    notify_unused_code = models.BooleanField("email me when a code was not used by the end of check-in day", default=False)
+    notify_first_entry = models.BooleanField(_("email me when a guest first enters"), default=False)
+    notify_unused_code = models.BooleanField(_("email me when a code was not used by the end of check-in day"), default=False)
     # The escalation ladder (issue 20): what happens while a guest's code is still not on the lock.
     warn_host_hours_before = models.PositiveSmallIntegerField(
-        "email me if the code is not on the lock this many hours before check-in (0: never)",
+        _("email me if the code is not on the lock this many hours before check-in (0: never)"),
         default=LADDER_WARN_HOURS_DEFAULT,
         validators=[MaxValueValidator(LADDER_HOURS_MAX)],
     )
-    send_fallback = models.BooleanField("send the guest an offline or backup code if theirs is not on the lock in time", default=True)
+    send_fallback = models.BooleanField(_("send the guest an offline or backup code if theirs is not on the lock in time"), default=True)
     fallback_hours_before = models.PositiveSmallIntegerField(
-        "send it this many hours before check-in",
+        _("send it this many hours before check-in"),
         default=LADDER_FALLBACK_HOURS_DEFAULT,
         validators=[MaxValueValidator(LADDER_HOURS_MAX)],
     )
-    remind_host_at_check_in = models.BooleanField("email me again at check-in if the code is still not on the lock", default=True)
+    remind_host_at_check_in = models.BooleanField(_("email me again at check-in if the code is still not on the lock"), default=True)
     backup_codes = models.PositiveSmallIntegerField(
-        "backup codes kept on the lock (locks without offline codes)",
+        _("backup codes kept on the lock (locks without offline codes)"),
         default=BACKUP_CODES_DEFAULT,
         validators=[MaxValueValidator(BACKUP_CODES_MAX)],
     )
@@ -228,16 +229,16 @@ class LockAssignment(models.Model):
 
 
 class CodeState(models.TextChoices):
-    SCHEDULED = "scheduled", "Scheduled"  # waits for its generation moment
-    CREATING = "creating", "Being created"  # due; retried hourly while the vendor fails
-    ACTIVE = "active", "Active"  # on the lock with the window we want
-    UPDATING = "updating", "Being updated"  # on the lock, window or name to change
-    REVOKING = "revoking", "Being revoked"  # to delete from the lock (cancelled, moved)
-    EXPIRING = "expiring", "Being removed"  # window over, to delete from the lock
-    SUPERSEDED = "superseded", "Superseded"  # replaced, but the vendor cannot revoke it: valid until its end
-    REVOKED = "revoked", "Revoked"
-    EXPIRED = "expired", "Expired"
-    FAILED = "failed", "Failed"
+    SCHEDULED = "scheduled", _("Scheduled")  # waits for its generation moment
+    CREATING = "creating", _("Being created")  # due; retried hourly while the vendor fails
+    ACTIVE = "active", _("Active")  # on the lock with the window we want
+    UPDATING = "updating", _("Being updated")  # on the lock, window or name to change
+    REVOKING = "revoking", _("Being revoked")  # to delete from the lock (cancelled, moved)
+    EXPIRING = "expiring", _("Being removed")  # window over, to delete from the lock
+    SUPERSEDED = "superseded", _("Superseded")  # replaced, but the vendor cannot revoke it: valid until its end
+    REVOKED = "revoked", _("Revoked")
+    EXPIRED = "expired", _("Expired")
+    FAILED = "failed", _("Failed")
 
 
 # States in which a code may be on a lock now or soon (PIN uniqueness counts these).
@@ -268,51 +269,52 @@ class AccessCode(models.Model):
     booking = models.ForeignKey("bookings.Booking", on_delete=models.CASCADE, related_name="access_codes", db_index=False)
     lock = models.ForeignKey(Lock, on_delete=models.PROTECT, related_name="access_codes", db_index=False)
     state = models.CharField(max_length=12, choices=CodeState.choices, default=CodeState.SCHEDULED)
-    is_current = models.BooleanField(default=True, help_text="The code the booking's guest should use.")
+    is_current = models.BooleanField(default=True, help_text=_("The code the booking's guest should use."))
     pin = EncryptedTextField(null=True, blank=True, editable=False)
     # A link that opens the door, for vendors whose guests get one (`Capabilities.access_links`);
     # a secret like the PIN, so encrypted too. At most ACCESS_LINK_MAX_LENGTH characters.
     access_link = EncryptedTextField(null=True, blank=True, editable=False)
     vendor_code_id = models.CharField(max_length=64, blank=True)
-    usage_note = models.CharField(max_length=300, blank=True, help_text="For the guest's messages.")
-    warning = models.CharField(max_length=500, blank=True, help_text="For the host: what this code does that they may not expect.")
+    usage_note = models.CharField(max_length=300, blank=True, help_text=_("For the guest's messages."))
+    warning = models.CharField(max_length=500, blank=True, help_text=_("For the host: what this code does that they may not expect."))
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
     lock_starts_at = models.DateTimeField(null=True, blank=True)
     lock_ends_at = models.DateTimeField(null=True, blank=True)
-    generate_at = models.DateTimeField(help_text="When the code is due to be created.")
-    retry_deadline = models.DateTimeField(help_text="Creation stops being retried here.")
-    alert_at = models.DateTimeField(help_text="If still failing here, the host is emailed once.")
+    generate_at = models.DateTimeField(help_text=_("When the code is due to be created."))
+    retry_deadline = models.DateTimeField(help_text=_("Creation stops being retried here."))
+    alert_at = models.DateTimeField(help_text=_("If still failing here, the host is emailed once."))
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     create_outcome_unknown = models.BooleanField(
-        default=False, help_text="A create was sent and its answer never came: look before creating again."
+        default=False, help_text=_("A create was sent and its answer never came: look before creating again.")
     )
     pin_rejections = models.PositiveSmallIntegerField(default=0)
     # A write the vendor may have carried out that its listing does not show yet (Nuki applies
     # writes asynchronously; a timed-out create may land late): looked for, never sent twice.
     awaiting_lock_since = models.DateTimeField(
-        null=True, blank=True, help_text="Since when a write that may be on the lock is waited for in the vendor's listing."
+        null=True, blank=True, help_text=_("Since when a write that may be on the lock is waited for in the vendor's listing.")
     )
-    unconfirmed_write_at = models.DateTimeField(null=True, blank=True, help_text=(
+    unconfirmed_write_at = models.DateTimeField(null=True, blank=True, help_text=_(
         "When a create that may be on the lock without being listed was last sent "
         "(unanswered, accepted but not applied yet, or refused as already there)."
     ))
-    awaiting_reason = models.CharField(
-        max_length=16, blank=True, help_text="pending: the vendor accepted it; pin_taken: the vendor said the PIN is already on the lock."
-    )
+    awaiting_reason = models.CharField(max_length=16, blank=True, help_text=_(
+        "pending: the vendor accepted it; pin_taken: the vendor said the PIN is already on the lock."
+    ))
     variance = models.PositiveSmallIntegerField(
-        null=True, blank=True, help_text="igloohome: which of the three codes of its start slot this is (1-3)."
+        null=True, blank=True, help_text=_("igloohome: which of the three codes of its start slot this is (1-3).")
     )
     vendor_wait_until = models.DateTimeField(
-        null=True, blank=True, help_text="The vendor asked for nothing to be sent for this code before then (Retry-After)."
+        null=True, blank=True, help_text=_("The vendor asked for nothing to be sent for this code before then (Retry-After).")
     )
-    manual_retry_at = models.DateTimeField(null=True, blank=True, help_text="When someone last pressed Retry now.")
-    fallback = models.CharField(max_length=8, choices=FallbackKind.choices, blank=True, help_text="Given when the guest's code was late.")
+    manual_retry_at = models.DateTimeField(null=True, blank=True, help_text=_("When someone last pressed Retry now."))
+    fallback = models.CharField(max_length=8, choices=FallbackKind.choices, blank=True, help_text=_(
+        "Given when the guest's code was late."))
     # Read back (issue 19): a write counts as on the lock once a listing shows it.
-    confirmed_on_lock_at = models.DateTimeField(null=True, blank=True, help_text="When a listing last showed it as it should be.")
-    first_used_at = models.DateTimeField(null=True, blank=True, help_text="The first keypad opening with this code.")
-    last_used_at = models.DateTimeField(null=True, blank=True, help_text="The latest keypad opening with this code.")
+    confirmed_on_lock_at = models.DateTimeField(null=True, blank=True, help_text=_("When a listing last showed it as it should be."))
+    first_used_at = models.DateTimeField(null=True, blank=True, help_text=_("The first keypad opening with this code."))
+    last_used_at = models.DateTimeField(null=True, blank=True, help_text=_("The latest keypad opening with this code."))
     first_use_notified_at = models.DateTimeField(null=True, blank=True)
     unused_notified_at = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(max_length=500, blank=True)
@@ -324,7 +326,7 @@ class AccessCode(models.Model):
     claimed_until = models.DateTimeField(null=True, blank=True)
     activated_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
-    retired_at = models.DateTimeField(null=True, blank=True, help_text="Superseded: when it was retired while still working.")
+    retired_at = models.DateTimeField(null=True, blank=True, help_text=_("Superseded: when it was retired while still working."))
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -364,11 +366,11 @@ class AccessCode(models.Model):
 
 
 class CallOutcome(models.TextChoices):
-    OK = "ok", "Succeeded"
-    TRANSIENT = "transient", "Failed, will retry"
-    PERMANENT = "permanent", "Failed, needs attention"
-    UNKNOWN = "unknown", "Outcome unknown"
-    LOCAL = "local", "Refused before sending"  # our own checks refused it: no request left
+    OK = "ok", _("Succeeded")
+    TRANSIENT = "transient", _("Failed, will retry")
+    PERMANENT = "permanent", _("Failed, needs attention")
+    UNKNOWN = "unknown", _("Outcome unknown")
+    LOCAL = "local", _("Refused before sending")  # our own checks refused it: no request left
 
 
 class VendorCall(models.Model):

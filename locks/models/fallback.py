@@ -4,16 +4,17 @@ codes kept on locks whose vendor cannot issue a code without reaching the lock."
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from locks.models.core import AccessCode, Lock
 from nowistay.crypto import EncryptedTextField
 
 
 class LadderStepKind(models.TextChoices):
-    HOST_WARNED = "host_warned", "The host was told the code is not on the lock yet"
-    FALLBACK_SENT = "fallback_sent", "The guest was given an offline or backup code"
-    NO_FALLBACK = "no_fallback", "No offline or backup code could be given"
-    HOST_REMINDED = "host_reminded", "The host was told again at check-in"
+    HOST_WARNED = "host_warned", _("The host was told the code is not on the lock yet")
+    FALLBACK_SENT = "fallback_sent", _("The guest was given an offline or backup code")
+    NO_FALLBACK = "no_fallback", _("No offline or backup code could be given")
+    HOST_REMINDED = "host_reminded", _("The host was told again at check-in")
 
 
 class LadderStep(models.Model):
@@ -22,7 +23,7 @@ class LadderStep(models.Model):
     booking = models.ForeignKey("bookings.Booking", on_delete=models.CASCADE, related_name="ladder_steps")
     kind = models.CharField(max_length=16, choices=LadderStepKind.choices)
     access_code = models.ForeignKey(AccessCode, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    detail = models.CharField(max_length=500, help_text="Plain words; never a PIN.")
+    detail = models.CharField(max_length=500, help_text=_("Plain words; never a PIN."))
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -37,11 +38,11 @@ class LadderStep(models.Model):
 
 
 class BackupState(models.TextChoices):
-    PROGRAMMING = "programming", "Being put on the lock"
-    READY = "ready", "On the lock, unassigned"
-    ASSIGNED = "assigned", "Given to a guest"
-    RETIRING = "retiring", "Being removed from the lock"
-    GONE = "gone", "Removed"
+    PROGRAMMING = "programming", _("Being put on the lock")
+    READY = "ready", _("On the lock, unassigned")
+    ASSIGNED = "assigned", _("Given to a guest")
+    RETIRING = "retiring", _("Being removed from the lock")
+    GONE = "gone", _("Removed")
 
 
 # States in which a backup code may be on its lock unassigned: its PIN is taken there.

@@ -2,19 +2,20 @@
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from locks.models.core import AccessCode, Lock
 from nowistay.crypto import EncryptedTextField
 
 
 class FindingKind(models.TextChoices):
-    MISSING_ON_LOCK = "missing_on_lock", "Our code was missing on the lock and was put back"
-    MODIFIED_EXTERNALLY = "modified_externally", "Our code was changed outside Nowistay and was restored"
-    ORPHAN_REMOVED = "orphan_removed", "A code named as ours that no booking explains was removed"
-    UNMANAGED_CODE = "unmanaged_code", "A code Nowistay does not manage is on the lock"
-    CAPACITY_LOW = "capacity_low", "The lock is close to its code capacity"
-    BATTERY_LOW = "battery_low", "The lock's battery is low"
-    OFFLINE_LONG = "offline_long", "The lock has been offline for long"
+    MISSING_ON_LOCK = "missing_on_lock", _("Our code was missing on the lock and was put back")
+    MODIFIED_EXTERNALLY = "modified_externally", _("Our code was changed outside Nowistay and was restored")
+    ORPHAN_REMOVED = "orphan_removed", _("A code named as ours that no booking explains was removed")
+    UNMANAGED_CODE = "unmanaged_code", _("A code Nowistay does not manage is on the lock")
+    CAPACITY_LOW = "capacity_low", _("The lock is close to its code capacity")
+    BATTERY_LOW = "battery_low", _("The lock's battery is low")
+    OFFLINE_LONG = "offline_long", _("The lock has been offline for long")
 
 
 class LockFinding(models.Model):
@@ -23,7 +24,7 @@ class LockFinding(models.Model):
     lock = models.ForeignKey(Lock, on_delete=models.CASCADE, related_name="findings")
     access_code = models.ForeignKey(AccessCode, null=True, blank=True, on_delete=models.SET_NULL, related_name="findings")
     kind = models.CharField(max_length=24, choices=FindingKind.choices)
-    detail = models.CharField(max_length=500, help_text="Plain words; never a PIN.")
+    detail = models.CharField(max_length=500, help_text=_("Plain words; never a PIN."))
     vendor_code_id = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     host_notified_at = models.DateTimeField(null=True, blank=True)
@@ -44,7 +45,7 @@ class UnmanagedCode(models.Model):
     lock = models.ForeignKey(Lock, on_delete=models.CASCADE, related_name="unmanaged_codes")
     vendor_code_id = models.CharField(max_length=64)
     name = models.CharField(max_length=200, blank=True)
-    pin = EncryptedTextField(null=True, blank=True, help_text="Kept only to never give a guest the same PIN.")
+    pin = EncryptedTextField(null=True, blank=True, help_text=_("Kept only to never give a guest the same PIN."))
     starts_at = models.DateTimeField(null=True, blank=True)
     ends_at = models.DateTimeField(null=True, blank=True)
     first_seen_at = models.DateTimeField(auto_now_add=True)

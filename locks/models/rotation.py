@@ -5,13 +5,14 @@ the work; how far each step got is read from those rows (`locks.rotation_status`
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from locks.models.core import AccessCode
 
 
 class RotationSource(models.TextChoices):
-    BOOKING_PAGE = "booking_page", "the booking page"
-    API = "api", "the PMS API"
+    BOOKING_PAGE = "booking_page", _("the booking page")
+    API = "api", _("the PMS API")
 
 
 class CodeRotation(models.Model):
@@ -19,8 +20,8 @@ class CodeRotation(models.Model):
     unique): a repeated request finds the booking's current code is already the new one."""
 
     booking = models.ForeignKey("bookings.Booking", on_delete=models.CASCADE, related_name="code_rotations")
-    old_code = models.ForeignKey(AccessCode, on_delete=models.CASCADE, related_name="+", help_text="The code rotated away.")
-    new_code = models.ForeignKey(AccessCode, on_delete=models.CASCADE, related_name="+", help_text="The code with the new PIN.")
+    old_code = models.ForeignKey(AccessCode, on_delete=models.CASCADE, related_name="+", help_text=_("The code rotated away."))
+    new_code = models.ForeignKey(AccessCode, on_delete=models.CASCADE, related_name="+", help_text=_("The code with the new PIN."))
     requested_via = models.CharField(max_length=16, choices=RotationSource.choices)
     created_at = models.DateTimeField()
 

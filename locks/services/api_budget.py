@@ -39,8 +39,10 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.models import Count, Q
+from django.utils import dateformat
+from django.utils.translation import gettext as _, gettext_lazy
 
-from locks import notifications
+from locks import moments, notifications
 from locks.models import AccountStatus, CallOutcome, ProviderAccount, VendorCall, provider_name
 
 logger = logging.getLogger(__name__)
@@ -52,7 +54,7 @@ PACE_WINDOW = timedelta(days=7)
 MIN_PACE_WINDOW = timedelta(days=1)
 # The vendor's counting zone. TTLock: "resets on the 1st (Beijing time)" [T-ERR]. Others: UTC, undocumented.
 QUOTA_ZONES = {"ttlock": "Asia/Shanghai"}
-ZONE_NAMES = {"Asia/Shanghai": "Beijing time"}
+ZONE_NAMES = {"Asia/Shanghai": gettext_lazy("Beijing time")}
 
 
 class Level(StrEnum):
@@ -73,12 +75,12 @@ class Period:
 
     @property
     def zone_name(self) -> str:
-        return ZONE_NAMES.get(self.zone, self.zone)
+        return str(ZONE_NAMES.get(self.zone, self.zone))
 
     @property
     def last_day(self) -> str:
         """The month's last day as the host reads it, e.g. "31 Dec"."""
-        return (self.month_end.astimezone(ZoneInfo(self.zone)) - timedelta(days=1)).strftime("%-d %b")
+        return dateformat.format(self.month_end.astimezone(ZoneInfo(self.zone)) - timedelta(days=1), "j M")
 
 
 def period_of(provider: str, now: datetime) -> Period:
@@ -178,32 +180,47 @@ class Usage:
 
     def month_words(self) -> str:
         """E.g. "API use this month: 3,210 of 5,000 calls (forecast 4,950 by 31 Dec)"."""
-        of = f" of {self.monthly_budget:,}" if self.monthly_budget else ""
-        return f"API use this month: {self.month:,}{of} calls (forecast {self.forecast:,} by {self.period.last_day})"
+        values = {"month": f"{self.month:,}", "budget": f"{self.monthly_budget or 0:,}", "forecast": f"{self.forecast:,}"}
+        values["last_day"] = self.period.last_day
+        if self.monthly_budget:
+            return _("API use this month: %(month)s of %(budget)s calls (forecast %(forecast)s by %(last_day)s)") % values
+        return _("API use this month: %(month)s calls (forecast %(forecast)s by %(last_day)s)") % values
 
     def words(self) -> str:
         """The figure that matters most: this month's against a monthly budget, else today's against a daily one."""
         return self.day_words() if self.daily_budget and not self.monthly_budget else self.month_words()
 
     def day_words(self) -> str:
-        of = f" of {self.daily_budget:,}" if self.daily_budget else ""
-        return f"API use today: {self.today:,}{of} calls"
+        if self.daily_budget:
+            return _("API use today: %(today)s of %(budget)s calls") % {"today": f"{self.today:,}", "budget": f"{self.daily_budget:,}"}
+        return _("API use today: %(today)s calls") % {"today": f"{self.today:,}"}
 
 
 def deferral_words(usage: Usage) -> list[str]:
     """What Nowistay does near the limit, for the host (the provider panel and the email)."""
+    values = {
+        "vendor": usage.vendor,
+        "month": usage.month_words(),
+        "day": usage.day_words(),
+        "last_day": usage.period.last_day,
+        "zone": usage.period.zone_name,
+    }
     if usage.month_share is not None and (usage.month_share >= NEAR_USED_SHARE or (usage.forecast_share or 0) >= NEAR_FORECAST_SHARE):
-        until = f"{usage.vendor}'s month ends ({usage.period.last_day}, {usage.period.zone_name})"
+        deferred = _(
+            "So that guests' codes keep being created, changed and removed, Nowistay now checks your %(vendor)s locks only "
+            "before check-ins (24 hours and 2 hours before) and after a change, and no longer reads their access logs, until "
+            "%(vendor)s's month ends (%(last_day)s, %(zone)s). Emails about guests' first entry and unused codes wait until then."
+        )
     else:
-        until = f"the day ends ({usage.period.zone_name})"
-    words = [
-        f"Your {usage.vendor} account is close to the calls {usage.vendor} allows: {usage.month_words()}; {usage.day_words()}.",
-        f"So that guests' codes keep being created, changed and removed, Nowistay now checks your {usage.vendor} locks only "
-        f"before check-ins (24 hours and 2 hours before) and after a change, and no longer reads their access logs, until {until}. "
-        "Emails about guests' first entry and unused codes wait until then.",
-    ]
+        deferred = _(
+            "So that guests' codes keep being created, changed and removed, Nowistay now checks your %(vendor)s locks only "
+            "before check-ins (24 hours and 2 hours before) and after a change, and no longer reads their access logs, until "
+            "the day ends (%(zone)s). Emails about guests' first entry and unused codes wait until then."
+        )
+    words = [_("Your %(vendor)s account is close to the calls %(vendor)s allows: %(month)s; %(day)s.") % values, deferred % values]
     if usage.over:
-        words.append(f"The limit is reached: “Check this lock now” is off until {notifications.utc_time(usage.resets_at)}.")
+        until = moments.utc_time(usage.resets_at)
+        words.append(_("The limit is reached: “Check this lock now” is off until %(moment)s.") % {"moment": until})
     return words
 
 

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from bookings.models import Booking, BookingStatus, Property
 from locks.clock_notes import lock_clock_warning
@@ -97,15 +98,17 @@ def _refuse_other_brand(assignment: LockAssignment | None, lock: Lock) -> None:
     if current_provider != lock.account.provider:
         brand = assignment.lock.account.provider_name
         raise ValidationError(
-            f"This property already has a {brand} lock ({assignment.lock.name}). "
-            f"Remove the {brand} lock first, then assign this one."
+            _("This property already has a %(brand)s lock (%(lock)s). Remove the %(brand)s lock first, then assign this one.")
+            % {"brand": brand, "lock": assignment.lock.name}
         )
 
 
 def _refuse_lock_in_use(prop: Property, lock: Lock) -> None:
     other = LockAssignment.objects.filter(lock=lock).exclude(property=prop).select_related("property").first()
     if other is not None:
-        raise ValidationError(f"{lock.name} is already assigned to {other.property.name}. Remove it there first.")
+        raise ValidationError(
+            _("%(lock)s is already assigned to %(property)s. Remove it there first.") % {"lock": lock.name, "property": other.property.name}
+        )
 
 
 def lock_assignment_remove(*, prop: Property, now: datetime | None = None) -> int:

@@ -18,8 +18,10 @@ from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _, gettext_noop
 
 from bookings.models import Booking, BookingStatus
+from locks.code_words import at_text
 from locks.models import AccessCode, CodeRotation, CodeState
 from locks.rotation_status import new_pin_step, old_code_step, rotation_in_progress
 from locks.services.codes import code_regenerate, current_code, usable_assignment
@@ -28,8 +30,10 @@ from locks.services.planning import code_plan
 # A rotation is not repeated within this time, even once done (a retried request whose answer was lost).
 ROTATION_COOLDOWN = timedelta(minutes=2)
 
-NO_NEW_CODE = "No new code can be made for this booking: no lock is assigned to the property, or its account is disconnected."
-ALREADY_ROTATING = "This code is already being rotated: nothing was changed."
+NO_NEW_CODE = gettext_noop(
+    "No new code can be made for this booking: no lock is assigned to the property, or its account is disconnected."
+)
+ALREADY_ROTATING = gettext_noop("This code is already being rotated: nothing was changed.")
 
 
 class RotationRefused(Exception):
@@ -51,10 +55,10 @@ def code_rotate(*, booking: Booking, via: str, now: datetime | None = None) -> C
             code_regenerate(code_id=code.pk, now=now)
             fresh = current_code(locked)
             if fresh is None or fresh.pk == code.pk:  # checked before; the whole rotation is undone
-                raise RotationRefused(NO_NEW_CODE)
+                raise RotationRefused(_(NO_NEW_CODE))
             return CodeRotation.objects.create(booking=locked, old_code=code, new_code=fresh, requested_via=via, created_at=now)
     except IntegrityError:  # the same code rotated by a request that committed first
-        raise RotationRefused(ALREADY_ROTATING) from None
+        raise RotationRefused(_(ALREADY_ROTATING)) from None
 
 
 def latest_rotation(booking_id: int) -> CodeRotation | None:
@@ -74,17 +78,17 @@ def rotation_refusal(booking: Booking, code: AccessCode | None, *, now: datetime
     """Why the booking's code cannot be rotated now, or "" when it can. Pure reading: the booking
     page's preview asks it too, so the preview never offers what the rotation would refuse."""
     if booking.status == BookingStatus.CANCELLED:
-        return "The booking is cancelled: it has no door code to rotate."
+        return _("The booking is cancelled: it has no door code to rotate.")
     if booking.status != BookingStatus.CONFIRMED:
-        return "The booking is not confirmed: it has no door code to rotate."
+        return _("The booking is not confirmed: it has no door code to rotate.")
     if booking.access_ended_at is not None:
-        return "The guest's access was ended early: there is no door code to rotate."
+        return _("The guest's access was ended early: there is no door code to rotate.")
     if code is None:
-        return "The booking has no door code to rotate."
+        return _("The booking has no door code to rotate.")
     assignment = usable_assignment(booking)
     plan = code_plan(booking, assignment) if assignment else None
     if code.ends_at <= now or (plan is not None and plan.ends_at <= now):
-        return "The stay is over: there is no door code to rotate."
+        return _("The stay is over: there is no door code to rotate.")
     latest = latest_rotation(booking.pk)
     if latest is not None:
         refusal = _recent_rotation_refusal(latest, now)
@@ -93,28 +97,33 @@ def rotation_refusal(booking: Booking, code: AccessCode | None, *, now: datetime
     if code.state not in (CodeState.ACTIVE, CodeState.UPDATING):
         return _not_on_the_lock(code)
     if plan is None:
-        return NO_NEW_CODE
+        return _(NO_NEW_CODE)
     return ""
 
 
 def _recent_rotation_refusal(rotation: CodeRotation, now: datetime) -> str:
     zone = ZoneInfo(rotation.booking.property.time_zone)
-    started = rotation.created_at.astimezone(zone).strftime("%H:%M")
+    started = at_text(rotation.created_at, rotation.created_at, zone)  # "11:30", its time only
     if rotation_in_progress(rotation, now=now):
-        steps = f"new PIN on the lock: {new_pin_step(rotation, now=now).text}; old code: {old_code_step(rotation, now=now).text}"
-        return f"A rotation of this code is already in progress (started at {started}): {steps}. Nothing was changed."
+        values = {"started": started, "new": new_pin_step(rotation, now=now).text, "old": old_code_step(rotation, now=now).text}
+        return _(
+            "A rotation of this code is already in progress (started at %(started)s): new PIN on the lock: %(new)s; "
+            "old code: %(old)s. Nothing was changed."
+        ) % values
     left = rotation.created_at + ROTATION_COOLDOWN - now
     if left > timedelta(0):
         seconds = max(1, int(left.total_seconds()))
-        return f"The code was rotated at {started}, a moment ago: you can rotate it again in {seconds} seconds. Nothing was changed."
+        return _(
+            "The code was rotated at %(started)s, a moment ago: you can rotate it again in %(seconds)d seconds. Nothing was changed."
+        ) % {"started": started, "seconds": seconds}
     return ""
 
 
 def _not_on_the_lock(code: AccessCode) -> str:
     if code.state == CodeState.SCHEDULED:
-        return "The code is not on the lock yet: it gets its PIN when it is created, so there is nothing to rotate."
+        return _("The code is not on the lock yet: it gets its PIN when it is created, so there is nothing to rotate.")
     if code.state == CodeState.CREATING:
-        return "The code is still being created: rotate it once it is on the lock."
+        return _("The code is still being created: rotate it once it is on the lock.")
     if code.state == CodeState.FAILED:
-        return "The code could not be created: use “Retry now” rather than rotating it."
-    return "The code is not working on the lock: there is nothing to rotate."
+        return _("The code could not be created: use “Retry now” rather than rotating it.")
+    return _("The code is not working on the lock: there is nothing to rotate.")

@@ -6,6 +6,7 @@ Facts, sources and the decisions taken where homeit's docs are silent: the packa
 import logging
 
 import requests
+from django.utils.translation import gettext_noop
 
 from locks.providers.base import (
     AccountSession,
@@ -81,24 +82,24 @@ class HomeitProvider(LockProvider):
     sign_in_methods = (
         CredentialsSignIn(
             key=API_KEY_SIGN_IN,
-            title="Connect with a homeit API key",
+            title=gettext_noop("Connect with a homeit API key"),
             fields=(
                 CredentialField(
                     name="api_key",
-                    label="API key",
-                    help_text="An API key of your homeit organization; Nowistay keeps it encrypted.",
+                    label=gettext_noop("API key"),
+                    help_text=gettext_noop("An API key of your homeit organization; Nowistay keeps it encrypted."),
                     secret=True,
                     max_length=254,
                 ),
             ),
         ),
     )
-    connect_hint = "Paste an API key of your homeit organization; each of its properties appears as a lock."
+    connect_hint = gettext_noop("Paste an API key of your homeit organization; each of its properties appears as a lock.")
     # Its key listing exists but its fields are not documented publicly: not trusted to confirm a key.
-    not_read_back_note = "homeit keys are not read back from the lock, so they cannot be confirmed there"
+    not_read_back_note = gettext_noop("homeit keys are not read back from the lock, so they cannot be confirmed there")
     eligibility_hint = (
-        "Properties with a keypad take codes: homeit picks each guest's code, and the guest also gets "
-        "homeit's invitation link. Properties without a keypad cannot be used."
+        gettext_noop("Properties with a keypad take codes: homeit picks each guest's code, and the guest also gets "
+        "homeit's invitation link. Properties without a keypad cannot be used.")
     )
 
     def __init__(self, session: AccountSession, *, http: VendorHttp | None = None):

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import requests
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from locks.providers.base import (
     AccountSession,
@@ -78,7 +79,7 @@ class IgloohomeProvider(IgloohomeLockListing, IgloohomeRequests, LockProvider):
 
     sign_in_methods = METHODS
     connect_hint = CONNECT_HINT
-    not_read_back_note = "igloohome codes cannot be read back from the lock"  # algoPINs: computed, never listed
+    not_read_back_note = gettext_noop("igloohome codes cannot be read back from the lock")  # algoPINs: computed, never listed
     connect_notes = CONNECT_NOTES
     connect_fine_print = CONNECT_FINE_PRINT
     eligibility_hint = ELIGIBILITY_HINT

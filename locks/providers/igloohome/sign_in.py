@@ -1,6 +1,8 @@
 """How a host connects an igloohome account: the client ID and secret of an API client made in the
 iglooaccess portal; a token is fetched to prove them before anything is stored [IG]."""
 
+from django.utils.translation import gettext_noop
+
 from locks.providers.base import CredentialField, CredentialsSignIn
 from locks.providers.exceptions import PermanentProviderError, ProviderError, RateLimited
 
@@ -8,28 +10,33 @@ API_CLIENT = "api-client"
 METHODS = (
     CredentialsSignIn(
         key=API_CLIENT,
-        title="Paste an igloohome API client",
+        title=gettext_noop("Paste an igloohome API client"),
         fields=(
-            CredentialField("client_id", "API client ID", help_text="In the iglooaccess portal, under API access.", max_length=200),
-            CredentialField("client_secret", "API client secret", secret=True, max_length=500),
+            CredentialField(
+                "client_id",
+                gettext_noop("API client ID"),
+                help_text=gettext_noop("In the iglooaccess portal, under API access."),
+                max_length=200,
+            ),
+            CredentialField("client_secret", gettext_noop("API client secret"), secret=True, max_length=500),
         ),
     ),
 )
-CONNECT_HINT = "Paste the client ID and secret of an igloohome API client."
+CONNECT_HINT = gettext_noop("Paste the client ID and secret of an igloohome API client.")
 # The connect panel's paragraphs about signing in (CONNECT_FINE_PRINT: the muted ones).
 CONNECT_NOTES = (
     (
-        "In the iglooaccess portal, create an API client allowed to list devices and create algoPINs, then paste its "
-        "client ID and secret here."
+        gettext_noop("In the iglooaccess portal, create an API client allowed to list devices and create algoPINs, then paste its "
+        "client ID and secret here.")
     ),
 )
 CONNECT_FINE_PRINT = (
     (
-        "algoPINs work without a bridge, but igloohome cannot change or revoke them remotely: when a booking changes, "
-        "the guest gets a new code and the old one keeps working until its end."
+        gettext_noop("algoPINs work without a bridge, but igloohome cannot change or revoke them remotely: when a booking changes, "
+        "the guest gets a new code and the old one keeps working until its end.")
     ),
 )
-ELIGIBILITY_HINT = "The lock supports algoPINs (remotely generated PINs)."
+ELIGIBILITY_HINT = gettext_noop("The lock supports algoPINs (remotely generated PINs).")
 
 
 def refusal(error: ProviderError) -> str:

@@ -7,6 +7,8 @@
   stored encrypted, never rendered back and never logged.
 """
 
+from django.utils.translation import gettext_noop
+
 from locks.providers.base import CredentialField, CredentialsSignIn, OAuthSignIn
 from locks.providers.exceptions import (
     LOCAL_REFUSAL,
@@ -26,31 +28,31 @@ from locks.providers.nuki.errors import MALFORMED
 
 API_TOKEN_METHOD = "api-token"
 METHODS = (
-    OAuthSignIn(title="Sign in with Nuki", required_settings=("NUKI_CLIENT_ID", "NUKI_CLIENT_SECRET"), pkce=USE_PKCE),
+    OAuthSignIn(title=gettext_noop("Sign in with Nuki"), required_settings=("NUKI_CLIENT_ID", "NUKI_CLIENT_SECRET"), pkce=USE_PKCE),
     CredentialsSignIn(
         key=API_TOKEN_METHOD,
-        title="Paste a Nuki Web API token",
+        title=gettext_noop("Paste a Nuki Web API token"),
         fields=(
             CredentialField(
                 "token",
-                "Nuki Web API token",
-                help_text="In Nuki Web, open Menu > API and create an API token; paste it here. It is stored encrypted.",
+                gettext_noop("Nuki Web API token"),
+                help_text=gettext_noop("In Nuki Web, open Menu > API and create an API token; paste it here. It is stored encrypted."),
                 secret=True,
                 max_length=512,
             ),
         ),
     ),
 )
-CONNECT_HINT = "Sign in with Nuki, or paste a Nuki Web API token."
+CONNECT_HINT = gettext_noop("Sign in with Nuki, or paste a Nuki Web API token.")
 # The connect panel's paragraphs about signing in (CONNECT_FINE_PRINT: the muted ones).
 CONNECT_NOTES = (
     (
-        "Connect the Nuki locks of your Nuki Web account: paste a Nuki Web API token (Nuki Web, Menu > API), or sign in"
-        " on Nuki's own page where this server offers it."
+        gettext_noop("Connect the Nuki locks of your Nuki Web account: paste a Nuki Web API token (Nuki Web, Menu > API), or sign in"
+        " on Nuki's own page where this server offers it.")
     ),
 )
 CONNECT_FINE_PRINT = ()
-ELIGIBILITY_HINT = "A keypad is paired and the lock is reachable through Nuki Web."
+ELIGIBILITY_HINT = gettext_noop("A keypad is paired and the lock is reachable through Nuki Web.")
 
 # Our marker in `vendor_code` for an API token Nuki refused (401, or 403: a token without the rights).
 API_TOKEN_REFUSED = "api token refused"

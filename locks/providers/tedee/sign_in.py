@@ -1,6 +1,8 @@
 """How a host connects a Tedee account (OAuth 2 + PKCE on Tedee's own page), and what a refused
 sign-in tells them [TD howtos/authenticate.rst]."""
 
+from django.utils.translation import gettext_noop
+
 from locks.providers.base import OAuthSignIn
 from locks.providers.exceptions import (
     NOT_CONFIGURED,
@@ -14,19 +16,23 @@ from locks.providers.exceptions import (
     VendorUnavailable,
 )
 
-METHODS = (OAuthSignIn(title="Connect Tedee", required_settings=("TEDEE_CLIENT_ID",), pkce=True),)
-CONNECT_HINT = "Sign in on Tedee's own page; you never type a key or password here."
+METHODS = (OAuthSignIn(title=gettext_noop("Connect Tedee"), required_settings=("TEDEE_CLIENT_ID",), pkce=True),)
+CONNECT_HINT = gettext_noop("Sign in on Tedee's own page; you never type a key or password here.")
 # The connect panel's paragraphs about signing in (CONNECT_FINE_PRINT: the muted ones).
 CONNECT_NOTES = (
     (
-        "Tedee uses a secure OAuth connection: you sign in on Tedee's own page and approve the connection. You do not "
-        "type a client ID, secret, API key or password here."
+        gettext_noop("Tedee uses a secure OAuth connection: you sign in on Tedee's own page and approve the connection. You do not "
+        "type a client ID, secret, API key or password here.")
     ),
 )
 CONNECT_FINE_PRINT = (
-    'Sign in with the Tedee account that owns or administers the lock. If you cancel or close the Tedee page, simply start again here.',
+    gettext_noop(
+        "Sign in with the Tedee account that owns or administers the lock. If you cancel or close the Tedee page, simply start again here."
+    ),
 )
-ELIGIBILITY_HINT = "A keypad is paired, the lock is reachable through a bridge, and this account is the lock's owner or an administrator."
+ELIGIBILITY_HINT = gettext_noop(
+    "A keypad is paired, the lock is reachable through a bridge, and this account is the lock's owner or an administrator."
+)
 # Tedee wants a verifier of exactly 43 characters for S256 [TD authenticate]: secrets.token_urlsafe(32).
 CODE_VERIFIER_LENGTH = 43
 

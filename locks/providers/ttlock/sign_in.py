@@ -4,6 +4,8 @@ The host signs in with the TTLock *app* account (not a TTLock developer account)
 goes to TTLock once, as its MD5, and only the tokens are kept [T-TOK].
 """
 
+from django.utils.translation import gettext_noop
+
 from locks.providers.base import CredentialField, CredentialsSignIn
 from locks.providers.exceptions import ProviderAuthError, ProviderError, RateLimited, TransientProviderError
 from locks.providers.ttlock.errors import ANSWER_MALFORMED, WRONG_REGION
@@ -12,28 +14,28 @@ PASSWORD = "password"
 METHODS = (
     CredentialsSignIn(
         key=PASSWORD,
-        title="Sign in with your TTLock app account",
+        title=gettext_noop("Sign in with your TTLock app account"),
         fields=(
             CredentialField(
                 "username",
-                "TTLock app username",
-                help_text="The phone number or e-mail address you sign in to the TTLock app with.",
+                gettext_noop("TTLock app username"),
+                help_text=gettext_noop("The phone number or e-mail address you sign in to the TTLock app with."),
                 max_length=254,
             ),
-            CredentialField("password", "TTLock app password", secret=True, max_length=128, strip=False),
+            CredentialField("password", gettext_noop("TTLock app password"), secret=True, max_length=128, strip=False),
         ),
     ),
 )
-CONNECT_HINT = "Sign in with your TTLock app username and password."
+CONNECT_HINT = gettext_noop("Sign in with your TTLock app username and password.")
 # The connect panel's paragraphs about signing in (CONNECT_FINE_PRINT: the muted ones).
 CONNECT_NOTES = ()
 CONNECT_FINE_PRINT = (
     (
-        "Sign in with the account you use in the TTLock app (not a TTLock developer account). Nowistay keeps only the "
-        "access TTLock grants, never your password."
+        gettext_noop("Sign in with the account you use in the TTLock app (not a TTLock developer account). Nowistay keeps only the "
+        "access TTLock grants, never your password.")
     ),
 )
-ELIGIBILITY_HINT = "The lock is linked to a gateway (or is a WiFi lock) and supports V4 keypad passcodes."
+ELIGIBILITY_HINT = gettext_noop("The lock is linked to a gateway (or is a WiFi lock) and supports V4 keypad passcodes.")
 
 # TTLock errcodes meaning Nowistay's own application credentials were refused [T-ERR].
 APPLICATION_REFUSED = {"10000", "10001"}
