@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from events import http, notifications, queue
 from events.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -105,12 +106,12 @@ def _endpoint_after(endpoint: WebhookEndpoint, answer: http.Answer, now: datetim
         WebhookEndpoint.objects.filter(pk=endpoint.pk, failing_since__isnull=False).update(failing_since=None)
         return
     if answer.status_code == GONE:
-        endpoint_disable(endpoint=endpoint, reason="The endpoint answered 410 Gone.", now=now)
+        endpoint_disable(endpoint=endpoint, reason=gettext_noop("The endpoint answered 410 Gone."), now=now)
         return
     WebhookEndpoint.objects.filter(pk=endpoint.pk, failing_since__isnull=True).update(failing_since=now)
     failing_since = WebhookEndpoint.objects.values_list("failing_since", flat=True).get(pk=endpoint.pk)
     if now - failing_since >= timedelta(hours=settings.WEBHOOK_DISABLE_AFTER_HOURS):
-        endpoint_disable(endpoint=endpoint, reason="Every delivery failed for a day.", now=now)
+        endpoint_disable(endpoint=endpoint, reason=gettext_noop("Every delivery failed for a day."), now=now)
 
 
 def endpoint_disable(*, endpoint: WebhookEndpoint, reason: str, now: datetime, notify: bool = True) -> bool:
