@@ -160,3 +160,12 @@ def test_the_password_reset_in_english_is_unchanged(host, fresh_rate_limits):
     assert message.subject == "Reset your Nowistay password"
     assert message.body.startswith("Hello host,\n\nSomeone (we hope you) asked to reset the password of your Nowistay account.")
     assert '<html lang="en">' in message.alternatives[0][0]
+
+
+def test_the_moment_of_a_rotations_message_keeps_its_english_form():
+    from messaging.rotations import _moment
+
+    moment = datetime(2026, 12, 31, 16, 5, tzinfo=UTC)
+    assert _moment(moment, "Europe/Paris") == "17:05 31 Dec"
+    with translation.override("fr"):
+        assert _moment(moment, "Europe/Paris") == f"17:05 31 {date_format(moment, 'M')}" != "17:05 31 Dec"
