@@ -8,7 +8,7 @@ from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
-from django.utils import dateformat, timezone
+from django.utils import dateformat, timezone, translation
 from django.utils.translation import gettext as _, gettext_lazy, gettext_noop
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
@@ -21,10 +21,11 @@ from accounts.client import client_ip_address
 from accounts.events import record_security_event
 from accounts.forms import AuthenticatorCodeForm, ConfirmPasswordForm, PlainTextPasswordResetForm, PlainTextSetPasswordForm, SignInCodeForm
 from accounts.lockouts import active_lockouts, lockout_lift
-from accounts.models import SecurityEventKind
+from accounts.models import HostPreferences, SecurityEventKind
 from accounts.reauth import mark_recently_authenticated, max_age, safe_next
 from accounts.throttle import count_failed_sign_in, lockout_response, sign_in_allowed
 from accounts.two_factor import CodeCheck, check_code, has_two_factor
+from nowistay import languages
 
 
 @login_required
@@ -145,6 +146,16 @@ class RecordingPasswordResetForm(PlainTextPasswordResetForm):
                 detail=gettext_noop("No active account has the address typed.")
             )
         return super().save(*args, request=request, **kwargs)
+
+    def send_mail(self, subject_template_name, email_template_name, context, from_email, to_email, html_email_template_name=None):
+        """Each account's email in the language its profile names, else the one of this request
+        (the browser's now: the person asking is not signed in, and may be on another device)."""
+        user = context.get("user")
+        chosen = HostPreferences.objects.filter(user_id=getattr(user, "pk", None)).values_list("language", flat=True).first()
+        with translation.override(languages.shipped(chosen) or translation.get_language()):
+            return super().send_mail(
+                subject_template_name, email_template_name, context, from_email, to_email, html_email_template_name=html_email_template_name
+            )
 
 
 def reset_requests_allowed(request, email: str) -> bool:

@@ -16,6 +16,8 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from django.db.models import Q
+from django.utils.dateformat import format as date_format
+from django.utils.translation import gettext as _
 
 from bookings.models import Booking
 from locks.models import AccessCode, CodeRotation
@@ -27,7 +29,7 @@ from messaging.models import DeliveryStatus, MessageDelivery
 # Machine-readable states of the guest's step (the API documents them).
 GUEST_STATES = ("sent", "sending", "waiting", "failed", "not_sent", "not_needed")
 
-_MOMENT = "%H:%M %-d %b"
+_MOMENT = "H:i j M"  # e.g. "14:30 11 Jun" (Django date format: month names in the active language)
 
 
 def sends_default_message(code: AccessCode) -> bool:
@@ -48,17 +50,19 @@ def guest_had_a_code(booking: Booking, *, before: datetime | None = None) -> boo
 def guest_outlook(booking: Booking) -> str:
     """What rotating the booking's code now will send the guest, for the preview."""
     if not guest_had_a_code(booking):
-        return (
+        return _(
             "the guest has not been sent a door code by message, so no change message is sent; "
             "messages still to come carry the new code (if you gave them the code yourself, give them the new one)"
         )
     if not booking.guest_email.strip():
-        return "the guest has no email address: give them the new code yourself"
+        return _("the guest has no email address: give them the new code yourself")
     names = [template.name for template in templates_for(booking).filter(is_code_change=True)]
     if names:
         which = ", ".join(f"“{name}”" for name in names)
-        return f"the guest is sent the new code with your door code change message {which} as soon as it is on the lock"
-    return (
+        return _("the guest is sent the new code with your door code change message %(names)s as soon as it is on the lock") % {
+            "names": which
+        }
+    return _(
         "the guest is sent the new code with Nowistay's default door code change message as soon as it is on the lock "
         "(you have no door code change message of your own for this property)"
     )
@@ -79,34 +83,42 @@ def guest_step(rotation: CodeRotation, *, new_pin: RotationStep) -> RotationStep
     if rows:
         return _from_rows(rows, zone)
     if new_pin.state in ("failed", "dropped"):
-        return RotationStep("not_sent", "not sent: the new code was not made")
+        return RotationStep("not_sent", _("not sent: the new code was not made"))
     if new_pin.state != "done":
-        return RotationStep("waiting", "waiting for the new code to be on the lock")
+        return RotationStep("waiting", _("waiting for the new code to be on the lock"))
     if not guest_had_a_code(rotation.booking, before=rotation.created_at):
         return RotationStep(
-            "not_needed", "no change message: the guest had not been sent a door code by message; messages still to come carry the new one"
+            "not_needed",
+            _("no change message: the guest had not been sent a door code by message; messages still to come carry the new one"),
         )
-    return RotationStep("sending", "being prepared: it goes out in a moment")
+    return RotationStep("sending", _("being prepared: it goes out in a moment"))
 
 
 def _from_rows(rows: list[MessageDelivery], zone: str) -> RotationStep:
     statuses = {row.status for row in rows}
     if statuses == {DeliveryStatus.SENT}:
         last = max(rows, key=lambda row: row.sent_at)
-        to = f" to {last.recipient}" if last.recipient else ""
-        return RotationStep("sent", f"sent at {_moment(last.sent_at, zone)}{to}")
+        moment = _moment(last.sent_at, zone)
+        if last.recipient:
+            return RotationStep("sent", _("sent at %(moment)s to %(recipient)s") % {"moment": moment, "recipient": last.recipient})
+        return RotationStep("sent", _("sent at %(moment)s") % {"moment": moment})
     if DeliveryStatus.WAITING_FOR_CODE in statuses:
-        return RotationStep("waiting", "waiting for the new code to be active on the lock")
+        return RotationStep("waiting", _("waiting for the new code to be active on the lock"))
     if DeliveryStatus.DUE in statuses:
-        return RotationStep("sending", "being sent")
+        return RotationStep("sending", _("being sent"))
     trouble = [row for row in rows if row.status in (DeliveryStatus.FAILED, DeliveryStatus.MISSED_CODE)]
     if trouble:
-        return RotationStep("failed", f"failed: {trouble[-1].note or trouble[-1].get_status_display()}")
+        return RotationStep("failed", _("failed: %(reason)s") % {"reason": _why(trouble[-1])})
     if DeliveryStatus.SENT in statuses:  # sent, and another message closed without sending
         return _from_rows([row for row in rows if row.status == DeliveryStatus.SENT], zone)
     skipped = rows[-1]
-    return RotationStep("not_sent", f"not sent: {skipped.note or skipped.get_status_display()}")
+    return RotationStep("not_sent", _("not sent: %(reason)s") % {"reason": _why(skipped)})
+
+
+def _why(row: MessageDelivery) -> str:
+    """The row's note (Nowistay's sentences translated, a mail server's as it came), else its status."""
+    return _(row.note) if row.note else str(row.get_status_display())
 
 
 def _moment(moment: datetime, zone: str) -> str:
-    return moment.astimezone(ZoneInfo(zone)).strftime(_MOMENT)
+    return date_format(moment.astimezone(ZoneInfo(zone)), _MOMENT)

@@ -34,6 +34,7 @@ from datetime import date, datetime
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from bookings.models import Booking
 from messaging.channels import CHANNELS
@@ -122,7 +123,7 @@ def message_template_delete(*, template: MessageTemplate) -> int:
     """Delete a template; its messages not sent yet are closed (the ledger of sent ones stays)."""
     with transaction.atomic():
         closed = MessageDelivery.objects.filter(template=template, status__in=OPEN_STATUSES).update(
-            status=DeliveryStatus.SKIPPED, note="The message was deleted.", next_attempt_at=None,
+            status=DeliveryStatus.SKIPPED, note=gettext_noop("The message was deleted."), next_attempt_at=None,
             claim_token="", claimed_until=None, updated_at=timezone.now(),
         )
         template.delete()
