@@ -18,13 +18,13 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import dateformat, timezone
-from django.utils.translation import get_language, gettext as _, gettext_lazy
+from django.utils.translation import gettext as _, gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from bookings import services
 from bookings.booking_forms import BookingFilterForm, BookingForm
 from bookings.code_uses import code_use_text
-from bookings.models import LANGUAGE_FROM_PHONE, Booking, BookingStatus
+from bookings.models import Booking, BookingStatus
 from bookings.rotations import latest_rotation_view, rotation_preview
 from locks import windows
 from locks.clock_notes import ClockNotes, booking_clock_notes
@@ -34,7 +34,6 @@ from locks.models import CodeState, LockAssignment, RotationSource
 from locks.notifications import local_time
 from locks.services.preview import code_outlook, end_access_outlook
 from locks.services.rotation import RotationRefused, booking_rotation_refusal
-from nowistay.guest_languages import language_name
 
 PAGE_SIZE = 50
 
@@ -219,19 +218,10 @@ def _detail_page(request: HttpRequest, booking: Booking, form: BookingForm, *, s
         "ended_at": local_time(booking.access_ended_at, booking.property.time_zone) if booking.access_ended_at else "",
         "actions": [(action, reverse(f"booking_pages:{action.url_name}", args=[booking.pk])) for action in actions_for(booking)],
         "rotation": latest_rotation_view(booking, now=timezone.now()),
-        "guest_language": guest_language_words(booking),
+        "guest_language": booking.guest_language_words(),
         "form": form,
     }
     return render(request, "bookings/booking_detail.html", context, status=status)
-
-
-def guest_language_words(booking: Booking) -> str:
-    """e.g. "French", "French (from the phone number)", or "Not known"."""
-    language, source = booking.guest_language_with_source
-    if not language:
-        return _("Not known: each message's fallback language is used")
-    name = language_name(language, get_language() or "en")
-    return _("%(language)s (from the phone number)") % {"language": name} if source == LANGUAGE_FROM_PHONE else name
 
 
 def _review_page(request: HttpRequest, form: BookingForm, *, before: Booking | None, after: Booking, stale: bool = False) -> HttpResponse:

@@ -5,11 +5,11 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
-from django.utils.translation import gettext, gettext_lazy as _
+from django.utils.translation import get_language, gettext, gettext_lazy as _
 
 from nowistay.countries import country_of_time_zone
 from nowistay.fields import SingleLineCharField, SingleLineEmailField
-from nowistay.guest_languages import LanguageRefused, language_from_phone, normalise_language
+from nowistay.guest_languages import LanguageRefused, language_from_phone, language_name, normalise_language
 from nowistay.validators import (
     forbidden_character,
     phone_in_e164,
@@ -182,6 +182,14 @@ class Booking(models.Model):
             return self.guest_language, LANGUAGE_SET
         hint = language_from_phone(self.guest_phone or "")
         return (hint, LANGUAGE_FROM_PHONE) if hint else ("", "")
+
+    def guest_language_words(self) -> str:
+        """For the host, e.g. "French", "French (from the phone number)", or that it is not known."""
+        language, source = self.guest_language_with_source
+        if not language:
+            return gettext("Not known: each message's fallback language is used")
+        name = language_name(language, get_language() or "en")
+        return gettext("%(language)s (from the phone number)") % {"language": name} if source == LANGUAGE_FROM_PHONE else name
 
     def _keeps_the_phone_stored_before(self) -> bool:
         """A value the E.164 data migration could not read was kept as written: it is refused once it

@@ -39,9 +39,7 @@ class Channel(models.TextChoices):
     WHATSAPP = "whatsapp", _("WhatsApp")
 
 
-# A template's channels are three booleans rather than a list in one column: each is a plain
-# column on SQLite and PostgreSQL alike, the database itself checks "at least one", and "which
-# channels do a host's templates use" is one query.
+# Three booleans, not a list in one column: plain columns everywhere, "at least one" checked by the database.
 CHANNEL_FIELDS = {Channel.EMAIL: "send_email", Channel.SMS: "send_sms", Channel.WHATSAPP: "send_whatsapp"}
 
 
@@ -73,14 +71,11 @@ class MessageTemplate(models.Model):
         _("at (property time)"), null=True, blank=True,
         help_text=_("Time of day in the property's time zone (days before check-in, or the arrival day)."),
     )
-    send_email = models.BooleanField(_("by email"), default=True)
-    send_sms = models.BooleanField(_("by SMS"), default=False)
+    send_email, send_sms = models.BooleanField(_("by email"), default=True), models.BooleanField(_("by SMS"), default=False)
     send_whatsapp = models.BooleanField(_("by WhatsApp"), default=False)
-    # The subject becomes an email header: a line break in it would be a header injection.
-    subject = SingleLineCharField(max_length=rendering.MAX_SUBJECT_LENGTH)
+    subject = SingleLineCharField(max_length=rendering.MAX_SUBJECT_LENGTH)  # single line: an email header
     body = MultilineTextField(max_length=rendering.MAX_BODY_LENGTH)
-    # The language of `subject` and `body`; texts in other languages are MessageTemplateText rows.
-    language = SingleLineCharField(
+    language = SingleLineCharField(  # of `subject` and `body`; other languages' texts are MessageTemplateText rows
         _("language"), max_length=8, default=languages.default_template_language, validators=[validate_guest_language]
     )
     fallback_language = SingleLineCharField(
@@ -289,9 +284,8 @@ class BuiltinMessage(models.TextChoices):
 
 
 class MessageDelivery(models.Model):
-    """The ledger: one row per (template, booking, trigger occurrence), so each message goes out
-    once per booking and trigger, however often a task runs. A worker owns an open row while
-    `claimed_until` lies in the future; an expired claim is taken again by the next pass."""
+    """The ledger: one row per (template, booking, trigger occurrence, channel): each message goes out
+    once per channel however often a task runs. A worker owns an open row until `claimed_until`."""
 
     booking = models.ForeignKey("bookings.Booking", on_delete=models.CASCADE, related_name="message_deliveries")
     # The ledger outlives a deleted template: its name is kept below.
