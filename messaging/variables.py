@@ -10,22 +10,24 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
+from django.utils.translation import gettext_lazy as _
+
 from nowistay.guest_languages import format_day, format_moment, format_time_of_day
 
 # name -> what it becomes, shown to hosts next to the editor. Order is the order they are listed in.
 VARIABLES: dict[str, str] = {
-    "guest_name": "the guest's name",
-    "property_name": "the property's name",
-    "arrival_date": "the arrival date, e.g. Sunday 29 March 2026",
-    "departure_date": "the departure date",
-    "check_in_time": "the check-in time (the booking's own, else the property's, else 15:00)",
-    "check_out_time": "the check-out time (the booking's own, else the property's, else 11:00)",
-    "smartlock_code": "the guest's door code (the message waits until the code is active on the lock)",
-    "nuki_code": "the same door code (legacy name)",
-    "smartlock_link": "a link that opens the door, for locks whose guests get one; empty otherwise",
-    "code_valid_from": "when the door code starts working, property time",
-    "code_valid_until": "when the door code stops working, property time",
-    "code_usage_note": "how to use the code, when the lock needs it (igloohome: use it within 24 hours of its start)",
+    "guest_name": _("the guest's name"),
+    "property_name": _("the property's name"),
+    "arrival_date": _("the arrival date, e.g. Sunday 29 March 2026"),
+    "departure_date": _("the departure date"),
+    "check_in_time": _("the check-in time (the booking's own, else the property's, else 15:00)"),
+    "check_out_time": _("the check-out time (the booking's own, else the property's, else 11:00)"),
+    "smartlock_code": _("the guest's door code (the message waits until the code is active on the lock)"),
+    "nuki_code": _("the same door code (legacy name)"),
+    "smartlock_link": _("a link that opens the door, for locks whose guests get one; empty otherwise"),
+    "code_valid_from": _("when the door code starts working, property time"),
+    "code_valid_until": _("when the door code stops working, property time"),
+    "code_usage_note": _("how to use the code, when the lock needs it (igloohome: use it within 24 hours of its start)"),
 }
 ALIASES = {"nuki_code": "smartlock_code"}
 # Variables whose value comes from the door code: a message using one waits for an active code.

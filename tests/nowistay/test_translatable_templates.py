@@ -23,7 +23,8 @@ NAMES = {
     "Nowistay", "TTLock", "Tedee", "Nuki", "igloohome", "homeit", "Seam", "API", "CSV", "JSON", "OpenAPI",
     "SMS", "WhatsApp", "URL", "PIN", "HTTPS", "https", "TOTP", "HMAC", "SHA", "UTC", "ID", "htmx", "Swagger",
 }
-MARKED_BLOCKS = {"blocktranslate": "endblocktranslate", "blocktrans": "endblocktrans", "comment": "endcomment"}
+# verbatim: a {{variable}} shown as written, never words.
+MARKED_BLOCKS = {"blocktranslate": "endblocktranslate", "blocktrans": "endblocktrans", "comment": "endcomment", "verbatim": "endverbatim"}
 PLACEHOLDER = "\x01"
 READ_ATTRIBUTES = re.compile(r"""\b(?:title|placeholder|aria-label|alt|label)\s*=\s*(["'])(.*?)\1""", re.S)
 BUTTON_VALUE = re.compile(r"""<input[^>]*type=["'](?:submit|button|reset)["'][^>]*\bvalue=(["'])(.*?)\1""", re.S)
