@@ -44,6 +44,7 @@ from messaging.models import (
     MessageTemplate,
     TriggerKind,
 )
+from nowistay import languages
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +70,12 @@ def process_delivery(*, delivery_id: int, claim_token: str, now: datetime | None
     )
     if delivery is None:
         return "skipped"  # not ours (any more), or already closed
+    # The notes the host reads on the booking's message log are written in the host's language.
+    with languages.speaking_to(delivery.booking.property.host):
+        return _process_claimed(delivery, claim_token, now)
+
+
+def _process_claimed(delivery: MessageDelivery, claim_token: str, now: datetime) -> str:
     booking, template = delivery.booking, message_of(delivery)
     reason = _skip_reason(delivery, template, now)
     if reason:
