@@ -22,16 +22,23 @@ LOCALE = settings.BASE_DIR / "locale"
 
 @pytest.fixture(scope="module")
 def extracted(tmp_path_factory):
-    """The catalogues as `make translations` would leave them now: {language: catalogue}."""
-    copy = tmp_path_factory.mktemp("catalogues") / "locale"
-    shutil.copytree(LOCALE, copy)
+    """The catalogues as `make translations` would leave them now: {language: catalogue}. Extracted
+    in a tree of links to the code with a copy of the catalogues: makemessages writes into the
+    catalogue beside the code it reads, so run in the project it would rewrite the committed ones."""
+    tree = tmp_path_factory.mktemp("project")
+    for entry in settings.BASE_DIR.iterdir():
+        if entry.name not in {"locale", ".git", ".venv", "var", "staticfiles", "node_modules"}:
+            (tree / entry.name).symlink_to(entry)
+    shutil.copytree(LOCALE, tree / "locale")
+    committed = {po: po.read_bytes() for po in LOCALE.glob("*/LC_MESSAGES/django.po")}
     with pytest.MonkeyPatch.context() as patch:
-        patch.chdir(settings.BASE_DIR)
-        patch.setattr(settings, "LOCALE_PATHS", [copy])
-        call_command("update_translations", verbosity=0)
+        patch.chdir(tree)
+        patch.setattr(settings, "LOCALE_PATHS", [tree / "locale"])
+        call_command("update_translations", symlinks=True, verbosity=0)
+    assert {po: po.read_bytes() for po in committed} == committed, "the extraction changed the committed catalogues"
     catalogues = {}
     for language in translated_languages():
-        with open(copy / language / "LC_MESSAGES" / "django.po", "rb") as po:
+        with open(tree / "locale" / language / "LC_MESSAGES" / "django.po", "rb") as po:
             catalogues[language] = read_po(po, locale=language)
     return catalogues
 

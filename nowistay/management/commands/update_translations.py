@@ -18,8 +18,11 @@ def translated_languages() -> list[str]:
 class Command(BaseCommand):
     help = "Update the translation catalogues (locale/*/LC_MESSAGES/django.po) from the code and templates."
 
+    def add_arguments(self, parser):
+        parser.add_argument("--symlinks", action="store_true", help="Follow symlinks to directories (a tree of links to the code).")
+
     def handle(self, *args, **options):
         call_command(
             "makemessages", locale=translated_languages(), ignore_patterns=NOT_PRODUCT, no_obsolete=True,
-            add_location="file", verbosity=options["verbosity"],
+            add_location="file", symlinks=options["symlinks"], verbosity=options["verbosity"],
         )
