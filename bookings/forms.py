@@ -1,10 +1,10 @@
 from zoneinfo import available_timezones
 
 from django import forms
-from django.utils.translation import gettext as _, gettext_lazy
+from django.utils.translation import get_language, gettext as _, gettext_lazy
 
 from bookings.models import Property
-from nowistay.countries import country_name, country_names, country_of_time_zone
+from nowistay.countries import country_name, country_names_in, country_of_time_zone
 
 TIME_ZONE_NAMES = sorted(available_timezones())
 
@@ -17,7 +17,7 @@ def country_choices(time_zone: str) -> list[tuple[str, str]]:
         empty = _("The time zone's country (%(country)s)") % {"country": country_name(derived)}
     else:
         empty = _("None: guest phone numbers need their country code")
-    by_name = sorted(country_names().items(), key=lambda item: item[1])
+    by_name = sorted(country_names_in(get_language() or "en").items(), key=lambda item: item[1].casefold())
     return [("", empty), *((code, f"{name} ({code})") for code, name in by_name)]
 
 

@@ -67,8 +67,25 @@ def country_of_time_zone(time_zone: str) -> str | None:
     return _country_of_target().get(_zone_of_link().get(time_zone, ""))
 
 
+@cache
+def country_names_in(language: str) -> dict[str, str]:
+    """The same countries named in `language` (CLDR, through Babel), the tz database's name where CLDR has none."""
+    from babel import Locale, UnknownLocaleError
+
+    if language.split("-")[0] == "en":
+        return country_names()  # English as it always was: the tz database's own names
+    try:
+        territories = Locale.parse(language.replace("-", "_")).territories
+    except (UnknownLocaleError, ValueError):
+        territories = {}
+    return {code: territories.get(code, name) for code, name in country_names().items()}
+
+
 def country_name(code: str) -> str:
-    return country_names().get(code, code)
+    """The country's name in the active language."""
+    from django.utils.translation import get_language
+
+    return country_names_in(get_language() or "en").get(code, code)
 
 
 def is_country_code(code: str) -> bool:

@@ -50,6 +50,8 @@ class HostLanguageMiddleware:
         response = self.get_response(request)
         patch_vary_headers(response, ("Accept-Language", "Cookie"))
         response.headers.setdefault("Content-Language", language)
+        if not response.streaming:  # a streamed body is written after this returns, in this language
+            translation.deactivate()  # whatever the thread runs next starts in the default language
         return response
 
 

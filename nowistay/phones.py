@@ -16,10 +16,10 @@ from __future__ import annotations
 import re
 
 import phonenumbers
-from django.utils.translation import gettext as _, gettext_noop
+from django.utils.translation import get_language, gettext as _, gettext_noop
 from phonenumbers import CountryCodeSource, NumberParseException, PhoneNumberFormat, ValidationResult
 
-from nowistay.countries import country_names
+from nowistay.countries import country_names_in
 
 # What may be typed: digits, one leading +, and the usual separators. No letters: libphonenumber
 # would read "1-800-FLOWERS" as a keypad word and "x12" as an extension.
@@ -60,7 +60,7 @@ _LENGTH_PROBLEMS = {
 
 
 def _where(number: phonenumbers.PhoneNumber, *, with_code: bool) -> str:
-    country = country_names().get(phonenumbers.region_code_for_country_code(number.country_code))
+    country = country_names_in(get_language() or "en").get(phonenumbers.region_code_for_country_code(number.country_code))
     if country is None:  # a non-geographic code, such as +800
         return f"+{number.country_code}"
     return f"{country} (+{number.country_code})" if with_code else country

@@ -59,6 +59,16 @@ def make_property(host):
 
 
 @pytest.fixture(autouse=True)
+def default_language():
+    """Every test starts in the default language, whatever language the test before it left active."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def fast_password_hasher(settings):
     """PBKDF2's deliberate slowness only slows the suite down; tests never depend on the hasher."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -97,3 +97,21 @@ def test_speaking_to_a_host_translates_in_their_language(host):
 @pytest.mark.parametrize(("code", "expected"), [("fr-CA", "fr"), ("pt_BR", "pt"), ("DE", "de"), ("nl", ""), ("", ""), (None, "")])
 def test_shipped(code, expected):
     assert languages.shipped(code) == expected
+
+
+@pytest.mark.parametrize(("language", "germany"), [("en", "Germany"), ("fr", "Allemagne"), ("es", "Alemania"), ("de", "Deutschland")])
+def test_country_names_follow_the_language(language, germany):
+    from django.utils import translation
+
+    from nowistay.countries import country_name
+
+    with translation.override(language):
+        assert country_name("DE") == germany
+    assert country_name("GB") == "Britain (UK)"  # English keeps the tz database's own names
+
+
+def test_a_request_leaves_no_language_behind(client):
+    from django.utils import translation
+
+    client.get(reverse("login"), HTTP_ACCEPT_LANGUAGE="de")
+    assert translation.get_language() == settings.LANGUAGE_CODE
