@@ -40,6 +40,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db.models import Count, Q
 from django.utils import dateformat
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _, gettext_lazy
 
 from locks import moments, notifications
@@ -180,7 +181,7 @@ class Usage:
 
     def month_words(self) -> str:
         """E.g. "API use this month: 3,210 of 5,000 calls (forecast 4,950 by 31 Dec)"."""
-        values = {"month": f"{self.month:,}", "budget": f"{self.monthly_budget or 0:,}", "forecast": f"{self.forecast:,}"}
+        values = {"month": _grouped(self.month), "budget": _grouped(self.monthly_budget or 0), "forecast": _grouped(self.forecast)}
         values["last_day"] = self.period.last_day
         if self.monthly_budget:
             return _("API use this month: %(month)s of %(budget)s calls (forecast %(forecast)s by %(last_day)s)") % values
@@ -192,8 +193,9 @@ class Usage:
 
     def day_words(self) -> str:
         if self.daily_budget:
-            return _("API use today: %(today)s of %(budget)s calls") % {"today": f"{self.today:,}", "budget": f"{self.daily_budget:,}"}
-        return _("API use today: %(today)s calls") % {"today": f"{self.today:,}"}
+            today, budget = _grouped(self.today), _grouped(self.daily_budget)
+            return _("API use today: %(today)s of %(budget)s calls") % {"today": today, "budget": budget}
+        return _("API use today: %(today)s calls") % {"today": _grouped(self.today)}
 
 
 def deferral_words(usage: Usage) -> list[str]:
@@ -306,3 +308,8 @@ def _warn_once(account: ProviderAccount, usage: Usage, now: datetime) -> int:
     account.budget_warned_at = now
     logger.info("account %s near its %s API budget: %s", account.pk, usage.vendor, usage.month_words())
     return int(notifications.api_budget_near(account, brand=usage.vendor, paragraphs=deferral_words(usage)))
+
+
+def _grouped(number: int) -> str:
+    """3,210 in English, 3 210 in French, 3.210 in German: the active language's grouping."""
+    return number_format(number, force_grouping=True)

@@ -115,3 +115,13 @@ def test_a_request_leaves_no_language_behind(client):
 
     client.get(reverse("login"), HTTP_ACCEPT_LANGUAGE="de")
     assert translation.get_language() == settings.LANGUAGE_CODE
+
+
+@pytest.mark.parametrize(("language", "grouped"), [("en", "3,210"), ("fr", "3\xa0210"), ("de", "3.210"), ("es", "3\xa0210")])
+def test_numbers_are_grouped_the_languages_way(language, grouped):
+    from django.utils import translation
+
+    from locks.services.api_budget import _grouped
+
+    with translation.override(language):
+        assert _grouped(3210) == grouped
