@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext, gettext_lazy as _, gettext_noop
 
 from bookings.models import Booking, BookingStatus
 from locks.models import AccessCode, CodeState
@@ -154,40 +154,40 @@ def message_of(delivery: MessageDelivery) -> MessageTemplate | DefaultMessage | 
     return delivery.template
 
 
-REPLACED = "A newer door code replaced the one this message was for."
+REPLACED = gettext_noop("A newer door code replaced the one this message was for.")
 
 
 def _skip_reason(delivery: MessageDelivery, template: MessageTemplate | DefaultMessage | None, now: datetime) -> str:
     booking = delivery.booking
     if template is None:
-        return "The message was deleted."
+        return gettext("The message was deleted.")
     if not template.is_active:
-        return "The message was switched off."
+        return gettext("The message was switched off.")
     if booking.status != BookingStatus.CONFIRMED:
-        return "The booking is no longer confirmed."
+        return gettext("The booking is no longer confirmed.")
     if not delivery.builtin and not template.properties.filter(pk=booking.property_id).exists() and template.properties.exists():
-        return "The message no longer applies to this booking's property."
+        return gettext("The message no longer applies to this booking's property.")
     if template.uses_code and booking.access_ended_at is not None:
-        return "The guest's access was ended."
+        return gettext("The guest's access was ended.")
     key = delivery.trigger_key
     if key.startswith(f"{schedule.CODE_CHANGE}:"):
         code = current_code(booking.pk)
         if code is None or not schedule.is_code_change_key_of(key, code.pk, code.vendor_code_id):
-            return REPLACED
+            return gettext(REPLACED)
         return ""
     if key.startswith(f"{schedule.FALLBACK}:"):
         code = current_code(booking.pk)
-        return "" if code is not None and key == schedule.fallback_key(code.pk) else REPLACED
+        return "" if code is not None and key == schedule.fallback_key(code.pk) else gettext(REPLACED)
     if template.is_code_change:
-        return "The message is now a door code change message."
+        return gettext("The message is now a door code change message.")
     if key == schedule.confirmation_key():
-        return "" if template.trigger == TriggerKind.ON_CONFIRMATION else "The message's trigger changed."
+        return "" if template.trigger == TriggerKind.ON_CONFIRMATION else gettext("The message's trigger changed.")
     try:
         occurrence = schedule.occurrence(template.as_trigger(), stay_of(booking))
     except (ValueError, OverflowError):
-        return "The booking's dates no longer give a moment for this message."
+        return gettext("The booking's dates no longer give a moment for this message.")
     if occurrence.key != key:
-        return "The booking's dates or the message's trigger changed; it follows the new ones."
+        return gettext("The booking's dates or the message's trigger changed; it follows the new ones.")
     return ""
 
 

@@ -94,6 +94,7 @@ class MessageTemplateForm(forms.ModelForm):
             for name, value in (("subject", DEFAULT_SUBJECT), ("body", DEFAULT_BODY), ("offset", 1), ("send_at", "10:00")):
                 if not self.initial.get(name):
                     self.initial[name] = str(value)  # the example's lazy translation, in the host's language now
+            self.initial["language"] = language_or_empty(get_language() or "") or self.instance.language  # the example's
 
     def clean_language(self) -> str:
         return self.cleaned_data.get("language") or self.instance.language or languages.default_template_language()

@@ -252,7 +252,9 @@ def test_the_usage_note_follows_the_text_sent(stay, door_code, send, eager):
 
 def test_builtin_messages_are_marked_and_whole_or_english():
     message = default_messages.default_message("fallback_code")
-    assert message.text_for("fr") == (message.subject, message.body, "en")  # no catalogue yet: English, said so
+    french = message.text_for("fr")  # from the shipped catalogue
+    assert french.language == "fr" and "{{smartlock_code}}" in french.body and french.subject != message.subject
+    assert message.text_for("nl") == (message.subject, message.body, "en")  # no catalogue: English, said so
     catalogue = {message.subject: "Votre code pour {{property_name}}", message.body: "Votre code est {{smartlock_code}}."}
     with mock.patch("messaging.default_messages.gettext", lambda text: catalogue.get(text, text)):
         assert message.text_for("fr") == ("Votre code pour {{property_name}}", "Votre code est {{smartlock_code}}.", "fr")

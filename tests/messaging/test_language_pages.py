@@ -7,6 +7,7 @@ from datetime import date, time
 
 import pytest
 from django.urls import reverse
+from django.utils import translation
 from freezegun import freeze_time
 
 from messaging.models import MessageTemplate, MessageTemplateText, OffsetUnit, TriggerKind
@@ -151,3 +152,11 @@ class TestPreviewLanguage:
         with freeze_time("2026-03-05 09:00:00"):
             content = self.preview(logged_in, FRENCH, preview_language="x\x00" * 5000)
         assert "Your code for Seaside Flat" in content
+
+
+def test_a_new_message_starts_in_the_hosts_language(logged_in):
+    content = logged_in.get(reverse("messaging:template_create"), HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert '<option value="fr" selected>' in content
+    with translation.override("fr"):
+        example = translation.gettext("Your stay at {{property_name}}")
+    assert example != "Your stay at {{property_name}}" and html.escape(example) in content

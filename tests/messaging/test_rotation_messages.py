@@ -7,7 +7,7 @@ As in test_sending.py: the real lifecycle on the fake cloud, tasks eager, on-com
 
 import pytest
 from django.core import mail
-from django.utils import timezone
+from django.utils import timezone, translation
 from freezegun import freeze_time
 
 from bookings.models import Booking, BookingStatus
@@ -77,10 +77,10 @@ def guest_state(booking) -> tuple[str, str]:
     return step.state, step.text
 
 
-def sent_the_door_code(stay, door_code, tick, send):
-    """A stay whose guest has received their door code by message."""
+def sent_the_door_code(stay, door_code, tick, send, language="en"):
+    """A stay whose guest (English unless said) has received their door code by message."""
     door_code()
-    booking = stay()
+    booking = stay(guest_language=language)
     tick()
     send()
     assert current(booking).pin in to_guest()[0].body
@@ -88,6 +88,22 @@ def sent_the_door_code(stay, door_code, tick, send):
 
 
 # --- the default message -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("language", ["fr", "es", "de"])
+def test_the_default_message_speaks_the_guests_language(stay, door_code, tick, send, rotate, language):
+    with freeze_time(DUE) as frozen:
+        booking = sent_the_door_code(stay, door_code, tick, send, language=language)
+        frozen.move_to(LATER)
+        rotate(booking)
+        tick()
+        send()
+    (_first, changed) = to_guest()
+    with translation.override(language):
+        subject = translation.gettext("Your new door code for {{property_name}}").replace("{{property_name}}", "Flat L1")
+    assert subject != "Your new door code for Flat L1" and changed.subject == subject
+    assert current(booking).pin in changed.body and "June" not in changed.body  # dates in the guest's language too
+    assert MessageDelivery.objects.get(builtin=BuiltinMessage.CODE_CHANGE).language == language
 
 
 def test_without_a_change_message_the_guest_gets_the_default_one_with_the_new_code(stay, door_code, tick, send, rotate):

@@ -267,6 +267,24 @@ def test_a_code_message_for_a_guest_without_email_fails_and_the_host_is_told(sta
     assert [m.subject for m in to_host()] == ["“Door code” could not be sent to Grace Guest"]
 
 
+def test_the_hosts_log_notes_are_written_in_the_hosts_language(stay, door_code, send, after_commit, host):
+    from django.utils import translation
+
+    from accounts.models import HostPreferences
+
+    HostPreferences.objects.create(user=host, language="de")
+    door_code()
+    with freeze_time(DUE):
+        booking = stay(lock_online=False)
+        send()
+        after_commit(lambda: booking_services.booking_set_status(booking=booking, status=BookingStatus.CANCELLED))
+        MessageDelivery.objects.update(next_attempt_at=timezone.now())
+        send()
+    with translation.override("de"):
+        german = translation.gettext("The booking is no longer confirmed.")
+    assert german != "The booking is no longer confirmed." and MessageDelivery.objects.get().note == german
+
+
 def test_a_cancelled_booking_drops_its_waiting_message(stay, door_code, send, after_commit, fake_cloud):
     door_code()
     with freeze_time(DUE):
