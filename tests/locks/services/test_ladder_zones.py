@@ -39,7 +39,7 @@ def test_every_guest_gets_a_working_code_before_check_in(
     generation = utc(2026, 10, 19, 6)
     tend_pools(generation - timedelta(hours=1))  # backups go on while the lock is online (none for TTLock)
     fake_cloud.locks["L1"].online = False
-    booking = book(prop, ARRIVAL, DEPARTURE, guest_email=GUEST)
+    booking = book(prop, ARRIVAL, DEPARTURE, guest_email=GUEST, guest_language="en")
     check_in = windows.local_to_utc(ARRIVAL, windows.check_in_time_of(None, None), zone, prefer_later=False)
 
     def run(moment: datetime) -> None:
