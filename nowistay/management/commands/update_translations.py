@@ -23,6 +23,11 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         call_command(
-            "makemessages", locale=translated_languages(), ignore_patterns=NOT_PRODUCT, no_obsolete=True,
-            add_location="file", symlinks=options["symlinks"], verbosity=options["verbosity"],
+            "makemessages",
+            locale=translated_languages(),
+            ignore_patterns=NOT_PRODUCT,
+            no_obsolete=True,
+            add_location="file",
+            symlinks=options["symlinks"],
+            verbosity=options["verbosity"],
         )
