@@ -44,10 +44,9 @@ def property_settings(request: HttpRequest, property_id: int) -> HttpResponse:
         form.save()
         moved = property_times_changed(prop=prop) if form.times_changed() else 0
         if moved:
-            # English keeps "booking(s)" for both numbers; other languages choose the plural form.
             message = ngettext(
-                "Saved the settings of %(name)s. The codes of %(count)d booking(s) follow the new times.",
-                "Saved the settings of %(name)s. The codes of %(count)d booking(s) follow the new times.",
+                "Saved the settings of %(name)s. The code of %(count)d booking follows the new times.",
+                "Saved the settings of %(name)s. The codes of %(count)d bookings follow the new times.",
                 moved,
             ) % {"name": prop.name, "count": moved}
         else:

@@ -8,7 +8,7 @@ from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.utils.translation import get_language, gettext as _
+from django.utils.translation import get_language, gettext as _, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from bookings.models import Booking, Property
@@ -200,7 +200,10 @@ def template_delete(request: HttpRequest, template_id: int) -> HttpResponse:
         closed = services.message_template_delete(template=template)
         text = _("Deleted the message “%(name)s”.") % {"name": name}
         if closed:
-            text += " " + _("%(count)d message(s) not sent yet will not be sent.") % {"count": closed}
+            unsent = ngettext(
+                "%(count)d message not sent yet will not be sent.", "%(count)d messages not sent yet will not be sent.", closed
+            )
+            text += " " + unsent % {"count": closed}
         messages.success(request, text)
         return redirect("messaging:templates")
     waiting = template.deliveries.filter(status__in=OPEN_STATUSES).count()

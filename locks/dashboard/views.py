@@ -205,9 +205,19 @@ def assignment_remove(request: HttpRequest, provider: str, property_id: int) -> 
     prop = panels.reloaded(prop)
     sentences = [_("Removed %(lock)s from %(property)s.") % {"lock": lock_name, "property": prop.name}]
     if revoked and panels.revokes_remotely(provider):
-        sentences.append(_("The codes of %(count)d upcoming booking(s) are being revoked.") % {"count": revoked})
+        revoking = ngettext(
+            "The code of %(count)d upcoming booking is being revoked.",
+            "The codes of %(count)d upcoming bookings are being revoked.",
+            revoked,
+        )
+        sentences.append(revoking % {"count": revoked})
     elif revoked:
-        sentences.append(_("The codes of %(count)d upcoming booking(s) are being revoked (where the lock allows it).") % {"count": revoked})
+        revoking = ngettext(
+            "The code of %(count)d upcoming booking is being revoked (where the lock allows it).",
+            "The codes of %(count)d upcoming bookings are being revoked (where the lock allows it).",
+            revoked,
+        )
+        sentences.append(revoking % {"count": revoked})
     sentences.append(_("Guests staying now keep their code until check-out."))
     message = " ".join(sentences)
     return _row_response(request, prop, provider, account, message=message)
@@ -373,7 +383,12 @@ def _disconnect_started_message(account, plan) -> str:
             ) % {"count": count}
         )
     if plan.staying_untouched:
-        parts.append(_("%(count)d guest(s) staying now keep their code until check-out.") % {"count": plan.staying_untouched})
+        staying = ngettext(
+            "%(count)d guest staying now keeps their code until check-out.",
+            "%(count)d guests staying now keep their code until check-out.",
+            plan.staying_untouched,
+        )
+        parts.append(staying % {"count": plan.staying_untouched})
     return " ".join(parts)
 
 

@@ -279,10 +279,10 @@ class TestDelete:
             status=DeliveryStatus.WAITING_FOR_CODE, due_at=datetime(2026, 6, 10, 8, tzinfo=UTC),
         )
         page = logged_in.get(reverse("messaging:template_delete", args=[template.pk]))
-        assert page.status_code == 200 and "1 message(s) of this kind" in page.content.decode()
+        assert page.status_code == 200 and "1 message of this kind" in page.content.decode()
         response = logged_in.post(reverse("messaging:template_delete", args=[template.pk]), follow=True)
         assert not MessageTemplate.objects.exists()
-        assert "1 message(s) not sent yet will not be sent" in response.content.decode()
+        assert "1 message not sent yet will not be sent" in response.content.decode()
         assert MessageDelivery.objects.get().status == DeliveryStatus.SKIPPED
 
 

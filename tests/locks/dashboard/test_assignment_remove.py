@@ -32,7 +32,7 @@ class TestAssignmentRemove:
         response = logged_in.post(remove_url("ttlock", prop))
         assert response.status_code == 302 and response["Location"] == f"{panel_url('ttlock')}#property-{prop.pk}"
         assert messages_of(response) == [
-            "Removed Door L1 from Flat L1. The codes of 2 upcoming booking(s) are being revoked. "
+            "Removed Door L1 from Flat L1. The codes of 2 upcoming bookings are being revoked. "
             "Guests staying now keep their code until check-out."
         ]
         assert not LockAssignment.objects.filter(property=prop).exists()
@@ -72,7 +72,7 @@ class TestAssignmentRemove:
         tick()
         response = logged_in.post(remove_url("igloohome", prop))
         assert messages_of(response) == [
-            "Removed Door IG1 from Flat IG1. The codes of 1 upcoming booking(s) are being revoked "
+            "Removed Door IG1 from Flat IG1. The code of 1 upcoming booking is being revoked "
             "(where the lock allows it). Guests staying now keep their code until check-out."
         ]
         code = AccessCode.objects.get(booking=upcoming)

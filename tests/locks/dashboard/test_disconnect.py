@@ -101,7 +101,7 @@ class TestDisconnect:
         assert response.status_code == 302 and response["Location"] == panel_url("ttlock")
         assert messages_of(response) == [
             "Disconnecting TTLock: 1 upcoming code is being revoked; 2 lock assignments removed; the stored credentials are "
-            "deleted once this is done. 1 guest(s) staying now keep their code until check-out."
+            "deleted once this is done. 1 guest staying now keeps their code until check-out."
         ]
         # At once: disconnecting, the assignments gone, the code retired; no vendor request yet.
         account = ProviderAccount.objects.get(provider="ttlock")

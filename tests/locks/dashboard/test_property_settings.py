@@ -51,7 +51,7 @@ class TestPropertySettings:
             {"time_zone": "America/New_York", "default_check_in_time": "17:00", "default_check_out_time": "10:00"},
         )
         assert response.status_code == 302 and response["Location"] == reverse("bookings:properties")
-        assert messages_of(response) == ["Saved the settings of Flat L1. The codes of 2 booking(s) follow the new times."]
+        assert messages_of(response) == ["Saved the settings of Flat L1. The codes of 2 bookings follow the new times."]
         prop.refresh_from_db()
         assert (prop.time_zone, prop.default_check_in_time, prop.default_check_out_time) == (
             "America/New_York", time(17, 0), time(10, 0),
