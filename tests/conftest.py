@@ -106,7 +106,7 @@ def no_channel_provider_called(settings):
     """The SMS and WhatsApp channels point at an address that refuses everything, with no
     credentials (so not set up) unless a test sets them; a call that still reaches it fails the
     test at teardown. Channel tests give their own URLs and emulate them with `responses`."""
-    from messaging.channels import sms, whatsapp
+    from messaging.channels import base
 
     settings.TWILIO_API_URL, settings.WHATSAPP_API_URL = f"{PROVIDER_GUARD}/twilio", f"{PROVIDER_GUARD}/whatsapp"
     for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER", "TWILIO_MESSAGING_SERVICE_SID",
@@ -114,12 +114,9 @@ def no_channel_provider_called(settings):
                  "WHATSAPP_VERIFY_TOKEN"):
         setattr(settings, name, "")
     calls: list[str] = []
-    sessions = (sms._session, whatsapp._session)
-    for session in sessions:
-        session.mount(PROVIDER_GUARD, _RefusingAdapter(calls))
+    base._session.mount(PROVIDER_GUARD, _RefusingAdapter(calls))  # the session both providers' requests use
     yield calls
-    for session in sessions:
-        session.adapters.pop(PROVIDER_GUARD, None)
+    base._session.adapters.pop(PROVIDER_GUARD, None)
     assert not calls, f"a test called a channel provider: {calls}"
 
 

@@ -76,6 +76,13 @@ class GuestChannel(ABC):
         return self.is_configured() and bool(self.address(booking))
 
 
+class PhoneChannel(GuestChannel):
+    """A channel that reaches the guest's phone (SMS, WhatsApp)."""
+
+    def address(self, booking) -> str:
+        return phone_of(booking)
+
+
 def phone_of(booking) -> str:
     """The guest's phone in E.164 (bookings store it so); a number kept from before that is not is no address."""
     phone = (booking.guest_phone or "").strip()
@@ -98,13 +105,26 @@ def timeouts() -> tuple[float, float]:
     return (seconds, seconds)
 
 
-def post(session: requests.Session, url: str, *, provider: str, **kwargs) -> requests.Response:
+_session = requests.Session()  # the providers' connections, kept open between messages
+_session.headers["User-Agent"] = "Nowistay"
+
+
+def post(url: str, *, provider: str, **kwargs) -> requests.Response:
     """One request; transport failures become our errors (a read timeout: the message may have gone)."""
     try:
-        return session.post(url, timeout=timeouts(), **kwargs)
+        return _session.post(url, timeout=timeouts(), **kwargs)
     except requests.ReadTimeout:
         note = _("%(provider)s did not answer in time; it may have sent the message.") % {"provider": provider}
         raise TemporarySendError(note, maybe_sent=True) from None
     except requests.RequestException as error:  # a connect timeout too: nothing left
         note = _("%(provider)s could not be reached (%(error)s).") % {"provider": provider, "error": type(error).__name__}
         raise TemporarySendError(note) from None
+
+
+def json_object(response: requests.Response) -> dict:
+    """The answer's JSON object, or {} for anything else (an HTML error page, a list)."""
+    try:
+        answer = response.json()
+    except ValueError:
+        return {}
+    return answer if isinstance(answer, dict) else {}

@@ -11,11 +11,11 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from messaging.channels.base import (
-    GuestChannel,
     PermanentSendError,
+    PhoneChannel,
     SendResult,
     TemporarySendError,
-    phone_of,
+    json_object,
     post,
     provider_message,
     text_of,
@@ -38,16 +38,9 @@ PERMANENT_CODES = {
 # Worth trying again: the handset was off (30003), Twilio's rate limit (20429).
 RETRYABLE_CODES = {30003, 20429}
 
-_session = requests.Session()
-_session.headers["User-Agent"] = "Nowistay"
-
-
-class SmsChannel(GuestChannel):
+class SmsChannel(PhoneChannel):
     name = "sms"
     label = _("SMS")
-
-    def address(self, booking) -> str:
-        return phone_of(booking)
 
     def is_configured(self) -> bool:
         return bool(
@@ -67,9 +60,9 @@ class SmsChannel(GuestChannel):
         else:
             data["From"] = settings.TWILIO_FROM_NUMBER
         url = f"{settings.TWILIO_API_URL.rstrip('/')}/2010-04-01/Accounts/{sid}/Messages.json"
-        response = post(_session, url, provider="Twilio", data=data, auth=(sid, settings.TWILIO_AUTH_TOKEN))
+        response = post(url, provider="Twilio", data=data, auth=(sid, settings.TWILIO_AUTH_TOKEN))
         if response.status_code in (200, 201):
-            answer = _json(response)
+            answer = json_object(response)
             if not answer.get("sid"):
                 raise TemporarySendError(_("Twilio's answer had no message id."), maybe_sent=True)
             return SendResult(provider_id=str(answer["sid"]), status=_initial_status(answer.get("status")))
@@ -85,16 +78,9 @@ def _initial_status(status) -> str:
     return "sent" if status == "sent" else "queued"  # queued, accepted, scheduled: not sent yet
 
 
-def _json(response: requests.Response) -> dict:
-    try:
-        answer = response.json()
-    except ValueError:
-        return {}
-    return answer if isinstance(answer, dict) else {}
-
 
 def error_of(response: requests.Response) -> Exception:
-    answer = _json(response)
+    answer = json_object(response)
     code = answer.get("code")
     code = code if isinstance(code, int) else None
     label = f"Twilio {code}" if code else f"HTTP {response.status_code}"

@@ -14,11 +14,11 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from messaging.channels.base import (
-    GuestChannel,
     PermanentSendError,
+    PhoneChannel,
     SendResult,
     TemporarySendError,
-    phone_of,
+    json_object,
     post,
     provider_message,
     text_of,
@@ -54,16 +54,9 @@ PERMANENT_CODES = {
 # Rate and throughput limits, and Meta's "held back for healthy ecosystem engagement": later.
 RETRYABLE_CODES = {4, 80007, 130429, 131000, 131048, 131049, 131056}
 
-_session = requests.Session()
-_session.headers["User-Agent"] = "Nowistay"
-
-
-class WhatsAppChannel(GuestChannel):
+class WhatsAppChannel(PhoneChannel):
     name = "whatsapp"
     label = _("WhatsApp")
-
-    def address(self, booking) -> str:
-        return phone_of(booking)
 
     def is_configured(self) -> bool:
         return bool(settings.WHATSAPP_ACCESS_TOKEN and settings.WHATSAPP_PHONE_NUMBER_ID and settings.WHATSAPP_TEMPLATE_NAME)
@@ -87,9 +80,9 @@ class WhatsAppChannel(GuestChannel):
         }
         url = f"{settings.WHATSAPP_API_URL.rstrip('/')}/{settings.WHATSAPP_PHONE_NUMBER_ID}/messages"
         headers = {"Authorization": f"Bearer {settings.WHATSAPP_ACCESS_TOKEN}"}
-        response = post(_session, url, provider="WhatsApp", json=payload, headers=headers)
+        response = post(url, provider="WhatsApp", json=payload, headers=headers)
         if response.status_code == 200:
-            messages = _json(response).get("messages")
+            messages = json_object(response).get("messages")
             if not (isinstance(messages, list) and messages and isinstance(messages[0], dict) and messages[0].get("id")):
                 raise TemporarySendError(_("WhatsApp's answer had no message id."), maybe_sent=True)
             return SendResult(provider_id=str(messages[0]["id"]), status="queued")  # accepted, not sent yet
@@ -109,16 +102,9 @@ def flatten(text: str) -> str:
     return " · ".join(line for line in lines if line)
 
 
-def _json(response: requests.Response) -> dict:
-    try:
-        answer = response.json()
-    except ValueError:
-        return {}
-    return answer if isinstance(answer, dict) else {}
-
 
 def error_of(response: requests.Response) -> Exception:
-    error = _json(response).get("error")
+    error = json_object(response).get("error")
     error = error if isinstance(error, dict) else {}
     code = error.get("code") if isinstance(error.get("code"), int) else None
     label = f"WhatsApp {code}" if code else f"HTTP {response.status_code}"
